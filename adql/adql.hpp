@@ -1,0 +1,116 @@
+// Public interface of the ADQL library: ADQL 2.1 text -> checked query -> SQL.
+//
+// Stages (DESIGN.md): parse (text -> AST), check (names resolved against a
+// Catalog, types checked), translate (AST -> SQL of one Dialect, plus the
+// result column metadata). This header is what the rest of voserver uses; the
+// AST and the stages have headers of their own.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vo::adql {
+
+/// Metadata of one column, as in TAP_SCHEMA.columns (TAP 1.1 section 4.3).
+/// `datatype`/`arraysize`/`xtype` follow VOTable 1.4 and DALI 1.1.
+/// `physical` is the column name in the database (may differ from `name`).
+struct ColumnInfo {
+    std::string name;
+    std::string physical;
+    std::string datatype;   ///< boolean, short, int, long, float, double, char, unicodeChar
+    std::string arraysize;  ///< "" (scalar), "*", "n", "n*"
+    std::string xtype;      ///< DALI xtype: point, circle, polygon, timestamp, ... or ""
+    std::string unit;
+    std::string ucd;
+    std::string utype;
+    std::string description;
+    bool indexed = false;
+    bool principal = false;
+    bool std = false;
+};
+
+/// A table as published in TAP_SCHEMA.tables: `schema` and `name` are the
+/// ADQL names (name unqualified, in the case TAP_SCHEMA gives), `physical`
+/// the table's name in the database.
+struct TableInfo {
+    std::string schema;
+    std::string name;
+    std::string physical;
+    std::string description;
+    std::vector<ColumnInfo> columns;
+};
+
+/// Resolves ADQL table names (ADQL 2.1 section 2.1.3: regular identifiers are
+/// case-insensitive, delimited ones case-sensitive).
+class Catalog {
+public:
+    virtual ~Catalog() = default;
+    /// Every published table.
+    virtual const std::vector<TableInfo>& tables() const = 0;
+};
+
+/// A user-defined function declaration, e.g. from TAPRegExt or lyonetia:
+/// `ivo_healpix_index(hpxOrder INTEGER, ra DOUBLE, dec DOUBLE) -> BIGINT`.
+struct UdfDecl {
+    std::string name;                   ///< lower case
+    std::vector<std::string> arg_types; ///< ADQL type names, upper case
+    std::string return_type;            ///< ADQL type name, upper case
+    std::string form;                   ///< the declaration as written
+};
+
+/// An error in a query a client sent. `line`/`column` are 1-based positions in
+/// the query text (0 when not applicable). `what()` is the full message.
+class AdqlError : public std::runtime_error {
+public:
+    enum class Kind { Syntax, UnknownName, Type, Unsupported };
+    AdqlError(Kind kind, std::string message, int line = 0, int column = 0)
+        : std::runtime_error(std::move(message)), kind_(kind), line_(line), column_(column) {}
+    Kind kind() const noexcept { return kind_; }
+    int line() const noexcept { return line_; }
+    int column() const noexcept { return column_; }
+
+private:
+    Kind kind_;
+    int line_, column_;
+};
+
+/// Options of one translation.
+struct TranslateOptions {
+    /// Stop after this many rows (the TAP MAXREC + 1, so that overflow can be
+    /// detected, TAP 1.1 section 2.7.4); combined with TOP as min(TOP, row_limit).
+    std::optional<std::int64_t> row_limit;
+    /// UDFs the service declares in addition to the built-in ones.
+    std::vector<UdfDecl> udfs;
+};
+
+/// The result of translating one query.
+struct Translation {
+    std::string sql;                  ///< one SQLite SELECT statement
+    std::vector<ColumnInfo> columns;  ///< one per output column, in order
+    /// Rows the query itself asks for (TOP n), if any; MAXREC overflow is only
+    /// reported when the limit that cut the result was MAXREC, not TOP.
+    std::optional<std::int64_t> top;
+};
+
+/// Parses, checks and translates one ADQL 2.1 query for the SQLite dialect.
+/// Throws AdqlError naming the problem (position for a syntax error, the name
+/// for an unknown table or column, the argument for a type error).
+Translation translate_sqlite(std::string_view adql, const Catalog& catalog,
+                             const TranslateOptions& options = {});
+
+/// Syntax check only (ADQL 2.1 with every optional feature on, any coordinate
+/// system string, no catalogue); `udfs` are the declared UDFs, any other
+/// function name that is not ADQL's is an error. Returns the error message, or
+/// nullopt when the query is valid. Used by `voserver adql-check` and the
+/// lyonetia conformance test.
+std::optional<std::string> check_syntax(std::string_view adql, const std::vector<UdfDecl>& udfs);
+
+/// Parses a declaration such as `ivo_hasword(haystack TEXT, needle TEXT) -> INTEGER`.
+/// Throws AdqlError on a malformed declaration.
+UdfDecl parse_udf_decl(std::string_view form);
+
+}  // namespace vo::adql

@@ -1,0 +1,88 @@
+// The embedded ObsCore store: one SQLite file holding ivoa.obscore, TAP_SCHEMA
+// 1.1 and the (private) product-file table (DESIGN.md "Storage").
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "adql/adql.hpp"
+#include "obscore/columns.hpp"
+#include "obscore/record.hpp"
+
+struct sqlite3;
+
+namespace vo::obscore {
+
+/// A store failure (cannot open, corrupt file, disk full). The message names
+/// the file and SQLite's reason.
+class StoreError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// Physical names in the SQLite file of the ADQL tables.
+inline constexpr const char* kObsCoreTable = "ivoa_obscore";
+
+/// A connection to the store.
+///
+/// Layout: `ivoa_obscore` (one row per product, columns from obscore_columns()
+/// plus configured extension columns, primary key obs_publisher_did), the
+/// `tap_schema_{schemas,tables,columns,keys,key_columns}` tables of TAP 1.1
+/// section 4 (published as TAP_SCHEMA.schemas etc.), and `voserver_files`
+/// (obs_publisher_did -> file path, size, mtime, image HDUs).
+class Store {
+public:
+    ~Store();
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    /// Opens the store for ingestion, creating the file and its schema if
+    /// needed and (re)writing TAP_SCHEMA from `extension_columns` +
+    /// obscore_columns(). Throws StoreError.
+    static std::unique_ptr<Store> open_for_write(const std::string& path,
+                                                 const std::vector<ColumnDef>& extension_columns = {});
+
+    /// Opens the store read-only for queries (SQLITE_OPEN_READONLY, `PRAGMA
+    /// query_only`, an authorizer that denies writes) with the ADQL SQL
+    /// functions registered. Throws StoreError if the file is missing or is
+    /// not a voserver store.
+    static std::unique_ptr<Store> open_read_only(const std::string& path);
+
+    /// Inserts the row, or replaces the row with the same obs_publisher_did
+    /// (re-ingesting a file updates its row). Throws StoreError.
+    void upsert(const ObsCoreRecord& record, const ProductFile& file);
+
+    /// Groups upserts into one transaction (much faster for many rows).
+    void begin();
+    void commit();
+
+    /// The product file of a dataset, or nullopt for an unknown ID.
+    std::optional<ProductFile> find_product(const std::string& obs_publisher_did) const;
+
+    /// The tables published through TAP_SCHEMA, read from TAP_SCHEMA itself.
+    const adql::Catalog& catalog() const;
+
+    /// Number of rows in ivoa.obscore.
+    long long count_rows() const;
+
+    /// The raw connection (owned by the Store).
+    sqlite3* db() const { return db_; }
+    const std::string& path() const { return path_; }
+
+private:
+    Store(sqlite3* db, std::string path);
+    void load_catalog();
+
+    sqlite3* db_ = nullptr;
+    std::string path_;
+    std::unique_ptr<adql::Catalog> catalog_;
+};
+
+/// Serialises a footprint as the DALI 1.1 polygon value "ra1 dec1 ra2 dec2 ..."
+/// (degrees, 17 significant digits).
+std::string dali_polygon(const std::vector<std::pair<double, double>>& vertices);
+
+}  // namespace vo::obscore
