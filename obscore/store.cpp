@@ -1,0 +1,411 @@
+#include "obscore/store.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdio>
+#include <set>
+
+#include "obscore/sql_functions.hpp"
+#include "obscore/tap_schema.hpp"
+
+namespace vo::obscore {
+
+namespace {
+
+constexpr int kStoreVersion = 1;
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+}
+
+/// Quotes an SQL identifier for SQLite ("a""b").
+std::string quote_ident(const std::string& name) {
+    std::string out = "\"";
+    for (char c : name) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    out += '"';
+    return out;
+}
+
+[[noreturn]] void fail(sqlite3* db, const std::string& path, const std::string& what) {
+    throw StoreError("store " + path + ": " + what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+void exec(sqlite3* db, const std::string& path, const std::string& sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+        std::string msg = err ? err : "unknown error";
+        sqlite3_free(err);
+        throw StoreError("store " + path + ": " + msg + " (in: " + sql.substr(0, 120) + ")");
+    }
+}
+
+/// A prepared statement that finalizes itself.
+class Stmt {
+public:
+    Stmt(sqlite3* db, const std::string& path, const std::string& sql) : db_(db), path_(path) {
+        if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK)
+            fail(db, path, "cannot prepare \"" + sql.substr(0, 120) + "\"");
+    }
+    ~Stmt() { sqlite3_finalize(stmt_); }
+    Stmt(const Stmt&) = delete;
+    Stmt& operator=(const Stmt&) = delete;
+    sqlite3_stmt* get() const { return stmt_; }
+
+    void bind_null(int i) { sqlite3_bind_null(stmt_, i); }
+    void bind(int i, const std::string& v) {
+        sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    }
+    void bind(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+    void bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
+    template <class T>
+    void bind(int i, const std::optional<T>& v) {
+        if (v) bind(i, *v);
+        else bind_null(i);
+    }
+    /// Steps once; returns true while rows come.
+    bool step() {
+        int rc = sqlite3_step(stmt_);
+        if (rc == SQLITE_ROW) return true;
+        if (rc == SQLITE_DONE) return false;
+        fail(db_, path_, "statement failed");
+    }
+    void reset() {
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);
+    }
+    std::string text(int i) const {
+        auto p = sqlite3_column_text(stmt_, i);
+        return p ? reinterpret_cast<const char*>(p) : "";
+    }
+
+private:
+    sqlite3* db_;
+    const std::string& path_;
+    sqlite3_stmt* stmt_ = nullptr;
+};
+
+/// The catalogue read back from TAP_SCHEMA.
+class TapSchemaCatalog : public adql::Catalog {
+public:
+    explicit TapSchemaCatalog(std::vector<adql::TableInfo> tables) : tables_(std::move(tables)) {}
+    const std::vector<adql::TableInfo>& tables() const override { return tables_; }
+
+private:
+    std::vector<adql::TableInfo> tables_;
+};
+
+/// Strips ADQL delimiters from a TAP_SCHEMA name ("size" -> size).
+std::string undelimit(const std::string& name) {
+    if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
+        std::string out;
+        for (size_t i = 1; i + 1 < name.size(); ++i) {
+            out += name[i];
+            if (name[i] == '"' && i + 2 < name.size() && name[i + 1] == '"') ++i;
+        }
+        return out;
+    }
+    return name;
+}
+
+int authorize_read_only(void*, int action, const char*, const char*, const char*, const char*) {
+    switch (action) {
+        case SQLITE_SELECT:
+        case SQLITE_READ:
+        case SQLITE_FUNCTION:
+        case SQLITE_RECURSIVE:
+            return SQLITE_OK;
+        default:
+            return SQLITE_DENY;
+    }
+}
+
+std::vector<ColumnDef> all_obscore_columns(const std::vector<ColumnDef>& extension) {
+    std::vector<ColumnDef> cols = obscore_columns();
+    for (const auto& c : extension) {
+        if (find_obscore_column(c.name))
+            throw StoreError("extension column '" + c.name + "' clashes with an ObsCore column");
+        cols.push_back(c);
+    }
+    return cols;
+}
+
+}  // namespace
+
+std::string dali_polygon(const std::vector<std::pair<double, double>>& vertices) {
+    std::string out;
+    char buf[64];
+    for (const auto& [ra, dec] : vertices) {
+        for (double v : {ra, dec}) {
+            auto res = std::to_chars(buf, buf + sizeof buf, v);
+            if (!out.empty()) out += ' ';
+            out.append(buf, res.ptr);
+        }
+    }
+    return out;
+}
+
+Store::Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+
+Store::~Store() {
+    if (db_) sqlite3_close_v2(db_);
+}
+
+std::unique_ptr<Store> Store::open_for_write(const std::string& path,
+                                             const std::vector<ColumnDef>& extension_columns) {
+    sqlite3* db = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+    std::unique_ptr<Store> store(new Store(db, path));
+    if (rc != SQLITE_OK) fail(db, path, "cannot open for writing");
+    sqlite3_busy_timeout(db, 10000);
+    exec(db, path, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+
+    const auto columns = all_obscore_columns(extension_columns);
+    exec(db, path, "BEGIN IMMEDIATE");
+    try {
+        exec(db, path, "CREATE TABLE IF NOT EXISTS voserver_meta (key TEXT PRIMARY KEY, value TEXT)");
+        {
+            Stmt s(db, path, "SELECT value FROM voserver_meta WHERE key='store_version'");
+            if (s.step() && std::stoi(s.text(0)) > kStoreVersion)
+                throw StoreError("store " + path + " was written by a newer voserver (version " + s.text(0) + ")");
+        }
+        exec(db, path,
+             "INSERT OR REPLACE INTO voserver_meta VALUES ('store_version', '" + std::to_string(kStoreVersion) + "')");
+
+        // ivoa.obscore: create, or add columns that a new configuration declares.
+        std::set<std::string> existing;
+        {
+            Stmt s(db, path, std::string("PRAGMA table_info(") + kObsCoreTable + ")");
+            while (s.step()) existing.insert(lower(s.text(1)));
+        }
+        if (existing.empty()) {
+            std::string sql = std::string("CREATE TABLE ") + kObsCoreTable + " (";
+            for (const auto& c : columns) {
+                sql += quote_ident(c.name) + " " + c.sql_type();
+                if (c.not_null) sql += " NOT NULL";
+                sql += ", ";
+            }
+            sql += "UNIQUE (obs_publisher_did))";
+            exec(db, path, sql);
+        } else {
+            for (const auto& c : columns)
+                if (!existing.count(lower(c.name)))
+                    exec(db, path, std::string("ALTER TABLE ") + kObsCoreTable + " ADD COLUMN " +
+                                       quote_ident(c.name) + " " + c.sql_type());
+        }
+        for (const auto& c : columns) {
+            if (!c.indexed || c.name == "obs_publisher_did" || c.xtype == "polygon") continue;
+            exec(db, path, std::string("CREATE INDEX IF NOT EXISTS ") + kObsCoreTable + "_" + c.name + " ON " +
+                               kObsCoreTable + " (" + quote_ident(c.name) + ")");
+        }
+        exec(db, path,
+             "CREATE TABLE IF NOT EXISTS voserver_files (obs_publisher_did TEXT PRIMARY KEY, path TEXT NOT NULL, "
+             "size_bytes INTEGER, mtime INTEGER, image_hdus TEXT)");
+        write_tap_schema(db, path, columns);
+        exec(db, path, "COMMIT");
+    } catch (...) {
+        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+    store->load_catalog();
+    return store;
+}
+
+std::unique_ptr<Store> Store::open_read_only(const std::string& path) {
+    sqlite3* db = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+    std::unique_ptr<Store> store(new Store(db, path));
+    if (rc != SQLITE_OK) fail(db, path, "cannot open read-only");
+    sqlite3_busy_timeout(db, 5000);
+    {
+        sqlite3_stmt* s = nullptr;
+        if (sqlite3_prepare_v2(db, "SELECT value FROM voserver_meta WHERE key='store_version'", -1, &s, nullptr) !=
+            SQLITE_OK) {
+            sqlite3_finalize(s);
+            throw StoreError("store " + path + " is not a voserver store (run `voserver ingest` or `voserver build-demo`)");
+        }
+        sqlite3_finalize(s);
+    }
+    exec(db, path, "PRAGMA query_only=1");
+    if (register_sql_functions(db) != SQLITE_OK) fail(db, path, "cannot register the ADQL SQL functions");
+    store->load_catalog();
+    sqlite3_set_authorizer(db, authorize_read_only, nullptr);
+    return store;
+}
+
+void Store::load_catalog() {
+    std::vector<adql::TableInfo> tables;
+    {
+        Stmt s(db_, path_,
+               "SELECT schema_name, table_name, COALESCE(description, '') FROM tap_schema_tables "
+               "ORDER BY table_index, table_name");
+        while (s.step()) {
+            adql::TableInfo t;
+            t.schema = s.text(0);
+            std::string qualified = s.text(1);
+            auto dot = qualified.rfind('.');
+            t.name = undelimit(dot == std::string::npos ? qualified : qualified.substr(dot + 1));
+            t.physical = physical_table_name(t.schema, t.name);
+            t.description = s.text(2);
+            tables.push_back(std::move(t));
+        }
+    }
+    Stmt s(db_, path_,
+           "SELECT table_name, column_name, datatype, COALESCE(arraysize,''), COALESCE(xtype,''), "
+           "COALESCE(unit,''), COALESCE(ucd,''), COALESCE(utype,''), COALESCE(description,''), indexed, "
+           "principal, std FROM tap_schema_columns ORDER BY column_index");
+    while (s.step()) {
+        std::string table = s.text(0);
+        auto it = std::find_if(tables.begin(), tables.end(),
+                               [&](const adql::TableInfo& t) { return t.schema + "." + t.name == table; });
+        if (it == tables.end()) continue;
+        adql::ColumnInfo c;
+        c.name = undelimit(s.text(1));
+        c.physical = c.name;
+        c.datatype = s.text(2);
+        c.arraysize = s.text(3);
+        c.xtype = s.text(4);
+        c.unit = s.text(5);
+        c.ucd = s.text(6);
+        c.utype = s.text(7);
+        c.description = s.text(8);
+        c.indexed = sqlite3_column_int(s.get(), 9) != 0;
+        c.principal = sqlite3_column_int(s.get(), 10) != 0;
+        c.std = sqlite3_column_int(s.get(), 11) != 0;
+        it->columns.push_back(std::move(c));
+    }
+    catalog_ = std::make_unique<TapSchemaCatalog>(std::move(tables));
+}
+
+const adql::Catalog& Store::catalog() const { return *catalog_; }
+
+void Store::begin() { exec(db_, path_, "BEGIN IMMEDIATE"); }
+void Store::commit() { exec(db_, path_, "COMMIT"); }
+
+void Store::upsert(const ObsCoreRecord& r, const ProductFile& file) {
+    if (r.obs_publisher_did.empty()) throw StoreError("a row needs an obs_publisher_did");
+    // Column list: every ObsCore column, then the extension columns the record carries.
+    const auto& cols = obscore_columns();
+    std::vector<std::string> names;
+    for (const auto& c : cols) names.push_back(c.name);
+    for (const auto& [name, value] : r.extra) names.push_back(name);
+
+    std::string sql = std::string("INSERT INTO ") + kObsCoreTable + " (";
+    std::string values, updates;
+    for (size_t i = 0; i < names.size(); ++i) {
+        if (i) {
+            sql += ", ";
+            values += ", ";
+        }
+        sql += quote_ident(names[i]);
+        values += "?" + std::to_string(i + 1);
+        if (names[i] != "obs_publisher_did") {
+            if (!updates.empty()) updates += ", ";
+            updates += quote_ident(names[i]) + " = excluded." + quote_ident(names[i]);
+        }
+    }
+    sql += ") VALUES (" + values + ") ON CONFLICT (obs_publisher_did) DO UPDATE SET " + updates;
+    Stmt s(db_, path_, sql);
+
+    auto index_of = [&](const char* name) {
+        return static_cast<int>(std::find(names.begin(), names.end(), name) - names.begin()) + 1;
+    };
+    s.bind(index_of("dataproduct_type"), r.dataproduct_type);
+    s.bind(index_of("dataproduct_subtype"), r.dataproduct_subtype);
+    s.bind(index_of("calib_level"), r.calib_level);
+    s.bind(index_of("obs_collection"), r.obs_collection);
+    s.bind(index_of("obs_id"), r.obs_id);
+    s.bind(index_of("obs_title"), r.obs_title);
+    s.bind(index_of("obs_publisher_did"), r.obs_publisher_did);
+    s.bind(index_of("obs_creator_did"), r.obs_creator_did);
+    s.bind(index_of("access_url"), r.access_url);
+    s.bind(index_of("access_format"), r.access_format);
+    s.bind(index_of("access_estsize"), r.access_estsize);
+    s.bind(index_of("target_name"), r.target_name);
+    s.bind(index_of("s_ra"), r.s_ra);
+    s.bind(index_of("s_dec"), r.s_dec);
+    s.bind(index_of("s_fov"), r.s_fov);
+    if (r.s_region.empty()) s.bind_null(index_of("s_region"));
+    else s.bind(index_of("s_region"), dali_polygon(r.s_region));
+    s.bind(index_of("s_resolution"), r.s_resolution);
+    s.bind(index_of("s_xel1"), r.s_xel1);
+    s.bind(index_of("s_xel2"), r.s_xel2);
+    s.bind(index_of("s_pixel_scale"), r.s_pixel_scale);
+    s.bind(index_of("t_min"), r.t_min);
+    s.bind(index_of("t_max"), r.t_max);
+    s.bind(index_of("t_exptime"), r.t_exptime);
+    s.bind(index_of("t_resolution"), r.t_resolution);
+    s.bind(index_of("t_xel"), r.t_xel);
+    s.bind(index_of("em_min"), r.em_min);
+    s.bind(index_of("em_max"), r.em_max);
+    s.bind(index_of("em_res_power"), r.em_res_power);
+    s.bind(index_of("em_xel"), r.em_xel);
+    s.bind(index_of("em_ucd"), r.em_ucd);
+    s.bind(index_of("o_ucd"), r.o_ucd);
+    s.bind(index_of("o_unit"), r.o_unit);
+    s.bind(index_of("pol_states"), r.pol_states);
+    s.bind(index_of("pol_xel"), r.pol_xel);
+    s.bind(index_of("facility_name"), r.facility_name);
+    s.bind(index_of("instrument_name"), r.instrument_name);
+    s.bind(index_of("proposal_id"), r.proposal_id);
+    s.bind(index_of("obs_release_date"), r.obs_release_date);
+    int i = static_cast<int>(cols.size());
+    for (const auto& [name, value] : r.extra) {
+        ++i;
+        std::visit(
+            [&](const auto& v) {
+                using T = std::decay_t<decltype(v)>;
+                if constexpr (std::is_same_v<T, std::monostate>) s.bind_null(i);
+                else s.bind(i, v);
+            },
+            value);
+    }
+    s.step();
+
+    Stmt f(db_, path_,
+           "INSERT OR REPLACE INTO voserver_files (obs_publisher_did, path, size_bytes, mtime, image_hdus) "
+           "VALUES (?1, ?2, ?3, ?4, ?5)");
+    f.bind(1, r.obs_publisher_did);
+    f.bind(2, file.path);
+    f.bind(3, static_cast<std::int64_t>(file.size_bytes));
+    f.bind(4, static_cast<std::int64_t>(file.mtime));
+    std::string hdus;
+    for (int h : file.image_hdus) hdus += (hdus.empty() ? "" : ",") + std::to_string(h);
+    f.bind(5, hdus);
+    f.step();
+}
+
+std::optional<ProductFile> Store::find_product(const std::string& obs_publisher_did) const {
+    Stmt s(db_, path_, "SELECT path, size_bytes, mtime, image_hdus FROM voserver_files WHERE obs_publisher_did = ?1");
+    s.bind(1, obs_publisher_did);
+    if (!s.step()) return std::nullopt;
+    ProductFile p;
+    p.path = s.text(0);
+    p.size_bytes = sqlite3_column_int64(s.get(), 1);
+    p.mtime = sqlite3_column_int64(s.get(), 2);
+    std::string hdus = s.text(3);
+    size_t pos = 0;
+    while (pos < hdus.size()) {
+        size_t comma = hdus.find(',', pos);
+        if (comma == std::string::npos) comma = hdus.size();
+        int v = 0;
+        std::from_chars(hdus.data() + pos, hdus.data() + comma, v);
+        p.image_hdus.push_back(v);
+        pos = comma + 1;
+    }
+    return p;
+}
+
+long long Store::count_rows() const {
+    Stmt s(db_, path_, std::string("SELECT COUNT(*) FROM ") + kObsCoreTable);
+    s.step();
+    return sqlite3_column_int64(s.get(), 0);
+}
+
+}  // namespace vo::obscore
