@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <set>
 
-#include "obscore/sql_functions.hpp"
 #include "obscore/tap_schema.hpp"
 
 namespace vo::obscore {
@@ -114,18 +113,6 @@ std::string undelimit(const std::string& name) {
     return name;
 }
 
-int authorize_read_only(void*, int action, const char*, const char*, const char*, const char*) {
-    switch (action) {
-        case SQLITE_SELECT:
-        case SQLITE_READ:
-        case SQLITE_FUNCTION:
-        case SQLITE_RECURSIVE:
-            return SQLITE_OK;
-        default:
-            return SQLITE_DENY;
-    }
-}
-
 std::vector<ColumnDef> all_obscore_columns(const std::vector<ColumnDef>& extension) {
     std::vector<ColumnDef> cols = obscore_columns();
     for (const auto& c : extension) {
@@ -214,28 +201,6 @@ std::unique_ptr<Store> Store::open_for_write(const std::string& path,
         throw;
     }
     store->load_catalog();
-    return store;
-}
-
-std::unique_ptr<Store> Store::open_read_only(const std::string& path) {
-    sqlite3* db = nullptr;
-    int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
-    std::unique_ptr<Store> store(new Store(db, path));
-    if (rc != SQLITE_OK) fail(db, path, "cannot open read-only");
-    sqlite3_busy_timeout(db, 5000);
-    {
-        sqlite3_stmt* s = nullptr;
-        if (sqlite3_prepare_v2(db, "SELECT value FROM voserver_meta WHERE key='store_version'", -1, &s, nullptr) !=
-            SQLITE_OK) {
-            sqlite3_finalize(s);
-            throw StoreError("store " + path + " is not a voserver store (run `voserver ingest` or `voserver build-demo`)");
-        }
-        sqlite3_finalize(s);
-    }
-    exec(db, path, "PRAGMA query_only=1");
-    if (register_sql_functions(db) != SQLITE_OK) fail(db, path, "cannot register the ADQL SQL functions");
-    store->load_catalog();
-    sqlite3_set_authorizer(db, authorize_read_only, nullptr);
     return store;
 }
 

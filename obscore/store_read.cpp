@@ -1,0 +1,54 @@
+// The read-only side of the store, kept apart so that ingestion tools do not
+// pull in the ADQL SQL functions.
+#include <sqlite3.h>
+
+#include "obscore/sql_functions.hpp"
+#include "obscore/store.hpp"
+
+namespace vo::obscore {
+
+namespace {
+
+[[noreturn]] void fail(sqlite3* db, const std::string& path, const std::string& what) {
+    throw StoreError("store " + path + ": " + what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+/// Denies every write: the query connection may only read (DESIGN.md "Storage").
+int authorize_read_only(void*, int action, const char*, const char*, const char*, const char*) {
+    switch (action) {
+        case SQLITE_SELECT:
+        case SQLITE_READ:
+        case SQLITE_FUNCTION:
+        case SQLITE_RECURSIVE:
+            return SQLITE_OK;
+        default:
+            return SQLITE_DENY;
+    }
+}
+
+}  // namespace
+
+std::unique_ptr<Store> Store::open_read_only(const std::string& path) {
+    sqlite3* db = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+    std::unique_ptr<Store> store(new Store(db, path));
+    if (rc != SQLITE_OK) fail(db, path, "cannot open read-only");
+    sqlite3_busy_timeout(db, 5000);
+    {
+        sqlite3_stmt* s = nullptr;
+        if (sqlite3_prepare_v2(db, "SELECT value FROM voserver_meta WHERE key='store_version'", -1, &s, nullptr) !=
+            SQLITE_OK) {
+            sqlite3_finalize(s);
+            throw StoreError("store " + path + " is not a voserver store (run `voserver ingest` or `voserver build-demo`)");
+        }
+        sqlite3_finalize(s);
+    }
+    if (sqlite3_exec(db, "PRAGMA query_only=1", nullptr, nullptr, nullptr) != SQLITE_OK)
+        fail(db, path, "cannot make the connection query-only");
+    if (register_sql_functions(db) != SQLITE_OK) fail(db, path, "cannot register the ADQL SQL functions");
+    store->load_catalog();
+    sqlite3_set_authorizer(db, authorize_read_only, nullptr);
+    return store;
+}
+
+}  // namespace vo::obscore
