@@ -1,0 +1,32 @@
+// ADQL 2.1 parser: query text -> ast::Statement (ADQL 2.1 appendix A).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "adql/adql.hpp"
+#include "adql/ast.hpp"
+
+namespace vo::adql {
+
+/// Options of the parser.
+struct ParseOptions {
+    /// Declared user-defined functions (ADQL 2.1 section 4.3); a call to any
+    /// other function that is not ADQL's is a syntax error.
+    std::vector<UdfDecl> udfs;
+    /// Accept undeclared functions whose names start with `ivo_` (DaCHS
+    /// behaviour, used by some lyonetia cases); off for real services.
+    bool lenient_ivo_udfs = false;
+};
+
+/// Parses one ADQL 2.1 query (the whole text, an optional trailing `;`
+/// allowed). Throws AdqlError(Kind::Syntax) with 1-based line and column,
+/// the token found and what was expected.
+ast::Statement parse(std::string_view adql, const ParseOptions& options = {});
+
+/// True when `word` (any case) is an SQL-92 or ADQL reserved word
+/// (ADQL 2.1 sections 2.1.3 and 2.1.4), which cannot be a regular identifier.
+bool is_reserved_word(std::string_view word);
+
+}  // namespace vo::adql

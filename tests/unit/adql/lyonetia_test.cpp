@@ -1,0 +1,65 @@
+// Runs the 495 cases of the IVOA lyonetia ADQL validation corpus
+// (../shared/conformance/adql/lyonetia-cases.jsonl, format in README.md
+// there) through vo::adql::check_syntax and requires every verdict to match.
+#include <boost/json/src.hpp>
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "adql/adql.hpp"
+
+TEST_CASE("lyonetia: every verdict matches", "[adql][lyonetia]") {
+    std::ifstream in(std::string(VO_SHARED_DIR) + "/conformance/adql/lyonetia-cases.jsonl");
+    REQUIRE(in.good());
+    std::string line;
+    int total = 0, valid = 0;
+    std::ostringstream mismatches;
+    int n_mismatch = 0;
+    while (std::getline(in, line)) {
+        if (line.empty()) continue;
+        auto obj = boost::json::parse(line).as_object();
+        ++total;
+        bool expect_valid = obj.contains("valid") && obj.at("valid").as_bool();
+        if (expect_valid) ++valid;
+        std::vector<vo::adql::UdfDecl> udfs;
+        for (auto& u : obj.at("udfs").as_array())
+            udfs.push_back(vo::adql::parse_udf_decl(std::string(u.as_string())));
+        std::string adql(obj.at("adql").as_string());
+        auto err = vo::adql::check_syntax(adql, udfs);
+        bool got_valid = !err.has_value();
+        if (got_valid != expect_valid) {
+            ++n_mismatch;
+            mismatches << "\n" << obj.at("file").as_string() << " #" << obj.at("index").as_int64()
+                       << " expected " << (expect_valid ? "valid" : "invalid") << ": " << adql
+                       << (err ? "\n    -> " + *err : std::string("\n    -> accepted"));
+        }
+    }
+    CHECK(total == 495);
+    CHECK(valid == 413);
+    INFO(mismatches.str());
+    CHECK(n_mismatch == 0);
+}
+
+TEST_CASE("parse_udf_decl reads lyonetia declarations", "[adql]") {
+    auto d = vo::adql::parse_udf_decl("ivo_healpix_index(hpxOrder INTEGER, long REAL, lat REAL) -> BIGINT");
+    CHECK(d.name == "ivo_healpix_index");
+    REQUIRE(d.arg_types.size() == 3);
+    CHECK(d.arg_types[0] == "INTEGER");
+    CHECK(d.arg_types[2] == "REAL");
+    CHECK(d.return_type == "BIGINT");
+    CHECK_THROWS_AS(vo::adql::parse_udf_decl("foo(a INTEGER -> INTEGER"), vo::adql::AdqlError);
+}
+
+TEST_CASE("syntax errors give line, column, found token and expectation", "[adql]") {
+    auto err = vo::adql::check_syntax("SELECT a\nFROM t WHERE a <", {});
+    REQUIRE(err);
+    CHECK(err->find("line 2, column 17") != std::string::npos);
+    CHECK(err->find("expected a value expression") != std::string::npos);
+    CHECK(err->find("the end of the query") != std::string::npos);
+    err = vo::adql::check_syntax("SELECT distance FROM stars", {});
+    REQUIRE(err);
+    CHECK(err->find("reserved word 'distance'") != std::string::npos);
+    CHECK(err->find("column 8") != std::string::npos);
+}
