@@ -1,0 +1,278 @@
+// Unit tests of the streaming table writers (votable/writer.hpp).
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "votable/writer.hpp"
+
+using namespace vo::votable;
+
+namespace {
+
+using Value = std::variant<std::monostate, std::int64_t, double, std::string>;
+
+/// A RowSource over rows held in memory.
+class VectorSource : public RowSource {
+public:
+    explicit VectorSource(std::vector<std::vector<Value>> rows) : rows_(std::move(rows)) {}
+    bool next() override { return ++index_ < static_cast<long>(rows_.size()); }
+    Cell cell(std::size_t i) override {
+        const Value& v = rows_[static_cast<std::size_t>(index_)][i];
+        Cell c;
+        if (auto p = std::get_if<std::int64_t>(&v)) { c.kind = CellKind::integer; c.integer = *p; }
+        else if (auto d = std::get_if<double>(&v)) { c.kind = CellKind::real; c.real = *d; }
+        else if (auto s = std::get_if<std::string>(&v)) { c.kind = CellKind::text; c.text = *s; }
+        return c;
+    }
+    long fetched() const { return index_ + 1; }
+
+private:
+    std::vector<std::vector<Value>> rows_;
+    long index_ = -1;
+};
+
+/// A RowSource producing `n` generated rows, for the memory test.
+class CountingSource : public RowSource {
+public:
+    explicit CountingSource(std::int64_t n) : n_(n) {}
+    bool next() override { return ++i_ <= n_; }
+    Cell cell(std::size_t col) override {
+        Cell c;
+        if (col == 0) { c.kind = CellKind::integer; c.integer = i_; }
+        else { c.kind = CellKind::real; c.real = static_cast<double>(i_) * 0.1; }
+        return c;
+    }
+
+private:
+    std::int64_t n_, i_ = 0;
+};
+
+std::vector<Field> sample_fields() {
+    return {
+        {"obs_id", "char", "*", "", "", "meta.id", "obscore:DataID.observationID", "Internal ID <given> by the \"ObsTAP\" service & co"},
+        {"s_ra", "double", "", "", "deg", "pos.eq.ra", "obscore:Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C1", ""},
+        {"calib_level", "short", "", "", "", "meta.code;obs.calib", "obscore:ObsDataset.calibLevel", ""},
+        {"access_estsize", "long", "", "", "kbyte", "phys.size;meta.file", "", ""},
+        {"s_region", "double", "*", "polygon", "deg", "pos.outline;obs.field", "", ""},
+    };
+}
+
+std::vector<std::vector<Value>> sample_rows() {
+    return {
+        {std::string("a<b>&\"c'"), 0.1, std::int64_t{2}, std::int64_t{12345678901}, std::string("10 20 11 20 11 21")},
+        {std::string("tab\there,comma \"quote\"\nline"), std::monostate{}, std::monostate{}, std::monostate{}, std::monostate{}},
+        {std::string("\xC3\xA9t\xC3\xA9 \x01 \xFF"), 1.0 / 3.0, std::int64_t{3}, std::int64_t{-1}, std::string("")},
+    };
+}
+
+std::string write_all(Format format, std::optional<std::int64_t> maxrec, StreamResult* result = nullptr,
+                      std::size_t chunk = 64 * 1024, int* chunks = nullptr) {
+    std::string out;
+    auto w = make_writer(format, [&](std::string_view s) { out.append(s); if (chunks) ++*chunks; }, chunk);
+    VectorSource src(sample_rows());
+    w->begin(sample_fields(), {{"QUERY", "SELECT * FROM ivoa.obscore WHERE a < 'x'"}});
+    auto r = stream_rows(src, *w, maxrec);
+    w->end(r.overflow);
+    if (result) *result = r;
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("XML escaping covers markup characters, controls and bad UTF-8", "[votable]") {
+    CHECK(xml_escape("a<b>&\"c'") == "a&lt;b&gt;&amp;&quot;c&apos;");
+    CHECK(xml_escape("tab\tnl\n") == "tab\tnl\n");
+    CHECK(xml_escape("cr\r") == "cr&#13;");
+    // U+0001 is not allowed in XML 1.0; a lone 0xFF byte is not UTF-8.
+    CHECK(xml_escape("x\x01y") == "x\xEF\xBF\xBDy");
+    CHECK(xml_escape("\xFF") == "\xEF\xBF\xBD");
+    // Valid multi-byte UTF-8 passes through (é, 2 bytes; 😀, 4 bytes).
+    CHECK(xml_escape("\xC3\xA9") == "\xC3\xA9");
+    CHECK(xml_escape("\xF0\x9F\x98\x80") == "\xF0\x9F\x98\x80");
+    // Overlong encoding of '/' (C0 AF) is invalid.
+    CHECK(xml_escape("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");
+}
+
+TEST_CASE("doubles are written in the shortest form that reads back exactly", "[votable]") {
+    const double values[] = {0.1, 1.0 / 3.0, 6.62607015e-34, 1.7976931348623157e308, -2.5e-310, 123456789.125};
+    for (double v : values) {
+        std::string s;
+        append_double(s, v);
+        CHECK(std::strtod(s.c_str(), nullptr) == v);
+    }
+    std::string s;
+    append_double(s, 0.1);
+    CHECK(s == "0.1");
+    s.clear();
+    append_double(s, std::numeric_limits<double>::quiet_NaN());
+    CHECK(s == "NaN");
+    s.clear();
+    append_double(s, -std::numeric_limits<double>::infinity());
+    CHECK(s == "-Inf");
+}
+
+TEST_CASE("VOTable TABLEDATA: header, escaping, NULLs, status INFOs", "[votable]") {
+    StreamResult r;
+    const std::string doc = write_all(Format::votable, std::nullopt, &r);
+    CHECK(r.rows == 3);
+    CHECK_FALSE(r.overflow);
+    CHECK(doc.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<VOTABLE version=\"1.4\" xmlns=\"http://www.ivoa.net/xml/VOTable/v1.3\"", 0) == 0);
+    // QUERY_STATUS=OK comes before the TABLE (DALI 1.1 section 4.4).
+    const auto ok = doc.find("<INFO name=\"QUERY_STATUS\" value=\"OK\"/>");
+    REQUIRE(ok != std::string::npos);
+    CHECK(ok < doc.find("<TABLE>"));
+    CHECK(doc.find("<INFO name=\"QUERY\" value=\"SELECT * FROM ivoa.obscore WHERE a &lt; &apos;x&apos;\"/>") != std::string::npos);
+    CHECK(doc.find("OVERFLOW") == std::string::npos);
+    CHECK(doc.find("<FIELD name=\"s_region\" datatype=\"double\" arraysize=\"*\" xtype=\"polygon\" unit=\"deg\" ucd=\"pos.outline;obs.field\"/>") != std::string::npos);
+    CHECK(doc.find("<DESCRIPTION>Internal ID &lt;given&gt; by the &quot;ObsTAP&quot; service &amp; co</DESCRIPTION>") != std::string::npos);
+    CHECK(doc.find("<TR><TD>a&lt;b&gt;&amp;&quot;c&apos;</TD><TD>0.1</TD><TD>2</TD><TD>12345678901</TD><TD>10 20 11 20 11 21</TD></TR>") != std::string::npos);
+    // NULLs are empty cells (VOTable 1.4 section 6: an empty TD is NULL in
+    // TABLEDATA), except geometry arrays, which get NaNs (votlint rejects an
+    // empty polygon).
+    CHECK(doc.find("<TR><TD>tab\there,comma &quot;quote&quot;\nline</TD><TD/><TD/><TD/><TD>NaN NaN NaN NaN NaN NaN</TD></TR>") != std::string::npos);
+    CHECK(doc.find("<TD>0.3333333333333333</TD>") != std::string::npos);
+    CHECK(doc.find("<TD>\xC3\xA9t\xC3\xA9 \xEF\xBF\xBD \xEF\xBF\xBD</TD>") != std::string::npos);
+    const std::string tail = "</TABLEDATA></DATA>\n</TABLE>\n</RESOURCE>\n</VOTABLE>\n";
+    REQUIRE(doc.size() >= tail.size());
+    CHECK(doc.substr(doc.size() - tail.size()) == tail);
+}
+
+TEST_CASE("VOTable overflow: MAXREC rows and a trailing OVERFLOW INFO after the TABLE", "[votable]") {
+    StreamResult r;
+    const std::string doc = write_all(Format::votable, 2, &r);
+    CHECK(r.rows == 2);
+    CHECK(r.overflow);
+    const auto table_end = doc.find("</TABLE>");
+    const auto overflow = doc.find("<INFO name=\"QUERY_STATUS\" value=\"OVERFLOW\"/>");
+    REQUIRE(overflow != std::string::npos);
+    CHECK(overflow > table_end);
+    CHECK(overflow < doc.find("</RESOURCE>"));
+
+    // Exactly MAXREC rows in the source: no overflow.
+    const std::string exact = write_all(Format::votable, 3, &r);
+    CHECK(r.rows == 3);
+    CHECK_FALSE(r.overflow);
+    CHECK(exact.find("OVERFLOW") == std::string::npos);
+
+    // MAXREC=0: metadata only, overflow flagged (DALI 1.1 section 3.4.4).
+    const std::string meta = write_all(Format::votable, 0, &r);
+    CHECK(r.rows == 0);
+    CHECK(r.overflow);
+    CHECK(meta.find("<TR>") == std::string::npos);
+    CHECK(meta.find("<FIELD name=\"obs_id\"") != std::string::npos);
+}
+
+TEST_CASE("CSV follows RFC 4180", "[votable]") {
+    const std::string csv = write_all(Format::csv, std::nullopt);
+    const std::string expected =
+        "obs_id,s_ra,calib_level,access_estsize,s_region\r\n"
+        "\"a<b>&\"\"c'\",0.1,2,12345678901,10 20 11 20 11 21\r\n"
+        "\"tab\there,comma \"\"quote\"\"\nline\",,,,\r\n"
+        "\xC3\xA9t\xC3\xA9 \x01 \xFF,0.3333333333333333,3,-1,\r\n";
+    CHECK(csv == expected);
+    CHECK(mime_type(Format::csv) == "text/csv;header=present");
+}
+
+TEST_CASE("TSV escapes tabs and newlines inside values", "[votable]") {
+    const std::string tsv = write_all(Format::tsv, 1);
+    CHECK(tsv == "obs_id\ts_ra\tcalib_level\taccess_estsize\ts_region\n"
+                 "a<b>&\"c'\t0.1\t2\t12345678901\t10 20 11 20 11 21\n");
+}
+
+TEST_CASE("booleans and integer columns holding reals", "[votable]") {
+    std::string out;
+    auto w = make_writer(Format::votable, [&](std::string_view s) { out.append(s); });
+    VectorSource src({{std::int64_t{1}, 2.0, std::string("F")}, {std::int64_t{0}, std::numeric_limits<double>::quiet_NaN(), std::string("true")}});
+    w->begin({{"b", "boolean", "", "", "", "", "", ""}, {"n", "int", "", "", "", "", "", ""}, {"t", "boolean", "", "", "", "", "", ""}});
+    stream_rows(src, *w, std::nullopt);
+    w->end(false);
+    CHECK(out.find("<TR><TD>true</TD><TD>2</TD><TD>false</TD></TR>") != std::string::npos);
+    CHECK(out.find("<TR><TD>false</TD><TD></TD><TD>true</TD></TR>") != std::string::npos);
+}
+
+TEST_CASE("output goes to the sink in bounded chunks", "[votable]") {
+    std::size_t largest = 0, total = 0;
+    int chunks = 0;
+    auto w = make_writer(Format::csv, [&](std::string_view s) {
+        largest = std::max(largest, s.size());
+        total += s.size();
+        ++chunks;
+    }, 4096);
+    CountingSource src(200000);
+    w->begin({{"i", "long", "", "", "", "", "", ""}, {"x", "double", "", "", "", "", "", ""}});
+    auto r = stream_rows(src, *w, std::nullopt);
+    w->end(false);
+    CHECK(r.rows == 200000);
+    CHECK(chunks > 100);
+    // A chunk is flushed once it reaches 4096 bytes, so it never exceeds
+    // that by more than one row.
+    CHECK(largest < 4096 + 64);
+    CHECK(total == w->bytes());
+}
+
+TEST_CASE("a sink that throws SinkClosed stops the stream", "[votable]") {
+    int calls = 0;
+    auto w = make_writer(Format::votable, [&](std::string_view) {
+        if (++calls > 2) throw SinkClosed();
+    }, 1024);
+    CountingSource src(1000000);
+    w->begin({{"i", "long", "", "", "", "", "", ""}, {"x", "double", "", "", "", "", "", ""}});
+    CHECK_THROWS_AS(stream_rows(src, *w, std::nullopt), SinkClosed);
+    CHECK(calls == 3);
+}
+
+TEST_CASE("DALI error document", "[votable]") {
+    const std::string doc = error_document("unknown column \"foo\" at line 1, column 8 <x>");
+    CHECK(doc.find("<RESOURCE type=\"results\">\n<INFO name=\"QUERY_STATUS\" value=\"ERROR\">unknown column &quot;foo&quot; at line 1, column 8 &lt;x&gt;</INFO>\n</RESOURCE>") != std::string::npos);
+    CHECK(doc.find("version=\"1.4\"") != std::string::npos);
+}
+
+TEST_CASE("RESPONSEFORMAT values (DALI 1.1 section 3.4.3)", "[votable]") {
+    CHECK(parse_format("votable") == Format::votable);
+    CHECK(parse_format("VOTable") == Format::votable);
+    CHECK(parse_format("votable/td") == Format::votable);
+    CHECK(parse_format("application/x-votable+xml") == Format::votable);
+    CHECK(parse_format("application/x-votable+xml;serialization=TABLEDATA") == Format::votable);
+    CHECK(parse_format("text/xml") == Format::votable);
+    CHECK(parse_format("csv") == Format::csv);
+    CHECK(parse_format("text/csv;header=present") == Format::csv);
+    CHECK(parse_format("tsv") == Format::tsv);
+    CHECK(parse_format("text/tab-separated-values") == Format::tsv);
+    CHECK_FALSE(parse_format("fits").has_value());
+    CHECK_FALSE(parse_format("application/x-votable+xml;serialization=binary2").has_value());
+    CHECK_FALSE(parse_format("").has_value());
+}
+
+TEST_CASE("sample VOTables pass stilts votlint", "[votable][votlint]") {
+    // Writes the outputs and runs STILTS votlint on them when it is installed.
+    if (std::system("test -x /usr/bin/stilts") != 0) {
+        WARN("stilts not installed; votlint check skipped");
+        return;
+    }
+    const std::string dir = std::string(VO_SOURCE_DIR) + "/build-votlint-samples";
+    std::system(("mkdir -p '" + dir + "'").c_str());
+    const std::vector<std::pair<std::string, std::string>> docs = {
+        {"ok.xml", write_all(Format::votable, std::nullopt)},
+        {"overflow.xml", write_all(Format::votable, 1)},
+        {"meta.xml", write_all(Format::votable, 0)},
+        {"error.xml", error_document("syntax error at line 1, column 7: unexpected \"FORM\"")},
+    };
+    for (const auto& [name, text] : docs) {
+        const std::string path = dir + "/" + name;
+        std::ofstream(path) << text;
+        const std::string out = path + ".lint";
+        const int rc = std::system(("/usr/bin/stilts votlint validate=true '" + path + "' > '" + out + "' 2>&1").c_str());
+        std::ifstream in(out);
+        std::string report((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        INFO(name << ": " << report);
+        CHECK(rc == 0);
+        CHECK(report.find("ERROR") == std::string::npos);
+        CHECK(report.find("WARNING") == std::string::npos);
+    }
+}
