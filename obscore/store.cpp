@@ -90,6 +90,37 @@ private:
     sqlite3_stmt* stmt_ = nullptr;
 };
 
+/// Binds and steps a statement the Store keeps prepared; resets it when done.
+class Bound {
+public:
+    Bound(sqlite3* db, const std::string& path, sqlite3_stmt* stmt) : db_(db), path_(path), stmt_(stmt) {}
+    ~Bound() {
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);
+    }
+    Bound(const Bound&) = delete;
+    Bound& operator=(const Bound&) = delete;
+    void bind_null(int i) { sqlite3_bind_null(stmt_, i); }
+    void bind(int i, const std::string& v) {
+        sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    }
+    void bind(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+    void bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
+    template <class T>
+    void bind(int i, const std::optional<T>& v) {
+        if (v) bind(i, *v);
+        else bind_null(i);
+    }
+    void step() {
+        if (sqlite3_step(stmt_) != SQLITE_DONE) fail(db_, path_, "cannot store the row");
+    }
+
+private:
+    sqlite3* db_;
+    const std::string& path_;
+    sqlite3_stmt* stmt_;
+};
+
 /// The catalogue read back from TAP_SCHEMA.
 class TapSchemaCatalog : public adql::Catalog {
 public:
@@ -141,6 +172,8 @@ std::string dali_polygon(const std::vector<std::pair<double, double>>& vertices)
 Store::Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
 
 Store::~Store() {
+    sqlite3_finalize(upsert_stmt_);
+    sqlite3_finalize(file_stmt_);
     if (db_) sqlite3_close_v2(db_);
 }
 
@@ -276,7 +309,14 @@ void Store::upsert(const ObsCoreRecord& r, const ProductFile& file) {
         }
     }
     sql += ") VALUES (" + values + ") ON CONFLICT (obs_publisher_did) DO UPDATE SET " + updates;
-    Stmt s(db_, path_, sql);
+    if (sql != upsert_sql_ || !upsert_stmt_) {
+        sqlite3_finalize(upsert_stmt_);
+        upsert_stmt_ = nullptr;
+        if (sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &upsert_stmt_, nullptr) != SQLITE_OK)
+            fail(db_, path_, "cannot prepare the upsert");
+        upsert_sql_ = sql;
+    }
+    Bound s(db_, path_, upsert_stmt_);
 
     auto index_of = [&](const char* name) {
         return static_cast<int>(std::find(names.begin(), names.end(), name) - names.begin()) + 1;
@@ -333,9 +373,13 @@ void Store::upsert(const ObsCoreRecord& r, const ProductFile& file) {
     }
     s.step();
 
-    Stmt f(db_, path_,
-           "INSERT OR REPLACE INTO voserver_files (obs_publisher_did, path, size_bytes, mtime, image_hdus) "
-           "VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (!file_stmt_ &&
+        sqlite3_prepare_v3(db_,
+                           "INSERT OR REPLACE INTO voserver_files (obs_publisher_did, path, size_bytes, mtime, "
+                           "image_hdus) VALUES (?1, ?2, ?3, ?4, ?5)",
+                           -1, SQLITE_PREPARE_PERSISTENT, &file_stmt_, nullptr) != SQLITE_OK)
+        fail(db_, path_, "cannot prepare the file upsert");
+    Bound f(db_, path_, file_stmt_);
     f.bind(1, r.obs_publisher_did);
     f.bind(2, file.path);
     f.bind(3, static_cast<std::int64_t>(file.size_bytes));

@@ -13,6 +13,7 @@
 #include "obscore/record.hpp"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace vo::obscore {
 
@@ -78,6 +79,10 @@ private:
 
     sqlite3* db_ = nullptr;
     std::string path_;
+    // Prepared upsert statements, reused while the column list stays the same.
+    std::string upsert_sql_;
+    sqlite3_stmt* upsert_stmt_ = nullptr;
+    sqlite3_stmt* file_stmt_ = nullptr;
     std::unique_ptr<adql::Catalog> catalog_;
 };
 
