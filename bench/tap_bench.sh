@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# TAP benchmark (issue "Serve a real archive"): figures go to bench/README.md.
+#  - median latency of SELECT TOP 10 * FROM ivoa.obscore over loopback (1 client),
+#  - requests per second with 16 concurrent clients (wrk),
+#  - rows per second streaming a 1,000,000-row result as TABLEDATA and as CSV,
+#  - the server's peak memory (VmHWM) during the stream, compared with a 10,000-row stream.
+# Usage: bench/tap_bench.sh [ROWS]   (needs build/voserver and build/bench_gen_obscore)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS=${1:-1000000}
+WORK=${BENCH_DIR:-/tmp/voserver-bench}
+mkdir -p "$WORK"
+STORE="$WORK/bench-$ROWS.sqlite"
+if [ ! -f "$STORE" ]; then
+  build/bench_gen_obscore "$STORE" "$ROWS"
+fi
+PORT=18080
+cat > "$WORK/bench.toml" <<TOML
+[server]
+host = "127.0.0.1"
+port = $PORT
+threads = 2
+query_workers = 4
+[archive]
+authority = "bench"
+database = "$STORE"
+[limits]
+maxrec_default = 10000
+maxrec_hard = 10000000
+TOML
+build/voserver serve --config "$WORK/bench.toml" > "$WORK/server.log" 2>&1 &
+PID=$!
+trap 'kill $PID 2>/dev/null || true' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/tap/availability" >/dev/null && break; sleep 0.1; done
+
+URL="http://127.0.0.1:$PORT/tap/sync?LANG=ADQL&QUERY=SELECT%20TOP%2010%20*%20FROM%20ivoa.obscore"
+echo "== TOP 10, 1 client (wrk -t1 -c1 -d10s --latency)"
+wrk -t1 -c1 -d10s --latency "$URL" | grep -E "50%|90%|99%|Requests/sec"
+echo "== TOP 10, 16 clients (wrk -t2 -c16 -d10s)"
+wrk -t2 -c16 -d10s --latency "$URL" | grep -E "50%|99%|Requests/sec"
+
+hwm() { awk '/VmHWM/ {print $2}' /proc/$PID/status; }
+echo "peak memory before streams: $(hwm) kB"
+for fmt in votable csv; do
+  for n in 10000 $ROWS; do
+    start=$(date +%s.%N)
+    bytes=$(curl -s -o /dev/null -w '%{size_download}' \
+      "http://127.0.0.1:$PORT/tap/sync?LANG=ADQL&MAXREC=$n&RESPONSEFORMAT=$fmt&QUERY=SELECT%20*%20FROM%20ivoa.obscore")
+    end=$(date +%s.%N)
+    secs=$(echo "$end - $start" | bc -l)
+    printf "%-8s %8d rows: %6.2f s, %8.0f rows/s, %6.1f MB, peak memory so far %s kB\n" \
+      "$fmt" "$n" "$secs" "$(echo "$n / $secs" | bc -l)" "$(echo "$bytes / 1000000" | bc -l)" "$(hwm)"
+  done
+done
