@@ -1,0 +1,1353 @@
+#include "soda/cutout.hpp"
+
+#include <fcntl.h>
+#include <fitsio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <wcslib/spx.h>
+#include <wcslib/wcs.h>
+#include <wcslib/wcsfix.h>
+#include <wcslib/wcshdr.h>
+#include <wcslib/wcsmath.h>
+
+#include <algorithm>
+#include <array>
+#include <functional>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <sstream>
+
+#include "soda/checksum.hpp"
+#include "soda/sky.hpp"
+
+namespace vo::soda {
+
+namespace {
+
+constexpr double kC = 299792458.0;          // m/s
+constexpr double kH = 6.62607015e-34;       // J s
+constexpr std::size_t kBlock = 2880;
+constexpr std::size_t kOutBuffer = 4u << 20;   // sink chunk size
+constexpr std::size_t kMapWindow = 16u << 20;  // mmap window
+constexpr std::size_t kDirectRun = 1u << 20;   // runs this long go to the sink straight from the map
+
+std::uint64_t pad_block(std::uint64_t n) { return (n + kBlock - 1) / kBlock * kBlock; }
+
+[[noreturn]] void fits_fail(const std::string& what, int status) {
+  char msg[FLEN_STATUS];
+  fits_get_errstatus(status, msg);
+  fits_clear_errmsg();
+  throw SodaError(500, "Error", "", what + ": CFITSIO: " + msg);
+}
+
+struct FitsCloser {
+  void operator()(fitsfile* f) const {
+    int s = 0;
+    fits_close_file(f, &s);
+  }
+};
+using FitsPtr = std::unique_ptr<fitsfile, FitsCloser>;
+
+bool is_gzip(const std::string& path) {
+  unsigned char magic[2] = {0, 0};
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  const std::size_t n = std::fread(magic, 1, 2, f);
+  std::fclose(f);
+  return n == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+}
+
+FitsPtr open_fits(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw SodaError(404, "UsageError", "ID", "the product file is not available");
+  fitsfile* f = nullptr;
+  int status = 0;
+  // fits_open_diskfile: no extended-filename parsing (paths may contain [ ] :),
+  // but it does not decompress; gzip files go through fits_open_file.
+  if (is_gzip(path)) {
+    fits_open_file(&f, path.c_str(), READONLY, &status);
+  } else {
+    fits_open_diskfile(&f, path.c_str(), READONLY, &status);
+  }
+  if (status) fits_fail("cannot open the product file", status);
+  return FitsPtr(f);
+}
+
+// ---------------------------------------------------------------- header cards
+
+std::string card_key(const std::string& card) {
+  if (card.compare(0, 8, "HIERARCH") == 0) return card.substr(0, card.find('='));
+  std::string k = card.substr(0, 8);
+  while (!k.empty() && k.back() == ' ') k.pop_back();
+  return k;
+}
+
+bool has_value(const std::string& card) { return card.size() >= 10 && card[8] == '=' && card[9] == ' '; }
+
+// Raw value text of a "KEY     = value / comment" card (quotes kept).
+std::string card_value(const std::string& card) {
+  if (!has_value(card)) return {};
+  std::size_t i = 10;
+  while (i < card.size() && card[i] == ' ') ++i;
+  std::size_t end = i;
+  if (i < card.size() && card[i] == '\'') {
+    end = i + 1;
+    while (end < card.size()) {
+      if (card[end] == '\'') {
+        if (end + 1 < card.size() && card[end + 1] == '\'') {
+          end += 2;
+          continue;
+        }
+        ++end;
+        break;
+      }
+      ++end;
+    }
+  } else {
+    end = card.find('/', i);
+    if (end == std::string::npos) end = card.size();
+  }
+  std::string v = card.substr(i, end - i);
+  while (!v.empty() && v.back() == ' ') v.pop_back();
+  return v;
+}
+
+std::string card_comment(const std::string& card) {
+  const std::string v = card_value(card);
+  const std::size_t start = card.find(v, 10);
+  std::size_t slash = card.find('/', start == std::string::npos ? 10 : start + v.size());
+  if (slash == std::string::npos) return {};
+  std::string c = card.substr(slash + 1);
+  while (!c.empty() && c.front() == ' ') c.erase(0, 1);
+  while (!c.empty() && c.back() == ' ') c.pop_back();
+  return c;
+}
+
+std::string string_value(const std::string& raw) {
+  if (raw.size() < 2 || raw.front() != '\'') return raw;
+  std::string s;
+  for (std::size_t i = 1; i + 1 < raw.size(); ++i) {
+    s += raw[i];
+    if (raw[i] == '\'' && raw[i + 1] == '\'') ++i;
+  }
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+
+std::optional<double> number_value(const std::string& raw) {
+  if (raw.empty() || raw.front() == '\'') return std::nullopt;
+  std::string t = raw;
+  std::replace(t.begin(), t.end(), 'D', 'E');
+  char* end = nullptr;
+  const double d = std::strtod(t.c_str(), &end);
+  if (end == t.c_str()) return std::nullopt;
+  return d;
+}
+
+std::string pad80(std::string s) {
+  s.resize(80, ' ');
+  return s;
+}
+
+std::string format_real(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17G", v);
+  std::string s = buf;
+  if (s.size() > 20) {
+    std::snprintf(buf, sizeof buf, "%.15G", v);
+    s = buf;
+  }
+  if (s.find_first_of(".E") == std::string::npos) s += ".0";
+  else if (s.find('.') == std::string::npos) s.insert(s.find('E'), ".0");
+  return s;
+}
+
+std::string value_card(const std::string& key, const std::string& value, const std::string& comment) {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "%-8.8s= %20s", key.c_str(), value.c_str());
+  std::string c = buf;
+  if (!comment.empty() && c.size() < 77) c += " / " + comment;
+  return pad80(c);
+}
+
+std::string string_card(const std::string& key, const std::string& value, const std::string& comment) {
+  std::string v = "'" + value;
+  while (v.size() < 9) v += ' ';
+  v += "'";
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "%-8.8s= %-20s", key.c_str(), v.c_str());
+  std::string c = buf;
+  if (!comment.empty() && c.size() < 77) c += " / " + comment;
+  return pad80(c);
+}
+
+std::vector<std::string> history_cards(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream is(text);
+  std::string line;
+  while (std::getline(is, line)) {
+    for (std::size_t i = 0; i < line.size() || i == 0; i += 72) {
+      out.push_back(pad80("HISTORY " + line.substr(i, 72)));
+      if (line.empty()) break;
+    }
+  }
+  return out;
+}
+
+std::optional<double> find_number(const std::vector<std::string>& cards, const std::string& key) {
+  for (const auto& c : cards)
+    if (card_key(c) == key && has_value(c)) return number_value(card_value(c));
+  return std::nullopt;
+}
+
+std::string find_string(const std::vector<std::string>& cards, const std::string& key) {
+  for (const auto& c : cards)
+    if (card_key(c) == key && has_value(c)) return string_value(card_value(c));
+  return {};
+}
+
+// ---------------------------------------------------------------- HDU facts
+
+struct HduInfo {
+  int hdu = 0;
+  bool image = false;
+  bool compressed = false;
+  int bitpix = 0;
+  std::vector<long> naxes;
+  long long data_start = 0;
+  std::vector<std::string> cards;  // without END
+  std::string extname;
+};
+
+HduInfo read_hdu(fitsfile* f, int hdu) {
+  HduInfo h;
+  h.hdu = hdu;
+  int status = 0, type = 0;
+  fits_movabs_hdu(f, hdu + 1, &type, &status);
+  if (status) fits_fail("cannot read HDU " + std::to_string(hdu), status);
+  char* header = nullptr;
+  int nkeys = 0;
+  fits_convert_hdr2str(f, 0, nullptr, 0, &header, &nkeys, &status);
+  if (status) fits_fail("cannot read the header of HDU " + std::to_string(hdu), status);
+  for (int i = 0; i < nkeys; ++i) h.cards.emplace_back(header + 80 * i, 80);
+  fits_free_memory(header, &status);
+  status = 0;
+  h.extname = find_string(h.cards, "EXTNAME");
+  if (type == IMAGE_HDU) {
+    int naxis = 0;
+    long naxes[9] = {0};
+    fits_get_img_param(f, 9, &h.bitpix, &naxis, naxes, &status);
+    if (status) fits_fail("cannot read the image parameters of HDU " + std::to_string(hdu), status);
+    h.naxes.assign(naxes, naxes + std::min(naxis, 9));
+    h.compressed = fits_is_compressed_image(f, &status) != 0;
+    status = 0;
+    LONGLONG headstart = 0, datastart = 0, dataend = 0;
+    fits_get_hduaddrll(f, &headstart, &datastart, &dataend, &status);
+    h.data_start = datastart;
+    h.image = !h.naxes.empty() &&
+              std::all_of(h.naxes.begin(), h.naxes.end(), [](long n) { return n > 0; });
+  }
+  return h;
+}
+
+// ---------------------------------------------------------------- WCS
+
+std::mutex& wcslib_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+/// The primary WCS of one HDU, parsed by WCSLIB and fixed (wcsfix: AIPS
+/// spectral types, NCP -> SIN, units, DATE-OBS -> MJD-OBS...).
+class Wcs {
+ public:
+  Wcs(const HduInfo& h) {
+    std::string header;
+    for (const auto& c : h.cards) header += c;
+    int nreject = 0;
+    std::lock_guard<std::mutex> lock(wcslib_mutex());
+    if (wcspih(header.data(), static_cast<int>(h.cards.size()), WCSHDR_all, 0, &nreject, &nwcs_, &all_) != 0) return;
+    for (int i = 0; i < nwcs_; ++i)
+      if (all_[i].alt[0] == ' ' || all_[i].alt[0] == '\0') wcs_ = &all_[i];
+    if (!wcs_) return;
+    std::vector<int> naxis(h.naxes.begin(), h.naxes.end());
+    naxis.resize(std::max<std::size_t>(naxis.size(), static_cast<std::size_t>(wcs_->naxis)), 1);
+    int stat[NWCSFIX];
+    wcsfix(1, naxis.data(), wcs_, stat);
+    if (wcsset(wcs_) != 0) {
+      wcs_ = nullptr;
+      return;
+    }
+    // Rest frequency from the GIPSY/Miriad FREQ0 keyword when RESTFRQ is absent.
+    if ((wcs_->restfrq == 0.0 || undefined(wcs_->restfrq)) && (wcs_->restwav == 0.0 || undefined(wcs_->restwav))) {
+      if (auto f0 = find_number(h.cards, "FREQ0")) wcs_->restfrq = *f0;
+      else if (auto f1 = find_number(h.cards, "RESTFREQ")) wcs_->restfrq = *f1;
+    }
+  }
+  ~Wcs() {
+    if (all_) {
+      std::lock_guard<std::mutex> lock(wcslib_mutex());
+      wcsvfree(&nwcs_, &all_);
+    }
+  }
+  Wcs(const Wcs&) = delete;
+  Wcs& operator=(const Wcs&) = delete;
+
+  wcsprm* get() const { return wcs_; }
+  int naxis() const { return wcs_ ? wcs_->naxis : 0; }
+
+  /// Pixel (1-based FITS coordinates, all axes) -> world; status per point.
+  void p2s(const std::vector<double>& pix, std::vector<double>& world, std::vector<int>& stat) const {
+    const int n = naxis();
+    const int ncoord = static_cast<int>(pix.size() / n);
+    std::vector<double> img(pix.size()), phi(ncoord), theta(ncoord);
+    world.assign(pix.size(), 0.0);
+    stat.assign(ncoord, 0);
+    if (ncoord == 0) return;
+    wcsp2s(wcs_, ncoord, n, pix.data(), img.data(), phi.data(), theta.data(), world.data(), stat.data());
+  }
+  void s2p(const std::vector<double>& world, std::vector<double>& pix, std::vector<int>& stat) const {
+    const int n = naxis();
+    const int ncoord = static_cast<int>(world.size() / n);
+    std::vector<double> img(world.size()), phi(ncoord), theta(ncoord);
+    pix.assign(world.size(), 0.0);
+    stat.assign(ncoord, 0);
+    if (ncoord == 0) return;
+    wcss2p(wcs_, ncoord, n, world.data(), phi.data(), theta.data(), img.data(), pix.data(), stat.data());
+  }
+
+ private:
+  int nwcs_ = 0;
+  wcsprm* all_ = nullptr;
+  wcsprm* wcs_ = nullptr;
+};
+
+std::string ctype(const wcsprm* w, int i) {
+  std::string s = w->ctype[i];
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+
+int stokes_axis(const Wcs& w, long naxis) {
+  if (!w.get()) return -1;
+  for (int i = 0; i < std::min<int>(w.naxis(), static_cast<int>(naxis)); ++i)
+    if (ctype(w.get(), i).rfind("STOKES", 0) == 0) return i;
+  return -1;
+}
+
+const char* stokes_label(int code) {
+  switch (code) {
+    case 1: return "I";
+    case 2: return "Q";
+    case 3: return "U";
+    case 4: return "V";
+    case -1: return "RR";
+    case -2: return "LL";
+    case -3: return "RL";
+    case -4: return "LR";
+    case -5: return "XX";
+    case -6: return "YY";
+    case -7: return "XY";
+    case -8: return "YX";
+    default: return nullptr;
+  }
+}
+
+/// Reference pixel coordinates (centre of the image) for all WCS axes.
+std::vector<double> centre_pixel(const Wcs& w, const std::vector<long>& naxes) {
+  std::vector<double> p(w.naxis(), 1.0);
+  for (int i = 0; i < w.naxis() && i < static_cast<int>(naxes.size()); ++i) p[i] = (naxes[i] + 1) / 2.0;
+  return p;
+}
+
+/// Native spectral world value (SI units after wcsset) -> vacuum wavelength (m).
+/// Returns NaN if the conversion is impossible (no rest frequency for a velocity).
+double to_vacuum_wavelength(const wcsprm* w, int axis, double v) {
+  const std::string t = ctype(w, axis).substr(0, 4);
+  double restfrq = (undefined(w->restfrq) ? 0.0 : w->restfrq);
+  double restwav = (undefined(w->restwav) ? 0.0 : w->restwav);
+  if (restfrq == 0.0 && restwav != 0.0) restfrq = kC / restwav;
+  if (restwav == 0.0 && restfrq != 0.0) restwav = kC / restfrq;
+  if (t == "WAVE") return v;
+  if (t == "AWAV") {
+    double out = 0;
+    int stat = 0;
+    awavwave(0.0, 1, 1, 1, &v, &out, &stat);
+    return stat ? std::nan("") : out;
+  }
+  if (t == "FREQ") return kC / v;
+  if (t == "AFRQ") return kC / (v / (2 * M_PI));
+  if (t == "ENER") return kH * kC / v;
+  if (t == "WAVN") return 1.0 / v;
+  if (restfrq == 0.0) return std::nan("");
+  if (t == "VRAD") return kC / (restfrq * (1.0 - v / kC));
+  if (t == "VOPT") return restwav * (1.0 + v / kC);
+  if (t == "ZOPT") return restwav * (1.0 + v);
+  if (t == "VELO" || t == "BETA") {
+    const double beta = t == "VELO" ? v / kC : v;
+    return restwav * std::sqrt((1.0 + beta) / (1.0 - beta));
+  }
+  return std::nan("");
+}
+
+/// Vacuum wavelength of the edges 0.5, 1.5, ..., n+0.5 of the spectral axis.
+std::vector<double> channel_edges(const Wcs& w, const std::vector<long>& naxes) {
+  const int s = w.get()->spec;
+  const long n = naxes[s];
+  const int na = w.naxis();
+  const auto centre = centre_pixel(w, naxes);
+  std::vector<double> pix;
+  pix.reserve((n + 1) * na);
+  for (long k = 0; k <= n; ++k) {
+    auto p = centre;
+    p[s] = k + 0.5;
+    pix.insert(pix.end(), p.begin(), p.end());
+  }
+  std::vector<double> world;
+  std::vector<int> stat;
+  w.p2s(pix, world, stat);
+  std::vector<double> edges(n + 1);
+  for (long k = 0; k <= n; ++k)
+    edges[k] = stat[k] ? std::nan("") : to_vacuum_wavelength(w.get(), s, world[k * na + s]);
+  return edges;
+}
+
+SkyFrame sky_frame(const wcsprm* w, const std::string& parameter) {
+  const std::string lng = ctype(w, w->lng).substr(0, 4);
+  if (lng == "GLON") return SkyFrame::Galactic;
+  if (lng != "RA--")
+    throw SodaError(400, "UsageError", parameter, "the product's celestial frame (" + lng + ") is not supported");
+  const std::string radesys = w->radesys;
+  const bool fk4 = radesys.rfind("FK4", 0) == 0 ||
+                   (radesys.empty() && !undefined(w->equinox) && w->equinox != 0.0 && w->equinox < 1984.0);
+  if (fk4)
+    throw SodaError(400, "UsageError", parameter, "the product's FK4/B1950 frame is not supported for cutouts");
+  return SkyFrame::Icrs;
+}
+
+/// The product's own time span (MJD), NaN where unknown.
+Interval product_time(const Wcs& w, const std::vector<std::string>& primary_cards, const std::vector<std::string>& cards) {
+  Interval t{std::nan(""), std::nan("")};
+  auto num = [&](const std::string& key) -> std::optional<double> {
+    if (auto v = find_number(cards, key)) return v;
+    return find_number(primary_cards, key);
+  };
+  const wcsprm* x = w.get();
+  auto def = [](double v) { return !undefined(v) && !std::isnan(v) && v != 0.0; };
+  double beg = std::nan(""), end = std::nan("");
+  if (x && def(x->mjdbeg)) beg = x->mjdbeg;
+  else if (auto v = num("MJD-BEG")) beg = *v;
+  else if (x && def(x->mjdobs)) beg = x->mjdobs;
+  else if (auto v2 = num("MJD-OBS")) beg = *v2;
+  if (x && def(x->mjdend)) end = x->mjdend;
+  else if (auto v = num("MJD-END")) end = *v;
+  if (std::isnan(end) && !std::isnan(beg)) {
+    double seconds = 0;
+    if (x && def(x->xposure)) seconds = x->xposure;
+    else if (x && def(x->telapse)) seconds = x->telapse;
+    else if (auto e = num("EXPTIME")) seconds = *e;
+    else if (auto e2 = num("EXPOSURE")) seconds = *e2;
+    end = beg + seconds / 86400.0;
+  }
+  t.lo = beg;
+  t.hi = end;
+  return t;
+}
+
+// ---------------------------------------------------------------- spatial box
+
+struct PixBox {
+  double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
+  void add(double x, double y) {
+    xmin = std::min(xmin, x), xmax = std::max(xmax, x);
+    ymin = std::min(ymin, y), ymax = std::max(ymax, y);
+  }
+  bool empty() const { return xmin > xmax; }
+};
+
+/// Liang-Barsky clip of segment (x0,y0)-(x1,y1) to [lo_x,hi_x]x[lo_y,hi_y].
+bool clip_segment(double& x0, double& y0, double& x1, double& y1, double lox, double hix, double loy, double hiy) {
+  double t0 = 0, t1 = 1;
+  const double dx = x1 - x0, dy = y1 - y0;
+  const double p[4] = {-dx, dx, -dy, dy};
+  const double q[4] = {x0 - lox, hix - x0, y0 - loy, hiy - y0};
+  for (int i = 0; i < 4; ++i) {
+    if (p[i] == 0) {
+      if (q[i] < 0) return false;
+    } else {
+      const double r = q[i] / p[i];
+      if (p[i] < 0) t0 = std::max(t0, r);
+      else t1 = std::min(t1, r);
+    }
+  }
+  if (t0 > t1) return false;
+  const double ax = x0 + t0 * dx, ay = y0 + t0 * dy, bx = x0 + t1 * dx, by = y0 + t1 * dy;
+  x0 = ax, y0 = ay, x1 = bx, y1 = by;
+  return true;
+}
+
+/// Smallest 1-based pixel box [x1,x2]x[y1,y2] of the celestial axes holding
+/// region ∩ image; nullopt if empty. See plan_cutout for the method.
+std::optional<std::array<long, 4>> spatial_box(const Wcs& w, const std::vector<long>& naxes, const SkyRegion& region) {
+  const wcsprm* x = w.get();
+  const int lng = x->lng, lat = x->lat, na = w.naxis();
+  const SkyFrame frame = sky_frame(x, region.parameter);
+  const RegionGeometry geom(region);
+  const long nx = naxes[lng], ny = naxes[lat];
+  const double lox = 0.5, hix = nx + 0.5, loy = 0.5, hiy = ny + 0.5;
+  const auto centre = centre_pixel(w, naxes);
+
+  // World values of the non-celestial axes at the image centre.
+  std::vector<double> world_centre;
+  std::vector<int> st;
+  w.p2s(centre, world_centre, st);
+
+  auto pix_to_icrs = [&](const std::vector<std::pair<double, double>>& pts) {
+    std::vector<double> pix;
+    pix.reserve(pts.size() * na);
+    for (const auto& [px, py] : pts) {
+      auto p = centre;
+      p[lng] = px, p[lat] = py;
+      pix.insert(pix.end(), p.begin(), p.end());
+    }
+    std::vector<double> world;
+    std::vector<int> stat;
+    w.p2s(pix, world, stat);
+    std::vector<std::optional<std::pair<double, double>>> out(pts.size());
+    for (std::size_t i = 0; i < pts.size(); ++i)
+      if (!stat[i]) out[i] = frame_to_icrs(frame, world[i * na + lng], world[i * na + lat]);
+    return out;
+  };
+  auto icrs_to_pix = [&](const std::vector<std::pair<double, double>>& pts) {
+    std::vector<double> world;
+    world.reserve(pts.size() * na);
+    for (const auto& [lo, la] : pts) {
+      auto wv = world_centre;
+      const auto f = icrs_to_frame(frame, lo, la);
+      wv[lng] = f.first, wv[lat] = f.second;
+      world.insert(world.end(), wv.begin(), wv.end());
+    }
+    std::vector<double> pix;
+    std::vector<int> stat;
+    w.s2p(world, pix, stat);
+    std::vector<std::optional<std::pair<double, double>>> out(pts.size());
+    for (std::size_t i = 0; i < pts.size(); ++i)
+      if (!stat[i] && std::isfinite(pix[i * na + lng]) && std::isfinite(pix[i * na + lat]))
+        out[i] = std::make_pair(pix[i * na + lng], pix[i * na + lat]);
+    return out;
+  };
+
+  PixBox box;
+  // (c) image border (corners included) and an interior grid, kept where inside.
+  std::vector<std::pair<double, double>> border;
+  const long per_edge_x = std::min<long>(2 * nx, 2000), per_edge_y = std::min<long>(2 * ny, 2000);
+  for (long i = 0; i <= per_edge_x; ++i) {
+    const double px = lox + (hix - lox) * i / per_edge_x;
+    border.emplace_back(px, loy), border.emplace_back(px, hiy);
+  }
+  for (long i = 0; i <= per_edge_y; ++i) {
+    const double py = loy + (hiy - loy) * i / per_edge_y;
+    border.emplace_back(lox, py), border.emplace_back(hix, py);
+  }
+  const std::size_t nborder = border.size();
+  constexpr int kGrid = 33;
+  for (int i = 0; i < kGrid; ++i)
+    for (int j = 0; j < kGrid; ++j)
+      border.emplace_back(lox + (hix - lox) * (i + 0.5) / kGrid, loy + (hiy - loy) * (j + 0.5) / kGrid);
+  border.emplace_back(centre[lng], centre[lat]);
+  const auto border_world = pix_to_icrs(border);
+  const auto& c_world = border_world.back();
+  double rho = 0;  // angular radius of the image around its centre
+  for (std::size_t i = 0; i < border.size(); ++i) {
+    if (!border_world[i]) continue;
+    if (geom.contains(border_world[i]->first, border_world[i]->second)) box.add(border[i].first, border[i].second);
+    if (c_world && i < nborder)
+      rho = std::max(rho, angular_distance_deg(c_world->first, c_world->second, border_world[i]->first,
+                                               border_world[i]->second));
+  }
+  if (!c_world) rho = 180.0;
+  // Pixel scale (deg) at the centre.
+  double scale = 1.0 / 3600.0;
+  {
+    const auto s = pix_to_icrs({{centre[lng], centre[lat]}, {centre[lng] + 1, centre[lat]}, {centre[lng], centre[lat] + 1}});
+    if (s[0] && s[1] && s[2])
+      scale = std::min(angular_distance_deg(s[0]->first, s[0]->second, s[1]->first, s[1]->second),
+                       angular_distance_deg(s[0]->first, s[0]->second, s[2]->first, s[2]->second));
+    if (!(scale > 0)) scale = 1.0 / 3600.0;
+  }
+  const double step = scale / 4.0;
+  const double margin = 4 * scale;
+
+  // (a) boundary, adaptively: refine only segments that may cross the image.
+  std::vector<std::pair<double, double>> seg_pts;  // pairs of ICRS end points
+  auto near_image = [&](const std::pair<double, double>& m, double len) {
+    if (!c_world) return true;
+    return angular_distance_deg(m.first, m.second, c_world->first, c_world->second) <= rho + len + margin;
+  };
+  std::size_t budget = 4'000'000;
+  std::function<void(double, double, const std::pair<double, double>&, const std::pair<double, double>&, int)> refine =
+      [&](double t0, double t1, const std::pair<double, double>& p0, const std::pair<double, double>& p1, int depth) {
+        const double len = angular_distance_deg(p0.first, p0.second, p1.first, p1.second);
+        const double tm = 0.5 * (t0 + t1);
+        const auto pm = geom.boundary_point(tm);
+        const double half = std::max(len, angular_distance_deg(p0.first, p0.second, pm.first, pm.second) * 2);
+        if (!near_image(pm, half)) return;
+        if (half <= step || depth > 48 || seg_pts.size() > budget) {
+          seg_pts.push_back(p0), seg_pts.push_back(p1);
+          return;
+        }
+        refine(t0, tm, p0, pm, depth + 1);
+        refine(tm, t1, pm, p1, depth + 1);
+      };
+  constexpr int kInitial = 256;
+  std::vector<std::pair<double, double>> init(kInitial + 1);
+  for (int i = 0; i <= kInitial; ++i) init[i] = geom.boundary_point(static_cast<double>(i) / kInitial);
+  for (int i = 0; i < kInitial; ++i)
+    refine(static_cast<double>(i) / kInitial, static_cast<double>(i + 1) / kInitial, init[i], init[i + 1], 0);
+  const auto seg_pix = icrs_to_pix(seg_pts);
+  for (std::size_t i = 0; i + 1 < seg_pix.size(); i += 2) {
+    const auto& a = seg_pix[i];
+    const auto& b = seg_pix[i + 1];
+    if (a && b) {
+      double x0 = a->first, y0 = a->second, x1 = b->first, y1 = b->second;
+      // Segments spanning a projection discontinuity (e.g. lon=180 of an all-sky
+      // map) are not lines in pixel space: keep only their end points.
+      if (std::hypot(x1 - x0, y1 - y0) > 4.0) {
+        for (const auto& p : {a, b})
+          if (p->first >= lox && p->first <= hix && p->second >= loy && p->second <= hiy) box.add(p->first, p->second);
+        continue;
+      }
+      if (clip_segment(x0, y0, x1, y1, lox, hix, loy, hiy)) box.add(x0, y0), box.add(x1, y1);
+    } else {
+      for (const auto& p : {a, b})
+        if (p && p->first >= lox && p->first <= hix && p->second >= loy && p->second <= hiy) box.add(p->first, p->second);
+    }
+  }
+  // (b) anchors.
+  const auto anchor_pix = icrs_to_pix(geom.anchors());
+  for (const auto& p : anchor_pix)
+    if (p && p->first >= lox && p->first <= hix && p->second >= loy && p->second <= hiy) {
+      // an anchor counts only if that sky point really is in the region
+      box.add(p->first, p->second);
+    }
+  if (box.empty()) return std::nullopt;
+  auto idx = [](double v) { return static_cast<long>(std::floor(v + 0.5)); };
+  std::array<long, 4> r{std::clamp(idx(box.xmin), 1L, nx), std::clamp(idx(box.xmax), 1L, nx),
+                        std::clamp(idx(box.ymin), 1L, ny), std::clamp(idx(box.ymax), 1L, ny)};
+  return r;
+}
+
+// ---------------------------------------------------------------- HDU selection
+
+bool same_celestial_reference(const HduInfo& a, const HduInfo& b) {
+  for (const char* base : {"CRPIX1", "CRPIX2", "CRVAL1", "CRVAL2"}) {
+    const auto va = find_number(a.cards, base), vb = find_number(b.cards, base);
+    if (va && vb && std::fabs(*va - *vb) > 1e-9 * std::max(1.0, std::fabs(*va))) return false;
+  }
+  return true;
+}
+
+bool has_celestial_ctype(const HduInfo& h) {
+  const std::string c1 = find_string(h.cards, "CTYPE1");
+  return c1.rfind("RA--", 0) == 0 || c1.rfind("GLON", 0) == 0;
+}
+
+std::vector<HduInfo> select_hdus(fitsfile* f, const std::vector<int>& image_hdus, HduInfo& primary) {
+  int nhdu = 0, status = 0;
+  fits_get_num_hdus(f, &nhdu, &status);
+  if (status) fits_fail("cannot count HDUs", status);
+  std::vector<HduInfo> all;
+  for (int i = 0; i < nhdu; ++i) all.push_back(read_hdu(f, i));
+  primary = all[0];
+  std::vector<HduInfo> out;
+  if (!image_hdus.empty()) {
+    for (int i : image_hdus) {
+      if (i < 0 || i >= nhdu || !all[i].image)
+        throw SodaError(500, "Error", "", "HDU " + std::to_string(i) + " is not an image with data");
+      if (!out.empty() && all[i].naxes != out.front().naxes)
+        throw SodaError(500, "Error", "", "HDU " + std::to_string(i) + " has another shape than HDU " +
+                                              std::to_string(out.front().hdu));
+      out.push_back(all[i]);
+    }
+  } else {
+    const HduInfo* ref = nullptr;
+    for (const auto& h : all)
+      if (h.image && h.naxes.size() >= 2 && has_celestial_ctype(h)) {
+        ref = &h;
+        break;
+      }
+    if (!ref)
+      for (const auto& h : all)
+        if (h.image) {
+          ref = &h;
+          break;
+        }
+    if (!ref) throw SodaError(400, "UsageError", "ID", "the product has no image HDU with data to cut");
+    out.push_back(*ref);
+    for (const auto& h : all)
+      if (h.hdu != ref->hdu && h.image && h.naxes == ref->naxes && same_celestial_reference(*ref, h)) out.push_back(h);
+  }
+  // HDU 0 (if cut) must stay first: it is the only one that can be primary.
+  std::stable_sort(out.begin(), out.end(), [](const HduInfo& a, const HduInfo& b) { return (a.hdu == 0) > (b.hdu == 0); });
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- Cutout::Impl
+
+struct Cutout::Impl {
+  std::string path;
+  bool gzip = false;
+  bool meta = false;
+  std::vector<AxisCut> axes;
+  std::vector<CutHdu> hdus;
+  std::vector<std::vector<std::string>> headers;  // per output HDU, cards without END
+  std::vector<long long> data_start;               // per output HDU
+  std::vector<bool> compressed;
+  std::string history;
+  std::string filename;
+  std::uint64_t size = 0;
+
+  std::uint64_t meta_size() const;
+  std::string meta_text() const;
+};
+
+Cutout::Cutout() : impl_(std::make_unique<Impl>()) {}
+Cutout::~Cutout() = default;
+Cutout::Cutout(Cutout&&) noexcept = default;
+Cutout& Cutout::operator=(Cutout&&) noexcept = default;
+
+std::uint64_t Cutout::size_bytes() const { return impl_->size; }
+std::string Cutout::content_type() const { return impl_->meta ? "text/plain" : "application/fits"; }
+std::string Cutout::filename() const { return impl_->filename; }
+const std::vector<AxisCut>& Cutout::axes() const { return impl_->axes; }
+const std::vector<CutHdu>& Cutout::hdus() const { return impl_->hdus; }
+const std::string& Cutout::history() const { return impl_->history; }
+bool Cutout::is_meta() const { return impl_->meta; }
+
+std::string Cutout::Impl::meta_text() const {
+  std::string s;
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    s += "# HDU " + std::to_string(i) + "\n";
+    for (const auto& c : headers[i]) {
+      const std::string k = card_key(c);
+      if (k == "CHECKSUM" || k == "DATASUM") continue;
+      s += c + "\n";
+    }
+    s += pad80("END") + "\n";
+  }
+  return s;
+}
+
+std::uint64_t Cutout::Impl::meta_size() const { return meta_text().size(); }
+
+namespace {
+
+/// Builds the output header of a cut HDU from the input cards.
+std::vector<std::string> cut_header(const std::vector<std::string>& in, const std::vector<AxisCut>& axes,
+                                    const std::vector<std::string>& history) {
+  std::vector<std::string> out;
+  for (const auto& card : in) {
+    const std::string key = card_key(card);
+    if (key == "CHECKSUM" || key == "DATASUM" || key == "END") continue;
+    if (has_value(card)) {
+      auto axis_of = [&](const std::string& prefix) -> int {  // PREFIX<j>[a] -> j (1-based) or 0
+        if (key.rfind(prefix, 0) != 0) return 0;
+        std::string rest = key.substr(prefix.size());
+        if (!rest.empty() && std::isupper(static_cast<unsigned char>(rest.back())) && rest.size() > 1) rest.pop_back();
+        if (rest.empty() || !std::all_of(rest.begin(), rest.end(), ::isdigit)) return 0;
+        return std::stoi(rest);
+      };
+      const int jn = axis_of("NAXIS");
+      if (jn >= 1 && jn <= static_cast<int>(axes.size()) && key == "NAXIS" + std::to_string(jn)) {
+        out.push_back(value_card(key, std::to_string(axes[jn - 1].count), card_comment(card)));
+        continue;
+      }
+      const int jp = axis_of("CRPIX");
+      if (jp >= 1 && jp <= static_cast<int>(axes.size())) {
+        if (auto v = number_value(card_value(card))) {
+          const auto& a = axes[jp - 1];
+          const double nv = (*v - 1.0 - a.first) / a.step + 1.0;
+          out.push_back(value_card(key, format_real(nv), card_comment(card)));
+          continue;
+        }
+      }
+      const int jd = axis_of("CDELT");
+      if (jd >= 1 && jd <= static_cast<int>(axes.size()) && axes[jd - 1].step != 1) {
+        if (auto v = number_value(card_value(card))) {
+          out.push_back(value_card(key, format_real(*v * axes[jd - 1].step), card_comment(card)));
+          continue;
+        }
+      }
+      if (key.rfind("CD", 0) == 0 && key.size() >= 5 && key.find('_') != std::string::npos && key[2] != 'E') {
+        // CDi_j[a]: scale column j by the step.
+        std::string j = key.substr(key.find('_') + 1);
+        if (!j.empty() && std::isupper(static_cast<unsigned char>(j.back()))) j.pop_back();
+        if (!j.empty() && std::all_of(j.begin(), j.end(), ::isdigit)) {
+          const int jj = std::stoi(j);
+          if (jj >= 1 && jj <= static_cast<int>(axes.size()) && axes[jj - 1].step != 1)
+            if (auto v = number_value(card_value(card))) {
+              out.push_back(value_card(key, format_real(*v * axes[jj - 1].step), card_comment(card)));
+              continue;
+            }
+        }
+      }
+    }
+    out.push_back(card);
+  }
+  for (const auto& h : history) out.push_back(h);
+  out.push_back(string_card("DATASUM", "0", "data unit checksum"));
+  out.push_back(string_card("CHECKSUM", "0000000000000000", "HDU checksum (FITS 4.0 Appendix J)"));
+  return out;
+}
+
+/// Output header of the kept primary HDU of a multi-extension product.
+std::vector<std::string> primary_header(const std::vector<std::string>& in, const std::vector<std::string>& history) {
+  std::vector<std::string> out;
+  for (const auto& card : in) {
+    const std::string key = card_key(card);
+    if (key == "CHECKSUM" || key == "DATASUM" || key == "END") continue;
+    if (key == "NAXIS") {
+      out.push_back(value_card("NAXIS", "0", card_comment(card)));
+      continue;
+    }
+    if (key.rfind("NAXIS", 0) == 0 && key.size() > 5 && std::all_of(key.begin() + 5, key.end(), ::isdigit)) continue;
+    if (key == "BZERO" || key == "BSCALE" || key == "BLANK") continue;
+    out.push_back(card);
+  }
+  for (const auto& h : history) out.push_back(h);
+  out.push_back(string_card("DATASUM", "0", "data unit checksum"));
+  out.push_back(string_card("CHECKSUM", "0000000000000000", "HDU checksum (FITS 4.0 Appendix J)"));
+  return out;
+}
+
+std::string file_stem(const std::string& path) {
+  std::string name = std::filesystem::path(path).filename().string();
+  for (const char* ext : {".gz", ".fz", ".fits", ".fit", ".fts"}) {
+    const std::string e = ext;
+    if (name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0)
+      name.erase(name.size() - e.size());
+  }
+  for (auto& c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '+')) c = '_';
+  return name;
+}
+
+[[noreturn]] void no_overlap(const std::string& what) {
+  throw SodaError(204, "NoOverlap", "", "the cutout contains no pixel of the product (" + what + ")");
+}
+
+}  // namespace
+
+Cutout plan_cutout(const std::string& fits_path, const std::vector<int>& image_hdus, const Params& params) {
+  auto f = open_fits(fits_path);
+  HduInfo primary;
+  const std::vector<HduInfo> hdus = select_hdus(f.get(), image_hdus, primary);
+  const HduInfo& ref = hdus.front();
+  const long naxis = static_cast<long>(ref.naxes.size());
+  const Wcs wcs(ref);
+  const wcsprm* w = wcs.get();
+
+  std::vector<AxisCut> axes(naxis);
+  for (long i = 0; i < naxis; ++i) axes[i] = {0, ref.naxes[i], 1};
+  auto restrict_axis = [&](int i, long lo1, long hi1, const std::string& what) {  // 1-based inclusive
+    const long a = std::max(lo1, axes[i].first + 1), b = std::min(hi1, axes[i].first + axes[i].count);
+    if (a > b) no_overlap(what);
+    axes[i].first = a - 1;
+    axes[i].count = b - a + 1;
+  };
+  std::vector<std::string> notes;
+
+  // Spatial filters.
+  for (const auto& region : params.regions) {
+    if (!w || w->lng < 0 || w->lat < 0 || w->lng >= naxis || w->lat >= naxis)
+      throw SodaError(400, "UsageError", region.parameter, "the product has no celestial WCS to cut on");
+    const auto box = spatial_box(wcs, ref.naxes, region);
+    if (!box) no_overlap(region.parameter + " outside the image");
+    restrict_axis(w->lng, (*box)[0], (*box)[1], region.parameter);
+    restrict_axis(w->lat, (*box)[2], (*box)[3], region.parameter);
+  }
+  // BAND.
+  if (params.band) {
+    if (!w || w->spec < 0 || w->spec >= naxis)
+      throw SodaError(400, "UsageError", "BAND", "the product has no spectral axis");
+    const auto edges = channel_edges(wcs, ref.naxes);
+    const int s = w->spec;
+    long lo = -1, hi = -1;
+    for (long k = 0; k < ref.naxes[s]; ++k) {
+      const double a = std::min(edges[k], edges[k + 1]), b = std::max(edges[k], edges[k + 1]);
+      if (std::isnan(a) || std::isnan(b))
+        throw SodaError(400, "UsageError", "BAND",
+                        "the spectral axis (" + ctype(w, s) + ") cannot be converted to vacuum wavelength" +
+                            (ctype(w, s).rfind("V", 0) == 0 ? " (no rest frequency in the header)" : ""));
+      if (a <= params.band->hi && b > params.band->lo) {
+        if (lo < 0) lo = k;
+        hi = k;
+      }
+    }
+    if (lo < 0) no_overlap("BAND outside the spectral coverage");
+    restrict_axis(s, lo + 1, hi + 1, "BAND");
+  }
+  // TIME: the product's own time span.
+  if (params.time) {
+    const Interval t = product_time(wcs, primary.cards, ref.cards);
+    if (std::isnan(t.lo)) {
+      notes.push_back("TIME not applied: the product has no time metadata");
+    } else {
+      const double hi = std::isnan(t.hi) ? t.lo : t.hi;
+      if (t.lo > params.time->hi || hi < params.time->lo) no_overlap("TIME outside the product's time span");
+    }
+  }
+  // POL.
+  if (!params.pol.empty()) {
+    const int si = stokes_axis(wcs, naxis);
+    if (si < 0) throw SodaError(400, "UsageError", "POL", "the product has no STOKES axis");
+    const long n = ref.naxes[si];
+    std::vector<double> pix, world;
+    std::vector<int> stat;
+    const auto centre = centre_pixel(wcs, ref.naxes);
+    for (long k = 1; k <= n; ++k) {
+      auto p = centre;
+      p[si] = static_cast<double>(k);
+      pix.insert(pix.end(), p.begin(), p.end());
+    }
+    wcs.p2s(pix, world, stat);
+    std::vector<long> picked;
+    for (long k = 0; k < n; ++k) {
+      const char* label = stat[k] ? nullptr : stokes_label(static_cast<int>(std::lround(world[k * wcs.naxis() + si])));
+      if (label && std::find(params.pol.begin(), params.pol.end(), label) != params.pol.end() &&
+          k >= axes[si].first && k < axes[si].first + axes[si].count)
+        picked.push_back(k);
+    }
+    if (picked.empty()) no_overlap("POL states not in the product");
+    long step = picked.size() > 1 ? picked[1] - picked[0] : 1;
+    for (std::size_t i = 1; i < picked.size(); ++i)
+      if (picked[i] - picked[i - 1] != step) step = 0;
+    if (step <= 0) {
+      step = 1;
+      notes.push_back("POL: the requested planes are not evenly spaced; planes in between are included");
+      axes[si] = {picked.front(), picked.back() - picked.front() + 1, 1};
+    } else {
+      axes[si] = {picked.front(), static_cast<long>(picked.size()), step};
+    }
+  }
+  // PIXEL_n.
+  for (const auto& [axis, range] : params.pixel) {
+    if (axis > naxis)
+      throw SodaError(400, "UsageError", "PIXEL_" + std::to_string(axis),
+                      "the product has only " + std::to_string(naxis) + " axes");
+    if (axes[axis - 1].step != 1) {
+      // Stokes axis already strided by POL: keep the planes within range.
+      std::vector<long> keep;
+      for (long m = 0; m < axes[axis - 1].count; ++m) {
+        const long k = axes[axis - 1].first + m * axes[axis - 1].step;
+        if (k + 1 >= range.first && k + 1 <= range.second) keep.push_back(k);
+      }
+      if (keep.empty()) no_overlap("PIXEL_" + std::to_string(axis));
+      axes[axis - 1] = {keep.front(), static_cast<long>(keep.size()), keep.size() > 1 ? axes[axis - 1].step : 1};
+    } else {
+      restrict_axis(axis - 1, range.first, range.second, "PIXEL_" + std::to_string(axis));
+    }
+  }
+
+  Cutout cut;
+  auto& im = *cut.impl_;
+  im.path = fits_path;
+  im.gzip = is_gzip(fits_path);
+  im.meta = params.meta;
+  im.axes = axes;
+  std::ostringstream ranges;
+  for (long i = 0; i < naxis; ++i) ranges << (i ? "," : "") << axes[i].fits_first() << ":" << axes[i].fits_last();
+  const std::string req = params.describe();
+  im.history = "voserver SODA cutout of " + std::filesystem::path(fits_path).filename().string() + "\n" +
+               "request: " + (req.empty() ? std::string("(whole product)") : req) + "\n" +
+               "kept pixels (1-based, FITS axis order" + std::string(axes.size() && std::any_of(axes.begin(), axes.end(), [](const AxisCut& a) { return a.step != 1; }) ? ", with step" : "") +
+               "): [" + ranges.str() + "]";
+  for (const auto& n : notes) im.history += "\n" + n;
+  const auto hist = history_cards(im.history);
+
+  if (ref.hdu != 0) {
+    CutHdu p;
+    p.hdu = 0;
+    p.extname = primary.extname;
+    p.bitpix = primary.bitpix;
+    p.cut = false;
+    im.headers.push_back(primary_header(primary.cards, hist));
+    im.hdus.push_back(p);
+    im.data_start.push_back(0);
+    im.compressed.push_back(false);
+  }
+  for (const auto& h : hdus) {
+    CutHdu c;
+    c.hdu = h.hdu;
+    c.extname = h.extname;
+    c.bitpix = h.bitpix;
+    c.naxes = h.naxes;
+    c.cut = true;
+    std::uint64_t npix = 1;
+    for (const auto& a : axes) npix *= static_cast<std::uint64_t>(a.count);
+    c.data_bytes = npix * static_cast<std::uint64_t>(std::abs(h.bitpix) / 8);
+    im.headers.push_back(cut_header(h.cards, axes, hist));
+    im.hdus.push_back(c);
+    im.data_start.push_back(h.data_start);
+    im.compressed.push_back(h.compressed);
+  }
+  im.size = 0;
+  for (std::size_t i = 0; i < im.hdus.size(); ++i) {
+    im.hdus[i].header_bytes = pad_block((im.headers[i].size() + 1) * 80);
+    im.size += im.hdus[i].header_bytes + pad_block(im.hdus[i].data_bytes);
+  }
+  std::ostringstream fn;
+  fn << file_stem(fits_path) << "_cut";
+  for (const auto& a : axes) fn << "_" << a.fits_first() << "-" << a.fits_last();
+  fn << (im.meta ? ".txt" : ".fits");
+  im.filename = fn.str();
+  if (im.meta) im.size = im.meta_size();
+  return cut;
+}
+
+// ---------------------------------------------------------------- writing
+
+namespace {
+
+/// Read-only sliding memory map of a file (at most one window mapped).
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path) {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) throw SodaError(500, "Error", "", "cannot open the product file: " + std::string(std::strerror(errno)));
+    struct stat st{};
+    ::fstat(fd_, &st);
+    size_ = static_cast<std::uint64_t>(st.st_size);
+    page_ = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  }
+  ~MappedFile() {
+    unmap();
+    if (fd_ >= 0) ::close(fd_);
+  }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  std::uint64_t size() const { return size_; }
+
+  /// Pointer to bytes [off, off+len) of the file, valid until the next call.
+  const char* get(std::uint64_t off, std::size_t len) {
+    if (off + len > size_) throw SodaError(500, "Error", "", "the product file is truncated");
+    if (base_ && off >= start_ && off + len <= start_ + length_) return base_ + (off - start_);
+    unmap();
+    start_ = off / page_ * page_;
+    length_ = std::max<std::uint64_t>(kMapWindow, off + len - start_);
+    length_ = std::min<std::uint64_t>(length_, size_ - start_);
+    void* p = ::mmap(nullptr, length_, PROT_READ, MAP_SHARED, fd_, static_cast<off_t>(start_));
+    if (p == MAP_FAILED) throw SodaError(500, "Error", "", "cannot map the product file: " + std::string(std::strerror(errno)));
+    base_ = static_cast<char*>(p);
+    ::madvise(base_, length_, MADV_SEQUENTIAL);
+    return base_ + (off - start_);
+  }
+
+ private:
+  void unmap() {
+    if (base_) ::munmap(base_, length_);
+    base_ = nullptr;
+  }
+  int fd_ = -1;
+  std::uint64_t size_ = 0, page_ = 4096, start_ = 0, length_ = 0;
+  char* base_ = nullptr;
+};
+
+/// Calls fn(pixel_offset, pixel_count) for the contiguous runs of the box, in
+/// file order; consecutive runs are merged.
+template <class Fn>
+bool for_each_run(const std::vector<long>& naxes, const std::vector<AxisCut>& axes, Fn&& fn) {
+  const std::size_t n = naxes.size();
+  std::vector<std::uint64_t> stride(n, 1);
+  for (std::size_t i = 1; i < n; ++i) stride[i] = stride[i - 1] * static_cast<std::uint64_t>(naxes[i - 1]);
+  std::vector<long> idx(n, 0);  // counters over axes 1..n-1
+  std::uint64_t pend_off = 0, pend_len = 0;
+  const std::uint64_t run = static_cast<std::uint64_t>(axes[0].count);
+  while (true) {
+    std::uint64_t off = static_cast<std::uint64_t>(axes[0].first);
+    for (std::size_t i = 1; i < n; ++i) off += (axes[i].first + idx[i] * axes[i].step) * stride[i];
+    if (pend_len && pend_off + pend_len == off) {
+      pend_len += run;
+    } else {
+      if (pend_len && !fn(pend_off, pend_len)) return false;
+      pend_off = off, pend_len = run;
+    }
+    std::size_t i = 1;
+    for (; i < n; ++i) {
+      if (++idx[i] < axes[i].count) break;
+      idx[i] = 0;
+    }
+    if (i >= n) break;
+  }
+  if (pend_len) return fn(pend_off, pend_len);
+  return true;
+}
+
+int fits_datatype(int bitpix) {
+  switch (bitpix) {
+    case 8: return TBYTE;
+    case 16: return TSHORT;
+    case 32: return TINT;
+    case 64: return TLONGLONG;
+    case -32: return TFLOAT;
+    case -64: return TDOUBLE;
+    default: return 0;
+  }
+}
+
+void to_big_endian(char* p, std::size_t nbytes, int size) {
+  if (size == 1) return;
+  for (std::size_t i = 0; i + size <= nbytes; i += size) std::reverse(p + i, p + i + size);
+}
+
+/// Output buffer in front of the sink.
+class Out {
+ public:
+  explicit Out(const std::function<bool(const char*, std::size_t)>& sink) : sink_(sink) { buf_.reserve(kOutBuffer); }
+  bool put(const char* p, std::size_t n) {
+    if (stopped_) return false;
+    if (n >= kDirectRun) {
+      if (!flush()) return false;
+      if (!sink_(p, n)) return stop();
+      return true;
+    }
+    while (n > 0) {
+      const std::size_t k = std::min(n, kOutBuffer - buf_.size());
+      buf_.insert(buf_.end(), p, p + k);
+      p += k, n -= k;
+      if (buf_.size() == kOutBuffer && !flush()) return false;
+    }
+    return true;
+  }
+  bool zeros(std::size_t n) {
+    static const char z[kBlock] = {};
+    while (n > 0) {
+      const std::size_t k = std::min(n, kBlock);
+      if (!put(z, k)) return false;
+      n -= k;
+    }
+    return true;
+  }
+  bool flush() {
+    if (stopped_) return false;
+    if (buf_.empty()) return true;
+    const bool ok = sink_(buf_.data(), buf_.size());
+    buf_.clear();
+    return ok ? true : stop();
+  }
+
+ private:
+  bool stop() {
+    stopped_ = true;
+    return false;
+  }
+  const std::function<bool(const char*, std::size_t)>& sink_;
+  std::vector<char> buf_;
+  bool stopped_ = false;
+};
+
+/// Produces the (big-endian, stored-value) data bytes of one cut HDU in order.
+class DataSource {
+ public:
+  DataSource(const std::string& path, bool use_cfitsio) : path_(path), cfitsio_(use_cfitsio) {
+    if (cfitsio_) f_ = open_fits(path);
+    else map_ = std::make_unique<MappedFile>(path);
+  }
+
+  /// emit(ptr, nbytes) for every chunk of data of HDU `hdu` cut by `axes`.
+  template <class Emit>
+  bool produce(const CutHdu& h, long long data_start, const std::vector<AxisCut>& axes, Emit&& emit) {
+    const int bpp = std::abs(h.bitpix) / 8;
+    if (!cfitsio_) {
+      return for_each_run(h.naxes, axes, [&](std::uint64_t off, std::uint64_t len) {
+        std::uint64_t bytes = len * bpp, pos = static_cast<std::uint64_t>(data_start) + off * bpp;
+        while (bytes > 0) {
+          const std::size_t k = static_cast<std::size_t>(std::min<std::uint64_t>(bytes, kMapWindow / 2));
+          if (!emit(map_->get(pos, k), k)) return false;
+          pos += k, bytes -= k;
+        }
+        return true;
+      });
+    }
+    int status = 0, type = 0;
+    fits_movabs_hdu(f_.get(), h.hdu + 1, &type, &status);
+    fits_set_bscale(f_.get(), 1.0, 0.0, &status);  // stored values, no scaling
+    if (status) fits_fail("cannot read HDU " + std::to_string(h.hdu), status);
+    const int datatype = fits_datatype(h.bitpix);
+    const std::size_t n = h.naxes.size();
+    return for_each_run(h.naxes, axes, [&](std::uint64_t off, std::uint64_t len) {
+      while (len > 0) {
+        const std::uint64_t k = std::min<std::uint64_t>(len, (1u << 20) / bpp);
+        std::vector<long> fpixel(n);
+        std::uint64_t rest = off;
+        for (std::size_t i = 0; i < n; ++i) {
+          fpixel[i] = static_cast<long>(rest % static_cast<std::uint64_t>(h.naxes[i])) + 1;
+          rest /= static_cast<std::uint64_t>(h.naxes[i]);
+        }
+        buf_.resize(k * bpp);
+        int anynul = 0, st = 0;
+        fits_read_pix(f_.get(), datatype, fpixel.data(), static_cast<LONGLONG>(k), nullptr, buf_.data(), &anynul, &st);
+        if (st) fits_fail("cannot read pixels of HDU " + std::to_string(h.hdu), st);
+        to_big_endian(buf_.data(), buf_.size(), bpp);
+        if (!emit(buf_.data(), buf_.size())) return false;
+        off += k, len -= k;
+      }
+      return true;
+    });
+  }
+
+ private:
+  std::string path_;
+  bool cfitsio_;
+  FitsPtr f_;
+  std::unique_ptr<MappedFile> map_;
+  std::vector<char> buf_;
+};
+
+}  // namespace
+
+bool Cutout::write(const std::function<bool(const char* data, std::size_t n)>& sink) {
+  Impl& im = *impl_;
+  if (im.meta) {
+    const std::string text = im.meta_text();
+    return sink(text.data(), text.size());
+  }
+  const bool use_cfitsio = im.gzip || std::any_of(im.compressed.begin(), im.compressed.end(), [](bool c) { return c; });
+  DataSource src(im.path, use_cfitsio);
+  Out out(sink);
+  for (std::size_t i = 0; i < im.hdus.size(); ++i) {
+    const CutHdu& h = im.hdus[i];
+    std::uint32_t datasum = 0;
+    if (h.cut) {
+      OnesComplementSum sum;
+      src.produce(h, im.data_start[i], im.axes, [&](const char* p, std::size_t n) {
+        sum.add(p, n);
+        return true;
+      });
+      datasum = sum.value();
+    }
+    std::vector<std::string> cards = im.headers[i];
+    for (auto& c : cards)
+      if (card_key(c) == "DATASUM") c = string_card("DATASUM", std::to_string(datasum), "data unit checksum");
+    std::string header;
+    header.reserve(h.header_bytes);
+    for (const auto& c : cards) header += c;
+    header += pad80("END");
+    header.resize(h.header_bytes, ' ');
+    OnesComplementSum hs;
+    hs.add(header.data(), header.size());
+    const std::string encoded = checksum_encode(ones_complement_add(hs.value(), datasum));
+    const std::size_t pos = header.find("CHECKSUM= '0000000000000000'");
+    if (pos != std::string::npos && pos % 80 == 0) header.replace(pos + 11, 16, encoded);
+    if (!out.put(header.data(), header.size())) return false;
+    if (h.cut) {
+      const bool ok = src.produce(h, im.data_start[i], im.axes, [&](const char* p, std::size_t n) { return out.put(p, n); });
+      if (!ok) return false;
+      if (!out.zeros(pad_block(h.data_bytes) - h.data_bytes)) return false;
+    }
+  }
+  return out.flush();
+}
+
+// ---------------------------------------------------------------- bounds
+
+Bounds describe_bounds(const std::string& fits_path, const std::vector<int>& image_hdus) {
+  auto f = open_fits(fits_path);
+  HduInfo primary;
+  const auto hdus = select_hdus(f.get(), image_hdus, primary);
+  const HduInfo& ref = hdus.front();
+  Bounds b;
+  b.naxes = ref.naxes;
+  for (const auto& h : hdus) b.image_hdus.push_back(h.hdu);
+  const Wcs wcs(ref);
+  const wcsprm* w = wcs.get();
+  const long naxis = static_cast<long>(ref.naxes.size());
+  if (w && w->lng >= 0 && w->lat >= 0 && w->lng < naxis && w->lat < naxis) {
+    SkyFrame frame = SkyFrame::Icrs;
+    bool ok = true;
+    try {
+      frame = sky_frame(w, "POS");
+    } catch (const SodaError&) {
+      ok = false;
+    }
+    if (ok) {
+      const long nx = ref.naxes[w->lng], ny = ref.naxes[w->lat];
+      const auto centre = centre_pixel(wcs, ref.naxes);
+      auto to_icrs = [&](const std::vector<std::pair<double, double>>& pts) {
+        std::vector<double> pix, world;
+        std::vector<int> stat;
+        for (const auto& [x, y] : pts) {
+          auto p = centre;
+          p[w->lng] = x, p[w->lat] = y;
+          pix.insert(pix.end(), p.begin(), p.end());
+        }
+        wcs.p2s(pix, world, stat);
+        std::vector<std::optional<std::pair<double, double>>> out(pts.size());
+        for (std::size_t i = 0; i < pts.size(); ++i)
+          if (!stat[i]) out[i] = frame_to_icrs(frame, world[i * wcs.naxis() + w->lng], world[i * wcs.naxis() + w->lat]);
+        return out;
+      };
+      const double x0 = 0.5, x1 = nx + 0.5, y0 = 0.5, y1 = ny + 0.5;
+      auto corners = to_icrs({{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}});
+      if (std::all_of(corners.begin(), corners.end(), [](const auto& c) { return c.has_value(); })) {
+        for (const auto& c : corners) b.polygon.push_back(*c);
+      } else {
+        std::vector<std::pair<double, double>> ring;
+        constexpr int k = 16;
+        for (int i = 0; i < k; ++i) ring.emplace_back(x0 + (x1 - x0) * i / k, y0);
+        for (int i = 0; i < k; ++i) ring.emplace_back(x1, y0 + (y1 - y0) * i / k);
+        for (int i = 0; i < k; ++i) ring.emplace_back(x1 - (x1 - x0) * i / k, y1);
+        for (int i = 0; i < k; ++i) ring.emplace_back(x0, y1 - (y1 - y0) * i / k);
+        for (const auto& c : to_icrs(ring))
+          if (c) b.polygon.push_back(*c);
+      }
+      const auto c = to_icrs({{centre[w->lng], centre[w->lat]}});
+      if (c[0]) {
+        b.circle_lon = c[0]->first, b.circle_lat = c[0]->second;
+        std::vector<std::pair<double, double>> ring;
+        constexpr int k = 64;
+        for (int i = 0; i <= k; ++i) {
+          ring.emplace_back(x0 + (x1 - x0) * i / k, y0), ring.emplace_back(x0 + (x1 - x0) * i / k, y1);
+          ring.emplace_back(x0, y0 + (y1 - y0) * i / k), ring.emplace_back(x1, y0 + (y1 - y0) * i / k);
+        }
+        for (const auto& p : to_icrs(ring))
+          if (p) b.circle_radius = std::max(b.circle_radius, angular_distance_deg(b.circle_lon, b.circle_lat, p->first, p->second));
+      }
+    }
+  }
+  if (w && w->spec >= 0 && w->spec < naxis) {
+    const auto edges = channel_edges(wcs, ref.naxes);
+    if (std::none_of(edges.begin(), edges.end(), [](double v) { return std::isnan(v); })) {
+      const auto [mn, mx] = std::minmax_element(edges.begin(), edges.end());
+      b.band = Interval{*mn, *mx};
+    }
+  }
+  const Interval t = product_time(wcs, primary.cards, ref.cards);
+  if (!std::isnan(t.lo)) b.time = Interval{t.lo, std::isnan(t.hi) ? t.lo : t.hi};
+  const int si = stokes_axis(wcs, naxis);
+  if (si >= 0) {
+    const auto centre = centre_pixel(wcs, ref.naxes);
+    std::vector<double> pix, world;
+    std::vector<int> stat;
+    for (long k = 1; k <= ref.naxes[si]; ++k) {
+      auto p = centre;
+      p[si] = static_cast<double>(k);
+      pix.insert(pix.end(), p.begin(), p.end());
+    }
+    wcs.p2s(pix, world, stat);
+    for (long k = 0; k < ref.naxes[si]; ++k)
+      if (!stat[k])
+        if (const char* l = stokes_label(static_cast<int>(std::lround(world[k * wcs.naxis() + si])))) b.pol.push_back(l);
+  }
+  return b;
+}
+
+}  // namespace vo::soda

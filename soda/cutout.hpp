@@ -1,0 +1,175 @@
+// SODA cutouts: a parsed request (Params) -> pixel ranges through the file's
+// WCS -> a new FITS file streamed out in bounded memory.
+//
+// SODA 1.0 sections 3.3 (filtering parameters) and 5 ({sync} responses).
+// No server dependency: CFITSIO, WCSLIB and S2 only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "soda/params.hpp"
+
+namespace vo::soda {
+
+/// The selected pixels along one FITS axis: 0-based `first`, `count` pixels,
+/// every `step`-th pixel (step > 1 only for a STOKES axis when POL picks
+/// evenly spaced planes, e.g. I and U of IQUV).
+struct AxisCut {
+  long first = 0;
+  long count = 0;
+  long step = 1;
+  /// 1-based inclusive FITS range of this cut: [first+1, first+1+(count-1)*step].
+  long fits_first() const { return first + 1; }
+  long fits_last() const { return first + 1 + (count - 1) * step; }
+};
+
+/// One HDU of the output.
+struct CutHdu {
+  int hdu = 0;                ///< 0-based HDU number in the input file
+  std::string extname;        ///< EXTNAME ("" if none)
+  int bitpix = 0;             ///< BITPIX of the output (= input, or ZBITPIX for tile-compressed input)
+  std::vector<long> naxes;    ///< input NAXISn, FITS order (NAXIS1 first)
+  bool cut = false;           ///< false: header-only HDU (the kept primary header of a multi-extension product)
+  std::uint64_t header_bytes = 0;  ///< output header size, multiple of 2880
+  std::uint64_t data_bytes = 0;    ///< output data size without padding
+};
+
+/// A planned cutout: everything is decided (pixel box per axis, output
+/// headers, exact byte size) before the first byte is written.
+///
+/// Output layout (SODA 1.0 section 5.1, "application/fits"): if the cut images
+/// are extensions (MUSE DATA/STAT/DQ, GMOS SCI/VAR/DQ), the primary header is
+/// kept (data dropped if any) and every cut image follows as an IMAGE
+/// extension with its EXTNAME/EXTVER; if the product is a primary-HDU image
+/// (ALMA, radio cubes), the output primary HDU is the cut image. Each cut
+/// header has NAXISn, CRPIXja (all alternate WCSs) and, for a strided Stokes
+/// cut, CDELTj/CDj_j updated; a HISTORY card records the request; CHECKSUM and
+/// DATASUM (FITS 4.0 Appendix J) are written for every HDU. BITPIX, BZERO,
+/// BSCALE and BLANK are kept and the stored values copied unchanged.
+class Cutout {
+ public:
+  Cutout();
+  ~Cutout();
+  Cutout(Cutout&&) noexcept;
+  Cutout& operator=(Cutout&&) noexcept;
+
+  /// Exact number of bytes write() produces (FITS: headers and data padded to
+  /// 2880-byte blocks; META: text length). Known before writing, for
+  /// Content-Length.
+  std::uint64_t size_bytes() const;
+  /// "application/fits", or "text/plain" for META=true.
+  std::string content_type() const;
+  /// Suggested file name for Content-Disposition: product stem + 1-based
+  /// inclusive pixel ranges per axis, e.g.
+  /// "udf_mosaic_subcube_cut_3-17_5-19_101-140.fits" (".txt" for META).
+  std::string filename() const;
+  /// The pixel selection, one entry per axis of the reference image (FITS
+  /// order, 0-based first).
+  const std::vector<AxisCut>& axes() const;
+  /// The HDUs written, in output order (the first is the output primary HDU).
+  const std::vector<CutHdu>& hdus() const;
+  /// The HISTORY text recording the request.
+  const std::string& history() const;
+  /// True if this is a META=true (headers only) response.
+  bool is_meta() const;
+
+  /// Streams the output to `sink` in chunks of at most 4 MiB. `sink` returns
+  /// false to stop (client gone): write() then returns false at once without
+  /// reading further. Returns true when all size_bytes() bytes were passed.
+  ///
+  /// FITS output: DATASUM must be in each header before its data, so each
+  /// HDU's selected data are read twice (a checksum pass, then the copy pass).
+  /// Uncompressed files are read through a sliding memory map (at most 16 MiB
+  /// mapped at once) copying the contiguous runs of the box (a run is a row of
+  /// the box; consecutive runs merge into one when the box spans full rows or
+  /// planes); tile-compressed and gzip files are read through CFITSIO row by
+  /// row (fits_read_pix, stored values, no scaling) and written as
+  /// uncompressed images. Memory stays below ~24 MiB whatever the cube size.
+  ///
+  /// META output: text/plain, the headers the FITS output would have (without
+  /// CHECKSUM/DATASUM), one 80-character card per line, HDUs separated by a
+  /// line "# HDU n" (the format of the CADC/astropy header dumps). DaCHS
+  /// offers the same information through its non-standard KIND=HEADER.
+  ///
+  /// Throws SodaError(500, "Error") if the file can no longer be read.
+  bool write(const std::function<bool(const char* data, std::size_t n)>& sink);
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  friend Cutout plan_cutout(const std::string&, const std::vector<int>&, const Params&);
+};
+
+/// Plans a cutout of the FITS file `fits_path` (SODA 1.0 section 3.3).
+///
+/// image_hdus: 0-based HDU numbers to cut; the first is the reference whose
+/// WCS defines the pixel box. Empty = auto-detect: the reference is the first
+/// image HDU with data (NAXIS >= 1, all NAXISn > 0), preferring one with a
+/// celestial WCS; every other image HDU with the same NAXISn and, if it has
+/// celestial CRPIX/CRVAL, the same values (MUSE DATA/STAT/DQ, GMOS SCI/VAR/DQ,
+/// HST SCI/ERR/DQ) is cut alike.
+///
+/// Semantics (all filters intersected):
+/// - POS/CIRCLE/POLYGON (ICRS degrees; FK5 J2000 is taken as ICRS, a galactic
+///   GLON/GLAT WCS gets the ICRS->galactic rotation): the smallest pixel box
+///   containing the region, clipped to the data. Pixel (1-based) i covers
+///   [i-0.5, i+0.5); the box is found from (a) the region's boundary sampled
+///   adaptively (<= 1/4 pixel steps wherever it may cross the image) mapped
+///   with wcss2p, (b) the region's centre/vertices, (c) the image border
+///   (1/2-pixel steps) and a 33x33 interior grid mapped with wcsp2s and kept
+///   where inside the region — so a region containing a pole, or larger than
+///   the image, is never under-cut. Distortions handled by WCSLIB (SIP, TPV,
+///   TPD via wcspih/wcsset) are honoured.
+/// - BAND (vacuum wavelength, m): channel k (edges k-0.5, k+0.5) is kept if its
+///   wavelength extent [lo, hi) meets [BAND lo, BAND hi]; the native spectral
+///   world value (WCSLIB, SI units) is converted to vacuum wavelength: WAVE;
+///   AWAV (air, WCSLIB awavwave); FREQ; ENER; WAVN; VRAD, VOPT, ZOPT, VELO, BETA
+///   with the rest frequency/wavelength (RESTFRQ/RESTFREQ/RESTWAV, or the
+///   GIPSY/Miriad FREQ0). AIPS-convention types (FELO-HEL, VELO-LSR...) are
+///   translated by wcsfix.
+/// - TIME (MJD): the product's own time span (MJD-BEG/MJD-END, else MJD-OBS
+///   [+ XPOSURE/TELAPSE/EXPTIME], else DATE-OBS) must meet the interval; if the
+///   product has no time metadata at all the filter cannot exclude it and is
+///   ignored (noted in HISTORY).
+/// - POL: planes of the STOKES axis with those labels; evenly spaced planes
+///   are cut with a step, otherwise the span first..last is kept.
+/// - PIXEL_n: 1-based inclusive range on axis n, clipped to NAXISn.
+///
+/// Errors (SodaError): 404 "UsageError" if the file is missing; 400
+/// "UsageError" naming the parameter for a spatial filter on a product without
+/// celestial WCS, BAND without spectral axis or rest frequency for a velocity
+/// axis, POL without STOKES axis, PIXEL_n with n > NAXIS; 204 "NoOverlap"
+/// (SODA 1.0 section 5.1: the sync response is then 204 No Content with no
+/// body) when the selection contains no pixel; 500 "Error" for unreadable FITS
+/// or WCS.
+Cutout plan_cutout(const std::string& fits_path, const std::vector<int>& image_hdus, const Params& params);
+
+/// The cut-able bounds of a product, for a DataLink SODA service descriptor
+/// (SODA 1.0 section 4.2: VALUES MIN/MAX of BAND and TIME, MAX of CIRCLE and
+/// POLYGON, OPTIONs of POL).
+struct Bounds {
+  /// Footprint polygon (lon, lat) in ICRS degrees: the image corners (pixel
+  /// edges) in order, or a sampled border when corners are off the sky.
+  /// Empty if there is no celestial WCS.
+  std::vector<std::pair<double, double>> polygon;
+  /// Covering circle (ICRS degrees): centre of the image, radius to the
+  /// farthest border point. Only meaningful if polygon is not empty.
+  double circle_lon = 0, circle_lat = 0, circle_radius = 0;
+  std::optional<Interval> band;   ///< vacuum wavelength in m, if a spectral axis exists and converts
+  std::optional<Interval> time;   ///< MJD, if known
+  std::vector<std::string> pol;   ///< Stokes labels present on a STOKES axis
+  std::vector<long> naxes;        ///< NAXISn of the reference image (FITS order)
+  std::vector<int> image_hdus;    ///< 0-based HDUs a cutout would include
+};
+
+/// Describes what plan_cutout can cut in `fits_path` (same HDU selection
+/// rules). Throws SodaError like plan_cutout for unreadable files.
+Bounds describe_bounds(const std::string& fits_path, const std::vector<int>& image_hdus);
+
+}  // namespace vo::soda

@@ -1,0 +1,207 @@
+#include "soda/sky.hpp"
+
+#include <s2/s2latlng.h>
+#include <s2/s2loop.h>
+#include <s2/s2point.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace vo::soda {
+
+namespace {
+
+constexpr double kDeg = M_PI / 180.0;
+
+struct V3 {
+  double x, y, z;
+};
+
+V3 to_v3(double lon, double lat) {
+  const double cl = std::cos(lat * kDeg);
+  return {cl * std::cos(lon * kDeg), cl * std::sin(lon * kDeg), std::sin(lat * kDeg)};
+}
+
+std::pair<double, double> to_lonlat(const V3& v) {
+  double lon = std::atan2(v.y, v.x) / kDeg;
+  if (lon < 0) lon += 360.0;
+  if (lon >= 360.0) lon -= 360.0;
+  const double r = std::sqrt(v.x * v.x + v.y * v.y);
+  const double lat = std::atan2(v.z, r) / kDeg;
+  return {lon, lat};
+}
+
+// Rows: galactic unit vectors expressed in ICRS (Hipparcos vol. 1, eq. 1.5.11).
+constexpr double kIcrsToGal[3][3] = {
+    {-0.0548755604162154, -0.8734370902348850, -0.4838350155487132},
+    {+0.4941094278755837, -0.4448296299600112, +0.7469822444972189},
+    {-0.8676661490190047, -0.1980763734312015, +0.4559837761750669}};
+
+}  // namespace
+
+double angular_distance_deg(double lon1, double lat1, double lon2, double lat2) {
+  // Haversine-free robust form: atan2(|a x b|, a.b).
+  const V3 a = to_v3(lon1, lat1), b = to_v3(lon2, lat2);
+  const double cx = a.y * b.z - a.z * b.y, cy = a.z * b.x - a.x * b.z, cz = a.x * b.y - a.y * b.x;
+  const double s = std::sqrt(cx * cx + cy * cy + cz * cz);
+  const double c = a.x * b.x + a.y * b.y + a.z * b.z;
+  return std::atan2(s, c) / kDeg;
+}
+
+std::pair<double, double> icrs_to_frame(SkyFrame frame, double lon, double lat) {
+  if (frame == SkyFrame::Icrs) return {lon, lat};
+  const V3 v = to_v3(lon, lat);
+  const auto& m = kIcrsToGal;
+  return to_lonlat({m[0][0] * v.x + m[0][1] * v.y + m[0][2] * v.z, m[1][0] * v.x + m[1][1] * v.y + m[1][2] * v.z,
+                    m[2][0] * v.x + m[2][1] * v.y + m[2][2] * v.z});
+}
+
+std::pair<double, double> frame_to_icrs(SkyFrame frame, double lon, double lat) {
+  if (frame == SkyFrame::Icrs) return {lon, lat};
+  const V3 v = to_v3(lon, lat);
+  const auto& m = kIcrsToGal;  // orthogonal: inverse = transpose
+  return to_lonlat({m[0][0] * v.x + m[1][0] * v.y + m[2][0] * v.z, m[0][1] * v.x + m[1][1] * v.y + m[2][1] * v.z,
+                    m[0][2] * v.x + m[1][2] * v.y + m[2][2] * v.z});
+}
+
+RegionGeometry::RegionGeometry(const SkyRegion& region) : region_(region) {
+  if (region_.shape != SkyRegion::Shape::Polygon) return;
+  std::vector<S2Point> pts;
+  for (const auto& [lon, lat] : region_.vertices) {
+    S2Point p = S2LatLng::FromDegrees(lat, lon).ToPoint();
+    if (!pts.empty() && (pts.back() == p)) continue;  // drop repeated vertices
+    pts.push_back(p);
+  }
+  while (pts.size() > 1 && pts.front() == pts.back()) pts.pop_back();  // explicitly closed polygon
+  if (pts.size() < 3) throw SodaError(400, "UsageError", region_.parameter, "polygon has fewer than 3 distinct vertices");
+  loop_ = std::make_unique<S2Loop>(pts, S2Debug::DISABLE);
+  S2Error error;
+  if (loop_->FindValidationError(&error))
+    throw SodaError(400, "UsageError", region_.parameter, "invalid polygon: " + error.text());
+  loop_->Normalize();  // the smaller of the two regions, whatever the winding
+}
+
+RegionGeometry::~RegionGeometry() = default;
+RegionGeometry::RegionGeometry(RegionGeometry&&) noexcept = default;
+
+bool RegionGeometry::contains(double lon, double lat) const {
+  constexpr double eps = 1e-9;
+  switch (region_.shape) {
+    case SkyRegion::Shape::Circle:
+      return angular_distance_deg(lon, lat, region_.lon, region_.lat) <= region_.radius + eps;
+    case SkyRegion::Shape::Range: {
+      if (lat < region_.lat_min - eps || lat > region_.lat_max + eps) return false;
+      double span = region_.lon_max - region_.lon_min;
+      if (span < 0) span += 360.0;
+      if (region_.lon_max - region_.lon_min >= 360.0) return true;
+      double d = std::fmod(lon - region_.lon_min, 360.0);
+      if (d < 0) d += 360.0;
+      return d <= span + eps || d >= 360.0 - eps;
+    }
+    case SkyRegion::Shape::Polygon: {
+      const S2Point p = S2LatLng::FromDegrees(lat, lon).ToPoint();
+      if (loop_->Contains(p)) return true;
+      // Points on the boundary count as inside: test the distance to each edge.
+      const int n = loop_->num_vertices();
+      for (int i = 0; i < n; ++i) {
+        const S2Point& a = loop_->vertex(i);
+        const S2Point& b = loop_->vertex(i + 1);
+        S2Point normal = a.CrossProd(b).Normalize();
+        const double sd = std::asin(std::clamp(p.DotProd(normal), -1.0, 1.0));
+        if (std::fabs(sd) > eps * kDeg) continue;
+        // within the edge's span?
+        if (a.CrossProd(p).DotProd(normal) >= 0 && p.CrossProd(b).DotProd(normal) >= 0) return true;
+      }
+      return false;
+    }
+  }
+  return false;
+}
+
+std::pair<double, double> RegionGeometry::boundary_point(double t) const {
+  t = std::clamp(t, 0.0, 1.0);
+  switch (region_.shape) {
+    case SkyRegion::Shape::Circle: {
+      // Point at angular distance r from the centre, position angle theta.
+      const double theta = 2 * M_PI * t, r = region_.radius * kDeg;
+      const double lat0 = region_.lat * kDeg, lon0 = region_.lon * kDeg;
+      const double sl = std::sin(lat0) * std::cos(r) + std::cos(lat0) * std::sin(r) * std::cos(theta);
+      const double lat = std::asin(std::clamp(sl, -1.0, 1.0));
+      const double lon = lon0 + std::atan2(std::sin(theta) * std::sin(r) * std::cos(lat0),
+                                           std::cos(r) - std::sin(lat0) * sl);
+      double lond = lon / kDeg;
+      lond = std::fmod(lond, 360.0);
+      if (lond < 0) lond += 360.0;
+      return {lond, lat / kDeg};
+    }
+    case SkyRegion::Shape::Range: {
+      double span = region_.lon_max - region_.lon_min;
+      if (span < 0) span += 360.0;
+      if (region_.lon_max - region_.lon_min >= 360.0) span = 360.0;
+      const double b1 = region_.lat_min, b2 = region_.lat_max, l1 = region_.lon_min;
+      const double u = t * 4.0;
+      const int edge = std::min(3, static_cast<int>(u));
+      const double f = u - edge;
+      double lon = 0, lat = 0;
+      switch (edge) {
+        case 0: lon = l1 + f * span, lat = b1; break;
+        case 1: lon = l1 + span, lat = b1 + f * (b2 - b1); break;
+        case 2: lon = l1 + (1 - f) * span, lat = b2; break;
+        default: lon = l1, lat = b2 + f * (b1 - b2); break;
+      }
+      lon = std::fmod(lon, 360.0);
+      if (lon < 0) lon += 360.0;
+      return {lon, lat};
+    }
+    case SkyRegion::Shape::Polygon: {
+      const int n = loop_->num_vertices();
+      const double u = t * n;
+      const int i = std::min(n - 1, static_cast<int>(u));
+      const double f = u - i;
+      const S2Point& a = loop_->vertex(i);
+      const S2Point& b = loop_->vertex(i + 1);
+      // Spherical linear interpolation along the great circle a -> b.
+      const double omega = std::atan2(a.CrossProd(b).Norm(), a.DotProd(b));
+      S2Point p;
+      if (omega < 1e-15) {
+        p = a;
+      } else {
+        const double s = std::sin(omega);
+        p = a * (std::sin((1 - f) * omega) / s) + b * (std::sin(f * omega) / s);
+      }
+      const S2LatLng ll(p);
+      double lon = ll.lng().degrees();
+      if (lon < 0) lon += 360.0;
+      return {lon, ll.lat().degrees()};
+    }
+  }
+  return {0, 0};
+}
+
+std::vector<std::pair<double, double>> RegionGeometry::anchors() const {
+  std::vector<std::pair<double, double>> out;
+  switch (region_.shape) {
+    case SkyRegion::Shape::Circle:
+      out.emplace_back(region_.lon, region_.lat);
+      break;
+    case SkyRegion::Shape::Range: {
+      double span = region_.lon_max - region_.lon_min;
+      if (span < 0) span += 360.0;
+      for (double lon : {region_.lon_min, region_.lon_min + span / 2, region_.lon_min + span})
+        for (double lat : {region_.lat_min, (region_.lat_min + region_.lat_max) / 2, region_.lat_max})
+          out.emplace_back(std::fmod(lon, 360.0), lat);
+      break;
+    }
+    case SkyRegion::Shape::Polygon:
+      for (int i = 0; i < loop_->num_vertices(); ++i) {
+        const S2LatLng ll(loop_->vertex(i));
+        double lon = ll.lng().degrees();
+        if (lon < 0) lon += 360.0;
+        out.emplace_back(lon, ll.lat().degrees());
+      }
+      break;
+  }
+  return out;
+}
+
+}  // namespace vo::soda

@@ -1,0 +1,54 @@
+// Spherical geometry of SODA sky regions (SODA 1.0 sections 3.3.1-3.3.3):
+// point containment, boundary parametrisation for sampling, and the rotation
+// between ICRS and galactic coordinates.
+#pragma once
+
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "soda/params.hpp"
+
+class S2Loop;
+
+namespace vo::soda {
+
+/// Angular distance in degrees between two (lon, lat) points in degrees.
+double angular_distance_deg(double lon1, double lat1, double lon2, double lat2);
+
+/// Celestial frame of a WCS, with conversions from/to ICRS (degrees).
+/// ICRS, FK5 (J2000) and unspecified equatorial frames are treated as ICRS
+/// (FK5 J2000 differs from ICRS by < 0.03 arcsec); GALACTIC uses the IAU
+/// 1958 definition expressed in ICRS (Hipparcos catalogue, vol. 1, 1.5.3).
+enum class SkyFrame { Icrs, Galactic };
+
+/// Converts ICRS (lon, lat) to `frame`, degrees, lon in [0,360).
+std::pair<double, double> icrs_to_frame(SkyFrame frame, double lon, double lat);
+/// Converts `frame` (lon, lat) to ICRS, degrees, lon in [0,360).
+std::pair<double, double> frame_to_icrs(SkyFrame frame, double lon, double lat);
+
+/// A SkyRegion ready for geometric queries (all in ICRS degrees).
+class RegionGeometry {
+ public:
+  /// Throws SodaError(400, "UsageError", region.parameter) for a polygon S2
+  /// rejects (self-intersecting, degenerate edges).
+  explicit RegionGeometry(const SkyRegion& region);
+  ~RegionGeometry();
+  RegionGeometry(RegionGeometry&&) noexcept;
+
+  /// True if (lon, lat) is inside or on the boundary (within 1e-9 deg).
+  bool contains(double lon, double lat) const;
+  /// The boundary as a closed curve parametrised on t in [0, 1]: circle by
+  /// position angle, polygon by great-circle edges, range by its 4 edges
+  /// (parallels and meridians).
+  std::pair<double, double> boundary_point(double t) const;
+  /// Points that must be inside the cut if inside the image: the circle
+  /// centre, the polygon vertices, the range corners and centre.
+  std::vector<std::pair<double, double>> anchors() const;
+
+ private:
+  SkyRegion region_;
+  std::unique_ptr<S2Loop> loop_;
+};
+
+}  // namespace vo::soda
