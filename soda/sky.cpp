@@ -13,6 +13,12 @@ namespace {
 
 constexpr double kDeg = M_PI / 180.0;
 
+// S2LatLng wants longitudes in [-180, 180].
+S2Point s2_point(double lon, double lat) {
+  if (lon > 180.0) lon -= 360.0;
+  return S2LatLng::FromDegrees(lat, lon).ToPoint();
+}
+
 struct V3 {
   double x, y, z;
 };
@@ -68,7 +74,7 @@ RegionGeometry::RegionGeometry(const SkyRegion& region) : region_(region) {
   if (region_.shape != SkyRegion::Shape::Polygon) return;
   std::vector<S2Point> pts;
   for (const auto& [lon, lat] : region_.vertices) {
-    S2Point p = S2LatLng::FromDegrees(lat, lon).ToPoint();
+    S2Point p = s2_point(lon, lat);
     if (!pts.empty() && (pts.back() == p)) continue;  // drop repeated vertices
     pts.push_back(p);
   }
@@ -99,7 +105,7 @@ bool RegionGeometry::contains(double lon, double lat) const {
       return d <= span + eps || d >= 360.0 - eps;
     }
     case SkyRegion::Shape::Polygon: {
-      const S2Point p = S2LatLng::FromDegrees(lat, lon).ToPoint();
+      const S2Point p = s2_point(lon, lat);
       if (loop_->Contains(p)) return true;
       // Points on the boundary count as inside: test the distance to each edge.
       const int n = loop_->num_vertices();
