@@ -102,6 +102,12 @@ struct Translation {
 Translation translate_sqlite(std::string_view adql, const Catalog& catalog,
                              const TranslateOptions& options = {});
 
+/// The user-defined functions the SQLite dialect provides (ADQL 2.1 section
+/// 4.3; issue 3 item 4): ivo_healpix_index, ivo_healpix_center, ivo_hasword,
+/// ivo_nocasematch, ivo_interval_overlaps, ivo_string_agg and range_s2d, with
+/// their TAPRegExt signatures in `form`, for /tap/capabilities.
+const std::vector<UdfDecl>& sqlite_udfs();
+
 /// Syntax check only (ADQL 2.1 with every optional feature on, any coordinate
 /// system string, no catalogue); `udfs` are the declared UDFs, any other
 /// function name that is not ADQL's is an error. Returns the error message, or
