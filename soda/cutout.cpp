@@ -749,6 +749,44 @@ std::uint64_t Cutout::Impl::meta_size() const { return meta_text().size(); }
 
 namespace {
 
+/// Repairs two common real-world header faults that would make the output fail
+/// fitsverify: DATE* values written "YYYY-MM-DD hh:mm:ss" (MPDAF) get the
+/// standard 'T' separator, and WCSAXESa cards placed after other WCS keywords
+/// (HST drizzlepac) move up right after the structural keywords (FITS WCS
+/// Paper I section 2.2: WCSAXES must precede all other WCS keywords).
+void repair_cards(std::vector<std::string>& cards) {
+  for (auto& c : cards) {
+    const std::string key = card_key(c);
+    if (key.rfind("DATE", 0) != 0 || !has_value(c)) continue;
+    const std::string raw = card_value(c);
+    if (raw.empty() || raw.front() != '\'') continue;
+    std::string v = string_value(raw);
+    if (v.size() >= 19 && v[4] == '-' && v[7] == '-' && v[10] == ' ' && v[13] == ':') {
+      v[10] = 'T';
+      c = string_card(key, v, card_comment(c));
+    }
+  }
+  std::vector<std::string> wcsaxes;
+  std::size_t structural_end = 0;
+  for (std::size_t i = 0; i < cards.size(); ++i) {
+    const std::string key = card_key(cards[i]);
+    if (key == "SIMPLE" || key == "XTENSION" || key == "BITPIX" || key.rfind("NAXIS", 0) == 0 || key == "PCOUNT" ||
+        key == "GCOUNT")
+      structural_end = i + 1;
+    else
+      break;
+  }
+  for (std::size_t i = structural_end; i < cards.size();) {
+    if (card_key(cards[i]).rfind("WCSAXES", 0) == 0) {
+      wcsaxes.push_back(cards[i]);
+      cards.erase(cards.begin() + static_cast<long>(i));
+    } else {
+      ++i;
+    }
+  }
+  cards.insert(cards.begin() + static_cast<long>(structural_end), wcsaxes.begin(), wcsaxes.end());
+}
+
 /// Builds the output header of a cut HDU from the input cards.
 std::vector<std::string> cut_header(const std::vector<std::string>& in, const std::vector<AxisCut>& axes,
                                     const std::vector<std::string>& history) {
@@ -801,6 +839,7 @@ std::vector<std::string> cut_header(const std::vector<std::string>& in, const st
     }
     out.push_back(card);
   }
+  repair_cards(out);
   for (const auto& h : history) out.push_back(h);
   out.push_back(string_card("DATASUM", "0", "data unit checksum"));
   out.push_back(string_card("CHECKSUM", "0000000000000000", "HDU checksum (FITS 4.0 Appendix J)"));
@@ -821,6 +860,7 @@ std::vector<std::string> primary_header(const std::vector<std::string>& in, cons
     if (key == "BZERO" || key == "BSCALE" || key == "BLANK") continue;
     out.push_back(card);
   }
+  repair_cards(out);
   for (const auto& h : history) out.push_back(h);
   out.push_back(string_card("DATASUM", "0", "data unit checksum"));
   out.push_back(string_card("CHECKSUM", "0000000000000000", "HDU checksum (FITS 4.0 Appendix J)"));
