@@ -1,0 +1,98 @@
+// FITS product -> ObsCore 1.1 metadata (DESIGN.md "obscore/": FITS -> ObsCore
+// metadata extraction). Headers are read with CFITSIO, coordinates computed
+// with WCSLIB after its fix-ups for real-world headers (wcsfix).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "obscore/ingest.hpp"
+#include "obscore/record.hpp"
+
+namespace vo::obscore {
+
+/// The outcome of extracting one file: a row and its product file, or the
+/// reason why the file cannot become a row.
+struct ExtractResult {
+    std::optional<ObsCoreRecord> record;  ///< set when the file is a product
+    ProductFile file;                     ///< path, size, mtime, image HDUs (when record is set)
+    std::string skip_reason;              ///< why no row (when record is unset)
+    std::vector<std::string> warnings;    ///< header repairs and values that could not be derived
+
+    bool ok() const { return record.has_value(); }
+};
+
+/// Extracts the ObsCore 1.1 row of a FITS file (single or multi-extension;
+/// `.fits`, `.fit`, `.fits.gz`, tile-compressed `.fz`), or of a header-only
+/// file (`*.hdr`, `*.fits.header`, read with read_header_file()).
+///
+/// The product HDU is the first HDU with pixel data and a celestial or
+/// spectral WCS (MUSE: `DATA`; GMOS: the first `SCI`), else the first image
+/// HDU with pixel data; `file.image_hdus` lists (0-based) every image HDU
+/// with the same shape and WCS (MUSE DATA, STAT, DQ) for SODA. Keywords not
+/// in the product HDU are looked up in the primary header (ESO inheritance).
+///
+/// Columns (ObsCore 1.1 section 4 and Appendix B), all from the product HDU:
+/// dataproduct_type from the axes (cube: 2 celestial axes + a spectral axis
+/// of >1 channel; image: celestial only; spectrum: spectral only); s_ra/s_dec
+/// the ICRS position of the pixel-grid centre (GALACTIC, ECLIPTIC, FK4 and
+/// FK5 frames converted); s_region the polygon through the four pixel-edge
+/// corners (pixel 0.5 and N+0.5), ICRS, in the DALI 1.1 section 3.3.7 order;
+/// s_fov the diameter of the circle centred on s_ra/s_dec through the
+/// farthest corner (deg); s_pixel_scale (arcsec) and s_resolution (arcsec:
+/// BMAJ, else a PSF/seeing keyword); em_min/em_max (m, vacuum wavelength)
+/// from the outer edges of the first and last channels, em_xel,
+/// em_res_power = lambda / delta-lambda of the central channel; t_min/t_max
+/// (MJD), t_exptime (s); pol_states/pol_xel from a STOKES axis; o_ucd/o_unit
+/// from BUNIT; facility_name/instrument_name/target_name from
+/// TELESCOP/INSTRUME/OBJECT (options give defaults); obs_id the file name
+/// without its FITS extensions; obs_publisher_did `ivo://{authority}/
+/// {collection}?{obs_id}`; access_url the DataLink URL `{base_url}/datalink/
+/// sync?ID={url-encoded did}`; access_estsize in kB; calib_level from
+/// PRODCATG, else options.calib_level, else 2.
+///
+/// Never throws for bad content: an unreadable file, a file with only tables
+/// or only header units without data (NAXIS=0) gives a skip_reason.
+ExtractResult extract_product(const std::string& path, const IngestOptions& options);
+
+/// Same as extract_product() for a header-only dump already split into card
+/// blocks (split_header_text()); `file_name` gives obs_id, `size_bytes` the
+/// access_estsize. The header's NAXISn describe the (absent) pixel data.
+ExtractResult extract_from_header_text(const std::vector<std::string>& hdu_cards, const std::string& file_name,
+                                       std::int64_t size_bytes, const IngestOptions& options);
+
+/// The obs_id of a file: its name without directories and without the
+/// extensions `.gz`, `.fz`, `.bz2`, `.header`, `.hdr`, `.fits`, `.fit`, `.fts`
+/// (e.g. "udf_mosaic_subcube" for ".../udf_mosaic_subcube.fits").
+std::string obs_id_from_path(const std::string& path);
+
+/// Percent-encodes every byte outside RFC 3986 "unreserved" (A-Z a-z 0-9 - . _ ~).
+std::string url_encode(const std::string& text);
+
+/// Modified Julian Date of an ISO 8601 date or date-time (`YYYY-MM-DD`,
+/// `YYYY-MM-DDThh:mm:ss[.s]`, also with a space instead of `T`) or of the old
+/// FITS form `DD/MM/YY` (19YY). nullopt if the text is not a date.
+std::optional<double> mjd_from_iso(const std::string& text);
+
+/// Air wavelength -> vacuum wavelength (both m), WCSLIB's awavwave()
+/// (Cox 2000 refractive index as used by the FITS WCS Paper III).
+double air_to_vacuum(double air_wavelength_m);
+
+/// The ObsCore 1.1 section B.6.5.1 pol_states list ("/I/Q/U/V/", ordered as
+/// I Q U V RR LL RL LR XX YY XY YX POLI POLA) for FITS STOKES axis values
+/// (WCS Paper I Table 7: 1..4 = I Q U V, -1..-8 = RR LL RL LR XX YY XY YX).
+/// Unknown codes are ignored; empty string when none is known.
+std::string pol_states_from_stokes(const std::vector<int>& stokes_codes);
+
+/// A UCD1+ for the observable from a FITS BUNIT (o_ucd, ObsCore 1.1 section
+/// 4.17): flux densities (Jy, Jy/beam, erg/s/cm2/Angstrom, W/m2/Hz) ->
+/// phot.flux.density; per steradian -> phot.flux.sb; K -> phot.antennaTemp
+/// (brightness/antenna temperature of radio cubes); K km/s -> phot.flux
+/// (velocity-integrated line intensity); km/s -> spect.dopplerVeloc; counts,
+/// electrons, ADU, DN -> phot.count (with arith.rate when per second).
+/// nullopt for an unknown or empty unit.
+std::optional<std::string> o_ucd_from_bunit(const std::string& bunit);
+
+}  // namespace vo::obscore
