@@ -1,0 +1,332 @@
+// ADQL semantics on SQLite: translate_sqlite + register_sql_functions run on an
+// in-memory table. Expected values are computed independently:
+//  - angular separations with astropy (/usr/bin/python3):
+//      SkyCoord(359.99, 0).separation(SkyCoord(0.01, 0)) = 0.020000000000013
+//      SkyCoord(0, 89.99).separation(SkyCoord(180, 89.99)) = 0.020000000000006
+//      SkyCoord(10, 20).separation(SkyCoord(10.05, 20))     = 0.0469846308648976
+//      SkyCoord(10.3, 20).separation(SkyCoord(10.1, 20))    = 0.18793851299566822
+//  - areas with numpy, summing Van Oosterom-Strackee triangle excesses
+//    (tan(E/2) = |a.(b x c)| / (1 + a.b + b.c + c.a)) over a fan of triangles:
+//      polygon 9.9 19.9 10.1 19.9 10.1 20.1 9.9 20.1 -> 0.03758771052067973 deg2
+//      polygon 0 89 90 89 180 89 270 89 (around the pole) -> 2.0001015396550432 deg2
+//      CIRCLE radius 1 deg: 2 pi (1 - cos 1deg) (180/pi)^2 = 3.1415129057449094 deg2
+//  - the rest by hand (written next to each check).
+#include <catch2/catch.hpp>
+#include <sqlite3.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "adql/adql.hpp"
+#include "obscore/sql_functions.hpp"
+
+namespace {
+
+using vo::adql::ColumnInfo;
+using vo::adql::TableInfo;
+
+class TestCatalog : public vo::adql::Catalog {
+public:
+    TestCatalog() {
+        TableInfo t{"ivoa", "obscore", "ivoa_obscore", "test table", {}};
+        auto col = [&](const char* n, const char* dt, const char* as, const char* xt, const char* unit, const char* ucd) {
+            ColumnInfo c;
+            c.name = n;
+            c.physical = n;
+            c.datatype = dt;
+            c.arraysize = as;
+            c.xtype = xt;
+            c.unit = unit;
+            c.ucd = ucd;
+            t.columns.push_back(c);
+        };
+        col("obs_id", "char", "*", "", "", "meta.id");
+        col("s_ra", "double", "", "", "deg", "pos.eq.ra;meta.main");
+        col("s_dec", "double", "", "", "deg", "pos.eq.dec;meta.main");
+        col("s_region", "double", "*", "polygon", "deg", "pos.outline;obs.field");
+        col("em_min", "double", "", "", "m", "em.wl;stat.min");
+        col("calib_level", "short", "", "", "", "meta.code;obs.calib");
+        tables_.push_back(t);
+        TableInfo s{"TAP_SCHEMA", "schemas", "tap_schema_schemas", "", {}};
+        ColumnInfo c;
+        c.name = c.physical = "schema_name";
+        c.datatype = "char";
+        c.arraysize = "*";
+        s.columns.push_back(c);
+        tables_.push_back(s);
+    }
+    const std::vector<TableInfo>& tables() const override { return tables_; }
+
+private:
+    std::vector<TableInfo> tables_;
+};
+
+struct Db {
+    sqlite3* db = nullptr;
+    TestCatalog cat;
+    Db() {
+        REQUIRE(sqlite3_open(":memory:", &db) == SQLITE_OK);
+        REQUIRE(vo::obscore::register_sql_functions(db) == SQLITE_OK);
+        const char* setup = R"(
+            CREATE TABLE ivoa_obscore (obs_id TEXT, s_ra REAL, s_dec REAL, s_region TEXT, em_min REAL, calib_level INTEGER);
+            INSERT INTO ivoa_obscore VALUES
+              ('a', 10, 20, '9.9 19.9 10.1 19.9 10.1 20.1 9.9 20.1', 5e-7, 2),
+              ('B', 359.95, 0, '359.9 -0.1 0.1 -0.1 0.1 0.1 359.9 0.1', 6e-7, 2),
+              ('c', 0, 89.9, '0 89 90 89 180 89 270 89', 7e-7, 3),
+              ('D', 200, -45, NULL, NULL, 1);
+            CREATE TABLE tap_schema_schemas (schema_name TEXT);
+            INSERT INTO tap_schema_schemas VALUES ('ivoa'), ('TAP_SCHEMA');
+        )";
+        REQUIRE(sqlite3_exec(db, setup, nullptr, nullptr, nullptr) == SQLITE_OK);
+    }
+    ~Db() { sqlite3_close(db); }
+
+    /// Rows as text ("NULL" for NULL), columns joined by '|'.
+    std::vector<std::string> rows(const std::string& adql, vo::adql::TranslateOptions opt = {}) {
+        auto tr = vo::adql::translate_sqlite(adql, cat, opt);
+        sqlite3_stmt* st = nullptr;
+        INFO(tr.sql);
+        REQUIRE(sqlite3_prepare_v2(db, tr.sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+        std::vector<std::string> out;
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            std::string r;
+            for (int i = 0; i < sqlite3_column_count(st); ++i) {
+                if (i) r += "|";
+                auto t = sqlite3_column_text(st, i);
+                r += t ? reinterpret_cast<const char*>(t) : "NULL";
+            }
+            out.push_back(r);
+        }
+        INFO(sqlite3_errmsg(db));
+        CHECK(rc == SQLITE_DONE);
+        sqlite3_finalize(st);
+        return out;
+    }
+    double number(const std::string& adql) {
+        auto r = rows(adql);
+        REQUIRE(r.size() == 1);
+        return std::stod(r[0]);
+    }
+    std::string one(const std::string& adql) {
+        auto r = rows(adql);
+        REQUIRE(r.size() == 1);
+        return r[0];
+    }
+    std::string error(const std::string& adql) {
+        try {
+            auto tr = vo::adql::translate_sqlite(adql, cat);
+            sqlite3_stmt* st = nullptr;
+            if (sqlite3_prepare_v2(db, tr.sql.c_str(), -1, &st, nullptr) != SQLITE_OK) return sqlite3_errmsg(db);
+            int rc;
+            while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            }
+            std::string msg = rc == SQLITE_DONE ? "" : sqlite3_errmsg(db);
+            sqlite3_finalize(st);
+            return msg;
+        } catch (const vo::adql::AdqlError& e) {
+            return e.what();
+        }
+    }
+};
+
+using Catch::Matchers::Contains;
+using V = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE("everyday TAP queries", "[adql][sqlite]") {
+    Db d;
+    CHECK(d.rows("SELECT obs_id FROM ivoa.ObsCore ORDER BY obs_id") == V{"B", "D", "a", "c"});
+    CHECK(d.rows("SELECT TOP 2 o.obs_id AS id FROM ivoa.obscore AS o WHERE o.calib_level >= 2 ORDER BY s_ra DESC") ==
+          V{"B", "a"});
+    CHECK(d.rows("SELECT DISTINCT calib_level FROM ivoa.obscore ORDER BY 1") == V{"1", "2", "3"});
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE s_dec BETWEEN -50 AND 0 ORDER BY obs_id") == V{"B", "D"});
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE obs_id IN ('a', 'D') AND NOT calib_level = 1") == V{"a"});
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE em_min IS NULL") == V{"D"});
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE s_region IS NOT NULL OR calib_level < 1 ORDER BY obs_id") ==
+          V{"B", "a", "c"});
+    CHECK(d.number("SELECT COUNT(*) FROM ivoa.obscore") == 4);
+    // row_limit (MAXREC+1) combines with TOP as min(TOP, row_limit)
+    vo::adql::TranslateOptions opt;
+    opt.row_limit = 2;
+    CHECK(d.rows("SELECT * FROM ivoa.obscore", opt).size() == 2);
+    CHECK(d.rows("SELECT TOP 1 * FROM ivoa.obscore", opt).size() == 1);
+    auto tr = vo::adql::translate_sqlite("SELECT TOP 3 s_ra, COUNT(*) AS n, s_region FROM ivoa.obscore GROUP BY s_ra, s_region", d.cat);
+    CHECK(tr.top == 3);
+    REQUIRE(tr.columns.size() == 3);
+    CHECK(tr.columns[0].unit == "deg");
+    CHECK(tr.columns[0].ucd == "pos.eq.ra;meta.main");
+    CHECK(tr.columns[1].datatype == "long");
+    CHECK(tr.columns[1].name == "n");
+    CHECK(tr.columns[2].xtype == "polygon");
+    CHECK(tr.columns[2].arraysize == "*");
+    // the TAP_SCHEMA tables are tables like any other
+    CHECK(d.rows("SELECT schema_name FROM TAP_SCHEMA.schemas ORDER BY schema_name") == V{"TAP_SCHEMA", "ivoa"});
+}
+
+TEST_CASE("cone and footprint searches on the sphere", "[adql][sqlite][geometry]") {
+    Db d;
+    // separation (10,20)-(10.05,20) = 0.04698 deg (astropy): inside 0.1, outside 0.04
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 10.05, 20, 0.1)) = 1") == V{"a"});
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(POINT(s_ra, s_dec), CIRCLE(10.05, 20, 0.04))").empty());
+    // footprint edge at RA 10.1 is 0.1879 deg from (10.3, 20) (astropy)
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(s_region, CIRCLE('ICRS', 10.3, 20, 0.25)) = 1") == V{"a"});
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(CIRCLE('ICRS', 10.3, 20, 0.15), s_region) = 1").empty());
+    // polygon crossing RA=0, and one around the north pole
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE CONTAINS(POINT('ICRS', 0.05, 0.0), s_region) = 1") == V{"B"});
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE CONTAINS(POINT(123, 89.95), s_region) = 1") == V{"c"});
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(s_region, POLYGON('ICRS', 359.95, -0.05, 0.05, -0.05, 0.0, 0.05)) = 1") == V{"B"});
+    // the same triangle, clockwise: the interior is still the smaller region
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(s_region, POLYGON('ICRS', 0.0, 0.05, 0.05, -0.05, 359.95, -0.05)) = 1") == V{"B"});
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE CONTAINS(POINT(s_ra, s_dec), BOX('ICRS', 10, 20, 1, 1)) = 1") == V{"a"});
+    // RANGE_S2D (astroquery ALMA): RA 359..1 wraps through 0
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(s_region, RANGE_S2D(359, 1, -1, 1)) = 1") == V{"B"});
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(RANGE_S2D(9, 9.95, 19, 21), s_region) = 1") == V{"a"});
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(RANGE_S2D(9, 9.85, 19, 21), s_region) = 1").empty());
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE CONTAINS(CIRCLE(10, 20, 0.05), s_region) = 1") == V{"a"});
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE CONTAINS(s_region, CIRCLE(10, 20, 0.5)) = 1") == V{"a"});
+}
+
+TEST_CASE("DISTANCE, AREA, CENTROID, COORD1/2 and geometry output", "[adql][sqlite][geometry]") {
+    Db d;
+    CHECK(d.number("SELECT DISTANCE(POINT('ICRS', 359.99, 0), POINT('ICRS', 0.01, 0)) FROM ivoa.obscore WHERE obs_id = 'a'") ==
+          Approx(0.02).epsilon(1e-9));
+    CHECK(d.number("SELECT DISTANCE(0, 89.99, 180, 89.99) FROM ivoa.obscore WHERE obs_id = 'a'") == Approx(0.02).epsilon(1e-9));
+    CHECK(d.number("SELECT DISTANCE(POINT(s_ra, s_dec), POINT(10.05, 20)) FROM ivoa.obscore WHERE obs_id = 'a'") ==
+          Approx(0.0469846308648976).epsilon(1e-9));
+    CHECK(d.number("SELECT AREA(s_region) FROM ivoa.obscore WHERE obs_id = 'a'") == Approx(0.03758771052067973).epsilon(1e-6));
+    CHECK(d.number("SELECT AREA(s_region) FROM ivoa.obscore WHERE obs_id = 'c'") == Approx(2.0001015396550432).epsilon(1e-6));
+    CHECK(d.number("SELECT AREA(CIRCLE(0, 0, 1)) FROM ivoa.obscore WHERE obs_id = 'a'") == Approx(3.1415129057449094).epsilon(1e-9));
+    // centroid of the square around (10, 20) is (10, 20) by symmetry in RA
+    CHECK(d.number("SELECT COORD1(CENTROID(s_region)) FROM ivoa.obscore WHERE obs_id = 'a'") == Approx(10.0).epsilon(1e-9));
+    CHECK(d.number("SELECT COORD2(CENTROID(s_region)) FROM ivoa.obscore WHERE obs_id = 'c'") == Approx(90.0).epsilon(1e-9));
+    CHECK(d.number("SELECT COORD2(POINT(s_ra, s_dec)) FROM ivoa.obscore WHERE obs_id = 'D'") == -45);
+    // geometry values in the select list are DALI text (numbers only)
+    CHECK(d.one("SELECT POINT('ICRS', 10, 20), CIRCLE(1.5, -2, 0.25), s_region FROM ivoa.obscore WHERE obs_id = 'a'") ==
+          "10 20|1.5 -2 0.25|9.9 19.9 10.1 19.9 10.1 20.1 9.9 20.1");
+    CHECK(d.one("SELECT COORDSYS(POINT('ICRS', 1, 2)) FROM ivoa.obscore WHERE obs_id = 'a'") == "ICRS");
+    auto tr = vo::adql::translate_sqlite("SELECT POINT(1, 2) AS p, CIRCLE(1, 2, 3), POLYGON(1, 2, 3, 4, 5, 6) FROM ivoa.obscore", d.cat);
+    CHECK(tr.columns[0].xtype == "point");
+    CHECK(tr.columns[0].datatype == "double");
+    CHECK(tr.columns[1].xtype == "circle");
+    CHECK(tr.columns[2].xtype == "polygon");
+    CHECK(tr.columns[2].arraysize == "*");
+}
+
+TEST_CASE("math as ADQL defines it", "[adql][sqlite]") {
+    Db d;
+    const std::string from = " FROM ivoa.obscore WHERE obs_id = 'a'";
+    CHECK(d.number("SELECT LOG(EXP(2))" + from) == Approx(2.0));  // natural logarithm
+    CHECK(d.number("SELECT LOG10(1000)" + from) == Approx(3.0));
+    CHECK(d.number("SELECT TRUNCATE(2.789, 1)" + from) == Approx(2.7));
+    CHECK(d.number("SELECT TRUNCATE(-2.789)" + from) == -2);
+    CHECK(d.number("SELECT ROUND(1234.5678, -2)" + from) == 1200);
+    CHECK(d.number("SELECT ROUND(1234.5678, 2)" + from) == Approx(1234.57));
+    CHECK(d.number("SELECT ROUND(-2.5)" + from) == -3);  // half away from zero
+    CHECK(d.number("SELECT MOD(-7, 3)" + from) == -1);   // sign of the dividend
+    CHECK(d.number("SELECT MOD(7.5, -2)" + from) == 1.5);
+    CHECK(d.number("SELECT 7 / 2" + from) == 3);         // exact / exact: integer division
+    CHECK(d.number("SELECT 7 / 2.0" + from) == 3.5);
+    CHECK(d.number("SELECT POWER(2, 10)" + from) == 1024);
+    CHECK(d.number("SELECT DEGREES(PI())" + from) == Approx(180.0));
+    CHECK(d.number("SELECT SQRT(2) * SQRT(2)" + from) == Approx(2.0));
+    CHECK(d.number("SELECT ATAN2(1, 1)" + from) == Approx(M_PI / 4));
+    CHECK(d.number("SELECT CEILING(-1.5) + FLOOR(1.5)" + from) == 0);
+    CHECK(d.number("SELECT ABS(-3.25)" + from) == 3.25);
+    CHECK(d.number("SELECT CAST(2.6 AS INTEGER)" + from) == 3);
+    double r1 = d.number("SELECT RAND(42)" + from), r2 = d.number("SELECT RAND(42)" + from);
+    CHECK(r1 == r2);  // a seed gives a reproducible value
+    CHECK((r1 >= 0 && r1 < 1));
+    // 5e-7 m = 500 nm
+    CHECK(d.number("SELECT IN_UNIT(em_min, 'nm')" + from) == Approx(500.0));
+    CHECK(d.number("SELECT IN_UNIT(s_ra, 'arcmin')" + from) == Approx(600.0));
+    CHECK_THAT(d.error("SELECT IN_UNIT(s_ra, 'kg') FROM ivoa.obscore"), Contains("cannot convert"));
+    CHECK_THAT(d.error("SELECT IN_UNIT(42, 'deg') FROM ivoa.obscore"), Contains("no unit"));
+}
+
+TEST_CASE("strings, NULL and conditionals", "[adql][sqlite]") {
+    Db d;
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE obs_id LIKE 'b'").empty());  // LIKE is case-sensitive
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE obs_id ILIKE 'b'") == V{"B"});
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE obs_id NOT LIKE '_' ").empty());
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE LOWER(obs_id) LIKE '%d%'") == V{"D"});
+    CHECK(d.one("SELECT UPPER(obs_id) || '-' || calib_level FROM ivoa.obscore WHERE obs_id = 'a'") == "A-2");
+    CHECK(d.one("SELECT obs_id || NULL FROM ivoa.obscore WHERE obs_id = 'a'") == "NULL");
+    CHECK(d.one("SELECT COUNT(em_min), COUNT(*), SUM(calib_level), AVG(calib_level) FROM ivoa.obscore") == "3|4|8|2.0");
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE em_min = NULL").empty());
+    CHECK(d.one("SELECT COALESCE(em_min, -1) FROM ivoa.obscore WHERE obs_id = 'D'") == "-1");
+    CHECK(d.rows("SELECT CASE WHEN calib_level > 2 THEN 'hi' WHEN calib_level = 2 THEN 'mid' ELSE 'lo' END FROM "
+                 "ivoa.obscore ORDER BY obs_id") == V{"mid", "lo", "mid", "hi"});
+    CHECK(d.one("SELECT ivo_hasword('Spiral galaxy NGC 1', 'galaxy'), ivo_hasword('galaxys', 'galaxy'), "
+                "ivo_nocasematch('ABC', 'abc'), ivo_interval_overlaps(1, 2, 2, 3), ivo_interval_overlaps(1, 2, 3, 4) "
+                "FROM ivoa.obscore WHERE obs_id = 'a'") == "1|0|1|1|0");
+    CHECK(d.one("SELECT ivo_string_agg(obs_id, ',') FROM (SELECT obs_id FROM ivoa.obscore WHERE calib_level = 2 ORDER BY obs_id) AS s") ==
+          "B,a");
+}
+
+TEST_CASE("HEALPix UDFs", "[adql][sqlite]") {
+    Db d;
+    const std::string from = " FROM ivoa.obscore WHERE obs_id = 'a'";
+    // order 0: the north polar face 0 is centred on RA 45, dec asin(2/3) = 41.8103149 deg;
+    // the equatorial face 4 on (0, 0)
+    CHECK(d.number("SELECT ivo_healpix_index(0, 45, 60)" + from) == 0);
+    CHECK(d.number("SELECT ivo_healpix_index(0, 0.5, 0)" + from) == 4);
+    CHECK(d.number("SELECT COORD2(ivo_healpix_center(0, 0))" + from) == Approx(41.81031489577862));
+    // order 1, pixel 0: the southern corner cell of face 0, centre at RA 45, dec asin(1/3)
+    CHECK(d.number("SELECT COORD2(ivo_healpix_center(1, 0))" + from) == Approx(19.47122063449069));
+    CHECK(d.number("SELECT COORD1(ivo_healpix_center(1, 0))" + from) == Approx(45.0));
+    // index(center(p)) == p for every pixel of order 3
+    CHECK(d.number("WITH p AS (SELECT TOP 768 calib_level FROM ivoa.obscore) SELECT COUNT(*)" + from) == 1);
+    for (int p = 0; p < 768; p += 7) {
+        std::string q = "SELECT ivo_healpix_index(3, COORD1(ivo_healpix_center(3, " + std::to_string(p) +
+                        ")), COORD2(ivo_healpix_center(3, " + std::to_string(p) + ")))" + from;
+        CHECK(d.number(q) == p);
+    }
+}
+
+TEST_CASE("joins, subqueries, set operations, WITH, OFFSET", "[adql][sqlite]") {
+    Db d;
+    CHECK(d.rows("SELECT a.obs_id, b.obs_id FROM ivoa.obscore AS a JOIN ivoa.obscore AS b ON a.calib_level = b.calib_level "
+                 "AND a.obs_id < b.obs_id") == V{"B|a"});
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore NATURAL JOIN (SELECT obs_id, calib_level FROM ivoa.obscore WHERE "
+                 "calib_level = 3) AS s") == V{"c"});
+    CHECK(d.rows("SELECT x.obs_id FROM ivoa.obscore AS x LEFT OUTER JOIN (SELECT obs_id AS oid FROM ivoa.obscore WHERE "
+                 "calib_level = 2) AS y ON x.obs_id = y.oid WHERE y.oid IS NULL ORDER BY 1") == V{"D", "c"});
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore AS o JOIN (SELECT calib_level FROM ivoa.obscore WHERE obs_id = 'c') AS "
+                 "q USING (calib_level)") == V{"c"});
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE calib_level IN (SELECT MAX(calib_level) FROM ivoa.obscore)") == V{"c"});
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore AS o WHERE EXISTS (SELECT * FROM ivoa.obscore AS p WHERE p.calib_level "
+                 "> o.calib_level + 1)") == V{"D"});
+    CHECK(d.one("SELECT (SELECT COUNT(*) FROM ivoa.obscore) - 1 FROM ivoa.obscore WHERE obs_id = 'a'") == "3");
+    CHECK(d.rows("SELECT calib_level, COUNT(*) AS n FROM ivoa.obscore GROUP BY calib_level HAVING COUNT(*) > 1") == V{"2|2"});
+    CHECK(d.rows("SELECT calib_level FROM ivoa.obscore UNION SELECT calib_level FROM ivoa.obscore ORDER BY calib_level") ==
+          V{"1", "2", "3"});
+    CHECK(d.rows("SELECT calib_level FROM ivoa.obscore UNION ALL SELECT 9 FROM ivoa.obscore").size() == 8);
+    CHECK(d.rows("SELECT calib_level FROM ivoa.obscore INTERSECT ALL SELECT calib_level FROM ivoa.obscore WHERE "
+                 "obs_id <> 'a' ORDER BY 1") == V{"1", "2", "3"});
+    CHECK(d.rows("SELECT calib_level FROM ivoa.obscore EXCEPT ALL SELECT calib_level FROM ivoa.obscore WHERE obs_id = 'a'") ==
+          V{"1", "2", "3"});
+    CHECK(d.rows("SELECT calib_level FROM ivoa.obscore EXCEPT SELECT calib_level FROM ivoa.obscore WHERE obs_id = 'a' "
+                 "ORDER BY calib_level") == V{"1", "3"});
+    CHECK(d.rows("WITH hi AS (SELECT obs_id, calib_level FROM ivoa.obscore WHERE calib_level >= 2) SELECT h.obs_id FROM "
+                 "hi AS h ORDER BY h.obs_id OFFSET 1") == V{"a", "c"});
+    CHECK(d.rows("SELECT TOP 1 obs_id FROM ivoa.obscore ORDER BY obs_id OFFSET 2") == V{"a"});
+}
+
+TEST_CASE("errors name the problem", "[adql][sqlite]") {
+    Db d;
+    CHECK_THAT(d.error("SELECT s_ar FROM ivoa.obscore"), Contains("unknown column s_ar") && Contains("s_ra"));
+    CHECK_THAT(d.error("SELECT * FROM ivoa.obscor"), Contains("unknown table ivoa.obscor") && Contains("ivoa.obscore"));
+    CHECK_THAT(d.error("SELECT * FROM ivoa.\"ObsCore\""), Contains("unknown table"));
+    CHECK_THAT(d.error("SELECT * FROM ivoa.obscore WHERE CONTAINS(obs_id, CIRCLE(1, 2, 3)) = 1"),
+               Contains("argument 1 of CONTAINS must be a geometry"));
+    CHECK_THAT(d.error("SELECT * FROM ivoa.obscore WHERE CONTAINS(POINT('GALACTIC', s_ra, s_dec), CIRCLE(1, 2, 3)) = 1"),
+               Contains("coordinate system 'GALACTIC'"));
+    CHECK_THAT(d.error("SELECT my_udf(s_ra) FROM ivoa.obscore"), Contains("unknown function 'my_udf'"));
+    CHECK_THAT(d.error("SELECT * FROM ivoa.obscore WHERE"), Contains("line 1, column 33"));
+    CHECK_THAT(d.error("SELECT POINT(0, 95) FROM ivoa.obscore"), Contains("latitude"));
+    CHECK_THAT(d.error("SELECT obs_id FROM ivoa.obscore UNION SELECT obs_id, s_ra FROM ivoa.obscore"),
+               Contains("different numbers of columns"));
+}
