@@ -128,17 +128,18 @@ std::pair<double, double> RegionGeometry::boundary_point(double t) const {
   t = std::clamp(t, 0.0, 1.0);
   switch (region_.shape) {
     case SkyRegion::Shape::Circle: {
-      // Point at angular distance r from the centre, position angle theta.
+      // Point at angular distance r from the centre c, position angle theta,
+      // built from an orthonormal basis (c, e1, e2): valid at the poles too.
       const double theta = 2 * M_PI * t, r = region_.radius * kDeg;
-      const double lat0 = region_.lat * kDeg, lon0 = region_.lon * kDeg;
-      const double sl = std::sin(lat0) * std::cos(r) + std::cos(lat0) * std::sin(r) * std::cos(theta);
-      const double lat = std::asin(std::clamp(sl, -1.0, 1.0));
-      const double lon = lon0 + std::atan2(std::sin(theta) * std::sin(r) * std::cos(lat0),
-                                           std::cos(r) - std::sin(lat0) * sl);
-      double lond = lon / kDeg;
-      lond = std::fmod(lond, 360.0);
-      if (lond < 0) lond += 360.0;
-      return {lond, lat / kDeg};
+      const V3 c = to_v3(region_.lon, region_.lat);
+      V3 e1{-c.y, c.x, 0.0};  // z x c: towards increasing longitude
+      double n1 = std::sqrt(e1.x * e1.x + e1.y * e1.y);
+      if (n1 < 1e-12) e1 = {0.0, 1.0, 0.0}, n1 = 1.0;
+      e1 = {e1.x / n1, e1.y / n1, 0.0};
+      const V3 e2{c.y * e1.z - c.z * e1.y, c.z * e1.x - c.x * e1.z, c.x * e1.y - c.y * e1.x};  // c x e1
+      const double cr = std::cos(r), sr = std::sin(r), ct = std::cos(theta), st = std::sin(theta);
+      return to_lonlat({cr * c.x + sr * (ct * e2.x + st * e1.x), cr * c.y + sr * (ct * e2.y + st * e1.y),
+                        cr * c.z + sr * (ct * e2.z + st * e1.z)});
     }
     case SkyRegion::Shape::Range: {
       double span = region_.lon_max - region_.lon_min;

@@ -134,6 +134,9 @@ TEST_CASE("ALMA cube: SIN / FREQ / STOKES", "[soda][cutout]") {
 TEST_CASE("MUSE cube: TAN / AWAV with DATA and STAT cut alike", "[soda][cutout]") {
   const std::string f = kFits + "muse/udf_mosaic_subcube.fits";
   auto c = run_case("muse_circle_band", f, {{"CIRCLE", "53.1752 -27.8079 0.0005"}, {"BAND", "5.0e-7 5.05e-7"}});
+  check_box(c, 0, 7, 25);
+  check_box(c, 1, 6, 24);
+  check_box(c, 2, 200, 240);
   REQUIRE(c.hdus().size() == 3);  // kept primary header + DATA + STAT (FIELDMAP is 2-D)
   CHECK(c.hdus()[0].cut == false);
   CHECK(c.hdus()[1].extname == "DATA");
@@ -164,22 +167,32 @@ TEST_CASE("FCRAO cube: SFL / VOPT without rest frequency", "[soda][cutout]") {
 
 TEST_CASE("WSRT cube: NCP / VELO-HEL with FREQ0, BITPIX 16 scaled", "[soda][cutout]") {
   const std::string f = kFits + "radio/ngc6946_wsrt_hi_cube.fits";
-  run_case("wsrt_circle_band", f, {{"CIRCLE", "308.72 60.15 0.1"}, {"BAND", "0.21105 0.2112"}});
+  auto c = run_case("wsrt_circle_band", f, {{"CIRCLE", "308.72 60.15 0.1"}, {"BAND", "0.21105 0.2112"}});
+  check_box(c, 0, 37, 65);
+  check_box(c, 1, 37, 64);
+  check_box(c, 2, 34, 85);
   run_case("wsrt_range", f, {{"POS", "RANGE 308.5 309.0 60.0 60.3"}});
 }
 
 TEST_CASE("images with ZPN, SIP, AIT and CAR projections", "[soda][cutout]") {
-  run_case("ukidss_zpn_circle", kFits + "other/ukidss_wfcam_zpn.fits", {{"CIRCLE", "83.633 22.0145 0.003"}});
+  auto z = run_case("ukidss_zpn_circle", kFits + "other/ukidss_wfcam_zpn.fits", {{"CIRCLE", "83.633 22.0145 0.003"}});
+  check_box(z, 0, 96, 203);
+  check_box(z, 1, 97, 204);
   run_case("ukidss_zpn_polygon", kFits + "other/ukidss_wfcam_zpn.fits",
            {{"POLYGON", "83.625 22.008 83.64 22.01 83.63 22.02"}});
-  run_case("apogee_sip_circle", kFits + "other/apogee_sip-wcs.fits", {{"CIRCLE", "280.546 0.1126 0.002"}});
+  auto a = run_case("apogee_sip_circle", kFits + "other/apogee_sip-wcs.fits", {{"CIRCLE", "280.546 0.1126 0.002"}});
+  check_box(a, 0, 37, 63);
+  check_box(a, 1, 13, 38);
   auto h = run_case("wfc3_sip_circle", kFits + "hst/wfc3_ir_sample_svm_flt.fits", {{"CIRCLE", "137.8524 -64.8864 0.00015"}});
   // ERR/DQ/SAMP/TIME are 10x10 too but carry the pre-alignment WCS (CRVAL
   // differs by 0.4 arcsec, ~3 pixels): not the same WCS, so only SCI is cut.
   CHECK(h.hdus().size() == 2);
   run_case("rosat_ait_ngp", kFits + "other/rosat_allsky_ait.fits", {{"CIRCLE", "192.86 27.13 20"}});
   // A circle around the celestial north pole: in galactic AIT it is at l=122.9, b=27.1.
-  run_case("rosat_ait_ncp", kFits + "other/rosat_allsky_ait.fits", {{"CIRCLE", "0 90 10"}});
+  // Regression: a circle centred on the pole was sampled as a single point.
+  auto p = run_case("rosat_ait_ncp", kFits + "other/rosat_allsky_ait.fits", {{"CIRCLE", "0 90 10"}});
+  check_box(p, 0, 67, 102);
+  check_box(p, 1, 150, 182);
   run_case("rosat_ait_band", kFits + "other/rosat_allsky_ait.fits", {{"POS", "RANGE 0 360 -10 10"}});
   run_case("msx_car_circle", kFits + "other/msx_e_gc.fits", {{"CIRCLE", "266.4 -28.94 0.2"}});
   run_case("wfpc2_polygon", kFits + "hst/wfpc2_hdfs_f606w.fits",
