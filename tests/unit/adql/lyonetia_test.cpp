@@ -5,12 +5,28 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 
 #include "adql/adql.hpp"
 
-TEST_CASE("lyonetia: every verdict matches", "[adql][lyonetia]") {
+namespace {
+
+/// Cases whose verdict contradicts the normative ADQL 2.1 BNF. The parser
+/// follows the BNF; the test requires these (and only these) to disagree, so
+/// a parser change that silently "fixes" one is noticed too.
+///
+/// - ivoa/2_from.xml #4 `SELECT * FROM t1 INNER JOIN t2` is marked invalid, but
+///   ADQL 2.1 `<qualified_join> ::= <table_reference> [NATURAL] [<join_type>]
+///   JOIN <table_reference> [<join_specification>]` makes the ON/USING part
+///   optional, and the same corpus marks `t1 JOIN t2` and
+///   `t1 LEFT OUTER JOIN t2` valid (gavo/simpleunit #16, #18-20, #98).
+const std::set<std::string> kContradictsBnf = {"ivoa/2_from.xml #4"};
+
+}  // namespace
+
+TEST_CASE("lyonetia: every verdict matches the parser or contradicts the BNF", "[adql][lyonetia]") {
     std::ifstream in(std::string(VO_SHARED_DIR) + "/conformance/adql/lyonetia-cases.jsonl");
     REQUIRE(in.good());
     std::string line;
@@ -29,6 +45,12 @@ TEST_CASE("lyonetia: every verdict matches", "[adql][lyonetia]") {
         std::string adql(obj.at("adql").as_string());
         auto err = vo::adql::check_syntax(adql, udfs);
         bool got_valid = !err.has_value();
+        const std::string key = std::string(obj.at("file").as_string()) + " #" +
+                                std::to_string(obj.at("index").as_int64());
+        if (kContradictsBnf.count(key)) {
+            CHECK(got_valid != expect_valid);
+            continue;
+        }
         if (got_valid != expect_valid) {
             ++n_mismatch;
             mismatches << "\n" << obj.at("file").as_string() << " #" << obj.at("index").as_int64()
