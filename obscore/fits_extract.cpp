@@ -68,6 +68,7 @@ struct Hdu {
     wcsprm* wcs = nullptr;            ///< fixed and set, or null when no usable WCS
     int lng = -1, lat = -1, spec = -1, stokes = -1;  ///< 0-based WCS axis indices
     std::string wcs_error;
+    bool truncated = false;  ///< the file ends before this HDU's data do
 
     bool has_data() const {
         if (naxes.empty()) return false;
@@ -567,6 +568,10 @@ ExtractResult extract_from_hdus(std::vector<Hdu>& hdus, const std::string& path,
     if (!product)
         for (auto& h : hdus)
             if (h.is_image && h.has_data()) { product = &h; break; }
+    if (product && product->truncated) {
+        res.skip_reason = "truncated file: the data of HDU " + std::to_string(product->index) + " end beyond the end of the file";
+        return res;
+    }
     if (!product) {
         bool any_image = false;
         for (const auto& h : hdus) any_image = any_image || (h.is_image && h.index > 0) || (h.is_image && hdus.size() == 1);
@@ -804,6 +809,7 @@ ExtractResult extract_product(const std::string& path, const IngestOptions& opti
             fits_clear_errmsg();
             return res;
         }
+        const bool gzipped = lname.size() > 3 && (lname.substr(lname.size() - 3) == ".gz" || lname.substr(lname.size() - 3) == ".fz");
         std::vector<Hdu> hdus;
         for (int i = 1;; ++i) {
             int hdutype = 0;
@@ -825,6 +831,12 @@ ExtractResult extract_product(const std::string& path, const IngestOptions& opti
             int fstatus = 0;
             fits_free_memory(header, &fstatus);
             h.is_image = hdutype == IMAGE_HDU;
+            if (!gzipped) {
+                LONGLONG head = 0, data = 0, end = 0;
+                int s3 = 0;
+                if (fits_get_hduaddrll(f, &head, &data, &end, &s3) == 0 && end > static_cast<LONGLONG>(size))
+                    h.truncated = true;
+            }
             if (h.is_image) {
                 int naxis = 0;
                 long dims[9] = {0};

@@ -1,0 +1,114 @@
+// `voserver ingest` (obscore/ingest.hpp): walk paths, extract, upsert.
+#include "obscore/ingest.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <system_error>
+
+#include "obscore/fits_extract.hpp"
+
+namespace vo::obscore {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string lower(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+/// True for the file names ingest reads (ingest.hpp: .fits, .fit, .fits.gz,
+/// .fit.gz, .fz; also .fts). Header-only dumps (.hdr, .fits.header) are test
+/// inputs for extraction, not products, and are not picked up by a walk.
+bool is_fits_name(const std::string& name) {
+    const std::string l = lower(name);
+    for (const char* e : {".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz", ".fz"})
+        if (ends_with(l, e)) return true;
+    return false;
+}
+
+/// Files to ingest, in a stable (sorted) order; missing paths become events.
+void collect(const std::string& path, std::vector<std::string>& files, std::vector<IngestEvent>& missing) {
+    std::error_code ec;
+    const fs::file_status st = fs::status(path, ec);
+    if (ec || !fs::exists(st)) {
+        missing.push_back({path, false, "", "no such file or directory"});
+        return;
+    }
+    if (fs::is_regular_file(st)) {
+        // A file named explicitly is tried whatever its extension.
+        files.push_back(path);
+        return;
+    }
+    if (!fs::is_directory(st)) {
+        missing.push_back({path, false, "", "not a regular file or directory"});
+        return;
+    }
+    std::vector<std::string> found;
+    fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied, ec), end;
+    while (!ec && it != end) {
+        std::error_code fec;
+        if (it->is_regular_file(fec) && is_fits_name(it->path().filename().string())) found.push_back(it->path().string());
+        it.increment(ec);
+    }
+    if (ec) missing.push_back({path, false, "", "cannot walk directory: " + ec.message()});
+    std::sort(found.begin(), found.end());
+    files.insert(files.end(), found.begin(), found.end());
+}
+
+}  // namespace
+
+IngestSummary ingest(Store& store, const std::vector<std::string>& paths, const IngestOptions& options,
+                     const std::function<void(const IngestEvent&)>& on_event) {
+    IngestSummary summary;
+    std::vector<std::string> files;
+    std::vector<IngestEvent> missing;
+    for (const auto& p : paths) collect(p, files, missing);
+
+    auto report = [&](IngestEvent ev) {
+        if (ev.ingested) ++summary.ingested;
+        else ++summary.skipped;
+        if (on_event) on_event(ev);
+        summary.events.push_back(std::move(ev));
+    };
+    for (auto& m : missing) report(std::move(m));
+
+    store.begin();
+    try {
+        for (const auto& f : files) {
+            IngestEvent ev;
+            ev.path = f;
+            ExtractResult r;
+            try {
+                r = extract_product(f, options);
+            } catch (const std::exception& e) {  // extract_product should not throw; be safe
+                r.skip_reason = std::string("extraction failed: ") + e.what();
+            }
+            if (!r.ok()) {
+                ev.reason = r.skip_reason;
+                report(std::move(ev));
+                continue;
+            }
+            store.upsert(*r.record, r.file);  // StoreError propagates: the store is broken
+            ev.ingested = true;
+            ev.obs_publisher_did = r.record->obs_publisher_did;
+            report(std::move(ev));
+        }
+    } catch (...) {
+        // Keep what was ingested so far; the caller sees the StoreError.
+        try {
+            store.commit();
+        } catch (...) {
+        }
+        throw;
+    }
+    store.commit();
+    return summary;
+}
+
+}  // namespace vo::obscore
