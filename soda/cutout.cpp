@@ -1087,7 +1087,7 @@ class MappedFile {
     void* p = ::mmap(nullptr, length_, PROT_READ, MAP_SHARED, fd_, static_cast<off_t>(start_));
     if (p == MAP_FAILED) throw SodaError(500, "Error", "", "cannot map the product file: " + std::string(std::strerror(errno)));
     base_ = static_cast<char*>(p);
-    ::madvise(base_, length_, MADV_SEQUENTIAL);
+    // (no MADV_SEQUENTIAL: it lets the kernel drop pages behind the reader)
     return base_ + (off - start_);
   }
 
