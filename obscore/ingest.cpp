@@ -83,6 +83,12 @@ IngestSummary ingest(Store& store, const std::vector<std::string>& paths, const 
         for (const auto& f : files) {
             IngestEvent ev;
             ev.path = f;
+            const std::string lname = lower(f);
+            if (ends_with(lname, ".hdr") || ends_with(lname, ".header")) {
+                ev.reason = "header-only file (no pixel data): not a product";
+                report(std::move(ev));
+                continue;
+            }
             ExtractResult r;
             try {
                 r = extract_product(f, options);

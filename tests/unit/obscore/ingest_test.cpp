@@ -128,12 +128,16 @@ TEST_CASE("bad inputs are events, not crashes", "[ingest]") {
         std::ofstream(tmp.path / "empty.fits") << "";
     }
     std::vector<IngestEvent> events;
-    const auto s = ingest(*store, {tmp.path.string(), (tmp.path / "missing.fits").string()}, options(),
-                          [&](const IngestEvent& e) { events.push_back(e); });
-    CHECK(s.ingested + s.skipped == 4);
+    const auto s = ingest(*store,
+                          {tmp.path.string(), (tmp.path / "missing.fits").string(),
+                           kFits + "/radio/vla_m33_hi_header_jybeam.hdr"},
+                          options(), [&](const IngestEvent& e) { events.push_back(e); });
+    CHECK(s.ingested + s.skipped == 5);
+    CHECK(events.size() == 5);
     std::map<std::string, std::string> reasons;
     for (const auto& e : s.events) reasons[fs::path(e.path).filename().string()] = e.reason;
     CHECK(reasons["missing.fits"] == "no such file or directory");
+    CHECK(reasons["vla_m33_hi_header_jybeam.hdr"].find("header-only") != std::string::npos);
     CHECK(reasons["notfits.fits"].find("FITS") != std::string::npos);
     CHECK(reasons["empty.fits"].find("FITS") != std::string::npos);
     // The truncated cube: CFITSIO reads the header but the data are incomplete.
