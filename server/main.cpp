@@ -1,1 +1,270 @@
-int main() { return 0; }
+// voserver: the command line (CLI11). `voserver --help` lists every subcommand.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <iterator>
+#include <map>
+
+#include "adql/adql.hpp"
+#include "obscore/demo.hpp"
+#include "obscore/ingest.hpp"
+#include "obscore/store.hpp"
+#include "server/app.hpp"
+#include "server/config.hpp"
+#include "server/query.hpp"
+#include "votable/writer.hpp"
+
+namespace fs = std::filesystem;
+using namespace vo;
+
+namespace {
+
+/// A command-line failure: printed as "voserver: MESSAGE", exit status 1.
+struct CliError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+server::Config load(const std::string& path) {
+    return server::load_config(path.empty() ? server::default_config_path() : path);
+}
+
+obscore::IngestOptions ingest_options(const server::Config& config, const std::string& collection) {
+    obscore::IngestOptions o;
+    o.collection = collection;
+    o.authority = config.archive.authority;
+    o.base_url = config.base_url();
+    for (const auto& c : config.collections) {
+        if (c.name != collection) continue;
+        o.calib_level = c.calib_level;
+        o.facility_name = c.facility_name;
+        o.instrument_name = c.instrument_name;
+    }
+    return o;
+}
+
+std::unique_ptr<obscore::Store> open_store_for_write(const server::Config& config) {
+    const fs::path db(config.archive.database);
+    if (db.has_parent_path()) fs::create_directories(db.parent_path());
+    return obscore::Store::open_for_write(config.archive.database);
+}
+
+/// Runs one ingest and prints one line per skipped file and a summary.
+obscore::IngestSummary run_ingest(obscore::Store& store, const std::vector<std::string>& paths,
+                                  const obscore::IngestOptions& options) {
+    auto summary = obscore::ingest(store, paths, options, [](const obscore::IngestEvent& e) {
+        if (!e.ingested) std::cout << "skipped " << e.path << ": " << e.reason << "\n";
+    });
+    std::map<std::string, int> reasons;
+    for (const auto& e : summary.events)
+        if (!e.ingested) ++reasons[e.reason];
+    std::cout << "collection " << options.collection << ": ingested " << summary.ingested << ", skipped "
+              << summary.skipped;
+    if (!reasons.empty()) {
+        std::cout << " (";
+        bool first = true;
+        for (const auto& [reason, n] : reasons) {
+            std::cout << (first ? "" : "; ") << n << " x " << reason;
+            first = false;
+        }
+        std::cout << ")";
+    }
+    std::cout << std::endl;
+    return summary;
+}
+
+int cmd_serve(const std::string& config_path, std::optional<int> port) {
+    auto config = load(config_path);
+    if (port) {
+        if (*port < 0 || *port > 65535) throw CliError("--port must be between 0 and 65535");
+        config.server.port = *port;
+    }
+    if (!fs::exists(config.archive.database))
+        throw CliError("the store " + config.archive.database +
+                       " does not exist: run `voserver build-demo` or `voserver ingest` first");
+    server::App app(config);
+    const unsigned short bound = app.start();
+    spdlog::info("voserver serving {} ({}) on {}:{}, TAP at {}/tap", config.archive.title, config.archive.database,
+                 config.server.host, bound, config.base_url());
+    app.wait(true);
+    return 0;
+}
+
+int cmd_ingest(const std::vector<std::string>& paths, std::string collection, const std::string& config_path) {
+    const auto config = load(config_path);
+    if (collection.empty()) {
+        if (config.collections.size() == 1) collection = config.collections.front().name;
+        else throw CliError("ingest: --collection NAME is required (the configuration has " +
+                            std::to_string(config.collections.size()) + " collections)");
+    }
+    for (const auto& p : paths)
+        if (!fs::exists(p)) throw CliError("ingest: no such file or directory: " + p);
+    auto store = open_store_for_write(config);
+    run_ingest(*store, paths, ingest_options(config, collection));
+    return 0;
+}
+
+obscore::DemoOptions demo_options(const server::Config& config) {
+    obscore::DemoOptions o;
+    o.out_dir = config.demo.out_dir;
+    o.nx = config.demo.nx;
+    o.ny = config.demo.ny;
+    o.nchan = config.demo.nchan;
+    return o;
+}
+
+int cmd_make_demo(const std::string& config_path, std::optional<int> nx, std::optional<int> ny,
+                  std::optional<int> nchan, const std::string& out) {
+    const auto config = load(config_path);
+    auto o = demo_options(config);
+    if (nx) o.nx = *nx;
+    if (ny) o.ny = *ny;
+    if (nchan) o.nchan = *nchan;
+    if (!out.empty()) o.out_dir = out;
+    const auto files = obscore::make_demo(o, [](const std::string& f) { std::cout << "wrote " << f << "\n"; });
+    std::cout << files.size() << " demo cubes in " << o.out_dir << std::endl;
+    return 0;
+}
+
+int cmd_build_demo(const std::string& config_path, bool if_missing) {
+    const auto config = load(config_path);
+    if (if_missing && fs::exists(config.archive.database)) {
+        try {
+            auto ro = obscore::Store::open_read_only(config.archive.database);
+            if (ro->count_rows() > 0) {
+                std::cout << "store " << config.archive.database << " exists (" << ro->count_rows()
+                          << " products); nothing to build" << std::endl;
+                return 0;
+            }
+        } catch (const obscore::StoreError&) {
+            // not a usable store: rebuild it
+        }
+    }
+    const auto files = obscore::make_demo(demo_options(config));
+    std::cout << files.size() << " demo cubes in " << config.demo.out_dir << std::endl;
+    auto store = open_store_for_write(config);
+    int ingested = 0;
+    for (const auto& c : config.collections) {
+        std::vector<std::string> dirs;
+        for (const auto& d : c.directories) {
+            if (fs::exists(d)) dirs.push_back(d);
+            else std::cout << "collection " << c.name << ": " << d << " not found, skipped" << std::endl;
+        }
+        if (dirs.empty()) continue;
+        ingested += run_ingest(*store, dirs, ingest_options(config, c.name)).ingested;
+    }
+    std::cout << "store " << config.archive.database << ": " << store->count_rows() << " products" << std::endl;
+    if (ingested == 0) throw CliError("build-demo: no product was ingested");
+    return 0;
+}
+
+int cmd_adql_check(const std::vector<std::string>& udf_forms) {
+    std::vector<adql::UdfDecl> udfs;
+    for (const auto& f : udf_forms) {
+        try {
+            udfs.push_back(adql::parse_udf_decl(f));
+        } catch (const adql::AdqlError& e) {
+            throw CliError("adql-check: bad --udf \"" + f + "\": " + e.what());
+        }
+    }
+    const std::string query((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    if (auto error = adql::check_syntax(query, udfs)) {
+        std::cout << *error << std::endl;
+        return 1;
+    }
+    return 0;
+}
+
+int cmd_query(const std::string& adql_text, const std::string& format_name, const std::string& config_path,
+              std::optional<std::int64_t> maxrec) {
+    const auto config = load(config_path);
+    const auto format = votable::parse_format(format_name);
+    if (!format) throw CliError("query: unknown --format " + format_name + " (votable, csv, tsv)");
+    server::QueryEngine engine(config.archive.database);
+    server::QueryRequest q;
+    q.adql = adql_text;
+    q.format = *format;
+    q.maxrec = maxrec.value_or(config.limits.maxrec_hard);
+    if (q.maxrec < 0) throw CliError("query: --maxrec must not be negative");
+    q.infos.push_back({"QUERY", adql_text});
+    try {
+        const auto outcome = engine.run(q, {}, [](std::string_view chunk) {
+            std::fwrite(chunk.data(), 1, chunk.size(), stdout);
+        });
+        std::fflush(stdout);
+        if (outcome.overflow) std::cerr << "voserver: result cut at MAXREC=" << q.maxrec << " rows" << std::endl;
+    } catch (const adql::AdqlError& e) {
+        throw CliError(std::string("query: ") + e.what());
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"voserver: publishes FITS data products through IVOA TAP 1.1 / ADQL 2.1 / ObsCore 1.1"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "voserver 0.1.0");
+
+    std::string config_path;
+    const std::string config_help = "configuration file (default: conf/voserver.toml)";
+
+    auto* serve = app.add_subcommand("serve", "serve the archive over HTTP (TAP, VOSI, landing page)");
+    std::optional<int> port;
+    serve->add_option("--config", config_path, config_help);
+    serve->add_option("--port", port, "listen port (overrides [server] port)");
+
+    auto* ingest = app.add_subcommand("ingest", "ingest FITS files or directories into the ObsCore store");
+    std::vector<std::string> paths;
+    std::string collection;
+    ingest->add_option("paths", paths, "FITS files (.fits, .fit, .fits.gz) or directories searched recursively")->required();
+    ingest->add_option("--collection", collection, "obs_collection of the products (a [[collection]] name)");
+    ingest->add_option("--config", config_path, config_help);
+
+    auto* make_demo = app.add_subcommand("make-demo", "write the PHANGS-MUSE-format demo cubes");
+    std::optional<int> nx, ny, nchan;
+    std::string out;
+    make_demo->add_option("--config", config_path, config_help);
+    make_demo->add_option("--nx", nx, "spaxels along RA")->check(CLI::Range(1, 4096));
+    make_demo->add_option("--ny", ny, "spaxels along Dec")->check(CLI::Range(1, 4096));
+    make_demo->add_option("--nchan", nchan, "spectral channels")->check(CLI::Range(1, 3681));
+    make_demo->add_option("--out", out, "output directory (default: [demo] out_dir)");
+
+    auto* build_demo = app.add_subcommand("build-demo", "make-demo, then ingest every configured collection");
+    bool if_missing = false;
+    build_demo->add_option("--config", config_path, config_help);
+    build_demo->add_flag("--if-missing", if_missing, "do nothing when the store already holds products");
+
+    auto* adql_check = app.add_subcommand("adql-check", "check the ADQL 2.1 syntax of one query read on stdin (exit 0 when valid)");
+    std::vector<std::string> udfs;
+    adql_check->add_option("--udf", udfs, "declare a UDF, e.g. 'ivo_hasword(a TEXT, b TEXT) -> INTEGER' (repeatable)");
+
+    auto* query = app.add_subcommand("query", "run one ADQL query on the local store, result on stdout");
+    std::string adql_text, format = "votable";
+    std::optional<std::int64_t> maxrec;
+    query->add_option("adql", adql_text, "the ADQL query")->required();
+    query->add_option("--format", format, "votable (default), csv or tsv");
+    query->add_option("--maxrec", maxrec, "rows at most (default: [limits] maxrec_hard)");
+    query->add_option("--config", config_path, config_help);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+
+    try {
+        if (*serve) return cmd_serve(config_path, port);
+        if (*ingest) return cmd_ingest(paths, collection, config_path);
+        if (*make_demo) return cmd_make_demo(config_path, nx, ny, nchan, out);
+        if (*build_demo) return cmd_build_demo(config_path, if_missing);
+        if (*adql_check) return cmd_adql_check(udfs);
+        if (*query) return cmd_query(adql_text, format, config_path, maxrec);
+    } catch (const std::exception& e) {
+        std::cerr << "voserver: " << e.what() << std::endl;
+        return 1;
+    }
+    return 1;
+}

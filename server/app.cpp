@@ -1,0 +1,294 @@
+// The voserver web application: routing, TAP sync, VOSI, landing page.
+#include "server/app.hpp"
+
+#include <sqlite3.h>
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <mutex>
+#include <optional>
+
+#include "adql/adql.hpp"
+#include "obscore/store.hpp"
+#include "server/params.hpp"
+#include "server/query.hpp"
+#include "server/vosi.hpp"
+#include "server/worker_pool.hpp"
+#include "votable/writer.hpp"
+
+namespace vo::server {
+
+namespace {
+
+constexpr const char* kXml = "text/xml;charset=UTF-8";
+constexpr const char* kHtml = "text/html;charset=UTF-8";
+constexpr const char* kVOTable = "application/x-votable+xml";
+
+Reply dali_error(unsigned status, const std::string& message) {
+    Reply r;
+    r.status = status;
+    r.content_type = kVOTable;
+    r.body = votable::error_document(message);
+    return r;
+}
+
+Reply document(std::string content_type, std::string body) {
+    Reply r;
+    r.content_type = std::move(content_type);
+    r.body = std::move(body);
+    return r;
+}
+
+std::string lower(std::string s) {
+    for (auto& c : s)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return s;
+}
+
+/// Percent-decodes a path segment (for /tap/tables/{name}).
+std::string decode_path(std::string_view s) {
+    const auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size()) {
+            const int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
+            if (hi >= 0 && lo >= 0) {
+                out += static_cast<char>(hi * 16 + lo);
+                i += 2;
+                continue;
+            }
+        }
+        out += s[i];
+    }
+    return out;
+}
+
+}  // namespace
+
+struct App::Impl {
+    Config config;
+    std::unique_ptr<WorkerPool> pool;
+    std::vector<std::unique_ptr<QueryEngine>> engines;  // one per worker, created by that worker
+    std::unique_ptr<HttpServer> http;
+
+    // Documents built once at start-up (no catalogue reload per request).
+    std::string capabilities;
+    std::string tableset_max, tableset_min;
+    std::map<std::string, std::string> table_docs;  // lower-case qualified name -> document
+    std::string landing;
+    std::string tap_page;
+
+    void build_documents() {
+        auto store = obscore::Store::open_read_only(config.archive.database);
+        const adql::Catalog& catalog = store->catalog();
+        capabilities = capabilities_document(config, adql::sqlite_udfs());
+        tableset_max = tableset_document(catalog, false);
+        tableset_min = tableset_document(catalog, true);
+        for (const auto& t : catalog.tables()) table_docs[lower(qualified_name(t))] = table_document(t);
+
+        std::vector<CollectionSummary> summaries;
+        std::map<std::string, long long> counts;
+        sqlite3_stmt* s = nullptr;
+        const std::string sql = std::string("SELECT obs_collection, COUNT(*) FROM ") + obscore::kObsCoreTable +
+                                " GROUP BY obs_collection";
+        if (sqlite3_prepare_v2(store->db(), sql.c_str(), -1, &s, nullptr) == SQLITE_OK) {
+            while (sqlite3_step(s) == SQLITE_ROW) {
+                const auto* name = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+                counts[name ? name : ""] = sqlite3_column_int64(s, 1);
+            }
+        }
+        sqlite3_finalize(s);
+        long long total = 0;
+        for (const auto& [name, n] : counts) total += n;
+        for (const auto& c : config.collections) {
+            auto it = counts.find(c.name);
+            summaries.push_back({c.name, c.description, it == counts.end() ? 0 : it->second});
+        }
+        for (const auto& [name, n] : counts) {
+            bool configured = false;
+            for (const auto& c : config.collections) configured = configured || c.name == name;
+            if (!configured) summaries.push_back({name, "", n});
+        }
+        landing = landing_page(config, summaries, total);
+
+        const std::string base = votable::xml_escape(config.base_url());
+        tap_page = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>TAP service</title></head><body>\n"
+                   "<h1>TAP 1.1 service: " + votable::xml_escape(config.archive.title) + "</h1>\n"
+                   "<p>ADQL 2.1 queries over <code>ivoa.obscore</code> (ObsCore 1.1) and <code>TAP_SCHEMA</code>.</p>\n<ul>\n"
+                   "<li><a href=\"" + base + "/tap/sync\">" + base + "/tap/sync</a>: synchronous queries (LANG=ADQL, QUERY, MAXREC, RESPONSEFORMAT=votable|csv|tsv)</li>\n"
+                   "<li><a href=\"" + base + "/tap/capabilities\">capabilities</a>, <a href=\"" + base +
+                   "/tap/tables\">tables</a>, <a href=\"" + base + "/tap/availability\">availability</a></li>\n"
+                   "</ul>\n<p><a href=\"" + base + "/\">archive home</a></p>\n</body></html>\n";
+    }
+
+    void tap_sync(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
+        if (req->method != "GET" && req->method != "POST") {
+            Reply r = dali_error(405, "method " + req->method + " not allowed on /tap/sync (use GET or POST)");
+            r.headers.emplace_back("Allow", "GET, POST");
+            return channel->reply(std::move(r));
+        }
+        QueryRequest q;
+        std::string content_type;
+        try {
+            const DaliParams params = parse_request_params(req->method, req->target, req->content_type, req->body);
+            if (auto request = params.single("REQUEST"); request && !iequals(*request, "doQuery"))
+                return channel->reply(dali_error(400, "REQUEST=" + *request + " is not supported (TAP 1.1 knows only doQuery)"));
+            const auto lang = params.single("LANG");
+            if (lang && !iequals(*lang, "ADQL") && !iequals(*lang, "ADQL-2.0") && !iequals(*lang, "ADQL-2.1"))
+                return channel->reply(dali_error(400, "unknown query language LANG=" + *lang + " (supported: ADQL, ADQL-2.0, ADQL-2.1)"));
+            const auto query = params.single("QUERY");
+            if (!query || query->find_first_not_of(" \t\r\n") == std::string::npos)
+                return channel->reply(dali_error(400, "missing parameter QUERY (the ADQL query to run)"));
+            if (params.has("UPLOAD"))
+                return channel->reply(dali_error(400, "UPLOAD is not supported by this service yet"));
+            std::string responseformat = params.single("RESPONSEFORMAT").value_or("");
+            if (responseformat.empty()) responseformat = params.single("FORMAT").value_or("");  // TAP 1.1 section 2.7.3
+            const auto format = responseformat.empty() ? std::optional(votable::Format::votable)
+                                                       : votable::parse_format(responseformat);
+            if (!format)
+                return channel->reply(dali_error(400, "unsupported RESPONSEFORMAT=" + responseformat +
+                                                          " (supported: votable, votable/td, application/x-votable+xml, text/xml, csv, text/csv, tsv, text/tab-separated-values)"));
+            q.format = *format;
+            // DALI 1.1 section 3.4.3: a MIME type asked for is the Content-Type sent.
+            content_type = std::string(votable::mime_type(*format));
+            if (responseformat.find('/') != std::string::npos && lower(responseformat).rfind("votable", 0) != 0)
+                content_type = responseformat;
+            if (q.format != votable::Format::votable && content_type.find("charset") == std::string::npos)
+                content_type += ";charset=UTF-8";
+            q.maxrec = parse_maxrec(params, config.limits.maxrec_default, config.limits.maxrec_hard);
+            q.adql = *query;
+            q.infos.push_back({"QUERY", *query});
+        } catch (const ParamError& e) {
+            return channel->reply(dali_error(400, e.what()));
+        }
+        q.cancel = &channel->cancel_flag();
+        q.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(config.limits.max_query_seconds);
+
+        auto task = [this, channel, q = std::move(q), content_type](std::size_t worker) {
+            bool started = false;
+            try {
+                if (!engines[worker]) engines[worker] = std::make_unique<QueryEngine>(config.archive.database);
+                engines[worker]->run(
+                    q,
+                    [&] {
+                        channel->start(200, content_type);
+                        started = true;
+                    },
+                    [&](std::string_view chunk) { channel->write(chunk); });
+                channel->finish();
+            } catch (const votable::SinkClosed&) {
+                // the client went away; the session has closed the connection
+            } catch (const adql::AdqlError& e) {
+                if (!started) channel->reply(dali_error(400, e.what()));
+                else channel->finish();
+            } catch (const QueryError& e) {
+                if (!started) channel->reply(dali_error(e.client_error() ? 400 : 500, e.what()));
+                else channel->finish();
+            } catch (const std::exception& e) {
+                spdlog::error("query failed: {}", e.what());
+                if (!started) channel->reply(dali_error(500, std::string("internal error: ") + e.what()));
+                else channel->finish();
+            }
+        };
+        if (!pool->try_submit(std::move(task)))
+            channel->reply(dali_error(503, "too many queries waiting; try again shortly"));
+    }
+
+    void tables(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
+        const std::string prefix = "/tap/tables/";
+        if (req->path.size() > prefix.size()) {
+            const std::string name = lower(decode_path(req->path.substr(prefix.size())));
+            auto it = table_docs.find(name);
+            if (it == table_docs.end())
+                return channel->reply(dali_error(404, "no table " + decode_path(req->path.substr(prefix.size())) + " in this service"));
+            return channel->reply(document(kXml, it->second));
+        }
+        bool min = false;
+        try {
+            const DaliParams params = parse_request_params(req->method, req->target, req->content_type, req->body);
+            if (auto d = params.single("detail")) min = iequals(*d, "min");
+        } catch (const ParamError& e) {
+            return channel->reply(dali_error(400, e.what()));
+        }
+        channel->reply(document(kXml, min ? tableset_min : tableset_max));
+    }
+
+    void route(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
+        const std::string& p = req->path;
+        if (p == "/tap/sync") return tap_sync(req, channel);
+
+        const bool read = req->method == "GET" || req->method == "HEAD" || req->method == "POST";
+        if (!read) {
+            Reply r = dali_error(405, "method " + req->method + " not allowed on " + p);
+            r.headers.emplace_back("Allow", "GET, POST");
+            return channel->reply(std::move(r));
+        }
+        if (p == "/" || p == "/index.html") return channel->reply(document(kHtml, landing));
+        if (p == "/tap" || p == "/tap/") return channel->reply(document(kHtml, tap_page));
+        if (p == "/tap/availability")
+            return channel->reply(document(kXml, availability_document(true, "service is accepting queries")));
+        if (p == "/tap/capabilities") return channel->reply(document(kXml, capabilities));
+        if (p == "/tap/tables" || p.rfind("/tap/tables/", 0) == 0) return tables(req, channel);
+        if (p == "/tap/async" || p.rfind("/tap/async/", 0) == 0)
+            return channel->reply(dali_error(501, "asynchronous queries (UWS) are not available yet; use /tap/sync"));
+        if (p == "/tap/examples") return channel->reply(dali_error(404, "this service has no DALI examples yet"));
+        // SODA 1.0 and DataLink 1.1: the SODA engine (soda/) plugs in here.
+        if (p == "/soda/sync" || p == "/soda/async" || p == "/datalink/sync" || p == "/sia2/query")
+            return channel->reply(dali_error(501, p + " is not available yet in this version of voserver"));
+        if (p == "/favicon.ico") {
+            Reply r;
+            r.status = 404;
+            r.content_type = "text/plain;charset=UTF-8";
+            r.body = "no icon\n";
+            return channel->reply(std::move(r));
+        }
+        channel->reply(dali_error(404, "no resource " + p + " on this server (see " + config.base_url() + "/)"));
+    }
+};
+
+App::App(Config config) : impl_(std::make_unique<Impl>()) {
+    impl_->config = std::move(config);
+    impl_->build_documents();
+    const auto workers = static_cast<std::size_t>(std::max(1, impl_->config.server.query_workers));
+    impl_->engines.resize(workers);
+    impl_->pool = std::make_unique<WorkerPool>(workers, static_cast<std::size_t>(impl_->config.limits.max_queued_queries));
+}
+
+App::~App() {
+    stop();
+    impl_->pool.reset();  // joins the workers before the engines go
+}
+
+void App::handle(std::shared_ptr<const Request> request, std::shared_ptr<ResponseChannel> channel) {
+    impl_->route(request, channel);
+}
+
+unsigned short App::start() {
+    HttpOptions o;
+    o.host = impl_->config.server.host;
+    o.port = static_cast<unsigned short>(impl_->config.server.port);
+    o.threads = impl_->config.server.threads;
+    o.read_timeout = std::chrono::seconds(impl_->config.server.read_timeout_seconds);
+    o.body_limit = static_cast<std::uint64_t>(impl_->config.limits.max_request_bytes);
+    impl_->http = std::make_unique<HttpServer>(o, [this](std::shared_ptr<const Request> r, std::shared_ptr<ResponseChannel> c) {
+        handle(std::move(r), std::move(c));
+    });
+    return impl_->http->start();
+}
+
+void App::wait(bool handle_signals) {
+    if (impl_->http) impl_->http->wait(handle_signals);
+}
+
+void App::stop() {
+    if (impl_->http) impl_->http->stop();
+}
+
+const Config& App::config() const { return impl_->config; }
+
+}  // namespace vo::server

@@ -1,0 +1,223 @@
+// voserver configuration file reader (toml++).
+#include "server/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace vo::server {
+
+std::string Config::base_url() const {
+    if (!server.base_url.empty()) return server.base_url;
+    return "http://" + server.host + ":" + std::to_string(server.port);
+}
+
+namespace {
+
+/// Reads one TOML table with a fixed set of keys; every key must be known.
+class Section {
+public:
+    Section(const toml::table& table, std::string prefix, std::string file)
+        : table_(table), prefix_(std::move(prefix)), file_(std::move(file)) {}
+
+    [[noreturn]] void fail(const std::string& key, const std::string& what) const {
+        throw ConfigError(file_ + ": " + prefix_ + key + ": " + what);
+    }
+
+    /// Calls `read` for each key; unknown keys are errors.
+    void each(const std::map<std::string, std::function<void(const toml::node&, const std::string&)>>& readers) const {
+        for (auto&& [k, v] : table_) {
+            const std::string key(k.str());
+            auto it = readers.find(key);
+            if (it == readers.end()) {
+                std::string known;
+                for (auto& [name, _] : readers) known += (known.empty() ? "" : ", ") + name;
+                fail(key, "unknown key (known keys: " + known + ")");
+            }
+            it->second(v, key);
+        }
+    }
+
+    std::string string(const toml::node& v, const std::string& key, bool allow_empty = true) const {
+        auto s = v.value<std::string>();
+        if (!v.is_string() || !s) fail(key, "must be a string");
+        if (!allow_empty && s->empty()) fail(key, "must not be empty");
+        return *s;
+    }
+
+    std::int64_t integer(const toml::node& v, const std::string& key, std::int64_t lo, std::int64_t hi) const {
+        if (!v.is_integer()) fail(key, "must be an integer");
+        const std::int64_t x = *v.value<std::int64_t>();
+        if (x < lo || x > hi)
+            fail(key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + " (got " +
+                          std::to_string(x) + ")");
+        return x;
+    }
+
+    const std::string& prefix() const { return prefix_; }
+
+private:
+    const toml::table& table_;
+    std::string prefix_;
+    std::string file_;
+};
+
+std::string resolve(const fs::path& base_dir, const std::string& p) {
+    fs::path path(p);
+    if (path.is_relative()) path = base_dir / path;
+    return path.lexically_normal().string();
+}
+
+}  // namespace
+
+Config parse_config(const std::string& text, const std::string& path) {
+    const std::string file = path.empty() ? std::string("<configuration>") : path;
+    const fs::path base_dir = path.empty() ? fs::current_path() : fs::absolute(fs::path(path)).parent_path();
+
+    toml::table root;
+    try {
+        root = toml::parse(text, path);
+    } catch (const toml::parse_error& e) {
+        std::ostringstream msg;
+        msg << file << ": line " << e.source().begin.line << ", column " << e.source().begin.column << ": "
+            << e.description();
+        throw ConfigError(msg.str());
+    }
+
+    Config c;
+    c.source = path;
+    bool have_database = false;
+    const auto as_table = [&](const toml::node& v, const std::string& key) -> const toml::table& {
+        if (!v.is_table()) throw ConfigError(file + ": " + key + ": must be a table ([" + key + "])");
+        return *v.as_table();
+    };
+
+    Section top(root, "", file);
+    top.each({
+        {"server", [&](const toml::node& v, const std::string& key) {
+             Section s(as_table(v, key), "server.", file);
+             s.each({
+                 {"host", [&](const toml::node& x, const std::string& k) { c.server.host = s.string(x, k, false); }},
+                 {"port", [&](const toml::node& x, const std::string& k) { c.server.port = static_cast<int>(s.integer(x, k, 0, 65535)); }},
+                 {"base_url", [&](const toml::node& x, const std::string& k) {
+                      std::string u = s.string(x, k);
+                      while (!u.empty() && u.back() == '/') u.pop_back();
+                      if (!u.empty() && u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0)
+                          s.fail(k, "must start with http:// or https:// (got \"" + u + "\")");
+                      c.server.base_url = u;
+                      c.server.base_url_explicit = !u.empty();
+                  }},
+                 {"threads", [&](const toml::node& x, const std::string& k) { c.server.threads = static_cast<int>(s.integer(x, k, 1, 256)); }},
+                 {"query_workers", [&](const toml::node& x, const std::string& k) { c.server.query_workers = static_cast<int>(s.integer(x, k, 1, 256)); }},
+                 {"read_timeout_seconds", [&](const toml::node& x, const std::string& k) { c.server.read_timeout_seconds = static_cast<int>(s.integer(x, k, 1, 3600)); }},
+             });
+         }},
+        {"archive", [&](const toml::node& v, const std::string& key) {
+             Section s(as_table(v, key), "archive.", file);
+             s.each({
+                 {"authority", [&](const toml::node& x, const std::string& k) {
+                      std::string a = s.string(x, k, false);
+                      if (a.rfind("ivo://", 0) == 0) a = a.substr(6);
+                      if (a.size() < 3 || a.find_first_of("/?#! ") != std::string::npos)
+                          s.fail(k, "must be an IVOA authority such as \"example.org\" (got \"" + a + "\")");
+                      c.archive.authority = a;
+                  }},
+                 {"title", [&](const toml::node& x, const std::string& k) { c.archive.title = s.string(x, k, false); }},
+                 {"description", [&](const toml::node& x, const std::string& k) { c.archive.description = s.string(x, k); }},
+                 {"database", [&](const toml::node& x, const std::string& k) {
+                      c.archive.database = resolve(base_dir, s.string(x, k, false));
+                      have_database = true;
+                  }},
+             });
+         }},
+        {"demo", [&](const toml::node& v, const std::string& key) {
+             Section s(as_table(v, key), "demo.", file);
+             s.each({
+                 {"out_dir", [&](const toml::node& x, const std::string& k) { c.demo.out_dir = resolve(base_dir, s.string(x, k, false)); }},
+                 {"nx", [&](const toml::node& x, const std::string& k) { c.demo.nx = static_cast<int>(s.integer(x, k, 1, 4096)); }},
+                 {"ny", [&](const toml::node& x, const std::string& k) { c.demo.ny = static_cast<int>(s.integer(x, k, 1, 4096)); }},
+                 {"nchan", [&](const toml::node& x, const std::string& k) { c.demo.nchan = static_cast<int>(s.integer(x, k, 1, 3681)); }},
+             });
+         }},
+        {"limits", [&](const toml::node& v, const std::string& key) {
+             Section s(as_table(v, key), "limits.", file);
+             const std::int64_t big = std::int64_t{1} << 53;
+             s.each({
+                 {"maxrec_default", [&](const toml::node& x, const std::string& k) { c.limits.maxrec_default = s.integer(x, k, 0, big); }},
+                 {"maxrec_hard", [&](const toml::node& x, const std::string& k) { c.limits.maxrec_hard = s.integer(x, k, 1, big); }},
+                 {"max_query_seconds", [&](const toml::node& x, const std::string& k) { c.limits.max_query_seconds = static_cast<int>(s.integer(x, k, 1, 86400 * 7)); }},
+                 {"max_request_bytes", [&](const toml::node& x, const std::string& k) { c.limits.max_request_bytes = s.integer(x, k, 1024, big); }},
+                 {"retention_seconds", [&](const toml::node& x, const std::string& k) { c.limits.retention_seconds = static_cast<int>(s.integer(x, k, 0, 86400 * 365)); }},
+                 {"max_queued_queries", [&](const toml::node& x, const std::string& k) { c.limits.max_queued_queries = static_cast<int>(s.integer(x, k, 1, 100000)); }},
+             });
+         }},
+        {"collection", [&](const toml::node& v, const std::string& key) {
+             if (!v.is_array_of_tables()) throw ConfigError(file + ": collection: must be an array of tables ([[collection]])");
+             std::size_t index = 0;
+             for (const auto& item : *v.as_array()) {
+                 const std::string prefix = "collection[" + std::to_string(index++) + "].";
+                 Section s(*item.as_table(), prefix, file);
+                 CollectionConfig col;
+                 s.each({
+                     {"name", [&](const toml::node& x, const std::string& k) {
+                          col.name = s.string(x, k, false);
+                          for (char ch : col.name)
+                              if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.'))
+                                  s.fail(k, "may hold only letters, digits, '-', '_' and '.' (it is part of obs_publisher_did; got \"" + col.name + "\")");
+                      }},
+                     {"directories", [&](const toml::node& x, const std::string& k) {
+                          if (!x.is_array()) s.fail(k, "must be an array of strings");
+                          for (const auto& d : *x.as_array()) {
+                              if (!d.is_string()) s.fail(k, "must be an array of strings");
+                              col.directories.push_back(resolve(base_dir, *d.value<std::string>()));
+                          }
+                      }},
+                     {"description", [&](const toml::node& x, const std::string& k) { col.description = s.string(x, k); }},
+                     {"calib_level", [&](const toml::node& x, const std::string& k) { col.calib_level = static_cast<int>(s.integer(x, k, 0, 4)); }},
+                     {"facility_name", [&](const toml::node& x, const std::string& k) { col.facility_name = s.string(x, k, false); }},
+                     {"instrument_name", [&](const toml::node& x, const std::string& k) { col.instrument_name = s.string(x, k, false); }},
+                 });
+                 if (col.name.empty()) s.fail("name", "is required");
+                 if (col.directories.empty()) s.fail("directories", "is required (at least one directory)");
+                 for (const auto& other : c.collections)
+                     if (other.name == col.name) s.fail("name", "duplicate collection name \"" + col.name + "\"");
+                 c.collections.push_back(std::move(col));
+             }
+         }},
+    });
+
+    if (!have_database) c.archive.database = resolve(base_dir, "var/voserver.sqlite");
+    if (c.demo.out_dir.empty()) c.demo.out_dir = resolve(base_dir, "var/demo/phangs-muse");
+    if (c.limits.maxrec_default > c.limits.maxrec_hard)
+        throw ConfigError(file + ": limits.maxrec_default: must not exceed limits.maxrec_hard (" +
+                          std::to_string(c.limits.maxrec_default) + " > " + std::to_string(c.limits.maxrec_hard) + ")");
+    return c;
+}
+
+Config load_config(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw ConfigError(path + ": cannot read the configuration file");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return parse_config(ss.str(), path);
+}
+
+std::string default_config_path() {
+    if (const char* env = std::getenv("VOSERVER_CONFIG"); env && *env) return env;
+    if (fs::exists("conf/voserver.toml")) return "conf/voserver.toml";
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        const fs::path p = exe.parent_path().parent_path() / "conf" / "voserver.toml";
+        if (fs::exists(p)) return p.string();
+    }
+    return "conf/voserver.toml";
+}
+
+}  // namespace vo::server

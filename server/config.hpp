@@ -1,0 +1,99 @@
+// voserver configuration: the TOML file (conf/voserver.toml) as a struct.
+//
+// Relative paths in the file (archive.database, demo.out_dir, collection
+// directories) are resolved against the directory of the configuration file,
+// so that a configuration means the same whatever the working directory.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace vo::server {
+
+/// A configuration error: unknown key, bad value, unreadable file. The message
+/// names the file and the key (e.g. "conf/voserver.toml: limits.maxrec_hard:
+/// must be a positive integer").
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// [server]: where to listen and how the service is seen from outside.
+struct ServerConfig {
+    std::string host = "127.0.0.1";  ///< listen address
+    int port = 8080;                 ///< listen port (1..65535; 0 = ephemeral, for tests)
+    /// Public base URL without trailing '/', from which every published URL
+    /// derives (DESIGN.md "One source of truth"). Empty in the file = derived
+    /// from host and port ("http://{host}:{port}"), also after --port.
+    std::string base_url;
+    bool base_url_explicit = false;
+    int threads = 2;                 ///< I/O threads (network only)
+    int query_workers = 4;           ///< threads running SQLite queries
+    int read_timeout_seconds = 30;   ///< per read of a request
+};
+
+/// [demo]: the generated PHANGS-MUSE collection (`voserver make-demo`).
+struct DemoConfig {
+    std::string out_dir;   ///< absolute; where the cubes are written
+    int nx = 40, ny = 40, nchan = 3681;
+};
+
+/// [archive]: who publishes and where the store is.
+struct ArchiveConfig {
+    std::string authority = "voserver.example";  ///< IVOA authority (no ivo://)
+    std::string title = "voserver archive";
+    std::string description;
+    std::string database;  ///< absolute path of the SQLite store
+};
+
+/// One [[collection]]: a set of product directories ingested under one
+/// obs_collection name.
+struct CollectionConfig {
+    std::string name;
+    std::vector<std::string> directories;  ///< absolute paths
+    std::string description;
+    std::optional<int> calib_level;        ///< 0..4 (ObsCore 1.1 section 3.3.7)
+    std::optional<std::string> facility_name;
+    std::optional<std::string> instrument_name;
+};
+
+/// [limits]: published in the TAPRegExt capabilities (TAPRegExt 1.0 section 2.6).
+struct LimitsConfig {
+    std::int64_t maxrec_default = 10000;    ///< rows when MAXREC is absent
+    std::int64_t maxrec_hard = 10000000;    ///< larger MAXREC values are lowered to this
+    int max_query_seconds = 600;            ///< a query running longer is interrupted
+    std::int64_t max_request_bytes = 16 * 1024 * 1024;  ///< request body limit (uploads)
+    int retention_seconds = 86400;          ///< result retention (async, later)
+    int max_queued_queries = 64;            ///< queries waiting for a worker beyond this get 503
+};
+
+/// The whole configuration.
+struct Config {
+    std::string source;  ///< the file it was read from ("" for defaults)
+    ServerConfig server;
+    ArchiveConfig archive;
+    DemoConfig demo;
+    std::vector<CollectionConfig> collections;
+    LimitsConfig limits;
+
+    /// The base URL in effect (explicit, or derived from host and port).
+    std::string base_url() const;
+};
+
+/// Reads and checks a configuration file. Unknown keys or sections and values
+/// of the wrong type or range are errors naming the key. Throws ConfigError.
+Config load_config(const std::string& path);
+
+/// Parses configuration text; `path` is used in messages and to resolve
+/// relative paths (its directory; the working directory if `path` is empty).
+Config parse_config(const std::string& text, const std::string& path);
+
+/// The default configuration file: $VOSERVER_CONFIG if set, else
+/// ./conf/voserver.toml if it exists, else ../conf/voserver.toml relative to
+/// the executable (build/voserver -> conf/voserver.toml of the repository).
+std::string default_config_path();
+
+}  // namespace vo::server

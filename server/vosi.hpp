@@ -1,0 +1,49 @@
+// VOSI 1.1 documents (capabilities, availability, tables) and the landing page.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "adql/adql.hpp"
+#include "server/config.hpp"
+
+namespace vo::server {
+
+/// VOSI 1.1 section 3.2 availability document.
+std::string availability_document(bool available, const std::string& note);
+
+/// VOSI 1.1 section 3.1 capabilities of the TAP service at {base}/tap: the
+/// TAP 1.1 capability with TAPRegExt 1.0 metadata (ADQL 2.0 and 2.1 with the
+/// geometry, string, set, type, unit and offset features and the UDFs of
+/// `udfs`; output formats VOTable/CSV/TSV with MIME types and aliases;
+/// retentionPeriod, executionDuration, outputLimit from [limits]; data model
+/// ObsCore 1.1 ivo://ivoa.net/std/ObsCore#core-1.1), and the VOSI
+/// capabilities, availability and tables-1.1 capabilities.
+std::string capabilities_document(const Config& config, const std::vector<adql::UdfDecl>& udfs);
+
+/// VOSI 1.1 section 3.3 tableset: every schema and table of `catalog`;
+/// `min_detail` (detail=min) leaves out the columns. Table names are
+/// qualified ("ivoa.obscore"), as in TAP_SCHEMA.tables.
+std::string tableset_document(const adql::Catalog& catalog, bool min_detail);
+
+/// VOSI 1.1 section 3.3 single-table document (vosi:table root) for the
+/// child resource /tables/{schema.table}.
+std::string table_document(const adql::TableInfo& table);
+
+/// Qualified name of a table: "schema.name" (just "name" without schema).
+std::string qualified_name(const adql::TableInfo& table);
+
+/// Per-collection figures for the landing page.
+struct CollectionSummary {
+    std::string name;
+    std::string description;
+    long long products = 0;
+};
+
+/// The HTML landing page at / (TAP 1.1 section 2: a human-readable document
+/// describing the service): archive title, the services with their URLs,
+/// the collections with their number of products, example queries.
+std::string landing_page(const Config& config, const std::vector<CollectionSummary>& collections,
+                         long long total_products);
+
+}  // namespace vo::server
