@@ -133,6 +133,18 @@ void build_wcs_from(Hdu& hdu, std::string cards, std::vector<std::string>& warni
 /// Builds, repairs (wcsfix) and sets the primary WCS of an HDU; when WCSLIB
 /// refuses the distortions, retries without them (with a warning).
 void build_wcs(Hdu& hdu, std::vector<std::string>& warnings) {
+    // Paper IV 'Lookup' distortions need image arrays from other HDUs, which
+    // the header alone does not give; WCSLIB then fails (and leaks in
+    // linset()), so go straight to the undistorted WCS.
+    for (const char* key : {"CPDIS1", "CPDIS2", "CQDIS1", "CQDIS2"}) {
+        const auto v = hdu.header.get_string(key);
+        if (v && lower(*v) == "lookup") {
+            build_wcs_from(hdu, without_distortion_cards(hdu.header.cards()), warnings);
+            if (hdu.wcs)
+                warnings.push_back("HDU " + std::to_string(hdu.index) + ": lookup-table distortion ignored");
+            return;
+        }
+    }
     build_wcs_from(hdu, hdu.header.cards(), warnings);
     if (!hdu.wcs && hdu.wcs_error.rfind("WCSLIB wcsset failed", 0) == 0) {
         const std::string err = hdu.wcs_error;
