@@ -70,6 +70,36 @@ std::string decode_path(std::string_view s) {
 
 }  // namespace
 
+/// TAP_SCHEMA.keys and key_columns (TAP 1.1 section 4.4) of the store, if it has them.
+static std::vector<ForeignKey> read_foreign_keys(sqlite3* db) {
+    std::vector<ForeignKey> keys;
+    sqlite3_stmt* s = nullptr;
+    const auto text = [](sqlite3_stmt* st, int i) {
+        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, i));
+        return std::string(p ? p : "");
+    };
+    std::vector<std::string> ids;
+    if (sqlite3_prepare_v2(db, "SELECT key_id, from_table, target_table, COALESCE(description,''), COALESCE(utype,'') "
+                               "FROM tap_schema_keys ORDER BY key_id", -1, &s, nullptr) == SQLITE_OK) {
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            ids.push_back(text(s, 0));
+            keys.push_back({text(s, 1), text(s, 2), {}, text(s, 3), text(s, 4)});
+        }
+    }
+    sqlite3_finalize(s);
+    s = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT key_id, from_column, target_column FROM tap_schema_key_columns", -1, &s,
+                           nullptr) == SQLITE_OK) {
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            const std::string id = text(s, 0);
+            for (std::size_t i = 0; i < ids.size(); ++i)
+                if (ids[i] == id) keys[i].columns.emplace_back(text(s, 1), text(s, 2));
+        }
+    }
+    sqlite3_finalize(s);
+    return keys;
+}
+
 struct App::Impl {
     Config config;
     std::unique_ptr<WorkerPool> pool;
@@ -87,9 +117,10 @@ struct App::Impl {
         auto store = obscore::Store::open_read_only(config.archive.database);
         const adql::Catalog& catalog = store->catalog();
         capabilities = capabilities_document(config, adql::sqlite_udfs());
-        tableset_max = tableset_document(catalog, false);
+        const auto keys = read_foreign_keys(store->db());
+        tableset_max = tableset_document(catalog, false, keys);
         tableset_min = tableset_document(catalog, true);
-        for (const auto& t : catalog.tables()) table_docs[lower(qualified_name(t))] = table_document(t);
+        for (const auto& t : catalog.tables()) table_docs[lower(qualified_name(t))] = table_document(t, keys);
 
         std::vector<CollectionSummary> summaries;
         std::map<std::string, long long> counts;

@@ -88,7 +88,11 @@ bool DaliParams::has(std::string_view name) const {
 
 void parse_urlencoded(std::string_view text, DaliParams& params) {
     if (text.empty()) return;
-    auto parsed = boost::urls::parse_query(text);
+    // Boost.URL 1.81 decodes the last value past the end of a string_view
+    // that is not the end of its buffer ("csv\r\n" with the CRLF cut off
+    // still decodes as "csv\r\n"): parse an owned copy.
+    const std::string owned(text);
+    auto parsed = boost::urls::parse_query(owned);
     if (!parsed) throw ParamError("malformed URL-encoded parameters: " + parsed.error().message());
     boost::urls::encoding_opts opt;
     opt.space_as_plus = true;
@@ -176,7 +180,9 @@ DaliParams parse_request_params(std::string_view method, std::string_view target
     if (method == "POST" && !body.empty()) {
         const std::string_view type = trim(content_type.substr(0, content_type.find(';')));
         if (type.empty() || iequals(type, "application/x-www-form-urlencoded")) {
-            parse_urlencoded(trim(body), params);
+            std::string_view b = body;
+            while (!b.empty() && (b.back() == '\r' || b.back() == '\n' || b.back() == ' ')) b.remove_suffix(1);
+            parse_urlencoded(b, params);
         } else if (iequals(type, "multipart/form-data")) {
             parse_multipart(content_type, body, params);
         } else {

@@ -3,6 +3,7 @@
 
 #include <map>
 
+#include "adql/parser.hpp"
 #include "votable/writer.hpp"
 
 namespace vo::server {
@@ -29,7 +30,9 @@ void column_xml(std::string& out, const adql::ColumnInfo& c) {
     out += "    <column";
     if (c.std) out += " std=\"true\"";
     out += ">\n";
-    element(out, "      ", "name", c.name);
+    // A column named by a reserved word is written delimited, as in
+    // TAP_SCHEMA.columns (ADQL 2.1 section 2.1.3), e.g. "size".
+    element(out, "      ", "name", adql::is_reserved_word(c.name) ? "\"" + c.name + "\"" : c.name);
     element(out, "      ", "description", c.description);
     element(out, "      ", "unit", c.unit);
     element(out, "      ", "ucd", c.ucd);
@@ -44,11 +47,32 @@ void column_xml(std::string& out, const adql::ColumnInfo& c) {
     out += "    </column>\n";
 }
 
-void table_body(std::string& out, const adql::TableInfo& t, bool min_detail) {
+std::string lower(std::string s) {
+    for (auto& c : s)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return s;
+}
+
+void table_body(std::string& out, const adql::TableInfo& t, bool min_detail, const std::vector<ForeignKey>& keys) {
     element(out, "    ", "name", qualified_name(t));
     element(out, "    ", "description", t.description);
-    if (!min_detail)
-        for (const auto& c : t.columns) column_xml(out, c);
+    if (min_detail) return;
+    for (const auto& c : t.columns) column_xml(out, c);
+    const std::string name = lower(qualified_name(t));
+    for (const auto& k : keys) {
+        if (lower(k.from_table) != name) continue;
+        out += "    <foreignKey>\n";
+        element(out, "      ", "targetTable", k.target_table);
+        for (const auto& [from, target] : k.columns) {
+            out += "      <fkColumn>\n";
+            element(out, "        ", "fromColumn", from);
+            element(out, "        ", "targetColumn", target);
+            out += "      </fkColumn>\n";
+        }
+        element(out, "      ", "description", k.description);
+        element(out, "      ", "utype", k.utype);
+        out += "    </foreignKey>\n";
+    }
 }
 
 std::string html_escape(const std::string& s) { return xml_escape(s); }
@@ -143,8 +167,8 @@ std::string capabilities_document(const Config& config, const std::vector<adql::
            "</default>\n    </retentionPeriod>\n";
     out += "    <executionDuration>\n      <default>" + std::to_string(config.limits.max_query_seconds) +
            "</default>\n      <hard>" + std::to_string(config.limits.max_query_seconds) + "</hard>\n    </executionDuration>\n";
-    out += "    <outputLimit>\n      <default unit=\"rows\">" + std::to_string(config.limits.maxrec_default) +
-           "</default>\n      <hard unit=\"rows\">" + std::to_string(config.limits.maxrec_hard) +
+    out += "    <outputLimit>\n      <default unit=\"row\">" + std::to_string(config.limits.maxrec_default) +
+           "</default>\n      <hard unit=\"row\">" + std::to_string(config.limits.maxrec_hard) +
            "</hard>\n    </outputLimit>\n";
     out += "  </capability>\n";
 
@@ -162,7 +186,7 @@ std::string capabilities_document(const Config& config, const std::vector<adql::
     return out;
 }
 
-std::string tableset_document(const adql::Catalog& catalog, bool min_detail) {
+std::string tableset_document(const adql::Catalog& catalog, bool min_detail, const std::vector<ForeignKey>& keys) {
     std::string out = kXmlDecl;
     out += "<vosi:tableset xmlns:vosi=\"http://www.ivoa.net/xml/VOSITables/v1.0\""
            " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
@@ -178,7 +202,7 @@ std::string tableset_document(const adql::Catalog& catalog, bool min_detail) {
             if (t.schema != s) continue;
             out += "  <table>\n";
             std::string body;
-            table_body(body, t, min_detail);
+            table_body(body, t, min_detail, keys);
             out += body;
             out += "  </table>\n";
         }
@@ -188,12 +212,12 @@ std::string tableset_document(const adql::Catalog& catalog, bool min_detail) {
     return out;
 }
 
-std::string table_document(const adql::TableInfo& table) {
+std::string table_document(const adql::TableInfo& table, const std::vector<ForeignKey>& keys) {
     std::string out = kXmlDecl;
     out += "<vosi:table xmlns:vosi=\"http://www.ivoa.net/xml/VOSITables/v1.0\""
            " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
            " xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">\n";
-    table_body(out, table, false);
+    table_body(out, table, false, keys);
     out += "</vosi:table>\n";
     return out;
 }

@@ -21,14 +21,25 @@ std::string availability_document(bool available, const std::string& note);
 /// capabilities, availability and tables-1.1 capabilities.
 std::string capabilities_document(const Config& config, const std::vector<adql::UdfDecl>& udfs);
 
+/// A foreign key as in TAP_SCHEMA.keys / key_columns (TAP 1.1 section 4.4).
+struct ForeignKey {
+    std::string from_table;    ///< qualified
+    std::string target_table;  ///< qualified
+    std::vector<std::pair<std::string, std::string>> columns;  ///< (from_column, target_column)
+    std::string description;
+    std::string utype;
+};
+
 /// VOSI 1.1 section 3.3 tableset: every schema and table of `catalog`;
 /// `min_detail` (detail=min) leaves out the columns. Table names are
 /// qualified ("ivoa.obscore"), as in TAP_SCHEMA.tables.
-std::string tableset_document(const adql::Catalog& catalog, bool min_detail);
+/// `keys`: the foreign keys, written in their from_table (max detail only).
+std::string tableset_document(const adql::Catalog& catalog, bool min_detail,
+                              const std::vector<ForeignKey>& keys = {});
 
 /// VOSI 1.1 section 3.3 single-table document (vosi:table root) for the
 /// child resource /tables/{schema.table}.
-std::string table_document(const adql::TableInfo& table);
+std::string table_document(const adql::TableInfo& table, const std::vector<ForeignKey>& keys = {});
 
 /// Qualified name of a table: "schema.name" (just "name" without schema).
 std::string qualified_name(const adql::TableInfo& table);

@@ -1,0 +1,257 @@
+// In-process HTTP tests: the App on an ephemeral port with a small store,
+// requests sent with a Beast client.
+#include <catch2/catch.hpp>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <filesystem>
+#include <thread>
+
+#include "obscore/store.hpp"
+#include "server/app.hpp"
+#include "server/vosi.hpp"
+
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using namespace vo;
+
+namespace {
+
+/// A store with three products: two cubes and an image.
+std::string make_store() {
+    const auto dir = std::filesystem::temp_directory_path() / ("voserver-http-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string path = (dir / "store.sqlite").string();
+    std::filesystem::remove(path);
+    auto store = obscore::Store::open_for_write(path);
+    store->begin();
+    for (int i = 0; i < 3; ++i) {
+        obscore::ObsCoreRecord r;
+        r.obs_collection = "test";
+        r.obs_id = "obs" + std::to_string(i);
+        r.obs_publisher_did = "ivo://voserver.test/test?obs" + std::to_string(i);
+        r.dataproduct_type = i < 2 ? "cube" : "image";
+        r.calib_level = 2;
+        r.s_ra = 10.0 + i;
+        r.s_dec = -5.0;
+        r.s_fov = 0.01;
+        r.s_region = {{10.0 + i - 0.005, -5.005}, {10.0 + i + 0.005, -5.005}, {10.0 + i + 0.005, -4.995}, {10.0 + i - 0.005, -4.995}};
+        r.em_min = 4.75e-7;
+        r.em_max = 9.35e-7;
+        r.target_name = i == 0 ? "a<b>&c" : "NGC 628";
+        r.access_url = "http://127.0.0.1/datalink/sync?ID=obs" + std::to_string(i);
+        obscore::ProductFile f;
+        f.path = "/nonexistent/obs" + std::to_string(i) + ".fits";
+        store->upsert(r, f);
+    }
+    store->commit();
+    return path;
+}
+
+struct Response {
+    unsigned status = 0;
+    std::string content_type;
+    std::string body;
+    bool chunked = false;
+};
+
+/// Sends requests over one keep-alive connection.
+class Client {
+public:
+    explicit Client(unsigned short port) : stream_(ioc_) {
+        stream_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    }
+    Response send(http::verb method, const std::string& target, const std::string& body = "",
+                  const std::string& content_type = "application/x-www-form-urlencoded") {
+        http::request<http::string_body> req{method, target, 11};
+        req.set(http::field::host, "127.0.0.1");
+        if (method == http::verb::post) {
+            req.set(http::field::content_type, content_type);
+            req.body() = body;
+            req.prepare_payload();
+        }
+        http::write(stream_, req);
+        http::response<http::string_body> res;
+        http::read(stream_, buffer_, res);
+        return {res.result_int(), std::string(res[http::field::content_type]), res.body(), res.chunked()};
+    }
+    Response get(const std::string& target) { return send(http::verb::get, target); }
+
+private:
+    net::io_context ioc_;
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+};
+
+struct Fixture {
+    Fixture() {
+        server::Config c;
+        c.server.port = 0;
+        c.server.query_workers = 2;
+        c.archive.database = make_store();
+        c.archive.title = "test archive";
+        c.limits.maxrec_default = 2;
+        c.limits.maxrec_hard = 100;
+        c.collections.push_back({"test", {"/nonexistent"}, "test collection", {}, {}, {}});
+        app = std::make_unique<server::App>(c);
+        port = app->start();
+    }
+    ~Fixture() { app->stop(); }
+    std::unique_ptr<server::App> app;
+    unsigned short port = 0;
+};
+
+std::size_t count(const std::string& s, const std::string& what) {
+    std::size_t n = 0;
+    for (auto p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("TAP sync over HTTP", "[http]") {
+    Fixture fx;
+    Client client(fx.port);
+
+    SECTION("GET with lower-case names, VOTable, MAXREC overflow from the default") {
+        auto r = client.get("/tap/sync?lang=ADQL&query=SELECT%20obs_id,%20target_name%20FROM%20ivoa.obscore%20ORDER%20BY%20obs_id");
+        CHECK(r.status == 200);
+        CHECK(r.content_type == "application/x-votable+xml");
+        CHECK(r.chunked);
+        CHECK(count(r.body, "<TR>") == 2);  // maxrec_default = 2
+        CHECK(r.body.find("<TD>a&lt;b&gt;&amp;c</TD>") != std::string::npos);
+        CHECK(r.body.find("</TABLE>\n<INFO name=\"QUERY_STATUS\" value=\"OVERFLOW\"/>") != std::string::npos);
+    }
+    SECTION("TOP below MAXREC: no overflow") {
+        auto r = client.get("/tap/sync?LANG=ADQL&MAXREC=10&QUERY=SELECT%20TOP%201%20obs_id%20FROM%20ivoa.obscore");
+        CHECK(r.status == 200);
+        CHECK(count(r.body, "<TR>") == 1);
+        CHECK(r.body.find("OVERFLOW") == std::string::npos);
+    }
+    SECTION("POST urlencoded, CSV, keep-alive across requests") {
+        for (int i = 0; i < 3; ++i) {
+            auto r = client.send(http::verb::post, "/tap/sync",
+                                 "REQUEST=doQuery&LANG=ADQL-2.1&RESPONSEFORMAT=csv&MAXREC=10&QUERY=SELECT+obs_id,s_ra+FROM+ivoa.obscore+ORDER+BY+s_ra");
+            CHECK(r.status == 200);
+            CHECK(r.content_type == "text/csv;header=present;charset=UTF-8");
+            CHECK(r.body == "obs_id,s_ra\r\nobs0,10\r\nobs1,11\r\nobs2,12\r\n");
+        }
+    }
+    SECTION("POST multipart, TSV by MIME type") {
+        const std::string body =
+            "--b\r\nContent-Disposition: form-data; name=\"LANG\"\r\n\r\nADQL\r\n"
+            "--b\r\nContent-Disposition: form-data; name=\"FORMAT\"\r\n\r\ntext/tab-separated-values\r\n"
+            "--b\r\nContent-Disposition: form-data; name=\"QUERY\"\r\n\r\nSELECT COUNT(*) AS n FROM ivoa.obscore WHERE dataproduct_type = 'cube'\r\n"
+            "--b--\r\n";
+        auto r = client.send(http::verb::post, "/tap/sync", body, "multipart/form-data; boundary=b");
+        CHECK(r.status == 200);
+        CHECK(r.content_type == "text/tab-separated-values;charset=UTF-8");
+        CHECK(r.body == "n\n2\n");
+    }
+    SECTION("MAXREC=0 gives the metadata and the overflow marker") {
+        auto r = client.get("/tap/sync?LANG=ADQL&MAXREC=0&QUERY=SELECT%20*%20FROM%20ivoa.obscore");
+        CHECK(r.status == 200);
+        CHECK(count(r.body, "<TR>") == 0);
+        CHECK(r.body.find("<FIELD name=\"s_region\" datatype=\"double\" arraysize=\"*\" xtype=\"polygon\"") != std::string::npos);
+        CHECK(r.body.find("value=\"OVERFLOW\"") != std::string::npos);
+    }
+    SECTION("errors are DALI VOTables with the right status") {
+        auto r = client.get("/tap/sync?LANG=ADQL&QUERY=SELECT%20nosuchcolumn%20FROM%20ivoa.obscore");
+        CHECK(r.status == 400);
+        CHECK(r.content_type == "application/x-votable+xml");
+        CHECK(r.body.find("<INFO name=\"QUERY_STATUS\" value=\"ERROR\">") != std::string::npos);
+        CHECK(r.body.find("nosuchcolumn") != std::string::npos);
+
+        r = client.get("/tap/sync?LANG=ADQL");
+        CHECK(r.status == 400);
+        CHECK(r.body.find("missing parameter QUERY") != std::string::npos);
+
+        r = client.get("/tap/sync?LANG=SQL&QUERY=SELECT%201");
+        CHECK(r.status == 400);
+        CHECK(r.body.find("unknown query language LANG=SQL") != std::string::npos);
+
+        r = client.get("/tap/sync?LANG=ADQL&RESPONSEFORMAT=fits&QUERY=SELECT%20obs_id%20FROM%20ivoa.obscore");
+        CHECK(r.status == 400);
+        CHECK(r.body.find("RESPONSEFORMAT=fits") != std::string::npos);
+
+        r = client.get("/tap/sync?LANG=ADQL&MAXREC=x&QUERY=SELECT%20obs_id%20FROM%20ivoa.obscore");
+        CHECK(r.status == 400);
+        CHECK(r.body.find("MAXREC") != std::string::npos);
+
+        r = client.get("/tap/sync?LANG=ADQL&QUERY=SELEC%20obs_id%20FROM%20ivoa.obscore");
+        CHECK(r.status == 400);
+        CHECK(r.body.find("line 1") != std::string::npos);
+
+        r = client.get("/no/such/thing");
+        CHECK(r.status == 404);
+        CHECK(r.content_type == "application/x-votable+xml");
+
+        r = client.get("/tap/async");
+        CHECK(r.status == 501);
+    }
+}
+
+TEST_CASE("VOSI endpoints and landing page over HTTP", "[http]") {
+    Fixture fx;
+    Client client(fx.port);
+
+    auto r = client.get("/tap/availability");
+    CHECK(r.status == 200);
+    CHECK(r.body.find("<vosi:available>true</vosi:available>") != std::string::npos);
+
+    r = client.get("/tap/capabilities");
+    CHECK(r.status == 200);
+    CHECK(r.content_type == "text/xml;charset=UTF-8");
+    CHECK(r.body.find("standardID=\"ivo://ivoa.net/std/TAP\" xsi:type=\"tr:TableAccess\"") != std::string::npos);
+    CHECK(r.body.find("<dataModel ivo-id=\"ivo://ivoa.net/std/ObsCore#core-1.1\">") != std::string::npos);
+    CHECK(r.body.find("<version ivo-id=\"ivo://ivoa.net/std/ADQL#v2.1\">2.1</version>") != std::string::npos);
+    CHECK(r.body.find("<hard unit=\"row\">100</hard>") != std::string::npos);
+    CHECK(r.body.find("ivo_hasword(haystack TEXT, needle TEXT) -&gt; INTEGER") != std::string::npos);
+
+    r = client.get("/tap/tables");
+    CHECK(r.status == 200);
+    CHECK(r.body.find("<name>ivoa.obscore</name>") != std::string::npos);
+    CHECK(r.body.find("<name>s_region</name>") != std::string::npos);
+    CHECK(r.body.find("<name>&quot;size&quot;</name>") != std::string::npos);  // reserved word, delimited
+
+    r = client.get("/tap/tables?detail=min");
+    CHECK(r.body.find("<name>ivoa.obscore</name>") != std::string::npos);
+    CHECK(r.body.find("<column") == std::string::npos);
+
+    r = client.get("/tap/tables/ivoa.ObsCore");
+    CHECK(r.status == 200);
+    CHECK(r.body.find("<vosi:table ") != std::string::npos);
+    CHECK(r.body.find("<name>obs_publisher_did</name>") != std::string::npos);
+
+    r = client.get("/tap/tables/nope.nothing");
+    CHECK(r.status == 404);
+
+    r = client.get("/");
+    CHECK(r.status == 200);
+    CHECK(r.content_type == "text/html;charset=UTF-8");
+    CHECK(r.body.find("test archive") != std::string::npos);
+    CHECK(r.body.find("<td>3</td>") != std::string::npos);  // 3 products in collection "test"
+}
+
+TEST_CASE("a client that disconnects mid-stream does not stop the server", "[http]") {
+    Fixture fx;
+    {
+        net::io_context ioc;
+        tcp::socket s(ioc);
+        s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), fx.port));
+        const std::string req =
+            "GET /tap/sync?LANG=ADQL&MAXREC=100&QUERY=SELECT%20*%20FROM%20ivoa.obscore%20AS%20a HTTP/1.1\r\nHost: x\r\n\r\n";
+        net::write(s, net::buffer(req));
+        s.close();  // gone before the answer
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    Client client(fx.port);
+    auto r = client.get("/tap/sync?LANG=ADQL&QUERY=SELECT%20COUNT(*)%20AS%20n%20FROM%20ivoa.obscore&RESPONSEFORMAT=csv");
+    CHECK(r.status == 200);
+    CHECK(r.body == "n\r\n3\r\n");
+}
