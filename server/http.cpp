@@ -95,7 +95,8 @@ public:
         space_.notify_all();
     }
     void set_status(unsigned s) { status_ = s; }
-    void log_done(bool ok) const {
+    void log_done(bool ok) {
+        if (logged_.exchange(true)) return;  // once per request
         const auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
         spdlog::info("{} {} {} {} {:.2f}ms{}", request_->method, request_->path, status_, body_bytes_, ms,
                      ok ? "" : " (client gone)");
@@ -117,6 +118,7 @@ private:
     std::uint64_t body_bytes_ = 0;
     bool failed_ = false;
     std::atomic<bool> cancel_{false};
+    std::atomic<bool> logged_{false};
     unsigned status_ = 0;
 };
 
@@ -200,7 +202,10 @@ private:
             if (ec) return;  // cancelled: the response is done
             beast::error_code ec2;
             const std::size_t avail = stream_.socket().available(ec2);
-            if (ec2 || avail == 0) channel->fail();  // EOF or reset
+            if (ec2 || avail == 0) {  // EOF or reset: stop the work, close
+                channel->fail();
+                write_failed(channel);
+            }
             // avail > 0: a pipelined request; it is read after this response.
         });
     }
@@ -258,6 +263,7 @@ private:
     }
 
     void write_failed(const std::shared_ptr<Channel>& channel) {
+        if (closed_) return;
         channel->fail();
         channel->log_done(false);
         closed_ = true;
