@@ -15,6 +15,13 @@ namespace vo::soda {
 /// Appendix J). Bytes may be fed in chunks of any length (the position modulo 4
 /// is tracked); the stream is taken as starting on a 4-byte boundary, which
 /// holds for FITS headers and data units (2880 = 4 x 720).
+///
+/// The ones' complement sum of 32-bit words is their sum modulo 2^32 - 1 (0
+/// only for an all-zero stream, otherwise in [1, 2^32 - 1]). Since
+/// 2^32 = 1 (mod 2^32 - 1), a big-endian word b0 b1 b2 b3 contributes
+/// 2^24 b0 + 2^16 b1 + 2^8 b2 + b3 whatever its position, so add() sums the
+/// bytes of each position within the word with native 64-bit loads and masks
+/// (no byte swapping, several GB/s) and weights the four sums at the end.
 class OnesComplementSum {
  public:
   /// Adds n bytes.
@@ -24,7 +31,9 @@ class OnesComplementSum {
   std::uint32_t value() const;
 
  private:
-  std::uint64_t sum_ = 0;      // unfolded sum of 32-bit words
+  void add_word(std::uint32_t big_endian_value);
+  std::uint32_t residue_ = 0;  // sum modulo 2^32 - 1 (0xffffffff also stands for 0)
+  bool nonzero_ = false;       // any non-zero byte added
   std::uint32_t partial_ = 0;  // bytes of the current incomplete word
   unsigned pos_ = 0;           // bytes in partial_ (0..3)
 };

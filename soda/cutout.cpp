@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <fitsio.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <wcslib/spx.h>
@@ -31,9 +30,11 @@ namespace {
 constexpr double kC = 299792458.0;          // m/s
 constexpr double kH = 6.62607015e-34;       // J s
 constexpr std::size_t kBlock = 2880;
-constexpr std::size_t kOutBuffer = 4u << 20;   // sink chunk size
-constexpr std::size_t kMapWindow = 16u << 20;  // mmap window
-constexpr std::size_t kDirectRun = 1u << 20;   // runs this long go to the sink straight from the map
+constexpr std::size_t kChunk = 1u << 20;       // output buffer, sink chunk and checksum scratch size
+constexpr std::size_t kRetain = 24u << 20;     // data of one HDU kept from the checksum pass for sending
+constexpr std::size_t kSpanBuffer = 1u << 20;  // pread buffer for short runs of a row group
+constexpr std::size_t kDirectRead = 64u << 10;  // runs this long are read straight into the output
+constexpr std::size_t kMaxGap = 16u << 10;      // largest gap (bytes) between runs read over in one pread
 
 std::uint64_t pad_block(std::uint64_t n) { return (n + kBlock - 1) / kBlock * kBlock; }
 
@@ -542,6 +543,93 @@ std::optional<std::array<long, 4>> spatial_box(const Wcs& w, const std::vector<l
     return out;
   };
 
+  // Pixel scale (deg) at the centre.
+  double scale = 1.0 / 3600.0;
+  {
+    const auto s = pix_to_icrs({{centre[lng], centre[lat]}, {centre[lng] + 1, centre[lat]}, {centre[lng], centre[lat] + 1}});
+    if (s[0] && s[1] && s[2])
+      scale = std::min(angular_distance_deg(s[0]->first, s[0]->second, s[1]->first, s[1]->second),
+                       angular_distance_deg(s[0]->first, s[0]->second, s[2]->first, s[2]->second));
+    if (!(scale > 0)) scale = 1.0 / 3600.0;
+  }
+  const double step = scale / 4.0;
+  auto idx = [](double v) { return static_cast<long>(std::floor(v + 0.5)); };
+
+  // Fast path, for a region whose boundary lies well inside the image (the
+  // usual small CIRCLE or POLYGON): the boundary is sampled exactly as in (a)
+  // below but without pruning (so at most kFastBudget points are tried). If
+  // every sample maps at least 1 pixel inside the image, consecutive samples are
+  // < 4 pixels apart (no projection discontinuity), and 8 probes on the image
+  // border (corners and edge middles) are on the sky and outside the region,
+  // then the border, which is connected and never meets the region's boundary,
+  // lies wholly outside the region; so region and image meet exactly in the
+  // interior of the sampled curve, and the box is the curve's bounding box. The
+  // border ring and interior grid of (c) can only add points inside that box.
+  {
+    constexpr std::size_t kFastBudget = 1u << 15;
+    constexpr int kInitial = 256;
+    std::vector<std::pair<double, double>> curve;
+    curve.reserve(4 * kInitial);
+    bool within = true;
+    struct Sample {
+      std::pair<double, double> p;
+      UnitVector v;
+    };
+    auto sample = [&](double t) {
+      const auto p = geom.boundary_point(t);
+      return Sample{p, unit_vector(p.first, p.second)};
+    };
+    // Same subdivision rule as (a) below, with the distances computed from
+    // cached unit vectors (identical values, fewer trigonometric calls).
+    auto rec = [&](auto& self, double t0, double t1, const Sample& s0, const Sample& s1, int depth) -> void {
+      if (!within) return;
+      const double len = angular_distance_deg(s0.v, s1.v);
+      const double tm = 0.5 * (t0 + t1);
+      const Sample sm = sample(tm);
+      const double half = std::max(len, angular_distance_deg(s0.v, sm.v) * 2);
+      if (half <= step || depth > 48) {
+        curve.push_back(s0.p);
+        if (curve.size() > kFastBudget) within = false;
+        return;
+      }
+      self(self, t0, tm, s0, sm, depth + 1);
+      self(self, tm, t1, sm, s1, depth + 1);
+    };
+    Sample prev = sample(0.0);
+    const std::pair<double, double> first = prev.p;
+    for (int i = 0; i < kInitial && within; ++i) {
+      const double t0 = static_cast<double>(i) / kInitial, t1 = static_cast<double>(i + 1) / kInitial;
+      const Sample next = sample(t1);
+      rec(rec, t0, t1, prev, next, 0);
+      prev = next;
+    }
+    if (within) {
+      curve.push_back(prev.p);  // t = 1
+      curve.push_back(first);  // close the curve
+      const auto cpix = icrs_to_pix(curve);
+      PixBox fast_box;
+      bool inside = true;
+      for (std::size_t i = 0; i < cpix.size() && inside; ++i) {
+        const auto& q = cpix[i];
+        if (!q || q->first < lox + 1 || q->first > hix - 1 || q->second < loy + 1 || q->second > hiy - 1) inside = false;
+        else if (i > 0 && std::hypot(q->first - cpix[i - 1]->first, q->second - cpix[i - 1]->second) >= 4.0) inside = false;
+        else fast_box.add(q->first, q->second);
+      }
+      if (inside) {
+        const double mx = 0.5 * (lox + hix), my = 0.5 * (loy + hiy);
+        const auto probes = pix_to_icrs({{lox, loy}, {hix, loy}, {hix, hiy}, {lox, hiy}, {mx, loy}, {hix, my}, {mx, hiy}, {lox, my}});
+        for (const auto& q : probes)
+          if (!q || geom.contains(q->first, q->second)) inside = false;
+      }
+      if (inside) {
+        for (const auto& p : icrs_to_pix(geom.anchors()))
+          if (p && p->first >= lox && p->first <= hix && p->second >= loy && p->second <= hiy) fast_box.add(p->first, p->second);
+        return std::array<long, 4>{std::clamp(idx(fast_box.xmin), 1L, nx), std::clamp(idx(fast_box.xmax), 1L, nx),
+                                   std::clamp(idx(fast_box.ymin), 1L, ny), std::clamp(idx(fast_box.ymax), 1L, ny)};
+      }
+    }
+  }
+
   PixBox box;
   // (c) image border (corners included) and an interior grid, kept where inside.
   std::vector<std::pair<double, double>> border;
@@ -571,16 +659,6 @@ std::optional<std::array<long, 4>> spatial_box(const Wcs& w, const std::vector<l
                                                border_world[i]->second));
   }
   if (!c_world) rho = 180.0;
-  // Pixel scale (deg) at the centre.
-  double scale = 1.0 / 3600.0;
-  {
-    const auto s = pix_to_icrs({{centre[lng], centre[lat]}, {centre[lng] + 1, centre[lat]}, {centre[lng], centre[lat] + 1}});
-    if (s[0] && s[1] && s[2])
-      scale = std::min(angular_distance_deg(s[0]->first, s[0]->second, s[1]->first, s[1]->second),
-                       angular_distance_deg(s[0]->first, s[0]->second, s[2]->first, s[2]->second));
-    if (!(scale > 0)) scale = 1.0 / 3600.0;
-  }
-  const double step = scale / 4.0;
   const double margin = 4 * scale;
 
   // (a) boundary, adaptively: refine only segments that may cross the image.
@@ -636,7 +714,6 @@ std::optional<std::array<long, 4>> spatial_box(const Wcs& w, const std::vector<l
       box.add(p->first, p->second);
     }
   if (box.empty()) return std::nullopt;
-  auto idx = [](double v) { return static_cast<long>(std::floor(v + 0.5)); };
   std::array<long, 4> r{std::clamp(idx(box.xmin), 1L, nx), std::clamp(idx(box.xmax), 1L, nx),
                         std::clamp(idx(box.ymin), 1L, ny), std::clamp(idx(box.ymax), 1L, ny)};
   return r;
@@ -1056,80 +1133,134 @@ Cutout plan_cutout(const std::string& fits_path, const std::vector<int>& image_h
 
 namespace {
 
-/// Read-only sliding memory map of a file (at most one window mapped).
-class MappedFile {
+/// Reads byte ranges of an uncompressed file with pread(): long ranges straight
+/// into the caller's buffer, short runs through a span buffer that is filled
+/// with one read covering the following runs of the same group (the rows of
+/// a box within one plane) when the gaps between them are small. The kernel
+/// copies from the page cache through its direct mapping: no page faults or
+/// TLB misses on the caller's side, and no mapped file pages in the resident
+/// set.
+class RawFile {
  public:
-  explicit MappedFile(const std::string& path) {
+  explicit RawFile(const std::string& path) : span_(new char[kSpanBuffer]) {
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) throw SodaError(500, "Error", "", "cannot open the product file: " + std::string(std::strerror(errno)));
-    struct stat st{};
-    ::fstat(fd_, &st);
-    size_ = static_cast<std::uint64_t>(st.st_size);
-    page_ = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
   }
-  ~MappedFile() {
-    unmap();
+  ~RawFile() {
     if (fd_ >= 0) ::close(fd_);
   }
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
+  RawFile(const RawFile&) = delete;
+  RawFile& operator=(const RawFile&) = delete;
 
-  std::uint64_t size() const { return size_; }
-
-  /// Pointer to bytes [off, off+len) of the file, valid until the next call.
-  const char* get(std::uint64_t off, std::size_t len) {
-    if (off + len > size_) throw SodaError(500, "Error", "", "the product file is truncated");
-    if (base_ && off >= start_ && off + len <= start_ + length_) return base_ + (off - start_);
-    unmap();
-    start_ = off / page_ * page_;
-    length_ = std::max<std::uint64_t>(kMapWindow, off + len - start_);
-    length_ = std::min<std::uint64_t>(length_, size_ - start_);
-    void* p = ::mmap(nullptr, length_, PROT_READ, MAP_SHARED, fd_, static_cast<off_t>(start_));
-    if (p == MAP_FAILED) throw SodaError(500, "Error", "", "cannot map the product file: " + std::string(std::strerror(errno)));
-    base_ = static_cast<char*>(p);
-    // (no MADV_SEQUENTIAL: it lets the kernel drop pages behind the reader)
-    return base_ + (off - start_);
+  /// Copies bytes [pos, pos+len) to dst; `ahead` (>= pos+len) is the end of the
+  /// byte range worth reading in the same request (the end of the current
+  /// group of runs), or pos+len for none.
+  void copy(char* dst, std::uint64_t pos, std::size_t len, std::uint64_t ahead) {
+    if (pos >= span_pos_ && pos + len <= span_pos_ + span_len_) {
+      std::memcpy(dst, span_.get() + (pos - span_pos_), len);
+      return;
+    }
+    const std::uint64_t want = std::min<std::uint64_t>(ahead - pos, kSpanBuffer);
+    if (len >= kDirectRead || want <= len) {
+      read_full(dst, pos, len);
+      return;
+    }
+    span_len_ = 0;
+    read_full(span_.get(), pos, static_cast<std::size_t>(want));
+    span_pos_ = pos, span_len_ = static_cast<std::size_t>(want);
+    std::memcpy(dst, span_.get(), len);
   }
 
  private:
-  void unmap() {
-    if (base_) ::munmap(base_, length_);
-    base_ = nullptr;
+  void read_full(char* dst, std::uint64_t pos, std::size_t len) {
+    while (len > 0) {
+      const ssize_t n = ::pread(fd_, dst, len, static_cast<off_t>(pos));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0)
+        throw SodaError(500, "Error", "",
+                        n < 0 ? "cannot read the product file: " + std::string(std::strerror(errno))
+                              : std::string("the product file is truncated"));
+      dst += n, pos += static_cast<std::uint64_t>(n), len -= static_cast<std::size_t>(n);
+    }
   }
   int fd_ = -1;
-  std::uint64_t size_ = 0, page_ = 4096, start_ = 0, length_ = 0;
-  char* base_ = nullptr;
+  std::unique_ptr<char[]> span_;
+  std::uint64_t span_pos_ = 0;
+  std::size_t span_len_ = 0;
 };
 
-/// Calls fn(pixel_offset, pixel_count) for the contiguous runs of the box, in
-/// file order; consecutive runs are merged.
-template <class Fn>
-bool for_each_run(const std::vector<long>& naxes, const std::vector<AxisCut>& axes, Fn&& fn) {
-  const std::size_t n = naxes.size();
-  std::vector<std::uint64_t> stride(n, 1);
-  for (std::size_t i = 1; i < n; ++i) stride[i] = stride[i - 1] * static_cast<std::uint64_t>(naxes[i - 1]);
-  std::vector<long> idx(n, 0);  // counters over axes 1..n-1
-  std::uint64_t pend_off = 0, pend_len = 0;
-  const std::uint64_t run = static_cast<std::uint64_t>(axes[0].count);
-  while (true) {
-    std::uint64_t off = static_cast<std::uint64_t>(axes[0].first);
-    for (std::size_t i = 1; i < n; ++i) off += (axes[i].first + idx[i] * axes[i].step) * stride[i];
-    if (pend_len && pend_off + pend_len == off) {
-      pend_len += run;
-    } else {
-      if (pend_len && !fn(pend_off, pend_len)) return false;
-      pend_off = off, pend_len = run;
-    }
-    std::size_t i = 1;
-    for (; i < n; ++i) {
-      if (++idx[i] < axes[i].count) break;
-      idx[i] = 0;
-    }
-    if (i >= n) break;
+/// Walks the pixels of a box in file order as contiguous runs of pixels (a run
+/// is one row of the box; consecutive rows merge into one run when the box
+/// spans full rows or planes) and copies them into caller buffers. Copyable:
+/// a copy resumes where the original was.
+class BoxCursor {
+ public:
+  BoxCursor(const std::vector<long>& naxes, const std::vector<AxisCut>& axes)
+      : axes_(axes), stride_(naxes.size(), 1), idx_(naxes.size(), 0), run_(static_cast<std::uint64_t>(axes[0].count)) {
+    for (std::size_t i = 1; i < naxes.size(); ++i) stride_[i] = stride_[i - 1] * static_cast<std::uint64_t>(naxes[i - 1]);
+    exhausted_ = std::any_of(axes.begin(), axes.end(), [](const AxisCut& a) { return a.count <= 0; });
   }
-  if (pend_len) return fn(pend_off, pend_len);
-  return true;
-}
+
+  /// Copies up to max_pixels next pixels with
+  /// copy(dst, pixel_offset, npix, group_end) (pixel offsets counted from the
+  /// first pixel of the data unit; group_end: end of the remaining runs of the
+  /// current row group if the gaps between them are at most kMaxGap bytes,
+  /// else the end of this run); returns the number of pixels copied (0 at the
+  /// end of the box).
+  template <class Copy>
+  std::uint64_t fill(char* dst, std::uint64_t max_pixels, std::size_t bytes_per_pixel, Copy&& copy) {
+    std::uint64_t done = 0;
+    while (done < max_pixels) {
+      if (left_ == 0 && !next_run(bytes_per_pixel)) break;
+      const std::uint64_t k = std::min(left_, max_pixels - done);
+      copy(dst + done * bytes_per_pixel, off_, k, group_end_);
+      off_ += k, left_ -= k, done += k;
+    }
+    return done;
+  }
+
+ private:
+  std::uint64_t offset() const {
+    std::uint64_t off = static_cast<std::uint64_t>(axes_[0].first);
+    for (std::size_t i = 1; i < idx_.size(); ++i)
+      off += static_cast<std::uint64_t>(axes_[i].first + idx_[i] * axes_[i].step) * stride_[i];
+    return off;
+  }
+  void step() {
+    std::size_t i = 1;
+    for (; i < idx_.size(); ++i) {
+      if (++idx_[i] < axes_[i].count) break;
+      idx_[i] = 0;
+    }
+    if (i >= idx_.size()) exhausted_ = true;
+  }
+  bool next_run(std::size_t bytes_per_pixel) {
+    if (exhausted_) return false;
+    off_ = offset();
+    left_ = run_;
+    group_end_ = off_ + run_;
+    if (idx_.size() >= 2) {
+      const std::uint64_t row = stride_[1] * static_cast<std::uint64_t>(axes_[1].step);
+      const std::uint64_t rows_left = static_cast<std::uint64_t>(axes_[1].count - idx_[1]);
+      if ((row - run_) * bytes_per_pixel <= kMaxGap) group_end_ = off_ + (rows_left - 1) * row + run_;
+    }
+    step();
+    while (!exhausted_ && offset() == off_ + left_) {
+      left_ += run_;
+      step();
+    }
+    group_end_ = std::max(group_end_, off_ + left_);
+    return true;
+  }
+
+  std::vector<AxisCut> axes_;
+  std::vector<std::uint64_t> stride_;
+  std::vector<long> idx_;  // counters over axes 1..n-1 (idx_[0] unused)
+  std::uint64_t run_;
+  std::uint64_t off_ = 0, left_ = 0;  // current run: next pixel, pixels left
+  std::uint64_t group_end_ = 0;       // see fill()
+  bool exhausted_ = false;
+};
 
 int fits_datatype(int bitpix) {
   switch (bitpix) {
@@ -1148,39 +1279,58 @@ void to_big_endian(char* p, std::size_t nbytes, int size) {
   for (std::size_t i = 0; i + size <= nbytes; i += size) std::reverse(p + i, p + i + size);
 }
 
-/// Output buffer in front of the sink.
+/// Output buffer in front of the sink: small pieces (headers, padding) are
+/// gathered into chunks of kChunk bytes; large ready-made blocks go to the sink
+/// directly.
 class Out {
  public:
-  explicit Out(const std::function<bool(const char*, std::size_t)>& sink) : sink_(sink) { buf_.reserve(kOutBuffer); }
+  explicit Out(const std::function<bool(const char*, std::size_t)>& sink)
+      : sink_(sink), buf_(new char[kChunk]) {}
   bool put(const char* p, std::size_t n) {
-    if (stopped_) return false;
-    if (n >= kDirectRun) {
-      if (!flush()) return false;
-      if (!sink_(p, n)) return stop();
-      return true;
-    }
     while (n > 0) {
-      const std::size_t k = std::min(n, kOutBuffer - buf_.size());
-      buf_.insert(buf_.end(), p, p + k);
-      p += k, n -= k;
-      if (buf_.size() == kOutBuffer && !flush()) return false;
+      if (pos_ == kChunk && !flush()) return false;
+      const std::size_t k = std::min(n, kChunk - pos_);
+      std::memcpy(buf_.get() + pos_, p, k);
+      pos_ += k, p += k, n -= k;
     }
-    return true;
+    return !stopped_;
   }
   bool zeros(std::size_t n) {
-    static const char z[kBlock] = {};
     while (n > 0) {
-      const std::size_t k = std::min(n, kBlock);
-      if (!put(z, k)) return false;
-      n -= k;
+      if (pos_ == kChunk && !flush()) return false;
+      const std::size_t k = std::min(n, kChunk - pos_);
+      std::memset(buf_.get() + pos_, 0, k);
+      pos_ += k, n -= k;
+    }
+    return !stopped_;
+  }
+  /// Sends n bytes at p without copying them (after what is buffered), in
+  /// pieces of at most 4 * kChunk.
+  bool direct(const char* p, std::size_t n) {
+    if (!flush()) return false;
+    while (n > 0) {
+      const std::size_t k = std::min(n, 4 * kChunk);
+      if (!sink_(p, k)) return stop();
+      p += k, n -= k;
     }
     return true;
   }
+  /// Free space at the end of the buffer (flushing first if less than
+  /// `at_least` bytes are free); fill it, then commit().
+  char* room(std::size_t at_least, std::size_t& size) {
+    if (kChunk - pos_ < at_least && !flush()) {
+      size = 0;
+      return nullptr;
+    }
+    size = kChunk - pos_;
+    return buf_.get() + pos_;
+  }
+  void commit(std::size_t n) { pos_ += n; }
   bool flush() {
     if (stopped_) return false;
-    if (buf_.empty()) return true;
-    const bool ok = sink_(buf_.data(), buf_.size());
-    buf_.clear();
+    if (pos_ == 0) return true;
+    const bool ok = sink_(buf_.get(), pos_);
+    pos_ = 0;
     return ok ? true : stop();
   }
 
@@ -1190,66 +1340,61 @@ class Out {
     return false;
   }
   const std::function<bool(const char*, std::size_t)>& sink_;
-  std::vector<char> buf_;
+  std::unique_ptr<char[]> buf_;
+  std::size_t pos_ = 0;
   bool stopped_ = false;
 };
 
-/// Produces the (big-endian, stored-value) data bytes of one cut HDU in order.
-class DataSource {
+/// Copies the (big-endian, stored-value) pixels of the cut HDUs: straight from
+/// the memory-mapped file for uncompressed files, through CFITSIO
+/// (fits_read_pix without scaling, then byte swapping) for tile-compressed and
+/// gzip files.
+class PixelSource {
  public:
-  DataSource(const std::string& path, bool use_cfitsio) : path_(path), cfitsio_(use_cfitsio) {
+  PixelSource(const std::string& path, bool use_cfitsio) : cfitsio_(use_cfitsio) {
     if (cfitsio_) f_ = open_fits(path);
-    else map_ = std::make_unique<MappedFile>(path);
+    else raw_ = std::make_unique<RawFile>(path);
   }
 
-  /// emit(ptr, nbytes) for every chunk of data of HDU `hdu` cut by `axes`.
-  template <class Emit>
-  bool produce(const CutHdu& h, long long data_start, const std::vector<AxisCut>& axes, Emit&& emit) {
-    const int bpp = std::abs(h.bitpix) / 8;
-    if (!cfitsio_) {
-      return for_each_run(h.naxes, axes, [&](std::uint64_t off, std::uint64_t len) {
-        std::uint64_t bytes = len * bpp, pos = static_cast<std::uint64_t>(data_start) + off * bpp;
-        while (bytes > 0) {
-          const std::size_t k = static_cast<std::size_t>(std::min<std::uint64_t>(bytes, kMapWindow / 2));
-          if (!emit(map_->get(pos, k), k)) return false;
-          pos += k, bytes -= k;
-        }
-        return true;
-      });
-    }
+  /// Selects the HDU the next copy() calls read.
+  void select(const CutHdu& h, long long data_start) {
+    h_ = &h;
+    data_start_ = static_cast<std::uint64_t>(data_start);
+    bpp_ = static_cast<std::size_t>(std::abs(h.bitpix) / 8);
+    if (!cfitsio_) return;
     int status = 0, type = 0;
     fits_movabs_hdu(f_.get(), h.hdu + 1, &type, &status);
     fits_set_bscale(f_.get(), 1.0, 0.0, &status);  // stored values, no scaling
     if (status) fits_fail("cannot read HDU " + std::to_string(h.hdu), status);
-    const int datatype = fits_datatype(h.bitpix);
-    const std::size_t n = h.naxes.size();
-    return for_each_run(h.naxes, axes, [&](std::uint64_t off, std::uint64_t len) {
-      while (len > 0) {
-        const std::uint64_t k = std::min<std::uint64_t>(len, (1u << 20) / bpp);
-        std::vector<long> fpixel(n);
-        std::uint64_t rest = off;
-        for (std::size_t i = 0; i < n; ++i) {
-          fpixel[i] = static_cast<long>(rest % static_cast<std::uint64_t>(h.naxes[i])) + 1;
-          rest /= static_cast<std::uint64_t>(h.naxes[i]);
-        }
-        buf_.resize(k * bpp);
-        int anynul = 0, st = 0;
-        fits_read_pix(f_.get(), datatype, fpixel.data(), static_cast<LONGLONG>(k), nullptr, buf_.data(), &anynul, &st);
-        if (st) fits_fail("cannot read pixels of HDU " + std::to_string(h.hdu), st);
-        to_big_endian(buf_.data(), buf_.size(), bpp);
-        if (!emit(buf_.data(), buf_.size())) return false;
-        off += k, len -= k;
-      }
-      return true;
-    });
+  }
+  std::size_t bytes_per_pixel() const { return bpp_; }
+  /// Copies npix pixels starting at pixel_offset of the selected HDU's data
+  /// (group_end: see BoxCursor::fill).
+  void operator()(char* dst, std::uint64_t pixel_offset, std::uint64_t npix, std::uint64_t group_end) {
+    if (!cfitsio_) {
+      raw_->copy(dst, data_start_ + pixel_offset * bpp_, static_cast<std::size_t>(npix * bpp_), data_start_ + group_end * bpp_);
+      return;
+    }
+    const std::size_t n = h_->naxes.size();
+    long fpixel[9];
+    std::uint64_t rest = pixel_offset;
+    for (std::size_t i = 0; i < n && i < 9; ++i) {
+      fpixel[i] = static_cast<long>(rest % static_cast<std::uint64_t>(h_->naxes[i])) + 1;
+      rest /= static_cast<std::uint64_t>(h_->naxes[i]);
+    }
+    int anynul = 0, st = 0;
+    fits_read_pix(f_.get(), fits_datatype(h_->bitpix), fpixel, static_cast<LONGLONG>(npix), nullptr, dst, &anynul, &st);
+    if (st) fits_fail("cannot read pixels of HDU " + std::to_string(h_->hdu), st);
+    to_big_endian(dst, static_cast<std::size_t>(npix * bpp_), static_cast<int>(bpp_));
   }
 
  private:
-  std::string path_;
   bool cfitsio_;
   FitsPtr f_;
-  std::unique_ptr<MappedFile> map_;
-  std::vector<char> buf_;
+  std::unique_ptr<RawFile> raw_;
+  const CutHdu* h_ = nullptr;
+  std::uint64_t data_start_ = 0;
+  std::size_t bpp_ = 1;
 };
 
 }  // namespace
@@ -1261,17 +1406,39 @@ bool Cutout::write(const std::function<bool(const char* data, std::size_t n)>& s
     return sink(text.data(), text.size());
   }
   const bool use_cfitsio = im.gzip || std::any_of(im.compressed.begin(), im.compressed.end(), [](bool c) { return c; });
-  DataSource src(im.path, use_cfitsio);
+  PixelSource src(im.path, use_cfitsio);
   Out out(sink);
+  // The first kRetain bytes of each HDU's data are kept from the checksum pass
+  // and sent from memory; only the rest is read a second time.
+  std::uint64_t retain_size = 0;
+  for (const auto& h : im.hdus)
+    if (h.cut) retain_size = std::max<std::uint64_t>(retain_size, std::min<std::uint64_t>(h.data_bytes, kRetain));
+  std::unique_ptr<char[]> retained(retain_size ? new char[retain_size] : nullptr);
+  std::unique_ptr<char[]> scratch;
   for (std::size_t i = 0; i < im.hdus.size(); ++i) {
     const CutHdu& h = im.hdus[i];
     std::uint32_t datasum = 0;
+    std::optional<BoxCursor> resume;
+    std::uint64_t kept = 0;
     if (h.cut) {
+      src.select(h, im.data_start[i]);
+      const std::size_t bpp = src.bytes_per_pixel();
       OnesComplementSum sum;
-      src.produce(h, im.data_start[i], im.axes, [&](const char* p, std::size_t n) {
-        sum.add(p, n);
-        return true;
-      });
+      BoxCursor cursor(h.naxes, im.axes);
+      // Retained part, summed piece by piece while the piece is in cache.
+      const std::uint64_t keep = std::min<std::uint64_t>(h.data_bytes, kRetain) / bpp * bpp;
+      while (kept < keep) {
+        const std::uint64_t n = cursor.fill(retained.get() + kept, std::min<std::uint64_t>(keep - kept, kChunk) / bpp, bpp, src) * bpp;
+        if (n == 0) break;
+        sum.add(retained.get() + kept, static_cast<std::size_t>(n));
+        kept += n;
+      }
+      resume = cursor;
+      if (kept < h.data_bytes) {
+        if (!scratch) scratch.reset(new char[kChunk]);
+        while (const std::uint64_t n = cursor.fill(scratch.get(), kChunk / bpp, bpp, src))
+          sum.add(scratch.get(), static_cast<std::size_t>(n * bpp));
+      }
       datasum = sum.value();
     }
     std::vector<std::string> cards = im.headers[i];
@@ -1289,8 +1456,17 @@ bool Cutout::write(const std::function<bool(const char* data, std::size_t n)>& s
     if (pos != std::string::npos && pos % 80 == 0) header.replace(pos + 11, 16, encoded);
     if (!out.put(header.data(), header.size())) return false;
     if (h.cut) {
-      const bool ok = src.produce(h, im.data_start[i], im.axes, [&](const char* p, std::size_t n) { return out.put(p, n); });
-      if (!ok) return false;
+      if (!out.direct(retained.get(), static_cast<std::size_t>(kept))) return false;
+      const std::size_t bpp = src.bytes_per_pixel();
+      for (std::uint64_t sent = kept; sent < h.data_bytes;) {
+        std::size_t room = 0;
+        char* p = out.room(bpp, room);
+        if (!p) return false;
+        const std::uint64_t n = resume->fill(p, room / bpp, bpp, src);
+        if (n == 0) throw SodaError(500, "Error", "", "internal error: cutout data shorter than planned");
+        out.commit(static_cast<std::size_t>(n * bpp));
+        sent += n * bpp;
+      }
       if (!out.zeros(pad_block(h.data_bytes) - h.data_bytes)) return false;
     }
   }

@@ -45,9 +45,17 @@ constexpr double kIcrsToGal[3][3] = {
 
 }  // namespace
 
+UnitVector unit_vector(double lon, double lat) {
+  const V3 v = to_v3(lon, lat);
+  return {v.x, v.y, v.z};
+}
+
 double angular_distance_deg(double lon1, double lat1, double lon2, double lat2) {
+  return angular_distance_deg(unit_vector(lon1, lat1), unit_vector(lon2, lat2));
+}
+
+double angular_distance_deg(const UnitVector& a, const UnitVector& b) {
   // Haversine-free robust form: atan2(|a x b|, a.b).
-  const V3 a = to_v3(lon1, lat1), b = to_v3(lon2, lat2);
   const double cx = a.y * b.z - a.z * b.y, cy = a.z * b.x - a.x * b.z, cz = a.x * b.y - a.y * b.x;
   const double s = std::sqrt(cx * cx + cy * cy + cz * cz);
   const double c = a.x * b.x + a.y * b.y + a.z * b.z;
@@ -71,6 +79,20 @@ std::pair<double, double> frame_to_icrs(SkyFrame frame, double lon, double lat) 
 }
 
 RegionGeometry::RegionGeometry(const SkyRegion& region) : region_(region) {
+  if (region_.shape == SkyRegion::Shape::Circle) {
+    // Orthonormal basis (c, e1, e2) for boundary_point: valid at the poles too.
+    const V3 c = to_v3(region_.lon, region_.lat);
+    V3 e1{-c.y, c.x, 0.0};  // z x c: towards increasing longitude
+    double n1 = std::sqrt(e1.x * e1.x + e1.y * e1.y);
+    if (n1 < 1e-12) e1 = {0.0, 1.0, 0.0}, n1 = 1.0;
+    e1 = {e1.x / n1, e1.y / n1, 0.0};
+    const V3 e2{c.y * e1.z - c.z * e1.y, c.z * e1.x - c.x * e1.z, c.x * e1.y - c.y * e1.x};  // c x e1
+    c_[0] = c.x, c_[1] = c.y, c_[2] = c.z;
+    e1_[0] = e1.x, e1_[1] = e1.y, e1_[2] = e1.z;
+    e2_[0] = e2.x, e2_[1] = e2.y, e2_[2] = e2.z;
+    const double r = region_.radius * kDeg;
+    cos_r_ = std::cos(r), sin_r_ = std::sin(r);
+  }
   if (region_.shape != SkyRegion::Shape::Polygon) return;
   std::vector<S2Point> pts;
   for (const auto& [lon, lat] : region_.vertices) {
@@ -128,18 +150,10 @@ std::pair<double, double> RegionGeometry::boundary_point(double t) const {
   t = std::clamp(t, 0.0, 1.0);
   switch (region_.shape) {
     case SkyRegion::Shape::Circle: {
-      // Point at angular distance r from the centre c, position angle theta,
-      // built from an orthonormal basis (c, e1, e2): valid at the poles too.
-      const double theta = 2 * M_PI * t, r = region_.radius * kDeg;
-      const V3 c = to_v3(region_.lon, region_.lat);
-      V3 e1{-c.y, c.x, 0.0};  // z x c: towards increasing longitude
-      double n1 = std::sqrt(e1.x * e1.x + e1.y * e1.y);
-      if (n1 < 1e-12) e1 = {0.0, 1.0, 0.0}, n1 = 1.0;
-      e1 = {e1.x / n1, e1.y / n1, 0.0};
-      const V3 e2{c.y * e1.z - c.z * e1.y, c.z * e1.x - c.x * e1.z, c.x * e1.y - c.y * e1.x};  // c x e1
-      const double cr = std::cos(r), sr = std::sin(r), ct = std::cos(theta), st = std::sin(theta);
-      return to_lonlat({cr * c.x + sr * (ct * e2.x + st * e1.x), cr * c.y + sr * (ct * e2.y + st * e1.y),
-                        cr * c.z + sr * (ct * e2.z + st * e1.z)});
+      // Point at angular distance r from the centre c, position angle theta.
+      const double theta = 2 * M_PI * t, cr = cos_r_, sr = sin_r_, ct = std::cos(theta), st = std::sin(theta);
+      return to_lonlat({cr * c_[0] + sr * (ct * e2_[0] + st * e1_[0]), cr * c_[1] + sr * (ct * e2_[1] + st * e1_[1]),
+                        cr * c_[2] + sr * (ct * e2_[2] + st * e1_[2])});
     }
     case SkyRegion::Shape::Range: {
       double span = region_.lon_max - region_.lon_min;

@@ -16,6 +16,17 @@ namespace vo::soda {
 /// Angular distance in degrees between two (lon, lat) points in degrees.
 double angular_distance_deg(double lon1, double lat1, double lon2, double lat2);
 
+/// A direction as a Cartesian unit vector (x towards lon 0 lat 0, z towards
+/// lat +90), for repeated distance computations without trigonometry.
+struct UnitVector {
+  double x = 0, y = 0, z = 1;
+};
+/// The unit vector of (lon, lat) in degrees.
+UnitVector unit_vector(double lon, double lat);
+/// Angular distance in degrees between two unit vectors; equal to
+/// angular_distance_deg of their (lon, lat) to the last bit.
+double angular_distance_deg(const UnitVector& a, const UnitVector& b);
+
 /// Celestial frame of a WCS, with conversions from/to ICRS (degrees).
 /// ICRS, FK5 (J2000) and unspecified equatorial frames are treated as ICRS
 /// (FK5 J2000 differs from ICRS by < 0.03 arcsec); GALACTIC uses the IAU
@@ -49,6 +60,10 @@ class RegionGeometry {
  private:
   SkyRegion region_;
   std::unique_ptr<S2Loop> loop_;
+  // Circle: centre c and the orthonormal basis (e1 towards increasing
+  // longitude, e2 = c x e1), cos and sin of the radius.
+  double c_[3] = {0, 0, 1}, e1_[3] = {0, 1, 0}, e2_[3] = {1, 0, 0};
+  double cos_r_ = 1, sin_r_ = 0;
 };
 
 }  // namespace vo::soda
