@@ -19,6 +19,7 @@
 #include <mutex>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 #include "soda/checksum.hpp"
 #include "soda/sky.hpp"
@@ -369,7 +370,7 @@ std::vector<double> centre_pixel(const Wcs& w, const std::vector<long>& naxes) {
 /// Native spectral world value (SI units after wcsset) -> vacuum wavelength (m).
 /// Returns NaN if the conversion is impossible (no rest frequency for a velocity).
 double to_vacuum_wavelength(const wcsprm* w, int axis, double v) {
-  const std::string t = ctype(w, axis).substr(0, 4);
+  const std::string_view t(w->ctype[axis], strnlen(w->ctype[axis], 4));
   double restfrq = (undefined(w->restfrq) ? 0.0 : w->restfrq);
   double restwav = (undefined(w->restwav) ? 0.0 : w->restwav);
   if (restfrq == 0.0 && restwav != 0.0) restfrq = kC / restwav;
@@ -400,21 +401,40 @@ double to_vacuum_wavelength(const wcsprm* w, int axis, double v) {
 std::vector<double> channel_edges(const Wcs& w, const std::vector<long>& naxes) {
   const int s = w.get()->spec;
   const long n = naxes[s];
-  const int na = w.naxis();
-  const auto centre = centre_pixel(w, naxes);
-  std::vector<double> pix;
-  pix.reserve((n + 1) * na);
-  for (long k = 0; k <= n; ++k) {
-    auto p = centre;
-    p[s] = k + 0.5;
-    pix.insert(pix.end(), p.begin(), p.end());
+  std::vector<double> world(n + 1);
+  std::vector<int> stat(n + 1, 0);
+  // When the spectral axis is separable (no PCi_j / CDi_j term couples it to
+  // another axis, no distortion), a 1-D WCS of that axis alone (wcssub) gives
+  // the same spectral values without transforming the celestial axes at every
+  // channel; otherwise all axes are transformed at the image centre.
+  bool done = false;
+  if (!w.get()->lin.dispre && !w.get()->lin.disseq) {
+    wcsprm sub{};
+    sub.flag = -1;
+    int nsub = 1, axes[1] = {s + 1};
+    if (wcssub(1, w.get(), &nsub, axes, &sub) == 0 && wcsset(&sub) == 0) {
+      std::vector<double> pix(n + 1), img(n + 1), phi(n + 1), theta(n + 1);
+      for (long k = 0; k <= n; ++k) pix[k] = k + 0.5;
+      wcsp2s(&sub, static_cast<int>(n + 1), 1, pix.data(), img.data(), phi.data(), theta.data(), world.data(), stat.data());
+      done = true;
+    }
+    wcsfree(&sub);
   }
-  std::vector<double> world;
-  std::vector<int> stat;
-  w.p2s(pix, world, stat);
+  if (!done) {
+    const int na = w.naxis();
+    const auto centre = centre_pixel(w, naxes);
+    std::vector<double> pix, all;
+    pix.reserve((n + 1) * na);
+    for (long k = 0; k <= n; ++k) {
+      auto p = centre;
+      p[s] = k + 0.5;
+      pix.insert(pix.end(), p.begin(), p.end());
+    }
+    w.p2s(pix, all, stat);
+    for (long k = 0; k <= n; ++k) world[k] = all[k * na + s];
+  }
   std::vector<double> edges(n + 1);
-  for (long k = 0; k <= n; ++k)
-    edges[k] = stat[k] ? std::nan("") : to_vacuum_wavelength(w.get(), s, world[k * na + s]);
+  for (long k = 0; k <= n; ++k) edges[k] = stat[k] ? std::nan("") : to_vacuum_wavelength(w.get(), s, world[k]);
   return edges;
 }
 
