@@ -198,8 +198,11 @@ private:
 
     /// Notices a client that closes the connection while its request runs.
     void watch_disconnect(std::shared_ptr<Channel> channel) {
-        stream_.socket().async_wait(tcp::socket::wait_read, [this, self = shared_from_this(), channel](beast::error_code ec) {
-            if (ec) return;  // cancelled: the response is done
+        const std::uint64_t generation = ++watch_generation_;
+        stream_.socket().async_wait(tcp::socket::wait_read, [this, self = shared_from_this(), channel, generation](beast::error_code ec) {
+            // Cancelled, or completed after its response was done (the bytes
+            // seen may be the next request, already being read).
+            if (ec || generation != watch_generation_) return;
             beast::error_code ec2;
             const std::size_t avail = stream_.socket().available(ec2);
             if (ec2 || avail == 0) {  // EOF or reset: stop the work, close
@@ -279,6 +282,7 @@ private:
         serializer_.reset();
         std::string().swap(chunk_);
         beast::error_code ec;
+        ++watch_generation_;          // a late watch completion is now stale
         stream_.socket().cancel(ec);  // ends the disconnect watch
         if (close) return do_close();
         do_read();
@@ -302,6 +306,7 @@ private:
     unsigned version_ = 11;
     bool writing_ = false;
     bool closed_ = false;
+    std::uint64_t watch_generation_ = 0;
 };
 
 void Channel::push(Item item, std::size_t queued) {
