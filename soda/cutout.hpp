@@ -83,13 +83,19 @@ class Cutout {
   /// reading further. Returns true when all size_bytes() bytes were passed.
   ///
   /// FITS output: DATASUM must be in each header before its data, so each
-  /// HDU's selected data are read twice (a checksum pass, then the copy pass).
-  /// Uncompressed files are read through a sliding memory map (at most 16 MiB
-  /// mapped at once) copying the contiguous runs of the box (a run is a row of
-  /// the box; consecutive runs merge into one when the box spans full rows or
-  /// planes); tile-compressed and gzip files are read through CFITSIO row by
-  /// row (fits_read_pix, stored values, no scaling) and written as
-  /// uncompressed images. Memory stays below ~24 MiB whatever the cube size.
+  /// HDU's selected data are read, checksummed, and the first 24 MiB of them
+  /// kept in memory; after the header, the kept part is sent from memory and
+  /// only the rest (if any) is read a second time. The box is read as
+  /// contiguous runs (a run is a row of the box; consecutive rows merge into
+  /// one run when the box spans full rows or planes). Uncompressed files are
+  /// read with pread(): runs of 64 kB or more straight into the output buffer;
+  /// shorter runs through a 1 MiB buffer filled by one read over the remaining
+  /// rows of the box in the current plane when rows are at most 16 kB apart,
+  /// else one read per run. Tile-compressed and gzip files are read through
+  /// CFITSIO (fits_read_pix, stored values, no scaling) and written as
+  /// uncompressed images. Memory: at most 24 MiB kept + 3 x 1 MiB buffers,
+  /// whatever the cube size (gzip input excepted: CFITSIO decompresses it in
+  /// memory).
   ///
   /// META output: text/plain, the headers the FITS output would have (without
   /// CHECKSUM/DATASUM), one 80-character card per line, HDUs separated by a
@@ -124,8 +130,11 @@ class Cutout {
 ///   with wcss2p, (b) the region's centre/vertices, (c) the image border
 ///   (1/2-pixel steps) and a 33x33 interior grid mapped with wcsp2s and kept
 ///   where inside the region — so a region containing a pole, or larger than
-///   the image, is never under-cut. Distortions handled by WCSLIB (SIP, TPV,
-///   TPD via wcspih/wcsset) are honoured.
+///   the image, is never under-cut. When the whole sampled boundary lies at
+///   least 1 pixel inside the image and 8 border probes (corners, edge
+///   middles) are outside the region, (c) cannot change the box and is
+///   skipped. Distortions handled by WCSLIB (SIP, TPV, TPD via
+///   wcspih/wcsset) are honoured.
 /// - BAND (vacuum wavelength, m): channel k (edges k-0.5, k+0.5) is kept if its
 ///   wavelength extent [lo, hi) meets [BAND lo, BAND hi]; the native spectral
 ///   world value (WCSLIB, SI units) is converted to vacuum wavelength: WAVE;

@@ -131,6 +131,21 @@ TEST_CASE("ALMA cube: SIN / FREQ / STOKES", "[soda][cutout]") {
   CHECK(status_of(f, {{"POL", "V"}}) == 204);
 }
 
+TEST_CASE("a region whose boundary lies inside the image but which holds the border is not cut to the boundary",
+          "[soda][cutout]") {
+  // Regression test of the fast path of the spatial box (boundary well inside
+  // the image -> bounding box of the boundary): the circle of radius
+  // 179.995 deg centred on the antipode of (156.965, -43.905) is the whole
+  // sky except the 0.005 deg cap of "alma_circle" above (box 47..83). Its
+  // boundary is that cap's circle, wholly inside the 128 x 128 image, but the
+  // region holds everything around it, corners included: the box must be the
+  // whole image (also recomputed with astropy by check_cutouts.py).
+  const std::string f = kFits + "alma/ngc3256_alma_sv_co10_cube.fits";
+  auto c = run_case("alma_anti_cap", f, {{"CIRCLE", "336.965 43.905 179.995"}});
+  check_box(c, 0, 1, 128);
+  check_box(c, 1, 1, 128);
+}
+
 TEST_CASE("MUSE cube: TAN / AWAV with DATA and STAT cut alike", "[soda][cutout]") {
   const std::string f = kFits + "muse/udf_mosaic_subcube.fits";
   auto c = run_case("muse_circle_band", f, {{"CIRCLE", "53.1752 -27.8079 0.0005"}, {"BAND", "5.0e-7 5.05e-7"}});
