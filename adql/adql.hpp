@@ -33,6 +33,21 @@ struct ColumnInfo {
     bool std = false;
 };
 
+/// A spatial index of S2 cells over some columns of a table (issue 3 item 3,
+/// DESIGN.md "Storage"), which the SQLite dialect uses as a pre-filter before
+/// the exact geometric test. `cell_table` (physical name) holds rows
+/// (kind, cell, row_id): kind 0 indexes the point (`ra`, `dec`), kind 1 the
+/// footprint `region`; `row_id` is the SQLite rowid of the indexed table.
+/// `cover_function` is the table-valued SQL function that turns a constant
+/// geometry (DALI text) and a kind into the cell-id ranges (lo, hi) to look up.
+/// Column names are the ADQL names; an empty name means "not indexed".
+struct SpatialIndexInfo {
+    std::string cell_table;
+    std::string cover_function;
+    std::string ra, dec;
+    std::string region;
+};
+
 /// A table as published in TAP_SCHEMA.tables: `schema` and `name` are the
 /// ADQL names (name unqualified, in the case TAP_SCHEMA gives), `physical`
 /// the table's name in the database.
@@ -42,6 +57,8 @@ struct TableInfo {
     std::string physical;
     std::string description;
     std::vector<ColumnInfo> columns;
+    /// Set when the table has a spatial index the translator may use.
+    std::optional<SpatialIndexInfo> spatial_index;
 };
 
 /// Resolves ADQL table names (ADQL 2.1 section 2.1.3: regular identifiers are

@@ -115,8 +115,9 @@ struct Typed {
 };
 
 Base base_of(const ColumnInfo& c) {
+    // DALI 1.1 geometry xtypes, and adql:REGION (ObsCore's s_region as STC-S text).
     if (c.xtype == "point" || c.xtype == "circle" || c.xtype == "polygon" || c.xtype == "region" ||
-        c.xtype == "moc")
+        c.xtype == "moc" || c.xtype == "adql:REGION" || c.xtype == "adql:region")
         return Base::Geometry;
     if (c.xtype == "timestamp") return Base::Timestamp;
     if (c.datatype == "char" || c.datatype == "unicodeChar") return Base::String;
@@ -183,6 +184,8 @@ struct Range {
     std::optional<Ident> alias;
     std::string label;                  // for messages
     std::vector<RCol> cols;
+    std::string sql_alias;              // base tables: the SQL correlation name
+    const SpatialIndexInfo* sindex = nullptr;  // base tables with a spatial index
 };
 struct Merged {                         // a NATURAL/USING column
     std::string name;
@@ -403,7 +406,11 @@ private:
         (void)has_aggregate;
 
         std::string sql = std::string("SELECT ") + (s.distinct ? "DISTINCT " : "") + list + " FROM " + from;
-        if (s.where) sql += " WHERE " + condition(*s.where, scope, "WHERE");
+        if (s.where) {
+            std::string cond = condition(*s.where, scope, "WHERE");
+            std::string pre = spatial_prefilter(*s.where, scope);
+            sql += " WHERE " + (pre.empty() ? cond : "(" + cond + ")" + pre);
+        }
         if (!s.group_by.empty()) {
             std::string g;
             for (auto& e : s.group_by) g += (g.empty() ? "" : ", ") + expr(*e, scope, true).sql;
@@ -423,6 +430,156 @@ private:
         if (outermost && s.top) top_ = s.top;
         sql += limit_clause(s.top, q.offset, outermost);
         return {sql, cols};
+    }
+
+    // ---------------------------------------------------------- spatial index
+
+    // Issue 3 item 3: WHERE conjuncts that a spatial index can pre-filter.
+    // For each conjunct
+    //   CONTAINS(POINT(ra, dec), shape) = 1, INTERSECTS(POINT(ra, dec), shape) = 1
+    //     (either order for INTERSECTS)                          -> point cells
+    //   INTERSECTS(region, shape) = 1, CONTAINS(region, shape) = 1,
+    //   CONTAINS(shape, region) = 1 (either order of INTERSECTS)  -> region cells
+    //   DISTANCE(POINT(ra, dec), POINT(x, y)) < r (or <=, either order, the
+    //     4-argument form, also r > DISTANCE(..))                 -> point cells of CIRCLE(x, y, r)
+    // (also `1 = ...`), where ra/dec/region are the indexed columns of one base
+    // table of this FROM clause and the shape is constant, adds
+    //   AND alias.rowid IN (SELECT row_id FROM cells matching the shape's covering)
+    // The exact test stays, so the result is unchanged. `= 0` cannot be
+    // pre-filtered (the complement of a covering is not a superset).
+    std::string spatial_prefilter(const Expr& where, const Scope& scope) {
+        std::vector<const Expr*> conj;
+        std::function<void(const Expr&)> flatten = [&](const Expr& e) {
+            if (e.kind == K::And) {
+                flatten(*e.args[0]);
+                flatten(*e.args[1]);
+            } else if (e.kind == K::Paren) {
+                flatten(*e.args[0]);
+            } else {
+                conj.push_back(&e);
+            }
+        };
+        flatten(where);
+        std::string out;
+        std::set<std::string> seen;
+        for (const Expr* c : conj) {
+            std::string p = prefilter_one(*c, scope);
+            if (!p.empty() && seen.insert(p).second) out += " AND " + p;
+        }
+        return out;
+    }
+
+    static const Expr& unparen(const Expr& e) { return e.kind == K::Paren ? unparen(*e.args[0]) : e; }
+
+    static bool is_constant(const Expr& e) {
+        switch (e.kind) {
+            case K::Null: case K::Number: case K::String: return true;
+            case K::Unary: case K::Binary: case K::Paren: case K::Cast:
+                break;
+            case K::Function:
+                if (e.is_udf && e.text != "range_s2d") return false;
+                if (e.text == "RAND") return false;
+                break;
+            default: return false;
+        }
+        return std::all_of(e.args.begin(), e.args.end(), [](const ExprPtr& a) { return a && is_constant(*a); });
+    }
+
+    // The range (of this scope) and ADQL column name a column reference
+    // resolves to, or nullptr.
+    const Range* column_range(const Expr& e, const Scope& scope, std::string& name) {
+        const Expr& c = unparen(e);
+        if (c.kind != K::Column) return nullptr;
+        const Ident& cname = c.path.back();
+        for (auto& m : scope.merged)
+            if (name_matches(cname, m.name)) return nullptr;
+        const Range* found = nullptr;
+        for (auto& r : scope.ranges) {
+            if (c.path.size() > 1 && !range_matches(r, std::vector<Ident>(c.path.begin(), c.path.end() - 1)))
+                continue;
+            for (auto& col : r.cols)
+                if (name_matches(cname, col.name)) {
+                    if (found && found != &r) return nullptr;
+                    found = &r;
+                    name = col.name;
+                }
+        }
+        return found;
+    }
+
+    // POINT(ra, dec) on the indexed point columns of one range.
+    const Range* indexed_point(const Expr& e, const Scope& scope) {
+        const Expr& p = unparen(e);
+        if (p.kind != K::Function || p.text != "POINT" || p.args.size() != 2) return nullptr;
+        return indexed_pair(*p.args[0], *p.args[1], scope);
+    }
+    const Range* indexed_pair(const Expr& ra, const Expr& dec, const Scope& scope) {
+        std::string n1, n2;
+        const Range* r1 = column_range(ra, scope, n1);
+        const Range* r2 = column_range(dec, scope, n2);
+        if (!r1 || r1 != r2 || !r1->sindex || r1->sindex->ra.empty()) return nullptr;
+        if (lower(n1) != lower(r1->sindex->ra) || lower(n2) != lower(r1->sindex->dec)) return nullptr;
+        return r1;
+    }
+    const Range* indexed_region(const Expr& e, const Scope& scope) {
+        std::string n;
+        const Range* r = column_range(e, scope, n);
+        if (!r || !r->sindex || r->sindex->region.empty() || lower(n) != lower(r->sindex->region)) return nullptr;
+        return r;
+    }
+
+    std::string lookup(const Range& r, const std::string& shape_sql, int kind) {
+        const SpatialIndexInfo& si = *r.sindex;
+        std::string k = std::to_string(kind);
+        return quote_ident(r.sql_alias) + ".rowid IN (SELECT \"s\".row_id FROM " + si.cover_function + "(" + shape_sql +
+               ", " + k + ") AS \"c\" CROSS JOIN " + quote_ident(si.cell_table) + " AS \"s\" ON \"s\".kind = " + k +
+               " AND \"s\".cell BETWEEN \"c\".lo AND \"c\".hi)";
+    }
+
+    std::string prefilter_one(const Expr& c0, const Scope& scope) {
+        const Expr& c = unparen(c0);
+        if (c.kind != K::Compare) return {};
+        const Expr& l = unparen(*c.args[0]);
+        const Expr& r = unparen(*c.args[1]);
+        auto is_one = [](const Expr& e) { return e.kind == K::Number && e.is_integer && std::atoll(e.text.c_str()) == 1; };
+        if (c.op == "=") {
+            const Expr* f = is_one(r) && is_predicate_fn(l) ? &l : is_one(l) && is_predicate_fn(r) ? &r : nullptr;
+            if (!f || f->args.size() != 2) return {};
+            const Expr& a = unparen(*f->args[0]);
+            const Expr& b = unparen(*f->args[1]);
+            bool contains = f->text == "CONTAINS";
+            auto shape = [&](const Expr& e) { return expr(e, scope).sql; };
+            if (const Range* rg = indexed_point(a, scope); rg && is_constant(b)) return lookup(*rg, shape(b), 0);
+            if (!contains)
+                if (const Range* rg = indexed_point(b, scope); rg && is_constant(a)) return lookup(*rg, shape(a), 0);
+            if (const Range* rg = indexed_region(a, scope); rg && is_constant(b)) return lookup(*rg, shape(b), 1);
+            if (const Range* rg = indexed_region(b, scope); rg && is_constant(a)) return lookup(*rg, shape(a), 1);
+            return {};
+        }
+        // DISTANCE(...) < r
+        const Expr* dist = nullptr;
+        const Expr* radius = nullptr;
+        if ((c.op == "<" || c.op == "<=") && l.kind == K::Function && l.text == "DISTANCE") dist = &l, radius = &r;
+        if ((c.op == ">" || c.op == ">=") && r.kind == K::Function && r.text == "DISTANCE") dist = &r, radius = &l;
+        if (!dist || !is_constant(*radius)) return {};
+        const Range* rg = nullptr;
+        const Expr* cx = nullptr;
+        const Expr* cy = nullptr;
+        const auto& d = dist->args;
+        if (d.size() == 4) {
+            if ((rg = indexed_pair(*d[0], *d[1], scope))) cx = d[2].get(), cy = d[3].get();
+            else if ((rg = indexed_pair(*d[2], *d[3], scope))) cx = d[0].get(), cy = d[1].get();
+        } else if (d.size() == 2) {
+            auto centre = [&](const Expr& p) {
+                const Expr& q = unparen(p);
+                if (q.kind == K::Function && q.text == "POINT" && q.args.size() == 2) cx = q.args[0].get(), cy = q.args[1].get();
+            };
+            if ((rg = indexed_point(*d[0], scope))) centre(*d[1]);
+            else if ((rg = indexed_point(*d[1], scope))) centre(*d[0]);
+        }
+        if (!rg || !cx || !cy || !is_constant(*cx) || !is_constant(*cy)) return {};
+        return lookup(*rg, "adql_circle(" + expr(*cx, scope).sql + ", " + expr(*cy, scope).sql + ", max(" +
+                               expr(*radius, scope).sql + ", 0))", 0);
     }
 
     static std::string default_name(const Expr& e) {
@@ -457,6 +614,8 @@ private:
                 } else {
                     const TableInfo& ti = find_table(t);
                     physical = ti.physical;
+                    r.sql_alias = sa;
+                    if (ti.spatial_index) r.sindex = &*ti.spatial_index;
                     r.schema = ti.schema;
                     r.table = ti.name;
                     for (auto& c : ti.columns)

@@ -12,12 +12,14 @@
 //
 // Constant geometry arguments are parsed once per statement (sqlite3_get_auxdata).
 #include "obscore/sql_functions.hpp"
+#include "obscore/spatial_index.hpp"
 
 #include <s2/s1angle.h>
 #include <s2/s2cap.h>
 #include <s2/s2latlng.h>
 #include <s2/s2latlng_rect.h>
 #include <s2/s2loop.h>
+#include <s2/s2point_region.h>
 #include <s2/s2polygon.h>
 #include <sqlite3.h>
 
@@ -107,6 +109,15 @@ std::unique_ptr<Geom> parse_geom(std::string_view text, std::string& error) {
     std::size_t i = 0;
     auto skip = [&] { while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i; };
     skip();
+    // An STC-S region as ObsCore's adql:REGION columns hold it (s_region:
+    // "Polygon ICRS ra1 dec1 ..."; also "Circle ICRS ra dec r", "Position ICRS
+    // ra dec"): skip the shape word and the frame; the numbers decide the type.
+    if (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i])) && text.substr(i, 5) != "range") {
+        for (int word = 0; word < 2 && i < text.size() && std::isalpha(static_cast<unsigned char>(text[i])); ++word) {
+            while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+            skip();
+        }
+    }
     bool range = false;
     if (text.substr(i, 5) == "range") {
         range = true;
@@ -793,6 +804,18 @@ void f_coord2(sqlite3_context* ctx, int, sqlite3_value** argv) { coord_impl(ctx,
 
 }  // namespace
 
+std::unique_ptr<S2Region> geometry_region(std::string_view dali, std::string& error) {
+    std::unique_ptr<Geom> g = parse_geom(dali, error);
+    if (!g) return nullptr;
+    switch (g->type) {
+        case Geom::Type::Point: return std::make_unique<S2PointRegion>(g->point);
+        case Geom::Type::Circle: return std::unique_ptr<S2Region>(g->cap.Clone());
+        case Geom::Type::Polygon: return std::move(g->polygon);
+        case Geom::Type::Range: return std::unique_ptr<S2Region>(g->rect.Clone());
+    }
+    return nullptr;
+}
+
 int register_sql_functions(sqlite3* db) {
     struct Def {
         const char* name;
@@ -840,7 +863,7 @@ int register_sql_functions(sqlite3* db) {
         int rc = sqlite3_create_function_v2(db, d.name, d.nargs, flags, nullptr, d.fn, nullptr, nullptr, nullptr);
         if (rc != SQLITE_OK) return rc;
     }
-    return SQLITE_OK;
+    return register_spatial_index_module(db);
 }
 
 }  // namespace vo::obscore

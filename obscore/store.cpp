@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <set>
 
+#include "obscore/spatial_index.hpp"
 #include "obscore/tap_schema.hpp"
 
 namespace vo::obscore {
@@ -228,6 +229,7 @@ std::unique_ptr<Store> Store::open_for_write(const std::string& path,
              "CREATE TABLE IF NOT EXISTS voserver_files (obs_publisher_did TEXT PRIMARY KEY, path TEXT NOT NULL, "
              "size_bytes INTEGER, mtime INTEGER, image_hdus TEXT)");
         write_tap_schema(db, path, columns);
+        create_spatial_index_schema(db);  // issue 3 item 3: S2 cells of s_ra/s_dec and s_region
         exec(db, path, "COMMIT");
     } catch (...) {
         sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -278,6 +280,8 @@ void Store::load_catalog() {
         c.std = sqlite3_column_int(s.get(), 11) != 0;
         it->columns.push_back(std::move(c));
     }
+    for (auto& t : tables)
+        if (t.physical == kObsCoreTable) t.spatial_index = spatial_index_info(db_);
     catalog_ = std::make_unique<TapSchemaCatalog>(std::move(tables));
 }
 
@@ -372,6 +376,7 @@ void Store::upsert(const ObsCoreRecord& r, const ProductFile& file) {
             value);
     }
     s.step();
+    index_product(db_, r.obs_publisher_did, r.s_ra, r.s_dec, r.s_region.empty() ? "" : dali_polygon(r.s_region));
 
     if (!file_stmt_ &&
         sqlite3_prepare_v3(db_,

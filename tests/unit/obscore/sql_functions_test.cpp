@@ -29,7 +29,7 @@ using vo::adql::TableInfo;
 class TestCatalog : public vo::adql::Catalog {
 public:
     TestCatalog() {
-        TableInfo t{"ivoa", "obscore", "ivoa_obscore", "test table", {}};
+        TableInfo t{"ivoa", "obscore", "ivoa_obscore", "test table", {}, {}};
         auto col = [&](const char* n, const char* dt, const char* as, const char* xt, const char* unit, const char* ucd) {
             ColumnInfo c;
             c.name = n;
@@ -48,7 +48,7 @@ public:
         col("em_min", "double", "", "", "m", "em.wl;stat.min");
         col("calib_level", "short", "", "", "", "meta.code;obs.calib");
         tables_.push_back(t);
-        TableInfo s{"TAP_SCHEMA", "schemas", "tap_schema_schemas", "", {}};
+        TableInfo s{"TAP_SCHEMA", "schemas", "tap_schema_schemas", "", {}, {}};
         ColumnInfo c;
         c.name = c.physical = "schema_name";
         c.datatype = "char";
