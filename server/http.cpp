@@ -12,6 +12,9 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -197,19 +200,21 @@ private:
     }
 
     /// Notices a client that closes the connection while its request runs.
-    void watch_disconnect(std::shared_ptr<Channel> channel) {
-        const std::uint64_t generation = ++watch_generation_;
+    void watch_disconnect(std::shared_ptr<Channel> channel) { arm_watch(std::move(channel), ++watch_generation_); }
+
+    void arm_watch(std::shared_ptr<Channel> channel, std::uint64_t generation) {
         stream_.socket().async_wait(tcp::socket::wait_read, [this, self = shared_from_this(), channel, generation](beast::error_code ec) {
             // Cancelled, or completed after its response was done (the bytes
             // seen may be the next request, already being read).
-            if (ec || generation != watch_generation_) return;
-            beast::error_code ec2;
-            const std::size_t avail = stream_.socket().available(ec2);
-            if (ec2 || avail == 0) {  // EOF or reset: stop the work, close
-                channel->fail();
-                write_failed(channel);
-            }
-            // avail > 0: a pipelined request; it is read after this response.
+            if (ec || generation != watch_generation_ || closed_) return;
+            // The reactor may report readiness spuriously: peek to tell EOF
+            // (0), a pipelined request (> 0) and nothing yet (EAGAIN).
+            char byte;
+            const ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+            if (n > 0) return;  // a pipelined request: read after this response
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return arm_watch(channel, generation);
+            channel->fail();  // EOF or reset: stop the work, close
+            write_failed(channel);
         });
     }
 
