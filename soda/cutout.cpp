@@ -1219,6 +1219,7 @@ class BoxCursor {
       : axes_(axes), stride_(naxes.size(), 1), idx_(naxes.size(), 0), run_(static_cast<std::uint64_t>(axes[0].count)) {
     for (std::size_t i = 1; i < naxes.size(); ++i) stride_[i] = stride_[i - 1] * static_cast<std::uint64_t>(naxes[i - 1]);
     exhausted_ = std::any_of(axes.begin(), axes.end(), [](const AxisCut& a) { return a.count <= 0; });
+    cur_ = first_offset();
   }
 
   /// Copies up to max_pixels next pixels with
@@ -1240,23 +1241,29 @@ class BoxCursor {
   }
 
  private:
-  std::uint64_t offset() const {
+  std::uint64_t first_offset() const {
     std::uint64_t off = static_cast<std::uint64_t>(axes_[0].first);
-    for (std::size_t i = 1; i < idx_.size(); ++i)
-      off += static_cast<std::uint64_t>(axes_[i].first + idx_[i] * axes_[i].step) * stride_[i];
+    for (std::size_t i = 1; i < idx_.size(); ++i) off += static_cast<std::uint64_t>(axes_[i].first) * stride_[i];
     return off;
   }
+  /// Next row of the box: the counters advance like an odometer and cur_
+  /// follows (+step*stride, or back to the axis start on wrap-around).
   void step() {
     std::size_t i = 1;
     for (; i < idx_.size(); ++i) {
-      if (++idx_[i] < axes_[i].count) break;
+      const std::uint64_t jump = static_cast<std::uint64_t>(axes_[i].step) * stride_[i];
+      if (++idx_[i] < axes_[i].count) {
+        cur_ += jump;
+        break;
+      }
+      cur_ -= static_cast<std::uint64_t>(axes_[i].count - 1) * jump;
       idx_[i] = 0;
     }
     if (i >= idx_.size()) exhausted_ = true;
   }
   bool next_run(std::size_t bytes_per_pixel) {
     if (exhausted_) return false;
-    off_ = offset();
+    off_ = cur_;
     left_ = run_;
     group_end_ = off_ + run_;
     if (idx_.size() >= 2) {
@@ -1265,7 +1272,7 @@ class BoxCursor {
       if ((row - run_) * bytes_per_pixel <= kMaxGap) group_end_ = off_ + (rows_left - 1) * row + run_;
     }
     step();
-    while (!exhausted_ && offset() == off_ + left_) {
+    while (!exhausted_ && cur_ == off_ + left_) {
       left_ += run_;
       step();
     }
@@ -1279,6 +1286,7 @@ class BoxCursor {
   std::uint64_t run_;
   std::uint64_t off_ = 0, left_ = 0;  // current run: next pixel, pixels left
   std::uint64_t group_end_ = 0;       // see fill()
+  std::uint64_t cur_ = 0;             // offset of the row at idx_
   bool exhausted_ = false;
 };
 
