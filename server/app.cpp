@@ -253,7 +253,7 @@ struct App::Impl {
         const std::string& p = req->path;
         if (p == "/tap/sync") return tap_sync(req, channel);
 
-        const bool read = req->method == "GET" || req->method == "HEAD" || req->method == "POST";
+        const bool read = req->method == "GET" || req->method == "POST";
         if (!read) {
             Reply r = dali_error(405, "method " + req->method + " not allowed on " + p);
             r.headers.emplace_back("Allow", "GET, POST");

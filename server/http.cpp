@@ -47,9 +47,9 @@ using Item = std::variant<Reply, StreamHeader, std::string, LastChunk>;
 class Channel final : public ResponseChannel, public std::enable_shared_from_this<Channel> {
 public:
     Channel(std::shared_ptr<Session> session, std::shared_ptr<const Request> request, bool keep_alive,
-            std::size_t max_queued)
+            std::size_t max_queued, const std::atomic<bool>* stopping)
         : session_(std::move(session)), request_(std::move(request)), keep_alive_(keep_alive),
-          max_queued_(max_queued), started_(std::chrono::steady_clock::now()) {}
+          max_queued_(max_queued), stopping_(stopping), started_(std::chrono::steady_clock::now()) {}
 
     void reply(Reply r) override {
         push(Item(std::move(r)), 0);
@@ -62,8 +62,16 @@ public:
         if (data.empty()) return;
         {
             std::unique_lock lk(mutex_);
-            space_.wait(lk, [&] { return failed_ || queued_bytes_ < max_queued_; });
-            if (failed_) throw votable::SinkClosed();
+            // Wait for the I/O thread to drain the queue; give up when the
+            // server stops (nobody will drain it any more).
+            while (!space_.wait_for(lk, std::chrono::milliseconds(200),
+                                    [&] { return failed_ || queued_bytes_ < max_queued_; })) {
+                if (stopping_ && stopping_->load()) failed_ = true;
+            }
+            if (failed_) {
+                cancel_ = true;
+                throw votable::SinkClosed();
+            }
         }
         push(Item(std::string(data)), data.size());
     }
@@ -113,6 +121,7 @@ private:
     std::shared_ptr<const Request> request_;
     bool keep_alive_;
     std::size_t max_queued_;
+    const std::atomic<bool>* stopping_;
     std::chrono::steady_clock::time_point started_;
     std::mutex mutex_;
     std::condition_variable space_;
@@ -127,8 +136,8 @@ private:
 
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(tcp::socket&& socket, const HttpOptions& options, const Handler& handler)
-        : stream_(std::move(socket)), options_(options), handler_(handler) {
+    Session(tcp::socket&& socket, const HttpOptions& options, const Handler& handler, const std::atomic<bool>& stopping)
+        : stream_(std::move(socket)), options_(options), handler_(handler), stopping_(stopping) {
         beast::error_code ec;
         auto ep = stream_.socket().remote_endpoint(ec);
         if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -162,7 +171,7 @@ private:
             auto req = std::make_shared<Request>();
             req->method = "?";
             req->path = "?";
-            auto ch = std::make_shared<Channel>(shared_from_this(), req, false, options_.max_queued_bytes);
+            auto ch = std::make_shared<Channel>(shared_from_this(), req, false, options_.max_queued_bytes, &stopping_);
             Reply r;
             r.status = 413;
             r.content_type = "application/x-votable+xml";
@@ -186,7 +195,7 @@ private:
         req->body = std::move(msg.body());
         req->remote = remote_;
         version_ = msg.version();
-        auto channel = std::make_shared<Channel>(shared_from_this(), req, msg.keep_alive(), options_.max_queued_bytes);
+        auto channel = std::make_shared<Channel>(shared_from_this(), req, msg.keep_alive(), options_.max_queued_bytes, &stopping_);
         watch_disconnect(channel);
         try {
             handler_(req, channel);
@@ -302,6 +311,7 @@ private:
     beast::tcp_stream stream_;
     const HttpOptions& options_;
     const Handler& handler_;
+    const std::atomic<bool>& stopping_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     std::optional<http::response<http::empty_body>> header_;
@@ -333,6 +343,7 @@ struct HttpServer::Impl {
     std::optional<tcp::acceptor> acceptor;
     std::vector<std::thread> threads;
     std::optional<net::executor_work_guard<net::io_context::executor_type>> guard;
+    std::atomic<bool> stopping{false};
 
     void do_accept() {
         acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
@@ -340,7 +351,7 @@ struct HttpServer::Impl {
                 if (ec == net::error::operation_aborted) return;
                 spdlog::warn("accept: {}", ec.message());
             } else {
-                std::make_shared<Session>(std::move(socket), options, handler)->run();
+                std::make_shared<Session>(std::move(socket), options, handler, stopping)->run();
             }
             do_accept();
         });
@@ -400,6 +411,7 @@ void HttpServer::wait(bool handle_signals) {
 void HttpServer::stop() {
     if (!impl_) return;
     auto& im = *impl_;
+    im.stopping = true;
     if (im.acceptor) {
         beast::error_code ec;
         im.acceptor->close(ec);
