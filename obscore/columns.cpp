@@ -35,10 +35,12 @@ ColumnDef col(const char* name, const char* adql_type, const char* unit, const c
         c.arraysize = "*";
         c.xtype = "timestamp";
     } else if (t == "REGION") {
-        // DALI 1.1 section 3.3.7: s_region is always a polygon here.
-        c.datatype = "double";
+        // ObsCore 1.1 Appendix C.2 types s_region adql:REGION; served, as the
+        // ALMA, ESO and GAVO archives do and taplint's OBS stage expects, as
+        // an STC-S string ("Polygon ICRS ra1 dec1 ...") in a char column.
+        c.datatype = "char";
         c.arraysize = "*";
-        c.xtype = "polygon";
+        c.xtype = "adql:REGION";
     }
     c.unit = unit;
     c.utype = std::string("obscore:") + utype;
@@ -84,7 +86,7 @@ std::vector<ColumnDef> make_columns() {
             "pos.eq.dec", "Central declination, ICRS", true, false, true),
         col("s_fov", "DOUBLE", "deg", "Char.SpatialAxis.Coverage.Bounds.Extent.diameter",
             "phys.angSize;instr.fov", "Diameter (bounds) of the covered region", true),
-        col("s_region", "REGION", "deg", "Char.SpatialAxis.Coverage.Support.Area", "pos.outline;obs.field",
+        col("s_region", "REGION", "", "Char.SpatialAxis.Coverage.Support.Area", "pos.outline;obs.field",
             "Sky region covered by the data product (expressed in ICRS frame)", true, false, true),
         col("s_resolution", "DOUBLE", "arcsec", "Char.SpatialAxis.Resolution.Refval.value",
             "pos.angResolution", "Spatial resolution of data as FWHM", true),

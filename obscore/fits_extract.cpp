@@ -506,15 +506,27 @@ void derive_spatial(const Hdu& h, ObsCoreRecord& r, std::vector<std::string>& wa
         max_dist = std::max(max_dist, angular_distance_deg(centre->first, centre->second, c->first, c->second));
         corners.push_back(*c);
     }
-    if (corners.size() == 4) {
-        if (max_dist >= 90.0) {
-            warnings.push_back("footprint larger than a hemisphere: no s_region");
-        } else {
-            orient_polygon(corners);
-            r.s_region = corners;
-            r.s_fov = 2 * max_dist;
+    if (corners.size() == 4 && max_dist < 90.0) {
+        orient_polygon(corners);
+        r.s_region = corners;
+        r.s_fov = 2 * max_dist;
+        return;
+    }
+    // No polygon describes the footprint (a corner outside the projection, as
+    // for all-sky AIT maps, or more than a hemisphere): a bounding circle from
+    // a grid of pixel positions, widened by one pixel; radius 180 = whole sky.
+    double radius = 0;
+    constexpr int kSteps = 64;
+    for (int i = 0; i <= kSteps; ++i) {
+        for (int j = 0; j <= kSteps; ++j) {
+            auto c = sky(0.5 + nl * i / kSteps, 0.5 + nb * j / kSteps);
+            if (c) radius = std::max(radius, angular_distance_deg(centre->first, centre->second, c->first, c->second));
         }
     }
+    radius = std::min(180.0, radius + 2 * r.s_pixel_scale.value_or(0.0) / 3600.0);
+    r.s_region_circle = std::array<double, 3>{centre->first, centre->second, radius};
+    r.s_fov = 2 * radius;
+    warnings.push_back("footprint is not a polygon: s_region is a bounding circle");
 }
 
 /// Fills the spectral columns from the spectral axis.

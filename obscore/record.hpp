@@ -1,6 +1,7 @@
 // One ObsCore 1.1 row as extracted from a product, before it is stored.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -21,7 +22,8 @@ using ExtraValue = std::variant<std::monostate, std::int64_t, double, std::strin
 ///
 /// `s_region` is the footprint as a list of (ra, dec) vertices in degrees,
 /// ICRS, counter-clockwise as seen from inside the sphere (DALI 1.1 section
-/// 3.3.7 polygon); the store serialises it as the DALI polygon string.
+/// 3.3.7 polygon); the store serialises it as the STC-S string
+/// "Polygon ICRS ra1 dec1 ..." of ObsCore's adql:REGION type.
 struct ObsCoreRecord {
     std::optional<std::string> dataproduct_type;     ///< image, cube, spectrum, ...
     std::optional<std::string> dataproduct_subtype;
@@ -37,6 +39,11 @@ struct ObsCoreRecord {
     std::optional<std::string> target_name;
     std::optional<double> s_ra, s_dec, s_fov;        ///< deg
     std::vector<std::pair<double, double>> s_region; ///< (ra, dec) deg vertices; empty = NULL
+    /// A bounding circle (ra, dec, radius; deg) used as s_region when no
+    /// polygon describes the footprint (all-sky maps whose pixel-grid corners
+    /// lie outside the projection; radius 180 is the whole sky). Stored as
+    /// "Circle ICRS ra dec r"; ignored when `s_region` is set.
+    std::optional<std::array<double, 3>> s_region_circle;
     std::optional<double> s_resolution;              ///< arcsec FWHM
     std::optional<std::int64_t> s_xel1, s_xel2;
     std::optional<double> s_pixel_scale;             ///< arcsec

@@ -157,14 +157,32 @@ std::vector<ColumnDef> all_obscore_columns(const std::vector<ColumnDef>& extensi
 
 }  // namespace
 
+namespace {
+
+/// The shortest text that reads back as exactly `v`.
+std::string shortest(double v) {
+    char buf[64];
+    auto res = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, res.ptr);
+}
+
+}  // namespace
+
+std::string stcs_region(const ObsCoreRecord& r) {
+    if (!r.s_region.empty()) return "Polygon ICRS " + dali_polygon(r.s_region);
+    if (r.s_region_circle) {
+        const auto& c = *r.s_region_circle;
+        return "Circle ICRS " + shortest(c[0]) + " " + shortest(c[1]) + " " + shortest(c[2]);
+    }
+    return "";
+}
+
 std::string dali_polygon(const std::vector<std::pair<double, double>>& vertices) {
     std::string out;
-    char buf[64];
     for (const auto& [ra, dec] : vertices) {
         for (double v : {ra, dec}) {
-            auto res = std::to_chars(buf, buf + sizeof buf, v);
             if (!out.empty()) out += ' ';
-            out.append(buf, res.ptr);
+            out += shortest(v);
         }
     }
     return out;
@@ -221,7 +239,7 @@ std::unique_ptr<Store> Store::open_for_write(const std::string& path,
                                        quote_ident(c.name) + " " + c.sql_type());
         }
         for (const auto& c : columns) {
-            if (!c.indexed || c.name == "obs_publisher_did" || c.xtype == "polygon") continue;
+            if (!c.indexed || c.name == "obs_publisher_did" || c.adql_type == "REGION") continue;
             exec(db, path, std::string("CREATE INDEX IF NOT EXISTS ") + kObsCoreTable + "_" + c.name + " ON " +
                                kObsCoreTable + " (" + quote_ident(c.name) + ")");
         }
@@ -340,8 +358,9 @@ void Store::upsert(const ObsCoreRecord& r, const ProductFile& file) {
     s.bind(index_of("s_ra"), r.s_ra);
     s.bind(index_of("s_dec"), r.s_dec);
     s.bind(index_of("s_fov"), r.s_fov);
-    if (r.s_region.empty()) s.bind_null(index_of("s_region"));
-    else s.bind(index_of("s_region"), dali_polygon(r.s_region));
+    const std::string region = stcs_region(r);
+    if (region.empty()) s.bind_null(index_of("s_region"));
+    else s.bind(index_of("s_region"), region);
     s.bind(index_of("s_resolution"), r.s_resolution);
     s.bind(index_of("s_xel1"), r.s_xel1);
     s.bind(index_of("s_xel2"), r.s_xel2);
@@ -376,7 +395,7 @@ void Store::upsert(const ObsCoreRecord& r, const ProductFile& file) {
             value);
     }
     s.step();
-    index_product(db_, r.obs_publisher_did, r.s_ra, r.s_dec, r.s_region.empty() ? "" : dali_polygon(r.s_region));
+    index_product(db_, r.obs_publisher_did, r.s_ra, r.s_dec, region);
 
     if (!file_stmt_ &&
         sqlite3_prepare_v3(db_,

@@ -86,6 +86,11 @@ private:
     std::unique_ptr<adql::Catalog> catalog_;
 };
 
+/// The s_region value of a row: the STC-S string of ObsCore's adql:REGION
+/// ("Polygon ICRS ra1 dec1 ...", or "Circle ICRS ra dec r" for a bounding
+/// circle), "" for NULL. Degrees, ICRS.
+std::string stcs_region(const ObsCoreRecord& record);
+
 /// Serialises a footprint as the DALI 1.1 polygon value "ra1 dec1 ra2 dec2 ..."
 /// (degrees, 17 significant digits).
 std::string dali_polygon(const std::vector<std::pair<double, double>>& vertices);

@@ -167,6 +167,26 @@ void write_tap_schema(sqlite3* db, const std::string& path, const std::vector<Co
     run(tables.get());
     add_columns("ivoa.obscore", obscore);
 
+    // TAP 1.1 sections 4.4-4.5: the foreign keys that tie TAP_SCHEMA together.
+    auto keys = prepare("INSERT INTO tap_schema_keys VALUES (?1, ?2, ?3, NULL, ?4)");
+    auto key_columns = prepare("INSERT INTO tap_schema_key_columns VALUES (?1, ?2, ?3)");
+    struct Key { const char *id, *from, *target, *from_column, *target_column; };
+    for (const Key& k : {Key{"tables_schema", "TAP_SCHEMA.tables", "TAP_SCHEMA.schemas", "schema_name", "schema_name"},
+                         Key{"columns_table", "TAP_SCHEMA.columns", "TAP_SCHEMA.tables", "table_name", "table_name"},
+                         Key{"keys_from_table", "TAP_SCHEMA.keys", "TAP_SCHEMA.tables", "from_table", "table_name"},
+                         Key{"keys_target_table", "TAP_SCHEMA.keys", "TAP_SCHEMA.tables", "target_table", "table_name"},
+                         Key{"key_columns_key", "TAP_SCHEMA.key_columns", "TAP_SCHEMA.keys", "key_id", "key_id"}}) {
+        text(keys.get(), 1, k.id);
+        text(keys.get(), 2, k.from);
+        text(keys.get(), 3, k.target);
+        text(keys.get(), 4, std::string(k.from) + "." + k.from_column + " refers to " + k.target + "." + k.target_column);
+        run(keys.get());
+        text(key_columns.get(), 1, k.id);
+        text(key_columns.get(), 2, k.from_column);
+        text(key_columns.get(), 3, k.target_column);
+        run(key_columns.get());
+    }
+
     int index = 10;
     for (const char* table : {"schemas", "tables", "columns", "keys", "key_columns"}) {
         const std::string qualified = std::string("TAP_SCHEMA.") + table;

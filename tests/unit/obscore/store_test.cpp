@@ -69,7 +69,8 @@ TEST_CASE("a new store holds ivoa.obscore and a TAP_SCHEMA describing it", "[sto
           "obscore:Char.SpectralAxis.Coverage.Bounds.Limits.LoLimit");
     CHECK(text(db, "SELECT ucd FROM tap_schema_columns WHERE column_name = 's_region'") == "pos.outline;obs.field");
     CHECK(text(db, "SELECT unit FROM tap_schema_columns WHERE column_name = 'access_estsize'") == "kbyte");
-    CHECK(text(db, "SELECT xtype FROM tap_schema_columns WHERE column_name = 's_region'") == "polygon");
+    CHECK(text(db, "SELECT xtype FROM tap_schema_columns WHERE column_name = 's_region'") == "adql:REGION");
+    CHECK(text(db, "SELECT datatype FROM tap_schema_columns WHERE column_name = 's_region'") == "char");
     // The TAP_SCHEMA tables describe themselves, "size" delimited (a reserved word).
     CHECK(scalar(db, "SELECT COUNT(*) FROM tap_schema_columns WHERE table_name = 'TAP_SCHEMA.columns'") == 14);
     CHECK(scalar(db, "SELECT COUNT(*) FROM tap_schema_columns WHERE column_name = '\"size\"'") == 1);
@@ -97,7 +98,8 @@ TEST_CASE("re-ingesting a product updates its row instead of duplicating it", "[
     store->upsert(r, file);
     CHECK(store->count_rows() == 1);
     CHECK(text(store->db(), "SELECT target_name FROM ivoa_obscore") == "NGC 3256");
-    CHECK(text(store->db(), "SELECT s_region FROM ivoa_obscore") == "157 -43.95 156.9 -43.95 156.9 -43.85 157 -43.85");
+    CHECK(text(store->db(), "SELECT s_region FROM ivoa_obscore") ==
+          "Polygon ICRS 157 -43.95 156.9 -43.95 156.9 -43.85 157 -43.85");
 
     auto product = store->find_product("ivo://test/samples?ngc3256");
     REQUIRE(product);
