@@ -169,7 +169,11 @@ std::vector<Token> lex(std::string_view s) {
             t.text = body;
         } else if (std::isdigit(static_cast<unsigned char>(c)) ||
                    (c == '.' && i + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1])) &&
-                    (out.empty() || (out.back().kind != Token::Kind::Ident && out.back().kind != Token::Kind::Delim)))) {
+                    (out.empty() || (out.back().kind != Token::Kind::Delim &&
+                                     (out.back().kind != Token::Kind::Ident || is_reserved_word(out.back().text)))))) {
+            // ".5" is a number (exact_numeric_literal ::= <period> <unsigned_decimal>)
+            // except after a name, where the period qualifies it; a reserved word
+            // (SELECT .5, WHERE x > .5 AND .5 < y) is not a name.
             bool integer = true;
             while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
             if (i < s.size() && s[i] == '.') {
