@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""Spatial ADQL queries over HTTP (issue 3 "Benchmark"; bench/README.md,
+section "ADQL and spatial queries").
+
+    bench/adql_spatial.py STORE [N] [VOSERVER]
+
+Serves STORE (a store with the S2 spatial index, e.g. built by
+`bench_adql_parse index STORE`) with VOSERVER (default build/voserver) and
+measures, over one keep-alive HTTP connection, the median wall time of N
+TAP sync queries (VOTable TABLEDATA, SELECT *) of each kind:
+  cone       CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', ra, dec, r)) = 1
+  footprint  INTERSECTS(s_region, CIRCLE('ICRS', ra, dec, r)) = 1
+for r = 0.1 and 1 degree at random centres, and of the same rows fetched
+without the spatial predicate by primary key (obs_publisher_did IN (...)).
+"""
+import http.client
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+store = sys.argv[1]
+n = int(sys.argv[2]) if len(sys.argv) > 2 else 100
+voserver = sys.argv[3] if len(sys.argv) > 3 else "build/voserver"
+port = 18093
+work = tempfile.mkdtemp(prefix="voserver-adql-bench-")
+conf = os.path.join(work, "bench.toml")
+with open(conf, "w") as f:
+    f.write(f"""[server]
+host = "127.0.0.1"
+port = {port}
+threads = 2
+query_workers = 2
+[archive]
+authority = "bench"
+database = "{store}"
+[limits]
+maxrec_default = 100000
+maxrec_hard = 1000000
+""")
+log = open(os.path.join(work, "server.log"), "w")
+server = subprocess.Popen([voserver, "serve", "--config", conf], stdout=log, stderr=log)
+try:
+    conn = None
+    for _ in range(200):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            conn.request("GET", "/tap/availability")
+            conn.getresponse().read()
+            break
+        except OSError:
+            conn = None
+            time.sleep(0.1)
+    if conn is None:
+        sys.exit("server did not start; see " + log.name)
+
+    def query(adql):
+        body = urllib.parse.urlencode({"LANG": "ADQL", "REQUEST": "doQuery", "QUERY": adql})
+        t0 = time.perf_counter()
+        conn.request("POST", "/tap/sync", body, {"Content-Type": "application/x-www-form-urlencoded"})
+        r = conn.getresponse()
+        data = r.read()
+        t1 = time.perf_counter()
+        if r.status != 200:
+            sys.exit(f"HTTP {r.status} for {adql}: {data[:300]!r}")
+        return (t1 - t0) * 1000, data.decode("utf-8", "replace")
+
+    rng = random.Random(1)
+    print(f"store {store}, {n} queries of each kind, TAP sync over HTTP (VOTable TABLEDATA, SELECT *)")
+    print(f"{'query':<46}{'r/deg':>6}{'matches':>9}{'median/ms':>11}{'p90/ms':>9}{'by PK/ms':>10}{'ratio':>7}")
+    for name, pattern in [("cone CONTAINS(POINT(s_ra, s_dec), CIRCLE)",
+                           "CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', {ra}, {dec}, {r})) = 1"),
+                          ("footprint INTERSECTS(s_region, CIRCLE)",
+                           "INTERSECTS(s_region, CIRCLE('ICRS', {ra}, {dec}, {r})) = 1")]:
+        for r in (0.1, 1.0):
+            ts, tpk, matches = [], [], []
+            for _ in range(n):
+                import math
+                ra = 360 * rng.random()
+                dec = math.degrees(math.asin(2 * rng.random() - 1))
+                where = pattern.format(ra=f"{ra:.6f}", dec=f"{dec:.6f}", r=r)
+                ms, text = query("SELECT * FROM ivoa.obscore WHERE " + where)
+                ts.append(ms)
+                ids = re.findall(r"<TD>(ivo://[^<]*)</TD>", text)
+                matches.append(len(ids))
+                inlist = ", ".join("'" + i + "'" for i in ids) or "''"
+                ms2, text2 = query(f"SELECT * FROM ivoa.obscore WHERE obs_publisher_did IN ({inlist})")
+                tpk.append(ms2)
+            ts.sort()
+            med, pk = statistics.median(ts), statistics.median(tpk)
+            print(f"{name:<46}{r:>6}{statistics.median(matches):>9.1f}{med:>11.2f}{ts[int(0.9 * len(ts))]:>9.2f}"
+                  f"{pk:>10.2f}{med / pk:>7.2f}")
+finally:
+    server.terminate()
+    server.wait()
