@@ -224,7 +224,10 @@ std::unique_ptr<Store> Store::open_for_write(const std::string& path,
             while (s.step()) existing.insert(lower(s.text(1)));
         }
         if (existing.empty()) {
-            std::string sql = std::string("CREATE TABLE ") + kObsCoreTable + " (";
+            // An explicit INTEGER PRIMARY KEY keeps row ids stable across VACUUM,
+            // which the spatial index (ivoa_obscore_s2.row_id) relies on. It is
+            // not an ObsCore column and is not published in TAP_SCHEMA.
+            std::string sql = std::string("CREATE TABLE ") + kObsCoreTable + " (voserver_row_id INTEGER PRIMARY KEY, ";
             for (const auto& c : columns) {
                 sql += quote_ident(c.name) + " " + c.sql_type();
                 if (c.not_null) sql += " NOT NULL";

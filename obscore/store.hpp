@@ -30,7 +30,9 @@ inline constexpr const char* kObsCoreTable = "ivoa_obscore";
 /// A connection to the store.
 ///
 /// Layout: `ivoa_obscore` (one row per product, columns from obscore_columns()
-/// plus configured extension columns, primary key obs_publisher_did), the
+/// plus configured extension columns, unique obs_publisher_did, and a private
+/// INTEGER PRIMARY KEY voserver_row_id), `ivoa_obscore_s2` (the spatial index,
+/// obscore/spatial_index.hpp), the
 /// `tap_schema_{schemas,tables,columns,keys,key_columns}` tables of TAP 1.1
 /// section 4 (published as TAP_SCHEMA.schemas etc.), and `voserver_files`
 /// (obs_publisher_did -> file path, size, mtime, image HDUs).
