@@ -12,8 +12,10 @@
 #include "obscore/store.hpp"
 #include "server/params.hpp"
 #include "server/query.hpp"
+#include "server/soda_endpoint.hpp"
 #include "server/vosi.hpp"
 #include "server/worker_pool.hpp"
+#include "soda/params.hpp"
 #include "votable/writer.hpp"
 
 namespace vo::server {
@@ -112,6 +114,8 @@ struct App::Impl {
     std::map<std::string, std::string> table_docs;  // lower-case qualified name -> document
     std::string landing;
     std::string tap_page;
+    std::string soda_capabilities;  // SODA 1.0 section 2.5
+    std::string soda_html;
 
     void build_documents() {
         auto store = obscore::Store::open_read_only(config.archive.database);
@@ -146,6 +150,8 @@ struct App::Impl {
             if (!configured) summaries.push_back({name, "", n});
         }
         landing = landing_page(config, summaries, total);
+        soda_capabilities = soda_capabilities_document(config);
+        soda_html = soda_page(config);
 
         const std::string base = votable::xml_escape(config.base_url());
         tap_page = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>TAP service</title></head><body>\n"
@@ -230,6 +236,36 @@ struct App::Impl {
             channel->reply(dali_error(503, "too many queries waiting; try again shortly"));
     }
 
+    /// SODA 1.0 {sync} (server/soda_endpoint.hpp): parameters checked here,
+    /// the ID lookup and the cutout on a worker with its read-only store.
+    void soda_sync(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
+        if (req->method != "GET" && req->method != "POST") {
+            Reply r = dali_error(405, "method " + req->method + " not allowed on /soda/sync (use GET or POST)");
+            r.headers.emplace_back("Allow", "GET, POST");
+            return channel->reply(std::move(r));
+        }
+        SodaRequest soda_request;
+        try {
+            const DaliParams params = parse_request_params(req->method, req->target, req->content_type, req->body);
+            soda_request = parse_soda_request(params);
+        } catch (const ParamError& e) {
+            return channel->reply(dali_error(400, std::string("UsageError: ") + e.what()));
+        } catch (const soda::SodaError& e) {
+            return channel->reply(soda_error_reply(e));
+        }
+        auto task = [this, channel, soda_request = std::move(soda_request)](std::size_t worker) {
+            try {
+                if (!engines[worker]) engines[worker] = std::make_unique<QueryEngine>(config.archive.database);
+            } catch (const std::exception& e) {
+                spdlog::error("SODA: cannot open the store: {}", e.what());
+                return channel->reply(dali_error(500, std::string("Error: the archive store cannot be opened: ") + e.what()));
+            }
+            run_soda_sync(soda_request, engines[worker]->store(), *channel);
+        };
+        if (!pool->try_submit(std::move(task)))
+            channel->reply(dali_error(503, "ServiceUnavailable: too many requests waiting; try again shortly"));
+    }
+
     void tables(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
         const std::string prefix = "/tap/tables/";
         if (req->path.size() > prefix.size()) {
@@ -252,6 +288,7 @@ struct App::Impl {
     void route(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
         const std::string& p = req->path;
         if (p == "/tap/sync") return tap_sync(req, channel);
+        if (p == "/soda/sync") return soda_sync(req, channel);
 
         const bool read = req->method == "GET" || req->method == "POST";
         if (!read) {
@@ -268,8 +305,14 @@ struct App::Impl {
         if (p == "/tap/async" || p.rfind("/tap/async/", 0) == 0)
             return channel->reply(dali_error(501, "asynchronous queries (UWS) are not available yet; use /tap/sync"));
         if (p == "/tap/examples") return channel->reply(dali_error(404, "this service has no DALI examples yet"));
-        // SODA 1.0 and DataLink 1.1: the SODA engine (soda/) plugs in here.
-        if (p == "/soda/sync" || p == "/soda/async" || p == "/datalink/sync" || p == "/sia2/query")
+        // SODA 1.0 (sync above; section 2.4-2.5 VOSI resources here).
+        if (p == "/soda" || p == "/soda/") return channel->reply(document(kHtml, soda_html));
+        if (p == "/soda/capabilities") return channel->reply(document(kXml, soda_capabilities));
+        if (p == "/soda/availability")
+            return channel->reply(document(kXml, availability_document(true, "service is accepting cutout requests")));
+        if (p == "/soda/async" || p.rfind("/soda/async/", 0) == 0)
+            return channel->reply(dali_error(501, "asynchronous cutouts (UWS) are not available yet; use /soda/sync"));
+        if (p == "/datalink/sync" || p == "/sia2/query")
             return channel->reply(dali_error(501, p + " is not available yet in this version of voserver"));
         if (p == "/favicon.ico") {
             Reply r;

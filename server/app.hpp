@@ -10,7 +10,12 @@
 //   /tap/tables            VOSI-tables 1.1 (detail=min|max)
 //   /tap/tables/{table}    one table
 //   /tap/examples          404 (TAP 1.1 section 2.6: no examples yet)
-//   /soda/sync, /datalink/sync, /sia2/query   501 until the engines are wired in
+//   /soda                  short description of the SODA service (HTML)
+//   /soda/sync             SODA 1.0 {sync} cutouts (GET, POST; server/soda_endpoint.hpp)
+//   /soda/capabilities     VOSI 1.1 capabilities of the SODA service (SODA 1.0 section 2.5)
+//   /soda/availability     VOSI 1.1 availability
+//   /soda/async            501 until UWS jobs exist
+//   /datalink/sync, /sia2/query   501 until the engines are wired in
 #pragma once
 
 #include <memory>

@@ -1,7 +1,8 @@
 // HTTP server on Boost.Beast, in the style of Beast's "advanced server"
 // example: a listener, one Session per connection on its own strand, read
 // timeouts, keep-alive. Responses may be produced from worker threads through
-// a ResponseChannel that queues items and writes them on the strand.
+// a ResponseChannel that queues items and writes them on the strand; a
+// streamed body is chunked, or sent as is after a known Content-Length.
 #include "server/http.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -39,6 +40,7 @@ struct StreamHeader {
     unsigned status;
     std::string content_type;
     std::vector<std::pair<std::string, std::string>> headers;
+    std::optional<std::uint64_t> content_length;  ///< none: chunked
 };
 struct LastChunk {};
 using Item = std::variant<Reply, StreamHeader, std::string, LastChunk>;
@@ -55,8 +57,9 @@ public:
         push(Item(std::move(r)), 0);
     }
     void start(unsigned status, std::string content_type,
-               std::vector<std::pair<std::string, std::string>> headers) override {
-        push(Item(StreamHeader{status, std::move(content_type), std::move(headers)}), 0);
+               std::vector<std::pair<std::string, std::string>> headers,
+               std::optional<std::uint64_t> content_length) override {
+        push(Item(StreamHeader{status, std::move(content_type), std::move(headers), content_length}), 0);
     }
     void write(std::string_view data) override {
         if (data.empty()) return;
@@ -237,11 +240,17 @@ private:
         if (auto* r = std::get_if<Reply>(&*item)) {
             auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r->status), version_);
             res->set(http::field::server, options_.server_name);
-            res->set(http::field::content_type, r->content_type);
+            // 204 No Content (SODA 1.0 section 5.1) and 304 carry no body,
+            // hence neither Content-Type nor Content-Length (RFC 9110
+            // section 8.6: a server MUST NOT send Content-Length with 204).
+            const bool bodiless = r->status == 204 || r->status == 304 || r->status < 200;
+            if (!bodiless && !r->content_type.empty()) res->set(http::field::content_type, r->content_type);
             for (auto& [k, v] : r->headers) res->set(k, v);
             res->keep_alive(channel->keep_alive());
-            res->body() = std::move(r->body);
-            res->prepare_payload();
+            if (!bodiless) {
+                res->body() = std::move(r->body);
+                res->prepare_payload();
+            }
             channel->set_status(r->status);
             const std::size_t n = res->body().size();
             http::async_write(stream_, *res, [self, res, channel, n](beast::error_code ec, std::size_t) {
@@ -255,7 +264,10 @@ private:
             header_->set(http::field::content_type, h->content_type);
             for (auto& [k, v] : h->headers) header_->set(k, v);
             header_->keep_alive(channel->keep_alive());
-            header_->chunked(true);
+            fixed_length_ = h->content_length;
+            body_sent_ = 0;
+            if (fixed_length_) header_->content_length(*fixed_length_);
+            else header_->chunked(true);
             serializer_.emplace(*header_);
             channel->set_status(h->status);
             http::async_write_header(stream_, *serializer_, [self, channel](beast::error_code ec, std::size_t) {
@@ -265,12 +277,31 @@ private:
             });
         } else if (auto* s = std::get_if<std::string>(&*item)) {
             chunk_ = std::move(*s);
-            net::async_write(stream_, http::make_chunk(net::buffer(chunk_)), [self, channel](beast::error_code ec, std::size_t) {
+            const std::size_t queued = chunk_.size();
+            auto done = [self, channel, queued](beast::error_code ec, std::size_t) {
                 self->writing_ = false;
-                channel->written(self->chunk_.size(), self->chunk_.size());
+                channel->written(queued, queued);
                 if (ec) return self->write_failed(channel);
                 self->pump(channel);
-            });
+            };
+            if (fixed_length_) {
+                // Identity body: never more than announced.
+                const std::uint64_t room = *fixed_length_ - body_sent_;
+                if (chunk_.size() > room) chunk_.resize(static_cast<std::size_t>(room));
+                body_sent_ += chunk_.size();
+                net::async_write(stream_, net::buffer(chunk_), std::move(done));
+            } else {
+                net::async_write(stream_, http::make_chunk(net::buffer(chunk_)), std::move(done));
+            }
+        } else if (fixed_length_) {
+            // End of an identity body: complete only if every announced byte
+            // went out; otherwise close so the client sees the truncation.
+            writing_ = false;
+            const bool complete = body_sent_ == *fixed_length_;
+            if (!complete)
+                spdlog::warn("streamed response ended after {} of {} announced bytes; closing the connection",
+                             body_sent_, *fixed_length_);
+            response_done(channel, true, !complete || !channel->keep_alive());
         } else {
             net::async_write(stream_, http::make_chunk_last(), [self, channel](beast::error_code ec, std::size_t) {
                 self->writing_ = false;
@@ -294,6 +325,7 @@ private:
         channel->log_done(true);
         header_.reset();
         serializer_.reset();
+        fixed_length_.reset();
         std::string().swap(chunk_);
         beast::error_code ec;
         ++watch_generation_;          // a late watch completion is now stale
@@ -317,6 +349,8 @@ private:
     std::optional<http::response<http::empty_body>> header_;
     std::optional<http::response_serializer<http::empty_body>> serializer_;
     std::string chunk_;
+    std::optional<std::uint64_t> fixed_length_;  ///< Content-Length of the current streamed response
+    std::uint64_t body_sent_ = 0;                ///< body bytes of it handed to the socket
     std::string remote_;
     unsigned version_ = 11;
     bool writing_ = false;

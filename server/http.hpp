@@ -1,6 +1,6 @@
 // The HTTP layer (Boost.Beast): one session per connection, read timeouts,
-// keep-alive, responses either whole or streamed with chunked transfer
-// encoding from any thread (DESIGN.md "How a request flows").
+// keep-alive, responses either whole or streamed (chunked transfer encoding,
+// or a known Content-Length) from any thread (DESIGN.md "How a request flows").
 #pragma once
 
 #include <atomic>
@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -41,9 +42,19 @@ public:
     virtual ~ResponseChannel() = default;
     /// Sends a whole response.
     virtual void reply(Reply reply) = 0;
-    /// Sends the status line and headers of a streamed (chunked) response.
+    /// Sends the status line and headers of a streamed response.
+    ///
+    /// Without `content_length` the body is sent with chunked transfer
+    /// encoding (RFC 9112 section 7.1; TAP results, whose size is unknown).
+    /// With it, `Content-Length: n` is sent and the body goes out as is
+    /// (RFC 9112 section 6.3; SODA cutouts, so clients can show progress):
+    /// the handler must then write exactly n bytes before finish(); if it
+    /// writes fewer (a failure after the headers), finish() closes the
+    /// connection so the client sees a truncated body rather than a
+    /// complete-looking one, and bytes beyond n are dropped.
     virtual void start(unsigned status, std::string content_type,
-                       std::vector<std::pair<std::string, std::string>> headers = {}) = 0;
+                       std::vector<std::pair<std::string, std::string>> headers = {},
+                       std::optional<std::uint64_t> content_length = std::nullopt) = 0;
     /// Sends one chunk of body. Blocks while too much is queued (back-pressure;
     /// memory stays bounded). Throws votable::SinkClosed if the client is gone.
     virtual void write(std::string_view data) = 0;

@@ -1,0 +1,190 @@
+// SODA 1.0 {sync}: request checking, ID resolution, streamed cutouts.
+#include "server/soda_endpoint.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <optional>
+
+#include "soda/cutout.hpp"
+#include "votable/writer.hpp"
+
+namespace vo::server {
+
+namespace {
+
+std::string upper(std::string s) {
+    for (auto& c : s)
+        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    return s;
+}
+
+Reply votable_error(unsigned status, const std::string& message) {
+    Reply r;
+    r.status = status;
+    r.content_type = "application/x-votable+xml";
+    r.body = votable::error_document(message);
+    return r;
+}
+
+}  // namespace
+
+std::multimap<std::string, std::string> soda_parameter_map(const DaliParams& params) {
+    std::multimap<std::string, std::string> out;
+    for (const auto& [name, value] : params.pairs()) out.emplace(upper(name), value);
+    return out;
+}
+
+SodaRequest parse_soda_request(const DaliParams& params) {
+    SodaRequest request;
+    // SODA 1.0 section 3.2.1 / 3.1: one ID per sync request.
+    std::vector<std::string> ids;
+    for (const auto& v : params.all("ID"))
+        if (!v.empty() && std::find(ids.begin(), ids.end(), v) == ids.end()) ids.push_back(v);
+    if (ids.empty())
+        throw soda::SodaError(400, "UsageError", "ID",
+                              "UsageError: ID: missing parameter ID (the obs_publisher_did of the dataset to cut)");
+    if (ids.size() > 1)
+        throw soda::SodaError(400, "MultiValuedParamNotSupported", "ID",
+                              "MultiValuedParamNotSupported: ID: " + std::to_string(ids.size()) +
+                                  " values given; the sync resource cuts one dataset per request");
+    request.id = ids.front();
+
+    // DALI 1.1 section 3.4.3: the only output format is FITS.
+    std::vector<std::string> formats;
+    for (const auto& v : params.all("RESPONSEFORMAT"))
+        if (!v.empty()) formats.push_back(v);
+    for (const auto& f : formats) {
+        if (!iequals(f, "application/fits") && !iequals(f, "image/fits") && !iequals(f, "fits"))
+            throw soda::SodaError(400, "UsageError", "RESPONSEFORMAT",
+                                  "UsageError: RESPONSEFORMAT: unsupported value \"" + f +
+                                      "\" (supported: application/fits)");
+    }
+
+    request.params = soda::parse_params(soda_parameter_map(params));
+    return request;
+}
+
+Reply soda_error_reply(const soda::SodaError& e) {
+    if (e.http_status() == 204) {
+        Reply r;  // SODA 1.0 section 5.1: 204 No Content, no body
+        r.status = 204;
+        return r;
+    }
+    return votable_error(static_cast<unsigned>(e.http_status()), e.what());
+}
+
+std::string content_disposition(const std::string& filename) {
+    std::string name;
+    for (const char c : filename) {
+        const auto u = static_cast<unsigned char>(c);
+        name += (c == '"' || c == '\\' || u < 0x20 || u == 0x7f) ? '_' : c;
+    }
+    if (name.empty()) name = "cutout.fits";
+    return "attachment; filename=\"" + name + "\"";
+}
+
+std::uint64_t run_soda_sync(const SodaRequest& request, const obscore::Store& store, ResponseChannel& channel) {
+    std::optional<obscore::ProductFile> product;
+    try {
+        product = store.find_product(request.id);
+    } catch (const std::exception& e) {
+        spdlog::error("SODA: looking up ID {}: {}", request.id, e.what());
+        channel.reply(votable_error(500, std::string("Error: the archive store cannot be read: ") + e.what()));
+        return 0;
+    }
+    if (!product) {
+        channel.reply(votable_error(404, "UsageError: ID: no dataset with ID " + request.id +
+                                             " in this archive (IDs are the obs_publisher_did values of ivoa.obscore)"));
+        return 0;
+    }
+
+    std::optional<soda::Cutout> cutout;
+    try {
+        cutout.emplace(soda::plan_cutout(product->path, product->image_hdus, request.params));
+    } catch (const soda::SodaError& e) {
+        if (e.http_status() >= 500) spdlog::error("SODA: ID {} ({}): {}", request.id, product->path, e.what());
+        if (e.http_status() == 404) {
+            // The store lists the product but its file is gone: the client's
+            // ID is right, the archive is not.
+            spdlog::error("SODA: ID {}: file {} is missing", request.id, product->path);
+            channel.reply(votable_error(500, "Error: the file of dataset " + request.id + " cannot be read"));
+            return 0;
+        }
+        channel.reply(soda_error_reply(e));
+        return 0;
+    } catch (const std::exception& e) {
+        spdlog::error("SODA: ID {} ({}): {}", request.id, product->path, e.what());
+        channel.reply(votable_error(500, std::string("Error: ") + e.what()));
+        return 0;
+    }
+
+    const std::uint64_t size = cutout->size_bytes();
+    channel.start(200, cutout->content_type(), {{"Content-Disposition", content_disposition(cutout->filename())}}, size);
+    std::uint64_t sent = 0;
+    bool gone = false;
+    const auto sink = [&](const char* data, std::size_t n) {
+        if (channel.cancelled()) {
+            gone = true;
+            return false;
+        }
+        try {
+            channel.write(std::string_view(data, n));
+        } catch (const votable::SinkClosed&) {
+            gone = true;
+            return false;
+        }
+        sent += n;
+        return true;
+    };
+    try {
+        cutout->write(sink);
+    } catch (const std::exception& e) {
+        // After the headers nothing can be said to the client but a short
+        // body: finish() below closes the connection (sent < size).
+        spdlog::error("SODA: ID {} ({}): failed after {} of {} bytes: {}", request.id, product->path, sent, size,
+                      e.what());
+    }
+    if (!gone) channel.finish();
+    return sent;
+}
+
+std::string soda_capabilities_document(const Config& config) {
+    const std::string soda = votable::xml_escape(config.base_url() + "/soda");
+    std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+    out += "<vosi:capabilities xmlns:vosi=\"http://www.ivoa.net/xml/VOSICapabilities/v1.0\""
+           " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
+           " xmlns:vr=\"http://www.ivoa.net/xml/VOResource/v1.0\""
+           " xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">\n";
+    const auto capability = [&](const char* id, const char* role, const char* path) {
+        out += std::string("  <capability standardID=\"") + id + "\">\n";
+        out += std::string("    <interface xsi:type=\"vs:ParamHTTP\"") + role + " version=\"1.0\">\n";
+        out += "      <accessURL use=\"full\">" + soda + path + "</accessURL>\n";
+        out += "    </interface>\n  </capability>\n";
+    };
+    // SODA 1.0 section 2.5; VOSI 1.1 section 4.
+    capability("ivo://ivoa.net/std/SODA#sync-1.0", " role=\"std\"", "/sync");
+    capability("ivo://ivoa.net/std/VOSI#capabilities", "", "/capabilities");
+    capability("ivo://ivoa.net/std/VOSI#availability", "", "/availability");
+    out += "</vosi:capabilities>\n";
+    return out;
+}
+
+std::string soda_page(const Config& config) {
+    const std::string base = votable::xml_escape(config.base_url());
+    return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>SODA service</title></head><body>\n"
+           "<h1>SODA 1.0 cutout service: " + votable::xml_escape(config.archive.title) + "</h1>\n"
+           "<p><a href=\"" + base + "/soda/sync\">" + base + "/soda/sync</a> (GET or POST) cuts one dataset: "
+           "<code>ID</code> = its <code>obs_publisher_did</code> in <code>ivoa.obscore</code>, and any of "
+           "<code>POS</code>, <code>CIRCLE</code>, <code>POLYGON</code> (ICRS degrees), <code>BAND</code> (vacuum "
+           "wavelength in metres), <code>TIME</code> (MJD), <code>POL</code> (Stokes labels), "
+           "<code>PIXEL_1</code>, <code>PIXEL_2</code>, ... (1-based pixel ranges), <code>META=true</code> "
+           "(headers only). Every image extension on the same grid is cut alike (MUSE DATA/STAT/DQ). "
+           "The answer is a FITS file with a Content-Length; 204 when the cut holds no pixel.</p>\n"
+           "<p>Example: <code>curl -OJ '" + base + "/soda/sync?ID=...&amp;CIRCLE=53.16+-27.78+0.001'</code></p>\n"
+           "<ul><li><a href=\"" + base + "/soda/capabilities\">capabilities</a></li>\n"
+           "<li><a href=\"" + base + "/soda/availability\">availability</a></li></ul>\n"
+           "<p><a href=\"" + base + "/\">archive home</a></p>\n</body></html>\n";
+}
+
+}  // namespace vo::server
