@@ -225,7 +225,17 @@ private:
             const ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
             if (n > 0) return;  // a pipelined request: read after this response
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return arm_watch(channel, generation);
-            channel->fail();  // EOF or reset: stop the work, close
+            // EOF or reset. With a write in flight, its completion decides:
+            // a client that closes right after reading the last byte of a
+            // fixed-length body got its whole response.
+            if (writing_) {
+                peer_gone_ = true;
+                return;
+            }
+            // Every announced byte already went out: the response is
+            // complete even if the handler has not called finish() yet.
+            if (fixed_length_ && body_sent_ == *fixed_length_) return response_done(channel, true, true);
+            channel->fail();  // stop the work, close
             write_failed(channel);
         });
     }
@@ -272,7 +282,7 @@ private:
             channel->set_status(h->status);
             http::async_write_header(stream_, *serializer_, [self, channel](beast::error_code ec, std::size_t) {
                 self->writing_ = false;
-                if (ec) return self->write_failed(channel);
+                if (ec || self->peer_gone_) return self->write_failed(channel);
                 self->pump(channel);
             });
         } else if (auto* s = std::get_if<std::string>(&*item)) {
@@ -282,6 +292,8 @@ private:
                 self->writing_ = false;
                 channel->written(queued, queued);
                 if (ec) return self->write_failed(channel);
+                const bool body_complete = self->fixed_length_ && self->body_sent_ == *self->fixed_length_;
+                if (self->peer_gone_ && !body_complete) return self->write_failed(channel);
                 self->pump(channel);
             };
             if (fixed_length_) {
@@ -301,7 +313,7 @@ private:
             if (!complete)
                 spdlog::warn("streamed response ended after {} of {} announced bytes; closing the connection",
                              body_sent_, *fixed_length_);
-            response_done(channel, true, !complete || !channel->keep_alive());
+            response_done(channel, true, !complete || !channel->keep_alive() || peer_gone_);
         } else {
             net::async_write(stream_, http::make_chunk_last(), [self, channel](beast::error_code ec, std::size_t) {
                 self->writing_ = false;
@@ -330,7 +342,7 @@ private:
         beast::error_code ec;
         ++watch_generation_;          // a late watch completion is now stale
         stream_.socket().cancel(ec);  // ends the disconnect watch
-        if (close) return do_close();
+        if (close || peer_gone_) return do_close();
         do_read();
     }
 
@@ -355,6 +367,7 @@ private:
     unsigned version_ = 11;
     bool writing_ = false;
     bool closed_ = false;
+    bool peer_gone_ = false;  ///< EOF/reset seen while a write was in flight
     std::uint64_t watch_generation_ = 0;
 };
 

@@ -1,6 +1,7 @@
 // SODA 1.0 {sync}: request checking, ID resolution, streamed cutouts.
 #include "server/soda_endpoint.hpp"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -12,6 +13,11 @@
 namespace vo::server {
 
 namespace {
+
+/// Largest piece handed to ResponseChannel::write at once (bytes).
+constexpr std::size_t kSlice = 512 * 1024;
+/// Cutouts at least this large (bytes) are followed by malloc_trim.
+constexpr std::uint64_t kTrimAbove = 8u << 20;
 
 std::string upper(std::string s) {
     for (auto& c : s)
@@ -128,13 +134,19 @@ std::uint64_t run_soda_sync(const SodaRequest& request, const obscore::Store& st
             gone = true;
             return false;
         }
+        // The engine hands over up to 4 MiB at a time; the channel copies what
+        // it queues, so slices keep the server's memory bounded (queue limit
+        // plus one slice) while reading and sending still overlap.
         try {
-            channel.write(std::string_view(data, n));
+            for (std::size_t off = 0; off < n; off += kSlice) {
+                const std::size_t len = std::min(kSlice, n - off);
+                channel.write(std::string_view(data + off, len));
+                sent += len;
+            }
         } catch (const votable::SinkClosed&) {
             gone = true;
             return false;
         }
-        sent += n;
         return true;
     };
     try {
@@ -146,6 +158,10 @@ std::uint64_t run_soda_sync(const SodaRequest& request, const obscore::Store& st
                       e.what());
     }
     if (!gone) channel.finish();
+    // The engine's large buffers (up to 24 MiB kept per HDU) were allocated
+    // in this worker's malloc arena; give them back so that every worker that
+    // once served a large cutout does not keep them resident.
+    if (size >= kTrimAbove) ::malloc_trim(0);
     return sent;
 }
 

@@ -68,8 +68,9 @@ Reply soda_error_reply(const soda::SodaError& e);
 /// 2. soda::plan_cutout(path, image_hdus, params); SodaError -> its reply
 ///    (soda_error_reply);
 /// 3. channel.start(200, content type, Content-Disposition, size_bytes()),
-///    then Cutout::write into channel.write (4 MiB chunks at most, blocking
-///    while 1 MiB is queued: back-pressure); the sink returns false as soon as
+///    then Cutout::write into channel.write (the engine's chunks of up to
+///    4 MiB passed on in slices of 512 KiB, each blocking while the channel's
+///    queue is full: back-pressure, bounded memory); the sink returns false as soon as
 ///    the channel is cancelled (client gone), which stops the reading;
 /// 4. channel.finish(). A failure after the headers ends the response short,
 ///    which makes the HTTP layer close the connection (the client sees fewer

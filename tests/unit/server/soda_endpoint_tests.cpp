@@ -393,3 +393,64 @@ TEST_CASE("Content-Disposition file names are quoted safely", "[soda]") {
     CHECK(server::content_disposition("a_cut_1-2.fits") == "attachment; filename=\"a_cut_1-2.fits\"");
     CHECK(server::content_disposition("we\"ird\\name\n.fits") == "attachment; filename=\"we_ird_name_.fits\"");
 }
+
+TEST_CASE("streamed responses with a Content-Length (HTTP layer)", "[http]") {
+    spdlog::set_level(spdlog::level::err);
+    server::HttpOptions options;
+    options.port = 0;
+    server::HttpServer http(options, [](std::shared_ptr<const server::Request> req,
+                                        std::shared_ptr<server::ResponseChannel> channel) {
+        if (req->path == "/full") {
+            channel->start(200, "application/octet-stream", {{"X-Test", "1"}}, 10);
+            channel->write("01234");
+            channel->write("56789");
+            channel->finish();
+        } else if (req->path == "/over") {
+            channel->start(200, "application/octet-stream", {}, 4);
+            channel->write("0123456789");  // more than announced: cut at 4
+            channel->finish();
+        } else if (req->path == "/short") {
+            channel->start(200, "application/octet-stream", {}, 10);
+            channel->write("01234");  // then a failure: fewer than announced
+            channel->finish();
+        } else {
+            server::Reply r;
+            r.status = 204;
+            r.content_type = "text/plain";
+            channel->reply(std::move(r));
+        }
+    });
+    const unsigned short port = http.start();
+
+    Client client(port);
+    auto r = client.get("/full");
+    CHECK(r.status == 200);
+    CHECK_FALSE(r.chunked);
+    CHECK(r.content_length == "10");
+    CHECK(r.body == "0123456789");
+    r = client.get("/over");  // same keep-alive connection
+    CHECK(r.content_length == "4");
+    CHECK(r.body == "0123");
+    r = client.get("/nothing");
+    CHECK(r.status == 204);
+    CHECK(r.content_length.empty());  // RFC 9110 section 8.6
+    CHECK(r.content_type.empty());
+    r = client.get("/full");  // still the same connection
+    CHECK(r.body == "0123456789");
+
+    // A short body ends with the connection closed: the client sees the
+    // truncation instead of waiting or taking it as complete.
+    net::io_context ioc;
+    beast::tcp_stream stream(ioc);
+    stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    http::request<http::string_body> req{http::verb::get, "/short", 11};
+    req.set(http::field::host, "127.0.0.1");
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    beast::error_code ec;
+    stream.expires_after(std::chrono::seconds(10));
+    http::read(stream, buffer, res, ec);
+    CHECK(ec == http::error::partial_message);
+    http.stop();
+}
