@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <vector>
 
 #include "soda/cutout.hpp"
 #include "votable/writer.hpp"
@@ -16,6 +17,8 @@ namespace {
 
 /// Largest piece handed to ResponseChannel::write at once (bytes).
 constexpr std::size_t kSlice = 512 * 1024;
+/// Cutouts up to this size (bytes) are built in memory and sent whole.
+constexpr std::uint64_t kWholeReplyMax = 2u << 20;
 /// Cutouts at least this large (bytes) are followed by malloc_trim.
 constexpr std::uint64_t kTrimAbove = 8u << 20;
 
@@ -126,7 +129,36 @@ std::uint64_t run_soda_sync(const SodaRequest& request, const obscore::Store& st
     }
 
     const std::uint64_t size = cutout->size_bytes();
-    channel.start(200, cutout->content_type(), {{"Content-Disposition", content_disposition(cutout->filename())}}, size);
+    std::vector<std::pair<std::string, std::string>> headers{
+        {"Content-Disposition", content_disposition(cutout->filename())}};
+
+    if (size <= kWholeReplyMax) {
+        // Small cutout: built in memory and sent as one response (one
+        // hand-over to the I/O thread instead of one per piece; the
+        // Content-Length is the body's).
+        Reply reply;
+        reply.content_type = cutout->content_type();
+        reply.headers = std::move(headers);
+        reply.body.reserve(static_cast<std::size_t>(size));
+        bool complete = false;
+        try {
+            complete = cutout->write([&](const char* data, std::size_t n) {
+                if (channel.cancelled()) return false;
+                reply.body.append(data, n);
+                return true;
+            });
+        } catch (const soda::SodaError& e) {
+            spdlog::error("SODA: ID {} ({}): {}", request.id, product->path, e.what());
+            channel.reply(votable_error(500, std::string("Error: ") + e.what()));
+            return 0;
+        }
+        if (!complete) return 0;  // client gone
+        const std::uint64_t n = reply.body.size();
+        channel.reply(std::move(reply));
+        return n;
+    }
+
+    channel.start(200, cutout->content_type(), std::move(headers), size);
     std::uint64_t sent = 0;
     bool gone = false;
     const auto sink = [&](const char* data, std::size_t n) {

@@ -67,7 +67,10 @@ Reply soda_error_reply(const soda::SodaError& e);
 ///    naming the ID (the product path is never shown to the client);
 /// 2. soda::plan_cutout(path, image_hdus, params); SodaError -> its reply
 ///    (soda_error_reply);
-/// 3. channel.start(200, content type, Content-Disposition, size_bytes()),
+/// 3. a cutout of at most 2 MiB (e.g. a BAND cut) is built in memory and sent
+///    with channel.reply (one hand-over to the I/O thread; an engine failure
+///    is then still a clean 500). A larger one is streamed:
+///    channel.start(200, content type, Content-Disposition, size_bytes()),
 ///    then Cutout::write into channel.write (the engine's chunks of up to
 ///    4 MiB passed on in slices of 512 KiB, each blocking while the channel's
 ///    queue is full: back-pressure, bounded memory); the sink returns false as soon as

@@ -309,3 +309,23 @@ def test_demo_phangs_cubes_are_cuttable(demo_archive):
         for name in ("DATA", "STAT", "DQ"):
             assert cut[name].data.shape == (200, y1 - y0 + 1, x1 - x0 + 1), name
             assert same_values(cut[name].data, orig[name].data[:, y0 - 1:y1, x0 - 1:x1]), name
+
+
+def test_pyvo_soda_query_gives_the_same_cutout(archive):
+    """pyvo 1.2.1's SodaQuery (no DataLink needed) against the same request
+    as test_muse_circle_band_cutout_matches_astropy."""
+    from astropy import units as u
+    from pyvo.dal.adhoc import SodaQuery
+
+    did = publisher_did(archive["tap"], "udf_mosaic_subcube")
+    query = SodaQuery(archive["base"] + "/soda/sync",
+                      circle=(53.1752 * u.deg, -27.8078 * u.deg, 0.0003 * u.deg),
+                      band=(5.0e-7 * u.m, 5.01e-7 * u.m))
+    query["ID"] = did
+    data = query.execute_raw()
+    direct = get_cut(archive["base"], {"ID": did, "CIRCLE": "53.1752 -27.8078 0.0003", "BAND": "5e-07 5.01e-07"})
+    assert direct.status_code == 200
+    cut, ref = fits.HDUList.fromstring(data), fits.HDUList.fromstring(direct.content)
+    for name in ("DATA", "STAT"):
+        assert cut[name].data.shape == (9, 11, 11)
+        assert same_values(cut[name].data, ref[name].data)

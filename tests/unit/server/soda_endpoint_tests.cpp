@@ -264,6 +264,22 @@ TEST_CASE("SODA sync cutout of the real MUSE UDF cube over HTTP", "[soda][http]"
         // Same except the DATE card the engine may stamp: compare the data part.
         CHECK(p.body.substr(p.body.size() - 5760) == r.body.substr(r.body.size() - 5760));
     }
+    SECTION("a cutout larger than 2 MiB is streamed with its Content-Length") {
+        // PIXEL_3 = 1..400 of the 30 x 30 x 500 cube: 2 x 1.44 MB of data.
+        const auto big = client.get("/soda/sync?ID=" + url_encode(kMuseId) + "&PIXEL_3=1%20400");
+        REQUIRE(big.status == 200);
+        CHECK_FALSE(big.chunked);
+        CHECK(big.content_length == std::to_string(big.body.size()));
+        CHECK(big.body.size() > (2u << 20));
+        std::vector<long> naxes;
+        const auto cut = read_memory_hdu(big.body, 3, naxes);  // STAT
+        CHECK(naxes == std::vector<long>{30, 30, 400});
+        const auto orig = read_box(kMuse, 3, {1, 1, 1}, {30, 30, 400});
+        std::size_t different = 0;
+        for (std::size_t i = 0; i < cut.size(); ++i)
+            if (!(cut[i] == orig[i]) && !(std::isnan(cut[i]) && std::isnan(orig[i]))) ++different;
+        CHECK(different == 0);
+    }
     SECTION("META=true gives the headers as text") {
         const auto m = client.get(target + "&META=true");
         CHECK(m.status == 200);
