@@ -124,13 +124,16 @@ echo "server VmHWM after (a): $(hwm) MB"
 # Transport floor: the same number of bytes from a zero-work HTTP sender.
 rport=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 /usr/bin/python3 bench/soda/loopback_reference.py "$rport" "$abytes" "$runs" >"$work/loopback.log" 2>&1 &
+rpid=$!
+trap 'kill $server $rpid 2>/dev/null || true' EXIT INT TERM
 until grep -q ready "$work/loopback.log" 2>/dev/null; do sleep 0.1; done
 : >"$work/raw.txt"
 for _ in $(seq "$runs"); do
     curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$rport/" >>"$work/raw.txt" ||
         echo "loopback reference: curl failed ($?)" >&2
 done
-wait $! 2>/dev/null || true
+kill $rpid 2>/dev/null || true
+wait $rpid 2>/dev/null || true
 set -- $(stats <"$work/raw.txt")
 rmed=$1; rbest=$2
 set -- $(awk '{print $1}' "$work/a.txt" | stats)

@@ -470,3 +470,33 @@ TEST_CASE("streamed responses with a Content-Length (HTTP layer)", "[http]") {
     CHECK(ec == http::error::partial_message);
     http.stop();
 }
+
+TEST_CASE("a client leaving during a streamed cutout does not disturb the server", "[soda][http]") {
+    Fixture fx;
+    {
+        // The whole MUSE cube (3.6 MB, streamed): read the status line and
+        // headers only, then close.
+        net::io_context ioc;
+        beast::tcp_stream stream(ioc);
+        stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), fx.port));
+        http::request<http::empty_body> req{http::verb::get, "/soda/sync?ID=" + url_encode(kMuseId), 11};
+        req.set(http::field::host, "127.0.0.1");
+        http::write(stream, req);
+        beast::flat_buffer buffer;
+        http::response_parser<http::empty_body> parser;
+        parser.skip(true);
+        http::read_header(stream, buffer, parser);
+        CHECK(parser.get().result_int() == 200);
+        CHECK_FALSE(parser.get().chunked());
+        CHECK(parser.get()[http::field::content_length] != "");
+        beast::error_code ec;
+        stream.socket().close(ec);
+    }
+    // Both workers still serve, repeatedly.
+    Client client(fx.port);
+    for (int i = 0; i < 4; ++i) {
+        const auto r = client.get("/soda/sync?ID=" + url_encode(kMuseId) + "&CIRCLE=53.1752%20-27.8078%200.0003");
+        CHECK(r.status == 200);
+        CHECK(r.content_length == std::to_string(r.body.size()));
+    }
+}
