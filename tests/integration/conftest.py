@@ -13,7 +13,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
 FITS_DIR = SHARED / "data" / "fits"
-VOSERVER = ROOT / "build" / "voserver"
+VOSERVER = Path(os.environ.get("VOSERVER", ROOT / "build" / "voserver"))
 
 
 def free_port():
