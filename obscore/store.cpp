@@ -46,16 +46,12 @@ void exec(sqlite3* db, const std::string& path, const std::string& sql) {
     }
 }
 
-/// A prepared statement that finalizes itself.
-class Stmt {
+/// Binds values to a statement and steps it; errors name the store.
+class Binder {
 public:
-    Stmt(sqlite3* db, const std::string& path, const std::string& sql) : db_(db), path_(path) {
-        if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK)
-            fail(db, path, "cannot prepare \"" + sql.substr(0, 120) + "\"");
-    }
-    ~Stmt() { sqlite3_finalize(stmt_); }
-    Stmt(const Stmt&) = delete;
-    Stmt& operator=(const Stmt&) = delete;
+    Binder(sqlite3* db, const std::string& path, sqlite3_stmt* stmt) : db_(db), path_(path), stmt_(stmt) {}
+    Binder(const Binder&) = delete;
+    Binder& operator=(const Binder&) = delete;
     sqlite3_stmt* get() const { return stmt_; }
 
     void bind_null(int i) { sqlite3_bind_null(stmt_, i); }
@@ -69,57 +65,42 @@ public:
         if (v) bind(i, *v);
         else bind_null(i);
     }
-    /// Steps once; returns true while rows come.
+    /// Steps once; returns true while rows come. Throws StoreError.
     bool step() {
         int rc = sqlite3_step(stmt_);
         if (rc == SQLITE_ROW) return true;
         if (rc == SQLITE_DONE) return false;
         fail(db_, path_, "statement failed");
     }
-    void reset() {
-        sqlite3_reset(stmt_);
-        sqlite3_clear_bindings(stmt_);
-    }
     std::string text(int i) const {
         auto p = sqlite3_column_text(stmt_, i);
         return p ? reinterpret_cast<const char*>(p) : "";
     }
 
-private:
+protected:
     sqlite3* db_;
     const std::string& path_;
-    sqlite3_stmt* stmt_ = nullptr;
+    sqlite3_stmt* stmt_;
 };
 
-/// Binds and steps a statement the Store keeps prepared; resets it when done.
-class Bound {
+/// A statement prepared for one use, finalized at the end of the scope.
+class Stmt : public Binder {
 public:
-    Bound(sqlite3* db, const std::string& path, sqlite3_stmt* stmt) : db_(db), path_(path), stmt_(stmt) {}
+    Stmt(sqlite3* db, const std::string& path, const std::string& sql) : Binder(db, path, nullptr) {
+        if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK)
+            fail(db, path, "cannot prepare \"" + sql.substr(0, 120) + "\"");
+    }
+    ~Stmt() { sqlite3_finalize(stmt_); }
+};
+
+/// A statement the Store keeps prepared, reset at the end of the scope.
+class Bound : public Binder {
+public:
+    using Binder::Binder;
     ~Bound() {
         sqlite3_reset(stmt_);
         sqlite3_clear_bindings(stmt_);
     }
-    Bound(const Bound&) = delete;
-    Bound& operator=(const Bound&) = delete;
-    void bind_null(int i) { sqlite3_bind_null(stmt_, i); }
-    void bind(int i, const std::string& v) {
-        sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    }
-    void bind(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
-    void bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
-    template <class T>
-    void bind(int i, const std::optional<T>& v) {
-        if (v) bind(i, *v);
-        else bind_null(i);
-    }
-    void step() {
-        if (sqlite3_step(stmt_) != SQLITE_DONE) fail(db_, path_, "cannot store the row");
-    }
-
-private:
-    sqlite3* db_;
-    const std::string& path_;
-    sqlite3_stmt* stmt_;
 };
 
 /// The catalogue read back from TAP_SCHEMA.
