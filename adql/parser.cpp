@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <initializer_list>
 #include <charconv>
 #include <set>
 #include <unordered_set>
@@ -778,48 +779,31 @@ private:
         return q;
     }
 
-    ExprPtr concat_expr() {
-        ExprPtr l = additive();
-        while (is_sym("||")) {
-            auto e = make(K::Binary, cur());
-            e->op = "||";
-            next();
-            ExprPtr r = additive();
-            need_scalar(l, "in a string concatenation");
-            need_scalar(r, "in a string concatenation");
-            e->args = {l, r};
-            l = e;
-        }
-        return l;
-    }
-    ExprPtr additive() {
-        ExprPtr l = term();
-        while (is_sym("+") || is_sym("-")) {
+    /// A left-associative chain `operand (op operand)*` of scalar operands
+    /// (ADQL 2.1 BNF <numeric_value_expression>, <term>, <string_value_expression>).
+    template <class Operand>
+    ExprPtr binary_chain(Operand operand, std::initializer_list<const char*> ops, const char* context) {
+        ExprPtr l = (this->*operand)();
+        auto at_op = [&] {
+            for (const char* op : ops)
+                if (is_sym(op)) return true;
+            return false;
+        };
+        while (at_op()) {
             auto e = make(K::Binary, cur());
             e->op = cur().text;
             next();
-            ExprPtr r = term();
-            need_scalar(l, "in arithmetic");
-            need_scalar(r, "in arithmetic");
+            ExprPtr r = (this->*operand)();
+            need_scalar(l, context);
+            need_scalar(r, context);
             e->args = {l, r};
             l = e;
         }
         return l;
     }
-    ExprPtr term() {
-        ExprPtr l = factor();
-        while (is_sym("*") || is_sym("/")) {
-            auto e = make(K::Binary, cur());
-            e->op = cur().text;
-            next();
-            ExprPtr r = factor();
-            need_scalar(l, "in arithmetic");
-            need_scalar(r, "in arithmetic");
-            e->args = {l, r};
-            l = e;
-        }
-        return l;
-    }
+    ExprPtr concat_expr() { return binary_chain(&Parser::additive, {"||"}, "in a string concatenation"); }
+    ExprPtr additive() { return binary_chain(&Parser::term, {"+", "-"}, "in arithmetic"); }
+    ExprPtr term() { return binary_chain(&Parser::factor, {"*", "/"}, "in arithmetic"); }
     ExprPtr factor() {
         if (is_sym("-") || is_sym("+")) {
             auto e = make(K::Unary, cur());

@@ -1,5 +1,6 @@
 """Integration fixtures: a fresh store built from ../shared/data/fits and a
 running `voserver serve` on a free loopback port, talked to by real clients."""
+import contextlib
 import os
 import shutil
 import socket
@@ -48,17 +49,10 @@ description = "Real FITS products from ../shared/data/fits"
     return cfg
 
 
-@pytest.fixture(scope="session")
-def archive(tmp_path_factory):
-    """Builds a store from ../shared/data/fits, starts the server, yields its base URL."""
-    assert VOSERVER.exists(), "build/voserver missing: run scripts/setup"
-    assert FITS_DIR.is_dir(), f"{FITS_DIR} missing"
-    work = tmp_path_factory.mktemp("archive")
-    port = free_port()
-    cfg = write_config(work, port)
-    ingest = subprocess.run([str(VOSERVER), "ingest", str(FITS_DIR), "--collection", "samples",
-                             "--config", str(cfg)], capture_output=True, text=True, timeout=300)
-    assert ingest.returncode == 0, ingest.stdout + ingest.stderr
+@contextlib.contextmanager
+def running_server(cfg: Path, port: int, work: Path):
+    """Runs `voserver serve --config cfg --port port` (log in work/server.log)
+    until the block ends; yields its base URL once /tap/availability answers."""
     log = open(work / "server.log", "w")
     proc = subprocess.Popen([str(VOSERVER), "serve", "--config", str(cfg), "--port", str(port)],
                             stdout=log, stderr=subprocess.STDOUT)
@@ -75,8 +69,7 @@ def archive(tmp_path_factory):
             time.sleep(0.1)
         else:
             raise RuntimeError("voserver did not answer /tap/availability")
-        yield {"base": base, "tap": base + "/tap", "ingest_output": ingest.stdout + ingest.stderr,
-               "config": cfg, "work": work}
+        yield base
     finally:
         proc.terminate()
         try:
@@ -84,3 +77,19 @@ def archive(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def archive(tmp_path_factory):
+    """Builds a store from ../shared/data/fits, starts the server, yields its base URL."""
+    assert VOSERVER.exists(), "build/voserver missing: run scripts/setup"
+    assert FITS_DIR.is_dir(), f"{FITS_DIR} missing"
+    work = tmp_path_factory.mktemp("archive")
+    port = free_port()
+    cfg = write_config(work, port)
+    ingest = subprocess.run([str(VOSERVER), "ingest", str(FITS_DIR), "--collection", "samples",
+                             "--config", str(cfg)], capture_output=True, text=True, timeout=300)
+    assert ingest.returncode == 0, ingest.stdout + ingest.stderr
+    with running_server(cfg, port, work) as base:
+        yield {"base": base, "tap": base + "/tap", "ingest_output": ingest.stdout + ingest.stderr,
+               "config": cfg, "work": work}

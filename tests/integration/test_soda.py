@@ -261,26 +261,8 @@ description = "demo"
     ing = subprocess.run([vs, "ingest", str(demo_dir), "--collection", "phangs-muse", "--config", str(cfg)],
                          capture_output=True, text=True, timeout=600)
     assert ing.returncode == 0, ing.stdout + ing.stderr
-    log = open(work / "server.log", "w")
-    proc = subprocess.Popen([vs, "serve", "--config", str(cfg)], stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if requests.get(base + "/tap/availability", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert proc.poll() is None, (work / "server.log").read_text()
-            time.sleep(0.1)
+    with conftest.running_server(cfg, port, work) as base:
         yield {"base": base, "tap": base + "/tap", "work": work}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def test_demo_phangs_cubes_are_cuttable(demo_archive):
