@@ -6,6 +6,7 @@
 // AST and the stages have headers of their own.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -83,7 +84,8 @@ struct UdfDecl {
 /// the query text (0 when not applicable). `what()` is the full message.
 class AdqlError : public std::runtime_error {
 public:
-    enum class Kind { Syntax, UnknownName, Type, Unsupported };
+    /// `TooComplex`: the query exceeds one of the QueryLimits (issue 7).
+    enum class Kind { Syntax, UnknownName, Type, Unsupported, TooComplex };
     AdqlError(Kind kind, std::string message, int line = 0, int column = 0)
         : std::runtime_error(std::move(message)), kind_(kind), line_(line), column_(column) {}
     Kind kind() const noexcept { return kind_; }
@@ -95,8 +97,27 @@ private:
     int line_, column_;
 };
 
+/// Bounds on the work one query may cause in the ADQL library, so that no
+/// query a client writes can exhaust the stack or the memory (issue 7 item 1).
+/// Exceeding one throws AdqlError(Kind::TooComplex) whose message starts with
+/// "query too complex" and names the limit. Published by the server in
+/// /tap/capabilities (TAPRegExt has no element for them; they are documented).
+struct QueryLimits {
+    /// Longest query text, in bytes (UTF-8).
+    std::size_t max_query_bytes = 1024 * 1024;
+    /// Deepest nesting of the syntax tree: expressions inside expressions,
+    /// set operations, joins and subqueries all count one level each. Chains of
+    /// AND or OR are kept balanced, so 2^256 of them would fit; `a+b+c+...`
+    /// counts one level per operator.
+    int max_depth = 256;
+    /// Most nodes of the syntax tree (about one per token).
+    std::size_t max_nodes = 100000;
+};
+
 /// Options of one translation.
 struct TranslateOptions {
+    /// Size and shape limits of the query (checked while parsing).
+    QueryLimits limits;
     /// Stop after this many rows (the TAP MAXREC + 1, so that overflow can be
     /// detected, TAP 1.1 section 2.7.4); combined with TOP as min(TOP, row_limit).
     std::optional<std::int64_t> row_limit;

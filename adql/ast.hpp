@@ -14,6 +14,23 @@
 
 namespace vo::adql::ast {
 
+/// Iterative release of syntax trees (issue 7 item 1): a node's destructor
+/// hands its children to release() instead of destroying them in place, so
+/// destroying a tree of any depth uses constant stack. release(p) drops `p`
+/// (and everything it alone owns) after the outermost destructor returns to
+/// the release loop; it is a no-op for a null pointer.
+void release(std::shared_ptr<void> node) noexcept;
+
+/// The special members every node type declares, with a destructor that
+/// releases the children through release().
+#define VO_ADQL_AST_NODE(T)              \
+    T() = default;                       \
+    T(const T&) = default;               \
+    T(T&&) noexcept = default;           \
+    T& operator=(const T&) = default;    \
+    T& operator=(T&&) noexcept = default; \
+    ~T()
+
 /// One identifier as written (ADQL 2.1 sections 2.1.5-2.1.7): `delimited`
 /// identifiers are case-sensitive and keep their text verbatim (with `""`
 /// already unescaped), regular ones are compared case-insensitively.
@@ -31,6 +48,7 @@ struct Expr;
 using ExprPtr = std::shared_ptr<Expr>;
 
 struct Expr {
+    VO_ADQL_AST_NODE(Expr);
     enum class Kind {
         Null,        ///< NULL
         Number,      ///< unsigned numeric literal; `text` as written, `is_integer` if exact without period
@@ -88,6 +106,7 @@ using TableRefPtr = std::shared_ptr<TableRef>;
 
 /// An item of the FROM clause (ADQL 2.1 `<table_reference>`).
 struct TableRef {
+    VO_ADQL_AST_NODE(TableRef);
     enum class Kind { Table, Derived, Join };
     enum class JoinType { Inner, Left, Right, Full };
     Kind kind = Kind::Table;
@@ -105,6 +124,7 @@ struct TableRef {
 
 /// One `SELECT ... FROM ... [WHERE] [GROUP BY] [HAVING]` block.
 struct SelectCore {
+    VO_ADQL_AST_NODE(SelectCore);
     bool distinct = false;
     std::optional<std::int64_t> top;
     std::vector<SelectItem> items;
@@ -122,6 +142,7 @@ struct OrderItem {
 /// A query expression: one SELECT block or a set operation of two, with
 /// optional ORDER BY and OFFSET (ADQL 2.1 `<select_expression>`, section 4.6).
 struct QueryExpr {
+    VO_ADQL_AST_NODE(QueryExpr);
     enum class Kind { Select, Union, Except, Intersect, Nested };  ///< Nested: ( left ) with its own ORDER BY/OFFSET
     Kind kind = Kind::Select;
     bool all = false;                ///< UNION ALL etc.
@@ -143,5 +164,7 @@ struct Statement {
     std::vector<WithQuery> with;
     QueryPtr body;
 };
+
+#undef VO_ADQL_AST_NODE
 
 }  // namespace vo::adql::ast

@@ -8,7 +8,11 @@
 #include <initializer_list>
 #include <charconv>
 #include <set>
+#include <string>
+#include <type_traits>
 #include <unordered_set>
+#include <utility>
+#include <variant>
 
 namespace vo::adql {
 namespace {
@@ -98,6 +102,55 @@ struct Token {
     int line = 1, column = 1;
     bool is_integer = false;
 };
+
+[[noreturn]] void too_complex(int line, int column, const std::string& what) {
+    throw AdqlError(AdqlError::Kind::TooComplex,
+                    "query too complex: " + what + "; simplify the query or split it into several", line, column);
+}
+
+/// Throws too_complex when any path from the root of `st` is longer than
+/// `max_depth` nodes (expressions, queries, select blocks and FROM items each
+/// count one). Iterative: the tree may be deeper than the stack could walk.
+void check_depth(const ast::Statement& st, int max_depth) {
+    using Node = std::variant<const ast::Expr*, const ast::QueryExpr*, const ast::SelectCore*, const ast::TableRef*>;
+    std::vector<std::pair<Node, int>> stack;
+    auto push = [&](auto* p, int d) {
+        if (p) stack.emplace_back(Node(p), d);
+    };
+    for (const auto& w : st.with) push(w.query.get(), 1);
+    push(st.body.get(), 1);
+    while (!stack.empty()) {
+        auto [n, d] = stack.back();
+        stack.pop_back();
+        if (d > max_depth) {
+            int line = 0, column = 0;
+            std::visit([&](auto* p) {
+                if constexpr (!std::is_same_v<decltype(p), const ast::SelectCore*>) line = p->line, column = p->column;
+            }, n);
+            too_complex(line, column, "nested deeper than " + std::to_string(max_depth) + " levels");
+        }
+        if (auto* e = std::get_if<const ast::Expr*>(&n)) {
+            for (const auto& a : (*e)->args) push(a.get(), d + 1);
+            push((*e)->query.get(), d + 1);
+        } else if (auto* q = std::get_if<const ast::QueryExpr*>(&n)) {
+            push((*q)->select.get(), d + 1);
+            push((*q)->left.get(), d + 1);
+            push((*q)->right.get(), d + 1);
+            for (const auto& o : (*q)->order_by) push(o.expr.get(), d + 1);
+        } else if (auto* s = std::get_if<const ast::SelectCore*>(&n)) {
+            for (const auto& it : (*s)->items) push(it.expr.get(), d + 1);
+            for (const auto& f : (*s)->from) push(f.get(), d + 1);
+            push((*s)->where.get(), d + 1);
+            for (const auto& g : (*s)->group_by) push(g.get(), d + 1);
+            push((*s)->having.get(), d + 1);
+        } else if (auto* t = std::get_if<const ast::TableRef*>(&n)) {
+            push((*t)->subquery.get(), d + 1);
+            push((*t)->left.get(), d + 1);
+            push((*t)->right.get(), d + 1);
+            push((*t)->on.get(), d + 1);
+        }
+    }
+}
 
 [[noreturn]] void syntax_error(int line, int column, const std::string& msg) {
     throw AdqlError(AdqlError::Kind::Syntax,
@@ -277,7 +330,7 @@ Cat category(const Expr& e) {
 
 class Parser {
 public:
-    Parser(std::string_view text, const ParseOptions& opt) : toks_(lex(text)), opt_(opt) {}
+    Parser(std::string_view text, const ParseOptions& opt) : toks_(lex(checked_size(text, opt))), opt_(opt) {}
 
     ast::Statement statement() {
         ast::Statement st;
@@ -296,6 +349,7 @@ public:
         st.body = select_expression();
         accept(";");
         if (cur().kind != Token::Kind::End) fail("the end of the query");
+        check_depth(st, opt_.limits.max_depth);
         return st;
     }
 
@@ -305,13 +359,35 @@ private:
     const ParseOptions& opt_;
     int depth_ = 0;
 
+    std::size_t nodes_ = 0;
+
+    /// Bounds the parser's own recursion (parentheses, subqueries, NOT) by
+    /// the depth limit.
     struct DepthGuard {
         Parser& p;
         explicit DepthGuard(Parser& pp) : p(pp) {
-            if (++p.depth_ > 200) syntax_error(p.cur().line, p.cur().column, "query nested too deeply");
+            if (++p.depth_ > p.opt_.limits.max_depth)
+                too_complex(p.cur().line, p.cur().column,
+                            "nested deeper than " + std::to_string(p.opt_.limits.max_depth) + " levels");
         }
         ~DepthGuard() { --p.depth_; }
     };
+
+    static std::string_view checked_size(std::string_view text, const ParseOptions& opt) {
+        if (text.size() > opt.limits.max_query_bytes)
+            too_complex(0, 0, "the text is " + std::to_string(text.size()) + " bytes, more than the limit of " +
+                                  std::to_string(opt.limits.max_query_bytes) + " bytes");
+        return text;
+    }
+
+    /// A new tree node of type T, counted against the node limit.
+    template <class T>
+    std::shared_ptr<T> node() {
+        if (++nodes_ > opt_.limits.max_nodes)
+            too_complex(cur().line, cur().column,
+                        "more than " + std::to_string(opt_.limits.max_nodes) + " syntax tree nodes");
+        return std::make_shared<T>();
+    }
 
     const Token& cur() const { return toks_[pos_]; }
     const Token& peek(std::size_t n = 1) const { return toks_[std::min(pos_ + n, toks_.size() - 1)]; }
@@ -384,7 +460,7 @@ private:
     }
 
     ExprPtr make(K kind, const Token& at) {
-        auto e = std::make_shared<Expr>();
+        auto e = node<Expr>();
         e->kind = kind;
         e->line = at.line;
         e->column = at.column;
@@ -413,7 +489,7 @@ private:
         QueryPtr q = set_expression();
         if (is_kw("ORDER") || is_kw("OFFSET")) {
             if (!q->order_by.empty() || q->offset || q->kind != QueryExpr::Kind::Select) {
-                auto w = std::make_shared<QueryExpr>();
+                auto w = node<QueryExpr>();
                 w->kind = QueryExpr::Kind::Nested;
                 w->left = q;
                 w->line = q->line;
@@ -438,7 +514,7 @@ private:
     QueryPtr set_expression() {
         QueryPtr left = set_term();
         while (is_kw("UNION") || is_kw("EXCEPT")) {
-            auto q = std::make_shared<QueryExpr>();
+            auto q = node<QueryExpr>();
             q->kind = is_kw("UNION") ? QueryExpr::Kind::Union : QueryExpr::Kind::Except;
             q->line = cur().line;
             q->column = cur().column;
@@ -454,7 +530,7 @@ private:
     QueryPtr set_term() {
         QueryPtr left = set_primary();
         while (is_kw("INTERSECT")) {
-            auto q = std::make_shared<QueryExpr>();
+            auto q = node<QueryExpr>();
             q->kind = QueryExpr::Kind::Intersect;
             q->line = cur().line;
             q->column = cur().column;
@@ -474,7 +550,7 @@ private:
             expect(")");
             if (q->kind != QueryExpr::Kind::Select || !q->order_by.empty() || q->offset) {
                 // keep the parentheses: its ORDER BY/OFFSET/set operation is its own
-                auto w = std::make_shared<QueryExpr>();
+                auto w = node<QueryExpr>();
                 w->kind = QueryExpr::Kind::Nested;
                 w->left = q;
                 w->line = q->line;
@@ -488,11 +564,11 @@ private:
     }
 
     QueryPtr select_query() {
-        auto q = std::make_shared<QueryExpr>();
+        auto q = node<QueryExpr>();
         q->kind = QueryExpr::Kind::Select;
         q->line = cur().line;
         q->column = cur().column;
-        auto s = std::make_shared<ast::SelectCore>();
+        auto s = node<ast::SelectCore>();
         q->select = s;
         expect_kw("SELECT");
         if (accept_kw("DISTINCT")) s->distinct = true;
@@ -568,7 +644,7 @@ private:
                 return left;
             }
             next();
-            auto j = std::make_shared<ast::TableRef>();
+            auto j = node<ast::TableRef>();
             j->kind = ast::TableRef::Kind::Join;
             j->line = start.line;
             j->column = start.column;
@@ -595,7 +671,7 @@ private:
     }
 
     ast::TableRefPtr table_primary() {
-        auto t = std::make_shared<ast::TableRef>();
+        auto t = node<ast::TableRef>();
         t->line = cur().line;
         t->column = cur().column;
         if (is_sym("(")) {
@@ -644,32 +720,38 @@ private:
         return e;
     }
 
+    // AND and OR are associative, so a chain of one of them is built as a
+    // balanced tree (depth log2 n): generated queries with thousands of OR'ed
+    // IDs stay far below the depth limit and below SQL engines' own limits.
     ExprPtr or_expr() {
         DepthGuard g(*this);
-        ExprPtr l = and_expr();
-        while (is_kw("OR")) {
-            auto e = make(K::Or, cur());
-            next();
-            ExprPtr r = and_expr();
-            need_bool(l, "before OR");
-            need_bool(r, "after OR");
-            e->args = {l, r};
-            l = e;
-        }
-        return l;
+        return bool_chain(K::Or, "OR", &Parser::and_expr);
     }
-    ExprPtr and_expr() {
-        ExprPtr l = not_expr();
-        while (is_kw("AND")) {
-            auto e = make(K::And, cur());
+    ExprPtr and_expr() { return bool_chain(K::And, "AND", &Parser::not_expr); }
+
+    ExprPtr bool_chain(K kind, const char* kw, ExprPtr (Parser::*operand)()) {
+        ExprPtr first = (this->*operand)();
+        if (!is_kw(kw)) return first;
+        std::vector<ExprPtr> terms{first};
+        std::vector<ExprPtr> ops;  // ops[i] joins terms[i] and terms[i + 1]
+        while (is_kw(kw)) {
+            ops.push_back(make(kind, cur()));
             next();
-            ExprPtr r = not_expr();
-            need_bool(l, "before AND");
-            need_bool(r, "after AND");
-            e->args = {l, r};
-            l = e;
+            terms.push_back((this->*operand)());
+            need_bool(terms[terms.size() - 2], (std::string("before ") + kw).c_str());
+            need_bool(terms.back(), (std::string("after ") + kw).c_str());
         }
-        return l;
+        return balance(terms, ops, 0, terms.size());
+    }
+    /// terms[lo, hi) joined by ops[lo, hi - 1), split in the middle.
+    static ExprPtr balance(std::vector<ExprPtr>& terms, std::vector<ExprPtr>& ops, std::size_t lo, std::size_t hi) {
+        if (hi - lo == 1) return std::move(terms[lo]);
+        const std::size_t mid = lo + (hi - lo) / 2;  // ops[mid - 1] joins the halves
+        ExprPtr e = std::move(ops[mid - 1]);
+        ExprPtr l = balance(terms, ops, lo, mid);
+        ExprPtr r = balance(terms, ops, mid, hi);
+        e->args = {std::move(l), std::move(r)};
+        return e;
     }
     ExprPtr not_expr() {
         if (is_kw("NOT")) {

@@ -18,11 +18,15 @@ struct ParseOptions {
     /// Accept undeclared functions whose names start with `ivo_` (DaCHS
     /// behaviour, used by some lyonetia cases); off for real services.
     bool lenient_ivo_udfs = false;
+    /// Size, depth and node limits (AdqlError Kind::TooComplex beyond them).
+    QueryLimits limits;
 };
 
 /// Parses one ADQL 2.1 query (the whole text, an optional trailing `;`
 /// allowed). Throws AdqlError(Kind::Syntax) with 1-based line and column,
-/// the token found and what was expected.
+/// the token found and what was expected, or AdqlError(Kind::TooComplex) when
+/// the text, the tree depth or the node count exceeds `options.limits`; the
+/// parser's own recursion is bounded by the same depth limit.
 ast::Statement parse(std::string_view adql, const ParseOptions& options = {});
 
 /// True when `word` (any case) is an SQL-92 or ADQL reserved word

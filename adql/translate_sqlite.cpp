@@ -1322,6 +1322,7 @@ Translation translate_sqlite(std::string_view adql, const Catalog& catalog, cons
     ParseOptions po;
     po.udfs = sqlite_udfs();
     for (auto& u : options.udfs) po.udfs.push_back(u);
+    po.limits = options.limits;
     ast::Statement st = parse(adql, po);
     Translator t(catalog, options);
     return t.run(st);

@@ -47,6 +47,13 @@ std::string lower(std::string s) {
     return s;
 }
 
+/// The address part of "address:port" (Request::remote), which is what a
+/// per-client limit counts.
+std::string client_address(const std::string& remote) {
+    const auto colon = remote.rfind(':');
+    return colon == std::string::npos ? remote : remote.substr(0, colon);
+}
+
 /// Percent-decodes a path segment (for /tap/tables/{name}).
 std::string decode_path(std::string_view s) {
     const auto hex = [](char c) -> int {
@@ -102,10 +109,59 @@ static std::vector<ForeignKey> read_foreign_keys(sqlite3* db) {
     return keys;
 }
 
+/// A pool of workers with one read-only QueryEngine each (created by its
+/// worker on first use).
+struct Lane {
+    std::unique_ptr<WorkerPool> pool;
+    std::vector<std::unique_ptr<QueryEngine>> engines;
+    const std::string* database = nullptr;
+    EngineLimits limits;
+
+    void start(std::size_t workers, std::size_t max_queued, const std::string& db, EngineLimits l) {
+        database = &db;
+        limits = l;
+        engines.resize(workers);
+        pool = std::make_unique<WorkerPool>(workers, max_queued);
+    }
+    /// The engine of `worker` (opened on first use; throws obscore::StoreError).
+    QueryEngine& engine(std::size_t worker) {
+        if (!engines[worker]) engines[worker] = std::make_unique<QueryEngine>(*database, limits);
+        return *engines[worker];
+    }
+};
+
+/// Concurrent requests per client address (issue 7 item 2): a slot is held
+/// from submission until the request's task ends, through any hand-over
+/// between pools.
+class ClientSlots {
+public:
+    explicit ClientSlots(int max) : max_(max) {}
+    /// A held slot, or null when `client` already holds the maximum.
+    std::shared_ptr<void> acquire(const std::string& client) {
+        std::lock_guard lk(mutex_);
+        int& n = held_[client];
+        if (n >= max_) return nullptr;
+        ++n;
+        // non-null (operator bool tells a slot from a refusal); the deleter frees the slot
+        return std::shared_ptr<void>(static_cast<void*>(this), [this, client](void*) {
+            std::lock_guard lk2(mutex_);
+            if (--held_[client] <= 0) held_.erase(client);
+        });
+    }
+    int max() const { return max_; }
+
+private:
+    int max_;
+    std::mutex mutex_;
+    std::map<std::string, int> held_;
+};
+
 struct App::Impl {
     Config config;
-    std::unique_ptr<WorkerPool> pool;
-    std::vector<std::unique_ptr<QueryEngine>> engines;  // one per worker, created by that worker
+    Lane express;  // cheap queries, and every query's classification
+    Lane general;  // queries the planner estimates heavy
+    Lane soda;     // SODA cutouts
+    std::unique_ptr<ClientSlots> slots;
     std::unique_ptr<HttpServer> http;
 
     // Documents built once at start-up (no catalogue reload per request).
@@ -204,36 +260,83 @@ struct App::Impl {
             return channel->reply(dali_error(400, e.what()));
         }
         q.cancel = &channel->cancel_flag();
-        q.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(config.limits.max_query_seconds);
+        const int sync_seconds = std::min(config.limits.max_sync_seconds, config.limits.max_query_seconds);
+        q.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(sync_seconds);
+        q.deadline_reason = "the " + std::to_string(sync_seconds) +
+                            " s execution limit of synchronous queries (limits.max_sync_seconds)";
+        auto slot = slots->acquire(client_address(req->remote));
+        if (!slot) return channel->reply(too_many_from_client());
 
-        auto task = [this, channel, q = std::move(q), content_type](std::size_t worker) {
-            bool started = false;
-            try {
-                if (!engines[worker]) engines[worker] = std::make_unique<QueryEngine>(config.archive.database);
-                engines[worker]->run(
-                    q,
-                    [&] {
-                        channel->start(200, content_type);
-                        started = true;
-                    },
-                    [&](std::string_view chunk) { channel->write(chunk); });
-                channel->finish();
-            } catch (const votable::SinkClosed&) {
-                // the client went away; the session has closed the connection
-            } catch (const adql::AdqlError& e) {
-                if (!started) channel->reply(dali_error(400, e.what()));
-                else channel->finish();
-            } catch (const QueryError& e) {
-                if (!started) channel->reply(dali_error(e.client_error() ? 400 : 500, e.what()));
-                else channel->finish();
-            } catch (const std::exception& e) {
-                spdlog::error("query failed: {}", e.what());
-                if (!started) channel->reply(dali_error(500, std::string("internal error: ") + e.what()));
-                else channel->finish();
-            }
-        };
-        if (!pool->try_submit(std::move(task)))
+        // Issue 7 item 2: every query is classified on an express worker from
+        // the planner's estimate; cheap ones run there (for at most
+        // express_seconds before their first row), the rest on the general
+        // workers, so a TOP 1 is answered while heavy queries hold them all.
+        auto job = std::make_shared<QueryJob>(QueryJob{std::move(q), std::move(content_type), channel, std::move(slot)});
+        if (!express.pool->try_submit([this, job](std::size_t worker) { classify_and_run(job, worker); }))
             channel->reply(dali_error(503, "too many queries waiting; try again shortly"));
+    }
+
+    struct QueryJob {
+        QueryRequest request;
+        std::string content_type;
+        std::shared_ptr<ResponseChannel> channel;
+        std::shared_ptr<void> slot;
+    };
+
+    Reply too_many_from_client() const {
+        Reply r = dali_error(429, "too many concurrent requests from this client address (limit " +
+                                      std::to_string(slots->max()) +
+                                      ", limits.max_queries_per_client); wait for one to finish");
+        r.headers.emplace_back("Retry-After", "2");
+        return r;
+    }
+
+    void classify_and_run(const std::shared_ptr<QueryJob>& job, std::size_t worker) {
+        double cost = 0;
+        try {
+            cost = express.engine(worker).estimate_cost(job->request.adql, job->request.maxrec);
+        } catch (...) {
+            // translation or preparation errors: run_query reports them
+        }
+        if (cost <= config.limits.express_max_cost) {
+            QueryRequest r = job->request;
+            r.first_row_by = std::chrono::steady_clock::now() + std::chrono::seconds(config.limits.express_seconds);
+            if (run_query(express, worker, r, *job)) return;  // done (or failed cleanly)
+        }
+        if (!general.pool->try_submit([this, job](std::size_t w) { run_query(general, w, job->request, *job); }))
+            job->channel->reply(dali_error(503, "too many queries waiting; try again shortly"));
+    }
+
+    /// Runs one query into its channel. False only when an express run found
+    /// no first row in time (nothing sent; the caller hands it on).
+    bool run_query(Lane& lane, std::size_t worker, const QueryRequest& q, const QueryJob& job) {
+        const auto& channel = job.channel;
+        bool started = false;
+        try {
+            lane.engine(worker).run(
+                q,
+                [&] {
+                    channel->start(200, job.content_type);
+                    started = true;
+                },
+                [&](std::string_view chunk) { channel->write(chunk); });
+            channel->finish();
+        } catch (const ExpressExpired&) {
+            return false;
+        } catch (const votable::SinkClosed&) {
+            // the client went away; the session has closed the connection
+        } catch (const adql::AdqlError& e) {
+            if (!started) channel->reply(dali_error(400, e.what()));
+            else channel->finish();
+        } catch (const QueryError& e) {
+            if (!started) channel->reply(dali_error(e.client_error() ? 400 : 500, e.what()));
+            else channel->finish();
+        } catch (const std::exception& e) {
+            spdlog::error("query failed: {}", e.what());
+            if (!started) channel->reply(dali_error(500, std::string("internal error: ") + e.what()));
+            else channel->finish();
+        }
+        return true;
     }
 
     /// SODA 1.0 {sync} (server/soda_endpoint.hpp): parameters checked here,
@@ -253,16 +356,19 @@ struct App::Impl {
         } catch (const soda::SodaError& e) {
             return channel->reply(soda_error_reply(e));
         }
-        auto task = [this, channel, soda_request = std::move(soda_request)](std::size_t worker) {
+        auto slot = slots->acquire(client_address(req->remote));
+        if (!slot) return channel->reply(too_many_from_client());
+        auto task = [this, channel, soda_request = std::move(soda_request), slot](std::size_t worker) {
+            QueryEngine* engine = nullptr;
             try {
-                if (!engines[worker]) engines[worker] = std::make_unique<QueryEngine>(config.archive.database);
+                engine = &soda.engine(worker);
             } catch (const std::exception& e) {
                 spdlog::error("SODA: cannot open the store: {}", e.what());
                 return channel->reply(dali_error(500, std::string("Error: the archive store cannot be opened: ") + e.what()));
             }
-            run_soda_sync(soda_request, engines[worker]->store(), *channel);
+            run_soda_sync(soda_request, engine->store(), *channel);
         };
-        if (!pool->try_submit(std::move(task)))
+        if (!soda.pool->try_submit(std::move(task)))
             channel->reply(dali_error(503, "ServiceUnavailable: too many requests waiting; try again shortly"));
     }
 
@@ -328,14 +434,31 @@ struct App::Impl {
 App::App(Config config) : impl_(std::make_unique<Impl>()) {
     impl_->config = std::move(config);
     impl_->build_documents();
-    const auto workers = static_cast<std::size_t>(std::max(1, impl_->config.server.query_workers));
-    impl_->engines.resize(workers);
-    impl_->pool = std::make_unique<WorkerPool>(workers, static_cast<std::size_t>(impl_->config.limits.max_queued_queries));
+    const Config& c = impl_->config;
+    EngineLimits limits;
+    limits.adql.max_query_bytes = static_cast<std::size_t>(c.limits.max_query_bytes);
+    limits.adql.max_depth = c.limits.max_query_depth;
+    limits.adql.max_nodes = static_cast<std::size_t>(c.limits.max_query_nodes);
+    limits.max_cell_bytes = c.limits.max_cell_bytes;
+    limits.cache_bytes = static_cast<std::size_t>(c.limits.query_cache_bytes);
+    limits.query_memory_bytes = c.limits.query_memory_bytes;
+    // Issue 7 item 3: one heap budget for every SQLite connection of the
+    // process; a query beyond it gets SQLITE_NOMEM, reported naming the limit.
+    sqlite3_hard_heap_limit64(c.limits.query_memory_bytes);
+    const auto queued = static_cast<std::size_t>(c.limits.max_queued_queries);
+    const auto n = [](int v) { return static_cast<std::size_t>(std::max(1, v)); };
+    impl_->express.start(n(c.server.express_workers), queued, c.archive.database, limits);
+    impl_->general.start(n(c.server.query_workers), queued, c.archive.database, limits);
+    impl_->soda.start(n(c.server.soda_workers), queued, c.archive.database, limits);
+    impl_->slots = std::make_unique<ClientSlots>(c.limits.max_queries_per_client);
 }
 
 App::~App() {
     stop();
-    impl_->pool.reset();  // joins the workers before the engines go
+    // join the workers before their engines go
+    impl_->express.pool.reset();
+    impl_->general.pool.reset();
+    impl_->soda.pool.reset();
 }
 
 void App::handle(std::shared_ptr<const Request> request, std::shared_ptr<ResponseChannel> channel) {

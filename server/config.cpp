@@ -115,6 +115,8 @@ Config parse_config(const std::string& text, const std::string& path) {
                   }},
                  {"threads", [&](const toml::node& x, const std::string& k) { c.server.threads = static_cast<int>(s.integer(x, k, 1, 256)); }},
                  {"query_workers", [&](const toml::node& x, const std::string& k) { c.server.query_workers = static_cast<int>(s.integer(x, k, 1, 256)); }},
+                 {"express_workers", [&](const toml::node& x, const std::string& k) { c.server.express_workers = static_cast<int>(s.integer(x, k, 1, 64)); }},
+                 {"soda_workers", [&](const toml::node& x, const std::string& k) { c.server.soda_workers = static_cast<int>(s.integer(x, k, 1, 256)); }},
                  {"read_timeout_seconds", [&](const toml::node& x, const std::string& k) { c.server.read_timeout_seconds = static_cast<int>(s.integer(x, k, 1, 3600)); }},
              });
          }},
@@ -155,6 +157,21 @@ Config parse_config(const std::string& text, const std::string& path) {
                  {"max_request_bytes", [&](const toml::node& x, const std::string& k) { c.limits.max_request_bytes = s.integer(x, k, 1024, big); }},
                  {"retention_seconds", [&](const toml::node& x, const std::string& k) { c.limits.retention_seconds = static_cast<int>(s.integer(x, k, 0, 86400 * 365)); }},
                  {"max_queued_queries", [&](const toml::node& x, const std::string& k) { c.limits.max_queued_queries = static_cast<int>(s.integer(x, k, 1, 100000)); }},
+                 {"max_sync_seconds", [&](const toml::node& x, const std::string& k) { c.limits.max_sync_seconds = static_cast<int>(s.integer(x, k, 1, 86400)); }},
+                 {"express_seconds", [&](const toml::node& x, const std::string& k) { c.limits.express_seconds = static_cast<int>(s.integer(x, k, 1, 3600)); }},
+                 {"express_max_cost", [&](const toml::node& x, const std::string& k) {
+                      if (!x.is_number()) s.fail(k, "must be a number");
+                      const double v = x.is_integer() ? static_cast<double>(*x.value<std::int64_t>()) : *x.value<double>();
+                      if (!(v >= 0)) s.fail(k, "must be a number >= 0");
+                      c.limits.express_max_cost = v;
+                  }},
+                 {"max_queries_per_client", [&](const toml::node& x, const std::string& k) { c.limits.max_queries_per_client = static_cast<int>(s.integer(x, k, 1, 100000)); }},
+                 {"max_query_bytes", [&](const toml::node& x, const std::string& k) { c.limits.max_query_bytes = s.integer(x, k, 64, big); }},
+                 {"max_query_depth", [&](const toml::node& x, const std::string& k) { c.limits.max_query_depth = static_cast<int>(s.integer(x, k, 8, 10000)); }},
+                 {"max_query_nodes", [&](const toml::node& x, const std::string& k) { c.limits.max_query_nodes = s.integer(x, k, 16, big); }},
+                 {"max_cell_bytes", [&](const toml::node& x, const std::string& k) { c.limits.max_cell_bytes = s.integer(x, k, 1024, std::int64_t{1} << 30); }},
+                 {"query_memory_bytes", [&](const toml::node& x, const std::string& k) { c.limits.query_memory_bytes = s.integer(x, k, 16 * 1024 * 1024, big); }},
+                 {"query_cache_bytes", [&](const toml::node& x, const std::string& k) { c.limits.query_cache_bytes = s.integer(x, k, 0, big); }},
              });
          }},
         {"collection", [&](const toml::node& v, const std::string& key) {

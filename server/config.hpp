@@ -32,6 +32,12 @@ struct ServerConfig {
     bool base_url_explicit = false;
     int threads = 2;                 ///< I/O threads (network only)
     int query_workers = 4;           ///< threads running SQLite queries
+    /// Threads that run only queries the planner estimates cheap (and any
+    /// query for at most `limits.express_seconds` before its first row), so
+    /// that short queries are answered while heavy ones hold every query
+    /// worker (issue 7 item 2).
+    int express_workers = 1;
+    int soda_workers = 2;            ///< threads computing SODA cutouts (their own pool)
     int read_timeout_seconds = 30;   ///< per read of a request
 };
 
@@ -68,6 +74,19 @@ struct LimitsConfig {
     std::int64_t max_request_bytes = 16 * 1024 * 1024;  ///< request body limit (uploads)
     int retention_seconds = 86400;          ///< result retention (async, later)
     int max_queued_queries = 64;            ///< queries waiting for a worker beyond this get 503
+    /// Issue 7: bounded work per request. Each is named in the error a
+    /// client gets when a request exceeds it.
+    int max_sync_seconds = 60;              ///< execution limit of /tap/sync (capped by max_query_seconds)
+    int express_seconds = 2;                ///< time an express worker gives a query before its first row
+    double express_max_cost = 1e6;          ///< planner estimate (rows visited) up to which a query is express
+    int max_queries_per_client = 8;         ///< concurrent queries and cutouts of one client address (429 beyond)
+    std::int64_t max_query_bytes = 1024 * 1024;   ///< ADQL text (adql::QueryLimits::max_query_bytes)
+    int max_query_depth = 256;              ///< ADQL syntax tree depth (adql::QueryLimits::max_depth)
+    std::int64_t max_query_nodes = 100000;  ///< ADQL syntax tree nodes (adql::QueryLimits::max_nodes)
+    std::int64_t max_cell_bytes = 16 * 1024 * 1024;  ///< one result value (SQLITE_LIMIT_LENGTH)
+    /// Heap of all SQLite connections of the process (sqlite3_hard_heap_limit64).
+    std::int64_t query_memory_bytes = std::int64_t{4} * 1024 * 1024 * 1024;
+    std::int64_t query_cache_bytes = 4 * 1024 * 1024;  ///< translation cache of one query worker
 };
 
 /// The whole configuration.

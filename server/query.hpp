@@ -34,6 +34,22 @@ private:
     bool client_error_;
 };
 
+/// Thrown by QueryEngine::run when an express run (QueryRequest::first_row_by)
+/// found no first row in time: nothing has been sent, the caller runs the
+/// query again on a general query worker (issue 7 item 2).
+class ExpressExpired : public std::runtime_error {
+public:
+    ExpressExpired() : std::runtime_error("no first row within the express time") {}
+};
+
+/// Limits of one QueryEngine (issue 7 items 1 and 3; configuration [limits]).
+struct EngineLimits {
+    adql::QueryLimits adql;                        ///< text size, tree depth and nodes
+    std::int64_t max_cell_bytes = 16 * 1024 * 1024;  ///< longest string/blob a query may build (SQLITE_LIMIT_LENGTH)
+    std::size_t cache_bytes = 4 * 1024 * 1024;     ///< translations + SQL kept in the cache, in bytes
+    std::int64_t query_memory_bytes = 0;           ///< process-wide SQLite heap limit, for messages (0: none)
+};
+
 /// The per-request part of a query run.
 struct QueryRequest {
     std::string adql;
@@ -42,6 +58,11 @@ struct QueryRequest {
     std::vector<votable::Info> infos;           ///< extra INFO elements
     const std::atomic<bool>* cancel = nullptr;  ///< set -> the query is interrupted
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    /// Said when `deadline` interrupts the query, e.g. "the 60 s execution
+    /// limit of synchronous queries (limits.max_sync_seconds)".
+    std::string deadline_reason = "the execution time limit";
+    /// Set on express workers: no first row by then -> ExpressExpired.
+    std::optional<std::chrono::steady_clock::time_point> first_row_by;
 };
 
 /// What a run did.
@@ -57,10 +78,18 @@ class QueryEngine {
 public:
     /// Opens the store read-only (obscore::Store::open_read_only). Throws
     /// obscore::StoreError.
-    explicit QueryEngine(const std::string& database);
+    explicit QueryEngine(const std::string& database, EngineLimits limits = {});
     ~QueryEngine();
 
     obscore::Store& store() { return *store_; }
+
+    /// The planner's estimate of the rows a query visits: the product, over
+    /// every full scan of a table in SQLite's EXPLAIN QUERY PLAN, of that
+    /// table's row count (1,000 for scans of subqueries and virtual tables);
+    /// indexed searches count 1. An over-estimate for compound queries (their
+    /// parts multiply), which errs towards the general workers. Throws as
+    /// run() does for a query that cannot be translated or prepared.
+    double estimate_cost(const std::string& adql, std::int64_t maxrec);
 
     /// Runs `request`:
     ///  1. translates the ADQL (throws adql::AdqlError) with row_limit MAXREC+1;
@@ -77,8 +106,13 @@ private:
         sqlite3_stmt* stmt = nullptr;
     };
     Cached& prepare(const std::string& adql, std::int64_t row_limit);
+    std::int64_t table_rows(const std::string& table);
 
     std::unique_ptr<obscore::Store> store_;
+    EngineLimits limits_;
+    std::size_t cache_used_ = 0;  // bytes of keys + SQL in cache_
+    std::unordered_map<std::string, std::int64_t> table_rows_;
+    Cached transient_;  // the last query too large for the cache
     // LRU cache of (row limit, ADQL text) -> translation + statement.
     std::list<std::string> lru_;
     std::unordered_map<std::string, std::pair<Cached, std::list<std::string>::iterator>> cache_;
