@@ -403,7 +403,6 @@ private:
             if (item.alias) scope.aliases.push_back({item.alias->name, cols.back().t});
         }
         for (auto& c : cols) scope.aliases.push_back({c.name, c.t});
-        (void)has_aggregate;
 
         std::string sql = std::string("SELECT ") + (s.distinct ? "DISTINCT " : "") + list + " FROM " + from;
         if (s.where) {
@@ -411,11 +410,16 @@ private:
             std::string pre = spatial_prefilter(*s.where, scope);
             sql += " WHERE " + (pre.empty() ? cond : "(" + cond + ")" + pre);
         }
+        std::vector<std::string> grouped;  // SQL of the GROUP BY expressions
         if (!s.group_by.empty()) {
             std::string g;
-            for (auto& e : s.group_by) g += (g.empty() ? "" : ", ") + expr(*e, scope, true).sql;
+            for (auto& e : s.group_by) {
+                grouped.push_back(expr(*e, scope, true).sql);
+                g += (g.empty() ? "" : ", ") + grouped.back();
+            }
             sql += " GROUP BY " + g;
         }
+        if (has_aggregate || !s.group_by.empty() || s.having) check_grouping(s, scope, grouped);
         if (s.having) sql += " HAVING " + condition(*s.having, scope, "HAVING", true);
         if (!q.order_by.empty()) {
             std::string ob;
@@ -430,6 +434,52 @@ private:
         if (outermost && s.top) top_ = s.top;
         sql += limit_clause(s.top, q.offset, outermost);
         return {sql, cols};
+    }
+
+    // ---------------------------------------------------------- grouping
+
+    /// SQL-92 section 7.9 / ADQL 2.1 section 2.2: in a grouped query (GROUP
+    /// BY, an aggregate in the select list, or HAVING) every column reference
+    /// of the select list and of HAVING outside an aggregate function must be
+    /// one of the GROUP BY expressions (or a column of one). Throws
+    /// AdqlError(Type) naming the column and the clause.
+    void check_grouping(const ast::SelectCore& s, const Scope& scope, const std::vector<std::string>& grouped) {
+        const auto is_grouped = [&](const std::string& sql) {
+            return std::find(grouped.begin(), grouped.end(), sql) != grouped.end();
+        };
+        // column references outside aggregates and subqueries
+        std::function<void(const Expr&, const char*, bool)> walk = [&](const Expr& e, const char* clause, bool alias) {
+            if (e.kind == K::Aggregate || e.kind == K::Subquery || e.kind == K::Exists) return;
+            if (e.kind == K::Function && e.is_udf && e.text == "ivo_string_agg") return;  // an aggregate UDF
+            if (e.kind == K::In && e.query) {
+                walk(*e.args[0], clause, alias);
+                return;
+            }
+            if (e.kind == K::Column) {
+                Typed t = column(e, scope, alias);
+                if (t.aggregate || is_grouped(t.sql)) return;
+                std::string name;
+                for (const auto& part : e.path) name += (name.empty() ? "" : ".") + part.name;
+                error_at(AdqlError::Kind::Type, e,
+                         name + " " + clause + " must appear in GROUP BY or be used inside an aggregate function");
+            }
+            for (const auto& a : e.args) walk(*a, clause, alias);
+        };
+        for (const auto& item : s.items) {
+            if (item.star) {
+                const std::vector<RCol>* src = &scope.star;
+                if (!item.star_qualifier.empty()) src = &find_range(scope, item.star_qualifier, item.line, item.column).cols;
+                for (const auto& c : *src)
+                    if (!is_grouped(c.sql))
+                        error(AdqlError::Kind::Type,
+                              "* selects " + c.name + ", which must appear in GROUP BY or be used inside an aggregate function",
+                              item.line, item.column);
+                continue;
+            }
+            if (is_grouped(expr(*item.expr, scope).sql)) continue;
+            walk(*item.expr, "in the select list", false);
+        }
+        if (s.having) walk(*s.having, "in HAVING", true);
     }
 
     // ---------------------------------------------------------- spatial index
@@ -793,6 +843,29 @@ private:
         error_at(AdqlError::Kind::Type, e, what + " must be a geometry (POINT, CIRCLE, BOX, POLYGON or a geometry column), found " +
                                                base_name(t.base));
     }
+    /// ADQL 2.1 section 2.2 (and SQL-92 8.2): comparison operands must be of
+    /// comparable types: numbers with numbers, character strings (and
+    /// timestamps, written as ISO 8601 strings) with strings. NULL and values
+    /// of unknown type compare with anything. Geometries are not comparable.
+    void need_comparable(const Typed& a, const Typed& b, const Expr& at, const std::string& where) {
+        const auto cls = [](Base x) {
+            switch (x) {
+                case Base::Integer: case Base::Double: return 1;
+                case Base::String: case Base::Timestamp: return 2;
+                case Base::Geometry: return 3;
+                case Base::Bool: return 4;
+                default: return 0;
+            }
+        };
+        const int ca = cls(a.base), cb = cls(b.base);
+        if (ca == 3 || cb == 3)
+            error_at(AdqlError::Kind::Type, at, "cannot compare geometry values " + where +
+                                                    " (use CONTAINS, INTERSECTS or DISTANCE)");
+        if (ca && cb && ca != cb)
+            error_at(AdqlError::Kind::Type, at, std::string("cannot compare ") + base_name(a.base) + " with " + base_name(b.base) + " " +
+                                                    where);
+    }
+
     void check_coordsys(const Expr& e) {
         if (!e.coordsys) return;
         std::string c = lower(*e.coordsys);
@@ -840,6 +913,9 @@ private:
                 }
                 if (a.base == Base::Geometry || b.base == Base::Geometry)
                     error_at(AdqlError::Kind::Type, e, "arithmetic on a geometry value");
+                // ADQL 2.1 section 2.3: arithmetic on numeric values only
+                need_numeric(a, *e.args[0], "the left operand of " + e.op);
+                need_numeric(b, *e.args[1], "the right operand of " + e.op);
                 Base rb = (a.base == Base::Integer && b.base == Base::Integer) ? Base::Integer : Base::Double;
                 Typed t = scalar("(" + a.sql + " " + e.op + " " + b.sql + ")", rb);
                 // keep the unit of a sum/difference of like quantities
@@ -849,6 +925,7 @@ private:
             }
             case K::Compare: {
                 Typed a = sub(e.args[0]), b = sub(e.args[1]);
+                need_comparable(a, b, e, "with " + e.op);
                 Typed t = scalar("(" + a.sql + " " + e.op + " " + b.sql + ")", Base::Bool);
                 // CONTAINS(...) = 1 / INTERSECTS(...) = 1: the predicate itself
                 if (e.op == "=" && e.args[1]->kind == K::Number && e.args[1]->text == "1" && is_predicate_fn(*e.args[0]))
@@ -860,6 +937,8 @@ private:
             }
             case K::Between: {
                 Typed a = sub(e.args[0]), lo = sub(e.args[1]), hi = sub(e.args[2]);
+                need_comparable(a, lo, e, "in BETWEEN");
+                need_comparable(a, hi, e, "in BETWEEN");
                 return scalar("(" + a.sql + (e.negated ? " NOT" : "") + " BETWEEN " + lo.sql + " AND " + hi.sql + ")",
                               Base::Bool);
             }
@@ -872,12 +951,22 @@ private:
                         error_at(AdqlError::Kind::Type, e, "the subquery of IN must select exactly one column");
                     s += r.sql;
                 } else {
-                    for (std::size_t i = 1; i < e.args.size(); ++i) s += (i > 1 ? ", " : "") + sub(e.args[i]).sql;
+                    for (std::size_t i = 1; i < e.args.size(); ++i) {
+                        Typed v = sub(e.args[i]);
+                        need_comparable(a, v, *e.args[i], "in the IN list");
+                        s += (i > 1 ? ", " : "") + v.sql;
+                    }
                 }
                 return scalar(s + "))", Base::Bool);
             }
             case K::Like: {
                 Typed a = sub(e.args[0]), p = sub(e.args[1]);
+                for (const Typed* x : {&a, &p})
+                    if (x->base != Base::String && x->base != Base::Timestamp && x->base != Base::Null &&
+                        x->base != Base::Unknown)
+                        error_at(AdqlError::Kind::Type, e,
+                                 e.op + " compares character strings, found " + std::string(base_name(x->base)) +
+                                     " (CAST it to VARCHAR first)");
                 // ADQL 2.1 section 2.2.3: LIKE is case-sensitive; ILIKE (4.4.4) is not.
                 std::string f = e.op == "ILIKE" ? "adql_ilike" : "adql_like";
                 return scalar(std::string("(") + (e.negated ? "NOT " : "") + f + "(" + a.sql + ", " + p.sql + "))",
