@@ -1,0 +1,382 @@
+// The UWS job manager (uws/manager.hpp).
+#include "uws/manager.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+namespace vo::uws {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool iequal(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+    return true;
+}
+
+}  // namespace
+
+struct JobManager::Impl {
+    std::unique_ptr<JobStore> store;
+    Executor executor;
+    ManagerOptions options;
+
+    struct Running {
+        std::atomic<bool> cancel{false};
+        bool aborted = false;
+    };
+
+    mutable std::mutex mutex;
+    std::condition_variable changed;   // any phase change (for WAIT)
+    std::condition_variable work;      // queue or stop
+    std::deque<std::string> queue;
+    std::map<std::string, std::shared_ptr<Running>> running;
+    bool stopping = false;
+    std::mt19937_64 rng{std::random_device{}()};
+    std::vector<std::thread> workers;
+    std::thread reaper;
+    std::condition_variable reaper_cv;
+
+    std::string new_id() {
+        static const char* hex = "0123456789abcdef";
+        std::string id;
+        const std::uint64_t a = rng(), b = rng();
+        for (int i = 0; i < 16; ++i) id += hex[(a >> (i * 4)) & 15];
+        for (int i = 0; i < 4; ++i) id += hex[(b >> (i * 4)) & 15];
+        return id;
+    }
+
+    std::string job_dir(const std::string& id) const { return (fs::path(options.results_dir) / id).string(); }
+
+    Job must_find(const std::string& id) const {
+        auto j = store->find(id);
+        if (!j) throw JobStateError("no job " + id);
+        return *j;
+    }
+
+    void save(const Job& j) {
+        store->update(j);
+        changed.notify_all();
+    }
+
+    std::int64_t results_bytes() const {
+        std::int64_t total = 0;
+        JobFilter all;
+        all.phases = {Phase::COMPLETED};
+        for (const auto& j : store->list(all)) {
+            auto full = store->find(j.id);
+            if (full)
+                for (const auto& r : full->results) total += r.size;
+        }
+        return total;
+    }
+
+    void worker_loop() {
+        for (;;) {
+            std::string id;
+            std::shared_ptr<Running> run;
+            Job job;
+            {
+                std::unique_lock lk(mutex);
+                work.wait(lk, [&] { return stopping || !queue.empty(); });
+                if (stopping) return;
+                id = queue.front();
+                queue.pop_front();
+                auto found = store->find(id);
+                if (!found || found->phase != Phase::QUEUED) continue;  // aborted or destroyed meanwhile
+                job = *found;
+                if (results_bytes() >= options.results_quota_bytes) {
+                    job.phase = Phase::ERROR;
+                    job.error_message = "the results quota of this service (" +
+                                        std::to_string(options.results_quota_bytes) +
+                                        " bytes) is used up; delete finished jobs or try again later";
+                    job.error_fatal = false;
+                    job.end_time = now();
+                    save(job);
+                    continue;
+                }
+                job.phase = Phase::EXECUTING;
+                job.start_time = now();
+                if (job.execution_duration > 0) job.quote = *job.start_time + job.execution_duration;
+                save(job);
+                run = std::make_shared<Running>();
+                running[id] = run;
+            }
+            std::error_code ec;
+            fs::remove_all(job_dir(id), ec);
+            fs::create_directories(job_dir(id), ec);
+            ExecContext ctx;
+            ctx.cancel = &run->cancel;
+            ctx.result_dir = job_dir(id);
+            if (job.execution_duration > 0)
+                ctx.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(job.execution_duration);
+            std::vector<ProducedResult> produced;
+            std::string failure;
+            bool failed = false;
+            if (ec) {
+                failed = true;
+                failure = "cannot create the results directory: " + ec.message();
+            } else {
+                try {
+                    produced = executor(job, ctx);
+                } catch (const std::exception& e) {
+                    failed = true;
+                    failure = e.what();
+                } catch (...) {
+                    failed = true;
+                    failure = "unknown error";
+                }
+            }
+            std::unique_lock lk(mutex);
+            running.erase(id);
+            auto current = store->find(id);
+            if (!current) {  // destroyed while running
+                fs::remove_all(job_dir(id), ec);
+                continue;
+            }
+            job = *current;
+            job.end_time = now();
+            job.results.clear();
+            if (run->aborted) {
+                job.phase = Phase::ABORTED;
+                fs::remove_all(job_dir(id), ec);
+            } else if (stopping && run->cancel) {
+                if (options.rerun_interrupted) {
+                    job.phase = Phase::QUEUED;
+                    job.start_time.reset();
+                    job.end_time.reset();
+                } else {
+                    job.phase = Phase::ERROR;
+                    job.error_message = "the server stopped while the job was executing; run it again";
+                    job.error_fatal = false;
+                }
+            } else if (failed) {
+                job.phase = Phase::ERROR;
+                job.error_message = failure;
+                job.error_fatal = true;
+            } else {
+                job.phase = Phase::COMPLETED;
+                for (const auto& p : produced) {
+                    std::error_code sec;
+                    const auto size = fs::file_size(p.file, sec);
+                    job.results.push_back({p.id, p.mime_type, p.file, sec ? 0 : static_cast<std::int64_t>(size)});
+                }
+            }
+            save(job);
+        }
+    }
+
+    void reaper_loop() {
+        std::unique_lock lk(mutex);
+        while (!stopping) {
+            reaper_cv.wait_for(lk, options.reap_interval, [&] { return stopping; });
+            if (stopping) return;
+            lk.unlock();
+            try {
+                reap_due();
+            } catch (...) {
+                // a storage failure here is retried at the next interval
+            }
+            lk.lock();
+        }
+    }
+
+    std::size_t reap_due() {
+        std::size_t n = 0;
+        for (const auto& j : store->due_for_destruction(now()))
+            if (destroy(j.id)) ++n;
+        return n;
+    }
+
+    bool destroy(const std::string& id) {
+        std::unique_lock lk(mutex);
+        auto j = store->find(id);
+        if (!j) return false;
+        if (auto it = running.find(id); it != running.end()) {
+            it->second->aborted = true;
+            it->second->cancel = true;
+        }
+        queue.erase(std::remove(queue.begin(), queue.end(), id), queue.end());
+        store->remove(id);
+        std::error_code ec;
+        fs::remove_all(job_dir(id), ec);
+        changed.notify_all();
+        return true;
+    }
+
+    void recover() {
+        JobFilter active;
+        active.phases = {Phase::QUEUED, Phase::EXECUTING};
+        auto jobs = store->list(active);
+        std::reverse(jobs.begin(), jobs.end());  // oldest first
+        for (auto j : jobs) {
+            auto full = store->find(j.id);
+            if (!full) continue;
+            j = *full;
+            if (j.phase == Phase::EXECUTING && !options.rerun_interrupted) {
+                j.phase = Phase::ERROR;
+                j.error_message = "the server restarted while the job was executing; run it again";
+                j.error_fatal = false;
+                j.end_time = now();
+                j.results.clear();
+                store->update(j);
+                continue;
+            }
+            j.phase = Phase::QUEUED;
+            j.start_time.reset();
+            j.end_time.reset();
+            j.results.clear();
+            store->update(j);
+            queue.push_back(j.id);
+        }
+    }
+};
+
+JobManager::JobManager(std::unique_ptr<JobStore> store, Executor executor, ManagerOptions options)
+    : impl_(std::make_unique<Impl>()) {
+    impl_->store = std::move(store);
+    impl_->executor = std::move(executor);
+    impl_->options = std::move(options);
+    std::error_code ec;
+    fs::create_directories(impl_->options.results_dir, ec);
+    if (ec) throw JobStoreError("cannot create the results directory " + impl_->options.results_dir + ": " + ec.message());
+    impl_->recover();
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, impl_->options.workers); ++i)
+        impl_->workers.emplace_back([this] { impl_->worker_loop(); });
+    impl_->reaper = std::thread([this] { impl_->reaper_loop(); });
+}
+
+JobManager::~JobManager() {
+    {
+        std::lock_guard lk(impl_->mutex);
+        impl_->stopping = true;
+        for (auto& [id, r] : impl_->running) r->cancel = true;
+    }
+    impl_->work.notify_all();
+    impl_->reaper_cv.notify_all();
+    impl_->changed.notify_all();
+    for (auto& t : impl_->workers) t.join();
+    impl_->reaper.join();
+}
+
+Job JobManager::create(std::vector<std::pair<std::string, std::string>> parameters, std::string owner,
+                       std::string run_id) {
+    std::lock_guard lk(impl_->mutex);
+    Job j;
+    j.id = impl_->new_id();
+    j.owner = std::move(owner);
+    j.run_id = std::move(run_id);
+    j.creation_time = now();
+    j.execution_duration = impl_->options.default_execution_duration;
+    j.destruction = j.creation_time + impl_->options.default_retention;
+    j.parameters = std::move(parameters);
+    impl_->store->insert(j);
+    return j;
+}
+
+std::optional<Job> JobManager::find(const std::string& id) const { return impl_->store->find(id); }
+
+std::vector<Job> JobManager::list(const JobFilter& filter) const { return impl_->store->list(filter); }
+
+Job JobManager::run(const std::string& id) {
+    std::lock_guard lk(impl_->mutex);
+    Job j = impl_->must_find(id);
+    if (j.phase != Phase::PENDING && j.phase != Phase::HELD) return j;
+    if (impl_->queue.size() >= impl_->options.max_queued)
+        throw JobStateError("too many jobs queued (" + std::to_string(impl_->options.max_queued) +
+                            "); the job stays PENDING, run it again later");
+    j.phase = Phase::QUEUED;
+    impl_->save(j);
+    impl_->queue.push_back(id);
+    impl_->work.notify_one();
+    return j;
+}
+
+Job JobManager::abort(const std::string& id) {
+    std::lock_guard lk(impl_->mutex);
+    Job j = impl_->must_find(id);
+    if (j.phase == Phase::EXECUTING) {
+        if (auto it = impl_->running.find(id); it != impl_->running.end()) {
+            it->second->aborted = true;
+            it->second->cancel = true;
+        }
+        return j;  // becomes ABORTED when the work stops
+    }
+    if (j.phase == Phase::PENDING || j.phase == Phase::QUEUED || j.phase == Phase::HELD ||
+        j.phase == Phase::SUSPENDED) {
+        impl_->queue.erase(std::remove(impl_->queue.begin(), impl_->queue.end(), id), impl_->queue.end());
+        j.phase = Phase::ABORTED;
+        j.end_time = now();
+        impl_->save(j);
+    }
+    return j;
+}
+
+bool JobManager::destroy(const std::string& id) { return impl_->destroy(id); }
+
+Job JobManager::set_parameters(const std::string& id, const std::vector<std::pair<std::string, std::string>>& parameters) {
+    std::lock_guard lk(impl_->mutex);
+    Job j = impl_->must_find(id);
+    if (j.phase != Phase::PENDING)
+        throw JobStateError(std::string("the parameters of a job cannot change once it has left PENDING (it is ") +
+                            to_string(j.phase) + ")");
+    for (const auto& [k, v] : parameters) {
+        auto it = std::find_if(j.parameters.begin(), j.parameters.end(), [&](const auto& p) { return iequal(p.first, k); });
+        if (it != j.parameters.end()) it->second = v;
+        else j.parameters.emplace_back(k, v);
+    }
+    impl_->save(j);
+    return j;
+}
+
+Job JobManager::set_execution_duration(const std::string& id, std::int64_t seconds) {
+    std::lock_guard lk(impl_->mutex);
+    Job j = impl_->must_find(id);
+    if (j.phase != Phase::PENDING)
+        throw JobStateError(std::string("EXECUTIONDURATION cannot change once the job has left PENDING (it is ") +
+                            to_string(j.phase) + ")");
+    const std::int64_t cap = impl_->options.max_execution_duration;
+    j.execution_duration = (seconds <= 0 || (cap > 0 && seconds > cap)) ? cap : seconds;
+    impl_->save(j);
+    return j;
+}
+
+Job JobManager::set_destruction(const std::string& id, Time t) {
+    std::lock_guard lk(impl_->mutex);
+    Job j = impl_->must_find(id);
+    j.destruction = std::min(t, j.creation_time + impl_->options.max_retention);
+    impl_->save(j);
+    return j;
+}
+
+std::optional<Job> JobManager::wait(const std::string& id, int seconds, std::optional<Phase> phase) {
+    const int cap = impl_->options.max_wait_seconds;
+    const int s = (seconds < 0 || seconds > cap) ? cap : seconds;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(s);
+    std::unique_lock lk(impl_->mutex);
+    auto j = impl_->store->find(id);
+    if (!j || !is_active(j->phase) || (phase && j->phase != *phase)) return j;
+    const Phase start = j->phase;
+    while (!impl_->stopping) {
+        if (impl_->changed.wait_until(lk, until) == std::cv_status::timeout) break;
+        j = impl_->store->find(id);
+        if (!j || j->phase != start) return j;
+    }
+    return impl_->store->find(id);
+}
+
+std::size_t JobManager::reap() { return impl_->reap_due(); }
+
+const ManagerOptions& JobManager::options() const { return impl_->options; }
+
+}  // namespace vo::uws
