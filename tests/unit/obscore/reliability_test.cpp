@@ -327,3 +327,20 @@ TEST_CASE("extract: the streamed gzip path gives the row of the same file uncomp
     CHECK(a.record->t_min == b.record->t_min);
     CHECK(a.file.image_hdus == b.file.image_hdus);
 }
+
+TEST_CASE("extract: a degenerate STOKES axis beyond NAXIS is published (SODA POL must agree)", "[extract][reliability]") {
+    // The contract tests/unit/soda/test_reliability.cpp checks on the SODA side.
+    const auto r = extract_product(kFits + "radio/first_vla_cutout.fits", options());
+    REQUIRE(r.ok());
+    CHECK(r.record->pol_states == std::optional<std::string>("/I/"));
+    TempDir tmp("extract_pol");
+    const fs::path p = tmp.path / "stokes4.fits";
+    write_raw_fits(p, {{image_cards({8, 8, 2},
+                                    {"WCSAXES =                    4", "CTYPE3  = 'FREQ    '", "CRVAL3  =         1.4E9",
+                                     "CDELT3  =           1.0E6", "CRPIX3  =             1.0", "CTYPE4  = 'STOKES  '",
+                                     "CRVAL4  =             2.0", "CDELT4  =             1.0", "CRPIX4  =             1.0"}),
+                        pixels(128)}});
+    const auto q = extract_product(p.string(), options());
+    REQUIRE(q.ok());
+    CHECK(q.record->pol_states == std::optional<std::string>("/Q/"));
+}
