@@ -88,7 +88,5 @@ def test_cutout_of_a_product_damaged_after_ingestion(tmp_path):
         for params in ({"ID": did, "PIXEL_1": "1 4"}, {"ID": did, "CIRCLE": "150 2 0.001"}):
             cut = requests.get(base + "/soda/sync", params=params, timeout=30)
             assert cut.status_code == 500, cut.text
-            assert "closing quote" in cut.text
-        links = requests.get(base + "/datalink/sync", params={"ID": did}, timeout=30)
-        assert links.status_code < 600
+            assert "QUERY_STATUS" in cut.text and "closing quote" in cut.text
         assert requests.get(base + "/tap/availability", timeout=10).status_code == 200
