@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <array>
 #include <cctype>
 #include <cmath>
@@ -21,6 +22,11 @@
 
 #include "obscore/header_text.hpp"
 #include "obscore/sky_frames.hpp"
+
+// CFITSIO's streaming gzip inflater (zcompress.c, exported by libcfitsio but
+// declared only in its private fitsio2.h): reads the gzip file `indiskfile`,
+// writes the inflated bytes to `outdiskfile` in chunks of 115200 bytes.
+extern "C" int uncompress2file(char* filename, FILE* indiskfile, FILE* outdiskfile, int* status);
 
 namespace vo::obscore {
 namespace {
@@ -157,6 +163,12 @@ void build_wcs_from(Hdu& hdu, std::string cards, std::vector<std::string>& warni
     hdu.wcs = nullptr;
     hdu.wcs_set.reset();
     hdu.wcs_error.clear();
+    // WCSLIB's header parser must only see text it can parse safely (an
+    // unterminated string value made wcspih overflow a buffer and abort).
+    if (const auto defect = header_defect(cards)) {
+        hdu.wcs_error = "invalid header: " + *defect;
+        return;
+    }
     const int ncards = static_cast<int>(cards.size() / 80);
     int nreject = 0, nwcs = 0;
     wcsprm* wcss = nullptr;
@@ -583,6 +595,20 @@ void derive_polarisation(const Hdu& h, ObsCoreRecord& r) {
 ExtractResult extract_from_hdus(std::vector<Hdu>& hdus, const std::string& path, std::int64_t size_bytes,
                                 const IngestOptions& options, bool header_only) {
     ExtractResult res;
+    // Header text and data sizes are checked before any parser or size
+    // computation relies on them (FITS 4.0 sections 4.1-4.2 and 4.4.1.1).
+    for (const auto& h : hdus) {
+        if (const auto defect = header_defect(h.header.cards())) {
+            res.skip_reason = "invalid header in HDU " + std::to_string(h.index) + ": " + *defect;
+            return res;
+        }
+        if (h.header.has("BITPIX") && h.header.has("NAXIS") && !data_unit_bytes(h.header.cards())) {
+            res.skip_reason = "invalid header in HDU " + std::to_string(h.index) +
+                              ": the data size |BITPIX|/8 x GCOUNT x (PCOUNT + NAXIS1 x ... x NAXISn) cannot be computed "
+                              "(a negative or missing NAXISn) or does not fit in 64 bits (FITS 4.0 section 4.4.1.1)";
+            return res;
+        }
+    }
     for (auto& h : hdus)
         if (h.is_image) build_wcs(h, res.warnings);
     // The product HDU: pixels and a celestial or spectral WCS, else pixels.
@@ -683,6 +709,199 @@ std::int64_t mtime_of(const std::string& path) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return 0;
     return static_cast<std::int64_t>(st.st_mtime);
+}
+
+/// CRC-32 of RFC 1952 section 8 (the ISO 3309 / IEEE 802.3 polynomial,
+/// reflected: 0xEDB88320), updated byte by byte through a 256-entry table.
+class Crc32 {
+public:
+    void add(const unsigned char* p, std::size_t n) {
+        static const std::array<std::uint32_t, 256> table = [] {
+            std::array<std::uint32_t, 256> t{};
+            for (std::uint32_t i = 0; i < 256; ++i) {
+                std::uint32_t c = i;
+                for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+                t[i] = c;
+            }
+            return t;
+        }();
+        std::uint32_t c = ~crc_;
+        for (std::size_t i = 0; i < n; ++i) c = table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
+        crc_ = ~c;
+    }
+    std::uint32_t value() const { return crc_; }
+
+private:
+    std::uint32_t crc_ = 0;
+};
+
+constexpr std::size_t kFitsBlock = 2880;
+/// Largest header (bytes) accepted per HDU in a gzip stream: 400,000 cards,
+/// a hundred times the largest real headers (ESO: a few thousand cards).
+constexpr std::size_t kMaxStreamedHeaderBytes = 400000 * 80;
+
+/// One HDU found in an inflated gzip stream.
+struct StreamedHdu {
+    std::string cards;            ///< header cards up to and including END
+    std::uint64_t data_start = 0; ///< offset of the data unit in the inflated file
+    std::optional<std::int64_t> data_bytes;  ///< data_unit_bytes() of the header
+};
+
+/// Walks the FITS structure of an inflated byte stream (FITS 4.0 section 3.3:
+/// HDUs of 2880-byte header blocks ending with END, then the data unit padded
+/// to 2880 bytes), keeping only the headers: memory does not grow with the
+/// data. Counts bytes and the CRC-32, and stops once `limit` bytes are passed.
+class FitsStreamScanner {
+public:
+    explicit FitsStreamScanner(std::uint64_t limit) : limit_(limit) {}
+
+    /// Consumes n inflated bytes; false to stop (limit passed or not FITS).
+    bool consume(const char* p, std::size_t n) {
+        if (!error_.empty()) return false;
+        total_ += n;
+        crc_.add(reinterpret_cast<const unsigned char*>(p), n);
+        if (total_ > limit_) {
+            over_limit_ = true;
+            error_ = "the decompressed size exceeds the limit of " + std::to_string(limit_) +
+                     " bytes (IngestOptions::max_decompressed_bytes)";
+            return false;
+        }
+        while (n > 0 && !done_) {
+            if (skip_ > 0) {
+                const std::size_t k = static_cast<std::size_t>(std::min<std::uint64_t>(skip_, n));
+                skip_ -= k, p += k, n -= k, offset_ += k;
+                continue;
+            }
+            const std::size_t k = std::min(n, kFitsBlock - block_.size());
+            block_.append(p, k);
+            p += k, n -= k, offset_ += k;
+            if (block_.size() == kFitsBlock) header_block();
+        }
+        return error_.empty();
+    }
+
+    const std::vector<StreamedHdu>& hdus() const { return hdus_; }
+    std::uint64_t total() const { return total_; }
+    std::uint32_t crc() const { return crc_.value(); }
+    const std::string& error() const { return error_; }
+    bool over_limit() const { return over_limit_; }
+    /// Marks the stream as refused with `why` (when error() is still empty).
+    void fail(const std::string& why) {
+        if (error_.empty()) error_ = why;
+    }
+
+private:
+    void header_block() {
+        const std::uint64_t block_end = offset_;
+        if (header_.empty()) {
+            const bool first = hdus_.empty();
+            const char* expect = first ? "SIMPLE  =" : "XTENSION=";
+            if (block_.compare(0, 9, expect) != 0) {
+                if (first) error_ = "not a FITS file (the inflated data do not start with SIMPLE)";
+                done_ = true;  // after the last HDU: padding or foreign data, ignored as CFITSIO does
+                block_.clear();
+                return;
+            }
+        }
+        header_ += block_;
+        block_.clear();
+        for (std::size_t c = header_.size() - kFitsBlock; c < header_.size(); c += 80) {
+            const std::string_view card(header_.data() + c, 80);
+            if (card.substr(0, 3) == "END" && card.find_first_not_of(' ', 3) == std::string_view::npos) {
+                StreamedHdu h;
+                h.cards = header_.substr(0, c + 80);
+                h.data_start = block_end;
+                h.data_bytes = data_unit_bytes(h.cards);
+                header_.clear();
+                if (!h.data_bytes) done_ = true;  // the size is unknown: the next HDU cannot be found
+                else skip_ = (static_cast<std::uint64_t>(*h.data_bytes) + kFitsBlock - 1) / kFitsBlock * kFitsBlock;
+                hdus_.push_back(std::move(h));
+                return;
+            }
+        }
+        if (header_.size() > kMaxStreamedHeaderBytes) {
+            error_ = "a header has more than " + std::to_string(kMaxStreamedHeaderBytes / 80) + " cards without END";
+            done_ = true;
+        }
+    }
+
+    std::uint64_t limit_;
+    std::uint64_t total_ = 0;
+    std::uint64_t offset_ = 0;  ///< bytes walked by the structure (headers and skipped data)
+    Crc32 crc_;
+    std::string block_, header_;
+    std::uint64_t skip_ = 0;
+    bool done_ = false;
+    bool over_limit_ = false;
+    std::string error_;
+    std::vector<StreamedHdu> hdus_;
+};
+
+/// The compression a file's first bytes announce, or "" for none (gzip is
+/// "gzip"; the others CFITSIO would inflate in memory: refused).
+std::string compression_of(const std::string& path) {
+    unsigned char m[4] = {0, 0, 0, 0};
+    FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) return "";
+    const std::size_t n = std::fread(m, 1, 4, f);
+    std::fclose(f);
+    if (n >= 2 && m[0] == 0x1f && m[1] == 0x8b) return "gzip";
+    if (n >= 2 && m[0] == 0x1f && (m[1] == 0x9d || m[1] == 0x1e || m[1] == 0xa0)) return "Unix compress/pack";
+    if (n >= 4 && m[0] == 'P' && m[1] == 'K' && m[2] == 3 && m[3] == 4) return "zip";
+    if (n >= 3 && m[0] == 'B' && m[1] == 'Z' && m[2] == 'h') return "bzip2";
+    return "";
+}
+
+/// Inflates a gzip file (RFC 1952) as a stream through CFITSIO's inflater and
+/// walks its FITS structure (FitsStreamScanner): bounded memory, whatever
+/// the inflated size; stops past `limit` bytes. The stream is complete only if
+/// the CRC-32 and the size modulo 2^32 of the inflated bytes equal the
+/// member's trailer (RFC 1952 section 2.3.1), which CFITSIO does not check:
+/// a truncated file otherwise inflates "successfully" to fewer bytes.
+/// Returns the scanner; its error() is set when the file is refused.
+FitsStreamScanner scan_gzip(const std::string& path, std::uint64_t limit) {
+    FitsStreamScanner scanner(limit);
+    struct Sink {
+        FitsStreamScanner* scanner;
+    } sink{&scanner};
+    cookie_io_functions_t io{};
+    io.write = [](void* cookie, const char* buf, std::size_t size) -> ssize_t {
+        auto* s = static_cast<Sink*>(cookie);
+        return s->scanner->consume(buf, size) ? static_cast<ssize_t>(size) : 0;
+    };
+    FILE* in = std::fopen(path.c_str(), "rb");
+    if (!in) {
+        scanner.fail(std::string("cannot read file: ") + std::strerror(errno));
+        return scanner;
+    }
+    FILE* out = fopencookie(&sink, "w", io);
+    if (!out) {
+        std::fclose(in);
+        scanner.fail("cannot set up the gzip stream");
+        return scanner;
+    }
+    std::setvbuf(out, nullptr, _IONBF, 0);
+    int status = 0;
+    std::string name = path;
+    uncompress2file(name.data(), in, out, &status);
+    std::fclose(out);
+    // The trailer: the last 8 bytes of the file.
+    unsigned char trailer[8] = {0};
+    bool have_trailer = std::fseek(in, -8, SEEK_END) == 0 && std::fread(trailer, 1, 8, in) == 8;
+    std::fclose(in);
+    fits_clear_errmsg();
+    if (!scanner.error().empty()) return scanner;
+    auto le32 = [&](int at) {
+        return static_cast<std::uint32_t>(trailer[at]) | static_cast<std::uint32_t>(trailer[at + 1]) << 8 |
+               static_cast<std::uint32_t>(trailer[at + 2]) << 16 | static_cast<std::uint32_t>(trailer[at + 3]) << 24;
+    };
+    std::string problem;
+    if (status != 0) problem = "the deflate data are corrupt (CFITSIO status " + std::to_string(status) + ")";
+    else if (!have_trailer || le32(0) != scanner.crc() || le32(4) != static_cast<std::uint32_t>(scanner.total()))
+        problem = "truncated or corrupt gzip file: the CRC-32 and size of the " + std::to_string(scanner.total()) +
+                  " inflated bytes do not match the gzip trailer (RFC 1952 section 2.3.1)";
+    if (!problem.empty()) scanner.fail(problem);
+    return scanner;
 }
 
 }  // namespace
@@ -807,6 +1026,111 @@ ExtractResult extract_from_header_text(const std::vector<std::string>& hdu_cards
     }
 }
 
+namespace {
+
+/// The HDUs of a gzip-compressed FITS file, from one streaming pass
+/// (scan_gzip); `inflated_size` is the size of the inflated file.
+ExtractResult hdus_from_gzip(const std::string& path, const IngestOptions& options, std::vector<Hdu>& hdus,
+                             std::uint64_t& inflated_size) {
+    ExtractResult res;
+    const std::uint64_t limit = options.max_decompressed_bytes > 0 ? static_cast<std::uint64_t>(options.max_decompressed_bytes) : 0;
+    const FitsStreamScanner scan = scan_gzip(path, limit);
+    if (!scan.error().empty()) {
+        res.skip_reason = "gzip: " + scan.error();
+        return res;
+    }
+    inflated_size = scan.total();
+    for (std::size_t i = 0; i < scan.hdus().size(); ++i) {
+        const StreamedHdu& s = scan.hdus()[i];
+        Hdu h;
+        h.index = static_cast<int>(i);
+        h.header = FitsHeader(s.cards);
+        shape_from_header(h);
+        if (s.data_bytes && s.data_start + static_cast<std::uint64_t>(*s.data_bytes) > inflated_size) h.truncated = true;
+        hdus.push_back(std::move(h));
+    }
+    return res;
+}
+
+/// The HDUs of an uncompressed (or tile-compressed) FITS file read with
+/// CFITSIO; header text and data size are checked before CFITSIO's own
+/// size arithmetic is trusted.
+ExtractResult hdus_from_cfitsio(const std::string& path, std::uint64_t size, std::vector<Hdu>& hdus) {
+    ExtractResult res;
+    fitsfile* f = nullptr;
+    int status = 0;
+    if (fits_open_diskfile(&f, path.c_str(), READONLY, &status)) {
+        char msg[FLEN_STATUS] = {0};
+        fits_get_errstatus(status, msg);
+        res.skip_reason = std::string("not a readable FITS file (CFITSIO: ") + msg + ")";
+        fits_clear_errmsg();
+        return res;
+    }
+    auto header_text = [&](bool converted, std::string& out) {
+        char* header = nullptr;
+        int nkeys = 0, st = 0;
+        if (converted) fits_convert_hdr2str(f, 0, nullptr, 0, &header, &nkeys, &st);
+        else fits_hdr2str(f, 0, nullptr, 0, &header, &nkeys, &st);
+        if (st == 0 && header) {
+            out.assign(header, std::strlen(header));
+            if (out.size() < 80 || out.compare(out.size() - 80, 3, "END") != 0) out += std::string("END") + std::string(77, ' ');
+        }
+        int fst = 0;
+        if (header) fits_free_memory(header, &fst);
+        return st == 0 && header;
+    };
+    for (int i = 1;; ++i) {
+        int hdutype = 0;
+        status = 0;
+        if (fits_movabs_hdu(f, i, &hdutype, &status)) break;  // end of file (or truncated)
+        std::string raw;
+        if (!header_text(false, raw)) {
+            res.warnings.push_back("HDU " + std::to_string(i - 1) + ": header unreadable");
+            break;
+        }
+        // The file's own header text first: nothing else parses it before.
+        if (const auto defect = header_defect(raw)) {
+            res.skip_reason = "invalid header in HDU " + std::to_string(i - 1) + ": " + *defect;
+            break;
+        }
+        const auto bytes = data_unit_bytes(raw);
+        if (!bytes) {
+            res.skip_reason = "invalid header in HDU " + std::to_string(i - 1) +
+                              ": the data size |BITPIX|/8 x GCOUNT x (PCOUNT + NAXIS1 x ... x NAXISn) cannot be computed "
+                              "or does not fit in 64 bits (FITS 4.0 section 4.4.1.1)";
+            break;
+        }
+        Hdu h;
+        h.index = i - 1;
+        int s1 = 0;
+        const bool compressed = fits_is_compressed_image(f, &s1) != 0;
+        std::string cards = raw;
+        if (compressed && !header_text(true, cards)) {
+            res.warnings.push_back("HDU " + std::to_string(i - 1) + ": compressed image header unreadable");
+            break;
+        }
+        h.header = FitsHeader(cards);
+        LONGLONG head = 0, data = 0, end = 0;
+        int s3 = 0;
+        if (fits_get_hduaddrll(f, &head, &data, &end, &s3) == 0 &&
+            (data < 0 || static_cast<std::uint64_t>(data) > size ||
+             static_cast<std::uint64_t>(*bytes) > size - static_cast<std::uint64_t>(data)))
+            h.truncated = true;
+        shape_from_header(h);
+        h.is_image = hdutype == IMAGE_HDU;
+        if (!h.is_image) h.naxes.clear();
+        const bool truncated = h.truncated;
+        hdus.push_back(std::move(h));
+        if (truncated) break;  // nothing after it can be read
+    }
+    status = 0;
+    fits_close_file(f, &status);
+    fits_clear_errmsg();
+    return res;
+}
+
+}  // namespace
+
 ExtractResult extract_product(const std::string& path, const IngestOptions& options) {
     ExtractResult res;
     std::error_code ec;
@@ -824,60 +1148,18 @@ ExtractResult extract_product(const std::string& path, const IngestOptions& opti
             if (r.ok()) r.file.mtime = mtime_of(path);
             return r;
         }
-        fitsfile* f = nullptr;
-        int status = 0;
-        if (fits_open_file(&f, path.c_str(), READONLY, &status)) {
-            char msg[FLEN_STATUS] = {0};
-            fits_get_errstatus(status, msg);
-            res.skip_reason = std::string("not a readable FITS file (CFITSIO: ") + msg + ")";
-            fits_clear_errmsg();
+        std::vector<Hdu> hdus;
+        const std::string compression = compression_of(path);
+        if (!compression.empty() && compression != "gzip") {
+            res.skip_reason = "compressed with " + compression + ": only gzip-compressed FITS files are supported";
             return res;
         }
-        const bool gzipped = lname.size() > 3 && (lname.substr(lname.size() - 3) == ".gz" || lname.substr(lname.size() - 3) == ".fz");
-        std::vector<Hdu> hdus;
-        for (int i = 1;; ++i) {
-            int hdutype = 0;
-            status = 0;
-            if (fits_movabs_hdu(f, i, &hdutype, &status)) break;  // end of file (or truncated)
-            char* header = nullptr;
-            int nkeys = 0;
-            const bool compressed = fits_is_compressed_image(f, &status) != 0;
-            if (compressed) fits_convert_hdr2str(f, 0, nullptr, 0, &header, &nkeys, &status);
-            else fits_hdr2str(f, 0, nullptr, 0, &header, &nkeys, &status);
-            if (status != 0 || !header) {
-                if (header) fits_free_memory(header, &status);
-                res.warnings.push_back("HDU " + std::to_string(i - 1) + ": header unreadable");
-                break;
-            }
-            Hdu h;
-            h.index = i - 1;
-            h.header = FitsHeader(std::string(header, static_cast<std::size_t>(nkeys) * 80));
-            int fstatus = 0;
-            fits_free_memory(header, &fstatus);
-            h.is_image = hdutype == IMAGE_HDU;
-            if (!gzipped) {
-                LONGLONG head = 0, data = 0, end = 0;
-                int s3 = 0;
-                if (fits_get_hduaddrll(f, &head, &data, &end, &s3) == 0 && end > static_cast<LONGLONG>(size))
-                    h.truncated = true;
-            }
-            if (h.is_image) {
-                int naxis = 0;
-                long dims[9] = {0};
-                int s2 = 0;
-                fits_get_img_dim(f, &naxis, &s2);
-                if (s2 == 0 && naxis > 0 && naxis <= 9) fits_get_img_size(f, naxis, dims, &s2);
-                if (s2 == 0)
-                    for (int k = 0; k < naxis && k < 9; ++k) h.naxes.push_back(dims[k]);
-            }
-            hdus.push_back(std::move(h));
-        }
-        status = 0;
-        fits_close_file(f, &status);
-        fits_clear_errmsg();
-        for (auto& w : res.warnings) (void)w;
+        std::uint64_t inflated = 0;
+        ExtractResult read = compression == "gzip" ? hdus_from_gzip(path, options, hdus, inflated)
+                                                   : hdus_from_cfitsio(path, size, hdus);
+        if (!read.skip_reason.empty()) return read;
         ExtractResult r = extract_from_hdus(hdus, path, static_cast<std::int64_t>(size), options, false);
-        r.warnings.insert(r.warnings.begin(), res.warnings.begin(), res.warnings.end());
+        r.warnings.insert(r.warnings.begin(), read.warnings.begin(), read.warnings.end());
         if (r.ok()) {
             r.file.path = std::filesystem::absolute(path).string();
             r.file.mtime = mtime_of(path);

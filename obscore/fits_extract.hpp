@@ -53,6 +53,18 @@ struct ExtractResult {
 /// sync?ID={url-encoded did}`; access_estsize in kB; calib_level from
 /// PRODCATG, else options.calib_level, else 2.
 ///
+/// Checks made before any parser relies on the file (issue 7), each giving a
+/// skip_reason naming the HDU: every header passes header_defect()
+/// (obscore/header_text.hpp: printable 80-character cards, closed string
+/// values, END, finite CRVAL/CRPIX/CDELT/CROTA/CD/PC values) before WCSLIB's
+/// wcspih sees it; the data size of every HDU (data_unit_bytes()) fits in 64
+/// bits; the product HDU's data end within the file ("truncated file").
+/// Gzip files (recognised by their magic bytes) are inflated once as a
+/// stream, keeping only the headers (memory does not grow with the file),
+/// refused past options.max_decompressed_bytes and when the gzip trailer
+/// (CRC-32, size) does not match the inflated bytes (a truncated file);
+/// other compressions (compress, zip, bzip2) are refused.
+///
 /// Never throws for bad content: an unreadable file, a file with only tables
 /// or only header units without data (NAXIS=0) gives a skip_reason.
 ExtractResult extract_product(const std::string& path, const IngestOptions& options);

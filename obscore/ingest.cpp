@@ -63,6 +63,9 @@ void collect(const std::string& path, std::vector<std::string>& files, std::vect
 
 }  // namespace
 
+IngestAborted::IngestAborted(IngestSummary summary, const std::string& message)
+    : StoreError(message), summary_(std::move(summary)) {}
+
 IngestSummary ingest(Store& store, const std::vector<std::string>& paths, const IngestOptions& options,
                      const std::function<void(const IngestEvent&)>& on_event) {
     IngestSummary summary;
@@ -78,42 +81,79 @@ IngestSummary ingest(Store& store, const std::vector<std::string>& paths, const 
     };
     for (auto& m : missing) report(std::move(m));
 
-    store.begin();
-    try {
-        for (const auto& f : files) {
-            IngestEvent ev;
-            ev.path = f;
-            const std::string lname = lower(f);
-            if (ends_with(lname, ".hdr") || ends_with(lname, ".header")) {
-                ev.reason = "header-only file (no pixel data): not a product";
-                report(std::move(ev));
-                continue;
-            }
-            ExtractResult r;
+    // A store failure ends the run: what was upserted is committed (if the
+    // store still can), and the caller gets the summary so far.
+    bool in_transaction = false;
+    auto abort_run = [&](const std::string& file, const std::string& why) -> IngestAborted {
+        if (in_transaction) {
             try {
-                r = extract_product(f, options);
-            } catch (const std::exception& e) {  // extract_product should not throw; be safe
-                r.skip_reason = std::string("extraction failed: ") + e.what();
+                store.commit();
+            } catch (const std::exception&) {
             }
-            if (!r.ok()) {
-                ev.reason = r.skip_reason;
-                report(std::move(ev));
-                continue;
-            }
-            store.upsert(*r.record, r.file);  // StoreError propagates: the store is broken
-            ev.ingested = true;
-            ev.obs_publisher_did = r.record->obs_publisher_did;
-            report(std::move(ev));
         }
-    } catch (...) {
-        // Keep what was ingested so far; the caller sees the StoreError.
+        const std::string name = fs::path(file).filename().string();
+        return IngestAborted(summary, "ingest stopped at " + (name.empty() ? std::string("commit") : name) + " after " +
+                                          std::to_string(summary.events.size()) + " files (ingested " +
+                                          std::to_string(summary.ingested) + ", skipped " +
+                                          std::to_string(summary.skipped) + "): " + why);
+    };
+    int uncommitted = 0;
+    for (const auto& f : files) {
+        IngestEvent ev;
+        ev.path = f;
+        const std::string lname = lower(f);
+        if (ends_with(lname, ".hdr") || ends_with(lname, ".header")) {
+            ev.reason = "header-only file (no pixel data): not a product";
+            report(std::move(ev));
+            continue;
+        }
+        ExtractResult r;
+        try {
+            r = extract_product(f, options);
+        } catch (const std::exception& e) {  // extract_product should not throw; be safe
+            r = ExtractResult{};
+            r.skip_reason = std::string("extraction failed: ") + e.what();
+        } catch (...) {
+            r = ExtractResult{};
+            r.skip_reason = "extraction failed: unknown error";
+        }
+        if (!r.ok()) {
+            ev.reason = r.skip_reason;
+            report(std::move(ev));
+            continue;
+        }
+        try {
+            if (!in_transaction) {
+                store.begin();
+                in_transaction = true;
+            }
+            store.upsert(*r.record, r.file);
+        } catch (const StoreError& e) {
+            ev.reason = std::string("store error: ") + e.what();
+            report(std::move(ev));
+            throw abort_run(f, e.what());
+        }
+        ev.ingested = true;
+        ev.obs_publisher_did = r.record->obs_publisher_did;
+        report(std::move(ev));
+        if (++uncommitted >= kCommitEvery) {
+            in_transaction = false;
+            uncommitted = 0;
+            try {
+                store.commit();
+            } catch (const StoreError& e) {
+                throw abort_run("", e.what());
+            }
+        }
+    }
+    if (in_transaction) {
+        in_transaction = false;
         try {
             store.commit();
-        } catch (...) {
+        } catch (const StoreError& e) {
+            throw abort_run("", e.what());
         }
-        throw;
     }
-    store.commit();
     return summary;
 }
 

@@ -19,6 +19,14 @@ struct IngestOptions {
     std::optional<int> calib_level;  ///< default when PRODCATG does not tell
     std::optional<std::string> facility_name;   ///< default when no TELESCOP
     std::optional<std::string> instrument_name; ///< default when no INSTRUME
+    /// Largest decompressed size (bytes) accepted for a gzip-compressed file
+    /// (`.fits.gz`): the file is inflated as a stream (bounded memory) and
+    /// refused, with this limit in the message, once it exceeds it, so that
+    /// a small "gzip bomb" cannot keep an ingest busy for minutes.
+    std::int64_t max_decompressed_bytes = kMaxDecompressedBytes;
+
+    /// Default of max_decompressed_bytes: 16 GiB.
+    static constexpr std::int64_t kMaxDecompressedBytes = std::int64_t{16} << 30;
 };
 
 /// One file met during an ingest run.
@@ -36,11 +44,33 @@ struct IngestSummary {
     std::vector<IngestEvent> events;
 };
 
+/// The store failed during an ingest run (StoreError: cannot write, disk
+/// full...). The run stopped at that file; the rows ingested before it were
+/// committed. what() is one line with the totals so far and the store's
+/// reason, e.g. "ingest stopped at c.fits after 3 files (ingested 1, skipped
+/// 2): store x.sqlite: ...".
+class IngestAborted : public StoreError {
+public:
+    IngestAborted(IngestSummary summary, const std::string& message);
+    /// Every file met until the failure, the failing one last (not ingested,
+    /// with the store's reason).
+    const IngestSummary& summary() const { return summary_; }
+
+private:
+    IngestSummary summary_;
+};
+
 /// Ingests every FITS file (`.fits`, `.fit`, `.fits.gz`, `.fit.gz`, `.fz`)
 /// found in `paths` (files, or directories searched recursively) into
 /// `store`. A file that cannot become a row is reported (event with reason)
 /// and skipped; the run goes on. `on_event` is called once per file met.
-/// Never throws for a bad file; throws StoreError if the store fails.
+/// Rows are committed in groups (every kCommitEvery ingested files and at
+/// the end), so that what was ingested survives a later failure.
+/// Never throws for a bad file; throws IngestAborted (a StoreError, carrying
+/// the summary so far) if the store fails.
+/// Ingested files per transaction of ingest().
+inline constexpr int kCommitEvery = 64;
+
 IngestSummary ingest(Store& store, const std::vector<std::string>& paths, const IngestOptions& options,
                      const std::function<void(const IngestEvent&)>& on_event = {});
 

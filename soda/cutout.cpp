@@ -22,6 +22,7 @@
 #include <string_view>
 
 #include "soda/checksum.hpp"
+#include "soda/header_check.hpp"
 #include "soda/sky.hpp"
 
 namespace vo::soda {
@@ -226,19 +227,65 @@ struct HduInfo {
   std::string extname;
 };
 
-HduInfo read_hdu(fitsfile* f, int hdu) {
+/// The cards as one block ending with an END card, for header_defect().
+std::string card_block(const std::vector<std::string>& cards) {
+  std::string text;
+  for (const auto& c : cards) text += c;
+  if (cards.empty() || card_key(cards.back()) != "END") text += pad80("END");
+  return text;
+}
+
+[[noreturn]] void damaged(int hdu, const std::string& why) {
+  throw SodaError(500, "Error", "", "the product file is damaged: HDU " + std::to_string(hdu) + ": " + why);
+}
+
+/// Reads the facts of one HDU. The header text is checked (header_defect)
+/// and the data size computed without overflow before anything relies on
+/// them; `file_size` (nullopt for a gzip file, inflated by CFITSIO) bounds the
+/// data unit. Throws SodaError(500) for a damaged file.
+HduInfo read_hdu(fitsfile* f, int hdu, std::optional<std::uint64_t> file_size) {
   HduInfo h;
   h.hdu = hdu;
   int status = 0, type = 0;
   fits_movabs_hdu(f, hdu + 1, &type, &status);
   if (status) fits_fail("cannot read HDU " + std::to_string(hdu), status);
-  char* header = nullptr;
-  int nkeys = 0;
-  fits_convert_hdr2str(f, 0, nullptr, 0, &header, &nkeys, &status);
-  if (status) fits_fail("cannot read the header of HDU " + std::to_string(hdu), status);
-  for (int i = 0; i < nkeys; ++i) h.cards.emplace_back(header + 80 * i, 80);
-  fits_free_memory(header, &status);
+  auto header_cards = [&](bool converted) {
+    char* header = nullptr;
+    int nkeys = 0, st = 0;
+    if (converted) fits_convert_hdr2str(f, 0, nullptr, 0, &header, &nkeys, &st);
+    else fits_hdr2str(f, 0, nullptr, 0, &header, &nkeys, &st);
+    if (st) fits_fail("cannot read the header of HDU " + std::to_string(hdu), st);
+    std::vector<std::string> cards;
+    for (int i = 0; i < nkeys; ++i) cards.emplace_back(header + 80 * i, 80);
+    fits_free_memory(header, &st);
+    return cards;
+  };
+  // The file's own header first: nothing parses it before this check.
+  const std::vector<std::string> raw = header_cards(false);
+  const std::string raw_text = card_block(raw);
+  if (const auto defect = header_defect(raw_text)) damaged(hdu, "invalid header: " + *defect);
+  const auto raw_bytes = data_unit_bytes(raw_text);
+  if (!raw_bytes)
+    damaged(hdu, "the data size |BITPIX|/8 x GCOUNT x (PCOUNT + NAXIS1 x ... x NAXISn) cannot be computed or does not "
+                 "fit in 64 bits (FITS 4.0 section 4.4.1.1)");
   status = 0;
+  const bool compressed = type == IMAGE_HDU && fits_is_compressed_image(f, &status) != 0;
+  status = 0;
+  h.cards = compressed ? header_cards(true) : raw;
+  if (compressed) {
+    const std::string text = card_block(h.cards);
+    if (const auto defect = header_defect(text)) damaged(hdu, "invalid header: " + *defect);
+    if (!data_unit_bytes(text)) damaged(hdu, "the uncompressed image size does not fit in 64 bits");
+  }
+  LONGLONG headstart = 0, datastart = 0, dataend = 0;
+  fits_get_hduaddrll(f, &headstart, &datastart, &dataend, &status);
+  if (status) fits_fail("cannot locate the data of HDU " + std::to_string(hdu), status);
+  status = 0;
+  h.data_start = datastart;
+  if (file_size && (datastart < 0 || static_cast<std::uint64_t>(datastart) > *file_size ||
+                    static_cast<std::uint64_t>(*raw_bytes) > *file_size - static_cast<std::uint64_t>(datastart)))
+    damaged(hdu, "truncated: the data unit (" + std::to_string(*raw_bytes) + " bytes from byte " + std::to_string(datastart) +
+                     ") ends beyond the end of the file (" + std::to_string(*file_size) + " bytes)");
   h.extname = find_string(h.cards, "EXTNAME");
   if (type == IMAGE_HDU) {
     int naxis = 0;
@@ -246,11 +293,7 @@ HduInfo read_hdu(fitsfile* f, int hdu) {
     fits_get_img_param(f, 9, &h.bitpix, &naxis, naxes, &status);
     if (status) fits_fail("cannot read the image parameters of HDU " + std::to_string(hdu), status);
     h.naxes.assign(naxes, naxes + std::min(naxis, 9));
-    h.compressed = fits_is_compressed_image(f, &status) != 0;
-    status = 0;
-    LONGLONG headstart = 0, datastart = 0, dataend = 0;
-    fits_get_hduaddrll(f, &headstart, &datastart, &dataend, &status);
-    h.data_start = datastart;
+    h.compressed = compressed;
     h.image = !h.naxes.empty() &&
               std::all_of(h.naxes.begin(), h.naxes.end(), [](long n) { return n > 0; });
   }
@@ -269,11 +312,14 @@ std::mutex& wcslib_mutex() {
 class Wcs {
  public:
   Wcs(const HduInfo& h) {
-    std::string header;
-    for (const auto& c : h.cards) header += c;
+    std::string header = card_block(h.cards);
+    // WCSLIB must only parse checked text (an unterminated string value made
+    // wcspih overflow a buffer and abort the server); read_hdu already refused
+    // such headers, this keeps the class safe on its own.
+    if (header_defect(header)) return;
     int nreject = 0;
     std::lock_guard<std::mutex> lock(wcslib_mutex());
-    if (wcspih(header.data(), static_cast<int>(h.cards.size()), WCSHDR_all, 0, &nreject, &nwcs_, &all_) != 0) return;
+    if (wcspih(header.data(), static_cast<int>(header.size() / 80), WCSHDR_all, 0, &nreject, &nwcs_, &all_) != 0) return;
     for (int i = 0; i < nwcs_; ++i)
       if (all_[i].alt[0] == ' ' || all_[i].alt[0] == '\0') wcs_ = &all_[i];
     if (!wcs_) return;
@@ -335,9 +381,14 @@ std::string ctype(const wcsprm* w, int i) {
   return s;
 }
 
-int stokes_axis(const Wcs& w, long naxis) {
+/// The 0-based WCS axis of type STOKES, or -1. It may be beyond NAXIS (a
+/// degenerate axis described only by the WCS keywords, e.g. WCSAXES = 4 on a
+/// 3-D cube, or CTYPE4 = 'STOKES' on a 2-D image): the data then hold the one
+/// state at pixel 1 of that axis, which obscore/fits_extract.cpp publishes as
+/// pol_states, so POL must see it too.
+int stokes_axis(const Wcs& w) {
   if (!w.get()) return -1;
-  for (int i = 0; i < std::min<int>(w.naxis(), static_cast<int>(naxis)); ++i)
+  for (int i = 0; i < w.naxis(); ++i)
     if (ctype(w.get(), i).rfind("STOKES", 0) == 0) return i;
   return -1;
 }
@@ -365,6 +416,28 @@ std::vector<double> centre_pixel(const Wcs& w, const std::vector<long>& naxes) {
   std::vector<double> p(w.naxis(), 1.0);
   for (int i = 0; i < w.naxis() && i < static_cast<int>(naxes.size()); ++i) p[i] = (naxes[i] + 1) / 2.0;
   return p;
+}
+
+/// The Stokes labels of the planes 1..n of STOKES axis `si` (nullptr where the
+/// value is not a known code), at the centre of the other axes; n = 1 for a
+/// degenerate axis (si >= NAXIS).
+std::vector<const char*> stokes_planes(const Wcs& wcs, const std::vector<long>& naxes, int si) {
+  const long n = si < static_cast<int>(naxes.size()) ? naxes[si] : 1;
+  const auto centre = centre_pixel(wcs, naxes);
+  std::vector<double> pix, world;
+  std::vector<int> stat;
+  for (long k = 1; k <= n; ++k) {
+    auto p = centre;
+    p[si] = static_cast<double>(k);
+    pix.insert(pix.end(), p.begin(), p.end());
+  }
+  wcs.p2s(pix, world, stat);
+  std::vector<const char*> labels(static_cast<std::size_t>(n), nullptr);
+  for (long k = 0; k < n; ++k) {
+    const double v = world[k * wcs.naxis() + si];
+    if (!stat[k] && std::isfinite(v) && std::abs(v) < 100) labels[k] = stokes_label(static_cast<int>(std::lround(v)));
+  }
+  return labels;
 }
 
 /// Native spectral world value (SI units after wcsset) -> vacuum wavelength (m).
@@ -754,12 +827,19 @@ bool has_celestial_ctype(const HduInfo& h) {
   return c1.rfind("RA--", 0) == 0 || c1.rfind("GLON", 0) == 0;
 }
 
-std::vector<HduInfo> select_hdus(fitsfile* f, const std::vector<int>& image_hdus, HduInfo& primary) {
+std::vector<HduInfo> select_hdus(fitsfile* f, const std::string& path, const std::vector<int>& image_hdus,
+                                 HduInfo& primary) {
+  std::optional<std::uint64_t> file_size;
+  if (!is_gzip(path)) {
+    std::error_code ec;
+    const auto n = std::filesystem::file_size(path, ec);
+    if (!ec) file_size = n;
+  }
   int nhdu = 0, status = 0;
   fits_get_num_hdus(f, &nhdu, &status);
   if (status) fits_fail("cannot count HDUs", status);
   std::vector<HduInfo> all;
-  for (int i = 0; i < nhdu; ++i) all.push_back(read_hdu(f, i));
+  for (int i = 0; i < nhdu; ++i) all.push_back(read_hdu(f, i, file_size));
   primary = all[0];
   std::vector<HduInfo> out;
   if (!image_hdus.empty()) {
@@ -985,7 +1065,7 @@ std::string file_stem(const std::string& path) {
 Cutout plan_cutout(const std::string& fits_path, const std::vector<int>& image_hdus, const Params& params) {
   auto f = open_fits(fits_path);
   HduInfo primary;
-  const std::vector<HduInfo> hdus = select_hdus(f.get(), image_hdus, primary);
+  const std::vector<HduInfo> hdus = select_hdus(f.get(), fits_path, image_hdus, primary);
   const HduInfo& ref = hdus.front();
   const long naxis = static_cast<long>(ref.naxes.size());
   const Wcs wcs(ref);
@@ -1043,35 +1123,34 @@ Cutout plan_cutout(const std::string& fits_path, const std::vector<int>& image_h
   }
   // POL.
   if (!params.pol.empty()) {
-    const int si = stokes_axis(wcs, naxis);
+    const int si = stokes_axis(wcs);
     if (si < 0) throw SodaError(400, "UsageError", "POL", "the product has no STOKES axis");
-    const long n = ref.naxes[si];
-    std::vector<double> pix, world;
-    std::vector<int> stat;
-    const auto centre = centre_pixel(wcs, ref.naxes);
-    for (long k = 1; k <= n; ++k) {
-      auto p = centre;
-      p[si] = static_cast<double>(k);
-      pix.insert(pix.end(), p.begin(), p.end());
-    }
-    wcs.p2s(pix, world, stat);
-    std::vector<long> picked;
-    for (long k = 0; k < n; ++k) {
-      const char* label = stat[k] ? nullptr : stokes_label(static_cast<int>(std::lround(world[k * wcs.naxis() + si])));
-      if (label && std::find(params.pol.begin(), params.pol.end(), label) != params.pol.end() &&
-          k >= axes[si].first && k < axes[si].first + axes[si].count)
-        picked.push_back(k);
-    }
-    if (picked.empty()) no_overlap("POL states not in the product");
-    long step = picked.size() > 1 ? picked[1] - picked[0] : 1;
-    for (std::size_t i = 1; i < picked.size(); ++i)
-      if (picked[i] - picked[i - 1] != step) step = 0;
-    if (step <= 0) {
-      step = 1;
-      notes.push_back("POL: the requested planes are not evenly spaced; planes in between are included");
-      axes[si] = {picked.front(), picked.back() - picked.front() + 1, 1};
+    const auto labels = stokes_planes(wcs, ref.naxes, si);
+    auto wanted = [&](const char* label) {
+      return label && std::find(params.pol.begin(), params.pol.end(), label) != params.pol.end();
+    };
+    if (si >= naxis) {
+      // Degenerate STOKES axis: the whole product is in its one state.
+      if (!wanted(labels.front())) no_overlap("POL states not in the product");
+      notes.push_back(std::string("POL: the product holds the single state ") + labels.front() +
+                      " (STOKES axis " + std::to_string(si + 1) + " beyond NAXIS)");
     } else {
-      axes[si] = {picked.front(), static_cast<long>(picked.size()), step};
+      const long n = ref.naxes[si];
+      std::vector<long> picked;
+      for (long k = 0; k < n; ++k) {
+        if (wanted(labels[k]) && k >= axes[si].first && k < axes[si].first + axes[si].count) picked.push_back(k);
+      }
+      if (picked.empty()) no_overlap("POL states not in the product");
+      long step = picked.size() > 1 ? picked[1] - picked[0] : 1;
+      for (std::size_t i = 1; i < picked.size(); ++i)
+        if (picked[i] - picked[i - 1] != step) step = 0;
+      if (step <= 0) {
+        step = 1;
+        notes.push_back("POL: the requested planes are not evenly spaced; planes in between are included");
+        axes[si] = {picked.front(), picked.back() - picked.front() + 1, 1};
+      } else {
+        axes[si] = {picked.front(), static_cast<long>(picked.size()), step};
+      }
     }
   }
   // PIXEL_n.
@@ -1506,7 +1585,7 @@ bool Cutout::write(const std::function<bool(const char* data, std::size_t n)>& s
 Bounds describe_bounds(const std::string& fits_path, const std::vector<int>& image_hdus) {
   auto f = open_fits(fits_path);
   HduInfo primary;
-  const auto hdus = select_hdus(f.get(), image_hdus, primary);
+  const auto hdus = select_hdus(f.get(), fits_path, image_hdus, primary);
   const HduInfo& ref = hdus.front();
   Bounds b;
   b.naxes = ref.naxes;
@@ -1576,21 +1655,10 @@ Bounds describe_bounds(const std::string& fits_path, const std::vector<int>& ima
   }
   const Interval t = product_time(wcs, primary.cards, ref.cards);
   if (!std::isnan(t.lo)) b.time = Interval{t.lo, std::isnan(t.hi) ? t.lo : t.hi};
-  const int si = stokes_axis(wcs, naxis);
-  if (si >= 0) {
-    const auto centre = centre_pixel(wcs, ref.naxes);
-    std::vector<double> pix, world;
-    std::vector<int> stat;
-    for (long k = 1; k <= ref.naxes[si]; ++k) {
-      auto p = centre;
-      p[si] = static_cast<double>(k);
-      pix.insert(pix.end(), p.begin(), p.end());
-    }
-    wcs.p2s(pix, world, stat);
-    for (long k = 0; k < ref.naxes[si]; ++k)
-      if (!stat[k])
-        if (const char* l = stokes_label(static_cast<int>(std::lround(world[k * wcs.naxis() + si])))) b.pol.push_back(l);
-  }
+  const int si = stokes_axis(wcs);
+  if (si >= 0)
+    for (const char* l : stokes_planes(wcs, ref.naxes, si))
+      if (l) b.pol.push_back(l);
   return b;
 }
 

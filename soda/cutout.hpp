@@ -147,8 +147,13 @@ class Cutout {
 ///   product has no time metadata at all the filter cannot exclude it and is
 ///   ignored (noted in HISTORY).
 /// - POL: planes of the STOKES axis with those labels; evenly spaced planes
-///   are cut with a step, otherwise the span first..last is kept.
-/// - PIXEL_n: 1-based inclusive range on axis n, clipped to NAXISn.
+///   are cut with a step, otherwise the span first..last is kept. A STOKES
+///   axis beyond NAXIS (degenerate: WCSAXES > NAXIS, or CTYPEn = 'STOKES' with
+///   n > NAXIS) holds the product's one state, its value at pixel 1, as the
+///   ObsCore row's pol_states says: POL with that state keeps the whole
+///   product, without it the answer is NoOverlap.
+/// - PIXEL_n: 1-based inclusive range on axis n, clipped to NAXISn (bounds
+///   beyond the range of long were saturated by parse_params).
 ///
 /// Errors (SodaError): 404 "UsageError" if the file is missing; 400
 /// "UsageError" naming the parameter for a spatial filter on a product without
@@ -156,7 +161,12 @@ class Cutout {
 /// axis, POL without STOKES axis, PIXEL_n with n > NAXIS; 204 "NoOverlap"
 /// (SODA 1.0 section 5.1: the sync response is then 204 No Content with no
 /// body) when the selection contains no pixel; 500 "Error" for unreadable FITS
-/// or WCS.
+/// or WCS, and for a damaged file, refused before WCSLIB or any offset
+/// computation sees it (message "the product file is damaged: HDU n: ..."):
+/// a header failing header_defect() (soda/header_check.hpp: unterminated
+/// string, non-printable character, no END, NaN/Inf WCS value), a data size
+/// that does not fit in 64 bits, or a data unit ending beyond the end of the
+/// file (uncompressed files; gzip files are inflated by CFITSIO).
 Cutout plan_cutout(const std::string& fits_path, const std::vector<int>& image_hdus, const Params& params);
 
 /// The cut-able bounds of a product, for a DataLink SODA service descriptor

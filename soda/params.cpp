@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -122,6 +123,39 @@ std::vector<double> parse_numbers(const std::string& parameter, const std::strin
   return out;
 }
 
+long parse_pixel_index(const std::string& parameter, const std::string& token) {
+  std::string t = token;
+  if (!t.empty() && t[0] == '+') t.erase(0, 1);
+  const char* b = t.data();
+  const char* e = t.data() + t.size();
+  constexpr long kMax = std::numeric_limits<long>::max(), kMin = std::numeric_limits<long>::min();
+  // An integer literal, exact, saturated when out of range.
+  long n = 0;
+  const auto [iptr, iec] = std::from_chars(b, e, n);
+  if (!t.empty() && iptr == e) {
+    if (iec == std::errc()) return n;
+    if (iec == std::errc::result_out_of_range) return t[0] == '-' ? kMin : kMax;
+  }
+  // A real literal with an integral value (1e300, +Inf), saturated.
+  double d = 0;
+  const auto [dptr, dec] = std::from_chars(b, e, d);
+  if (t.empty() || dptr != e || (dec != std::errc() && dec != std::errc::result_out_of_range))
+    usage(parameter, "not a pixel index: '" + token + "'");
+  if (dec == std::errc::result_out_of_range) {
+    // Too large or too small for a double: 1e999 saturates, 1e-999 is no integer.
+    const auto epos = t.find_first_of("eE");
+    if (epos == std::string::npos || t.find('-', epos) != std::string::npos)
+      usage(parameter, "pixel indices must be integers, got '" + token + "'");
+    return t[0] == '-' ? kMin : kMax;
+  }
+  if (std::isnan(d)) usage(parameter, "NaN is not allowed");
+  if (d != std::floor(d)) usage(parameter, "pixel indices must be integers, got '" + token + "'");
+  // 2^63 (exactly representable) and above saturate; below, the cast is exact.
+  if (d >= 9223372036854775808.0) return kMax;
+  if (d < -9223372036854775808.0) return kMin;
+  return static_cast<long>(d);
+}
+
 bool Params::empty() const {
   return regions.empty() && !band && !time && pol.empty() && pixel.empty();
 }
@@ -192,12 +226,16 @@ Params parse_params(const std::multimap<std::string, std::string>& dali_params) 
       auto [ptr, ec] = std::from_chars(n.data(), n.data() + n.size(), axis);
       if (n.empty() || ec != std::errc() || ptr != n.data() + n.size() || axis < 1 || axis > 999)
         usage(name, "expected PIXEL_n with n an axis number >= 1");
-      const auto v = parse_numbers(name, value);
+      std::vector<long> v;
+      {
+        std::istringstream is(value);
+        std::string tok;
+        while (is >> tok) v.push_back(parse_pixel_index(name, tok));
+      }
       if (v.size() != 2) usage(name, "expected two 1-based pixel indices 'first last', got " + std::to_string(v.size()) + " values");
-      for (double d : v)
-        if (!std::isfinite(d) || d != std::floor(d)) usage(name, "pixel indices must be integers, got " + fmt(d));
-      if (v[0] < 1 || v[0] > v[1]) usage(name, "need 1 <= first <= last, got " + fmt(v[0]) + " " + fmt(v[1]));
-      params.pixel[axis] = {static_cast<long>(v[0]), static_cast<long>(v[1])};
+      if (v[0] < 1 || v[0] > v[1])
+        usage(name, "need 1 <= first <= last, got " + std::to_string(v[0]) + " " + std::to_string(v[1]));
+      params.pixel[axis] = {v[0], v[1]};
     } else if (name == "META") {
       if (value == "true" || value == "1" || value == "TRUE" || value == "True") params.meta = true;
       else if (value == "false" || value == "0" || value == "FALSE" || value == "False") params.meta = false;

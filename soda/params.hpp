@@ -122,8 +122,19 @@ struct Params {
 /// [0,360], latitudes outside [-90,90], a radius outside (0,180], a polygon
 /// with fewer than 3 vertices, an interval with lo > hi, an unknown Stokes
 /// label, a PIXEL_n range not of the form "first last" with 1 <= first <=
-/// last, META not a DALI boolean.
+/// last (integers, see parse_pixel_index: larger values saturate), META not
+/// a DALI boolean.
 Params parse_params(const std::multimap<std::string, std::string>& dali_params);
+
+/// Parses one PIXEL_n bound (a 1-based pixel index) as an integer with
+/// saturation: an integer literal ("17", "+3", "9223372036854775807") is
+/// exact, one beyond the range of long becomes LONG_MAX / LONG_MIN; a real
+/// literal with an integral value ("1e300", "+Inf") saturates the same way (a
+/// double -> long conversion of such a value is undefined and gave LONG_MIN,
+/// i.e. no overlap instead of the whole axis).
+/// Throws SodaError(400, "UsageError", parameter) for NaN, a non-integral
+/// value ("1.5") or a non-number.
+long parse_pixel_index(const std::string& parameter, const std::string& token);
 
 /// Parses a whitespace-separated list of DALI numbers ("12 -Inf +Inf 3.5e-7").
 /// Throws SodaError(400, "UsageError", parameter) on any non-number or NaN.
