@@ -171,6 +171,7 @@ Config parse_config(const std::string& text, const std::string& path) {
                  {"max_query_nodes", [&](const toml::node& x, const std::string& k) { c.limits.max_query_nodes = s.integer(x, k, 16, big); }},
                  {"max_cell_bytes", [&](const toml::node& x, const std::string& k) { c.limits.max_cell_bytes = s.integer(x, k, 1024, std::int64_t{1} << 30); }},
                  {"query_memory_bytes", [&](const toml::node& x, const std::string& k) { c.limits.query_memory_bytes = s.integer(x, k, 16 * 1024 * 1024, big); }},
+                 {"max_gzip_bytes", [&](const toml::node& x, const std::string& k) { c.limits.max_gzip_bytes = s.integer(x, k, 1024 * 1024, big); }},
                  {"query_cache_bytes", [&](const toml::node& x, const std::string& k) { c.limits.query_cache_bytes = s.integer(x, k, 0, big); }},
              });
          }},

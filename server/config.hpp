@@ -87,6 +87,8 @@ struct LimitsConfig {
     /// Heap of all SQLite connections of the process (sqlite3_hard_heap_limit64).
     std::int64_t query_memory_bytes = std::int64_t{4} * 1024 * 1024 * 1024;
     std::int64_t query_cache_bytes = 4 * 1024 * 1024;  ///< translation cache of one query worker
+    /// Largest decompressed size of a .fits.gz at ingest (obscore::IngestOptions::max_decompressed_bytes).
+    std::int64_t max_gzip_bytes = std::int64_t{16} * 1024 * 1024 * 1024;
 };
 
 /// The whole configuration.

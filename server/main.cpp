@@ -36,6 +36,7 @@ obscore::IngestOptions ingest_options(const server::Config& config, const std::s
     o.collection = collection;
     o.authority = config.archive.authority;
     o.base_url = config.base_url();
+    o.max_decompressed_bytes = config.limits.max_gzip_bytes;
     for (const auto& c : config.collections) {
         if (c.name != collection) continue;
         o.calib_level = c.calib_level;
@@ -51,16 +52,32 @@ std::unique_ptr<obscore::Store> open_store_for_write(const server::Config& confi
     return obscore::Store::open_for_write(config.archive.database);
 }
 
-/// Runs one ingest and prints one line per skipped file and a summary.
+void print_summary(const obscore::IngestSummary& summary, const std::string& collection);
+
+/// Runs one ingest and prints one line per skipped file and a summary; after
+/// a store failure, the summary so far and then CliError.
 obscore::IngestSummary run_ingest(obscore::Store& store, const std::vector<std::string>& paths,
                                   const obscore::IngestOptions& options) {
-    auto summary = obscore::ingest(store, paths, options, [](const obscore::IngestEvent& e) {
-        if (!e.ingested) std::cout << "skipped " << e.path << ": " << e.reason << "\n";
-    });
+    obscore::IngestSummary summary;
+    try {
+        summary = obscore::ingest(store, paths, options, [](const obscore::IngestEvent& e) {
+            if (!e.ingested) std::cout << "skipped " << e.path << ": " << e.reason << "\n";
+        });
+    } catch (const obscore::IngestAborted& e) {
+        // the store failed: what was committed stays; say so, with the summary so far
+        print_summary(e.summary(), options.collection);
+        throw CliError(std::string("ingest stopped: ") + e.what());
+    }
+    print_summary(summary, options.collection);
+    return summary;
+}
+
+/// Prints "collection NAME: ingested n, skipped m (k x reason; ...)".
+void print_summary(const obscore::IngestSummary& summary, const std::string& collection) {
     std::map<std::string, int> reasons;
     for (const auto& e : summary.events)
         if (!e.ingested) ++reasons[e.reason];
-    std::cout << "collection " << options.collection << ": ingested " << summary.ingested << ", skipped "
+    std::cout << "collection " << collection << ": ingested " << summary.ingested << ", skipped "
               << summary.skipped;
     if (!reasons.empty()) {
         std::cout << " (";
@@ -72,7 +89,6 @@ obscore::IngestSummary run_ingest(obscore::Store& store, const std::vector<std::
         std::cout << ")";
     }
     std::cout << std::endl;
-    return summary;
 }
 
 int cmd_serve(const std::string& config_path, std::optional<int> port) {
