@@ -12,6 +12,7 @@
 #include "obscore/store.hpp"
 #include "server/params.hpp"
 #include "server/query.hpp"
+#include "server/tap_request.hpp"
 #include "server/soda_endpoint.hpp"
 #include "server/vosi.hpp"
 #include "server/worker_pool.hpp"
@@ -229,33 +230,9 @@ struct App::Impl {
         std::string content_type;
         try {
             const DaliParams params = parse_request_params(req->method, req->target, req->content_type, req->body);
-            if (auto request = params.single("REQUEST"); request && !iequals(*request, "doQuery"))
-                return channel->reply(dali_error(400, "REQUEST=" + *request + " is not supported (TAP 1.1 knows only doQuery)"));
-            const auto lang = params.single("LANG");
-            if (lang && !iequals(*lang, "ADQL") && !iequals(*lang, "ADQL-2.0") && !iequals(*lang, "ADQL-2.1"))
-                return channel->reply(dali_error(400, "unknown query language LANG=" + *lang + " (supported: ADQL, ADQL-2.0, ADQL-2.1)"));
-            const auto query = params.single("QUERY");
-            if (!query || query->find_first_not_of(" \t\r\n") == std::string::npos)
-                return channel->reply(dali_error(400, "missing parameter QUERY (the ADQL query to run)"));
-            if (params.has("UPLOAD"))
-                return channel->reply(dali_error(400, "UPLOAD is not supported by this service yet"));
-            std::string responseformat = params.single("RESPONSEFORMAT").value_or("");
-            if (responseformat.empty()) responseformat = params.single("FORMAT").value_or("");  // TAP 1.1 section 2.7.3
-            const auto format = responseformat.empty() ? std::optional(votable::Format::votable)
-                                                       : votable::parse_format(responseformat);
-            if (!format)
-                return channel->reply(dali_error(400, "unsupported RESPONSEFORMAT=" + responseformat +
-                                                          " (supported: votable, votable/td, application/x-votable+xml, text/xml, csv, text/csv, tsv, text/tab-separated-values)"));
-            q.format = *format;
-            // DALI 1.1 section 3.4.3: a MIME type asked for is the Content-Type sent.
-            content_type = std::string(votable::mime_type(*format));
-            if (responseformat.find('/') != std::string::npos && lower(responseformat).rfind("votable", 0) != 0)
-                content_type = responseformat;
-            if (q.format != votable::Format::votable && content_type.find("charset") == std::string::npos)
-                content_type += ";charset=UTF-8";
-            q.maxrec = parse_maxrec(params, config.limits.maxrec_default, config.limits.maxrec_hard);
-            q.adql = *query;
-            q.infos.push_back({"QUERY", *query});
+            TapRequest t = parse_tap_request(params, config.limits);
+            q = std::move(t.query);
+            content_type = std::move(t.content_type);
         } catch (const ParamError& e) {
             return channel->reply(dali_error(400, e.what()));
         }

@@ -116,6 +116,7 @@ Config parse_config(const std::string& text, const std::string& path) {
                  {"threads", [&](const toml::node& x, const std::string& k) { c.server.threads = static_cast<int>(s.integer(x, k, 1, 256)); }},
                  {"query_workers", [&](const toml::node& x, const std::string& k) { c.server.query_workers = static_cast<int>(s.integer(x, k, 1, 256)); }},
                  {"express_workers", [&](const toml::node& x, const std::string& k) { c.server.express_workers = static_cast<int>(s.integer(x, k, 1, 64)); }},
+                 {"async_workers", [&](const toml::node& x, const std::string& k) { c.server.async_workers = static_cast<int>(s.integer(x, k, 1, 256)); }},
                  {"soda_workers", [&](const toml::node& x, const std::string& k) { c.server.soda_workers = static_cast<int>(s.integer(x, k, 1, 256)); }},
                  {"read_timeout_seconds", [&](const toml::node& x, const std::string& k) { c.server.read_timeout_seconds = static_cast<int>(s.integer(x, k, 1, 3600)); }},
              });
@@ -136,6 +137,8 @@ Config parse_config(const std::string& text, const std::string& path) {
                       c.archive.database = resolve(base_dir, s.string(x, k, false));
                       have_database = true;
                   }},
+                 {"jobs_database", [&](const toml::node& x, const std::string& k) { c.archive.jobs_database = resolve(base_dir, s.string(x, k, false)); }},
+                 {"results_dir", [&](const toml::node& x, const std::string& k) { c.archive.results_dir = resolve(base_dir, s.string(x, k, false)); }},
              });
          }},
         {"demo", [&](const toml::node& v, const std::string& key) {
@@ -157,6 +160,12 @@ Config parse_config(const std::string& text, const std::string& path) {
                  {"max_request_bytes", [&](const toml::node& x, const std::string& k) { c.limits.max_request_bytes = s.integer(x, k, 1024, big); }},
                  {"retention_seconds", [&](const toml::node& x, const std::string& k) { c.limits.retention_seconds = static_cast<int>(s.integer(x, k, 0, 86400 * 365)); }},
                  {"max_queued_queries", [&](const toml::node& x, const std::string& k) { c.limits.max_queued_queries = static_cast<int>(s.integer(x, k, 1, 100000)); }},
+                 {"max_retention_seconds", [&](const toml::node& x, const std::string& k) { c.limits.max_retention_seconds = static_cast<int>(s.integer(x, k, 60, 86400 * 3650)); }},
+                 {"async_default_seconds", [&](const toml::node& x, const std::string& k) { c.limits.async_default_seconds = static_cast<int>(s.integer(x, k, 1, 86400 * 30)); }},
+                 {"async_max_seconds", [&](const toml::node& x, const std::string& k) { c.limits.async_max_seconds = static_cast<int>(s.integer(x, k, 1, 86400 * 30)); }},
+                 {"max_wait_seconds", [&](const toml::node& x, const std::string& k) { c.limits.max_wait_seconds = static_cast<int>(s.integer(x, k, 0, 3600)); }},
+                 {"max_waiting_clients", [&](const toml::node& x, const std::string& k) { c.limits.max_waiting_clients = static_cast<int>(s.integer(x, k, 1, 1000000)); }},
+                 {"results_quota_bytes", [&](const toml::node& x, const std::string& k) { c.limits.results_quota_bytes = s.integer(x, k, 1024 * 1024, big); }},
                  {"max_sync_seconds", [&](const toml::node& x, const std::string& k) { c.limits.max_sync_seconds = static_cast<int>(s.integer(x, k, 1, 86400)); }},
                  {"express_seconds", [&](const toml::node& x, const std::string& k) { c.limits.express_seconds = static_cast<int>(s.integer(x, k, 1, 3600)); }},
                  {"express_max_cost", [&](const toml::node& x, const std::string& k) {
@@ -211,6 +220,15 @@ Config parse_config(const std::string& text, const std::string& path) {
     });
 
     if (!have_database) c.archive.database = resolve(base_dir, "var/voserver.sqlite");
+    {
+        const fs::path dir = fs::path(c.archive.database).parent_path();
+        if (c.archive.jobs_database.empty()) c.archive.jobs_database = (dir / "jobs.sqlite").string();
+        if (c.archive.results_dir.empty()) c.archive.results_dir = (dir / "results").string();
+    }
+    if (c.limits.async_default_seconds > c.limits.async_max_seconds)
+        throw ConfigError(file + ": limits.async_default_seconds: must not exceed limits.async_max_seconds");
+    if (c.limits.retention_seconds > c.limits.max_retention_seconds)
+        throw ConfigError(file + ": limits.retention_seconds: must not exceed limits.max_retention_seconds");
     if (c.demo.out_dir.empty()) c.demo.out_dir = resolve(base_dir, "var/demo/phangs-muse");
     if (c.limits.maxrec_default > c.limits.maxrec_hard)
         throw ConfigError(file + ": limits.maxrec_default: must not exceed limits.maxrec_hard (" +

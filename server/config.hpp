@@ -38,6 +38,7 @@ struct ServerConfig {
     /// worker (issue 7 item 2).
     int express_workers = 1;
     int soda_workers = 2;            ///< threads computing SODA cutouts (their own pool)
+    int async_workers = 2;           ///< UWS jobs (TAP async) running at once, on a pool of their own
     int read_timeout_seconds = 30;   ///< per read of a request
 };
 
@@ -53,6 +54,10 @@ struct ArchiveConfig {
     std::string title = "voserver archive";
     std::string description;
     std::string database;  ///< absolute path of the SQLite store
+    /// UWS job store (SQLite, WAL) and the directory of job results; both
+    /// default to files beside `database` (jobs.sqlite, results/).
+    std::string jobs_database;
+    std::string results_dir;
 };
 
 /// One [[collection]]: a set of product directories ingested under one
@@ -72,7 +77,13 @@ struct LimitsConfig {
     std::int64_t maxrec_hard = 10000000;    ///< larger MAXREC values are lowered to this
     int max_query_seconds = 600;            ///< a query running longer is interrupted
     std::int64_t max_request_bytes = 16 * 1024 * 1024;  ///< request body limit (uploads)
-    int retention_seconds = 86400;          ///< result retention (async, later)
+    int retention_seconds = 86400;          ///< default time from job creation to destruction (UWS DESTRUCTION)
+    int max_retention_seconds = 30 * 86400; ///< later DESTRUCTION requests are lowered to this
+    int async_default_seconds = 3600;       ///< EXECUTIONDURATION of an async job when the client gives none
+    int async_max_seconds = 4 * 3600;       ///< larger EXECUTIONDURATION requests are lowered to this
+    int max_wait_seconds = 60;              ///< UWS WAIT=-1 and longer waits are capped to this
+    int max_waiting_clients = 1000;         ///< blocked WAIT requests at once (503 beyond)
+    std::int64_t results_quota_bytes = std::int64_t{20} * 1024 * 1024 * 1024;  ///< all async results together
     int max_queued_queries = 64;            ///< queries waiting for a worker beyond this get 503
     /// Issue 7: bounded work per request. Each is named in the error a
     /// client gets when a request exceeds it.
