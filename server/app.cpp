@@ -4,6 +4,8 @@
 #include <sqlite3.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -13,6 +15,8 @@
 #include "server/params.hpp"
 #include "server/query.hpp"
 #include "server/tap_request.hpp"
+#include "server/uws_endpoint.hpp"
+#include "uws/manager.hpp"
 #include "server/soda_endpoint.hpp"
 #include "server/vosi.hpp"
 #include "server/worker_pool.hpp"
@@ -163,7 +167,52 @@ struct App::Impl {
     Lane general;  // queries the planner estimates heavy
     Lane soda;     // SODA cutouts
     std::unique_ptr<ClientSlots> slots;
+    EngineLimits engine_limits;
+    // UWS (TAP 1.1 section 2.2.2 /async): jobs on the manager's own pool,
+    // job-store requests on `control`, result downloads on the soda lane.
+    std::unique_ptr<WorkerPool> control;
+    std::unique_ptr<uws::JobManager> tap_jobs;
+    std::unique_ptr<UwsEndpoint> tap_async;
     std::unique_ptr<HttpServer> http;
+
+    /// The executor of /tap/async jobs: the job's parameters through the same
+    /// request layer as /tap/sync, the result written to a file.
+    std::vector<uws::ProducedResult> run_tap_job(const uws::Job& job, const uws::ExecContext& ctx) {
+        DaliParams params;
+        for (const auto& [k, v] : job.parameters) params.add(k, v);
+        TapRequest t;
+        try {
+            t = parse_tap_request(params, config.limits);
+        } catch (const ParamError& e) {
+            throw uws::JobFailure(e.what());
+        }
+        t.query.cancel = ctx.cancel;
+        t.query.deadline = ctx.deadline;
+        t.query.deadline_reason = "the execution duration of this job (" + std::to_string(job.execution_duration) +
+                                  " s, EXECUTIONDURATION; at most " + std::to_string(config.limits.async_max_seconds) +
+                                  " s here)";
+        thread_local std::unique_ptr<QueryEngine> engine;  // one per job worker thread
+        if (!engine) engine = std::make_unique<QueryEngine>(config.archive.database, engine_limits);
+        const std::string path = ctx.result_dir + "/result";
+        std::FILE* f = std::fopen(path.c_str(), "wb");
+        if (!f) throw uws::JobFailure("cannot write the result file of this job");
+        bool write_failed = false;
+        QueryOutcome outcome;
+        try {
+            outcome = engine->run(t.query, nullptr, [&](std::string_view chunk) {
+                if (std::fwrite(chunk.data(), 1, chunk.size(), f) != chunk.size()) write_failed = true;
+            });
+        } catch (const adql::AdqlError& e) {
+            std::fclose(f);
+            throw uws::JobFailure(e.what());
+        } catch (const QueryError& e) {
+            std::fclose(f);
+            throw uws::JobFailure(e.what());
+        }
+        if (std::fclose(f) != 0 || write_failed) throw uws::JobFailure("the result could not be written (disk full?)");
+        if (outcome.error) throw uws::JobFailure(*outcome.error);
+        return {{"result", t.content_type, path}};
+    }
 
     // Documents built once at start-up (no catalogue reload per request).
     std::string capabilities;
@@ -373,6 +422,7 @@ struct App::Impl {
         if (p == "/tap/sync") return tap_sync(req, channel);
         if (p == "/soda/sync") return soda_sync(req, channel);
 
+        if (p == "/tap/async" || p.rfind("/tap/async/", 0) == 0) return tap_async->handle(req, channel);
         const bool read = req->method == "GET" || req->method == "POST";
         if (!read) {
             Reply r = dali_error(405, "method " + req->method + " not allowed on " + p);
@@ -385,8 +435,6 @@ struct App::Impl {
             return channel->reply(document(kXml, availability_document(true, "service is accepting queries")));
         if (p == "/tap/capabilities") return channel->reply(document(kXml, capabilities));
         if (p == "/tap/tables" || p.rfind("/tap/tables/", 0) == 0) return tables(req, channel);
-        if (p == "/tap/async" || p.rfind("/tap/async/", 0) == 0)
-            return channel->reply(dali_error(501, "asynchronous queries (UWS) are not available yet; use /tap/sync"));
         if (p == "/tap/examples") return channel->reply(dali_error(404, "this service has no DALI examples yet"));
         // SODA 1.0 (sync above; section 2.4-2.5 VOSI resources here).
         if (p == "/soda" || p == "/soda/") return channel->reply(document(kHtml, soda_html));
@@ -410,6 +458,12 @@ struct App::Impl {
 
 App::App(Config config) : impl_(std::make_unique<Impl>()) {
     impl_->config = std::move(config);
+    {  // configurations built in code (tests) may leave these empty: beside the store, as parse_config does
+        auto& a = impl_->config.archive;
+        const std::filesystem::path dir = std::filesystem::path(a.database).parent_path();
+        if (a.jobs_database.empty()) a.jobs_database = (dir / "jobs.sqlite").string();
+        if (a.results_dir.empty()) a.results_dir = (dir / "results").string();
+    }
     impl_->build_documents();
     const Config& c = impl_->config;
     EngineLimits limits;
@@ -428,11 +482,43 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     impl_->general.start(n(c.server.query_workers), queued, c.archive.database, limits);
     impl_->soda.start(n(c.server.soda_workers), queued, c.archive.database, limits);
     impl_->slots = std::make_unique<ClientSlots>(c.limits.max_queries_per_client);
+    impl_->engine_limits = limits;
+
+    uws::ManagerOptions uo;
+    uo.results_dir = (std::filesystem::path(c.archive.results_dir) / "tap").string();
+    uo.workers = n(c.server.async_workers);
+    uo.max_queued = queued * 16;
+    uo.default_execution_duration = c.limits.async_default_seconds;
+    uo.max_execution_duration = c.limits.async_max_seconds;
+    uo.default_retention = c.limits.retention_seconds;
+    uo.max_retention = c.limits.max_retention_seconds;
+    uo.max_wait_seconds = c.limits.max_wait_seconds;
+    uo.results_quota_bytes = c.limits.results_quota_bytes;
+    {
+        const std::filesystem::path jobs_db(c.archive.jobs_database);
+        if (jobs_db.has_parent_path()) std::filesystem::create_directories(jobs_db.parent_path());
+    }
+    Impl* impl = impl_.get();
+    impl_->tap_jobs = std::make_unique<uws::JobManager>(
+        uws::open_sqlite_job_store(c.archive.jobs_database),
+        [impl](const uws::Job& job, const uws::ExecContext& ctx) { return impl->run_tap_job(job, ctx); }, uo);
+    impl_->control = std::make_unique<WorkerPool>(2, queued * 16);
+    const auto submit_to = [](WorkerPool* pool) {
+        return [pool](std::function<void()> task) {
+            return pool->try_submit([task = std::move(task)](std::size_t) { task(); });
+        };
+    };
+    impl_->tap_async = std::make_unique<UwsEndpoint>(*impl_->tap_jobs, "/tap/async", c.base_url() + "/tap/async",
+                                                     submit_to(impl_->control.get()),
+                                                     submit_to(impl_->soda.pool.get()), c.limits.max_waiting_clients);
 }
 
 App::~App() {
     stop();
-    // join the workers before their engines go
+    // join the workers before their engines go; the UWS endpoint before its manager
+    impl_->control.reset();
+    impl_->tap_async.reset();
+    impl_->tap_jobs.reset();
     impl_->express.pool.reset();
     impl_->general.pool.reset();
     impl_->soda.pool.reset();

@@ -286,6 +286,7 @@ QueryOutcome QueryEngine::run(const QueryRequest& request, const std::function<v
         writer->end(r.overflow);
     } catch (const QueryError& e) {
         writer->end_with_error(e.what());
+        outcome.error = e.what();
     }
     outcome.bytes = writer->bytes();
     return outcome;

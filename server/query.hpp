@@ -70,6 +70,9 @@ struct QueryOutcome {
     std::int64_t rows = 0;
     bool overflow = false;
     std::uint64_t bytes = 0;
+    /// Set when the query failed after the first row was written: the table
+    /// then ends with an error INFO (DALI 1.1 section 4.4.2) carrying this message.
+    std::optional<std::string> error;
 };
 
 /// One read-only connection to the store with caches of translations and

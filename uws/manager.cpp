@@ -42,6 +42,7 @@ struct JobManager::Impl {
     std::deque<std::string> queue;
     std::map<std::string, std::shared_ptr<Running>> running;
     bool stopping = false;
+    std::uint64_t changes = 0;
     std::mt19937_64 rng{std::random_device{}()};
     std::vector<std::thread> workers;
     std::thread reaper;
@@ -66,6 +67,7 @@ struct JobManager::Impl {
 
     void save(const Job& j) {
         store->update(j);
+        ++changes;
         changed.notify_all();
     }
 
@@ -210,6 +212,7 @@ struct JobManager::Impl {
         store->remove(id);
         std::error_code ec;
         fs::remove_all(job_dir(id), ec);
+        ++changes;
         changed.notify_all();
         return true;
     }
@@ -376,6 +379,17 @@ std::optional<Job> JobManager::wait(const std::string& id, int seconds, std::opt
 }
 
 std::size_t JobManager::reap() { return impl_->reap_due(); }
+
+std::uint64_t JobManager::change_count() const {
+    std::lock_guard lk(impl_->mutex);
+    return impl_->changes;
+}
+
+std::uint64_t JobManager::wait_for_change(std::uint64_t since, std::chrono::milliseconds timeout) {
+    std::unique_lock lk(impl_->mutex);
+    impl_->changed.wait_for(lk, timeout, [&] { return impl_->changes != since || impl_->stopping; });
+    return impl_->changes;
+}
 
 const ManagerOptions& JobManager::options() const { return impl_->options; }
 

@@ -116,6 +116,13 @@ public:
     /// cap) (UWS 1.1 section 2.2.1.2). Returns the job as it is then, or
     /// nullopt when it does not exist (any more).
     std::optional<Job> wait(const std::string& id, int seconds, std::optional<Phase> phase);
+    /// A counter of job changes (phase, parameters, destruction); grows by
+    /// one or more on every change.
+    std::uint64_t change_count() const;
+    /// Blocks until change_count() differs from `since` or `timeout` passes;
+    /// returns change_count(). For services that watch many WAIT requests
+    /// from one thread instead of blocking a thread per request.
+    std::uint64_t wait_for_change(std::uint64_t since, std::chrono::milliseconds timeout);
     /// Destroys every job whose destruction time has passed; returns how many.
     std::size_t reap();
 

@@ -194,8 +194,11 @@ TEST_CASE("TAP sync over HTTP", "[http]") {
         CHECK(r.status == 404);
         CHECK(r.content_type == "application/x-votable+xml");
 
-        r = client.get("/tap/async");
-        CHECK(r.status == 501);
+        r = client.get("/tap/async");  // the UWS job list (TAP 1.1 section 2.2.2)
+        CHECK(r.status == 200);
+        CHECK(r.body.find("<uws:jobs") != std::string::npos);
+        r = client.get("/tap/async/nosuchjob");
+        CHECK(r.status == 404);
     }
 }
 
