@@ -210,6 +210,10 @@ struct UwsEndpoint::Impl {
             apply_settings(*job, params, false);
             return channel->reply(see_other(url));
         }
+        if (child == "parameters" && m == "POST") {  // the job's parameters, while PENDING
+            apply_settings(*job, params, false);
+            return channel->reply(see_other(url));
+        }
         if (!read) return not_allowed(channel, "GET");
         if (child == "quote") return channel->reply(text(200, kText, job->quote ? uws::iso8601(*job->quote) : ""));
         if (child == "owner") return channel->reply(text(200, kText, job->owner));
