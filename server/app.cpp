@@ -264,6 +264,7 @@ struct App::Impl {
                    "<h1>TAP 1.1 service: " + votable::xml_escape(config.archive.title) + "</h1>\n"
                    "<p>ADQL 2.1 queries over <code>ivoa.obscore</code> (ObsCore 1.1) and <code>TAP_SCHEMA</code>.</p>\n<ul>\n"
                    "<li><a href=\"" + base + "/tap/sync\">" + base + "/tap/sync</a>: synchronous queries (LANG=ADQL, QUERY, MAXREC, RESPONSEFORMAT=votable|csv|tsv)</li>\n"
+                   "<li><a href=\"" + base + "/tap/async\">" + base + "/tap/async</a>: asynchronous queries (UWS 1.1 jobs, as TOPCAT and pyvo's run_async use them)</li>\n"
                    "<li><a href=\"" + base + "/tap/capabilities\">capabilities</a>, <a href=\"" + base +
                    "/tap/tables\">tables</a>, <a href=\"" + base + "/tap/availability\">availability</a></li>\n"
                    "</ul>\n<p><a href=\"" + base + "/\">archive home</a></p>\n</body></html>\n";

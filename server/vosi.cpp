@@ -163,10 +163,14 @@ std::string capabilities_document(const Config& config, const std::vector<adql::
     out += "    <outputFormat>\n      <mime>text/csv;header=present</mime>\n      <alias>csv</alias>\n    </outputFormat>\n";
     out += "    <outputFormat>\n      <mime>text/tab-separated-values</mime>\n      <alias>tsv</alias>\n    </outputFormat>\n";
     // TAPRegExt 1.0 section 2.6.
+    // retentionPeriod and executionDuration are those of async jobs (UWS
+    // DESTRUCTION and EXECUTIONDURATION); sync queries stop after
+    // limits.max_sync_seconds, which TAPRegExt 1.0 has no element for.
     out += "    <retentionPeriod>\n      <default>" + std::to_string(config.limits.retention_seconds) +
-           "</default>\n    </retentionPeriod>\n";
-    out += "    <executionDuration>\n      <default>" + std::to_string(config.limits.max_query_seconds) +
-           "</default>\n      <hard>" + std::to_string(config.limits.max_query_seconds) + "</hard>\n    </executionDuration>\n";
+           "</default>\n      <hard>" + std::to_string(config.limits.max_retention_seconds) +
+           "</hard>\n    </retentionPeriod>\n";
+    out += "    <executionDuration>\n      <default>" + std::to_string(config.limits.async_default_seconds) +
+           "</default>\n      <hard>" + std::to_string(config.limits.async_max_seconds) + "</hard>\n    </executionDuration>\n";
     out += "    <outputLimit>\n      <default unit=\"row\">" + std::to_string(config.limits.maxrec_default) +
            "</default>\n      <hard unit=\"row\">" + std::to_string(config.limits.maxrec_hard) +
            "</hard>\n    </outputLimit>\n";
