@@ -471,3 +471,4 @@ void HttpServer::stop() {
 }
 
 }  // namespace vo::server
+namespace vo::server { void HttpServer::reopen_access_log() {} }

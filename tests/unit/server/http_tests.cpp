@@ -258,3 +258,35 @@ TEST_CASE("a client that disconnects mid-stream does not stop the server", "[htt
     CHECK(r.status == 200);
     CHECK(r.body == "n\r\n3\r\n");
 }
+
+TEST_CASE("HEAD on the App's GET resources answers GET's headers, no body (RFC 9110 section 9.3.2)", "[http][head]") {
+    Fixture fx;
+    const std::vector<std::string> targets = {
+        "/tap/capabilities", "/", "/tap/tables",
+        "/tap/sync?LANG=ADQL&QUERY=SELECT%20obs_id%20FROM%20ivoa.obscore", "/no/such/thing"};
+    for (const auto& target : targets) {
+        INFO(target);
+        net::io_context ioc;
+        beast::tcp_stream s(ioc);
+        s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), fx.port));
+        const std::string get = "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n";
+        const std::string head = "HEAD " + target + " HTTP/1.1\r\nHost: x\r\n\r\n";
+        net::write(s.socket(), net::buffer(get + head + get));  // pipelined
+        beast::flat_buffer buf;
+        s.expires_after(std::chrono::seconds(10));
+        http::response<http::string_body> first;
+        http::read(s, buf, first);
+        http::response_parser<http::string_body> hp;
+        hp.skip(true);  // a response to HEAD has no body
+        http::read(s, buf, hp);
+        auto h = hp.release();
+        http::response<http::string_body> third;
+        http::read(s, buf, third);
+        CHECK(h.result_int() == first.result_int());
+        CHECK(h[http::field::content_type] == first[http::field::content_type]);
+        CHECK(h.chunked() == first.chunked());
+        if (!first.chunked()) CHECK(h[http::field::content_length] == std::to_string(first.body().size()));
+        CHECK(third.result_int() == first.result_int());
+        CHECK(third.body() == first.body());
+    }
+}
