@@ -22,6 +22,8 @@
 #include <sstream>
 #include <thread>
 
+#include <unistd.h>
+
 #include "server/http.hpp"
 #include "votable/writer.hpp"
 
@@ -155,8 +157,10 @@ struct TestServer {
         port = server->start();
     }
     ~TestServer() { server->stop(); }
-    TestApp app;
+    // Declared before `app`: the worker is joined (after stop()) while the
+    // server still exists, so a channel it holds never outlives the server.
     std::unique_ptr<server::HttpServer> server;
+    TestApp app;
     unsigned short port = 0;
 };
 
@@ -219,6 +223,14 @@ std::string exchange_until_close(unsigned short port, const std::string& bytes, 
     Conn c(port);
     c.send(bytes);
     return c.read_to_eof(closed, 5s);
+}
+
+/// The resident set size of this process.
+std::uint64_t resident_bytes() {
+    std::ifstream in("/proc/self/statm");
+    std::uint64_t pages = 0, resident = 0;
+    in >> pages >> resident;
+    return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
 bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
@@ -402,6 +414,7 @@ TEST_CASE("a client that does not read does not hold the worker; it later gets e
     for (const std::string kind : {"stream", "fixed"}) {
         INFO(kind);
         const int before = srv.app.writes_returned;
+        const std::uint64_t rss_before = resident_bytes();
         Conn slow(srv.port, 64 * 1024);
         slow.send("GET /" + kind + "?" + std::to_string(n) + " HTTP/1.1\r\nHost: x\r\n\r\n");
         // The producer's write loop must end although the client reads nothing.
@@ -410,6 +423,8 @@ TEST_CASE("a client that does not read does not hold the worker; it later gets e
             std::this_thread::sleep_for(10ms);
         CHECK(srv.app.writes_returned == before + 1);
         CHECK(srv.app.sink_closed == 0);
+        // Bounded memory: the 50 MB wait on disk, not in the process.
+        CHECK(resident_bytes() < rss_before + 20'000'000);
         // The (only) worker is free for another client.
         Conn other(srv.port);
         other.send("GET /small HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -488,6 +503,8 @@ TEST_CASE("the access log goes to a file that can be reopened and rotated", "[ht
         Conn c(srv.port);
         c.send("GET /echo?first HTTP/1.1\r\nHost: x\r\n\r\n");
         REQUIRE(c.read());
+        // The line is written once the response is out: wait for it.
+        for (int i = 0; i < 500 && slurp(file).find("GET") == std::string::npos; ++i) std::this_thread::sleep_for(10ms);
         std::filesystem::rename(file, dir / "access.log.old");
         srv.server->reopen_access_log();
         c.send("HEAD /echo?second HTTP/1.1\r\nHost: x\r\n\r\n");
