@@ -116,6 +116,17 @@ Config parse_config(const std::string& text, const std::string& path) {
                  {"threads", [&](const toml::node& x, const std::string& k) { c.server.threads = static_cast<int>(s.integer(x, k, 1, 256)); }},
                  {"query_workers", [&](const toml::node& x, const std::string& k) { c.server.query_workers = static_cast<int>(s.integer(x, k, 1, 256)); }},
                  {"read_timeout_seconds", [&](const toml::node& x, const std::string& k) { c.server.read_timeout_seconds = static_cast<int>(s.integer(x, k, 1, 3600)); }},
+                 {"write_timeout_seconds", [&](const toml::node& x, const std::string& k) { c.server.write_timeout_seconds = static_cast<int>(s.integer(x, k, 1, 86400)); }},
+                 {"spool_dir", [&](const toml::node& x, const std::string& k) {
+                      const std::string d = s.string(x, k);
+                      c.server.spool_dir = d.empty() ? d : resolve(base_dir, d);
+                  }},
+                 {"access_log", [&](const toml::node& x, const std::string& k) {
+                      const std::string l = s.string(x, k);
+                      c.server.access_log = l.empty() || l == "-" ? l : resolve(base_dir, l);
+                  }},
+                 {"access_log_max_bytes", [&](const toml::node& x, const std::string& k) { c.server.access_log_max_bytes = s.integer(x, k, 0, std::int64_t{1} << 53); }},
+                 {"access_log_keep", [&](const toml::node& x, const std::string& k) { c.server.access_log_keep = static_cast<int>(s.integer(x, k, 0, 1000)); }},
              });
          }},
         {"archive", [&](const toml::node& v, const std::string& key) {
@@ -155,6 +166,10 @@ Config parse_config(const std::string& text, const std::string& path) {
                  {"max_request_bytes", [&](const toml::node& x, const std::string& k) { c.limits.max_request_bytes = s.integer(x, k, 1024, big); }},
                  {"retention_seconds", [&](const toml::node& x, const std::string& k) { c.limits.retention_seconds = static_cast<int>(s.integer(x, k, 0, 86400 * 365)); }},
                  {"max_queued_queries", [&](const toml::node& x, const std::string& k) { c.limits.max_queued_queries = static_cast<int>(s.integer(x, k, 1, 100000)); }},
+                 {"max_url_bytes", [&](const toml::node& x, const std::string& k) { c.limits.max_url_bytes = s.integer(x, k, 1024, 64 << 20); }},
+                 {"max_header_bytes", [&](const toml::node& x, const std::string& k) { c.limits.max_header_bytes = s.integer(x, k, 1024, 64 << 20); }},
+                 {"spool_bytes_per_response", [&](const toml::node& x, const std::string& k) { c.limits.spool_bytes_per_response = s.integer(x, k, 0, big); }},
+                 {"spool_bytes_total", [&](const toml::node& x, const std::string& k) { c.limits.spool_bytes_total = s.integer(x, k, 0, big); }},
              });
          }},
         {"collection", [&](const toml::node& v, const std::string& key) {

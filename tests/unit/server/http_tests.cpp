@@ -8,6 +8,9 @@
 #include <boost/beast/http.hpp>
 
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -91,7 +94,7 @@ private:
 };
 
 struct Fixture {
-    Fixture() {
+    explicit Fixture(const std::function<void(server::Config&)>& tweak = {}) {
         server::Config c;
         spdlog::set_level(spdlog::level::warn);  // no request log lines in test output
         c.server.port = 0;
@@ -101,6 +104,7 @@ struct Fixture {
         c.limits.maxrec_default = 2;
         c.limits.maxrec_hard = 100;
         c.collections.push_back({"test", {"/nonexistent"}, "test collection", {}, {}, {}});
+        if (tweak) tweak(c);
         app = std::make_unique<server::App>(c);
         port = app->start();
     }
@@ -289,4 +293,33 @@ TEST_CASE("HEAD on the App's GET resources answers GET's headers, no body (RFC 9
         CHECK(third.result_int() == first.result_int());
         CHECK(third.body() == first.body());
     }
+}
+
+TEST_CASE("the App passes the HTTP limits and the access log of the configuration to the HTTP layer", "[http][config]") {
+    const auto log = std::filesystem::temp_directory_path() / ("voserver-app-access-" + std::to_string(::getpid()) + ".log");
+    std::filesystem::remove(log);
+    {
+        Fixture fx([&](server::Config& c) {
+            c.limits.max_url_bytes = 1024;
+            c.server.access_log = log.string();
+        });
+        net::io_context ioc;
+        beast::tcp_stream s(ioc);
+        s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), fx.port));
+        const std::string req = "GET /tap/sync?QUERY=" + std::string(1100, 'x') + " HTTP/1.1\r\nHost: x\r\n\r\n";
+        net::write(s.socket(), net::buffer(req));
+        beast::flat_buffer buf;
+        http::response<http::string_body> res;
+        s.expires_after(std::chrono::seconds(10));
+        http::read(s, buf, res);
+        CHECK(res.result_int() == 414);
+        CHECK(res[http::field::content_type] == "application/x-votable+xml");
+        CHECK(res.body().find("QUERY_STATUS") != std::string::npos);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the line is written after the response
+    }
+    std::ifstream in(log);
+    std::stringstream text;
+    text << in.rdbuf();
+    CHECK(text.str().find("GET /tap/sync 414 ") != std::string::npos);
+    std::filesystem::remove(log);
 }
