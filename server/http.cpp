@@ -384,7 +384,7 @@ public:
     /// closes the connection.
     void abort(std::shared_ptr<Channel> channel) {
         net::post(stream_.get_executor(), [self = shared_from_this(), channel = std::move(channel)]() mutable {
-            if (channel == self->current_) self->write_failed(std::move(channel));
+            if (channel.get() == self->current_) self->write_failed(std::move(channel));
         });
     }
 
@@ -473,13 +473,13 @@ private:
         req->remote = remote_;
         std::string method = "-";
         req->path = "-";
-        if (parser_ && parser_->is_header_done()) {
+        if (parser_ && !parser_->get().target().empty()) {  // the request line was read
             method = std::string(parser_->get().method_string());
             const auto target = parser_->get().target();
             req->path = std::string(target.substr(0, std::min<std::size_t>(target.find('?'), 200)));
         }
         auto channel = std::make_shared<Channel>(shared_from_this(), req, method, false, state_);
-        current_ = channel;
+        current_ = channel.get();
         Reply r;
         r.status = status;
         r.content_type = kVOTable;
@@ -502,7 +502,7 @@ private:
         req->body = std::move(msg.body());
         req->remote = remote_;
         auto channel = std::make_shared<Channel>(shared_from_this(), req, method, msg.keep_alive(), state_);
-        current_ = channel;
+        current_ = channel.get();
         watch_disconnect(channel);
         try {
             state_->handler(req, channel);
@@ -547,7 +547,7 @@ private:
     void pump(std::shared_ptr<Channel> channel) {
         // Only the current request's channel writes: a HEAD response is done
         // at its header while its producer may still push.
-        if (channel != current_ || writing_ || closed_) return;
+        if (channel.get() != current_ || writing_ || closed_) return;
         auto item = channel->pop();
         if (!item) return;
         writing_ = true;
@@ -664,14 +664,14 @@ private:
         if (closed_) return;
         channel->fail();
         channel->log_done(false);
-        if (channel == current_) current_.reset();
+        if (channel.get() == current_) current_ = nullptr;
         hard_close();
     }
 
     void response_done(std::shared_ptr<Channel> channel, bool ok, bool close) {
         if (!ok) return write_failed(std::move(channel));
         channel->log_done(true);
-        if (channel == current_) current_.reset();
+        if (channel.get() == current_) current_ = nullptr;
         header_.reset();
         serializer_.reset();
         fixed_length_.reset();
@@ -690,7 +690,7 @@ private:
     void do_close() {
         if (closed_) return;
         closed_ = true;
-        current_.reset();
+        current_ = nullptr;
         beast::error_code ec;
         stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
         if (ec) return hard_close();
@@ -705,7 +705,7 @@ private:
     }
     void hard_close() {
         closed_ = true;
-        current_.reset();
+        current_ = nullptr;
         beast::error_code ec;
         stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
         stream_.socket().close(ec);
@@ -716,7 +716,9 @@ private:
     const HttpOptions& options_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
-    std::shared_ptr<Channel> current_;  ///< the channel whose response is being sent
+    /// The channel whose response is being sent; not owning (the channel owns
+    /// its session), so that the two never keep each other alive.
+    const Channel* current_ = nullptr;
     std::optional<http::response<http::empty_body>> header_;
     std::optional<http::response_serializer<http::empty_body>> serializer_;
     std::string chunk_;

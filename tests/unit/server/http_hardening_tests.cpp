@@ -509,6 +509,7 @@ TEST_CASE("the access log goes to a file that can be reopened and rotated", "[ht
         srv.server->reopen_access_log();
         c.send("HEAD /echo?second HTTP/1.1\r\nHost: x\r\n\r\n");
         REQUIRE(c.read(true));
+        for (int i = 0; i < 500 && slurp(file).find("HEAD") == std::string::npos; ++i) std::this_thread::sleep_for(10ms);
         srv.server->stop();
         const std::string old_text = slurp(dir / "access.log.old"), new_text = slurp(file);
         CHECK(old_text.find("GET /echo 200 4 ") != std::string::npos);

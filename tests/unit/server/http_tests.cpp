@@ -295,6 +295,13 @@ TEST_CASE("HEAD on the App's GET resources answers GET's headers, no body (RFC 9
     }
 }
 
+static std::string slurp(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
 TEST_CASE("the App passes the HTTP limits and the access log of the configuration to the HTTP layer", "[http][config]") {
     const auto log = std::filesystem::temp_directory_path() / ("voserver-app-access-" + std::to_string(::getpid()) + ".log");
     std::filesystem::remove(log);
@@ -315,11 +322,10 @@ TEST_CASE("the App passes the HTTP limits and the access log of the configuratio
         CHECK(res.result_int() == 414);
         CHECK(res[http::field::content_type] == "application/x-votable+xml");
         CHECK(res.body().find("QUERY_STATUS") != std::string::npos);
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the line is written after the response
+        // The line is written once the response is out: wait for it.
+        for (int i = 0; i < 500 && slurp(log).find("414") == std::string::npos; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    std::ifstream in(log);
-    std::stringstream text;
-    text << in.rdbuf();
-    CHECK(text.str().find("GET /tap/sync 414 ") != std::string::npos);
+    CHECK(slurp(log).find("GET /tap/sync 414 ") != std::string::npos);
     std::filesystem::remove(log);
 }
