@@ -535,7 +535,16 @@ unsigned short App::start() {
     o.port = static_cast<unsigned short>(impl_->config.server.port);
     o.threads = impl_->config.server.threads;
     o.read_timeout = std::chrono::seconds(impl_->config.server.read_timeout_seconds);
+    o.write_timeout = std::chrono::seconds(impl_->config.server.write_timeout_seconds);
     o.body_limit = static_cast<std::uint64_t>(impl_->config.limits.max_request_bytes);
+    o.max_url_bytes = static_cast<std::size_t>(impl_->config.limits.max_url_bytes);
+    o.max_header_bytes = static_cast<std::size_t>(impl_->config.limits.max_header_bytes);
+    o.spool_dir = impl_->config.server.spool_dir;
+    o.spool_bytes_per_response = static_cast<std::uint64_t>(impl_->config.limits.spool_bytes_per_response);
+    o.spool_bytes_total = static_cast<std::uint64_t>(impl_->config.limits.spool_bytes_total);
+    o.access_log = impl_->config.server.access_log;
+    o.access_log_max_bytes = static_cast<std::uint64_t>(impl_->config.server.access_log_max_bytes);
+    o.access_log_keep = impl_->config.server.access_log_keep;
     impl_->http = std::make_unique<HttpServer>(o, [this](std::shared_ptr<const Request> r, std::shared_ptr<ResponseChannel> c) {
         handle(std::move(r), std::move(c));
     });

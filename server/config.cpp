@@ -119,6 +119,17 @@ Config parse_config(const std::string& text, const std::string& path) {
                  {"async_workers", [&](const toml::node& x, const std::string& k) { c.server.async_workers = static_cast<int>(s.integer(x, k, 1, 256)); }},
                  {"soda_workers", [&](const toml::node& x, const std::string& k) { c.server.soda_workers = static_cast<int>(s.integer(x, k, 1, 256)); }},
                  {"read_timeout_seconds", [&](const toml::node& x, const std::string& k) { c.server.read_timeout_seconds = static_cast<int>(s.integer(x, k, 1, 3600)); }},
+                 {"write_timeout_seconds", [&](const toml::node& x, const std::string& k) { c.server.write_timeout_seconds = static_cast<int>(s.integer(x, k, 1, 86400)); }},
+                 {"spool_dir", [&](const toml::node& x, const std::string& k) {
+                      const std::string d = s.string(x, k);
+                      c.server.spool_dir = d.empty() ? d : resolve(base_dir, d);
+                  }},
+                 {"access_log", [&](const toml::node& x, const std::string& k) {
+                      const std::string l = s.string(x, k);
+                      c.server.access_log = l.empty() || l == "-" ? l : resolve(base_dir, l);
+                  }},
+                 {"access_log_max_bytes", [&](const toml::node& x, const std::string& k) { c.server.access_log_max_bytes = s.integer(x, k, 0, std::int64_t{1} << 53); }},
+                 {"access_log_keep", [&](const toml::node& x, const std::string& k) { c.server.access_log_keep = static_cast<int>(s.integer(x, k, 0, 1000)); }},
              });
          }},
         {"archive", [&](const toml::node& v, const std::string& key) {
@@ -182,6 +193,10 @@ Config parse_config(const std::string& text, const std::string& path) {
                  {"query_memory_bytes", [&](const toml::node& x, const std::string& k) { c.limits.query_memory_bytes = s.integer(x, k, 16 * 1024 * 1024, big); }},
                  {"max_gzip_bytes", [&](const toml::node& x, const std::string& k) { c.limits.max_gzip_bytes = s.integer(x, k, 1024 * 1024, big); }},
                  {"query_cache_bytes", [&](const toml::node& x, const std::string& k) { c.limits.query_cache_bytes = s.integer(x, k, 0, big); }},
+                 {"max_url_bytes", [&](const toml::node& x, const std::string& k) { c.limits.max_url_bytes = s.integer(x, k, 1024, 64 << 20); }},
+                 {"max_header_bytes", [&](const toml::node& x, const std::string& k) { c.limits.max_header_bytes = s.integer(x, k, 1024, 64 << 20); }},
+                 {"spool_bytes_per_response", [&](const toml::node& x, const std::string& k) { c.limits.spool_bytes_per_response = s.integer(x, k, 0, big); }},
+                 {"spool_bytes_total", [&](const toml::node& x, const std::string& k) { c.limits.spool_bytes_total = s.integer(x, k, 0, big); }},
              });
          }},
         {"collection", [&](const toml::node& v, const std::string& key) {

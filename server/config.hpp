@@ -40,6 +40,18 @@ struct ServerConfig {
     int soda_workers = 2;            ///< threads computing SODA cutouts (their own pool)
     int async_workers = 2;           ///< UWS jobs (TAP async) running at once, on a pool of their own
     int read_timeout_seconds = 30;   ///< per read of a request
+    /// A client that reads nothing of its response for this long is
+    /// disconnected (and the worker producing it freed).
+    int write_timeout_seconds = 120;
+    /// Directory of the response spool files (absolute; "" = $TMPDIR, else
+    /// /tmp); see HttpOptions::spool_dir.
+    std::string spool_dir;
+    /// The access log: "" = the process log (standard output, with the other
+    /// messages), "-" = standard output alone, else a file (absolute) that is
+    /// reopened on SIGHUP (logrotate) and rotated at access_log_max_bytes.
+    std::string access_log;
+    std::int64_t access_log_max_bytes = 0;  ///< 0 = no size-based rotation
+    int access_log_keep = 5;                ///< rotated files kept (FILE.1 ... FILE.n)
 };
 
 /// [demo]: the generated PHANGS-MUSE collection (`voserver make-demo`).
@@ -100,6 +112,16 @@ struct LimitsConfig {
     std::int64_t query_cache_bytes = 4 * 1024 * 1024;  ///< translation cache of one query worker
     /// Largest decompressed size of a .fits.gz at ingest (obscore::IngestOptions::max_decompressed_bytes).
     std::int64_t max_gzip_bytes = std::int64_t{16} * 1024 * 1024 * 1024;
+    /// Request target (URL path and query) limit; longer gets 414 (RFC 9110
+    /// section 15.5.15). TAP sync GET queries are long: at least 64 KiB.
+    std::int64_t max_url_bytes = 64 * 1024;
+    /// Request header fields limit (all together); more gets 431 (RFC 6585 section 5).
+    std::int64_t max_header_bytes = 64 * 1024;
+    /// Per streamed response, body bytes kept on disk for a client that reads
+    /// slower than the result is produced (0 = none: the worker waits).
+    std::int64_t spool_bytes_per_response = std::int64_t{1} << 30;
+    /// The same across all responses at once.
+    std::int64_t spool_bytes_total = std::int64_t{4} << 30;
 };
 
 /// The whole configuration.

@@ -25,6 +25,12 @@ struct Request {
     std::string body;
     std::string host;          ///< Host header
     std::string remote;        ///< client address
+    /// True for a HEAD request (RFC 9110 section 9.3.2). The HTTP layer hands
+    /// it to the handler with `method` "GET", so every GET resource answers
+    /// HEAD alike; the layer sends the response's header fields (status,
+    /// Content-Type, Content-Length where known) and drops the body. A
+    /// handler may look at it to skip work, and need not.
+    bool head = false;
 };
 
 /// A whole (not streamed) response.
@@ -55,13 +61,22 @@ public:
     virtual void start(unsigned status, std::string content_type,
                        std::vector<std::pair<std::string, std::string>> headers = {},
                        std::optional<std::uint64_t> content_length = std::nullopt) = 0;
-    /// Sends one chunk of body. Blocks while too much is queued (back-pressure;
-    /// memory stays bounded). Throws votable::SinkClosed if the client is gone.
+    /// Sends body bytes. Returns as soon as they are queued: up to
+    /// HttpOptions::max_queued_bytes in memory, beyond that in the response's
+    /// spool (an unlinked temporary file, HttpOptions::spool_dir) up to
+    /// HttpOptions::spool_bytes_per_response and, across all responses,
+    /// HttpOptions::spool_bytes_total; so a client that reads slowly does not
+    /// hold the worker thread that produces its response. When both are
+    /// full it blocks until the client reads; if the client reads nothing
+    /// for HttpOptions::write_timeout, the connection is closed.
+    /// Throws votable::SinkClosed if the client is gone, the connection was
+    /// closed (timeout, server stopping) or the body is not wanted (HEAD).
     virtual void write(std::string_view data) = 0;
     /// Ends a streamed response.
     virtual void finish() = 0;
-    /// True once the client has disconnected (or a write failed); a running
-    /// query should stop (sqlite3_interrupt or a progress handler).
+    /// True once the client has disconnected (or a write failed, or the
+    /// request was HEAD and its header is sent); a running query should stop
+    /// (sqlite3_interrupt or a progress handler).
     virtual bool cancelled() const = 0;
     /// The flag behind cancelled(), for SQLite progress handlers.
     virtual const std::atomic<bool>& cancel_flag() const = 0;
@@ -70,15 +85,39 @@ public:
 /// A request handler; called on an I/O thread, must not block.
 using Handler = std::function<void(std::shared_ptr<const Request>, std::shared_ptr<ResponseChannel>)>;
 
-/// Options of the HTTP server.
+/// Options of the HTTP server. Sizes in bytes.
+///
+/// Requests beyond the limits are answered and the connection closed
+/// (RFC 9110 section 15.5): a request target longer than `max_url_bytes` gets
+/// 414, header fields totalling more than `max_header_bytes` 431 (RFC 6585
+/// section 5), a body larger than `body_limit` 413.
 struct HttpOptions {
     std::string host = "127.0.0.1";
     unsigned short port = 8080;   ///< 0 = any free port
     int threads = 2;              ///< I/O threads
-    std::chrono::seconds read_timeout{30};
+    std::chrono::seconds read_timeout{30};   ///< to receive one request
+    /// A write to the client that makes no progress for this long closes the
+    /// connection; also the longest ResponseChannel::write() waits once
+    /// memory queue and spool are full.
     std::chrono::seconds write_timeout{120};
     std::uint64_t body_limit = 16 * 1024 * 1024;
-    std::size_t max_queued_bytes = 1024 * 1024;  ///< per streamed response
+    std::size_t max_url_bytes = 64 * 1024;     ///< request target (TAP sync GET queries are long)
+    std::size_t max_header_bytes = 64 * 1024;  ///< all header field lines together
+    std::size_t max_queued_bytes = 1024 * 1024;  ///< in memory, per streamed response
+    /// Directory of the spool files; "" = $TMPDIR, else /tmp. The files are
+    /// unlinked at once (nothing is left behind, even after a crash).
+    std::string spool_dir;
+    std::uint64_t spool_bytes_per_response = std::uint64_t{1} << 30;  ///< 0 = no spool
+    std::uint64_t spool_bytes_total = std::uint64_t{4} << 30;         ///< across connections
+    /// Where the one-line-per-request access log goes: "" = the process log
+    /// (spdlog's default logger), "-" = standard output, else a file, opened
+    /// for appending and reopened by HttpServer::reopen_access_log() (SIGHUP
+    /// while HttpServer::wait() handles signals), for logrotate.
+    std::string access_log;
+    /// With a file: when it reaches this size it is renamed to FILE.1 (FILE.1
+    /// to FILE.2, ...; `access_log_keep` kept) and a new one started; 0 = never.
+    std::uint64_t access_log_max_bytes = 0;
+    int access_log_keep = 5;
     std::string server_name = "voserver";
 };
 
@@ -91,10 +130,15 @@ public:
     HttpServer& operator=(const HttpServer&) = delete;
 
     /// Binds and listens, starts the I/O threads; returns the bound port.
-    /// Throws std::runtime_error naming the address when it cannot bind.
+    /// Throws std::runtime_error naming the address when it cannot bind, or
+    /// the access log file when it cannot be opened.
     unsigned short start();
-    /// Blocks until stop() or SIGINT/SIGTERM (when `handle_signals`).
+    /// Blocks until stop() or SIGINT/SIGTERM (when `handle_signals`; SIGHUP
+    /// then reopens the access log file).
     void wait(bool handle_signals = true);
+    /// Closes and reopens the access log file (after logrotate moved it);
+    /// no-op when the log is not a file. Thread-safe.
+    void reopen_access_log();
     /// Stops accepting, closes the I/O threads.
     void stop();
 

@@ -8,6 +8,9 @@
 #include <boost/beast/http.hpp>
 
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -91,7 +94,7 @@ private:
 };
 
 struct Fixture {
-    Fixture() {
+    explicit Fixture(const std::function<void(server::Config&)>& tweak = {}) {
         server::Config c;
         spdlog::set_level(spdlog::level::warn);  // no request log lines in test output
         c.server.port = 0;
@@ -101,6 +104,7 @@ struct Fixture {
         c.limits.maxrec_default = 2;
         c.limits.maxrec_hard = 100;
         c.collections.push_back({"test", {"/nonexistent"}, "test collection", {}, {}, {}});
+        if (tweak) tweak(c);
         app = std::make_unique<server::App>(c);
         port = app->start();
     }
@@ -260,4 +264,71 @@ TEST_CASE("a client that disconnects mid-stream does not stop the server", "[htt
     auto r = client.get("/tap/sync?LANG=ADQL&QUERY=SELECT%20COUNT(*)%20AS%20n%20FROM%20ivoa.obscore&RESPONSEFORMAT=csv");
     CHECK(r.status == 200);
     CHECK(r.body == "n\r\n3\r\n");
+}
+
+TEST_CASE("HEAD on the App's GET resources answers GET's headers, no body (RFC 9110 section 9.3.2)", "[http][head]") {
+    Fixture fx;
+    const std::vector<std::string> targets = {
+        "/tap/capabilities", "/", "/tap/tables",
+        "/tap/sync?LANG=ADQL&QUERY=SELECT%20obs_id%20FROM%20ivoa.obscore", "/no/such/thing"};
+    for (const auto& target : targets) {
+        INFO(target);
+        net::io_context ioc;
+        beast::tcp_stream s(ioc);
+        s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), fx.port));
+        const std::string get = "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n";
+        const std::string head = "HEAD " + target + " HTTP/1.1\r\nHost: x\r\n\r\n";
+        net::write(s.socket(), net::buffer(get + head + get));  // pipelined
+        beast::flat_buffer buf;
+        s.expires_after(std::chrono::seconds(10));
+        http::response<http::string_body> first;
+        http::read(s, buf, first);
+        http::response_parser<http::string_body> hp;
+        hp.skip(true);  // a response to HEAD has no body
+        http::read(s, buf, hp);
+        auto h = hp.release();
+        http::response<http::string_body> third;
+        http::read(s, buf, third);
+        CHECK(h.result_int() == first.result_int());
+        CHECK(h[http::field::content_type] == first[http::field::content_type]);
+        CHECK(h.chunked() == first.chunked());
+        if (!first.chunked()) CHECK(h[http::field::content_length] == std::to_string(first.body().size()));
+        CHECK(third.result_int() == first.result_int());
+        CHECK(third.body() == first.body());
+    }
+}
+
+static std::string slurp(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+TEST_CASE("the App passes the HTTP limits and the access log of the configuration to the HTTP layer", "[http][config]") {
+    const auto log = std::filesystem::temp_directory_path() / ("voserver-app-access-" + std::to_string(::getpid()) + ".log");
+    std::filesystem::remove(log);
+    {
+        Fixture fx([&](server::Config& c) {
+            c.limits.max_url_bytes = 1024;
+            c.server.access_log = log.string();
+        });
+        net::io_context ioc;
+        beast::tcp_stream s(ioc);
+        s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), fx.port));
+        const std::string req = "GET /tap/sync?QUERY=" + std::string(1100, 'x') + " HTTP/1.1\r\nHost: x\r\n\r\n";
+        net::write(s.socket(), net::buffer(req));
+        beast::flat_buffer buf;
+        http::response<http::string_body> res;
+        s.expires_after(std::chrono::seconds(10));
+        http::read(s, buf, res);
+        CHECK(res.result_int() == 414);
+        CHECK(res[http::field::content_type] == "application/x-votable+xml");
+        CHECK(res.body().find("QUERY_STATUS") != std::string::npos);
+        // The line is written once the response is out: wait for it.
+        for (int i = 0; i < 500 && slurp(log).find("414") == std::string::npos; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK(slurp(log).find("GET /tap/sync 414 ") != std::string::npos);
+    std::filesystem::remove(log);
 }
