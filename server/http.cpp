@@ -499,6 +499,7 @@ private:
         req->path = req->target.substr(0, req->target.find('?'));
         req->content_type = std::string(msg[http::field::content_type]);
         req->host = std::string(msg[http::field::host]);
+        for (const auto& f : msg) req->headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
         req->body = std::move(msg.body());
         req->remote = remote_;
         auto channel = std::make_shared<Channel>(shared_from_this(), req, method, msg.keep_alive(), state_);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -31,6 +32,20 @@ struct Request {
     /// Content-Type, Content-Length where known) and drops the body. A
     /// handler may look at it to skip work, and need not.
     bool head = false;
+    /// Every header field as received (name as sent, value), in order.
+    std::vector<std::pair<std::string, std::string>> headers;
+    /// The value of the first header field `name` (case-insensitive,
+    /// RFC 9110 section 5.1), or "" when absent.
+    std::string header(std::string_view name) const {
+        for (const auto& [k, v] : headers) {
+            if (k.size() != name.size()) continue;
+            bool same = true;
+            for (std::size_t i = 0; i < k.size() && same; ++i)
+                same = std::tolower(static_cast<unsigned char>(k[i])) == std::tolower(static_cast<unsigned char>(name[i]));
+            if (same) return v;
+        }
+        return "";
+    }
 };
 
 /// A whole (not streamed) response.

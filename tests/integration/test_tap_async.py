@@ -282,3 +282,24 @@ def test_jobs_survive_kill_9(async_server):
         assert phase_of(doc) == "ERROR"
         assert "restarted" in doc.find(UWS + "errorSummary").find(UWS + "message").text
         assert phase_of(wait_final(queued)) == "COMPLETED"  # queued jobs run after the restart
+
+
+def test_results_support_byte_ranges(archive):
+    url = create(archive["base"], QUERY="SELECT obs_id, s_ra FROM ivoa.obscore ORDER BY obs_id", PHASE="RUN"
+                 ).headers["Location"]
+    assert phase_of(wait_final(url)) == "COMPLETED"
+    whole = requests.get(url + "/results/result", timeout=10)
+    assert whole.headers["Accept-Ranges"] == "bytes"
+    size = len(whole.content)
+    part = requests.get(url + "/results/result", headers={"Range": "bytes=100-199"}, timeout=10)
+    assert part.status_code == 206
+    assert part.headers["Content-Range"] == f"bytes 100-199/{size}"
+    assert part.content == whole.content[100:200]
+    tail = requests.get(url + "/results/result", headers={"Range": "bytes=-50"}, timeout=10)
+    assert tail.status_code == 206 and tail.content == whole.content[-50:]
+    rest = requests.get(url + "/results/result", headers={"Range": f"bytes={size - 10}-"}, timeout=10)
+    assert rest.content == whole.content[-10:]
+    bad = requests.get(url + "/results/result", headers={"Range": f"bytes={size + 5}-"}, timeout=10)
+    assert bad.status_code == 416 and bad.headers["Content-Range"] == f"bytes */{size}"
+    head = requests.head(url + "/results/result", timeout=10)
+    assert head.status_code == 200 and int(head.headers["Content-Length"]) == size and not head.content
