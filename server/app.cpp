@@ -173,7 +173,104 @@ struct App::Impl {
     std::unique_ptr<WorkerPool> control;
     std::unique_ptr<uws::JobManager> tap_jobs;
     std::unique_ptr<UwsEndpoint> tap_async;
+    std::unique_ptr<uws::JobManager> soda_jobs;  // SODA 1.0 section 3.2 {async}
+    std::unique_ptr<UwsEndpoint> soda_async;
     std::unique_ptr<HttpServer> http;
+
+    /// A ResponseChannel that writes a response into a file instead of a
+    /// socket, so that a job runs the very code of the sync endpoint.
+    class FileChannel final : public ResponseChannel {
+    public:
+        FileChannel(std::string path, const std::atomic<bool>* cancel) : path_(std::move(path)), cancel_(cancel) {}
+        ~FileChannel() override {
+            if (f_) std::fclose(f_);
+        }
+        void reply(Reply r) override {
+            status = r.status;
+            content_type = r.content_type;
+            body = std::move(r.body);
+        }
+        void start(unsigned s, std::string ct, std::vector<std::pair<std::string, std::string>>,
+                   std::optional<std::uint64_t>) override {
+            status = s;
+            content_type = std::move(ct);
+            f_ = std::fopen(path_.c_str(), "wb");
+            if (!f_) throw votable::SinkClosed();
+        }
+        void write(std::string_view data) override {
+            if (cancelled() || !f_ || std::fwrite(data.data(), 1, data.size(), f_) != data.size()) {
+                failed = true;
+                throw votable::SinkClosed();
+            }
+        }
+        void finish() override {
+            if (f_ && std::fclose(f_) != 0) failed = true;
+            f_ = nullptr;
+            streamed = true;
+        }
+        bool cancelled() const override { return cancel_ && cancel_->load(); }
+        const std::atomic<bool>& cancel_flag() const override { return cancel_ ? *cancel_ : never_; }
+
+        unsigned status = 0;
+        std::string content_type, body;
+        bool streamed = false, failed = false;
+
+    private:
+        std::string path_;
+        const std::atomic<bool>* cancel_;
+        std::atomic<bool> never_{false};
+        std::FILE* f_ = nullptr;
+    };
+
+    /// The message of a DALI error VOTable (the text of its QUERY_STATUS INFO).
+    static std::string error_message_of(const std::string& votable) {
+        const auto b = votable.find("value=\"ERROR\">");
+        if (b == std::string::npos) return votable;
+        const auto start = b + 15;
+        const auto e = votable.find("</INFO>", start);
+        std::string m = votable.substr(start, e == std::string::npos ? std::string::npos : e - start);
+        for (const auto& [esc, c] : std::vector<std::pair<std::string, std::string>>{
+                 {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&apos;", "'"}, {"&amp;", "&"}})
+            for (std::size_t i; (i = m.find(esc)) != std::string::npos;) m.replace(i, esc.size(), c);
+        return m;
+    }
+
+    /// The executor of /soda/async jobs (SODA 1.0 section 3.2): the sync
+    /// endpoint's code into a file; no overlap is a text/plain result saying
+    /// so (SODA 1.0 section 5.1: an async job always has a result then).
+    std::vector<uws::ProducedResult> run_soda_job(const uws::Job& job, const uws::ExecContext& ctx) {
+        DaliParams params;
+        for (const auto& [k, v] : job.parameters) params.add(k, v);
+        SodaRequest request;
+        try {
+            request = parse_soda_request(params);
+        } catch (const soda::SodaError& e) {
+            throw uws::JobFailure(e.what());
+        } catch (const ParamError& e) {
+            throw uws::JobFailure(std::string("UsageError: ") + e.what());
+        }
+        thread_local std::unique_ptr<QueryEngine> engine;  // the store, one per job worker thread
+        if (!engine) engine = std::make_unique<QueryEngine>(config.archive.database, engine_limits);
+        const std::string path = ctx.result_dir + "/result";
+        FileChannel out(path, ctx.cancel);
+        run_soda_sync(request, engine->store(), out);
+        if (out.status == 204) {
+            std::FILE* f = std::fopen(path.c_str(), "wb");
+            const std::string msg = "NoOverlap: the cutout of " + request.id + " is empty (no pixel in the region asked for)\n";
+            if (!f || std::fwrite(msg.data(), 1, msg.size(), f) != msg.size()) throw uws::JobFailure("cannot write the result");
+            std::fclose(f);
+            return {{"result", "text/plain;charset=UTF-8", path}};
+        }
+        if (out.status != 200) throw uws::JobFailure(error_message_of(out.body));
+        if (out.failed) throw uws::JobFailure(out.cancelled() ? "cancelled" : "the cutout could not be written");
+        if (!out.streamed) {  // a small cutout comes whole
+            std::FILE* f = std::fopen(path.c_str(), "wb");
+            if (!f || std::fwrite(out.body.data(), 1, out.body.size(), f) != out.body.size())
+                throw uws::JobFailure("the cutout could not be written");
+            std::fclose(f);
+        }
+        return {{"result", out.content_type, path}};
+    }
 
     /// The executor of /tap/async jobs: the job's parameters through the same
     /// request layer as /tap/sync, the result written to a file.
@@ -424,6 +521,7 @@ struct App::Impl {
         if (p == "/soda/sync") return soda_sync(req, channel);
 
         if (p == "/tap/async" || p.rfind("/tap/async/", 0) == 0) return tap_async->handle(req, channel);
+        if (p == "/soda/async" || p.rfind("/soda/async/", 0) == 0) return soda_async->handle(req, channel);
         const bool read = req->method == "GET" || req->method == "POST";
         if (!read) {
             Reply r = dali_error(405, "method " + req->method + " not allowed on " + p);
@@ -442,8 +540,7 @@ struct App::Impl {
         if (p == "/soda/capabilities") return channel->reply(document(kXml, soda_capabilities));
         if (p == "/soda/availability")
             return channel->reply(document(kXml, availability_document(true, "service is accepting cutout requests")));
-        if (p == "/soda/async" || p.rfind("/soda/async/", 0) == 0)
-            return channel->reply(dali_error(501, "asynchronous cutouts (UWS) are not available yet; use /soda/sync"));
+
         if (p == "/datalink/sync" || p == "/sia2/query")
             return channel->reply(dali_error(501, p + " is not available yet in this version of voserver"));
         if (p == "/favicon.ico") {
@@ -512,6 +609,16 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     impl_->tap_async = std::make_unique<UwsEndpoint>(*impl_->tap_jobs, "/tap/async", c.base_url() + "/tap/async",
                                                      submit_to(impl_->control.get()),
                                                      submit_to(impl_->soda.pool.get()), c.limits.max_waiting_clients);
+    uws::ManagerOptions so = uo;
+    so.results_dir = (std::filesystem::path(c.archive.results_dir) / "soda").string();
+    so.workers = n(c.server.soda_workers);
+    const std::filesystem::path soda_db = std::filesystem::path(c.archive.jobs_database).replace_extension(".soda.sqlite");
+    impl_->soda_jobs = std::make_unique<uws::JobManager>(
+        uws::open_sqlite_job_store(soda_db.string()),
+        [impl](const uws::Job& job, const uws::ExecContext& ctx) { return impl->run_soda_job(job, ctx); }, so);
+    impl_->soda_async = std::make_unique<UwsEndpoint>(*impl_->soda_jobs, "/soda/async", c.base_url() + "/soda/async",
+                                                      submit_to(impl_->control.get()),
+                                                      submit_to(impl_->soda.pool.get()), c.limits.max_waiting_clients);
 }
 
 App::~App() {
@@ -520,6 +627,8 @@ App::~App() {
     impl_->control.reset();
     impl_->tap_async.reset();
     impl_->tap_jobs.reset();
+    impl_->soda_async.reset();
+    impl_->soda_jobs.reset();
     impl_->express.pool.reset();
     impl_->general.pool.reset();
     impl_->soda.pool.reset();

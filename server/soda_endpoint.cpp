@@ -212,6 +212,7 @@ std::string soda_capabilities_document(const Config& config) {
     };
     // SODA 1.0 section 2.5; VOSI 1.1 section 4.
     capability("ivo://ivoa.net/std/SODA#sync-1.0", " role=\"std\"", "/sync");
+    capability("ivo://ivoa.net/std/SODA#async-1.0", " role=\"std\"", "/async");
     capability("ivo://ivoa.net/std/VOSI#capabilities", "", "/capabilities");
     capability("ivo://ivoa.net/std/VOSI#availability", "", "/availability");
     out += "</vosi:capabilities>\n";

@@ -311,3 +311,48 @@ def test_pyvo_soda_query_gives_the_same_cutout(archive):
     for name in ("DATA", "STAT"):
         assert cut[name].data.shape == (9, 11, 11)
         assert same_values(cut[name].data, ref[name].data)
+
+
+def soda_async_job(base, params):
+    """POST /soda/async with PHASE=RUN, wait for the end; the final job document."""
+    import xml.etree.ElementTree as ET
+    r = requests.post(base + "/soda/async", data={**params, "PHASE": "RUN"}, allow_redirects=False, timeout=30)
+    assert r.status_code == 303, r.text[:300]
+    url = r.headers["Location"]
+    for _ in range(30):
+        doc = ET.fromstring(requests.get(url, params={"WAIT": "5"}, timeout=30).content)
+        phase = doc.find("{http://www.ivoa.net/xml/UWS/v1.0}phase").text
+        if phase not in ("PENDING", "QUEUED", "EXECUTING"):
+            return url, phase, doc
+    raise AssertionError("SODA job did not finish")
+
+
+def test_soda_async_gives_the_sync_cutout(archive, tmp_path):
+    did = publisher_did(archive["tap"], "udf_mosaic_subcube")
+    params = {"ID": did, "CIRCLE": "53.1752 -27.8078 0.0003", "BAND": "5.0e-7 5.01e-7"}
+    sync = requests.get(archive["base"] + "/soda/sync", params=params, timeout=60)
+    assert sync.status_code == 200
+    url, phase, doc = soda_async_job(archive["base"], params)
+    assert phase == "COMPLETED"
+    res = requests.get(url + "/results/result", timeout=60)
+    assert res.status_code == 200 and res.headers["Content-Type"] == "application/fits"
+    out = tmp_path / "async_cut.fits"
+    out.write_bytes(res.content)
+    rc, text = fitsverify(out)
+    assert rc == 0, text
+    with fits.open(out) as a, fits.open(__import__("io").BytesIO(sync.content)) as s:
+        assert [h.name for h in a] == [h.name for h in s] == ["PRIMARY", "DATA", "STAT"]
+        for name in ("DATA", "STAT"):
+            assert same_values(a[name].data, s[name].data)
+
+
+def test_soda_async_no_overlap_has_a_text_result_and_bad_ids_are_errors(archive):
+    did = publisher_did(archive["tap"], "udf_mosaic_subcube")
+    url, phase, _ = soda_async_job(archive["base"], {"ID": did, "CIRCLE": "180 60 0.001"})
+    assert phase == "COMPLETED"
+    res = requests.get(url + "/results/result", timeout=10)
+    assert res.headers["Content-Type"].startswith("text/plain") and res.text.startswith("NoOverlap")
+    url, phase, doc = soda_async_job(archive["base"], {"ID": "ivo://voserver.test/samples?nosuch"})
+    assert phase == "ERROR"
+    err = requests.get(url + "/error", timeout=10)
+    assert err.status_code == 200 and "nosuch" in err.text and "QUERY_STATUS" in err.text

@@ -374,11 +374,13 @@ TEST_CASE("SODA sync errors map to DALI error documents and statuses", "[soda][h
     CHECK(contains(r.body, "<vosi:available>true</vosi:available>"));
     r = client.get("/soda/capabilities");
     CHECK(contains(r.body, "standardID=\"ivo://ivoa.net/std/SODA#sync-1.0\""));
+    CHECK(contains(r.body, "standardID=\"ivo://ivoa.net/std/SODA#async-1.0\""));
     r = client.get("/soda");
     CHECK(r.status == 200);
     CHECK(r.content_type == "text/html;charset=UTF-8");
-    r = client.get("/soda/async");
-    CHECK(r.status == 501);
+    r = client.get("/soda/async");  // the UWS job list (SODA 1.0 section 3.2)
+    CHECK(r.status == 200);
+    CHECK(contains(r.body, "<uws:jobs"));
 }
 
 TEST_CASE("run_soda_sync stops reading when the client is gone", "[soda]") {
