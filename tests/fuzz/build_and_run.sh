@@ -1,35 +1,161 @@
 #!/bin/sh
-# Builds the libFuzzer target of the ADQL parser and checker (clang-14,
-# -fsanitize=fuzzer,address,undefined) outside the CMake build, seeds it with
-# the lyonetia queries and runs it.
+# Builds the libFuzzer targets of tests/fuzz (clang-14,
+# -fsanitize=fuzzer,address,undefined; units that include S2 headers without
+# ASan, see Makefile) outside the CMake build, seeds them and runs each one.
 #
-#   tests/fuzz/build_and_run.sh [SECONDS]   (default 600)
+#   tests/fuzz/build_and_run.sh [SECONDS] [TARGET...]   run (default: 60 s, all targets)
+#   tests/fuzz/build_and_run.sh replay [TARGET...]      run the saved crash inputs
+#                                                       (tests/fuzz/crashes/<target>/) once
 #
-# Output: build-fuzz/ (binary, corpus, crash files); exit status non-zero when
-# the fuzzer found a crash, leak or sanitizer report.
+# Targets: adql_fuzz params_fuzz soda_fuzz geometry_fuzz fits_fuzz (README.md).
+#
+# Environment:
+#   FUZZ_OUT=dir        build and run directory (default <checkout>/build-fuzz)
+#   FUZZ_PARALLEL=n     run n targets at a time (default 1; 2 on an idle 2-core machine)
+#   FUZZ_KEEP_GOING=1   libFuzzer -fork=1 -ignore_crashes=1: go on after a crash, leak,
+#                       timeout or OOM and keep every crash input (for long runs)
+#   FUZZ_DEBUG_CHECKS=1 build without -DNDEBUG (S2 debug checks and assert() on),
+#                       in build-fuzz-debug unless FUZZ_OUT is set
+#   FUZZ_JOBS=n         make -j (default 2)
+#   CXX=...             compiler (default clang++-14)
+#
+# Output in $FUZZ_OUT: the binaries, obj/ (cached objects: a second run only
+# rebuilds what changed), seeds/<target> (regenerated), corpus/<target>
+# (grows from run to run), artifacts/<target>/ (crash, leak, timeout and oom
+# inputs), logs/<target>.log, and summary.txt (one line per target: seconds,
+# executions, exec/s, corpus size, coverage, features, result).
+# Exit status: 0 when no target found anything, 1 otherwise (2: build failed).
 set -eu
-SECONDS_TO_RUN=${1:-600}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-OUT=${FUZZ_OUT:-$ROOT/build-fuzz}
-mkdir -p "$OUT/corpus" "$OUT/artifacts"
+FUZZ="$ROOT/tests/fuzz"
+if [ "${FUZZ_DEBUG_CHECKS:-0}" = 1 ]; then NDEBUG=0; OUT=${FUZZ_OUT:-$ROOT/build-fuzz-debug}
+else NDEBUG=1; OUT=${FUZZ_OUT:-$ROOT/build-fuzz}; fi
+ALL_TARGETS="adql_fuzz params_fuzz soda_fuzz geometry_fuzz fits_fuzz"
+SHARED=$(cd "$ROOT/.." && pwd)/shared
+[ -d "$SHARED" ] || SHARED=${VO_SHARED_DIR:-$SHARED}
 
-CXX=${CXX:-clang++-14}
-FLAGS="-std=c++20 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$ROOT"
-"$CXX" $FLAGS "$ROOT/tests/fuzz/adql_fuzz.cpp" "$ROOT"/adql/*.cpp -o "$OUT/adql_fuzz"
+REPLAY=0
+SECONDS_TO_RUN=60
+if [ $# -gt 0 ]; then
+  case "$1" in
+    replay) REPLAY=1; shift ;;
+    *[!0-9]*) ;;
+    *) SECONDS_TO_RUN=$1; shift ;;
+  esac
+fi
+TARGETS=${*:-$ALL_TARGETS}
+for t in $TARGETS; do
+  case " $ALL_TARGETS " in *" $t "*) ;; *) echo "unknown target $t (known: $ALL_TARGETS)" >&2; exit 2 ;; esac
+done
 
-# Seeds: every lyonetia query, once for each mode byte (syntax check / translation).
-/usr/bin/python3 - "$ROOT/../shared/conformance/adql/lyonetia-cases.jsonl" "$OUT/corpus" <<'PY'
-import json, sys, os, hashlib
-src, out = sys.argv[1], sys.argv[2]
-for line in open(src, encoding="utf-8"):
-    q = json.loads(line)["adql"].encode("utf-8")
-    for mode in (b"\x00", b"\x01"):
-        data = mode + q
-        with open(os.path.join(out, hashlib.sha1(data).hexdigest()), "wb") as f:
-            f.write(data)
-PY
+# ---- build
+start=$(date +%s)
+mkdir -p "$OUT"
+if ! make -s -f "$FUZZ/Makefile" ROOT="$ROOT" OUT="$OUT" NDEBUG=$NDEBUG CXX="${CXX:-clang++-14}" -j"${FUZZ_JOBS:-2}" $TARGETS; then
+  echo "fuzz build failed" >&2
+  exit 2
+fi
+echo "== build: $(( $(date +%s) - start )) s"
 
-cd "$OUT"
-ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ./adql_fuzz -max_total_time="$SECONDS_TO_RUN" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
-  -artifact_prefix="$OUT/artifacts/" -print_final_stats=1 corpus
+max_len() {
+  case "$1" in
+    adql_fuzz|fits_fuzz) echo 65536 ;;
+    params_fuzz) echo 16384 ;;
+    geometry_fuzz) echo 8192 ;;
+    soda_fuzz) echo 4096 ;;
+  esac
+}
+dict() { echo "$FUZZ/dict/${1%_fuzz}.dict"; }
+
+export ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=0:${ASAN_OPTIONS:-}"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
+export VO_FUZZ_FITS_DIR="$SHARED/data/fits"
+
+# ---- replay of saved crash inputs
+if [ "$REPLAY" = 1 ]; then
+  status=0
+  for t in $TARGETS; do
+    dir="$FUZZ/crashes/$t"
+    [ -d "$dir" ] || continue
+    for f in "$dir"/*; do
+      case "$f" in *.txt|*.md|*'*') continue ;; esac
+      if "$OUT/$t" -timeout=10 -rss_limit_mb=2048 "$f" >"$OUT/replay.log" 2>&1; then
+        echo "fixed   $t $(basename "$f")"
+      else
+        why=$(grep -m1 -E 'FATAL|runtime error|==[0-9]+== ?ERROR|buffer overflow detected|out-of-memory|timeout after' "$OUT/replay.log" || echo '?')
+        echo "CRASHES $t $(basename "$f"): $(echo "$why" | cut -c1-160)"
+        status=1
+      fi
+    done
+  done
+  exit $status
+fi
+
+# ---- fuzzing
+run_one() {
+  t=$1
+  mkdir -p "$OUT/seeds/$t" "$OUT/corpus/$t" "$OUT/artifacts/$t" "$OUT/logs"
+  rm -f "$OUT/seeds/$t"/*
+  /usr/bin/python3 "$FUZZ/seeds.py" "$t" "$OUT/seeds/$t" "$SHARED"
+  extra=""
+  if [ "${FUZZ_KEEP_GOING:-0}" = 1 ]; then
+    extra="-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1"
+  fi
+  t0=$(date +%s)
+  # shellcheck disable=SC2086
+  if (cd "$OUT" && exec nice -n 10 "./$t" -max_total_time="$SECONDS_TO_RUN" -max_len="$(max_len "$t")" \
+        -dict="$(dict "$t")" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        -artifact_prefix="$OUT/artifacts/$t/" $extra "corpus/$t" "seeds/$t") >"$OUT/logs/$t.log" 2>&1; then
+    rc=0
+  else
+    rc=1
+  fi
+  elapsed=$(( $(date +%s) - t0 ))
+  # A fork-mode run exits 0 even when a child crashed: count the artifacts.
+  found=$(find "$OUT/artifacts/$t" -type f -newer "$OUT/logs/.start-$t" | wc -l)
+  [ "$found" -gt 0 ] && rc=1
+  log="$OUT/logs/$t.log"
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || true)
+  speed=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || true)
+  last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
+  [ -n "$execs" ] || execs=$(echo "$last" | sed -n 's/^#\([0-9]*\).*/\1/p')
+  cov=$(echo "$last" | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
+  ft=$(echo "$last" | sed -n 's/.*ft: \([0-9]*\).*/\1/p')
+  corp=$(echo "$last" | sed -n 's/.*corp: \([0-9][0-9/A-Za-z]*\).*/\1/p')
+  if [ -z "$speed" ] && [ -n "$execs" ] && [ "$elapsed" -gt 0 ]; then speed=$((execs / elapsed)); fi
+  if [ $rc = 0 ]; then result=ok; else result="FOUND $found input(s) in artifacts/$t: $(grep -m1 -E 'FATAL|runtime error|==[0-9]+== ?ERROR|buffer overflow detected|timeout after|out-of-memory' "$log" | cut -c1-150 || echo 'see log')"; fi
+  echo "$t ${elapsed}s execs=${execs:-?} exec/s=${speed:-?} corpus=${corp:-?} cov=${cov:-?} ft=${ft:-?} $result" >"$OUT/logs/$t.summary"
+  return $rc
+}
+
+: >"$OUT/summary.txt"
+status=0
+running=""
+count=0
+for t in $TARGETS; do
+  mkdir -p "$OUT/logs"
+  touch "$OUT/logs/.start-$t"
+  echo "== $t: ${SECONDS_TO_RUN} s"
+  if [ "${FUZZ_PARALLEL:-1}" -le 1 ]; then
+    run_one "$t" || status=1
+    cat "$OUT/logs/$t.summary" | tee -a "$OUT/summary.txt"
+  else
+    run_one "$t" &
+    running="$running $!:$t"
+    count=$((count + 1))
+    if [ "$count" -ge "${FUZZ_PARALLEL}" ]; then
+      for job in $running; do
+        wait "${job%%:*}" || status=1
+        tee -a "$OUT/summary.txt" <"$OUT/logs/${job#*:}.summary"
+      done
+      running=""
+      count=0
+    fi
+  fi
+done
+for job in $running; do
+  wait "${job%%:*}" || status=1
+  tee -a "$OUT/summary.txt" <"$OUT/logs/${job#*:}.summary"
+done
+echo "== total: $(( $(date +%s) - start )) s; summary in $OUT/summary.txt"
+exit $status
