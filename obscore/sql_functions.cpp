@@ -81,7 +81,8 @@ std::unique_ptr<S2Polygon> make_polygon(const std::vector<double>& v, std::strin
     std::vector<S2Point> pts;
     for (std::size_t i = 0; i + 1 < v.size(); i += 2) {
         if (!valid_latitude(v[i + 1]) || !std::isfinite(v[i])) {
-            error = "polygon vertex latitude out of [-90, 90]";
+            error = std::isfinite(v[i]) ? "polygon vertex latitude out of [-90, 90]"
+                                        : "polygon vertex right ascension is not a finite number";
             return nullptr;
         }
         S2Point p = to_point(v[i], v[i + 1]);
@@ -136,6 +137,12 @@ std::unique_ptr<Geom> parse_geom(std::string_view text, std::string& error) {
         i = static_cast<std::size_t>(r.ptr - text.data());
     }
     const auto& v = g->values;
+    // S2 aborts the process on a non-finite point (found by the geometry fuzzer)
+    for (double x : v)
+        if (!std::isfinite(x)) {
+            error = "coordinates must be finite numbers (found " + fmt(x) + ")";
+            return nullptr;
+        }
     if (range) {
         if (v.size() != 4 || !valid_latitude(v[2]) || !valid_latitude(v[3]) || v[2] > v[3]) {
             error = "invalid coordinate range";
@@ -578,6 +585,8 @@ void f_healpix_index(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     double dec = dbl(argv[2]);
     if (order < 0 || order > 29) return sqlite3_result_error(ctx, "ivo_healpix_index: order must be in 0..29", -1);
     if (!valid_latitude(dec)) return sqlite3_result_error(ctx, "ivo_healpix_index: dec out of [-90, 90]", -1);
+    if (!std::isfinite(dbl(argv[1])))
+        return sqlite3_result_error(ctx, "ivo_healpix_index: ra is not a finite number", -1);
     sqlite3_result_int64(ctx, ang2pix_nest(static_cast<int>(order), dbl(argv[1]), dec));
 }
 void f_healpix_center(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
@@ -598,6 +607,12 @@ bool check_lat(sqlite3_context* ctx, double dec, const char* fn) {
     sqlite3_result_error(ctx, (std::string(fn) + ": latitude " + fmt(dec) + " is outside [-90, 90]").c_str(), -1);
     return false;
 }
+/// A longitude that S2 can take: finite (S2 aborts on NaN and infinities).
+bool check_ra(sqlite3_context* ctx, double ra, const char* fn) {
+    if (std::isfinite(ra)) return true;
+    sqlite3_result_error(ctx, (std::string(fn) + ": right ascension " + fmt(ra) + " is not a finite number").c_str(), -1);
+    return false;
+}
 double norm_ra(double ra) {
     double r = std::fmod(ra, 360.0);
     return r < 0 ? r + 360.0 : r;
@@ -605,13 +620,13 @@ double norm_ra(double ra) {
 void f_point(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     if (any_null(argc, argv)) return sqlite3_result_null(ctx);
     double dec = dbl(argv[1]);
-    if (!check_lat(ctx, dec, "POINT")) return;
+    if (!check_lat(ctx, dec, "POINT") || !check_ra(ctx, dbl(argv[0]), "POINT")) return;
     result_text(ctx, fmt(norm_ra(dbl(argv[0]))) + " " + fmt(dec));
 }
 void f_circle(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     if (any_null(argc, argv)) return sqlite3_result_null(ctx);
     double dec = dbl(argv[1]), r = dbl(argv[2]);
-    if (!check_lat(ctx, dec, "CIRCLE")) return;
+    if (!check_lat(ctx, dec, "CIRCLE") || !check_ra(ctx, dbl(argv[0]), "CIRCLE")) return;
     if (!(r >= 0)) return sqlite3_result_error(ctx, "CIRCLE: the radius must be >= 0", -1);
     result_text(ctx, fmt(norm_ra(dbl(argv[0]))) + " " + fmt(dec) + " " + fmt(r));
 }
@@ -668,7 +683,7 @@ void f_polygon_p(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
 /// ADQL 2.1 section 4.2.9: sides are great circles meeting the arms of the
 /// centre cross at right angles at their end points.
 void box_impl(sqlite3_context* ctx, double ra, double dec, double w, double h) {
-    if (!check_lat(ctx, dec, "BOX")) return;
+    if (!check_lat(ctx, dec, "BOX") || !check_ra(ctx, ra, "BOX")) return;
     if (!(w >= 0 && h >= 0 && w < 180 && h < 180))
         return sqlite3_result_error(ctx, "BOX: width and height must be in [0, 180) degrees", -1);
     S2Point c = to_point(ra, dec);
@@ -702,7 +717,9 @@ void f_box_p(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
 void f_range(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     if (any_null(argc, argv)) return sqlite3_result_null(ctx);
     double d1 = dbl(argv[2]), d2 = dbl(argv[3]);
-    if (!check_lat(ctx, d1, "RANGE_S2D") || !check_lat(ctx, d2, "RANGE_S2D")) return;
+    if (!check_lat(ctx, d1, "RANGE_S2D") || !check_lat(ctx, d2, "RANGE_S2D") || !check_ra(ctx, dbl(argv[0]), "RANGE_S2D") ||
+        !check_ra(ctx, dbl(argv[1]), "RANGE_S2D"))
+        return;
     if (d1 > d2) return sqlite3_result_error(ctx, "RANGE_S2D: dec_min is larger than dec_max", -1);
     result_text(ctx, "range " + fmt(dbl(argv[0])) + " " + fmt(dbl(argv[1])) + " " + fmt(d1) + " " + fmt(d2));
 }
@@ -742,6 +759,7 @@ void f_intersects(sqlite3_context* ctx, int, sqlite3_value** argv) {
 void f_contains_point(sqlite3_context* ctx, int, sqlite3_value** argv) {
     if (is_null(argv[0]) || is_null(argv[1])) return sqlite3_result_null(ctx);
     double dec = dbl(argv[1]);
+    if (!check_ra(ctx, dbl(argv[0]), "CONTAINS")) return;
     if (!valid_latitude(dec)) return sqlite3_result_int(ctx, 0);
     GeomArg g(ctx, argv, 2);
     if (g.failed()) return sqlite3_result_error(ctx, ("CONTAINS: " + g.error()).c_str(), -1);
@@ -752,6 +770,7 @@ void f_contains_point(sqlite3_context* ctx, int, sqlite3_value** argv) {
 void f_contains_point_circle(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     if (any_null(argc, argv)) return sqlite3_result_null(ctx);
     double dec = dbl(argv[1]), cdec = dbl(argv[3]), r = dbl(argv[4]);
+    if (!check_ra(ctx, dbl(argv[0]), "CONTAINS") || !check_ra(ctx, dbl(argv[2]), "CIRCLE")) return;
     if (!valid_latitude(dec) || !valid_latitude(cdec)) return sqlite3_result_int(ctx, 0);
     S1ChordAngle radius(S1Angle::Degrees(std::min(std::max(r, 0.0), 180.0)));
     S1ChordAngle d(to_point(dbl(argv[0]), dec), to_point(dbl(argv[2]), cdec));
@@ -760,7 +779,9 @@ void f_contains_point_circle(sqlite3_context* ctx, int argc, sqlite3_value** arg
 void f_distance(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     if (any_null(argc, argv)) return sqlite3_result_null(ctx);
     double d1 = dbl(argv[1]), d2 = dbl(argv[3]);
-    if (!check_lat(ctx, d1, "DISTANCE") || !check_lat(ctx, d2, "DISTANCE")) return;
+    if (!check_lat(ctx, d1, "DISTANCE") || !check_lat(ctx, d2, "DISTANCE") || !check_ra(ctx, dbl(argv[0]), "DISTANCE") ||
+        !check_ra(ctx, dbl(argv[2]), "DISTANCE"))
+        return;
     sqlite3_result_double(ctx, S1Angle(to_point(dbl(argv[0]), d1), to_point(dbl(argv[2]), d2)).degrees());
 }
 void f_distance_p(sqlite3_context* ctx, int, sqlite3_value** argv) {

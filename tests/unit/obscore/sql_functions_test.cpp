@@ -684,3 +684,23 @@ TEST_CASE("semantic table: strings, patterns and NULL", "[adql][sqlite][semantic
     CHECK(d.number("SELECT SUM(calib_level) FROM ivoa.obscore") == 8);
     CHECK(d.one("SELECT MIN(obs_id), MAX(obs_id) FROM ivoa.obscore") == "B|c");
 }
+
+TEST_CASE("non-finite coordinates are errors, not S2 aborts (found by geometry_fuzz)", "[adql][sqlite][geometry][regression]") {
+    // 1e999 is legal ADQL (an overflowing literal is +Inf); the S2 library
+    // aborts the whole process on a non-finite point (tests/fuzz/crashes/geometry/).
+    Db d;
+    CHECK_THAT(d.error("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(CIRCLE('ICRS', 1e999, 0, 1), s_region) = 1"),
+               Contains("finite"));
+    CHECK_THAT(d.error("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(s_region, RANGE_S2D(1e999, 10, 0, 10)) = 1"),
+               Contains("finite"));
+    CHECK_THAT(d.error("SELECT obs_id FROM ivoa.obscore WHERE CONTAINS(POINT(1e999, 0), CIRCLE(0, 0, 1)) = 1"),
+               Contains("finite"));
+    CHECK_THAT(d.error("SELECT DISTANCE(POINT(1e999, 0), POINT(0, 0)) FROM ivoa.obscore"), Contains("finite"));
+    CHECK_THAT(d.error("SELECT DISTANCE(0, 0, -1e999, 0) FROM ivoa.obscore"), Contains("finite"));
+    CHECK_THAT(d.error("SELECT POLYGON(1e999, 0, 1, 0, 1, 1) FROM ivoa.obscore"), Contains("finite"));
+    CHECK_THAT(d.error("SELECT ivo_healpix_index(5, 1e999, 0) FROM ivoa.obscore"), Contains("finite"));
+    CHECK_THAT(d.error("SELECT obs_id FROM ivoa.obscore WHERE CONTAINS(POINT(s_ra, s_dec), CIRCLE(1e999, 0, 1)) = 1"),
+               Contains("finite"));
+    // and finite values still work
+    CHECK(d.error("SELECT DISTANCE(POINT(1, 0), POINT(0, 0)) FROM ivoa.obscore").empty());
+}
