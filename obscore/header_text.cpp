@@ -124,6 +124,24 @@ bool is_numeric_wcs_keyword(std::string_view key) {
     return false;
 }
 
+/// True for a SIP distortion coefficient keyword A_p_q, B_p_q, AP_p_q or
+/// BP_p_q (Shupe et al. 2005), which WCSLIB's header parser reads as a number:
+/// such a card without a value crashed wcspih (found by fits_fuzz).
+bool is_sip_coefficient(std::string_view key) {
+    std::size_t pos;
+    if (key.rfind("AP_", 0) == 0 || key.rfind("BP_", 0) == 0) pos = 3;
+    else if (key.rfind("A_", 0) == 0 || key.rfind("B_", 0) == 0) pos = 2;
+    else return false;
+    const auto digits = [&] {
+        const std::size_t start = pos;
+        while (pos < key.size() && std::isdigit(static_cast<unsigned char>(key[pos]))) ++pos;
+        return pos > start;
+    };
+    if (!digits() || pos >= key.size() || key[pos] != '_') return false;
+    ++pos;
+    return digits() && pos == key.size();
+}
+
 /// Position just after the closing quote of a string value starting at
 /// text[open] == '\'', or npos when the string is not closed.
 std::size_t string_end(std::string_view text, std::size_t open) {
@@ -178,12 +196,14 @@ std::optional<std::string> header_defect(std::string_view cards) {
             value_start = 8;
         }
         if (key == "COMMENT" || key == "HISTORY" || key.empty()) value_start = std::string_view::npos;
+        if (value_start != 10 && is_sip_coefficient(key))
+            return where() + "SIP coefficient without a value (FITS 4.0 section 4.1.2.2; SIP convention)";
         if (value_start == std::string_view::npos) continue;  // commentary card: free text (section 4.4.2.4)
         std::size_t v = value_start;
         while (v < card.size() && card[v] == ' ') ++v;
         if (v < card.size() && card[v] == '\'' && string_end(card, v) == std::string_view::npos)
             return where() + "string value has no closing quote (FITS 4.0 section 4.2.1.1)";
-        if (value_start == 10 && is_numeric_wcs_keyword(key)) {
+        if (value_start == 10 && (is_numeric_wcs_keyword(key) || is_sip_coefficient(key))) {
             std::string text(card.substr(10));
             const std::size_t slash = text.find('/');
             if (slash != std::string::npos) text.resize(slash);
@@ -197,6 +217,19 @@ std::optional<std::string> header_defect(std::string_view cards) {
             if (!literal || !std::isfinite(d))
                 return where() + "value '" + trim(card.substr(10, 70)) +
                        "' is not a finite number (FITS 4.0 section 4.2.4, WCS Paper I section 2.1.2)";
+        }
+        // NAXIS and WCSAXES count axes: 0..999 (FITS 4.0 section 4.4.1.1,
+        // WCS Paper I section 2.2). WCSLIB allocates per axis: NAXIS = 66048
+        // crashed it (found by fits_fuzz).
+        if (value_start == 10 && (key == "NAXIS" || key.rfind("WCSAXES", 0) == 0)) {
+            std::string text(card.substr(10));
+            const std::size_t slash = text.find('/');
+            if (slash != std::string::npos) text.resize(slash);
+            text = trim(text);
+            char* end = nullptr;
+            const long n = text.empty() ? -1 : std::strtol(text.c_str(), &end, 10);
+            if (text.empty() || !trim(end).empty() || n < 0 || n > 999)
+                return where() + "value '" + text + "' is not a number of axes in 0..999 (FITS 4.0 section 4.4.1.1)";
         }
     }
     if (!end_seen) return std::string("no END card (FITS 4.0 section 4.4.1)");

@@ -63,6 +63,23 @@ TEST_CASE("header_defect: FITS 4.0 card rules checked before any parser", "[extr
                                      "COMMENT it's fine", "HISTORY 'unclosed in free text", "CRVAL1  =   1.5D+02",
                                      "END"}))
                      .has_value());
+    // NAXIS beyond FITS's 999 axes made WCSLIB allocate gigabytes or crash (fits_fuzz)
+    for (const char* naxis : {"NAXIS   =                66048", "NAXIS   =                11311", "NAXIS   =                   -1",
+                              "WCSAXES =                 5000"}) {
+        const auto d = header_defect(block({"SIMPLE  =                    T", naxis, "END"}));
+        REQUIRE(d);
+        CHECK(d->find("0..999") != std::string::npos);
+    }
+    CHECK_FALSE(header_defect(block({"SIMPLE  =                    T", "NAXIS   =                  999", "END"})));
+    // a SIP coefficient card without a value crashed wcspih (SEGV, fits_fuzz)
+    for (const char* sip : {"B_2_2", "A_2_2   =", "BP_1_1  x", "AP_0_1  = 'text'"}) {
+        INFO(sip);
+        const auto d = header_defect(block({"SIMPLE  =                    T", "NAXIS   =                    2", sip, "END"}));
+        REQUIRE(d);
+        CHECK((d->find("SIP coefficient") != std::string::npos || d->find("finite number") != std::string::npos));
+    }
+    CHECK_FALSE(header_defect(block({"SIMPLE  =                    T", "A_ORDER =                    2",
+                                     "A_2_0   = -1.5E-06", "END"})));
     const auto unterminated = header_defect(block({"SIMPLE  =                    T", "CTYPE1  = 'RA---TAN", "END"}));
     REQUIRE(unterminated);
     CHECK(unterminated->find("card 2 (CTYPE1)") != std::string::npos);
