@@ -2,6 +2,8 @@
 // in a card block (FITS 4.0 section 4: 80-character keyword records).
 #pragma once
 
+#include "fits/header_check.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -30,36 +32,11 @@ std::vector<std::string> split_header_text(std::string_view content);
 /// Throws std::runtime_error naming the file if it cannot be read.
 std::vector<std::string> read_header_file(const std::string& path);
 
-/// Checks a card block (concatenated 80-character cards) against the FITS
-/// rules that header parsers such as WCSLIB's wcspih() rely on, BEFORE any of
-/// them sees it (a header violating them has crashed wcspih with a glibc
-/// "buffer overflow detected" abort):
-/// - the block is a whole number of 80-character cards and ends with an END
-///   card (FITS 4.0 sections 4.1.1, 4.4.1);
-/// - every character is printable ASCII, decimal 32 to 126 (section 4.1.1);
-/// - a character-string value (a value card, `KEYWORD = 'text'`, section
-///   4.1.2.2; an ESO `HIERARCH ... = 'text'` card; a `CONTINUE  'text'` card,
-///   section 4.2.1.2) has its closing quote on the same card (section
-///   4.2.1.1: a quote inside the text is written as two quotes);
-/// - the WCS keywords CRVALia, CRPIXja, CDELTia, CROTAi, CDi_ja and PCi_ja
-///   (WCS Paper I section 2.1.2; Paper II section 6.1) have a finite numeric
-///   value (section 4.2.4; NaN, Inf, 1E999 or a string are refused: WCSLIB
-///   would silently drop the card and use a default, publishing e.g. RA 0,
-///   Dec 0).
-/// Returns nullopt when the block is acceptable, else a one-line reason naming
-/// the 1-based card number and its keyword, e.g. "card 12 (CTYPE1): string
-/// value has no closing quote (FITS 4.0 section 4.2.1.1)". Never throws.
-std::optional<std::string> header_defect(std::string_view cards);
-
-/// Size in bytes of the data unit an HDU header describes (FITS 4.0 section
-/// 4.4.1.1, equation 2: |BITPIX| x GCOUNT x (PCOUNT + NAXIS1 x ... x NAXISm)
-/// / 8, without the padding to 2880 bytes; 0 for NAXIS = 0), from the header's
-/// own BITPIX, NAXIS, NAXISn, PCOUNT (default 0) and GCOUNT (default 1).
-/// nullopt if a keyword is missing or negative, or if the size does not fit in
-/// a signed 64-bit integer (e.g. NAXIS1 = 2^62 with BITPIX = -32): such a
-/// header is damaged, and computing the size in a wrapping type would accept
-/// it.
-std::optional<std::int64_t> data_unit_bytes(std::string_view cards);
+/// The FITS header checks of fits/header_check.hpp (header_defect: card
+/// rules, closed strings, finite WCS values, axis counts; data_unit_bytes: the
+/// data size without overflow), shared with soda/.
+using fits::data_unit_bytes;
+using fits::header_defect;
 
 /// Keyword look-up in one card block (FITS 4.0 sections 4.1-4.2), including
 /// ESO `HIERARCH` keywords (looked up without the `HIERARCH ` prefix, e.g.

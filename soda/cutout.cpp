@@ -22,10 +22,12 @@
 #include <string_view>
 
 #include "soda/checksum.hpp"
-#include "soda/header_check.hpp"
+#include "fits/header_check.hpp"
 #include "soda/sky.hpp"
 
 namespace vo::soda {
+using fits::data_unit_bytes;
+using fits::header_defect;
 
 namespace {
 

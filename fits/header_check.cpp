@@ -1,4 +1,4 @@
-#include "soda/header_check.hpp"
+#include "fits/header_check.hpp"
 
 #include <cctype>
 #include <cerrno>
@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string>
 
-namespace vo::soda {
+namespace vo::fits {
 namespace {
 
 std::string trim(std::string_view s) {
@@ -206,4 +206,4 @@ std::optional<std::int64_t> data_unit_bytes(std::string_view cards) {
     return static_cast<std::int64_t>(bytes);
 }
 
-}  // namespace vo::soda
+}  // namespace vo::fits
