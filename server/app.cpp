@@ -649,6 +649,7 @@ unsigned short App::start() {
     o.max_url_bytes = static_cast<std::size_t>(impl_->config.limits.max_url_bytes);
     o.max_header_bytes = static_cast<std::size_t>(impl_->config.limits.max_header_bytes);
     o.spool_dir = impl_->config.server.spool_dir;
+    o.cors_origins = impl_->config.server.cors_origins;
     o.spool_bytes_per_response = static_cast<std::uint64_t>(impl_->config.limits.spool_bytes_per_response);
     o.spool_bytes_total = static_cast<std::uint64_t>(impl_->config.limits.spool_bytes_total);
     o.access_log = impl_->config.server.access_log;

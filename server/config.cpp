@@ -120,6 +120,18 @@ Config parse_config(const std::string& text, const std::string& path) {
                  {"soda_workers", [&](const toml::node& x, const std::string& k) { c.server.soda_workers = static_cast<int>(s.integer(x, k, 1, 256)); }},
                  {"read_timeout_seconds", [&](const toml::node& x, const std::string& k) { c.server.read_timeout_seconds = static_cast<int>(s.integer(x, k, 1, 3600)); }},
                  {"write_timeout_seconds", [&](const toml::node& x, const std::string& k) { c.server.write_timeout_seconds = static_cast<int>(s.integer(x, k, 1, 86400)); }},
+                 {"cors_origins", [&](const toml::node& x, const std::string& k) {
+                      if (!x.is_array()) s.fail(k, "must be an array of strings (e.g. [\"*\"] or [\"https://portal.example.org\"])");
+                      c.server.cors_origins.clear();
+                      for (const auto& d : *x.as_array()) {
+                          const auto* str = d.as_string();
+                          if (!str) s.fail(k, "must be an array of strings");
+                          const std::string o = str->get();
+                          if (o != "*" && o.rfind("http://", 0) != 0 && o.rfind("https://", 0) != 0)
+                              s.fail(k, "\"" + o + "\" is not \"*\" nor an origin such as https://portal.example.org");
+                          c.server.cors_origins.push_back(o);
+                      }
+                  }},
                  {"spool_dir", [&](const toml::node& x, const std::string& k) {
                       const std::string d = s.string(x, k);
                       c.server.spool_dir = d.empty() ? d : resolve(base_dir, d);

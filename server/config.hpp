@@ -46,6 +46,9 @@ struct ServerConfig {
     /// Directory of the response spool files (absolute; "" = $TMPDIR, else
     /// /tmp); see HttpOptions::spool_dir.
     std::string spool_dir;
+    /// CORS: origins whose pages may read responses ({"*"} any, [] none);
+    /// see HttpOptions::cors_origins.
+    std::vector<std::string> cors_origins{"*"};
     /// The access log: "" = the process log (standard output, with the other
     /// messages), "-" = standard output alone, else a file (absolute) that is
     /// reopened on SIGHUP (logrotate) and rotated at access_log_max_bytes.

@@ -315,6 +315,8 @@ public:
     }
     bool keep_alive() const { return keep_alive_; }
     bool head() const { return request_->head; }
+    /// The request's Origin header ("" when none), for CORS.
+    std::string origin() const { return request_->header("Origin"); }
 
 private:
     void push(Item item, std::size_t queued);
@@ -487,10 +489,58 @@ private:
         channel->reply(std::move(r));
     }
 
+    /// The Access-Control-Allow-Origin value for a request's Origin, or ""
+    /// when the origin may not read (or there is no Origin header).
+    std::string cors_allow(std::string_view origin) const {
+        if (origin.empty()) return "";
+        for (const auto& o : options_.cors_origins) {
+            if (o == "*") return "*";
+            if (o == origin) return o;
+        }
+        return "";
+    }
+
+    /// Adds the CORS response header fields for `channel`'s request.
+    template <class Fields>
+    void add_cors(Fields& f, const Channel& channel) const {
+        const std::string allow = cors_allow(channel.origin());
+        if (allow.empty()) return;
+        f.set(http::field::access_control_allow_origin, allow);
+        if (allow != "*") f.set(http::field::vary, "Origin");
+        f.set(http::field::access_control_expose_headers,
+              "Content-Length, Content-Range, Content-Disposition, Location, Accept-Ranges");
+    }
+
     void on_read(beast::error_code ec, std::size_t) {
         if (ec) return read_failed(ec);
         stream_.expires_never();
         auto msg = parser_->release();
+        // CORS preflight (Fetch standard, CORS protocol): answered here.
+        if (msg.method() == http::verb::options && !msg[http::field::origin].empty() &&
+            !msg[http::field::access_control_request_method].empty()) {
+            auto res = std::make_shared<http::response<http::string_body>>(http::status::no_content, msg.version());
+            res->set(http::field::server, options_.server_name);
+            const std::string allow = cors_allow(msg[http::field::origin]);
+            if (!allow.empty()) {
+                res->set(http::field::access_control_allow_origin, allow);
+                if (allow != "*") res->set(http::field::vary, "Origin");
+                res->set(http::field::access_control_allow_methods, "GET, HEAD, POST, DELETE, OPTIONS");
+                const auto asked = msg[http::field::access_control_request_headers];
+                res->set(http::field::access_control_allow_headers,
+                         asked.empty() ? std::string("Authorization, Content-Type, Range") : std::string(asked));
+                res->set(http::field::access_control_max_age, "600");
+            }
+            res->keep_alive(msg.keep_alive());
+            auto self = shared_from_this();
+            writing_ = true;
+            http::async_write(stream_, *res, [self, res](beast::error_code wec, std::size_t) {
+                self->writing_ = false;
+                if (wec) return self->hard_close();
+                if (!res->keep_alive()) return self->do_close();
+                self->do_read();
+            });
+            return;
+        }
         auto req = std::make_shared<Request>();
         const std::string method(msg.method_string());
         req->head = msg.method() == http::verb::head;
@@ -566,6 +616,7 @@ private:
                 header_->set(http::field::server, options_.server_name);
                 if (!bodiless && !r->content_type.empty()) header_->set(http::field::content_type, r->content_type);
                 for (auto& [k, v] : r->headers) header_->set(k, v);
+                add_cors(*header_, *channel);
                 header_->keep_alive(channel->keep_alive());
                 if (!bodiless) header_->content_length(r->body.size());
                 serializer_.emplace(*header_);
@@ -579,6 +630,7 @@ private:
             res->set(http::field::server, options_.server_name);
             if (!bodiless && !r->content_type.empty()) res->set(http::field::content_type, r->content_type);
             for (auto& [k, v] : r->headers) res->set(k, v);
+            add_cors(*res, *channel);
             res->keep_alive(channel->keep_alive());
             if (!bodiless) {
                 res->body() = std::move(r->body);
@@ -595,6 +647,7 @@ private:
             header_->set(http::field::server, options_.server_name);
             header_->set(http::field::content_type, h->content_type);
             for (auto& [k, v] : h->headers) header_->set(k, v);
+            add_cors(*header_, *channel);
             header_->keep_alive(channel->keep_alive());
             fixed_length_ = h->content_length;
             body_sent_ = 0;

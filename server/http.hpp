@@ -134,6 +134,12 @@ struct HttpOptions {
     std::uint64_t access_log_max_bytes = 0;
     int access_log_keep = 5;
     std::string server_name = "voserver";
+    /// CORS (Fetch standard, CORS protocol): origins whose pages may read the
+    /// responses. {"*"} (default) = any origin, as befits public read-only
+    /// VO services; a list = exactly those (echoed, with Vary: Origin);
+    /// empty = no CORS headers. Preflight OPTIONS requests are answered here
+    /// with 204, without calling the handler.
+    std::vector<std::string> cors_origins{"*"};
 };
 
 /// An HTTP/1.1 server: accepts connections and runs `handler` per request.
