@@ -12,6 +12,7 @@
 
 #include "adql/adql.hpp"
 #include "obscore/store.hpp"
+#include "server/examples.hpp"
 #include "server/params.hpp"
 #include "server/query.hpp"
 #include "server/tap_request.hpp"
@@ -363,7 +364,7 @@ struct App::Impl {
                    "<li><a href=\"" + base + "/tap/sync\">" + base + "/tap/sync</a>: synchronous queries (LANG=ADQL, QUERY, MAXREC, RESPONSEFORMAT=votable|csv|tsv)</li>\n"
                    "<li><a href=\"" + base + "/tap/async\">" + base + "/tap/async</a>: asynchronous queries (UWS 1.1 jobs, as TOPCAT and pyvo's run_async use them)</li>\n"
                    "<li><a href=\"" + base + "/tap/capabilities\">capabilities</a>, <a href=\"" + base +
-                   "/tap/tables\">tables</a>, <a href=\"" + base + "/tap/availability\">availability</a></li>\n"
+                   "/tap/tables\">tables</a>, <a href=\"" + base + "/tap/availability\">availability</a>, <a href=\"" + base + "/tap/examples\">examples</a></li>\n"
                    "</ul>\n<p><a href=\"" + base + "/\">archive home</a></p>\n</body></html>\n";
     }
 
@@ -534,7 +535,9 @@ struct App::Impl {
             return channel->reply(document(kXml, availability_document(true, "service is accepting queries")));
         if (p == "/tap/capabilities") return channel->reply(document(kXml, capabilities));
         if (p == "/tap/tables" || p.rfind("/tap/tables/", 0) == 0) return tables(req, channel);
-        if (p == "/tap/examples") return channel->reply(dali_error(404, "this service has no DALI examples yet"));
+        if (p == "/tap/examples")  // DALI 1.1 section 2.3, TAP 1.1 section 2.6
+            return channel->reply(document("application/xhtml+xml;charset=UTF-8",
+                                           examples_document(config.base_url() + "/tap", config.archive.title)));
         // SODA 1.0 (sync above; section 2.4-2.5 VOSI resources here).
         if (p == "/soda" || p == "/soda/") return channel->reply(document(kHtml, soda_html));
         if (p == "/soda/capabilities") return channel->reply(document(kXml, soda_capabilities));

@@ -186,6 +186,11 @@ std::string capabilities_document(const Config& config, const std::vector<adql::
     vosi("ivo://ivoa.net/std/VOSI#capabilities", "1.0", "full", "/capabilities");
     vosi("ivo://ivoa.net/std/VOSI#availability", "1.0", "full", "/availability");
     vosi("ivo://ivoa.net/std/VOSI#tables-1.1", "1.1", "base", "/tables");
+    // DALI 1.1 section 2.3 / TAP 1.1 section 2.6: the examples, a web page
+    out += "  <capability standardID=\"ivo://ivoa.net/std/DALI#examples\">\n";
+    out += "    <interface xsi:type=\"vr:WebBrowser\">\n";
+    out += "      <accessURL use=\"full\">" + tap + "/examples</accessURL>\n";
+    out += "    </interface>\n  </capability>\n";
     out += "</vosi:capabilities>\n";
     return out;
 }

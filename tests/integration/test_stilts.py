@@ -7,7 +7,7 @@ import tempfile
 import pytest
 import requests
 
-STAGES = "TMV TME TMS TMC CPV CAP AVV QGE QPO QAS UWS MDQ OBS"
+STAGES = "TMV TME TMS TMC CPV CAP AVV QGE QPO QAS UWS MDQ OBS EXA"
 
 
 def test_taplint_reports_no_errors(archive):
