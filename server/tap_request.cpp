@@ -28,14 +28,16 @@ TapRequest parse_tap_request(const DaliParams& params, const LimitsConfig& limit
         responseformat.empty() ? std::optional(votable::Format::votable) : votable::parse_format(responseformat);
     if (!format)
         throw ParamError("unsupported RESPONSEFORMAT=" + responseformat +
-                         " (supported: votable, votable/td, application/x-votable+xml, text/xml, csv, text/csv, tsv, "
+                         " (supported: votable, votable/td, votable/b2, application/x-votable+xml, "
+                         "application/x-votable+xml;serialization=BINARY2, text/xml, csv, text/csv, tsv, "
                          "text/tab-separated-values)");
     t.query.format = *format;
     // DALI 1.1 section 3.4.3: a MIME type asked for is the Content-Type sent.
     t.content_type = std::string(votable::mime_type(*format));
     if (responseformat.find('/') != std::string::npos && lower(responseformat).rfind("votable", 0) != 0)
         t.content_type = responseformat;
-    if (t.query.format != votable::Format::votable && t.content_type.find("charset") == std::string::npos)
+    if ((t.query.format == votable::Format::csv || t.query.format == votable::Format::tsv) &&
+        t.content_type.find("charset") == std::string::npos)
         t.content_type += ";charset=UTF-8";
     t.query.maxrec = parse_maxrec(params, limits.maxrec_default, limits.maxrec_hard);
     t.query.adql = *query;

@@ -3,6 +3,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace vo::votable {
@@ -115,9 +116,242 @@ constexpr std::string_view kVOTableOpen =
     " xsi:schemaLocation=\"http://www.ivoa.net/xml/VOTable/v1.3"
     " http://www.ivoa.net/xml/VOTable/v1.3\">\n";
 
+/// How a FIELD is encoded in BINARY2 (VOTable 1.4 section 5.3-5.5).
+struct BinaryLayout {
+    enum class Type { boolean, ubyte, shortint, integer, longint, real32, real64, character, unicode };
+    Type type = Type::character;
+    bool array = false;        ///< an array (of numbers, or a string)
+    bool variable = false;     ///< variable length: a 4-byte count first
+    std::size_t fixed = 0;     ///< element count of a fixed array
+};
+
+BinaryLayout binary_layout(const Field& f) {
+    BinaryLayout l;
+    using T = BinaryLayout::Type;
+    const std::string& d = f.datatype;
+    l.type = d == "boolean" ? T::boolean : d == "unsignedByte" ? T::ubyte : d == "short" ? T::shortint
+           : d == "int" ? T::integer : d == "long" ? T::longint : d == "float" ? T::real32 : d == "double" ? T::real64
+           : d == "unicodeChar" ? T::unicode : T::character;
+    std::string as = f.arraysize;
+    // as in the FIELD written: a char column without arraysize is variable
+    if (as.empty() && (l.type == T::character || l.type == T::unicode)) as = "*";
+    if (as.empty()) return l;
+    l.array = true;
+    if (as.find('*') != std::string::npos) {
+        l.variable = true;
+    } else {
+        try {
+            l.fixed = std::stoul(as);
+        } catch (...) {
+            l.variable = true;
+        }
+    }
+    return l;
+}
+
+void put_be(std::string& out, std::uint64_t v, int n) {
+    for (int i = n - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void put_double(std::string& out, double d) {
+    std::uint64_t u;
+    std::memcpy(&u, &d, 8);
+    put_be(out, u, 8);
+}
+void put_float(std::string& out, float f) {
+    std::uint32_t u;
+    std::memcpy(&u, &f, 4);
+    put_be(out, u, 4);
+}
+
+/// A cell as a number (text cells parsed), or nullopt.
+std::optional<double> cell_number(const Cell& c) {
+    switch (c.kind) {
+    case CellKind::integer: return static_cast<double>(c.integer);
+    case CellKind::real: return c.real;
+    case CellKind::text: {
+        double v;
+        auto r = std::from_chars(c.text.data(), c.text.data() + c.text.size(), v);
+        if (r.ec != std::errc()) return std::nullopt;
+        return v;
+    }
+    default: return std::nullopt;
+    }
+}
+
+/// A cell as a 64-bit integer, or nullopt (NaN, out of range, not a number).
+std::optional<std::int64_t> cell_integer(const Cell& c) {
+    if (c.kind == CellKind::integer) return c.integer;
+    const auto d = cell_number(c);
+    if (!d || !std::isfinite(*d)) return std::nullopt;
+    const double r = std::nearbyint(*d);
+    if (r < -9.2e18 || r > 9.2e18) return std::nullopt;
+    return static_cast<std::int64_t>(r);
+}
+
+/// Appends one scalar element of `type` (a NULL as the type's placeholder:
+/// NaN for floating types, 0 for integers, '?' for booleans).
+void put_scalar(std::string& out, BinaryLayout::Type type, const Cell& c, bool null) {
+    using T = BinaryLayout::Type;
+    switch (type) {
+    case T::boolean: {
+        char v = '?';
+        if (!null) {
+            if (c.kind == CellKind::text) {
+                const std::string_view t = c.text;
+                v = (t == "1" || t == "T" || t == "t" || t == "true" || t == "TRUE" || t == "True") ? 'T'
+                    : (t == "0" || t == "F" || t == "f" || t == "false" || t == "FALSE" || t == "False") ? 'F' : '?';
+            } else if (const auto d = cell_number(c)) {
+                v = *d != 0 ? 'T' : 'F';
+            }
+        }
+        out.push_back(v);
+        return;
+    }
+    case T::real32:
+        put_float(out, null ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(cell_number(c).value_or(NAN)));
+        return;
+    case T::real64:
+        put_double(out, null ? std::numeric_limits<double>::quiet_NaN() : cell_number(c).value_or(NAN));
+        return;
+    default: {
+        const std::int64_t v = null ? 0 : cell_integer(c).value_or(0);
+        const int n = type == T::ubyte ? 1 : type == T::shortint ? 2 : type == T::integer ? 4 : 8;
+        put_be(out, static_cast<std::uint64_t>(v), n);
+        return;
+    }
+    }
+}
+
+/// The text of a cell (numbers formatted as TABLEDATA would).
+std::string_view cell_text(const Field& f, const Cell& c, std::string& scratch) {
+    if (c.kind == CellKind::text) return c.text;
+    scratch.clear();
+    format_cell(scratch, f, c);
+    return scratch;
+}
+
+/// UTF-8 -> UCS-2 code units (VOTable unicodeChar), invalid or non-BMP as '?'.
+std::vector<std::uint16_t> ucs2(std::string_view s) {
+    std::vector<std::uint16_t> out;
+    for (std::size_t i = 0; i < s.size();) {
+        const std::size_t n = utf8_sequence_length(s, i);
+        if (n == 0 || n == 4) {
+            out.push_back('?');
+            i += n == 0 ? 1 : 4;
+            continue;
+        }
+        std::uint32_t cp = static_cast<unsigned char>(s[i]);
+        if (n == 2) cp = ((cp & 0x1F) << 6) | (static_cast<unsigned char>(s[i + 1]) & 0x3F);
+        if (n == 3)
+            cp = ((cp & 0x0F) << 12) | ((static_cast<unsigned char>(s[i + 1]) & 0x3F) << 6) |
+                 (static_cast<unsigned char>(s[i + 2]) & 0x3F);
+        out.push_back(static_cast<std::uint16_t>(cp));
+        i += n;
+    }
+    return out;
+}
+
+/// Appends the BINARY2 encoding of one field value (VOTable 1.4 sections
+/// 5.3-5.5; big-endian; variable-length arrays and strings with a 4-byte
+/// element count first; a NULL is flagged by the caller and written here as
+/// an empty array or the type's placeholder).
+void put_field(std::string& out, const Field& f, const BinaryLayout& l, const Cell& c, bool null, std::string& scratch) {
+    using T = BinaryLayout::Type;
+    if (!l.array) return put_scalar(out, l.type, c, null);
+    if (l.type == T::character || l.type == T::unicode) {
+        const std::string_view text = null ? std::string_view() : cell_text(f, c, scratch);
+        if (l.type == T::character) {
+            if (l.variable) {
+                put_be(out, text.size(), 4);
+                out.append(text);
+            } else {
+                out.append(text.substr(0, l.fixed));
+                out.append(l.fixed - std::min(l.fixed, text.size()), '\0');
+            }
+        } else {
+            const auto units = ucs2(text);
+            const std::size_t n = l.variable ? units.size() : l.fixed;
+            if (l.variable) put_be(out, n, 4);
+            for (std::size_t k = 0; k < n; ++k) put_be(out, k < units.size() ? units[k] : 0, 2);
+        }
+        return;
+    }
+    // numeric array: from the DALI text of the cell ("ra dec", "x1 y1 x2 y2 ...")
+    std::vector<double> values;
+    if (!null) {
+        if (c.kind == CellKind::text) {
+            const char* p = c.text.data();
+            const char* e = p + c.text.size();
+            while (p < e) {
+                while (p < e && (*p == ' ' || *p == '\t')) ++p;
+                if (p >= e) break;
+                double v;
+                auto r = std::from_chars(p, e, v);
+                if (r.ec != std::errc()) break;
+                values.push_back(v);
+                p = r.ptr;
+            }
+        } else if (const auto d = cell_number(c)) {
+            values.push_back(*d);
+        }
+    }
+    const std::size_t n = l.variable ? values.size() : l.fixed;
+    if (l.variable) put_be(out, n, 4);
+    for (std::size_t k = 0; k < n; ++k) {
+        Cell e;
+        e.kind = CellKind::real;
+        e.real = k < values.size() ? values[k] : NAN;
+        put_scalar(out, l.type, e, k >= values.size() && l.type != T::real32 && l.type != T::real64);
+    }
+}
+
+/// Base64 (RFC 4648 section 4) of a byte stream written in pieces: whole
+/// 3-byte groups are encoded as they come, the rest waits for more or for
+/// finish(). A line break follows every 76-character line.
+class Base64Stream {
+public:
+    void add(std::string_view bytes, std::string& out) {
+        pending_.append(bytes);
+        const std::size_t whole = pending_.size() / 3 * 3;
+        encode(std::string_view(pending_).substr(0, whole), out);
+        pending_.erase(0, whole);
+    }
+    void finish(std::string& out) {
+        if (!pending_.empty()) {
+            const std::size_t n = pending_.size();
+            pending_.append(3 - n, '\0');
+            encode(pending_, out);
+            out.replace(out.size() - (3 - n), 3 - n, 3 - n, '=');
+            pending_.clear();
+        }
+        if (column_) out += '\n';
+        column_ = 0;
+    }
+
+private:
+    void encode(std::string_view b, std::string& out) {
+        static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        for (std::size_t i = 0; i + 2 < b.size(); i += 3) {
+            const std::uint32_t v = (static_cast<unsigned char>(b[i]) << 16) |
+                                    (static_cast<unsigned char>(b[i + 1]) << 8) | static_cast<unsigned char>(b[i + 2]);
+            out += kAlphabet[(v >> 18) & 63];
+            out += kAlphabet[(v >> 12) & 63];
+            out += kAlphabet[(v >> 6) & 63];
+            out += kAlphabet[v & 63];
+            column_ += 4;
+            if (column_ >= 76) {
+                out += '\n';
+                column_ = 0;
+            }
+        }
+    }
+    std::string pending_;
+    std::size_t column_ = 0;
+};
+
 class VOTableWriter final : public TableWriter {
 public:
-    VOTableWriter(Sink sink, std::size_t chunk) : out_(std::move(sink), chunk) {}
+    VOTableWriter(Sink sink, std::size_t chunk, bool binary2 = false) : out_(std::move(sink), chunk), binary2_(binary2) {}
 
     void begin(const std::vector<Field>& fields, const std::vector<Info>& infos) override {
         fields_ = fields;
@@ -157,11 +391,18 @@ public:
             }
             out_.maybe_flush();
         }
-        b += "<DATA><TABLEDATA>\n";
+        if (binary2_) {
+            layouts_.clear();
+            for (const auto& f : fields_) layouts_.push_back(binary_layout(f));
+            b += "<DATA><BINARY2><STREAM encoding=\"base64\">\n";
+        } else {
+            b += "<DATA><TABLEDATA>\n";
+        }
         out_.maybe_flush();
     }
 
     void row(RowSource& source) override {
+        if (binary2_) return row_binary2(source);
         std::string& b = out_.buffer();
         b += "<TR>";
         for (std::size_t i = 0; i < fields_.size(); ++i) {
@@ -193,9 +434,38 @@ public:
         out_.maybe_flush();
     }
 
+    /// VOTable 1.4 section 5.5: per row, the NULL flags (one bit per field,
+    /// most significant bit first), then every field's value.
+    void row_binary2(RowSource& source) {
+        raw_.assign((fields_.size() + 7) / 8, '\0');
+        for (std::size_t i = 0; i < fields_.size(); ++i) {
+            const Cell c = source.cell(i);
+            bool null = c.kind == CellKind::null ||
+                        (c.kind == CellKind::text && c.text.empty() && !is_char(fields_[i]));
+            if (!null && !layouts_[i].array && layouts_[i].type != BinaryLayout::Type::boolean &&
+                layouts_[i].type != BinaryLayout::Type::real32 && layouts_[i].type != BinaryLayout::Type::real64 &&
+                !cell_integer(c))
+                null = true;  // e.g. NaN in an integer column, as in TABLEDATA
+            if (null) raw_[i / 8] = static_cast<char>(raw_[i / 8] | (0x80 >> (i % 8)));
+            put_field(raw_, fields_[i], layouts_[i], c, null, scratch_);
+        }
+        base64_.add(raw_, out_.buffer());
+        out_.maybe_flush();
+    }
+
+    /// Closes the DATA element (and the BINARY2 stream).
+    void close_data(std::string& b) {
+        if (binary2_) {
+            base64_.finish(b);
+            b += "</STREAM></BINARY2></DATA>\n</TABLE>\n";
+        } else {
+            b += "</TABLEDATA></DATA>\n</TABLE>\n";
+        }
+    }
+
     void end(bool overflow) override {
         std::string& b = out_.buffer();
-        b += "</TABLEDATA></DATA>\n</TABLE>\n";
+        close_data(b);
         if (overflow) b += "<INFO name=\"QUERY_STATUS\" value=\"OVERFLOW\"/>\n";
         b += "</RESOURCE>\n</VOTABLE>\n";
         out_.flush();
@@ -203,7 +473,8 @@ public:
 
     void end_with_error(std::string_view message) override {
         std::string& b = out_.buffer();
-        b += "</TABLEDATA></DATA>\n</TABLE>\n<INFO name=\"QUERY_STATUS\" value=\"ERROR\">";
+        close_data(b);
+        b += "<INFO name=\"QUERY_STATUS\" value=\"ERROR\">";
         append_xml_escaped(b, message);
         b += "</INFO>\n</RESOURCE>\n</VOTABLE>\n";
         out_.flush();
@@ -239,8 +510,12 @@ private:
     }
 
     ChunkedOutput out_;
+    bool binary2_;
     std::vector<Field> fields_;
     std::vector<std::string> null_text_;
+    std::vector<BinaryLayout> layouts_;
+    std::string raw_, scratch_;
+    Base64Stream base64_;
 };
 
 // ---------------------------------------------------------------- CSV / TSV
@@ -391,6 +666,7 @@ void append_double(std::string& out, double value) {
 std::unique_ptr<TableWriter> make_writer(Format format, Sink sink, std::size_t chunk_bytes) {
     switch (format) {
     case Format::votable: return std::make_unique<VOTableWriter>(std::move(sink), chunk_bytes);
+    case Format::votable_binary2: return std::make_unique<VOTableWriter>(std::move(sink), chunk_bytes, true);
     case Format::csv: return std::make_unique<DelimitedWriter>(std::move(sink), chunk_bytes, ',');
     case Format::tsv: return std::make_unique<DelimitedWriter>(std::move(sink), chunk_bytes, '\t');
     }
@@ -423,6 +699,7 @@ std::string error_document(std::string_view message) {
 std::string_view mime_type(Format format) {
     switch (format) {
     case Format::votable: return "application/x-votable+xml";
+    case Format::votable_binary2: return "application/x-votable+xml;serialization=BINARY2";
     case Format::csv: return "text/csv;header=present";
     case Format::tsv: return "text/tab-separated-values";
     }
@@ -438,10 +715,21 @@ std::optional<Format> parse_format(std::string_view responseformat) {
     while (!base.empty() && base.back() == ' ') base.pop_back();
     std::string params = semi == std::string::npos ? std::string() : v.substr(semi + 1);
     if (base == "votable" || base == "votable/td" || base == "votable/tabledata") return Format::votable;
+    if (base == "votable/b2" || base == "binary2" || base == "votable/binary2") return Format::votable_binary2;
     if (base == "application/x-votable+xml" || base == "text/xml" || base == "application/xml") {
-        if (params.find("binary") != std::string::npos || params.find("fits") != std::string::npos)
-            return std::nullopt;
-        return Format::votable;
+        std::string ser;  // the serialization parameter, if any
+        if (const auto at = params.find("serialization"); at != std::string::npos) {
+            const auto eq = params.find('=', at);
+            if (eq != std::string::npos) {
+                ser = params.substr(eq + 1, params.find(';', eq) == std::string::npos ? std::string::npos
+                                                                                      : params.find(';', eq) - eq - 1);
+                while (!ser.empty() && (ser.back() == ' ' || ser.back() == '"')) ser.pop_back();
+                while (!ser.empty() && (ser.front() == ' ' || ser.front() == '"')) ser.erase(0, 1);
+            }
+        }
+        if (ser.empty() || ser == "tabledata") return Format::votable;
+        if (ser == "binary2") return Format::votable_binary2;
+        return std::nullopt;  // BINARY, FITS
     }
     if (base == "csv" || base == "text/csv") return Format::csv;
     if (base == "tsv" || base == "text/tab-separated-values" || base == "text/tsv") return Format::tsv;

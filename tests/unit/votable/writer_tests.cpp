@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
@@ -245,7 +246,8 @@ TEST_CASE("RESPONSEFORMAT values (DALI 1.1 section 3.4.3)", "[votable]") {
     CHECK(parse_format("tsv") == Format::tsv);
     CHECK(parse_format("text/tab-separated-values") == Format::tsv);
     CHECK_FALSE(parse_format("fits").has_value());
-    CHECK_FALSE(parse_format("application/x-votable+xml;serialization=binary2").has_value());
+    CHECK_FALSE(parse_format("application/x-votable+xml;serialization=binary").has_value());  // BINARY: not yet
+    CHECK_FALSE(parse_format("votable/b").has_value());
     CHECK_FALSE(parse_format("").has_value());
 }
 
@@ -275,4 +277,115 @@ TEST_CASE("sample VOTables pass stilts votlint", "[votable][votlint]") {
         CHECK(report.find("ERROR") == std::string::npos);
         CHECK(report.find("WARNING") == std::string::npos);
     }
+}
+
+namespace {
+
+/// Decodes the base64 text between <STREAM encoding="base64"> and </STREAM>.
+std::string stream_bytes(const std::string& doc) {
+    const std::string open = "<STREAM encoding=\"base64\">";
+    const auto a = doc.find(open);
+    const auto b = doc.find("</STREAM>");
+    REQUIRE(a != std::string::npos);
+    REQUIRE(b != std::string::npos);
+    static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    unsigned acc = 0;
+    int bits = 0;
+    for (char c : doc.substr(a + open.size(), b - a - open.size())) {
+        if (c == '=' || c == '\n' || c == ' ') continue;
+        const auto v = alphabet.find(c);
+        REQUIRE(v != std::string::npos);
+        acc = (acc << 6) | static_cast<unsigned>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out.push_back(static_cast<char>((acc >> bits) & 0xff));
+        }
+    }
+    return out;
+}
+
+std::string be(std::uint64_t v, int n) {
+    std::string s;
+    for (int i = n - 1; i >= 0; --i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    return s;
+}
+
+std::string be_double(double d) {
+    std::uint64_t u;
+    std::memcpy(&u, &d, 8);
+    return be(u, 8);
+}
+
+}  // namespace
+
+TEST_CASE("VOTable BINARY2: null flags, big-endian values, variable arrays (VOTable 1.4 section 5.5)", "[votable][binary2]") {
+    std::vector<Field> fields = {
+        {"obs_id", "char", "*", "", "", "", "", ""},
+        {"s_ra", "double", "", "", "deg", "", "", ""},
+        {"calib_level", "short", "", "", "", "", "", ""},
+        {"n", "long", "", "", "", "", "", ""},
+        {"p", "double", "*", "point", "deg", "", "", ""},
+        {"f", "float", "", "", "", "", "", ""},
+        {"ok", "boolean", "", "", "", "", "", ""},
+    };
+    VectorSource src({{std::string("a<b"), 10.5, std::int64_t{2}, std::int64_t{1} << 40, std::string("10 20"), 1.5,
+                       std::int64_t{1}},
+                      {Value{}, Value{}, Value{}, Value{}, Value{}, Value{}, Value{}}});
+    std::string out;
+    auto w = make_writer(Format::votable_binary2, [&](std::string_view s) { out += s; });
+    w->begin(fields, {{"QUERY", "SELECT 1"}});
+    stream_rows(src, *w, std::nullopt);
+    w->end(false);
+    CHECK(out.find("<DATA><BINARY2><STREAM encoding=\"base64\">") != std::string::npos);
+    CHECK(out.find("</STREAM></BINARY2></DATA>") != std::string::npos);
+    CHECK(out.find("<FIELD name=\"p\" datatype=\"double\" arraysize=\"*\" xtype=\"point\"") != std::string::npos);
+    const std::string bytes = stream_bytes(out);
+    float f = 1.5f;
+    std::uint32_t fu;
+    std::memcpy(&fu, &f, 4);
+    const std::string row1 = std::string(1, '\0') + be(3, 4) + "a<b" + be_double(10.5) + be(2, 2) +
+                             be(std::uint64_t{1} << 40, 8) + be(2, 4) + be_double(10) + be_double(20) + be(fu, 4) + "T";
+    // row 2: every field NULL: flags 1111 1110, then placeholder values
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    std::uint64_t nan_bits;
+    std::memcpy(&nan_bits, &nan, 8);
+    float fnan = std::numeric_limits<float>::quiet_NaN();
+    std::uint32_t fnan_bits;
+    std::memcpy(&fnan_bits, &fnan, 4);
+    const std::string row2 = std::string(1, '\xfe') + be(0, 4) + be(nan_bits, 8) + be(0, 2) + be(0, 8) + be(0, 4) +
+                             be(fnan_bits, 4) + "?";
+    CHECK(bytes == row1 + row2);
+}
+
+TEST_CASE("VOTable BINARY2 of many rows streams in bounded chunks and ends cleanly after an error", "[votable][binary2]") {
+    std::vector<Field> fields = {{"i", "long", "", "", "", "", "", ""}, {"x", "double", "", "", "", "", "", ""}};
+    CountingSource src(100000);
+    std::size_t max_chunk = 0, total = 0;
+    auto w = make_writer(Format::votable_binary2, [&](std::string_view s) {
+        max_chunk = std::max(max_chunk, s.size());
+        total += s.size();
+    }, 8192);
+    w->begin(fields);
+    stream_rows(src, *w, std::nullopt);
+    w->end(true);
+    CHECK(max_chunk < 8192 * 2);
+    // 100000 rows x (1 flag byte + 8 + 8) = 1.7 MB, base64 = 4/3 of it
+    CHECK(total > 100000 * 17 * 4 / 3);
+    std::string out;
+    auto e = make_writer(Format::votable_binary2, [&](std::string_view s) { out += s; });
+    e->begin(fields);
+    e->end_with_error("disk on fire");
+    CHECK(out.find("</STREAM></BINARY2></DATA>\n</TABLE>\n<INFO name=\"QUERY_STATUS\" value=\"ERROR\">disk on fire</INFO>") !=
+          std::string::npos);
+}
+
+TEST_CASE("RESPONSEFORMAT names of BINARY2", "[votable][binary2]") {
+    CHECK(parse_format("votable/b2") == Format::votable_binary2);
+    CHECK(parse_format("binary2") == Format::votable_binary2);
+    CHECK(parse_format("application/x-votable+xml;serialization=BINARY2") == Format::votable_binary2);
+    CHECK(parse_format("application/x-votable+xml; serialization=binary2") == Format::votable_binary2);
+    CHECK(parse_format("application/x-votable+xml;serialization=TABLEDATA") == Format::votable);
+    CHECK(mime_type(Format::votable_binary2) == "application/x-votable+xml;serialization=BINARY2");
 }
