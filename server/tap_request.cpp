@@ -28,8 +28,8 @@ TapRequest parse_tap_request(const DaliParams& params, const LimitsConfig& limit
         responseformat.empty() ? std::optional(votable::Format::votable) : votable::parse_format(responseformat);
     if (!format)
         throw ParamError("unsupported RESPONSEFORMAT=" + responseformat +
-                         " (supported: votable, votable/td, votable/b2, application/x-votable+xml, "
-                         "application/x-votable+xml;serialization=BINARY2, text/xml, csv, text/csv, tsv, "
+                         " (supported: votable, votable/td, votable/b, votable/b2, application/x-votable+xml, "
+                         "application/x-votable+xml;serialization=BINARY or BINARY2, text/xml, csv, text/csv, tsv, "
                          "text/tab-separated-values)");
     t.query.format = *format;
     // DALI 1.1 section 3.4.3: a MIME type asked for is the Content-Type sent.

@@ -160,6 +160,9 @@ std::string capabilities_document(const Config& config, const std::vector<adql::
            "    </outputFormat>\n";
     out += "    <outputFormat ivo-id=\"ivo://ivoa.net/std/TAPRegExt#output-votable-td\">\n"
            "      <mime>text/xml</mime>\n    </outputFormat>\n";
+    out += "    <outputFormat ivo-id=\"ivo://ivoa.net/std/TAPRegExt#output-votable-binary\">\n"
+           "      <mime>application/x-votable+xml;serialization=BINARY</mime>\n      <alias>votable/b</alias>\n"
+           "    </outputFormat>\n";
     out += "    <outputFormat ivo-id=\"ivo://ivoa.net/std/TAPRegExt#output-votable-binary2\">\n"
            "      <mime>application/x-votable+xml;serialization=BINARY2</mime>\n      <alias>votable/b2</alias>\n"
            "    </outputFormat>\n";

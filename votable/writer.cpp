@@ -188,9 +188,26 @@ std::optional<std::int64_t> cell_integer(const Cell& c) {
     return static_cast<std::int64_t>(r);
 }
 
+/// The NULL value declared (VALUES null=) for an integer FIELD in BINARY
+/// serialization (VOTable 1.4 section 5.4: BINARY has no NULL flags).
+std::int64_t binary_null(BinaryLayout::Type type) {
+    using T = BinaryLayout::Type;
+    switch (type) {
+    case T::ubyte: return 255;
+    case T::shortint: return -32768;
+    case T::integer: return std::numeric_limits<std::int32_t>::min();
+    default: return std::numeric_limits<std::int64_t>::min();
+    }
+}
+
+bool is_integer_layout(BinaryLayout::Type t) {
+    using T = BinaryLayout::Type;
+    return t == T::ubyte || t == T::shortint || t == T::integer || t == T::longint;
+}
+
 /// Appends one scalar element of `type` (a NULL as the type's placeholder:
-/// NaN for floating types, 0 for integers, '?' for booleans).
-void put_scalar(std::string& out, BinaryLayout::Type type, const Cell& c, bool null) {
+/// NaN for floating types, `null_int` for integers, '?' for booleans).
+void put_scalar(std::string& out, BinaryLayout::Type type, const Cell& c, bool null, std::int64_t null_int = 0) {
     using T = BinaryLayout::Type;
     switch (type) {
     case T::boolean: {
@@ -214,7 +231,7 @@ void put_scalar(std::string& out, BinaryLayout::Type type, const Cell& c, bool n
         put_double(out, null ? std::numeric_limits<double>::quiet_NaN() : cell_number(c).value_or(NAN));
         return;
     default: {
-        const std::int64_t v = null ? 0 : cell_integer(c).value_or(0);
+        const std::int64_t v = null ? null_int : cell_integer(c).value_or(null_int);
         const int n = type == T::ubyte ? 1 : type == T::shortint ? 2 : type == T::integer ? 4 : 8;
         put_be(out, static_cast<std::uint64_t>(v), n);
         return;
@@ -255,9 +272,10 @@ std::vector<std::uint16_t> ucs2(std::string_view s) {
 /// 5.3-5.5; big-endian; variable-length arrays and strings with a 4-byte
 /// element count first; a NULL is flagged by the caller and written here as
 /// an empty array or the type's placeholder).
-void put_field(std::string& out, const Field& f, const BinaryLayout& l, const Cell& c, bool null, std::string& scratch) {
+void put_field(std::string& out, const Field& f, const BinaryLayout& l, const Cell& c, bool null, std::string& scratch,
+               bool binary1 = false) {
     using T = BinaryLayout::Type;
-    if (!l.array) return put_scalar(out, l.type, c, null);
+    if (!l.array) return put_scalar(out, l.type, c, null, binary1 ? binary_null(l.type) : 0);
     if (l.type == T::character || l.type == T::unicode) {
         const std::string_view text = null ? std::string_view() : cell_text(f, c, scratch);
         if (l.type == T::character) {
@@ -351,7 +369,9 @@ private:
 
 class VOTableWriter final : public TableWriter {
 public:
-    VOTableWriter(Sink sink, std::size_t chunk, bool binary2 = false) : out_(std::move(sink), chunk), binary2_(binary2) {}
+    /// `serialization`: 0 TABLEDATA, 1 BINARY, 2 BINARY2.
+    VOTableWriter(Sink sink, std::size_t chunk, int serialization = 0)
+        : out_(std::move(sink), chunk), binary2_(serialization == 2), binary1_(serialization == 1) {}
 
     void begin(const std::vector<Field>& fields, const std::vector<Info>& infos) override {
         fields_ = fields;
@@ -382,19 +402,28 @@ public:
             append_attr(b, "unit", f.unit);
             append_attr(b, "ucd", f.ucd);
             append_attr(b, "utype", f.utype);
-            if (f.description.empty()) {
+            const BinaryLayout layout = binary_layout(f);
+            const bool values = binary1_ && !layout.array && is_integer_layout(layout.type);
+            if (f.description.empty() && !values) {
                 b += "/>\n";
             } else {
-                b += "><DESCRIPTION>";
-                append_xml_escaped(b, f.description);
-                b += "</DESCRIPTION></FIELD>\n";
+                b += ">";
+                if (!f.description.empty()) {
+                    b += "<DESCRIPTION>";
+                    append_xml_escaped(b, f.description);
+                    b += "</DESCRIPTION>";
+                }
+                if (values) b += "<VALUES null=\"" + std::to_string(binary_null(layout.type)) + "\"/>";
+                b += "</FIELD>\n";
             }
             out_.maybe_flush();
         }
+        layouts_.clear();
+        for (const auto& f : fields_) layouts_.push_back(binary_layout(f));
         if (binary2_) {
-            layouts_.clear();
-            for (const auto& f : fields_) layouts_.push_back(binary_layout(f));
             b += "<DATA><BINARY2><STREAM encoding=\"base64\">\n";
+        } else if (binary1_) {
+            b += "<DATA><BINARY><STREAM encoding=\"base64\">\n";
         } else {
             b += "<DATA><TABLEDATA>\n";
         }
@@ -402,7 +431,7 @@ public:
     }
 
     void row(RowSource& source) override {
-        if (binary2_) return row_binary2(source);
+        if (binary2_ || binary1_) return row_binary(source);
         std::string& b = out_.buffer();
         b += "<TR>";
         for (std::size_t i = 0; i < fields_.size(); ++i) {
@@ -434,10 +463,11 @@ public:
         out_.maybe_flush();
     }
 
-    /// VOTable 1.4 section 5.5: per row, the NULL flags (one bit per field,
-    /// most significant bit first), then every field's value.
-    void row_binary2(RowSource& source) {
-        raw_.assign((fields_.size() + 7) / 8, '\0');
+    /// VOTable 1.4 section 5.5 (BINARY2): per row, the NULL flags (one bit
+    /// per field, most significant bit first), then every field's value;
+    /// section 5.4 (BINARY): the values alone, NULLs as the declared values.
+    void row_binary(RowSource& source) {
+        raw_.assign(binary2_ ? (fields_.size() + 7) / 8 : 0, '\0');
         for (std::size_t i = 0; i < fields_.size(); ++i) {
             const Cell c = source.cell(i);
             bool null = c.kind == CellKind::null ||
@@ -446,8 +476,8 @@ public:
                 layouts_[i].type != BinaryLayout::Type::real32 && layouts_[i].type != BinaryLayout::Type::real64 &&
                 !cell_integer(c))
                 null = true;  // e.g. NaN in an integer column, as in TABLEDATA
-            if (null) raw_[i / 8] = static_cast<char>(raw_[i / 8] | (0x80 >> (i % 8)));
-            put_field(raw_, fields_[i], layouts_[i], c, null, scratch_);
+            if (null && binary2_) raw_[i / 8] = static_cast<char>(raw_[i / 8] | (0x80 >> (i % 8)));
+            put_field(raw_, fields_[i], layouts_[i], c, null, scratch_, binary1_);
         }
         base64_.add(raw_, out_.buffer());
         out_.maybe_flush();
@@ -455,9 +485,9 @@ public:
 
     /// Closes the DATA element (and the BINARY2 stream).
     void close_data(std::string& b) {
-        if (binary2_) {
+        if (binary2_ || binary1_) {
             base64_.finish(b);
-            b += "</STREAM></BINARY2></DATA>\n</TABLE>\n";
+            b += binary2_ ? "</STREAM></BINARY2></DATA>\n</TABLE>\n" : "</STREAM></BINARY></DATA>\n</TABLE>\n";
         } else {
             b += "</TABLEDATA></DATA>\n</TABLE>\n";
         }
@@ -510,7 +540,7 @@ private:
     }
 
     ChunkedOutput out_;
-    bool binary2_;
+    bool binary2_, binary1_;
     std::vector<Field> fields_;
     std::vector<std::string> null_text_;
     std::vector<BinaryLayout> layouts_;
@@ -666,7 +696,8 @@ void append_double(std::string& out, double value) {
 std::unique_ptr<TableWriter> make_writer(Format format, Sink sink, std::size_t chunk_bytes) {
     switch (format) {
     case Format::votable: return std::make_unique<VOTableWriter>(std::move(sink), chunk_bytes);
-    case Format::votable_binary2: return std::make_unique<VOTableWriter>(std::move(sink), chunk_bytes, true);
+    case Format::votable_binary: return std::make_unique<VOTableWriter>(std::move(sink), chunk_bytes, 1);
+    case Format::votable_binary2: return std::make_unique<VOTableWriter>(std::move(sink), chunk_bytes, 2);
     case Format::csv: return std::make_unique<DelimitedWriter>(std::move(sink), chunk_bytes, ',');
     case Format::tsv: return std::make_unique<DelimitedWriter>(std::move(sink), chunk_bytes, '\t');
     }
@@ -699,6 +730,7 @@ std::string error_document(std::string_view message) {
 std::string_view mime_type(Format format) {
     switch (format) {
     case Format::votable: return "application/x-votable+xml";
+    case Format::votable_binary: return "application/x-votable+xml;serialization=BINARY";
     case Format::votable_binary2: return "application/x-votable+xml;serialization=BINARY2";
     case Format::csv: return "text/csv;header=present";
     case Format::tsv: return "text/tab-separated-values";
@@ -716,6 +748,7 @@ std::optional<Format> parse_format(std::string_view responseformat) {
     std::string params = semi == std::string::npos ? std::string() : v.substr(semi + 1);
     if (base == "votable" || base == "votable/td" || base == "votable/tabledata") return Format::votable;
     if (base == "votable/b2" || base == "binary2" || base == "votable/binary2") return Format::votable_binary2;
+    if (base == "votable/b" || base == "binary" || base == "votable/binary") return Format::votable_binary;
     if (base == "application/x-votable+xml" || base == "text/xml" || base == "application/xml") {
         std::string ser;  // the serialization parameter, if any
         if (const auto at = params.find("serialization"); at != std::string::npos) {
@@ -729,7 +762,8 @@ std::optional<Format> parse_format(std::string_view responseformat) {
         }
         if (ser.empty() || ser == "tabledata") return Format::votable;
         if (ser == "binary2") return Format::votable_binary2;
-        return std::nullopt;  // BINARY, FITS
+        if (ser == "binary") return Format::votable_binary;
+        return std::nullopt;  // FITS
     }
     if (base == "csv" || base == "text/csv") return Format::csv;
     if (base == "tsv" || base == "text/tab-separated-values" || base == "text/tsv") return Format::tsv;

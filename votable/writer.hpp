@@ -79,9 +79,10 @@ struct Info {
 };
 
 /// Output formats of a TAP/DALI result (DALI 1.1 section 3.4.3): VOTable
-/// 1.4 with TABLEDATA (section 5.1) or BINARY2 (section 5.5: base64 rows, each
-/// with its NULL flags) serialization, CSV, TSV.
-enum class Format { votable, votable_binary2, csv, tsv };
+/// 1.4 with TABLEDATA (section 5.1), BINARY (section 5.4: base64 rows, NULL
+/// integers as the VALUES null of their FIELD) or BINARY2 (section 5.5: each
+/// row with its NULL flags) serialization, CSV, TSV.
+enum class Format { votable, votable_binary, votable_binary2, csv, tsv };
 
 /// Buffers output and passes it to the Sink in chunks.
 class ChunkedOutput {
@@ -167,18 +168,18 @@ void append_double(std::string& out, double value);
 std::string error_document(std::string_view message);
 
 /// MIME type of a format as voserver sends it: VOTable
-/// "application/x-votable+xml" (BINARY2:
-/// "application/x-votable+xml;serialization=BINARY2"), CSV
+/// "application/x-votable+xml" (BINARY, BINARY2:
+/// "application/x-votable+xml;serialization=BINARY" or "...=BINARY2"), CSV
 /// "text/csv;header=present", TSV "text/tab-separated-values" (TAP 1.1
 /// section 3.2, TAPRegExt 1.0 section 2.4).
 std::string_view mime_type(Format format);
 
 /// Parses a RESPONSEFORMAT value (DALI 1.1 section 3.4.3): the short forms
-/// votable, votable/td, votable/b2 (also binary2), csv, tsv, or a MIME type
-/// (application/x-votable+xml with an optional serialization=TABLEDATA or
-/// BINARY2 parameter, text/xml, text/csv, text/tab-separated-values).
-/// Case-insensitive. Returns nullopt for a format voserver does not write
-/// (BINARY, FITS).
+/// votable, votable/td, votable/b (also binary), votable/b2 (also binary2),
+/// csv, tsv, or a MIME type (application/x-votable+xml with an optional
+/// serialization=TABLEDATA, BINARY or BINARY2 parameter, text/xml, text/csv,
+/// text/tab-separated-values). Case-insensitive. Returns nullopt for a format
+/// voserver does not write (FITS).
 std::optional<Format> parse_format(std::string_view responseformat);
 
 }  // namespace vo::votable

@@ -246,8 +246,9 @@ TEST_CASE("RESPONSEFORMAT values (DALI 1.1 section 3.4.3)", "[votable]") {
     CHECK(parse_format("tsv") == Format::tsv);
     CHECK(parse_format("text/tab-separated-values") == Format::tsv);
     CHECK_FALSE(parse_format("fits").has_value());
-    CHECK_FALSE(parse_format("application/x-votable+xml;serialization=binary").has_value());  // BINARY: not yet
-    CHECK_FALSE(parse_format("votable/b").has_value());
+    CHECK(parse_format("application/x-votable+xml;serialization=binary") == Format::votable_binary);
+    CHECK(parse_format("votable/b") == Format::votable_binary);
+    CHECK_FALSE(parse_format("application/x-votable+xml;serialization=FITS").has_value());
     CHECK_FALSE(parse_format("").has_value());
 }
 
@@ -388,4 +389,22 @@ TEST_CASE("RESPONSEFORMAT names of BINARY2", "[votable][binary2]") {
     CHECK(parse_format("application/x-votable+xml; serialization=binary2") == Format::votable_binary2);
     CHECK(parse_format("application/x-votable+xml;serialization=TABLEDATA") == Format::votable);
     CHECK(mime_type(Format::votable_binary2) == "application/x-votable+xml;serialization=BINARY2");
+}
+
+TEST_CASE("VOTable BINARY: no NULL flags, NULL integers as the FIELD's VALUES null (VOTable 1.4 section 5.4)", "[votable][binary]") {
+    std::vector<Field> fields = {{"calib_level", "short", "", "", "", "", "", "level"}, {"x", "double", "", "", "", "", "", ""}};
+    VectorSource src({{std::int64_t{3}, 2.5}, {Value{}, Value{}}});
+    std::string out;
+    auto w = make_writer(Format::votable_binary, [&](std::string_view s) { out += s; });
+    w->begin(fields);
+    stream_rows(src, *w, std::nullopt);
+    w->end(false);
+    CHECK(out.find("<FIELD name=\"calib_level\" datatype=\"short\"><DESCRIPTION>level</DESCRIPTION><VALUES null=\"-32768\"/></FIELD>") !=
+          std::string::npos);
+    CHECK(out.find("<DATA><BINARY><STREAM encoding=\"base64\">") != std::string::npos);
+    out.replace(out.find("<BINARY>"), 8, "<BINARY2>");  // let stream_bytes find the stream
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    std::uint64_t nan_bits;
+    std::memcpy(&nan_bits, &nan, 8);
+    CHECK(stream_bytes(out) == be(3, 2) + be_double(2.5) + be(0x8000, 2) + be(nan_bits, 8));
 }
