@@ -22,6 +22,7 @@
 #include "server/vosi.hpp"
 #include "server/worker_pool.hpp"
 #include "soda/params.hpp"
+#include "votable/gzip_sink.hpp"
 #include "votable/writer.hpp"
 
 namespace vo::server {
@@ -396,7 +397,9 @@ struct App::Impl {
         // the planner's estimate; cheap ones run there (for at most
         // express_seconds before their first row), the rest on the general
         // workers, so a TOP 1 is answered while heavy queries hold them all.
-        auto job = std::make_shared<QueryJob>(QueryJob{std::move(q), std::move(content_type), channel, std::move(slot)});
+        // RFC 9110 section 8.4.1.3: results gzipped for clients that accept it
+        const bool gzip = votable::accepts_gzip(req->header("Accept-Encoding"));
+        auto job = std::make_shared<QueryJob>(QueryJob{std::move(q), std::move(content_type), channel, std::move(slot), gzip});
         if (!express.pool->try_submit([this, job](std::size_t worker) { classify_and_run(job, worker); }))
             channel->reply(dali_error(503, "too many queries waiting; try again shortly"));
     }
@@ -406,6 +409,7 @@ struct App::Impl {
         std::string content_type;
         std::shared_ptr<ResponseChannel> channel;
         std::shared_ptr<void> slot;
+        bool gzip = false;  ///< Content-Encoding: gzip
     };
 
     Reply too_many_from_client() const {
@@ -438,13 +442,19 @@ struct App::Impl {
         const auto& channel = job.channel;
         bool started = false;
         try {
+            const votable::Sink to_channel = [&](std::string_view chunk) { channel->write(chunk); };
+            std::optional<votable::GzipSink> gz;
+            if (job.gzip) gz.emplace(to_channel);
             lane.engine(worker).run(
                 q,
                 [&] {
-                    channel->start(200, job.content_type);
+                    std::vector<std::pair<std::string, std::string>> headers;
+                    if (gz) headers = {{"Content-Encoding", "gzip"}, {"Vary", "Accept-Encoding"}};
+                    channel->start(200, job.content_type, std::move(headers));
                     started = true;
                 },
-                [&](std::string_view chunk) { channel->write(chunk); });
+                gz ? gz->sink() : to_channel);
+            if (gz) gz->finish();
             channel->finish();
         } catch (const ExpressExpired&) {
             return false;

@@ -106,3 +106,20 @@ def test_votlint_is_clean_on_binary(archive, query, fmt):
         lint = subprocess.run(["stilts", "votlint", "validate=true", f.name], capture_output=True, text=True,
                               timeout=120)
     assert lint.stdout.strip() == "" and lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_gzip_content_encoding_when_asked(archive):
+    import gzip
+    import urllib.parse
+    import urllib.request
+    q = urllib.parse.urlencode({"LANG": "ADQL", "QUERY": "SELECT * FROM ivoa.obscore", "RESPONSEFORMAT": "csv"})
+    url = archive["tap"] + "/sync?" + q
+    plain = urllib.request.urlopen(urllib.request.Request(url, headers={"Accept-Encoding": "identity"}), timeout=30)
+    assert plain.headers.get("Content-Encoding") is None
+    body = plain.read()
+    zipped = urllib.request.urlopen(urllib.request.Request(url, headers={"Accept-Encoding": "gzip"}), timeout=30)
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped.headers["Vary"]
+    raw = zipped.read()
+    assert len(raw) < len(body)
+    assert gzip.decompress(raw) == body

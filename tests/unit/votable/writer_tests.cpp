@@ -408,3 +408,47 @@ TEST_CASE("VOTable BINARY: no NULL flags, NULL integers as the FIELD's VALUES nu
     std::memcpy(&nan_bits, &nan, 8);
     CHECK(stream_bytes(out) == be(3, 2) + be_double(2.5) + be(0x8000, 2) + be(nan_bits, 8));
 }
+
+#include <zlib.h>
+
+#include "votable/gzip_sink.hpp"
+
+TEST_CASE("gzip of a streamed table reads back (RFC 1952) and Accept-Encoding is parsed", "[votable][gzip]") {
+    std::string gz;
+    std::size_t pieces = 0;
+    GzipSink g([&](std::string_view s) {
+        gz += s;
+        ++pieces;
+    });
+    auto w = make_writer(Format::votable, g.sink(), 4096);
+    CountingSource src(20000);
+    w->begin({{"i", "long", "", "", "", "", "", ""}, {"x", "double", "", "", "", "", "", ""}});
+    stream_rows(src, *w, std::nullopt);
+    w->end(false);
+    g.finish();
+    REQUIRE(gz.size() > 18);
+    CHECK(static_cast<unsigned char>(gz[0]) == 0x1f);
+    CHECK(static_cast<unsigned char>(gz[1]) == 0x8b);
+    CHECK(pieces > 1);
+    // inflate with zlib (gzip wrapper: windowBits 15 + 16)
+    z_stream z{};
+    REQUIRE(inflateInit2(&z, 15 + 16) == Z_OK);
+    std::string plain(8 * 1024 * 1024, '\0');
+    z.next_in = reinterpret_cast<Bytef*>(gz.data());
+    z.avail_in = static_cast<uInt>(gz.size());
+    z.next_out = reinterpret_cast<Bytef*>(plain.data());
+    z.avail_out = static_cast<uInt>(plain.size());
+    CHECK(inflate(&z, Z_FINISH) == Z_STREAM_END);
+    plain.resize(plain.size() - z.avail_out);
+    inflateEnd(&z);
+    CHECK(plain.find("<TR><TD>20000</TD><TD>2000</TD></TR>") != std::string::npos);
+    CHECK(plain.size() > gz.size() * 3);
+
+    CHECK(accepts_gzip("gzip, deflate"));
+    CHECK(accepts_gzip("deflate, x-gzip"));
+    CHECK(accepts_gzip("*"));
+    CHECK(accepts_gzip("br;q=1.0, gzip;q=0.8"));
+    CHECK_FALSE(accepts_gzip("gzip;q=0"));
+    CHECK_FALSE(accepts_gzip("identity"));
+    CHECK_FALSE(accepts_gzip(""));
+}
