@@ -2,7 +2,7 @@
 # TAP benchmark (issue "Serve a real archive"): figures go to bench/README.md.
 #  - median latency of SELECT TOP 10 * FROM ivoa.obscore over loopback (1 client),
 #  - requests per second with 16 concurrent clients (wrk),
-#  - rows per second streaming a 1,000,000-row result as TABLEDATA and as CSV,
+#  - rows per second streaming a 1,000,000-row result as TABLEDATA, BINARY2 and CSV,
 #  - the server's peak memory (VmHWM) during the stream, compared with a 10,000-row stream.
 # Usage: bench/tap_bench.sh [ROWS]   (needs build/voserver and build/bench_gen_obscore)
 set -euo pipefail
@@ -41,7 +41,7 @@ wrk -t2 -c16 -d10s --latency "$URL" | grep -E "50%|99%|Requests/sec"
 
 hwm() { awk '/VmHWM/ {print $2}' /proc/$PID/status; }
 echo "peak memory before streams: $(hwm) kB"
-for fmt in votable csv; do
+for fmt in votable votable/b2 csv; do
   for n in 10000 $ROWS; do
     start=$(date +%s.%N)
     bytes=$(curl -s -o /dev/null -w '%{size_download}' \
