@@ -107,9 +107,10 @@ struct QueryLimits {
     std::size_t max_query_bytes = 1024 * 1024;
     /// Deepest nesting of the syntax tree: expressions inside expressions,
     /// set operations, joins and subqueries all count one level each. Chains of
-    /// AND or OR are kept balanced, so 2^256 of them would fit; `a+b+c+...`
-    /// counts one level per operator.
-    int max_depth = 256;
+    /// AND or OR are kept balanced, so they hardly count; `a+b+c+...` counts
+    /// one level per operator. The translator recurses once per level (a few
+    /// KiB of stack each; ~36 KiB under AddressSanitizer), hence 128.
+    int max_depth = 128;
     /// Most nodes of the syntax tree (about one per token).
     std::size_t max_nodes = 100000;
 };

@@ -107,7 +107,7 @@ struct LimitsConfig {
     double express_max_cost = 1e6;          ///< planner estimate (rows visited) up to which a query is express
     int max_queries_per_client = 8;         ///< concurrent queries and cutouts of one client address (429 beyond)
     std::int64_t max_query_bytes = 1024 * 1024;   ///< ADQL text (adql::QueryLimits::max_query_bytes)
-    int max_query_depth = 256;              ///< ADQL syntax tree depth (adql::QueryLimits::max_depth)
+    int max_query_depth = 128;              ///< ADQL syntax tree depth (adql::QueryLimits::max_depth)
     std::int64_t max_query_nodes = 100000;  ///< ADQL syntax tree nodes (adql::QueryLimits::max_nodes)
     std::int64_t max_cell_bytes = 16 * 1024 * 1024;  ///< one result value (SQLITE_LIMIT_LENGTH)
     /// Heap of all SQLite connections of the process (sqlite3_hard_heap_limit64).

@@ -69,7 +69,7 @@ TEST_CASE("4,000 terms of + are refused as too complex, not a stack overflow", "
     const std::string q = "SELECT TOP 1 " + chain("1", "+", 4000) + " AS v FROM ivoa.obscore";
     const std::string err = translate_error(q);
     CHECK_THAT(err, Catch::Contains("too complex"));
-    CHECK_THAT(err, Catch::Contains("256"));
+    CHECK_THAT(err, Catch::Contains("128"));
 }
 
 TEST_CASE("5,000 terms of || are refused as too complex", "[adql][limits][regression]") {
@@ -122,8 +122,10 @@ TEST_CASE("adql-check of 200,000 + terms returns an error (the AST is released i
 }
 
 TEST_CASE("deep trees built below the limits are released without recursion", "[adql][limits]") {
-    // 250 nested terms are legal and translate.
-    const std::string q = "SELECT TOP 1 " + chain("1", "+", 250) + " AS v FROM ivoa.obscore";
+    // 120 nested terms are legal and translate. (The default depth limit, 128,
+    // keeps the translator's recursion within an 8 MiB stack even in the
+    // AddressSanitizer build, whose frames are ~36 KiB a level here.)
+    const std::string q = "SELECT TOP 1 " + chain("1", "+", 120) + " AS v FROM ivoa.obscore";
     CHECK(translate_error(q).empty());
 }
 
