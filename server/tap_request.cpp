@@ -30,7 +30,7 @@ TapRequest parse_tap_request(const DaliParams& params, const LimitsConfig& limit
         throw ParamError("unsupported RESPONSEFORMAT=" + responseformat +
                          " (supported: votable, votable/td, votable/b, votable/b2, application/x-votable+xml, "
                          "application/x-votable+xml;serialization=BINARY or BINARY2, text/xml, csv, text/csv, tsv, "
-                         "text/tab-separated-values)");
+                         "text/tab-separated-values, fits, application/fits)");
     t.query.format = *format;
     // DALI 1.1 section 3.4.3: a MIME type asked for is the Content-Type sent.
     t.content_type = std::string(votable::mime_type(*format));

@@ -700,6 +700,7 @@ std::unique_ptr<TableWriter> make_writer(Format format, Sink sink, std::size_t c
     case Format::votable_binary2: return std::make_unique<VOTableWriter>(std::move(sink), chunk_bytes, 2);
     case Format::csv: return std::make_unique<DelimitedWriter>(std::move(sink), chunk_bytes, ',');
     case Format::tsv: return std::make_unique<DelimitedWriter>(std::move(sink), chunk_bytes, '\t');
+    case Format::fits: return make_fits_writer(std::move(sink), chunk_bytes);
     }
     return nullptr;
 }
@@ -734,6 +735,7 @@ std::string_view mime_type(Format format) {
     case Format::votable_binary2: return "application/x-votable+xml;serialization=BINARY2";
     case Format::csv: return "text/csv;header=present";
     case Format::tsv: return "text/tab-separated-values";
+    case Format::fits: return "application/fits";
     }
     return "application/octet-stream";
 }
@@ -763,8 +765,10 @@ std::optional<Format> parse_format(std::string_view responseformat) {
         if (ser.empty() || ser == "tabledata") return Format::votable;
         if (ser == "binary2") return Format::votable_binary2;
         if (ser == "binary") return Format::votable_binary;
-        return std::nullopt;  // FITS
+        if (ser == "fits") return Format::fits;
+        return std::nullopt;
     }
+    if (base == "fits" || base == "application/fits" || base == "image/fits") return Format::fits;
     if (base == "csv" || base == "text/csv") return Format::csv;
     if (base == "tsv" || base == "text/tab-separated-values" || base == "text/tsv") return Format::tsv;
     return std::nullopt;

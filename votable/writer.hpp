@@ -81,8 +81,10 @@ struct Info {
 /// Output formats of a TAP/DALI result (DALI 1.1 section 3.4.3): VOTable
 /// 1.4 with TABLEDATA (section 5.1), BINARY (section 5.4: base64 rows, NULL
 /// integers as the VALUES null of their FIELD) or BINARY2 (section 5.5: each
-/// row with its NULL flags) serialization, CSV, TSV.
-enum class Format { votable, votable_binary, votable_binary2, csv, tsv };
+/// row with its NULL flags) serialization, CSV, TSV, and a FITS binary table
+/// (FITS 4.0 section 7.3; written through a temporary file, since its header
+/// states the row count).
+enum class Format { votable, votable_binary, votable_binary2, csv, tsv, fits };
 
 /// Buffers output and passes it to the Sink in chunks.
 class ChunkedOutput {
@@ -135,6 +137,9 @@ public:
     virtual std::uint64_t bytes() const = 0;
 };
 
+/// The FITS binary table writer (votable/fits_writer.cpp); make_writer(Format::fits) calls it.
+std::unique_ptr<TableWriter> make_fits_writer(Sink sink, std::size_t chunk_bytes);
+
 /// Creates a writer for `format` writing to `sink` in chunks of about
 /// `chunk_bytes` bytes.
 std::unique_ptr<TableWriter> make_writer(Format format, Sink sink, std::size_t chunk_bytes = 64 * 1024);
@@ -170,16 +175,16 @@ std::string error_document(std::string_view message);
 /// MIME type of a format as voserver sends it: VOTable
 /// "application/x-votable+xml" (BINARY, BINARY2:
 /// "application/x-votable+xml;serialization=BINARY" or "...=BINARY2"), CSV
-/// "text/csv;header=present", TSV "text/tab-separated-values" (TAP 1.1
-/// section 3.2, TAPRegExt 1.0 section 2.4).
+/// "text/csv;header=present", TSV "text/tab-separated-values", FITS
+/// "application/fits" (TAP 1.1 section 3.2, TAPRegExt 1.0 section 2.4).
 std::string_view mime_type(Format format);
 
 /// Parses a RESPONSEFORMAT value (DALI 1.1 section 3.4.3): the short forms
 /// votable, votable/td, votable/b (also binary), votable/b2 (also binary2),
 /// csv, tsv, or a MIME type (application/x-votable+xml with an optional
 /// serialization=TABLEDATA, BINARY or BINARY2 parameter, text/xml, text/csv,
-/// text/tab-separated-values). Case-insensitive. Returns nullopt for a format
-/// voserver does not write (FITS).
+/// text/tab-separated-values), fits or application/fits. Case-insensitive.
+/// Returns nullopt for a format voserver does not write.
 std::optional<Format> parse_format(std::string_view responseformat);
 
 }  // namespace vo::votable

@@ -245,10 +245,11 @@ TEST_CASE("RESPONSEFORMAT values (DALI 1.1 section 3.4.3)", "[votable]") {
     CHECK(parse_format("text/csv;header=present") == Format::csv);
     CHECK(parse_format("tsv") == Format::tsv);
     CHECK(parse_format("text/tab-separated-values") == Format::tsv);
-    CHECK_FALSE(parse_format("fits").has_value());
+    CHECK(parse_format("fits") == Format::fits);
+    CHECK(parse_format("application/fits") == Format::fits);
     CHECK(parse_format("application/x-votable+xml;serialization=binary") == Format::votable_binary);
     CHECK(parse_format("votable/b") == Format::votable_binary);
-    CHECK_FALSE(parse_format("application/x-votable+xml;serialization=FITS").has_value());
+    CHECK_FALSE(parse_format("application/x-votable+xml;serialization=nonsense").has_value());
     CHECK_FALSE(parse_format("").has_value());
 }
 
