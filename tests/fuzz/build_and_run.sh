@@ -108,7 +108,7 @@ run_one() {
   t0=$(date +%s)
   # shellcheck disable=SC2086
   if (cd "$OUT" && exec nice -n 10 "./$t" -max_total_time="$SECONDS_TO_RUN" -max_len="$(max_len "$t")" \
-        -dict="$(dict "$t")" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        -dict="$(dict "$t")" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$OUT/artifacts/$t/" $extra "corpus/$t" "seeds/$t") >"$OUT/logs/$t.log" 2>&1; then
     rc=0
   else

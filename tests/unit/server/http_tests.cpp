@@ -182,9 +182,15 @@ TEST_CASE("TAP sync over HTTP", "[http]") {
         CHECK(r.status == 400);
         CHECK(r.body.find("unknown query language LANG=SQL") != std::string::npos);
 
-        r = client.get("/tap/sync?LANG=ADQL&RESPONSEFORMAT=fits&QUERY=SELECT%20obs_id%20FROM%20ivoa.obscore");
+        r = client.get("/tap/sync?LANG=ADQL&RESPONSEFORMAT=hdf5&QUERY=SELECT%20obs_id%20FROM%20ivoa.obscore");
         CHECK(r.status == 400);
-        CHECK(r.body.find("RESPONSEFORMAT=fits") != std::string::npos);
+        CHECK(r.body.find("RESPONSEFORMAT=hdf5") != std::string::npos);
+        CHECK(r.body.find("votable/b2") != std::string::npos);  // the message lists what is supported
+
+        r = client.get("/tap/sync?LANG=ADQL&RESPONSEFORMAT=fits&QUERY=SELECT%20obs_id%20FROM%20ivoa.obscore");
+        CHECK(r.status == 200);
+        CHECK(r.content_type == "application/fits");
+        CHECK(r.body.rfind("SIMPLE  =                    T", 0) == 0);
 
         r = client.get("/tap/sync?LANG=ADQL&MAXREC=x&QUERY=SELECT%20obs_id%20FROM%20ivoa.obscore");
         CHECK(r.status == 400);
