@@ -215,7 +215,13 @@ private:
 std::unique_ptr<S2Polygon> approx_polygon(const Geom& g) {
     std::vector<S2Point> pts;
     if (g.type == Geom::Type::Circle) {
-        auto loop = S2Loop::MakeRegularLoop(g.point, g.cap.radius().ToAngle(), 256);
+        // A regular loop of 256 vertices; a radius of 0 or 180 degrees would
+        // make it degenerate, which the Debian libs2 aborts on (S2 check
+        // IsValid(); found by geometry_fuzz): 180 and more is the whole sky,
+        // and the radius is kept within [1e-5, 179.99] degrees.
+        const double r = g.cap.radius().ToAngle().degrees();
+        if (r >= 180.0) return std::make_unique<S2Polygon>(std::make_unique<S2Loop>(S2Loop::kFull()));
+        auto loop = S2Loop::MakeRegularLoop(g.point, S1Angle::Degrees(std::clamp(r, 1e-5, 179.99)), 256);
         return std::make_unique<S2Polygon>(std::move(loop));
     }
     if (g.type == Geom::Type::Range) {

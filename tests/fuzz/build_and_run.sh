@@ -73,6 +73,7 @@ dict() { echo "$FUZZ/dict/${1%_fuzz}.dict"; }
 # still caught by -rss_limit_mb.
 export ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
+export LSAN_OPTIONS="suppressions=$FUZZ/lsan.supp:${LSAN_OPTIONS:-}"
 export VO_FUZZ_FITS_DIR="$SHARED/data/fits"
 
 # ---- replay of saved crash inputs

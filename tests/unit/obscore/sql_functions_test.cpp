@@ -704,3 +704,15 @@ TEST_CASE("non-finite coordinates are errors, not S2 aborts (found by geometry_f
     // and finite values still work
     CHECK(d.error("SELECT DISTANCE(POINT(1, 0), POINT(0, 0)) FROM ivoa.obscore").empty());
 }
+
+TEST_CASE("circles of radius 0 or 180 degrees are not degenerate S2 loops (found by geometry_fuzz)", "[adql][sqlite][geometry][regression]") {
+    // CONTAINS(range, CIRCLE(.., 0)) made S2Loop::MakeRegularLoop build a
+    // degenerate loop, and the Debian libs2 aborted the process (S2 check
+    // "IsValid()"); tests/fuzz/crashes/geometry_fuzz/s2-check-zero-radius-circle-loop.
+    Db d;
+    CHECK(d.number("SELECT CONTAINS(RANGE_S2D(10, 20, -5, 5), CIRCLE('ICRS', 15, 0, 0)) FROM ivoa.obscore WHERE obs_id = 'a'") == 0);
+    CHECK(d.number("SELECT CONTAINS(RANGE_S2D(10, 20, -5, 5), CIRCLE('ICRS', 15, 0, 180)) FROM ivoa.obscore WHERE obs_id = 'a'") == 1);
+    CHECK(d.number("SELECT CONTAINS(RANGE_S2D(10, 20, -5, 5), CIRCLE('ICRS', 15, 0, 30)) FROM ivoa.obscore WHERE obs_id = 'a'") == 1);
+    CHECK(d.number("SELECT CONTAINS(RANGE_S2D(10, 20, -5, 5), CIRCLE('ICRS', 100, 0, 30)) FROM ivoa.obscore WHERE obs_id = 'a'") == 0);
+    CHECK(d.number("SELECT CONTAINS(CIRCLE('ICRS', 15, 0, 0), CIRCLE('ICRS', 15, 0, 180)) FROM ivoa.obscore WHERE obs_id = 'a'") == 1);
+}
