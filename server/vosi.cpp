@@ -166,7 +166,8 @@ std::string capabilities_document(const Config& config, const std::vector<adql::
     out += "    <outputFormat ivo-id=\"ivo://ivoa.net/std/TAPRegExt#output-votable-binary2\">\n"
            "      <mime>application/x-votable+xml;serialization=BINARY2</mime>\n      <alias>votable/b2</alias>\n"
            "    </outputFormat>\n";
-    out += "    <outputFormat ivo-id=\"ivo://ivoa.net/std/TAPRegExt#output-fits-binary\">\n"
+    // TAPRegExt 1.0 section 2.4 defines no ivo-id key for FITS tables
+    out += "    <outputFormat>\n"
            "      <mime>application/fits</mime>\n      <alias>fits</alias>\n    </outputFormat>\n";
     out += "    <outputFormat>\n      <mime>text/csv;header=present</mime>\n      <alias>csv</alias>\n    </outputFormat>\n";
     out += "    <outputFormat>\n      <mime>text/tab-separated-values</mime>\n      <alias>tsv</alias>\n    </outputFormat>\n";
