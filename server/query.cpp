@@ -216,6 +216,7 @@ std::int64_t QueryEngine::table_rows(const std::string& table) {
 double QueryEngine::estimate_cost(const std::string& adql, std::int64_t maxrec) {
     maxrec = std::max<std::int64_t>(0, maxrec);
     Cached& q = prepare(adql, maxrec == INT64_MAX ? maxrec : maxrec + 1);
+    if (q.cost) return *q.cost;  // a repeated query: no second EXPLAIN
     const std::string sql = "EXPLAIN QUERY PLAN " + q.translation.sql;
     sqlite3_stmt* s = nullptr;
     if (sqlite3_prepare_v2(store_->db(), sql.c_str(), static_cast<int>(sql.size()), &s, nullptr) != SQLITE_OK) {
@@ -246,6 +247,7 @@ double QueryEngine::estimate_cost(const std::string& adql, std::int64_t maxrec) 
         cost *= rows;
     }
     sqlite3_finalize(s);
+    q.cost = cost;
     return cost;
 }
 

@@ -107,6 +107,7 @@ private:
     struct Cached {
         adql::Translation translation;
         sqlite3_stmt* stmt = nullptr;
+        std::optional<double> cost;  ///< estimate_cost(), computed once per cached statement
     };
     Cached& prepare(const std::string& adql, std::int64_t row_limit);
     std::int64_t table_rows(const std::string& table);
