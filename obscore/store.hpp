@@ -71,6 +71,12 @@ public:
     /// Number of rows in ivoa.obscore.
     long long count_rows() const;
 
+    /// On a read-only store: lets (true) or stops letting (false) the
+    /// connection write, for the TEMP tables of uploads (obscore/upload_table.hpp)
+    /// only; the store's own tables stay read-only (SQLITE_OPEN_READONLY).
+    /// Throws StoreError.
+    void allow_temp_writes(bool allow);
+
     /// The raw connection (owned by the Store).
     sqlite3* db() const { return db_; }
     const std::string& path() const { return path_; }
@@ -81,6 +87,7 @@ private:
 
     sqlite3* db_ = nullptr;
     std::string path_;
+    bool temp_writes_ = false;  // read by the read-only authorizer
     // Prepared upsert statements, reused while the column list stays the same.
     std::string upsert_sql_;
     sqlite3_stmt* upsert_stmt_ = nullptr;

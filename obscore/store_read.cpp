@@ -2,6 +2,8 @@
 // pull in the ADQL SQL functions.
 #include <sqlite3.h>
 
+#include <string_view>
+
 #include "obscore/sql_functions.hpp"
 #include "obscore/store.hpp"
 
@@ -14,7 +16,18 @@ namespace {
 }
 
 /// Denies every write: the query connection may only read (DESIGN.md "Storage").
-int authorize_read_only(void*, int action, const char*, const char*, const char*, const char*) {
+/// `flag` points to Store::temp_writes_: while it is set (an upload table is
+/// being made or dropped), statements on the temp database are allowed too.
+int authorize_read_only(void* flag, int action, const char*, const char*, const char* database, const char*) {
+    if (flag && *static_cast<const bool*>(flag)) {
+        switch (action) {
+            case SQLITE_CREATE_TEMP_TABLE: case SQLITE_DROP_TEMP_TABLE: case SQLITE_TRANSACTION: case SQLITE_PRAGMA:
+                return SQLITE_OK;
+            default:
+                if (database && std::string_view(database) == "temp") return SQLITE_OK;
+                break;
+        }
+    }
     switch (action) {
         case SQLITE_SELECT:
         case SQLITE_READ:
@@ -47,8 +60,16 @@ std::unique_ptr<Store> Store::open_read_only(const std::string& path) {
         fail(db, path, "cannot make the connection query-only");
     if (register_sql_functions(db) != SQLITE_OK) fail(db, path, "cannot register the ADQL SQL functions");
     store->load_catalog();
-    sqlite3_set_authorizer(db, authorize_read_only, nullptr);
+    sqlite3_set_authorizer(db, authorize_read_only, &store->temp_writes_);
     return store;
+}
+
+void Store::allow_temp_writes(bool allow) {
+    // the flag is set while the PRAGMA runs, so that the authorizer lets it
+    temp_writes_ = true;
+    const int rc = sqlite3_exec(db_, allow ? "PRAGMA query_only=0" : "PRAGMA query_only=1", nullptr, nullptr, nullptr);
+    temp_writes_ = allow;
+    if (rc != SQLITE_OK) fail(db_, path_, "cannot switch query_only");
 }
 
 }  // namespace vo::obscore

@@ -6,6 +6,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -279,6 +281,16 @@ struct App::Impl {
     std::vector<uws::ProducedResult> run_tap_job(const uws::Job& job, const uws::ExecContext& ctx) {
         DaliParams params;
         for (const auto& [k, v] : job.parameters) params.add(k, v);
+        // inline uploads were kept as the job's input files (UwsEndpoint)
+        for (const auto& value : params.all("UPLOAD"))
+            for (std::size_t at = value.find("param:"); at != std::string::npos; at = value.find("param:", at + 6)) {
+                const std::string part = value.substr(at + 6, value.find_first_of(";", at) - (at + 6));
+                std::ifstream in(uws::input_path(ctx.input_dir, part), std::ios::binary);
+                if (!in) continue;  // parse_tap_request names the missing part
+                std::ostringstream content;
+                content << in.rdbuf();
+                params.files.push_back({part, part, "application/x-votable+xml", content.str()});
+            }
         TapRequest t;
         try {
             t = parse_tap_request(params, config.limits);
@@ -423,7 +435,10 @@ struct App::Impl {
     void classify_and_run(const std::shared_ptr<QueryJob>& job, std::size_t worker) {
         double cost = 0;
         try {
-            cost = express.engine(worker).estimate_cost(job->request.adql, job->request.maxrec);
+            // a query with uploads names tables that exist only while it runs: general
+            cost = job->request.uploads.empty()
+                       ? express.engine(worker).estimate_cost(job->request.adql, job->request.maxrec)
+                       : 1e300;
         } catch (...) {
             // translation or preparation errors: run_query reports them
         }

@@ -209,6 +209,9 @@ Config parse_config(const std::string& text, const std::string& path) {
                  {"max_header_bytes", [&](const toml::node& x, const std::string& k) { c.limits.max_header_bytes = s.integer(x, k, 1024, 64 << 20); }},
                  {"spool_bytes_per_response", [&](const toml::node& x, const std::string& k) { c.limits.spool_bytes_per_response = s.integer(x, k, 0, big); }},
                  {"spool_bytes_total", [&](const toml::node& x, const std::string& k) { c.limits.spool_bytes_total = s.integer(x, k, 0, big); }},
+                 {"max_upload_bytes", [&](const toml::node& x, const std::string& k) { c.limits.max_upload_bytes = s.integer(x, k, 1024, big); }},
+                 {"max_upload_rows", [&](const toml::node& x, const std::string& k) { c.limits.max_upload_rows = s.integer(x, k, 1, big); }},
+                 {"upload_fetch_seconds", [&](const toml::node& x, const std::string& k) { c.limits.upload_fetch_seconds = static_cast<int>(s.integer(x, k, 1, 3600)); }},
              });
          }},
         {"collection", [&](const toml::node& v, const std::string& key) {

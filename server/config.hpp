@@ -125,6 +125,12 @@ struct LimitsConfig {
     std::int64_t spool_bytes_per_response = std::int64_t{1} << 30;
     /// The same across all responses at once.
     std::int64_t spool_bytes_total = std::int64_t{4} << 30;
+    /// TAP uploads (TAP 1.1 section 2.5; TAPRegExt 1.0 section 2.7 uploadLimit):
+    /// one uploaded VOTable, inline or fetched (inline ones are also bounded
+    /// by max_request_bytes), its rows, and the time to fetch one by URL.
+    std::int64_t max_upload_bytes = 16 * 1024 * 1024;
+    std::int64_t max_upload_rows = 100000;
+    int upload_fetch_seconds = 30;
 };
 
 /// The whole configuration.

@@ -251,9 +251,64 @@ double QueryEngine::estimate_cost(const std::string& adql, std::int64_t maxrec) 
     return cost;
 }
 
+namespace {
+
+/// The store's tables and a query's TAP_UPLOAD tables (TAP 1.1 section 2.5).
+class UploadCatalog final : public adql::Catalog {
+public:
+    UploadCatalog(const adql::Catalog& base, const std::vector<std::unique_ptr<obscore::UploadTable>>& uploads)
+        : tables_(base.tables()) {
+        for (const auto& u : uploads) tables_.push_back(u->info());
+    }
+    const std::vector<adql::TableInfo>& tables() const override { return tables_; }
+
+private:
+    std::vector<adql::TableInfo> tables_;
+};
+
+/// A statement of one run only (queries with uploads are never cached: the
+/// tables they name exist for that run).
+struct OwnedStatement {
+    sqlite3_stmt* stmt = nullptr;
+    ~OwnedStatement() { sqlite3_finalize(stmt); }
+};
+
+}  // namespace
+
 QueryOutcome QueryEngine::run(const QueryRequest& request, const std::function<void()>& on_start, votable::Sink sink) {
     const std::int64_t maxrec = std::max<std::int64_t>(0, request.maxrec);
-    Cached& q = prepare(request.adql, maxrec == INT64_MAX ? maxrec : maxrec + 1);
+    const std::int64_t row_limit = maxrec == INT64_MAX ? maxrec : maxrec + 1;
+    if (request.uploads.empty()) return run_prepared(prepare(request.adql, row_limit), request, on_start, std::move(sink));
+
+    // Declared before the statement, so that the statement is finalized
+    // before its tables are dropped.
+    std::vector<std::unique_ptr<obscore::UploadTable>> tables;
+    for (const auto& u : request.uploads) {
+        try {
+            tables.push_back(load_upload(*store_, u, request.upload_limits));
+        } catch (const UploadError& e) {
+            throw QueryError(e.what(), true);
+        }
+        if (request.cancel && request.cancel->load()) throw QueryError("query interrupted (the client went away)", false);
+    }
+    const UploadCatalog catalog(store_->catalog(), tables);
+    adql::TranslateOptions options;
+    options.row_limit = row_limit;
+    options.limits = limits_.adql;
+    Cached q;
+    q.translation = adql::translate_sqlite(request.adql, catalog, options);
+    OwnedStatement owned;
+    sqlite3* db = store_->db();
+    if (sqlite3_prepare_v2(db, q.translation.sql.c_str(), static_cast<int>(q.translation.sql.size()), &owned.stmt,
+                           nullptr) != SQLITE_OK)
+        throw QueryError(std::string("cannot run the query: ") + sqlite3_errmsg(db), true);
+    q.stmt = owned.stmt;
+    return run_prepared(q, request, on_start, std::move(sink));
+}
+
+QueryOutcome QueryEngine::run_prepared(Cached& q, const QueryRequest& request, const std::function<void()>& on_start,
+                                       votable::Sink sink) {
+    const std::int64_t maxrec = std::max<std::int64_t>(0, request.maxrec);
     const auto fields = fields_of(q.translation.columns);
     sqlite3* db = store_->db();
     QueryOutcome outcome;

@@ -15,6 +15,7 @@
 
 #include "adql/adql.hpp"
 #include "obscore/store.hpp"
+#include "server/upload.hpp"
 #include "votable/writer.hpp"
 
 struct sqlite3_stmt;
@@ -63,6 +64,10 @@ struct QueryRequest {
     std::string deadline_reason = "the execution time limit";
     /// Set on express workers: no first row by then -> ExpressExpired.
     std::optional<std::chrono::steady_clock::time_point> first_row_by;
+    /// Tables uploaded with the query (TAP 1.1 section 2.5), visible to it
+    /// as TAP_UPLOAD.<table> and dropped when it ends.
+    std::vector<UploadRequest> uploads;
+    UploadLimits upload_limits;
 };
 
 /// What a run did.
@@ -95,6 +100,8 @@ public:
     double estimate_cost(const std::string& adql, std::int64_t maxrec);
 
     /// Runs `request`:
+    ///  0. loads the uploads, if any, into TAP_UPLOAD tables of this run
+    ///     (throws QueryError, a client error, naming a bad upload);
     ///  1. translates the ADQL (throws adql::AdqlError) with row_limit MAXREC+1;
     ///  2. prepares and steps to the first row (throws QueryError);
     ///  3. calls `on_start` (e.g. send the HTTP status and headers), then
@@ -110,6 +117,8 @@ private:
         std::optional<double> cost;  ///< estimate_cost(), computed once per cached statement
     };
     Cached& prepare(const std::string& adql, std::int64_t row_limit);
+    QueryOutcome run_prepared(Cached& q, const QueryRequest& request, const std::function<void()>& on_start,
+                              votable::Sink sink);
     std::int64_t table_rows(const std::string& table);
 
     std::unique_ptr<obscore::Store> store_;

@@ -11,6 +11,14 @@ std::string lower(std::string s) {
 }
 }  // namespace
 
+UploadLimits upload_limits(const LimitsConfig& limits) {
+    UploadLimits u;
+    u.max_bytes = static_cast<std::uint64_t>(limits.max_upload_bytes);
+    u.max_rows = static_cast<std::uint64_t>(limits.max_upload_rows);
+    u.fetch_timeout = std::chrono::seconds(limits.upload_fetch_seconds);
+    return u;
+}
+
 TapRequest parse_tap_request(const DaliParams& params, const LimitsConfig& limits) {
     TapRequest t;
     if (auto request = params.single("REQUEST"); request && !iequals(*request, "doQuery"))
@@ -21,7 +29,8 @@ TapRequest parse_tap_request(const DaliParams& params, const LimitsConfig& limit
     const auto query = params.single("QUERY");
     if (!query || query->find_first_not_of(" \t\r\n") == std::string::npos)
         throw ParamError("missing parameter QUERY (the ADQL query to run)");
-    if (params.has("UPLOAD")) throw ParamError("UPLOAD is not supported by this service yet");
+    t.query.upload_limits = upload_limits(limits);
+    t.query.uploads = parse_uploads(params, t.query.upload_limits);
     std::string responseformat = params.single("RESPONSEFORMAT").value_or("");
     if (responseformat.empty()) responseformat = params.single("FORMAT").value_or("");  // TAP 1.1 section 2.7.3
     const auto format =

@@ -22,10 +22,14 @@ struct TapRequest {
 };
 
 /// Checks REQUEST (doQuery only), LANG (ADQL, ADQL-2.0, ADQL-2.1), QUERY
-/// (required, not blank), UPLOAD (not supported yet), RESPONSEFORMAT or its
+/// (required, not blank), UPLOAD (TAP 1.1 section 2.5: parse_uploads; inline
+/// parts are taken from `params`), RESPONSEFORMAT or its
 /// TAP 1.1 section 2.7.3 alias FORMAT (votable, csv, tsv and their MIME
 /// types), MAXREC (DALI 1.1 section 3.4.4, lowered to limits.maxrec_hard).
 /// Throws ParamError with the message a client gets in the 400 DALI error.
 TapRequest parse_tap_request(const DaliParams& params, const LimitsConfig& limits);
+
+/// The upload limits of the configuration.
+UploadLimits upload_limits(const LimitsConfig& limits);
 
 }  // namespace vo::server

@@ -264,6 +264,8 @@ struct UwsEndpoint::Impl {
         for (const auto& [k, v] : params.pairs())
             if (!is_control(k)) job_params.emplace_back(k, v);
         if (!job_params.empty()) manager.set_parameters(job.id, job_params);
+        // files of a multipart POST: inline uploads (DALI 1.1 section 3.4.5)
+        for (const auto& f : params.files) manager.attach(job.id, f.part_name, f.content);
         if (auto d = params.single("EXECUTIONDURATION")) {
             auto v = parse_int(*d);
             if (!v) throw ParamError("EXECUTIONDURATION=" + *d + " must be an integer number of seconds");

@@ -171,6 +171,9 @@ std::string capabilities_document(const Config& config, const std::vector<adql::
            "      <mime>application/fits</mime>\n      <alias>fits</alias>\n    </outputFormat>\n";
     out += "    <outputFormat>\n      <mime>text/csv;header=present</mime>\n      <alias>csv</alias>\n    </outputFormat>\n";
     out += "    <outputFormat>\n      <mime>text/tab-separated-values</mime>\n      <alias>tsv</alias>\n    </outputFormat>\n";
+    // TAPRegExt 1.0 section 2.5: TAP_UPLOAD by inline part and by http URL
+    out += "    <uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-inline\"/>\n";
+    out += "    <uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-http\"/>\n";
     // TAPRegExt 1.0 section 2.6.
     // retentionPeriod and executionDuration are those of async jobs (UWS
     // DESTRUCTION and EXECUTIONDURATION); sync queries stop after
@@ -183,6 +186,10 @@ std::string capabilities_document(const Config& config, const std::vector<adql::
     out += "    <outputLimit>\n      <default unit=\"row\">" + std::to_string(config.limits.maxrec_default) +
            "</default>\n      <hard unit=\"row\">" + std::to_string(config.limits.maxrec_hard) +
            "</hard>\n    </outputLimit>\n";
+    // TAPRegExt 1.0 section 2.7 (rows per table: limits.max_upload_rows, in the docs)
+    out += "    <uploadLimit>\n      <default unit=\"byte\">" + std::to_string(config.limits.max_upload_bytes) +
+           "</default>\n      <hard unit=\"byte\">" + std::to_string(config.limits.max_upload_bytes) +
+           "</hard>\n    </uploadLimit>\n";
     out += "  </capability>\n";
 
     // VOSI 1.1 section 4 (DALI 1.1 section 2.5): the VOSI endpoints.

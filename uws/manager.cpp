@@ -58,6 +58,7 @@ struct JobManager::Impl {
     }
 
     std::string job_dir(const std::string& id) const { return (fs::path(options.results_dir) / id).string(); }
+    std::string input_dir(const std::string& id) const { return (fs::path(options.results_dir) / (id + ".in")).string(); }
 
     Job must_find(const std::string& id) const {
         auto j = store->find(id);
@@ -120,6 +121,7 @@ struct JobManager::Impl {
             ExecContext ctx;
             ctx.cancel = &run->cancel;
             ctx.result_dir = job_dir(id);
+            ctx.input_dir = input_dir(id);
             if (job.execution_duration > 0)
                 ctx.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(job.execution_duration);
             std::vector<ProducedResult> produced;
@@ -212,6 +214,7 @@ struct JobManager::Impl {
         store->remove(id);
         std::error_code ec;
         fs::remove_all(job_dir(id), ec);
+        fs::remove_all(input_dir(id), ec);
         ++changes;
         changed.notify_all();
         return true;
@@ -340,6 +343,46 @@ Job JobManager::set_parameters(const std::string& id, const std::vector<std::pai
     }
     impl_->save(j);
     return j;
+}
+
+std::string input_path(const std::string& input_dir, const std::string& name) {
+    static const char* hex = "0123456789abcdef";
+    std::string file;
+    for (unsigned char c : name) {
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+            (c == '.' && !file.empty())) {
+            file += static_cast<char>(c);
+        } else {
+            file += '%';
+            file += hex[c >> 4];
+            file += hex[c & 15];
+        }
+    }
+    if (file.empty()) file = "%";
+    return (fs::path(input_dir) / file).string();
+}
+
+void JobManager::attach(const std::string& id, const std::string& name, std::string_view content) {
+    std::lock_guard lk(impl_->mutex);
+    Job j = impl_->must_find(id);
+    if (j.phase != Phase::PENDING)
+        throw JobStateError(std::string("the input files of a job cannot change once it has left PENDING (it is ") +
+                            to_string(j.phase) + ")");
+    if (impl_->results_bytes() + static_cast<std::int64_t>(content.size()) > impl_->options.results_quota_bytes)
+        throw JobStateError("the results quota of this service (" + std::to_string(impl_->options.results_quota_bytes) +
+                            " bytes) has no room for this upload; delete finished jobs or try again later");
+    std::error_code ec;
+    const std::string dir = impl_->input_dir(id);
+    fs::create_directories(dir, ec);
+    if (ec) throw JobStoreError("cannot create the input directory of job " + id + ": " + ec.message());
+    const std::string path = input_path(dir, name);
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (!f) throw JobStoreError("cannot write an input file of job " + id);
+    const bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size();
+    if (std::fclose(f) != 0 || !ok) {
+        fs::remove(path, ec);
+        throw JobStoreError("cannot write an input file of job " + id + " (disk full?)");
+    }
 }
 
 Job JobManager::set_execution_duration(const std::string& id, std::int64_t seconds) {

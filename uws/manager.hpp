@@ -44,7 +44,13 @@ struct ExecContext {
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
     /// Directory for this job's result files (exists, empty).
     std::string result_dir;
+    /// Directory of the job's input files (JobManager::attach); may not exist.
+    std::string input_dir;
 };
+
+/// The path of input file `name` (any text: characters other than letters,
+/// digits, '-', '_' and '.' are hex-encoded) in `input_dir`.
+std::string input_path(const std::string& input_dir, const std::string& name);
 
 /// One result an Executor wrote: `file` is a path inside ExecContext::result_dir.
 struct ProducedResult {
@@ -107,6 +113,12 @@ public:
     bool destroy(const std::string& id);
     /// Adds or replaces parameters (names case-insensitive) of a PENDING job.
     Job set_parameters(const std::string& id, const std::vector<std::pair<std::string, std::string>>& parameters);
+    /// Stores `content` as input file `name` of a PENDING job, replacing one
+    /// of that name: a file sent with the job's parameters (DALI 1.1 section
+    /// 3.4.5 inline upload; UWS 1.1 section 2.2.3.1). Refused when the
+    /// results quota has no room for it; deleted with the job. Throws JobStateError (not PENDING, quota
+    /// used up) or JobStoreError (cannot write).
+    void attach(const std::string& id, const std::string& name, std::string_view content);
     /// Sets EXECUTIONDURATION (seconds, capped; 0 or negative = the maximum). PENDING only.
     Job set_execution_duration(const std::string& id, std::int64_t seconds);
     /// Sets DESTRUCTION (capped to creation + max retention).

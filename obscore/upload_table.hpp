@@ -1,0 +1,70 @@
+// Per-request upload tables (TAP 1.1 section 2.5 "TAP_UPLOAD"): a table a
+// client sent with its query, visible to that query only, on the query
+// connection of the store (DESIGN.md "Storage").
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "adql/adql.hpp"
+#include "obscore/store.hpp"
+
+namespace vo::obscore {
+
+/// One value of an uploaded row. `text` must stay valid during insert().
+struct UploadCell {
+    enum class Kind { null, integer, real, text };
+    Kind kind = Kind::null;
+    std::int64_t integer = 0;
+    double real = 0.0;
+    std::string_view text;
+};
+
+/// The ADQL schema of uploaded tables (TAP 1.1 section 2.5.1).
+inline constexpr const char* kUploadSchema = "TAP_UPLOAD";
+
+/// A TEMP table of a read-only store connection holding one uploaded table;
+/// dropped when this object goes. Columns are stored as INTEGER (boolean,
+/// unsignedByte, short, int, long), REAL (float, double) or TEXT (everything
+/// else, arrays as their space-separated TABLEDATA text) under physical names
+/// c1..cN; `info()` gives the ADQL names and metadata. Not thread-safe: it
+/// belongs to the query that created it, on the connection's thread.
+class UploadTable {
+public:
+    ~UploadTable();
+    UploadTable(const UploadTable&) = delete;
+    UploadTable& operator=(const UploadTable&) = delete;
+
+    /// Adds one row: a cell per column. Throws StoreError.
+    void insert(const std::vector<UploadCell>& row);
+    /// Ends the insertion (commits). Throws StoreError.
+    void finish();
+    /// The table as the ADQL translator sees it: schema TAP_UPLOAD, the name
+    /// the client gave, the physical TEMP table name.
+    const adql::TableInfo& info() const { return info_; }
+    std::int64_t rows() const { return rows_; }
+
+    /// Creates the TEMP table `name` (an ADQL regular identifier, checked by
+    /// the caller) with `columns` (name, datatype, arraysize, unit, ucd, ...;
+    /// `physical` is ignored) on `store`, which must be a read-only query
+    /// store. Writes are allowed on the connection's temp database only while
+    /// the table is being created, filled or dropped. Throws StoreError
+    /// (including two columns whose names differ only in case).
+    static std::unique_ptr<UploadTable> create(Store& store, const std::string& name,
+                                               std::vector<adql::ColumnInfo> columns);
+
+private:
+    UploadTable(Store& store, std::string physical);
+    Store& store_;
+    std::string physical_;
+    adql::TableInfo info_;
+    struct Insert;
+    std::unique_ptr<Insert> insert_;
+    std::int64_t rows_ = 0;
+    bool in_transaction_ = false;
+};
+
+}  // namespace vo::obscore
