@@ -521,9 +521,21 @@ private:
 
     static const Expr& unparen(const Expr& e) { return e.kind == K::Paren ? unparen(*e.args[0]) : e; }
 
-    static bool is_constant(const Expr& e) {
+    // Whether `e` can be computed without the row of range `r`: constants,
+    // and columns of other tables (of this FROM clause or an outer query), so
+    // that a shape built from them can drive r's spatial index row by row
+    // (an upload cross-matched with obscore, TAP 1.1 section 2.5). Columns
+    // are matched by name conservatively: an unqualified name that r has
+    // counts as r's.
+    static bool independent_of(const Expr& e, const Range& r) {
         switch (e.kind) {
             case K::Null: case K::Number: case K::String: return true;
+            case K::Column: {
+                if (e.path.size() > 1) return !range_matches(r, std::vector<Ident>(e.path.begin(), e.path.end() - 1));
+                for (auto& col : r.cols)
+                    if (name_matches(e.path.back(), col.name)) return false;
+                return true;
+            }
             case K::Unary: case K::Binary: case K::Paren: case K::Cast:
                 break;
             case K::Function:
@@ -532,7 +544,7 @@ private:
                 break;
             default: return false;
         }
-        return std::all_of(e.args.begin(), e.args.end(), [](const ExprPtr& a) { return a && is_constant(*a); });
+        return std::all_of(e.args.begin(), e.args.end(), [&](const ExprPtr& a) { return a && independent_of(*a, r); });
     }
 
     // The range (of this scope) and ADQL column name a column reference
@@ -586,6 +598,30 @@ private:
                " AND \"s\".cell BETWEEN \"c\".lo AND \"c\".hi)";
     }
 
+    // `pt` = POINT(x, y) and `circ` = CIRCLE(ra, dec, r) or CIRCLE(POINT(ra,
+    // dec), r) with (ra, dec) the indexed point of a range that x, y and r do
+    // not depend on: the lookup of CIRCLE(x, y, r) in its point cells.
+    std::string circle_on_index(const Expr& pt0, const Expr& circ0, const Scope& scope) {
+        const Expr& pt = unparen(pt0);
+        const Expr& circ = unparen(circ0);
+        if (pt.kind != K::Function || pt.text != "POINT" || pt.args.size() != 2) return {};
+        if (circ.kind != K::Function || circ.text != "CIRCLE") return {};
+        const Range* rg = nullptr;
+        const Expr* radius = nullptr;
+        if (circ.args.size() == 3) {
+            rg = indexed_pair(*circ.args[0], *circ.args[1], scope);
+            radius = circ.args[2].get();
+        } else if (circ.args.size() == 2) {
+            rg = indexed_point(*circ.args[0], scope);
+            radius = circ.args[1].get();
+        }
+        if (!rg || !independent_of(*pt.args[0], *rg) || !independent_of(*pt.args[1], *rg) ||
+            !independent_of(*radius, *rg))
+            return {};
+        return lookup(*rg, "adql_circle(" + expr(*pt.args[0], scope).sql + ", " + expr(*pt.args[1], scope).sql +
+                               ", max(" + expr(*radius, scope).sql + ", 0))", 0);
+    }
+
     std::string prefilter_one(const Expr& c0, const Scope& scope) {
         const Expr& c = unparen(c0);
         if (c.kind != K::Compare) return {};
@@ -599,11 +635,16 @@ private:
             const Expr& b = unparen(*f->args[1]);
             bool contains = f->text == "CONTAINS";
             auto shape = [&](const Expr& e) { return expr(e, scope).sql; };
-            if (const Range* rg = indexed_point(a, scope); rg && is_constant(b)) return lookup(*rg, shape(b), 0);
+            if (const Range* rg = indexed_point(a, scope); rg && independent_of(b, *rg)) return lookup(*rg, shape(b), 0);
             if (!contains)
-                if (const Range* rg = indexed_point(b, scope); rg && is_constant(a)) return lookup(*rg, shape(a), 0);
-            if (const Range* rg = indexed_region(a, scope); rg && is_constant(b)) return lookup(*rg, shape(b), 1);
-            if (const Range* rg = indexed_region(b, scope); rg && is_constant(a)) return lookup(*rg, shape(a), 1);
+                if (const Range* rg = indexed_point(b, scope); rg && independent_of(a, *rg)) return lookup(*rg, shape(a), 0);
+            if (const Range* rg = indexed_region(a, scope); rg && independent_of(b, *rg)) return lookup(*rg, shape(b), 1);
+            if (const Range* rg = indexed_region(b, scope); rg && independent_of(a, *rg)) return lookup(*rg, shape(a), 1);
+            // POINT(x, y) in a CIRCLE centred on the indexed point: the same
+            // as the indexed point in the CIRCLE of that radius around (x, y).
+            if (std::string p = circle_on_index(a, b, scope); !p.empty()) return p;
+            if (!contains)
+                if (std::string p = circle_on_index(b, a, scope); !p.empty()) return p;
             return {};
         }
         // DISTANCE(...) < r
@@ -611,7 +652,7 @@ private:
         const Expr* radius = nullptr;
         if ((c.op == "<" || c.op == "<=") && l.kind == K::Function && l.text == "DISTANCE") dist = &l, radius = &r;
         if ((c.op == ">" || c.op == ">=") && r.kind == K::Function && r.text == "DISTANCE") dist = &r, radius = &l;
-        if (!dist || !is_constant(*radius)) return {};
+        if (!dist) return {};
         const Range* rg = nullptr;
         const Expr* cx = nullptr;
         const Expr* cy = nullptr;
@@ -627,7 +668,8 @@ private:
             if ((rg = indexed_point(*d[0], scope))) centre(*d[1]);
             else if ((rg = indexed_point(*d[1], scope))) centre(*d[0]);
         }
-        if (!rg || !cx || !cy || !is_constant(*cx) || !is_constant(*cy)) return {};
+        if (!rg || !cx || !cy || !independent_of(*cx, *rg) || !independent_of(*cy, *rg) || !independent_of(*radius, *rg))
+            return {};
         return lookup(*rg, "adql_circle(" + expr(*cx, scope).sql + ", " + expr(*cy, scope).sql + ", max(" +
                                expr(*radius, scope).sql + ", 0))", 0);
     }
@@ -727,7 +769,11 @@ private:
                     merged_star.push_back({a->name, m, a->info});
                     merged_names.insert(lower(name));
                 }
-                if (t.on) on = condition(*t.on, scope, "ON");
+                if (t.on) {
+                    on = condition(*t.on, scope, "ON");
+                    // the spatial index also serves join conditions (cross-matches)
+                    if (std::string pre = spatial_prefilter(*t.on, scope); !pre.empty()) on = "(" + on + ")" + pre;
+                }
                 star = merged_star;
                 for (auto& c : ls)
                     if (!merged_names.count(lower(c.name))) star.push_back(c);
