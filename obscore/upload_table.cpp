@@ -24,24 +24,6 @@ std::string sql_type(const adql::ColumnInfo& c) {
     return "TEXT";
 }
 
-/// Scoped permission to write the temp database of a read-only store.
-class TempWrites {
-public:
-    explicit TempWrites(Store& s) : store_(s) { store_.allow_temp_writes(true); }
-    ~TempWrites() {
-        try {
-            store_.allow_temp_writes(false);
-        } catch (...) {
-            // the connection stays query-only by its authorizer in any case
-        }
-    }
-    TempWrites(const TempWrites&) = delete;
-    TempWrites& operator=(const TempWrites&) = delete;
-
-private:
-    Store& store_;
-};
-
 [[noreturn]] void fail(sqlite3* db, const std::string& what) {
     throw StoreError("upload table: " + what + ": " + sqlite3_errmsg(db));
 }
@@ -83,7 +65,10 @@ std::unique_ptr<UploadTable> UploadTable::create(Store& store, const std::string
     insert += ")";
     t->info_.columns = std::move(columns);
     sqlite3* db = store.db();
-    TempWrites allow(store);
+    // temp writes stay allowed until finish() (or the destructor): no other
+    // statement runs on the connection while the table is being filled
+    store.allow_temp_writes(true);
+    t->writable_ = true;
     if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) fail(db, "cannot create it");
     t->insert_ = std::make_unique<Insert>();
     if (sqlite3_prepare_v2(db, insert.c_str(), -1, &t->insert_->stmt, nullptr) != SQLITE_OK)
@@ -95,7 +80,6 @@ void UploadTable::insert(const std::vector<UploadCell>& row) {
     sqlite3* db = store_.db();
     if (!insert_) throw StoreError("upload table " + info_.name + ": insert after finish");
     if (row.size() != info_.columns.size()) throw StoreError("upload table " + info_.name + ": wrong number of cells");
-    TempWrites allow(store_);
     if (!in_transaction_) {
         if (sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) fail(db, "cannot begin");
         in_transaction_ = true;
@@ -125,22 +109,26 @@ void UploadTable::insert(const std::vector<UploadCell>& row) {
 void UploadTable::finish() {
     sqlite3* db = store_.db();
     insert_.reset();
-    if (!in_transaction_) return;
-    TempWrites allow(store_);
-    in_transaction_ = false;
-    if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) fail(db, "cannot commit");
+    if (in_transaction_) {
+        in_transaction_ = false;
+        if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) fail(db, "cannot commit");
+    }
+    writable_ = false;
+    store_.allow_temp_writes(false);
 }
 
 UploadTable::~UploadTable() {
     sqlite3* db = store_.db();
     insert_.reset();
     try {
-        TempWrites allow(store_);
+        if (!writable_) store_.allow_temp_writes(true);
         if (in_transaction_) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
         const std::string drop = "DROP TABLE IF EXISTS temp.\"" + physical_ + "\"";
         sqlite3_exec(db, drop.c_str(), nullptr, nullptr, nullptr);
+        store_.allow_temp_writes(false);
     } catch (...) {
-        // a TEMP table goes with its connection in any case
+        // a TEMP table goes with its connection in any case; the authorizer
+        // keeps the store's own tables read-only whatever query_only says
     }
 }
 

@@ -50,8 +50,8 @@ public:
     /// Creates the TEMP table `name` (an ADQL regular identifier, checked by
     /// the caller) with `columns` (name, datatype, arraysize, unit, ucd, ...;
     /// `physical` is ignored) on `store`, which must be a read-only query
-    /// store. Writes are allowed on the connection's temp database only while
-    /// the table is being created, filled or dropped. Throws StoreError
+    /// store. Writes are allowed on the connection's temp database only from
+    /// create() to finish(), and while the table is dropped. Throws StoreError
     /// (including two columns whose names differ only in case).
     static std::unique_ptr<UploadTable> create(Store& store, const std::string& name,
                                                std::vector<adql::ColumnInfo> columns);
@@ -65,6 +65,7 @@ private:
     std::unique_ptr<Insert> insert_;
     std::int64_t rows_ = 0;
     bool in_transaction_ = false;
+    bool writable_ = false;  ///< temp writes allowed on the store (from create to finish)
 };
 
 }  // namespace vo::obscore

@@ -6,8 +6,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -282,15 +280,8 @@ struct App::Impl {
         DaliParams params;
         for (const auto& [k, v] : job.parameters) params.add(k, v);
         // inline uploads were kept as the job's input files (UwsEndpoint)
-        for (const auto& value : params.all("UPLOAD"))
-            for (std::size_t at = value.find("param:"); at != std::string::npos; at = value.find("param:", at + 6)) {
-                const std::string part = value.substr(at + 6, value.find_first_of(";", at) - (at + 6));
-                std::ifstream in(uws::input_path(ctx.input_dir, part), std::ios::binary);
-                if (!in) continue;  // parse_tap_request names the missing part
-                std::ostringstream content;
-                content << in.rdbuf();
-                params.files.push_back({part, part, "application/x-votable+xml", content.str()});
-            }
+        for (auto& [name, content] : uws::read_input_files(ctx.input_dir))
+            params.files.push_back({name, name, "application/x-votable+xml", std::move(content)});
         TapRequest t;
         try {
             t = parse_tap_request(params, config.limits);

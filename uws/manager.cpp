@@ -6,9 +6,11 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <thread>
 
 namespace vo::uws {
@@ -360,6 +362,28 @@ std::string input_path(const std::string& input_dir, const std::string& name) {
     }
     if (file.empty()) file = "%";
     return (fs::path(input_dir) / file).string();
+}
+
+std::vector<std::pair<std::string, std::string>> read_input_files(const std::string& input_dir) {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(input_dir, ec)) {
+        const std::string file = entry.path().filename().string();
+        std::string name;
+        for (std::size_t i = 0; i < file.size(); ++i) {
+            if (file[i] == '%' && i + 2 < file.size()) {
+                name += static_cast<char>(std::stoi(file.substr(i + 1, 2), nullptr, 16));
+                i += 2;
+            } else if (file[i] != '%') {
+                name += file[i];
+            }
+        }
+        std::ifstream in(entry.path(), std::ios::binary);
+        std::ostringstream content;
+        content << in.rdbuf();
+        out.emplace_back(std::move(name), content.str());
+    }
+    return out;
 }
 
 void JobManager::attach(const std::string& id, const std::string& name, std::string_view content) {

@@ -52,6 +52,10 @@ struct ExecContext {
 /// digits, '-', '_' and '.' are hex-encoded) in `input_dir`.
 std::string input_path(const std::string& input_dir, const std::string& name);
 
+/// Every input file of `input_dir` as (name, content), names decoded as
+/// input_path encodes them; empty when the directory does not exist.
+std::vector<std::pair<std::string, std::string>> read_input_files(const std::string& input_dir);
+
 /// One result an Executor wrote: `file` is a path inside ExecContext::result_dir.
 struct ProducedResult {
     std::string id;         ///< "result" for TAP (TAP 1.1 section 2.4)

@@ -137,11 +137,6 @@ std::optional<int> parse_boolean(std::string_view t, bool& ok) {
     return std::nullopt;
 }
 
-void append_real(std::string& out, double v) {
-    // the writers' shortest round-trip form
-    append_double(out, v);
-}
-
 // ---------------------------------------------------------------- arraysize
 
 /// Reads `arraysize` (VOTable 1.4 section 3.2: "n", "n*", "*", "AxBxC", the
@@ -675,12 +670,12 @@ private:
                 t += b ? (*b ? "T" : "F") : "?";
                 break;
             }
-            case Prim::complex32: append_real(t, real_at(Prim::real32, p + 4 * k)); break;
-            case Prim::complex64: append_real(t, real_at(Prim::real64, p + 8 * k)); break;
+            case Prim::complex32: append_double(t, real_at(Prim::real32, p + 4 * k)); break;
+            case Prim::complex64: append_double(t, real_at(Prim::real64, p + 8 * k)); break;
             case Prim::real32: case Prim::real64: {
                 const double d = real_at(c.prim, p + element_bytes(c.prim) * k);
                 if (!std::isnan(d)) all_nan = false;
-                append_real(t, d);
+                append_double(t, d);
                 break;
             }
             default: t += std::to_string(integer_at(c.prim, p + element_bytes(c.prim) * k)); break;
