@@ -1,6 +1,8 @@
 // TAP request layer (server/tap_request.hpp).
 #include "server/tap_request.hpp"
 
+#include "votable/formats.hpp"
+
 namespace vo::server {
 
 namespace {
@@ -37,9 +39,7 @@ TapRequest parse_tap_request(const DaliParams& params, const LimitsConfig& limit
         responseformat.empty() ? std::optional(votable::Format::votable) : votable::parse_format(responseformat);
     if (!format)
         throw ParamError("unsupported RESPONSEFORMAT=" + responseformat +
-                         " (supported: votable, votable/td, votable/b, votable/b2, application/x-votable+xml, "
-                         "application/x-votable+xml;serialization=BINARY or BINARY2, text/xml, csv, text/csv, tsv, "
-                         "text/tab-separated-values, fits, application/fits)");
+                         " (supported: " + votable::supported_format_names() + ")");
     t.query.format = *format;
     // DALI 1.1 section 3.4.3: a MIME type asked for is the Content-Type sent.
     t.content_type = std::string(votable::mime_type(*format));

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "adql/parser.hpp"
+#include "votable/formats.hpp"
 #include "votable/writer.hpp"
 
 namespace vo::server {
@@ -154,23 +155,16 @@ std::string capabilities_document(const Config& config, const std::vector<adql::
         out += "      </languageFeatures>\n";
     }
     out += "    </language>\n";
-    // TAPRegExt 1.0 section 2.4.
-    out += "    <outputFormat ivo-id=\"ivo://ivoa.net/std/TAPRegExt#output-votable-td\">\n"
-           "      <mime>application/x-votable+xml</mime>\n      <alias>votable</alias>\n      <alias>votable/td</alias>\n"
-           "    </outputFormat>\n";
-    out += "    <outputFormat ivo-id=\"ivo://ivoa.net/std/TAPRegExt#output-votable-td\">\n"
-           "      <mime>text/xml</mime>\n    </outputFormat>\n";
-    out += "    <outputFormat ivo-id=\"ivo://ivoa.net/std/TAPRegExt#output-votable-binary\">\n"
-           "      <mime>application/x-votable+xml;serialization=BINARY</mime>\n      <alias>votable/b</alias>\n"
-           "    </outputFormat>\n";
-    out += "    <outputFormat ivo-id=\"ivo://ivoa.net/std/TAPRegExt#output-votable-binary2\">\n"
-           "      <mime>application/x-votable+xml;serialization=BINARY2</mime>\n      <alias>votable/b2</alias>\n"
-           "    </outputFormat>\n";
-    // TAPRegExt 1.0 section 2.4 defines no ivo-id key for FITS tables
-    out += "    <outputFormat>\n"
-           "      <mime>application/fits</mime>\n      <alias>fits</alias>\n    </outputFormat>\n";
-    out += "    <outputFormat>\n      <mime>text/csv;header=present</mime>\n      <alias>csv</alias>\n    </outputFormat>\n";
-    out += "    <outputFormat>\n      <mime>text/tab-separated-values</mime>\n      <alias>tsv</alias>\n    </outputFormat>\n";
+    // TAPRegExt 1.0 section 2.4: every format of the registry (votable/formats.hpp),
+    // its MIME type with its aliases, then each other MIME type it answers to.
+    for (const auto& f : votable::output_formats()) {
+        const std::string open = f.ivo_id.empty() ? std::string("    <outputFormat>\n")
+                                                  : "    <outputFormat ivo-id=\"" + std::string(f.ivo_id) + "\">\n";
+        out += open + "      <mime>" + votable::xml_escape(f.mime) + "</mime>\n";
+        for (auto alias : f.aliases) out += "      <alias>" + votable::xml_escape(alias) + "</alias>\n";
+        out += "    </outputFormat>\n";
+        for (auto mime : f.other_mimes) out += open + "      <mime>" + votable::xml_escape(mime) + "</mime>\n    </outputFormat>\n";
+    }
     // TAPRegExt 1.0 section 2.5: TAP_UPLOAD by inline part and by http URL
     out += "    <uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-inline\"/>\n";
     out += "    <uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-http\"/>\n";

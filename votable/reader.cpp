@@ -141,9 +141,11 @@ std::optional<int> parse_boolean(std::string_view t, bool& ok) {
 
 /// Reads `arraysize` (VOTable 1.4 section 3.2: "n", "n*", "*", "AxBxC", the
 /// last dimension possibly variable) into `c`; false when malformed.
+/// A lone "1" is a scalar: VOTable 1.3 erratum 3 deprecates arraysize="1"
+/// and gives it the meaning of no arraysize (one char, one number).
 bool read_arraysize(std::string_view as, Column& c) {
     as = trim(as);
-    if (as.empty()) return true;
+    if (as.empty() || as == "1") return true;
     c.array = true;
     std::size_t product = 1;
     std::size_t start = 0;
@@ -401,7 +403,7 @@ private:
         if (!read_arraysize(attribute("arraysize"), c))
             throw ReadError(label + " of the uploaded table has a malformed arraysize=\"" + attribute("arraysize") + "\"");
         f.datatype = datatype;
-        f.arraysize = attribute("arraysize");
+        f.arraysize = c.array ? attribute("arraysize") : "";
         f.xtype = attribute("xtype");
         f.unit = attribute("unit");
         f.ucd = attribute("ucd");

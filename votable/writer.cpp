@@ -621,17 +621,6 @@ private:
     std::vector<Field> fields_;
 };
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lower_trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    std::string out;
-    out.reserve(s.size());
-    for (char c : s) out += ascii_lower(c);
-    return out;
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------- public
@@ -693,16 +682,12 @@ void append_double(std::string& out, double value) {
     out.append(buf, r.ptr);
 }
 
-std::unique_ptr<TableWriter> make_writer(Format format, Sink sink, std::size_t chunk_bytes) {
-    switch (format) {
-    case Format::votable: return std::make_unique<VOTableWriter>(std::move(sink), chunk_bytes);
-    case Format::votable_binary: return std::make_unique<VOTableWriter>(std::move(sink), chunk_bytes, 1);
-    case Format::votable_binary2: return std::make_unique<VOTableWriter>(std::move(sink), chunk_bytes, 2);
-    case Format::csv: return std::make_unique<DelimitedWriter>(std::move(sink), chunk_bytes, ',');
-    case Format::tsv: return std::make_unique<DelimitedWriter>(std::move(sink), chunk_bytes, '\t');
-    case Format::fits: return make_fits_writer(std::move(sink), chunk_bytes);
-    }
-    return nullptr;
+std::unique_ptr<TableWriter> make_votable_writer(Sink sink, std::size_t chunk_bytes, int serialization) {
+    return std::make_unique<VOTableWriter>(std::move(sink), chunk_bytes, serialization);
+}
+
+std::unique_ptr<TableWriter> make_delimited_writer(Sink sink, std::size_t chunk_bytes, char separator) {
+    return std::make_unique<DelimitedWriter>(std::move(sink), chunk_bytes, separator);
 }
 
 StreamResult stream_rows(RowSource& source, TableWriter& writer, std::optional<std::int64_t> maxrec) {
@@ -726,52 +711,6 @@ std::string error_document(std::string_view message) {
     append_xml_escaped(out, message);
     out += "</INFO>\n</RESOURCE>\n</VOTABLE>\n";
     return out;
-}
-
-std::string_view mime_type(Format format) {
-    switch (format) {
-    case Format::votable: return "application/x-votable+xml";
-    case Format::votable_binary: return "application/x-votable+xml;serialization=BINARY";
-    case Format::votable_binary2: return "application/x-votable+xml;serialization=BINARY2";
-    case Format::csv: return "text/csv;header=present";
-    case Format::tsv: return "text/tab-separated-values";
-    case Format::fits: return "application/fits";
-    }
-    return "application/octet-stream";
-}
-
-std::optional<Format> parse_format(std::string_view responseformat) {
-    const std::string v = lower_trim(responseformat);
-    // MIME type with parameters: compare the type/subtype part; parameters
-    // we cannot honour (e.g. serialization=binary2) make it unsupported.
-    const auto semi = v.find(';');
-    std::string base = v.substr(0, semi);
-    while (!base.empty() && base.back() == ' ') base.pop_back();
-    std::string params = semi == std::string::npos ? std::string() : v.substr(semi + 1);
-    if (base == "votable" || base == "votable/td" || base == "votable/tabledata") return Format::votable;
-    if (base == "votable/b2" || base == "binary2" || base == "votable/binary2") return Format::votable_binary2;
-    if (base == "votable/b" || base == "binary" || base == "votable/binary") return Format::votable_binary;
-    if (base == "application/x-votable+xml" || base == "text/xml" || base == "application/xml") {
-        std::string ser;  // the serialization parameter, if any
-        if (const auto at = params.find("serialization"); at != std::string::npos) {
-            const auto eq = params.find('=', at);
-            if (eq != std::string::npos) {
-                ser = params.substr(eq + 1, params.find(';', eq) == std::string::npos ? std::string::npos
-                                                                                      : params.find(';', eq) - eq - 1);
-                while (!ser.empty() && (ser.back() == ' ' || ser.back() == '"')) ser.pop_back();
-                while (!ser.empty() && (ser.front() == ' ' || ser.front() == '"')) ser.erase(0, 1);
-            }
-        }
-        if (ser.empty() || ser == "tabledata") return Format::votable;
-        if (ser == "binary2") return Format::votable_binary2;
-        if (ser == "binary") return Format::votable_binary;
-        if (ser == "fits") return Format::fits;
-        return std::nullopt;
-    }
-    if (base == "fits" || base == "application/fits" || base == "image/fits") return Format::fits;
-    if (base == "csv" || base == "text/csv") return Format::csv;
-    if (base == "tsv" || base == "text/tab-separated-values" || base == "text/tsv") return Format::tsv;
-    return std::nullopt;
 }
 
 }  // namespace vo::votable

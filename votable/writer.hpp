@@ -140,8 +140,15 @@ public:
 /// The FITS binary table writer (votable/fits_writer.cpp); make_writer(Format::fits) calls it.
 std::unique_ptr<TableWriter> make_fits_writer(Sink sink, std::size_t chunk_bytes);
 
+/// The VOTable 1.4 writer: `serialization` 0 = TABLEDATA (section 5.1), 1 =
+/// BINARY (section 5.4), 2 = BINARY2 (section 5.5).
+std::unique_ptr<TableWriter> make_votable_writer(Sink sink, std::size_t chunk_bytes, int serialization);
+
+/// The CSV (RFC 4180, `separator` ',') or TSV (`separator` '\t') writer.
+std::unique_ptr<TableWriter> make_delimited_writer(Sink sink, std::size_t chunk_bytes, char separator);
+
 /// Creates a writer for `format` writing to `sink` in chunks of about
-/// `chunk_bytes` bytes.
+/// `chunk_bytes` bytes (the registry's factory, votable/formats.cpp).
 std::unique_ptr<TableWriter> make_writer(Format format, Sink sink, std::size_t chunk_bytes = 64 * 1024);
 
 /// Result of stream_rows.
@@ -172,7 +179,8 @@ void append_double(std::string& out, double value);
 /// name="QUERY_STATUS" value="ERROR" whose content is `message`.
 std::string error_document(std::string_view message);
 
-/// MIME type of a format as voserver sends it: VOTable
+/// MIME type of a format as voserver sends it (the registry's `mime`,
+/// votable/formats.cpp): VOTable
 /// "application/x-votable+xml" (BINARY, BINARY2:
 /// "application/x-votable+xml;serialization=BINARY" or "...=BINARY2"), CSV
 /// "text/csv;header=present", TSV "text/tab-separated-values", FITS
@@ -183,8 +191,11 @@ std::string_view mime_type(Format format);
 /// votable, votable/td, votable/b (also binary), votable/b2 (also binary2),
 /// csv, tsv, or a MIME type (application/x-votable+xml with an optional
 /// serialization=TABLEDATA, BINARY or BINARY2 parameter, text/xml, text/csv,
-/// text/tab-separated-values), fits or application/fits. Case-insensitive.
-/// Returns nullopt for a format voserver does not write.
+/// text/tab-separated-values), fits or application/fits. Case-insensitive;
+/// MIME parameters other than `serialization` are ignored. Every name of
+/// the registry (votable/formats.hpp) is accepted. Returns nullopt for a
+/// format voserver does not write (also a VOTable serialization it does not
+/// write, e.g. serialization=FITS).
 std::optional<Format> parse_format(std::string_view responseformat);
 
 }  // namespace vo::votable

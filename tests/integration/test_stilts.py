@@ -7,18 +7,41 @@ import tempfile
 import pytest
 import requests
 
-STAGES = "TMV TME TMS TMC CPV CAP AVV QGE QPO QAS UWS MDQ OBS EXA"
+# Warnings accepted from taplint's run of all stages, each with its reason.
+# EXA/EXVL: taplint checks the examples with its bundled ADQL 2.0 parser
+# (adql-java 1.5), which knows none of the ADQL 2.1 features the examples
+# show (IN_UNIT, ILIKE, UNION/INTERSECT/EXCEPT, WITH); each example is run for
+# real by tests/integration/test_tap_examples.py.
+ADQL21_ONLY = ("IN_UNIT", "ILIKE", "UNION", "INTERSECT", "EXCEPT", "WITH")
 
 
-def test_taplint_reports_no_errors(archive):
-    run = subprocess.run(["stilts", "taplint", f"tapurl={archive['tap']}", f"stages={STAGES}",
-                          "format=json", "report=EW", "maxrepeat=20"],
-                         capture_output=True, text=True, timeout=900)
+def accepted_warning(stage, report):
+    return (stage == "EXA" and report.get("code") == "EXVL"
+            and any(word in report.get("text", "") for word in ADQL21_ONLY))
+
+
+def accepted_failure(stage, report):
+    # LOC: voserver serves no ObsLocTAP table (ivoa.obsplan); issue 9 accepts this one.
+    return stage == "LOC" and report.get("code") == "NOTP" and "ivoa.obsplan" in report.get("text", "")
+
+
+def test_taplint_all_stages(archive):
+    """stilts taplint on every stage (its default list, including UPL and
+    EXA): no ERROR, no FAILURE but the ObsLocTAP one, no WARNING but those
+    accepted above."""
+    run = subprocess.run(["stilts", "taplint", f"tapurl={archive['tap']}", "format=json", "report=EWF",
+                          "maxrepeat=20"], capture_output=True, text=True, timeout=1500)
     report = json.loads(run.stdout)
-    errors = [m for stage in report.get("stages", []) if isinstance(stage, dict)
-              for m in stage.get("messages", []) if isinstance(m, dict) and m.get("level") == "ERROR"]
-    totals = report.get("totals", {})
-    assert totals.get("ERROR", 0) == 0, json.dumps(errors or report, indent=1)[:20000]
+    stages = {section["code"]: section.get("reports", []) for section in report["sections"]}
+    # every stage ran, the upload and examples stages among them
+    assert {"TMV", "TME", "TMS", "TMC", "CPV", "CAP", "AVV", "QGE", "QPO", "QAS", "UWS", "MDQ", "OBS", "LOC",
+            "UPL", "EXA"} <= set(stages)
+    problems = [(code, r["level"], r.get("code"), r.get("text", "")[:300])
+                for code, reports in stages.items() for r in reports
+                if not (r["level"] == "WARNING" and accepted_warning(code, r))
+                and not (r["level"] == "FAILURE" and accepted_failure(code, r))]
+    assert problems == [], json.dumps(problems, indent=1)
+    assert report["totals"].get("ERROR", 0) == 0
 
 
 @pytest.mark.parametrize("query", [

@@ -221,6 +221,25 @@ TEST_CASE("BINARY2 by hand: NULL flags, variable arrays, unicodeChar, bits", "[r
     CHECK(t.rows[0][4].kind == CellKind::null);
 }
 
+TEST_CASE("arraysize=\"1\" is a scalar (VOTable 1.3 erratum 3), and is not echoed in results", "[reader]") {
+    // STILTS taplint uploads such columns; echoing arraysize="1" into the
+    // result made its UPL stage warn "deprecated since VOTable 1.3 Erratum #3".
+    const auto doc = wrap("<FIELD name=\"flag\" datatype=\"char\" arraysize=\"1\"/>"
+                          "<FIELD name=\"n\" datatype=\"int\" arraysize=\"1\"/>",
+                          "<TABLEDATA><TR><TD>y</TD><TD>42</TD></TR><TR><TD/><TD/></TR></TABLEDATA>");
+    const auto t = read(doc);
+    REQUIRE(t.fields.size() == 2);
+    CHECK(t.fields[0].arraysize.empty());
+    CHECK(t.fields[1].arraysize.empty());
+    CHECK(t.fields[1].datatype == "int");
+    REQUIRE(t.rows.size() == 2);
+    CHECK(t.rows[0][0].kind == CellKind::text);
+    CHECK(t.rows[0][0].text == "y");
+    CHECK(t.rows[0][1].kind == CellKind::integer);
+    CHECK(t.rows[0][1].integer == 42);
+    CHECK(t.rows[1][1].kind == CellKind::null);
+}
+
 TEST_CASE("a table without rows, and nested RESOURCEs: the first TABLE is read", "[reader]") {
     const auto t = read("<VOTABLE><RESOURCE><RESOURCE><TABLE><FIELD name=\"a\" datatype=\"int\"/></TABLE>"
                         "</RESOURCE></RESOURCE><RESOURCE><TABLE><FIELD name=\"b\" datatype=\"int\"/><DATA><TABLEDATA>"

@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "votable/formats.hpp"
 #include "votable/writer.hpp"
 
 using namespace vo::votable;
@@ -251,6 +252,47 @@ TEST_CASE("RESPONSEFORMAT values (DALI 1.1 section 3.4.3)", "[votable]") {
     CHECK(parse_format("votable/b") == Format::votable_binary);
     CHECK_FALSE(parse_format("application/x-votable+xml;serialization=nonsense").has_value());
     CHECK_FALSE(parse_format("").has_value());
+}
+
+TEST_CASE("the format registry: every advertised name parses back to its format", "[votable][formats]") {
+    // Capabilities advertise exactly these names (server/vosi.cpp reads the
+    // registry), so each must be accepted as RESPONSEFORMAT, in any case.
+    int formats = 0;
+    for (const auto& f : output_formats()) {
+        ++formats;
+        CHECK(parse_format(f.mime) == f.format);
+        CHECK(mime_type(f.format) == f.mime);
+        for (auto n : f.aliases) CHECK(parse_format(n) == f.format);
+        for (auto n : f.other_mimes) CHECK(parse_format(n) == f.format);
+        for (auto n : f.accepted) CHECK(parse_format(n) == f.format);
+        std::string upper(f.mime);
+        for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        CHECK(parse_format(upper) == f.format);
+        // The writer the registry makes writes this format.
+        std::string out;
+        auto w = make_writer(f.format, [&](std::string_view c) { out.append(c); });
+        Field x;
+        x.name = "x";
+        x.datatype = "int";
+        w->begin({x});
+        w->end(false);
+        if (f.format == Format::csv) CHECK(out == "x\r\n");
+        if (f.format == Format::votable_binary2) CHECK(out.find("<BINARY2>") != std::string::npos);
+        if (f.format == Format::fits) CHECK(out.rfind("SIMPLE  =", 0) == 0);
+    }
+    CHECK(formats == 6);
+    const std::string names = supported_format_names();
+    for (auto n : {"votable", "votable/b2", "application/x-votable+xml;serialization=BINARY2", "csv", "tsv", "fits"})
+        CHECK(names.find(n) != std::string::npos);
+}
+
+TEST_CASE("RESPONSEFORMAT: a VOTable serialization voserver does not write is refused", "[votable][formats]") {
+    // A client asking for VOTable-wrapped FITS must not receive a bare FITS table.
+    CHECK_FALSE(parse_format("application/x-votable+xml;serialization=FITS").has_value());
+    CHECK(parse_format("application/x-votable+xml; serialization=\"BINARY2\"") == Format::votable_binary2);
+    CHECK(parse_format("text/csv;charset=UTF-8") == Format::csv);
+    CHECK_FALSE(parse_format("text/html").has_value());
+    CHECK_FALSE(parse_format(" ; ").has_value());
 }
 
 TEST_CASE("sample VOTables pass stilts votlint", "[votable][votlint]") {
