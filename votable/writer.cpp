@@ -326,20 +326,32 @@ void put_field(std::string& out, const Field& f, const BinaryLayout& l, const Ce
 /// Base64 (RFC 4648 section 4) of a byte stream written in pieces: whole
 /// 3-byte groups are encoded as they come, the rest waits for more or for
 /// finish(). A line break follows every 76-character line.
+/// Base64 (RFC 4648 section 4) of a byte stream given in pieces, lines of
+/// 76 characters, written straight into the output buffer.
 class Base64Stream {
 public:
     void add(std::string_view bytes, std::string& out) {
-        pending_.append(bytes);
-        const std::size_t whole = pending_.size() / 3 * 3;
-        encode(std::string_view(pending_).substr(0, whole), out);
-        pending_.erase(0, whole);
+        if (!pending_.empty()) {
+            while (pending_.size() < 3 && !bytes.empty()) {
+                pending_ += bytes.front();
+                bytes.remove_prefix(1);
+            }
+            if (pending_.size() < 3) return;
+            encode(pending_, out);
+            pending_.clear();
+        }
+        const std::size_t whole = bytes.size() / 3 * 3;
+        encode(bytes.substr(0, whole), out);
+        pending_.assign(bytes.substr(whole));
     }
     void finish(std::string& out) {
         if (!pending_.empty()) {
             const std::size_t n = pending_.size();
             pending_.append(3 - n, '\0');
             encode(pending_, out);
-            out.replace(out.size() - (3 - n), 3 - n, 3 - n, '=');
+            std::size_t end = out.size();
+            if (out[end - 1] == '\n') --end;  // a line just ended: the padding goes before it
+            out.replace(end - (3 - n), 3 - n, 3 - n, '=');
             pending_.clear();
         }
         if (column_) out += '\n';
@@ -349,19 +361,25 @@ public:
 private:
     void encode(std::string_view b, std::string& out) {
         static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        for (std::size_t i = 0; i + 2 < b.size(); i += 3) {
-            const std::uint32_t v = (static_cast<unsigned char>(b[i]) << 16) |
-                                    (static_cast<unsigned char>(b[i + 1]) << 8) | static_cast<unsigned char>(b[i + 2]);
-            out += kAlphabet[(v >> 18) & 63];
-            out += kAlphabet[(v >> 12) & 63];
-            out += kAlphabet[(v >> 6) & 63];
-            out += kAlphabet[v & 63];
+        const std::size_t groups = b.size() / 3;
+        const std::size_t at = out.size();
+        out.resize(at + groups * 4 + groups / 19 + 1);  // 19 groups make a 76-character line
+        char* p = out.data() + at;
+        const auto* in = reinterpret_cast<const unsigned char*>(b.data());
+        for (std::size_t g = 0; g < groups; ++g, in += 3) {
+            const std::uint32_t v = (std::uint32_t{in[0]} << 16) | (std::uint32_t{in[1]} << 8) | in[2];
+            p[0] = kAlphabet[(v >> 18) & 63];
+            p[1] = kAlphabet[(v >> 12) & 63];
+            p[2] = kAlphabet[(v >> 6) & 63];
+            p[3] = kAlphabet[v & 63];
+            p += 4;
             column_ += 4;
             if (column_ >= 76) {
-                out += '\n';
+                *p++ = '\n';
                 column_ = 0;
             }
         }
+        out.resize(static_cast<std::size_t>(p - out.data()));
     }
     std::string pending_;
     std::size_t column_ = 0;
