@@ -7,6 +7,8 @@ import tempfile
 import pytest
 import requests
 
+import conftest
+
 STAGES = "TMV TME TMS TMC CPV CAP AVV QGE QPO QAS UWS MDQ OBS EXA"
 
 
@@ -28,7 +30,7 @@ def test_taplint_reports_no_errors(archive):
     "SELECT COUNT(*) FROM ivoa.obscore WHERE obs_id = 'none'",
 ])
 def test_votlint_is_clean_on_results(archive, query):
-    r = requests.get(archive["tap"] + "/sync", params={"LANG": "ADQL", "QUERY": query})
+    r = requests.get(archive["tap"] + "/sync", params={"LANG": "ADQL", "QUERY": query}, timeout=conftest.TIMEOUT)
     assert r.status_code == 200
     with tempfile.NamedTemporaryFile(suffix=".vot") as f:
         f.write(r.content)
@@ -39,7 +41,7 @@ def test_votlint_is_clean_on_results(archive, query):
 
 
 def test_votlint_is_clean_on_errors(archive):
-    r = requests.get(archive["tap"] + "/sync", params={"LANG": "ADQL", "QUERY": "SELECT nothing FROM nowhere"})
+    r = requests.get(archive["tap"] + "/sync", params={"LANG": "ADQL", "QUERY": "SELECT nothing FROM nowhere"}, timeout=conftest.TIMEOUT)
     with tempfile.NamedTemporaryFile(suffix=".vot") as f:
         f.write(r.content)
         f.flush()
@@ -49,13 +51,13 @@ def test_votlint_is_clean_on_errors(archive):
 
 
 def test_vosi_endpoints(archive):
-    av = requests.get(archive["tap"] + "/availability")
+    av = requests.get(archive["tap"] + "/availability", timeout=conftest.TIMEOUT)
     assert av.status_code == 200 and b"available>true" in av.content.replace(b" ", b"")
-    cap = requests.get(archive["tap"] + "/capabilities")
+    cap = requests.get(archive["tap"] + "/capabilities", timeout=conftest.TIMEOUT)
     assert cap.status_code == 200
     assert b"ivo://ivoa.net/std/ObsCore#core-1.1" in cap.content
     assert b"ivo://ivoa.net/std/TAP" in cap.content
-    tables = requests.get(archive["tap"] + "/tables")
+    tables = requests.get(archive["tap"] + "/tables", timeout=conftest.TIMEOUT)
     assert tables.status_code == 200 and b"ivoa.obscore" in tables.content
-    landing = requests.get(archive["base"] + "/")
+    landing = requests.get(archive["base"] + "/", timeout=conftest.TIMEOUT)
     assert landing.status_code == 200 and b"/tap" in landing.content
