@@ -2,6 +2,7 @@
 with --port 0 and publish URLs on it, and no call of the suites can hang
 forever (every HTTP call and client run has a timeout)."""
 import ast
+import subprocess
 import urllib.parse
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -30,8 +31,9 @@ def dotted(node):
 
 def unbounded_calls(source: str):
     """(line, call) of each call in `source` that could wait forever: requests.*,
-    urllib's urlopen, subprocess runs without timeout=, pyvo clients without
-    session= (a conftest.session() carries the timeout)."""
+    urllib's urlopen, socket.create_connection and subprocess runs without
+    timeout=, pyvo clients without session= (a conftest.session() carries the
+    timeout)."""
     found = []
     for node in ast.walk(ast.parse(source)):
         if not isinstance(node, ast.Call):
@@ -42,19 +44,20 @@ def unbounded_calls(source: str):
             continue
         head, _, last = name.rpartition(".")
         if (head == "requests" and last in HTTP_METHODS) or last == "urlopen" or \
-                (head == "subprocess" and last in SUBPROCESS_RUNS):
+                (head == "subprocess" and last in SUBPROCESS_RUNS) or name == "socket.create_connection":
             if "timeout" not in keywords:
                 found.append((node.lineno, name))
         elif last in PYVO_CLIENTS and "session" not in keywords:
             found.append((node.lineno, name))
-    return found
+    return sorted(found)
 
 
 def test_the_checker_finds_unbounded_calls():
     src = ("requests.get(u)\nrequests.post(u, timeout=5)\nsubprocess.run(['x'])\n"
-           "pyvo.dal.TAPService(u)\npyvo.dal.TAPService(u, session=s)\nurllib.request.urlopen(u)\n")
+           "pyvo.dal.TAPService(u)\npyvo.dal.TAPService(u, session=s)\nurllib.request.urlopen(u)\n"
+           "socket.create_connection(a)\nsocket.create_connection(a, timeout=1)\n")
     assert unbounded_calls(src) == [(1, "requests.get"), (3, "subprocess.run"), (4, "pyvo.dal.TAPService"),
-                                    (6, "urllib.request.urlopen")]
+                                    (6, "urllib.request.urlopen"), (7, "socket.create_connection")]
 
 
 def test_every_http_call_and_client_run_of_the_suites_has_a_timeout():
@@ -86,7 +89,6 @@ def test_the_server_reports_the_port_it_bound_and_publishes_urls_on_it(archive):
 def test_ingest_refuses_to_store_access_urls_for_port_0_without_a_base_url(tmp_path):
     cfg = conftest.write_config(tmp_path)
     product = conftest.FITS_DIR / "other" / "cfht_megaprime_cutout.fits"
-    import subprocess
     r = subprocess.run([str(conftest.VOSERVER), "ingest", str(product), "--collection", "samples", "--config", str(cfg)],
                        capture_output=True, text=True, timeout=conftest.TIMEOUT)
     assert r.returncode == 1
