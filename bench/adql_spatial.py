@@ -27,13 +27,12 @@ import urllib.parse
 store = sys.argv[1]
 n = int(sys.argv[2]) if len(sys.argv) > 2 else 100
 voserver = sys.argv[3] if len(sys.argv) > 3 else "build/voserver"
-port = 18093
 work = tempfile.mkdtemp(prefix="voserver-adql-bench-")
 conf = os.path.join(work, "bench.toml")
 with open(conf, "w") as f:
     f.write(f"""[server]
 host = "127.0.0.1"
-port = {port}
+port = 0
 threads = 2
 query_workers = 2
 [archive]
@@ -44,20 +43,19 @@ maxrec_default = 100000
 maxrec_hard = 1000000
 """)
 log = open(os.path.join(work, "server.log"), "w")
-server = subprocess.Popen([voserver, "serve", "--config", conf], stdout=log, stderr=log)
+port_file = os.path.join(work, "port")
+# port 0: the server picks a free port and writes it to --port-file once it accepts
+server = subprocess.Popen([voserver, "serve", "--config", conf, "--port", "0", "--port-file", port_file],
+                          stdout=log, stderr=log)
 try:
-    conn = None
-    for _ in range(200):
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            conn.request("GET", "/tap/availability")
-            conn.getresponse().read()
+    for _ in range(600):
+        if os.path.exists(port_file) or server.poll() is not None:
             break
-        except OSError:
-            conn = None
-            time.sleep(0.1)
-    if conn is None:
+        time.sleep(0.1)
+    if not os.path.exists(port_file):
         sys.exit("server did not start; see " + log.name)
+    port = int(open(port_file).read())
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
     def query(adql):
         body = urllib.parse.urlencode({"LANG": "ADQL", "REQUEST": "doQuery", "QUERY": adql})

@@ -14,11 +14,10 @@ STORE="$WORK/bench-$ROWS.sqlite"
 if [ ! -f "$STORE" ]; then
   build/bench_gen_obscore "$STORE" "$ROWS"
 fi
-PORT=18080
 cat > "$WORK/bench.toml" <<TOML
 [server]
 host = "127.0.0.1"
-port = $PORT
+port = 0
 threads = 2
 query_workers = 4
 [archive]
@@ -28,10 +27,17 @@ database = "$STORE"
 maxrec_default = 10000
 maxrec_hard = 10000000
 TOML
-build/voserver serve --config "$WORK/bench.toml" > "$WORK/server.log" 2>&1 &
+# port 0: the server picks a free port and writes it to --port-file once it accepts
+rm -f "$WORK/port"
+build/voserver serve --config "$WORK/bench.toml" --port 0 --port-file "$WORK/port" > "$WORK/server.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/tap/availability" >/dev/null && break; sleep 0.1; done
+for i in $(seq 600); do
+  [ -s "$WORK/port" ] && break
+  kill -0 $PID 2>/dev/null && [ "$i" -lt 600 ] || { cat "$WORK/server.log"; exit 1; }
+  sleep 0.1
+done
+PORT=$(cat "$WORK/port")
 
 URL="http://127.0.0.1:$PORT/tap/sync?LANG=ADQL&QUERY=SELECT%20TOP%2010%20*%20FROM%20ivoa.obscore"
 echo "== TOP 10, 1 client (wrk -t1 -c1 -d10s --latency)"

@@ -179,6 +179,24 @@ struct App::Impl {
     std::unique_ptr<UwsEndpoint> soda_async;
     std::unique_ptr<HttpServer> http;
 
+    /// (Re)creates the UWS endpoints of /tap/async and /soda/async, whose job
+    /// URLs derive from config.base_url(); called again by App::start when the
+    /// bound port changes that URL (port 0), before any request is accepted.
+    void make_async_endpoints() {
+        const auto submit_to = [](WorkerPool* pool) {
+            return [pool](std::function<void()> task) {
+                return pool->try_submit([task = std::move(task)](std::size_t) { task(); });
+            };
+        };
+        const int waiting = config.limits.max_waiting_clients;
+        tap_async.reset();
+        tap_async = std::make_unique<UwsEndpoint>(*tap_jobs, "/tap/async", config.base_url() + "/tap/async",
+                                                  submit_to(control.get()), submit_to(soda.pool.get()), waiting);
+        soda_async.reset();
+        soda_async = std::make_unique<UwsEndpoint>(*soda_jobs, "/soda/async", config.base_url() + "/soda/async",
+                                                   submit_to(control.get()), submit_to(soda.pool.get()), waiting);
+    }
+
     /// A ResponseChannel that writes a response into a file instead of a
     /// socket, so that a job runs the very code of the sync endpoint.
     class FileChannel final : public ResponseChannel {
@@ -620,14 +638,6 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
         uws::open_sqlite_job_store(c.archive.jobs_database),
         [impl](const uws::Job& job, const uws::ExecContext& ctx) { return impl->run_tap_job(job, ctx); }, uo);
     impl_->control = std::make_unique<WorkerPool>(2, queued * 16);
-    const auto submit_to = [](WorkerPool* pool) {
-        return [pool](std::function<void()> task) {
-            return pool->try_submit([task = std::move(task)](std::size_t) { task(); });
-        };
-    };
-    impl_->tap_async = std::make_unique<UwsEndpoint>(*impl_->tap_jobs, "/tap/async", c.base_url() + "/tap/async",
-                                                     submit_to(impl_->control.get()),
-                                                     submit_to(impl_->soda.pool.get()), c.limits.max_waiting_clients);
     uws::ManagerOptions so = uo;
     so.results_dir = (std::filesystem::path(c.archive.results_dir) / "soda").string();
     so.workers = n(c.server.soda_workers);
@@ -635,9 +645,7 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     impl_->soda_jobs = std::make_unique<uws::JobManager>(
         uws::open_sqlite_job_store(soda_db.string()),
         [impl](const uws::Job& job, const uws::ExecContext& ctx) { return impl->run_soda_job(job, ctx); }, so);
-    impl_->soda_async = std::make_unique<UwsEndpoint>(*impl_->soda_jobs, "/soda/async", c.base_url() + "/soda/async",
-                                                      submit_to(impl_->control.get()),
-                                                      submit_to(impl_->soda.pool.get()), c.limits.max_waiting_clients);
+    impl_->make_async_endpoints();
 }
 
 App::~App() {
@@ -677,6 +685,17 @@ unsigned short App::start() {
     impl_->http = std::make_unique<HttpServer>(o, [this](std::shared_ptr<const Request> r, std::shared_ptr<ResponseChannel> c) {
         handle(std::move(r), std::move(c));
     });
+    const unsigned short bound = impl_->http->listen();
+    if (bound != impl_->config.server.port) {
+        // port 0: the published URLs (capabilities, landing pages, job URLs)
+        // follow the port actually bound unless base_url is set explicitly;
+        // nothing is accepted before they are rebuilt
+        impl_->config.server.port = bound;
+        if (impl_->config.server.base_url.empty()) {
+            impl_->build_documents();
+            impl_->make_async_endpoints();
+        }
+    }
     return impl_->http->start();
 }
 

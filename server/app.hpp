@@ -44,8 +44,11 @@ public:
     void handle(std::shared_ptr<const Request> request, std::shared_ptr<ResponseChannel> channel);
 
     /// Starts the HTTP server on the configured host and port; returns the
-    /// bound port (useful with port 0). Throws std::runtime_error if it
-    /// cannot listen.
+    /// bound port. With port 0 the system chooses a free port; config()
+    /// then reports it, and when [server] base_url is empty every published
+    /// URL (capabilities, pages, UWS job URLs) is derived from it before the
+    /// first connection is accepted. Throws std::runtime_error if it cannot
+    /// listen.
     unsigned short start();
     /// Blocks until SIGINT/SIGTERM (`handle_signals`) or stop().
     void wait(bool handle_signals = true);

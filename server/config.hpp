@@ -27,7 +27,8 @@ struct ServerConfig {
     int port = 8080;                 ///< listen port (1..65535; 0 = ephemeral, for tests)
     /// Public base URL without trailing '/', from which every published URL
     /// derives (DESIGN.md "One source of truth"). Empty in the file = derived
-    /// from host and port ("http://{host}:{port}"), also after --port.
+    /// from host and port ("http://{host}:{port}"), also after --port; with
+    /// port 0, from the port bound (App::start updates `port`).
     std::string base_url;
     bool base_url_explicit = false;
     int threads = 2;                 ///< I/O threads (network only)

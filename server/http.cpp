@@ -986,8 +986,9 @@ HttpServer::HttpServer(HttpOptions options, Handler handler) : impl_(std::make_u
 
 HttpServer::~HttpServer() { stop(); }
 
-unsigned short HttpServer::start() {
+unsigned short HttpServer::listen() {
     auto& im = *impl_;
+    if (im.acceptor) return im.acceptor->local_endpoint().port();
     const auto& options = im.state->options;
     im.state->access_log.open(options);
     beast::error_code ec;
@@ -1000,11 +1001,19 @@ unsigned short HttpServer::start() {
     if (!ec) im.acceptor->set_option(net::socket_base::reuse_address(true), ec);
     if (!ec) im.acceptor->bind(endpoint, ec);
     if (!ec) im.acceptor->listen(net::socket_base::max_listen_connections, ec);
-    if (ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
-    const unsigned short port = im.acceptor->local_endpoint().port();
+    if (ec) {
+        im.acceptor.reset();  // a later listen() tries again instead of reporting a dead acceptor
+        throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
+    }
+    return im.acceptor->local_endpoint().port();
+}
+
+unsigned short HttpServer::start() {
+    auto& im = *impl_;
+    const unsigned short port = listen();
     im.do_accept();
     im.guard.emplace(im.ioc.get_executor());
-    for (int i = 0; i < std::max(1, options.threads); ++i) im.threads.emplace_back([&im] { im.ioc.run(); });
+    for (int i = 0; i < std::max(1, im.state->options.threads); ++i) im.threads.emplace_back([&im] { im.ioc.run(); });
     return port;
 }
 

@@ -150,9 +150,14 @@ public:
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;
 
-    /// Binds and listens, starts the I/O threads; returns the bound port.
+    /// Binds and listens without accepting yet; returns the bound port (with
+    /// `port` 0, the ephemeral port the system chose). Connections wait in the
+    /// listen backlog until start(). A second call returns the same port.
     /// Throws std::runtime_error naming the address when it cannot bind, or
     /// the access log file when it cannot be opened.
+    unsigned short listen();
+    /// Binds and listens (unless listen() did), starts accepting and the I/O
+    /// threads; returns the bound port. Throws as listen() does.
     unsigned short start();
     /// Blocks until stop() or SIGINT/SIGTERM (when `handle_signals`; SIGHUP
     /// then reopens the access log file).

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <map>
@@ -31,11 +32,27 @@ server::Config load(const std::string& path) {
     return server::load_config(path.empty() ? server::default_config_path() : path);
 }
 
-obscore::IngestOptions ingest_options(const server::Config& config, const std::string& collection) {
+/// The options of ingesting `collection` under `config`. access_url is an
+/// absolute URL stored at ingest time, so a base URL derived from port 0 (the
+/// port of a server not started yet) is refused: `base_url_override`, else
+/// [server] base_url, must then name the public address.
+obscore::IngestOptions ingest_options(const server::Config& config, const std::string& collection,
+                                      const std::string& base_url_override = {}) {
     obscore::IngestOptions o;
     o.collection = collection;
     o.authority = config.archive.authority;
-    o.base_url = config.base_url();
+    if (!base_url_override.empty()) {
+        std::string u = base_url_override;
+        while (!u.empty() && u.back() == '/') u.pop_back();
+        if (u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0)
+            throw CliError("ingest: --base-url must start with http:// or https:// (got \"" + base_url_override + "\")");
+        o.base_url = u;
+    } else if (config.server.base_url.empty() && config.server.port == 0) {
+        throw CliError("ingest: [server] port is 0 and base_url is empty, so access_url would name no reachable "
+                       "server: set [server] base_url or pass ingest --base-url URL");
+    } else {
+        o.base_url = config.base_url();
+    }
     o.max_decompressed_bytes = config.limits.max_gzip_bytes;
     for (const auto& c : config.collections) {
         if (c.name != collection) continue;
@@ -91,7 +108,26 @@ void print_summary(const obscore::IngestSummary& summary, const std::string& col
     std::cout << std::endl;
 }
 
-int cmd_serve(const std::string& config_path, std::optional<int> port) {
+/// Writes `port` and a newline to `path` atomically (a temporary file renamed),
+/// so that a reader never sees a partial number.
+void write_port_file(const std::string& path, unsigned short port) {
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream f(tmp, std::ios::trunc);
+        f << port << "\n";
+        f.close();
+        if (!f) throw CliError("--port-file: cannot write " + tmp);
+    }
+    std::error_code ec;
+    fs::rename(tmp, path, ec);
+    if (ec) throw CliError("--port-file: cannot rename " + tmp + " to " + path + ": " + ec.message());
+}
+
+/// `voserver serve`: once connections are accepted, prints
+/// "voserver listening on http://HOST:PORT" on stdout and, with `port_file`,
+/// writes the bound port there (how a test harness learns the port of
+/// `--port 0`); serves until SIGINT/SIGTERM.
+int cmd_serve(const std::string& config_path, std::optional<int> port, const std::string& port_file) {
     auto config = load(config_path);
     if (port) {
         if (*port < 0 || *port > 65535) throw CliError("--port must be between 0 and 65535");
@@ -100,15 +136,24 @@ int cmd_serve(const std::string& config_path, std::optional<int> port) {
     if (!fs::exists(config.archive.database))
         throw CliError("the store " + config.archive.database +
                        " does not exist: run `voserver build-demo` or `voserver ingest` first");
+    if (!port_file.empty()) fs::remove(port_file);  // never leave a stale port for a reader to find
     server::App app(config);
     const unsigned short bound = app.start();
-    spdlog::info("voserver serving {} ({}) on {}:{}, TAP at {}/tap", config.archive.title, config.archive.database,
-                 config.server.host, bound, config.base_url());
+    const auto& live = app.config();  // the bound port, and the URLs derived from it
+    spdlog::info("voserver serving {} ({}) on {}:{}, TAP at {}/tap", live.archive.title, live.archive.database,
+                 live.server.host, bound, live.base_url());
+    std::cout << "voserver listening on http://" << live.server.host << ":" << bound << std::endl;
+    if (!port_file.empty()) write_port_file(port_file, bound);
     app.wait(true);
+    if (!port_file.empty()) {
+        std::error_code ec;
+        fs::remove(port_file, ec);
+    }
     return 0;
 }
 
-int cmd_ingest(const std::vector<std::string>& paths, std::string collection, const std::string& config_path) {
+int cmd_ingest(const std::vector<std::string>& paths, std::string collection, const std::string& config_path,
+               const std::string& base_url) {
     const auto config = load(config_path);
     if (collection.empty()) {
         if (config.collections.size() == 1) collection = config.collections.front().name;
@@ -117,8 +162,9 @@ int cmd_ingest(const std::vector<std::string>& paths, std::string collection, co
     }
     for (const auto& p : paths)
         if (!fs::exists(p)) throw CliError("ingest: no such file or directory: " + p);
+    const auto options = ingest_options(config, collection, base_url);
     auto store = open_store_for_write(config);
-    run_ingest(*store, paths, ingest_options(config, collection));
+    run_ingest(*store, paths, options);
     return 0;
 }
 
@@ -230,7 +276,9 @@ int main(int argc, char** argv) {
     auto* serve = app.add_subcommand("serve", "serve the archive over HTTP (TAP, VOSI, landing page)");
     std::optional<int> port;
     serve->add_option("--config", config_path, config_help);
-    serve->add_option("--port", port, "listen port (overrides [server] port)");
+    serve->add_option("--port", port, "listen port (overrides [server] port; 0 = a free port chosen by the system)");
+    std::string port_file;
+    serve->add_option("--port-file", port_file, "once listening, write the bound port to this file (for --port 0)");
 
     auto* ingest = app.add_subcommand("ingest", "ingest FITS files or directories into the ObsCore store");
     std::vector<std::string> paths;
@@ -238,6 +286,8 @@ int main(int argc, char** argv) {
     ingest->add_option("paths", paths, "FITS files (.fits, .fit, .fits.gz) or directories searched recursively")->required();
     ingest->add_option("--collection", collection, "obs_collection of the products (a [[collection]] name)");
     ingest->add_option("--config", config_path, config_help);
+    std::string ingest_base_url;
+    ingest->add_option("--base-url", ingest_base_url, "public base URL of access_url (overrides [server] base_url)");
 
     auto* make_demo = app.add_subcommand("make-demo", "write the PHANGS-MUSE-format demo cubes");
     std::optional<int> nx, ny, nchan;
@@ -272,8 +322,8 @@ int main(int argc, char** argv) {
     }
 
     try {
-        if (*serve) return cmd_serve(config_path, port);
-        if (*ingest) return cmd_ingest(paths, collection, config_path);
+        if (*serve) return cmd_serve(config_path, port, port_file);
+        if (*ingest) return cmd_ingest(paths, collection, config_path, ingest_base_url);
         if (*make_demo) return cmd_make_demo(config_path, nx, ny, nchan, out);
         if (*build_demo) return cmd_build_demo(config_path, if_missing);
         if (*adql_check) return cmd_adql_check(udfs);

@@ -8,7 +8,7 @@
 #    $VO_BENCH_DIR (default /tmp/sodahttp_bench/demo) on first use: make-demo
 #    writes the 19 galaxies one after the other, it is stopped after the first.
 # 2. Ingests it into a store under $VO_BENCH_DIR/.. and serves it on a free
-#    loopback port (query_workers = 2, threads = 2).
+#    loopback port (--port 0; query_workers = 2, threads = 2).
 # 3. Warms the page cache the way a server finds a product it has served
 #    before (drop the file's pages, then one sequential read: see
 #    bench/soda/README.md on folio sizes).
@@ -44,12 +44,11 @@ if [ -z "$cube" ]; then
 fi
 echo "cube: $cube ($(stat -c %s "$cube") bytes)"
 
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cfg="$work/voserver.toml"
 cat >"$cfg" <<EOF
 [server]
 host = "127.0.0.1"
-port = $port
+port = 0
 threads = 2
 query_workers = 2
 
@@ -64,17 +63,19 @@ directories = ["$dir"]
 description = "one 160 x 160 x 3681 demo cube"
 EOF
 rm -f "$work/store.sqlite"
-"$vs" ingest "$cube" --collection phangs-muse --config "$cfg" >"$work/ingest.log" 2>&1
+"$vs" ingest "$cube" --collection phangs-muse --config "$cfg" --base-url http://voserver.bench >"$work/ingest.log" 2>&1
 
-"$vs" serve --config "$cfg" >"$work/server.log" 2>&1 &
+# port 0: the server picks a free port and writes it to --port-file once it accepts
+rm -f "$work/port"
+"$vs" serve --config "$cfg" --port 0 --port-file "$work/port" >"$work/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT INT TERM
-base="http://127.0.0.1:$port"
 i=0
-until curl -sf "$base/soda/availability" >/dev/null; do
-    i=$((i + 1)); [ $i -lt 100 ] || { cat "$work/server.log"; exit 1; }
+until [ -s "$work/port" ]; do
+    i=$((i + 1)); { [ $i -lt 600 ] && kill -0 $server 2>/dev/null; } || { cat "$work/server.log"; exit 1; }
     sleep 0.1
 done
+base="http://127.0.0.1:$(cat "$work/port")"
 
 q() { curl -sf "$base/tap/sync" --data-urlencode LANG=ADQL --data-urlencode RESPONSEFORMAT=csv --data-urlencode "QUERY=$1" | tail -n +2; }
 row=$(q "SELECT obs_publisher_did, s_ra, s_dec FROM ivoa.obscore")

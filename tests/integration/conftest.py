@@ -1,11 +1,16 @@
 """Integration fixtures: a fresh store built from ../shared/data/fits and a
-running `voserver serve` on a free loopback port, talked to by real clients."""
+running `voserver serve --port 0` (the system picks the port, which the
+server writes to a --port-file), talked to by real clients.
+
+Every HTTP call of the suites has a timeout (TIMEOUT unless a test needs a
+tighter bound); pyvo gets a `session()` whose requests default to it;
+test_harness.py checks both by reading the suites' source."""
 import contextlib
 import os
-import shutil
-import socket
+import re
 import subprocess
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -16,20 +21,78 @@ SHARED = ROOT.parent / "shared"
 FITS_DIR = SHARED / "data" / "fits"
 VOSERVER = Path(os.environ.get("VOSERVER", ROOT / "build" / "voserver"))
 
+TIMEOUT = 120  # seconds: the bound of any one HTTP call or client run of the suites
+START_TIMEOUT = 60  # seconds for `voserver serve` to report its port
+# access_url is written at ingest, before any server (and its port) exists:
+# the test stores name this base URL (`ingest --base-url`)
+INGEST_BASE_URL = "http://voserver.test"
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+
+class TimeoutSession(requests.Session):
+    """A requests Session whose calls time out after `timeout` seconds unless
+    the caller passes its own timeout (pyvo passes none)."""
+
+    def __init__(self, timeout=TIMEOUT):
+        super().__init__()
+        self.default_timeout = timeout
+
+    def request(self, method, url, **kwargs):
+        """requests.Session.request with the default timeout filled in."""
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.default_timeout
+        return super().request(method, url, **kwargs)
 
 
-def write_config(directory: Path, port: int) -> Path:
+def session(timeout=TIMEOUT):
+    """A Session for pyvo (`TAPService(url, session=conftest.session())`)."""
+    return TimeoutSession(timeout)
+
+
+def ingest(cfg: Path, paths, collection: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Runs `voserver ingest PATHS --collection C --config cfg --base-url
+    INGEST_BASE_URL`; returns the finished process (stdout and stderr text)."""
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    return subprocess.run([str(VOSERVER), "ingest", *map(str, paths), "--collection", collection,
+                           "--config", str(cfg), "--base-url", INGEST_BASE_URL],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def rebase(url: str, base: str) -> str:
+    """`url` (e.g. a job URL a previous server run published) on the server
+    at `base`: same path and query, base's scheme, host and port."""
+    u, b = urllib.parse.urlsplit(url), urllib.parse.urlsplit(base)
+    return urllib.parse.urlunsplit((b.scheme, b.netloc, u.path, u.query, u.fragment))
+
+
+VOTABLE_NS = "{http://www.ivoa.net/xml/VOTable/v1.3}"
+
+
+def dali_error(r, status=400) -> str:
+    """The message of a DALI error response `r` (DALI 1.1 section 4.4), after
+    checking what a client relies on: HTTP `status`, a VOTable content type,
+    and one INFO name="QUERY_STATUS" value="ERROR" in a RESOURCE
+    type="results". Raises AssertionError otherwise."""
+    import xml.etree.ElementTree as ET
+    assert r.status_code == status, (r.status_code, r.text[:300])
+    assert r.headers.get("Content-Type", "").startswith("application/x-votable+xml"), r.headers.get("Content-Type")
+    root = ET.fromstring(r.content)
+    infos = [i for res in root.iter(VOTABLE_NS + "RESOURCE") if res.get("type") == "results"
+             for i in res.findall(VOTABLE_NS + "INFO") if i.get("name") == "QUERY_STATUS"]
+    assert len(infos) == 1, r.text[:500]
+    assert infos[0].get("value") == "ERROR", r.text[:500]
+    message = (infos[0].text or "").strip()
+    assert message, "an error without a message: " + r.text[:500]
+    return message
+
+
+def write_config(directory: Path) -> Path:
+    """The test archive's configuration in `directory`: port 0 and no base_url,
+    so that a server's URLs derive from the port it bound."""
     cfg = directory / "voserver.toml"
     cfg.write_text(f"""
 [server]
 host = "127.0.0.1"
-port = {port}
-base_url = "http://127.0.0.1:{port}"
+port = 0
 threads = 4
 
 [archive]
@@ -49,34 +112,56 @@ description = "Real FITS products from ../shared/data/fits"
     return cfg
 
 
-@contextlib.contextmanager
-def running_server(cfg: Path, port: int, work: Path):
-    """Runs `voserver serve --config cfg --port port` (log in work/server.log)
-    until the block ends; yields its base URL once /tap/availability answers."""
-    log = open(work / "server.log", "w")
-    proc = subprocess.Popen([str(VOSERVER), "serve", "--config", str(cfg), "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+def start_server(cfg: Path, work: Path, log_name: str = "server.log"):
+    """Starts `voserver serve --config cfg --port 0 --port-file work/port`
+    (stdout and stderr in work/log_name); returns (process, base URL) once the
+    server has written the port it bound, i.e. once it accepts connections.
+    Raises RuntimeError with the log if it exits or reports no port within
+    START_TIMEOUT."""
+    port_file = work / "port"
+    port_file.unlink(missing_ok=True)
+    log_path = work / log_name
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([str(VOSERVER), "serve", "--config", str(cfg), "--port", "0",
+                                 "--port-file", str(port_file)], stdout=log, stderr=subprocess.STDOUT)
+    end = time.monotonic() + START_TIMEOUT
+    while not port_file.exists():
+        if proc.poll() is not None:
+            raise RuntimeError(f"voserver exited ({proc.returncode}): " + log_path.read_text())
+        if time.monotonic() > end:
+            stop_server(proc)
+            raise RuntimeError(f"voserver reported no port in {START_TIMEOUT} s: " + log_path.read_text())
+        time.sleep(0.05)
+    port = int(port_file.read_text())
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def stop_server(proc):
+    """SIGTERM, then SIGKILL after 10 s."""
+    proc.terminate()
     try:
-        for _ in range(100):
-            try:
-                if requests.get(base + "/tap/availability", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError("voserver exited: " + (work / "server.log").read_text())
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("voserver did not answer /tap/availability")
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def listening_port(log_text: str) -> int:
+    """The port of the "voserver listening on http://HOST:PORT" line of a log."""
+    m = re.search(r"^voserver listening on http://[^\s:]+:(\d+)$", log_text, re.M)
+    assert m, "no 'voserver listening on' line in the log:\n" + log_text
+    return int(m.group(1))
+
+
+@contextlib.contextmanager
+def running_server(cfg: Path, work: Path):
+    """Runs `voserver serve --config cfg --port 0` (log in work/server.log)
+    until the block ends; yields its base URL once it accepts connections."""
+    proc, base = start_server(cfg, work)
+    try:
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        stop_server(proc)
 
 
 @pytest.fixture(scope="session")
@@ -85,11 +170,9 @@ def archive(tmp_path_factory):
     assert VOSERVER.exists(), "build/voserver missing: run scripts/setup"
     assert FITS_DIR.is_dir(), f"{FITS_DIR} missing"
     work = tmp_path_factory.mktemp("archive")
-    port = free_port()
-    cfg = write_config(work, port)
-    ingest = subprocess.run([str(VOSERVER), "ingest", str(FITS_DIR), "--collection", "samples",
-                             "--config", str(cfg)], capture_output=True, text=True, timeout=300)
-    assert ingest.returncode == 0, ingest.stdout + ingest.stderr
-    with running_server(cfg, port, work) as base:
-        yield {"base": base, "tap": base + "/tap", "ingest_output": ingest.stdout + ingest.stderr,
+    cfg = write_config(work)
+    done = ingest(cfg, FITS_DIR, "samples")
+    assert done.returncode == 0, done.stdout + done.stderr
+    with running_server(cfg, work) as base:
+        yield {"base": base, "tap": base + "/tap", "ingest_output": done.stdout + done.stderr,
                "config": cfg, "work": work}

@@ -17,6 +17,8 @@ import pytest
 import pyvo
 from astropy.coordinates import SkyCoord
 
+import conftest
+
 COLUMNS = ["obs_id", "obs_collection", "dataproduct_type", "target_name", "facility_name",
            "instrument_name", "s_ra", "s_dec", "s_fov", "s_xel1", "s_xel2", "calib_level",
            "em_min", "em_max", "t_min", "t_max", "t_exptime", "s_resolution", "s_region"]
@@ -27,7 +29,7 @@ GEO = 1e-9
 
 def run(archive, adql):
     """Runs one ADQL query synchronously through pyvo; returns an astropy Table."""
-    return pyvo.dal.TAPService(archive["tap"]).search(adql).to_table()
+    return pyvo.dal.TAPService(archive["tap"], session=conftest.session()).search(adql).to_table()
 
 
 def pyval(v):

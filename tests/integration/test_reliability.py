@@ -56,12 +56,11 @@ def server(archive, tmp_path_factory):
 
     store = work / "store.sqlite"
     store.write_bytes((archive["work"] / "store.sqlite").read_bytes())
-    port = conftest.free_port()
     cfg = work / "voserver.toml"
     cfg.write_text(f"""
 [server]
 host = "127.0.0.1"
-port = {port}
+port = 0
 threads = 2
 query_workers = 4
 express_workers = 1
@@ -81,11 +80,10 @@ max_queries_per_client = 16
 name = "big"
 directories = ["{big}"]
 """)
-    ing = subprocess.run([str(conftest.VOSERVER), "ingest", str(big), "--collection", "big", "--config", str(cfg)],
-                         capture_output=True, text=True, timeout=120)
+    ing = conftest.ingest(cfg, big, "big", timeout=120)
     assert ing.returncode == 0, ing.stdout + ing.stderr
     log = work / "server.log"
-    with conftest.running_server(cfg, port, work) as base:
+    with conftest.running_server(cfg, work) as base:
         pid = server_pid(cfg)
         yield {"base": base, "pid": pid, "log": log, "work": work}
 
@@ -155,7 +153,7 @@ def test_9_mb_of_or_terms_is_refused_naming_the_size_limit(server):
 def test_a_thousand_ored_ids_are_answered(server):
     # generated ID lists are legal and common: they must work, not just not crash
     ids = requests.get(server["base"] + "/tap/sync", params={
-        "LANG": "ADQL", "QUERY": "SELECT obs_id FROM ivoa.obscore", "RESPONSEFORMAT": "csv"}).text.split()[1:]
+        "LANG": "ADQL", "QUERY": "SELECT obs_id FROM ivoa.obscore", "RESPONSEFORMAT": "csv"}, timeout=conftest.TIMEOUT).text.split()[1:]
     terms = [f"obs_id = '{i}'" for i in ids] + [f"obs_id = 'none{k}'" for k in range(1000)]
     r = sync(server, "SELECT COUNT(*) AS n FROM ivoa.obscore WHERE " + " OR ".join(terms), method="POST",
              RESPONSEFORMAT="csv")
@@ -218,7 +216,7 @@ def test_an_express_query_that_turns_out_slow_moves_to_the_general_workers(serve
 def raw_request(server, path_and_query):
     """Sends one GET and never reads the answer; returns the open socket."""
     port = int(server["base"].rsplit(":", 1)[1])
-    s = socket.create_connection(("127.0.0.1", port))
+    s = socket.create_connection(("127.0.0.1", port), timeout=conftest.TIMEOUT)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     s.sendall(f"GET {path_and_query} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
     return s

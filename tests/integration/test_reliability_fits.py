@@ -37,8 +37,7 @@ UNTERMINATED = fits_bytes(image_cards(ctype1="CTYPE1  = 'RA---TAN"), b"\0" * 256
 
 
 def run_ingest(cfg, path):
-    return subprocess.run([str(conftest.VOSERVER), "ingest", str(path), "--collection", "samples", "--config", str(cfg)],
-                          capture_output=True, text=True, timeout=300)
+    return conftest.ingest(cfg, path, "samples")
 
 
 def test_ingest_batch_with_broken_files(tmp_path):
@@ -51,7 +50,7 @@ def test_ingest_batch_with_broken_files(tmp_path):
     whole = gzip.compress(fits_bytes(image_cards(), b"\0" * 256))
     (batch / "e_truncated.fits.gz").write_bytes(whole[: len(whole) - 6])
     shutil.copy(conftest.FITS_DIR / "other" / "skyview_dss_m13.fits", batch / "f_good.fits")
-    cfg = conftest.write_config(tmp_path, conftest.free_port())
+    cfg = conftest.write_config(tmp_path)
 
     r = run_ingest(cfg, batch)
     out = r.stdout + r.stderr
@@ -63,9 +62,8 @@ def test_ingest_batch_with_broken_files(tmp_path):
     assert "e_truncated.fits.gz: gzip: truncated or corrupt gzip file" in out
     assert "collection samples: ingested 2, skipped 4" in out
 
-    port = conftest.free_port()
-    cfg = conftest.write_config(tmp_path, port)
-    with conftest.running_server(cfg, port, tmp_path) as base:
+    cfg = conftest.write_config(tmp_path)
+    with conftest.running_server(cfg, tmp_path) as base:
         rows = requests.get(base + "/tap/sync", params={"LANG": "ADQL", "FORMAT": "csv",
                                                         "QUERY": "SELECT obs_id FROM ivoa.obscore ORDER BY obs_id"},
                             timeout=30)
@@ -78,12 +76,11 @@ def test_cutout_of_a_product_damaged_after_ingestion(tmp_path):
     products.mkdir()
     product = products / "victim.fits"
     shutil.copy(conftest.FITS_DIR / "other" / "cfht_megaprime_cutout.fits", product)
-    port = conftest.free_port()
-    cfg = conftest.write_config(tmp_path, port)
+    cfg = conftest.write_config(tmp_path)
     r = run_ingest(cfg, products)
     assert r.returncode == 0 and "ingested 1" in r.stdout, r.stdout + r.stderr
     product.write_bytes(UNTERMINATED)  # the file changes under the archive
-    with conftest.running_server(cfg, port, tmp_path) as base:
+    with conftest.running_server(cfg, tmp_path) as base:
         did = "ivo://voserver.test/samples?victim"
         for params in ({"ID": did, "PIXEL_1": "1 4"}, {"ID": did, "CIRCLE": "150 2 0.001"}):
             cut = requests.get(base + "/soda/sync", params=params, timeout=30)

@@ -1,11 +1,13 @@
-"""STILTS validators on the running server: taplint (the stages of issue 2 with
-zero errors) and votlint on each output format that is a VOTable."""
+"""STILTS validators on the running server: taplint (every stage; only the
+failures and warnings listed below with their reasons) and votlint on each output format that is a VOTable."""
 import json
 import subprocess
 import tempfile
 
 import pytest
 import requests
+
+import conftest
 
 # Warnings accepted from taplint's run of all stages, each with its reason.
 # EXA/EXVL: taplint checks the examples with its bundled ADQL 2.0 parser
@@ -51,7 +53,7 @@ def test_taplint_all_stages(archive):
     "SELECT COUNT(*) FROM ivoa.obscore WHERE obs_id = 'none'",
 ])
 def test_votlint_is_clean_on_results(archive, query):
-    r = requests.get(archive["tap"] + "/sync", params={"LANG": "ADQL", "QUERY": query})
+    r = requests.get(archive["tap"] + "/sync", params={"LANG": "ADQL", "QUERY": query}, timeout=conftest.TIMEOUT)
     assert r.status_code == 200
     with tempfile.NamedTemporaryFile(suffix=".vot") as f:
         f.write(r.content)
@@ -62,7 +64,7 @@ def test_votlint_is_clean_on_results(archive, query):
 
 
 def test_votlint_is_clean_on_errors(archive):
-    r = requests.get(archive["tap"] + "/sync", params={"LANG": "ADQL", "QUERY": "SELECT nothing FROM nowhere"})
+    r = requests.get(archive["tap"] + "/sync", params={"LANG": "ADQL", "QUERY": "SELECT nothing FROM nowhere"}, timeout=conftest.TIMEOUT)
     with tempfile.NamedTemporaryFile(suffix=".vot") as f:
         f.write(r.content)
         f.flush()
@@ -72,13 +74,13 @@ def test_votlint_is_clean_on_errors(archive):
 
 
 def test_vosi_endpoints(archive):
-    av = requests.get(archive["tap"] + "/availability")
+    av = requests.get(archive["tap"] + "/availability", timeout=conftest.TIMEOUT)
     assert av.status_code == 200 and b"available>true" in av.content.replace(b" ", b"")
-    cap = requests.get(archive["tap"] + "/capabilities")
+    cap = requests.get(archive["tap"] + "/capabilities", timeout=conftest.TIMEOUT)
     assert cap.status_code == 200
     assert b"ivo://ivoa.net/std/ObsCore#core-1.1" in cap.content
     assert b"ivo://ivoa.net/std/TAP" in cap.content
-    tables = requests.get(archive["tap"] + "/tables")
+    tables = requests.get(archive["tap"] + "/tables", timeout=conftest.TIMEOUT)
     assert tables.status_code == 200 and b"ivoa.obscore" in tables.content
-    landing = requests.get(archive["base"] + "/")
+    landing = requests.get(archive["base"] + "/", timeout=conftest.TIMEOUT)
     assert landing.status_code == 200 and b"/tap" in landing.content

@@ -19,6 +19,8 @@ from astropy.io.votable.tree import VOTableFile
 from astropy.table import MaskedColumn, Table
 import astropy.units as u
 
+import conftest
+
 VOT = "{http://www.ivoa.net/xml/VOTable/v1.3}"
 UWS = "{http://www.ivoa.net/xml/UWS/v1.0}"
 MATCH = ("SELECT t.name, o.obs_publisher_did, DISTANCE(POINT('ICRS', t.ra, t.dec), POINT('ICRS', o.s_ra, o.s_dec)) "
@@ -69,7 +71,7 @@ def test_pyvo_sync_cross_match_with_an_uploaded_table(archive):
     src = sources(archive)
     want = expected_matches(archive, src)
     assert len(want) >= 5
-    service = pyvo.dal.TAPService(archive["tap"])
+    service = pyvo.dal.TAPService(archive["tap"], session=conftest.session())
     got = service.search(MATCH, uploads={"src": src}).to_table()
     assert {(str(n), str(d)) for n, d in zip(got["name"], got["obs_publisher_did"])} == want
     assert "nowhere" not in set(got["name"])
@@ -78,7 +80,7 @@ def test_pyvo_sync_cross_match_with_an_uploaded_table(archive):
 
 def test_pyvo_async_with_an_upload(archive):
     src = sources(archive)
-    service = pyvo.dal.TAPService(archive["tap"])
+    service = pyvo.dal.TAPService(archive["tap"], session=conftest.session())
     got = service.run_async(MATCH, uploads={"src": src}).to_table()
     assert {(str(n), str(d)) for n, d in zip(got["name"], got["obs_publisher_did"])} == expected_matches(archive, src)
 
@@ -132,8 +134,8 @@ def test_an_upload_is_visible_to_its_query_only(archive):
     assert ok.status_code == 200 and b"<TD>2</TD>" in ok.content
     later = requests.post(archive["tap"] + "/sync", timeout=60,
                           data={"LANG": "ADQL", "QUERY": "SELECT COUNT(*) FROM TAP_UPLOAD.mine"})
-    assert later.status_code == 400
-    assert b"mine" in later.content
+    message = conftest.dali_error(later, 400)
+    assert "unknown table" in message and "TAP_UPLOAD.mine" in message, message
     # nor through TAP_SCHEMA
     ts = requests.get(archive["tap"] + "/sync", timeout=60, params={
         "LANG": "ADQL", "QUERY": "SELECT COUNT(*) AS n FROM TAP_SCHEMA.tables WHERE schema_name = 'TAP_UPLOAD'"})

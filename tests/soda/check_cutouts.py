@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """Independent check of the SODA cutouts written by soda_tests.
 
-Run after build-soda/soda_tests (which writes $VO_SODA_OUT, default
-/tmp/voserver_soda_out, and manifest.jsonl there):
+Run after build/soda_tests (which writes its cutouts, and manifest.jsonl
+listing them, to $VO_SODA_OUT; under ctest that is build/soda_out, set in
+CMakeLists.txt). scripts/test runs it after the unit tests:
 
-    /usr/bin/python3 tests/soda/check_cutouts.py [--print-boxes]
+    VO_SODA_OUT=build/soda_out /usr/bin/python3 tests/soda/check_cutouts.py [--print-boxes]
 
 For every manifest entry it recomputes, with astropy only (no voserver code):
   * the pixel box: the region boundary sampled uniformly (<= 1/8 pixel per
@@ -22,13 +23,16 @@ and then checks the output file: same box as recomputed, data identical to the
 slice of the original stored values (no scaling), corner pixels' world
 coordinates equal to the original's at the same pixels to 1e-9 deg (spectral
 1e-9 relative), CHECKSUM/DATASUM valid, and `fitsverify -q -e` clean.
-Exit status 1 on any failure.
+Exit status 1 on any failure, also when the manifest is missing or empty
+(no cutout checked is not a pass) or the whole check takes longer than
+$VO_CHECK_SECONDS (default 600).
 """
 import json
 import math
 import os
 import subprocess
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -351,7 +355,7 @@ def check_entry(entry, print_boxes):
     bad = [str(c.message) for c in caught if "hecksum" in str(c.message)]
     if bad:
         fail(name, "checksum: " + bad[0])
-    r = subprocess.run(["fitsverify", "-q", "-e", entry["output"]], capture_output=True, text=True)
+    r = subprocess.run(["fitsverify", "-q", "-e", entry["output"]], capture_output=True, text=True, timeout=120)
     if "verification OK" not in r.stdout:
         fail(name, "fitsverify: " + r.stdout.strip())
     cut_hdus = [i for i in entry["hdus"] if raw[i].header.get("NAXIS", 0) > 0 and raw[i].data is not None and raw[i].is_image and raw[i].header["NAXIS"] == len(exp)]
@@ -393,14 +397,30 @@ def check_entry(entry, print_boxes):
 
 
 def main():
+    """Checks every manifest entry; exit status 0 only if there was at least
+    one and none failed, within the time budget."""
     print_boxes = "--print-boxes" in sys.argv
-    entries = [json.loads(l) for l in open(os.path.join(OUT, "manifest.jsonl"))]
+    budget = float(os.environ.get("VO_CHECK_SECONDS", "600"))
+    manifest = os.path.join(OUT, "manifest.jsonl")
+    if not os.path.exists(manifest):
+        print(f"FAIL: no {manifest}: run soda_tests first (with VO_SODA_OUT={OUT})")
+        sys.exit(1)
+    entries = [json.loads(l) for l in open(manifest) if l.strip()]
+    if not entries:
+        print(f"FAIL: {manifest} lists no cutout")
+        sys.exit(1)
+    end = time.monotonic() + budget
+    checked = 0
     for e in entries:
+        if time.monotonic() > end:
+            fail("check_cutouts", f"time budget of {budget:g} s spent after {checked} of {len(entries)} cutouts")
+            break
         try:
             check_entry(e, print_boxes)
         except Exception as ex:  # report and go on
             fail(e["name"], f"exception {type(ex).__name__}: {ex}")
-    print(f"{len(entries)} cutouts checked, {len(failures)} failures")
+        checked += 1
+    print(f"{checked} cutouts checked, {len(failures)} failures")
     sys.exit(1 if failures else 0)
 
 

@@ -63,6 +63,7 @@ struct Response {
     std::string content_type;
     std::string body;
     bool chunked = false;
+    std::string location;  ///< the Location header (redirects)
 };
 
 /// Sends requests over one keep-alive connection.
@@ -83,7 +84,8 @@ public:
         http::write(stream_, req);
         http::response<http::string_body> res;
         http::read(stream_, buffer_, res);
-        return {res.result_int(), std::string(res[http::field::content_type]), res.body(), res.chunked()};
+        return {res.result_int(), std::string(res[http::field::content_type]), res.body(), res.chunked(),
+                std::string(res[http::field::location])};
     }
     Response get(const std::string& target) { return send(http::verb::get, target); }
 
@@ -252,6 +254,38 @@ TEST_CASE("VOSI endpoints and landing page over HTTP", "[http]") {
     CHECK(r.content_type == "text/html;charset=UTF-8");
     CHECK(r.body.find("test archive") != std::string::npos);
     CHECK(r.body.find("<td>3</td>") != std::string::npos);  // 3 products in collection "test"
+}
+
+TEST_CASE("port 0: the bound port is reported and every published URL is on it", "[http][port]") {
+    Fixture fx;  // port 0, no base_url
+    REQUIRE(fx.port != 0);
+    CHECK(fx.app->config().server.port == fx.port);
+    const std::string base = "http://127.0.0.1:" + std::to_string(fx.port);
+    CHECK(fx.app->config().base_url() == base);
+    Client client(fx.port);
+    auto r = client.get("/tap/capabilities");
+    CHECK(r.body.find("<accessURL use=\"base\">" + base + "/tap</accessURL>") != std::string::npos);
+    CHECK(r.body.find(":0/") == std::string::npos);
+    r = client.get("/");
+    CHECK(r.body.find(base + "/tap") != std::string::npos);
+    r = client.send(http::verb::post, "/tap/async", "LANG=ADQL&QUERY=SELECT+TOP+1+obs_id+FROM+ivoa.obscore");
+    CHECK(r.status == 303);
+    CHECK(r.location.rfind(base + "/tap/async/", 0) == 0);
+    r = client.get("/tap/async");
+    CHECK(r.body.find("xlink:href=\"" + base + "/tap/async/") != std::string::npos);
+}
+
+TEST_CASE("port 0 with an explicit base_url: published URLs keep the base_url", "[http][port]") {
+    Fixture fx([](server::Config& c) {
+        c.server.base_url = "https://archive.example.org/vo";
+        c.server.base_url_explicit = true;
+    });
+    CHECK(fx.app->config().server.port == fx.port);
+    Client client(fx.port);
+    auto r = client.get("/tap/capabilities");
+    CHECK(r.body.find("<accessURL use=\"base\">https://archive.example.org/vo/tap</accessURL>") != std::string::npos);
+    r = client.send(http::verb::post, "/tap/async", "LANG=ADQL&QUERY=SELECT+TOP+1+obs_id+FROM+ivoa.obscore");
+    CHECK(r.location.rfind("https://archive.example.org/vo/tap/async/", 0) == 0);
 }
 
 TEST_CASE("a client that disconnects mid-stream does not stop the server", "[http]") {

@@ -330,7 +330,10 @@ TEST_CASE("SODA sync errors map to DALI error documents and statuses", "[soda][h
 
     r = client.get(muse + "&CIRCLE=53.17%20-27.80%20abc");
     CHECK(r.status == 400);
-    CHECK(contains(r.body, "CIRCLE"));
+    CHECK(is_error_votable(r));
+    CHECK(contains(r.body, "UsageError: CIRCLE"));
+    CHECK(contains(r.body, "not a number"));  // what is wrong, and with which token
+    CHECK(contains(r.body, "abc"));
 
     r = client.get(muse + "&BAND=5.1e-7%205.0e-7");  // min > max
     CHECK(r.status == 400);
@@ -341,6 +344,7 @@ TEST_CASE("SODA sync errors map to DALI error documents and statuses", "[soda][h
     CHECK(r.status == 400);
     CHECK(is_error_votable(r));
     CHECK(contains(r.body, "POL"));
+    CHECK(contains(r.body, "no STOKES axis"));  // why the parameter cannot apply
 
     r = client.get(muse + "&CIRCLE=53.3%20-27.9%200.01");  // 10 arcmin away from the 6 arcsec field
     CHECK(r.status == 204);

@@ -35,6 +35,14 @@ std::filesystem::path out_dir() {
   return d;
 }
 
+/// The manifest of this process's cutouts, out_dir()/manifest.jsonl: emptied
+/// when the first cutout of the process is written (so it lists exactly the
+/// cases this run wrote, whichever test cases Catch2 selected), then appended to.
+std::ofstream& manifest_file() {
+  static std::ofstream m(out_dir() / "manifest.jsonl", std::ios::trunc);
+  return m;
+}
+
 std::string json_escape(const std::string& s) {
   std::string o;
   for (char c : s) {
@@ -59,7 +67,8 @@ Cutout run_case(const std::string& name, const std::string& file, const M& reque
   }));
   os.close();
   CHECK(written == cut.size_bytes());
-  std::ofstream manifest(out_dir() / "manifest.jsonl", std::ios::app);
+  std::ofstream& manifest = manifest_file();
+  REQUIRE(manifest.good());
   manifest << "{\"name\":\"" << name << "\",\"input\":\"" << json_escape(file) << "\",\"output\":\""
            << json_escape(path.string()) << "\",\"params\":{";
   bool first = true;
@@ -73,7 +82,7 @@ Cutout run_case(const std::string& name, const std::string& file, const M& reque
   for (std::size_t i = 0; i < cut.axes().size(); ++i)
     manifest << (i ? "," : "") << "[" << cut.axes()[i].fits_first() << "," << cut.axes()[i].fits_last() << ","
              << cut.axes()[i].step << "]";
-  manifest << "]}\n";
+  manifest << "]}" << std::endl;  // flushed: check_cutouts.py reads it after this process
   return cut;
 }
 
@@ -106,11 +115,6 @@ std::string param_of(const std::string& file, const M& request) {
 }
 
 }  // namespace
-
-TEST_CASE("start a fresh manifest", "[soda][cutout]") {
-  std::filesystem::remove(out_dir() / "manifest.jsonl");
-  SUCCEED();
-}
 
 TEST_CASE("ALMA cube: SIN / FREQ / STOKES", "[soda][cutout]") {
   const std::string f = kFits + "alma/ngc3256_alma_sv_co10_cube.fits";
