@@ -54,12 +54,14 @@ public:
     Binder& operator=(const Binder&) = delete;
     sqlite3_stmt* get() const { return stmt_; }
 
-    void bind_null(int i) { sqlite3_bind_null(stmt_, i); }
+    // Every bind checks its return code (a wrong index or a value too large
+    // for SQLITE_LIMIT_LENGTH must not leave a silently NULL column).
+    void bind_null(int i) { check(sqlite3_bind_null(stmt_, i), i); }
     void bind(int i, const std::string& v) {
-        sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+        check(sqlite3_bind_text64(stmt_, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8), i);
     }
-    void bind(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
-    void bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
+    void bind(int i, std::int64_t v) { check(sqlite3_bind_int64(stmt_, i, v), i); }
+    void bind(int i, double v) { check(sqlite3_bind_double(stmt_, i, v), i); }
     template <class T>
     void bind(int i, const std::optional<T>& v) {
         if (v) bind(i, *v);
@@ -78,6 +80,10 @@ public:
     }
 
 protected:
+    void check(int rc, int index) {
+        if (rc != SQLITE_OK) fail(db_, path_, "cannot bind value " + std::to_string(index));
+    }
+
     sqlite3* db_;
     const std::string& path_;
     sqlite3_stmt* stmt_;
@@ -174,6 +180,7 @@ Store::Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
 Store::~Store() {
     sqlite3_finalize(upsert_stmt_);
     sqlite3_finalize(file_stmt_);
+    sqlite3_finalize(data_version_stmt_);
     if (db_) sqlite3_close_v2(db_);
 }
 
@@ -423,6 +430,38 @@ long long Store::count_rows() const {
     Stmt s(db_, path_, std::string("SELECT COUNT(*) FROM ") + kObsCoreTable);
     s.step();
     return sqlite3_column_int64(s.get(), 0);
+}
+
+std::vector<ForeignKey> Store::foreign_keys() const {
+    std::vector<ForeignKey> keys;
+    {
+        Stmt has(db_, path_, "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('tap_schema_keys', 'tap_schema_key_columns')");
+        has.step();
+        if (sqlite3_column_int64(has.get(), 0) < 2) return keys;  // a store written before keys existed
+    }
+    std::vector<std::string> ids;
+    {
+        Stmt s(db_, path_, "SELECT key_id, from_table, target_table, COALESCE(description,''), COALESCE(utype,'') "
+                           "FROM tap_schema_keys ORDER BY key_id");
+        while (s.step()) {
+            ids.push_back(s.text(0));
+            keys.push_back({s.text(1), s.text(2), {}, s.text(3), s.text(4)});
+        }
+    }
+    Stmt s(db_, path_, "SELECT key_id, from_column, target_column FROM tap_schema_key_columns");
+    while (s.step()) {
+        const std::string id = s.text(0);
+        for (std::size_t i = 0; i < ids.size(); ++i)
+            if (ids[i] == id) keys[i].columns.emplace_back(s.text(1), s.text(2));
+    }
+    return keys;
+}
+
+std::map<std::string, long long> Store::collection_counts() const {
+    std::map<std::string, long long> counts;
+    Stmt s(db_, path_, std::string("SELECT obs_collection, COUNT(*) FROM ") + kObsCoreTable + " GROUP BY obs_collection");
+    while (s.step()) counts[s.text(0)] = sqlite3_column_int64(s.get(), 1);
+    return counts;
 }
 
 }  // namespace vo::obscore

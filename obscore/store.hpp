@@ -2,6 +2,7 @@
 // 1.1 and the (private) product-file table (DESIGN.md "Storage").
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -36,6 +37,20 @@ inline constexpr const char* kObsCoreTable = "ivoa_obscore";
 /// `tap_schema_{schemas,tables,columns,keys,key_columns}` tables of TAP 1.1
 /// section 4 (published as TAP_SCHEMA.schemas etc.), and `voserver_files`
 /// (obs_publisher_did -> file path, size, mtime, image HDUs).
+/// Bounds the heap of every store connection of the process together
+/// (SQLite's hard heap limit): a query that needs more fails with
+/// SQLITE_NOMEM instead of growing the process. `bytes` <= 0: no limit.
+void set_process_memory_limit(long long bytes);
+
+/// A foreign key as in TAP_SCHEMA.keys / key_columns (TAP 1.1 section 4.4).
+struct ForeignKey {
+    std::string from_table;    ///< qualified
+    std::string target_table;  ///< qualified
+    std::vector<std::pair<std::string, std::string>> columns;  ///< (from_column, target_column)
+    std::string description;
+    std::string utype;
+};
+
 class Store {
 public:
     ~Store();
@@ -71,6 +86,20 @@ public:
     /// Number of rows in ivoa.obscore.
     long long count_rows() const;
 
+    /// TAP_SCHEMA.keys with their key_columns (TAP 1.1 section 4.4), in
+    /// key_id order; empty when the store declares none.
+    std::vector<ForeignKey> foreign_keys() const;
+
+    /// Rows of ivoa.obscore per obs_collection.
+    std::map<std::string, long long> collection_counts() const;
+
+    /// On a read-only store: true when another connection (an ingest) has
+    /// committed since the last call or since the store was opened (SQLite's
+    /// `PRAGMA data_version`); the catalogue is then reloaded from
+    /// TAP_SCHEMA, so references to the old catalog() become invalid. Cheap
+    /// (one prepared PRAGMA) when nothing changed. Throws StoreError.
+    bool refresh_if_changed();
+
     /// On a read-only store: lets (true) or stops letting (false) the
     /// connection write, for the TEMP tables of uploads (obscore/upload_table.hpp)
     /// only; the store's own tables stay read-only (SQLITE_OPEN_READONLY).
@@ -93,6 +122,8 @@ private:
     sqlite3_stmt* upsert_stmt_ = nullptr;
     sqlite3_stmt* file_stmt_ = nullptr;
     std::unique_ptr<adql::Catalog> catalog_;
+    sqlite3_stmt* data_version_stmt_ = nullptr;
+    long long data_version_ = -1;
 };
 
 /// The s_region value of a row: the STC-S string of ObsCore's adql:REGION

@@ -18,7 +18,9 @@ namespace {
 /// Denies every write: the query connection may only read (DESIGN.md "Storage").
 /// `flag` points to Store::temp_writes_: while it is set (an upload table is
 /// being made or dropped), statements on the temp database are allowed too.
-int authorize_read_only(void* flag, int action, const char*, const char*, const char* database, const char*) {
+int authorize_read_only(void* flag, int action, const char* arg1, const char*, const char* database, const char*) {
+    // PRAGMA data_version only reads a counter: how refresh_if_changed() sees an ingest.
+    if (action == SQLITE_PRAGMA && arg1 && std::string_view(arg1) == "data_version") return SQLITE_OK;
     if (flag && *static_cast<const bool*>(flag)) {
         switch (action) {
             case SQLITE_CREATE_TEMP_TABLE: case SQLITE_DROP_TEMP_TABLE: case SQLITE_TRANSACTION: case SQLITE_PRAGMA:
@@ -61,7 +63,29 @@ std::unique_ptr<Store> Store::open_read_only(const std::string& path) {
     if (register_sql_functions(db) != SQLITE_OK) fail(db, path, "cannot register the ADQL SQL functions");
     store->load_catalog();
     sqlite3_set_authorizer(db, authorize_read_only, &store->temp_writes_);
+    store->refresh_if_changed();  // the baseline data version
     return store;
+}
+
+void set_process_memory_limit(long long bytes) { sqlite3_hard_heap_limit64(bytes > 0 ? bytes : 0); }
+
+bool Store::refresh_if_changed() {
+    if (!data_version_stmt_ &&
+        sqlite3_prepare_v3(db_, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT, &data_version_stmt_, nullptr) !=
+            SQLITE_OK)
+        fail(db_, path_, "cannot read the data version");
+    long long version = -1;
+    if (sqlite3_step(data_version_stmt_) == SQLITE_ROW) version = sqlite3_column_int64(data_version_stmt_, 0);
+    sqlite3_reset(data_version_stmt_);
+    if (version < 0) fail(db_, path_, "cannot read the data version");
+    if (data_version_ < 0) {  // first call: the baseline, taken right after open
+        data_version_ = version;
+        return false;
+    }
+    if (version == data_version_) return false;
+    data_version_ = version;
+    load_catalog();
+    return true;
 }
 
 void Store::allow_temp_writes(bool allow) {

@@ -1,7 +1,6 @@
 // The voserver web application: routing, TAP sync, VOSI, landing page.
 #include "server/app.hpp"
 
-#include <sqlite3.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -85,36 +84,6 @@ std::string decode_path(std::string_view s) {
 }
 
 }  // namespace
-
-/// TAP_SCHEMA.keys and key_columns (TAP 1.1 section 4.4) of the store, if it has them.
-static std::vector<ForeignKey> read_foreign_keys(sqlite3* db) {
-    std::vector<ForeignKey> keys;
-    sqlite3_stmt* s = nullptr;
-    const auto text = [](sqlite3_stmt* st, int i) {
-        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, i));
-        return std::string(p ? p : "");
-    };
-    std::vector<std::string> ids;
-    if (sqlite3_prepare_v2(db, "SELECT key_id, from_table, target_table, COALESCE(description,''), COALESCE(utype,'') "
-                               "FROM tap_schema_keys ORDER BY key_id", -1, &s, nullptr) == SQLITE_OK) {
-        while (sqlite3_step(s) == SQLITE_ROW) {
-            ids.push_back(text(s, 0));
-            keys.push_back({text(s, 1), text(s, 2), {}, text(s, 3), text(s, 4)});
-        }
-    }
-    sqlite3_finalize(s);
-    s = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT key_id, from_column, target_column FROM tap_schema_key_columns", -1, &s,
-                           nullptr) == SQLITE_OK) {
-        while (sqlite3_step(s) == SQLITE_ROW) {
-            const std::string id = text(s, 0);
-            for (std::size_t i = 0; i < ids.size(); ++i)
-                if (ids[i] == id) keys[i].columns.emplace_back(text(s, 1), text(s, 2));
-        }
-    }
-    sqlite3_finalize(s);
-    return keys;
-}
 
 /// A pool of workers with one read-only QueryEngine each (created by its
 /// worker on first use).
@@ -334,36 +303,54 @@ struct App::Impl {
         return {{"result", t.content_type, path}};
     }
 
-    // Documents built once at start-up (no catalogue reload per request).
-    std::string capabilities;
-    std::string tableset_max, tableset_min;
-    std::map<std::string, std::string> table_docs;  // lower-case qualified name -> document
-    std::string landing;
-    std::string tap_page;
-    std::string soda_capabilities;  // SODA 1.0 section 2.5
-    std::string soda_html;
+    /// The VOSI documents and pages made from the store's catalogue and
+    /// counts. Rebuilt when an ingest has committed to the store since they
+    /// were made (checked on each request for one of them: one PRAGMA), so
+    /// /tables, TAP_SCHEMA-based documents and the landing page follow the
+    /// store without a restart.
+    struct Documents {
+        std::string capabilities;
+        std::string tableset_max, tableset_min;
+        std::map<std::string, std::string> table_docs;  // lower-case qualified name -> document
+        std::string landing;
+        std::string tap_page;
+        std::string soda_capabilities;  // SODA 1.0 section 2.5
+        std::string soda_html;
+    };
+    std::mutex docs_mutex;
+    std::unique_ptr<obscore::Store> docs_store;  // read-only, used under docs_mutex
+    std::shared_ptr<const Documents> docs_current;
 
+    /// The current documents (rebuilt first if the store changed).
+    std::shared_ptr<const Documents> docs() {
+        std::lock_guard lock(docs_mutex);
+        try {
+            if (docs_store && docs_store->refresh_if_changed()) docs_current = make_documents(*docs_store);
+        } catch (const std::exception& e) {
+            spdlog::error("cannot rebuild the VOSI documents after a change of the store: {}", e.what());
+        }
+        return docs_current;
+    }
+
+    /// Builds the documents from scratch (start-up, and after the bound port is known).
     void build_documents() {
-        auto store = obscore::Store::open_read_only(config.archive.database);
-        const adql::Catalog& catalog = store->catalog();
-        capabilities = capabilities_document(config, adql::sqlite_udfs());
-        const auto keys = read_foreign_keys(store->db());
-        tableset_max = tableset_document(catalog, false, keys);
-        tableset_min = tableset_document(catalog, true);
-        for (const auto& t : catalog.tables()) table_docs[lower(qualified_name(t))] = table_document(t, keys);
+        std::lock_guard lock(docs_mutex);
+        if (!docs_store) docs_store = obscore::Store::open_read_only(config.archive.database);
+        docs_store->refresh_if_changed();
+        docs_current = make_documents(*docs_store);
+    }
+
+    std::shared_ptr<const Documents> make_documents(const obscore::Store& store) const {
+        auto d = std::make_shared<Documents>();
+        const adql::Catalog& catalog = store.catalog();
+        d->capabilities = capabilities_document(config, adql::sqlite_udfs());
+        const auto keys = store.foreign_keys();
+        d->tableset_max = tableset_document(catalog, false, keys);
+        d->tableset_min = tableset_document(catalog, true);
+        for (const auto& t : catalog.tables()) d->table_docs[lower(qualified_name(t))] = table_document(t, keys);
 
         std::vector<CollectionSummary> summaries;
-        std::map<std::string, long long> counts;
-        sqlite3_stmt* s = nullptr;
-        const std::string sql = std::string("SELECT obs_collection, COUNT(*) FROM ") + obscore::kObsCoreTable +
-                                " GROUP BY obs_collection";
-        if (sqlite3_prepare_v2(store->db(), sql.c_str(), -1, &s, nullptr) == SQLITE_OK) {
-            while (sqlite3_step(s) == SQLITE_ROW) {
-                const auto* name = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
-                counts[name ? name : ""] = sqlite3_column_int64(s, 1);
-            }
-        }
-        sqlite3_finalize(s);
+        const auto counts = store.collection_counts();
         long long total = 0;
         for (const auto& [name, n] : counts) total += n;
         for (const auto& c : config.collections) {
@@ -375,12 +362,12 @@ struct App::Impl {
             for (const auto& c : config.collections) configured = configured || c.name == name;
             if (!configured) summaries.push_back({name, "", n});
         }
-        landing = landing_page(config, summaries, total);
-        soda_capabilities = soda_capabilities_document(config);
-        soda_html = soda_page(config);
+        d->landing = landing_page(config, summaries, total);
+        d->soda_capabilities = soda_capabilities_document(config);
+        d->soda_html = soda_page(config);
 
         const std::string base = votable::xml_escape(config.base_url());
-        tap_page = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>TAP service</title></head><body>\n"
+        d->tap_page = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>TAP service</title></head><body>\n"
                    "<h1>TAP 1.1 service: " + votable::xml_escape(config.archive.title) + "</h1>\n"
                    "<p>ADQL 2.1 queries over <code>ivoa.obscore</code> (ObsCore 1.1) and <code>TAP_SCHEMA</code>.</p>\n<ul>\n"
                    "<li><a href=\"" + base + "/tap/sync\">" + base + "/tap/sync</a>: synchronous queries (LANG=ADQL, QUERY, MAXREC, RESPONSEFORMAT=votable|csv|tsv)</li>\n"
@@ -388,6 +375,7 @@ struct App::Impl {
                    "<li><a href=\"" + base + "/tap/capabilities\">capabilities</a>, <a href=\"" + base +
                    "/tap/tables\">tables</a>, <a href=\"" + base + "/tap/availability\">availability</a>, <a href=\"" + base + "/tap/examples\">examples</a></li>\n"
                    "</ul>\n<p><a href=\"" + base + "/\">archive home</a></p>\n</body></html>\n";
+        return d;
     }
 
     void tap_sync(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
@@ -535,8 +523,9 @@ struct App::Impl {
         const std::string prefix = "/tap/tables/";
         if (req->path.size() > prefix.size()) {
             const std::string name = lower(decode_path(req->path.substr(prefix.size())));
-            auto it = table_docs.find(name);
-            if (it == table_docs.end())
+            const auto d = docs();
+            auto it = d->table_docs.find(name);
+            if (it == d->table_docs.end())
                 return channel->reply(dali_error(404, "no table " + decode_path(req->path.substr(prefix.size())) + " in this service"));
             return channel->reply(document(kXml, it->second));
         }
@@ -547,7 +536,8 @@ struct App::Impl {
         } catch (const ParamError& e) {
             return channel->reply(dali_error(400, e.what()));
         }
-        channel->reply(document(kXml, min ? tableset_min : tableset_max));
+        const auto d = docs();
+        channel->reply(document(kXml, min ? d->tableset_min : d->tableset_max));
     }
 
     void route(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
@@ -563,18 +553,18 @@ struct App::Impl {
             r.headers.emplace_back("Allow", "GET, POST");
             return channel->reply(std::move(r));
         }
-        if (p == "/" || p == "/index.html") return channel->reply(document(kHtml, landing));
-        if (p == "/tap" || p == "/tap/") return channel->reply(document(kHtml, tap_page));
+        if (p == "/" || p == "/index.html") return channel->reply(document(kHtml, docs()->landing));
+        if (p == "/tap" || p == "/tap/") return channel->reply(document(kHtml, docs()->tap_page));
         if (p == "/tap/availability")
             return channel->reply(document(kXml, availability_document(true, "service is accepting queries")));
-        if (p == "/tap/capabilities") return channel->reply(document(kXml, capabilities));
+        if (p == "/tap/capabilities") return channel->reply(document(kXml, docs()->capabilities));
         if (p == "/tap/tables" || p.rfind("/tap/tables/", 0) == 0) return tables(req, channel);
         if (p == "/tap/examples")  // DALI 1.1 section 2.3, TAP 1.1 section 2.6
             return channel->reply(document("application/xhtml+xml;charset=UTF-8",
                                            examples_document(config.base_url() + "/tap", config.archive.title)));
         // SODA 1.0 (sync above; section 2.4-2.5 VOSI resources here).
-        if (p == "/soda" || p == "/soda/") return channel->reply(document(kHtml, soda_html));
-        if (p == "/soda/capabilities") return channel->reply(document(kXml, soda_capabilities));
+        if (p == "/soda" || p == "/soda/") return channel->reply(document(kHtml, docs()->soda_html));
+        if (p == "/soda/capabilities") return channel->reply(document(kXml, docs()->soda_capabilities));
         if (p == "/soda/availability")
             return channel->reply(document(kXml, availability_document(true, "service is accepting cutout requests")));
 
@@ -610,7 +600,7 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     limits.query_memory_bytes = c.limits.query_memory_bytes;
     // Issue 7 item 3: one heap budget for every SQLite connection of the
     // process; a query beyond it gets SQLITE_NOMEM, reported naming the limit.
-    sqlite3_hard_heap_limit64(c.limits.query_memory_bytes);
+    obscore::set_process_memory_limit(c.limits.query_memory_bytes);
     const auto queued = static_cast<std::size_t>(c.limits.max_queued_queries);
     const auto n = [](int v) { return static_cast<std::size_t>(std::max(1, v)); };
     impl_->express.start(n(c.server.express_workers), queued, c.archive.database, limits);

@@ -213,7 +213,21 @@ std::int64_t QueryEngine::table_rows(const std::string& table) {
     return n;
 }
 
+void QueryEngine::refresh() {
+    if (!store_->refresh_if_changed()) return;
+    // An ingest committed: the catalogue was reloaded; translations, plans
+    // and row counts made before it are dropped.
+    for (auto& [key, entry] : cache_) sqlite3_finalize(entry.first.stmt);
+    cache_.clear();
+    lru_.clear();
+    cache_used_ = 0;
+    sqlite3_finalize(transient_.stmt);
+    transient_ = Cached{};
+    table_rows_.clear();
+}
+
 double QueryEngine::estimate_cost(const std::string& adql, std::int64_t maxrec) {
+    refresh();
     maxrec = std::max<std::int64_t>(0, maxrec);
     Cached& q = prepare(adql, maxrec == INT64_MAX ? maxrec : maxrec + 1);
     if (q.cost) return *q.cost;  // a repeated query: no second EXPLAIN
@@ -276,6 +290,7 @@ struct OwnedStatement {
 }  // namespace
 
 QueryOutcome QueryEngine::run(const QueryRequest& request, const std::function<void()>& on_start, votable::Sink sink) {
+    refresh();
     const std::int64_t maxrec = std::max<std::int64_t>(0, request.maxrec);
     const std::int64_t row_limit = maxrec == INT64_MAX ? maxrec : maxrec + 1;
     if (request.uploads.empty()) return run_prepared(prepare(request.adql, row_limit), request, on_start, std::move(sink));

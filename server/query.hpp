@@ -99,7 +99,8 @@ public:
     /// run() does for a query that cannot be translated or prepared.
     double estimate_cost(const std::string& adql, std::int64_t maxrec);
 
-    /// Runs `request`:
+    /// Runs `request` (after an ingest into the store has committed, first
+    /// reloads the catalogue: new columns and tables are seen at once):
     ///  0. loads the uploads, if any, into TAP_UPLOAD tables of this run
     ///     (throws QueryError, a client error, naming a bad upload);
     ///  1. translates the ADQL (throws adql::AdqlError) with row_limit MAXREC+1;
@@ -117,6 +118,10 @@ private:
         std::optional<double> cost;  ///< estimate_cost(), computed once per cached statement
     };
     Cached& prepare(const std::string& adql, std::int64_t row_limit);
+    /// Reloads the catalogue and drops the caches after an ingest committed
+    /// (obscore::Store::refresh_if_changed), so that new tables and columns
+    /// are queryable without a restart.
+    void refresh();
     QueryOutcome run_prepared(Cached& q, const QueryRequest& request, const std::function<void()>& on_start,
                               votable::Sink sink);
     std::int64_t table_rows(const std::string& table);

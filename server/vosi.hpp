@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "adql/adql.hpp"
+#include "obscore/store.hpp"
 #include "server/config.hpp"
 
 namespace vo::server {
@@ -22,13 +23,7 @@ std::string availability_document(bool available, const std::string& note);
 std::string capabilities_document(const Config& config, const std::vector<adql::UdfDecl>& udfs);
 
 /// A foreign key as in TAP_SCHEMA.keys / key_columns (TAP 1.1 section 4.4).
-struct ForeignKey {
-    std::string from_table;    ///< qualified
-    std::string target_table;  ///< qualified
-    std::vector<std::pair<std::string, std::string>> columns;  ///< (from_column, target_column)
-    std::string description;
-    std::string utype;
-};
+using ForeignKey = obscore::ForeignKey;
 
 /// VOSI 1.1 section 3.3 tableset: every schema and table of `catalog`;
 /// `min_detail` (detail=min) leaves out the columns. Table names are
