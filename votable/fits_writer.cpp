@@ -88,15 +88,22 @@ Column column_of(const Field& f) {
     return c;
 }
 
-/// An unlinked temporary file opened for writing and reading back.
-std::FILE* temporary_file(const char* what) {
+/// Creates an empty temporary file (under $TMPDIR, else /tmp) and returns
+/// its path; `fd` gets its open descriptor. Throws std::runtime_error.
+std::string temporary_path(const char* what, int& fd) {
     const char* tmp = std::getenv("TMPDIR");
     std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/voserver-fits-XXXXXX";
     std::vector<char> name(tmpl.begin(), tmpl.end());
     name.push_back('\0');
-    const int fd = ::mkstemp(name.data());
+    fd = ::mkstemp(name.data());
     if (fd < 0) throw std::runtime_error(std::string("FITS output: cannot create a temporary file for ") + what);
-    ::unlink(name.data());
+    return name.data();
+}
+
+/// An unlinked temporary file opened for writing and reading back.
+std::FILE* temporary_file(const char* what) {
+    int fd = -1;
+    ::unlink(temporary_path(what, fd).c_str());
     std::FILE* f = ::fdopen(fd, "w+b");
     if (!f) {
         ::close(fd);
@@ -244,14 +251,9 @@ private:
 
     /// Writes the header with the real NAXIS2 and TFORMs.
     void write_header(const char* query_status, std::string_view message) {
-        const char* tmp = std::getenv("TMPDIR");
-        std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/voserver-fits-XXXXXX";
-        std::vector<char> name(tmpl.begin(), tmpl.end());
-        name.push_back('\0');
-        const int fd = ::mkstemp(name.data());
-        if (fd < 0) throw std::runtime_error("FITS output: cannot create a temporary file");
+        int fd = -1;
+        path_ = temporary_path("the table", fd);
         ::close(fd);
-        path_ = name.data();
         int status = 0;
         fits_create_file(&fptr_, ("!" + path_).c_str(), &status);
         std::vector<std::string> ttype, tform, tunit;
