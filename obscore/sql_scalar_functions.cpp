@@ -1,0 +1,337 @@
+// The ADQL SQL functions without spherical geometry (obscore/sql_scalar_functions.hpp).
+#include "obscore/sql_scalar_functions.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+
+namespace vo::obscore::sqlfn {
+namespace {
+
+
+using Fn = void (*)(sqlite3_context*, int, sqlite3_value**);
+
+double dbl(sqlite3_value* v) { return sqlite3_value_double(v); }
+
+void math1(sqlite3_context* ctx, sqlite3_value** argv, double (*f)(double), bool positive = false,
+           bool unit_range = false, bool nonneg = false) {
+    if (is_null(argv[0])) return sqlite3_result_null(ctx);
+    double x = dbl(argv[0]);
+    if ((positive && !(x > 0)) || (unit_range && !(x >= -1 && x <= 1)) || (nonneg && !(x >= 0)))
+        return sqlite3_result_null(ctx);  // outside the domain: NULL, as for SQLite's own math functions
+    double r = f(x);
+    if (!std::isfinite(r)) return sqlite3_result_null(ctx);
+    sqlite3_result_double(ctx, r);
+}
+
+#define MATH1(NAME, EXPR, ...)                                                   \
+    void NAME(sqlite3_context* ctx, int, sqlite3_value** argv) {                 \
+        math1(ctx, argv, [](double x) { return EXPR; } __VA_OPT__(, ) __VA_ARGS__); \
+    }
+MATH1(f_log, std::log(x), true)
+MATH1(f_log10, std::log10(x), true)
+MATH1(f_exp, std::exp(x))
+MATH1(f_sqrt, std::sqrt(x), false, false, true)
+MATH1(f_ceiling, std::ceil(x))
+MATH1(f_floor, std::floor(x))
+MATH1(f_degrees, x * 180.0 / kPi)
+MATH1(f_radians, x * kPi / 180.0)
+MATH1(f_sin, std::sin(x))
+MATH1(f_cos, std::cos(x))
+MATH1(f_tan, std::tan(x))
+MATH1(f_cot, 1.0 / std::tan(x))
+MATH1(f_asin, std::asin(x), false, true)
+MATH1(f_acos, std::acos(x), false, true)
+MATH1(f_atan, std::atan(x))
+
+void f_atan2(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+    if (any_null(argc, argv)) return sqlite3_result_null(ctx);
+    sqlite3_result_double(ctx, std::atan2(dbl(argv[0]), dbl(argv[1])));
+}
+void f_power(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+    if (any_null(argc, argv)) return sqlite3_result_null(ctx);
+    double r = std::pow(dbl(argv[0]), dbl(argv[1]));
+    if (!std::isfinite(r)) return sqlite3_result_null(ctx);
+    sqlite3_result_double(ctx, r);
+}
+/// ADQL 2.1 section 2.3: r has the sign of x, |r| < |y|, x = f*y + r.
+void f_mod(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+    if (any_null(argc, argv)) return sqlite3_result_null(ctx);
+    if (sqlite3_value_numeric_type(argv[0]) == SQLITE_INTEGER && sqlite3_value_numeric_type(argv[1]) == SQLITE_INTEGER) {
+        sqlite3_int64 x = sqlite3_value_int64(argv[0]), y = sqlite3_value_int64(argv[1]);
+        if (y == 0) return sqlite3_result_null(ctx);
+        if (y == -1) return sqlite3_result_int64(ctx, 0);
+        return sqlite3_result_int64(ctx, x % y);
+    }
+    double y = dbl(argv[1]);
+    if (y == 0) return sqlite3_result_null(ctx);
+    sqlite3_result_double(ctx, std::fmod(dbl(argv[0]), y));
+}
+/// ROUND(x, n): half away from zero; negative n rounds left of the point.
+void f_round(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+    if (any_null(argc, argv)) return sqlite3_result_null(ctx);
+    double x = dbl(argv[0]);
+    sqlite3_int64 n = argc > 1 ? sqlite3_value_int64(argv[1]) : 0;
+    if (n > 300 || n < -300) return sqlite3_result_double(ctx, n > 0 ? x : 0.0);
+    double r;
+    if (n >= 0) {
+        double s = std::pow(10.0, static_cast<double>(n));
+        double y = x * s;
+        r = std::isfinite(y) ? std::round(y) / s : x;
+    } else {
+        double s = std::pow(10.0, static_cast<double>(-n));
+        r = std::round(x / s) * s;
+    }
+    sqlite3_result_double(ctx, r);
+}
+void f_truncate(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+    if (any_null(argc, argv)) return sqlite3_result_null(ctx);
+    double x = dbl(argv[0]);
+    sqlite3_int64 n = argc > 1 ? sqlite3_value_int64(argv[1]) : 0;
+    if (n > 300 || n < -300) return sqlite3_result_double(ctx, n > 0 ? x : 0.0);
+    double s = std::pow(10.0, static_cast<double>(n));
+    double y = std::trunc(x * s) / s;
+    sqlite3_result_double(ctx, std::isfinite(y) ? y : x);
+}
+void f_cast_integer(sqlite3_context* ctx, int, sqlite3_value** argv) {
+    if (is_null(argv[0])) return sqlite3_result_null(ctx);
+    int t = sqlite3_value_numeric_type(argv[0]);
+    if (t == SQLITE_INTEGER) return sqlite3_result_int64(ctx, sqlite3_value_int64(argv[0]));
+    if (t != SQLITE_FLOAT) return sqlite3_result_error(ctx, "CAST: the value is not a number", -1);
+    double x = std::round(dbl(argv[0]));
+    if (!(x >= -9.2233720368547758e18 && x < 9.2233720368547758e18))
+        return sqlite3_result_error(ctx, "CAST: the value is too large for an integer", -1);
+    sqlite3_result_int64(ctx, static_cast<sqlite3_int64>(x));
+}
+void f_timestamp(sqlite3_context* ctx, int, sqlite3_value** argv) {
+    if (is_null(argv[0])) return sqlite3_result_null(ctx);
+    std::string s(reinterpret_cast<const char*>(sqlite3_value_text(argv[0])));
+    // DALI 1.1 section 3.3.3: YYYY-MM-DD['T'hh:mm:ss[.SSS]['Z']]
+    bool ok = s.size() >= 10 && std::isdigit(static_cast<unsigned char>(s[0])) && s[4] == '-' && s[7] == '-';
+    if (ok && s.size() > 10) ok = (s[10] == 'T' || s[10] == ' ') && s.size() >= 19 && s[13] == ':' && s[16] == ':';
+    if (!ok) return sqlite3_result_error(ctx, ("CAST AS TIMESTAMP: '" + s + "' is not a DALI timestamp").c_str(), -1);
+    if (s.size() > 10) s[10] = 'T';
+    if (!s.empty() && s.back() == 'Z') s.pop_back();
+    result_text(ctx, s);
+}
+void f_rand(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+    if (argc == 1 && !is_null(argv[0])) {
+        // RAND(seed): a reproducible sequence per statement
+        auto* gen = static_cast<std::mt19937_64*>(sqlite3_get_auxdata(ctx, 0));
+        std::unique_ptr<std::mt19937_64> fresh;
+        if (!gen) {
+            fresh = std::make_unique<std::mt19937_64>(static_cast<std::uint64_t>(sqlite3_value_int64(argv[0])));
+            gen = fresh.get();
+        }
+        double r = std::uniform_real_distribution<double>(0.0, 1.0)(*gen);
+        sqlite3_result_double(ctx, r);
+        if (fresh) sqlite3_set_auxdata(ctx, 0, fresh.release(), [](void* p) { delete static_cast<std::mt19937_64*>(p); });
+        return;
+    }
+    thread_local std::mt19937_64 gen{std::random_device{}()};
+    sqlite3_result_double(ctx, std::uniform_real_distribution<double>(0.0, 1.0)(gen));
+}
+
+// LIKE with % and _ (one UTF-8 character), no escape character.
+bool like_match(const unsigned char* s, const unsigned char* p, bool nocase) {
+    auto next_char = [](const unsigned char*& q) {
+        ++q;
+        while ((*q & 0xC0) == 0x80) ++q;
+    };
+    auto eq = [nocase](unsigned char a, unsigned char b) {
+        return nocase ? std::tolower(a) == std::tolower(b) : a == b;
+    };
+    const unsigned char* star_p = nullptr;
+    const unsigned char* star_s = nullptr;
+    while (*s) {
+        if (*p == '%') {
+            while (*p == '%') ++p;
+            if (!*p) return true;
+            star_p = p;
+            star_s = s;
+        } else if (*p == '_') {
+            next_char(s);
+            ++p;
+        } else if (*p && eq(*p, *s)) {
+            ++p;
+            ++s;
+        } else if (star_p) {
+            p = star_p;
+            next_char(star_s);
+            s = star_s;
+        } else {
+            return false;
+        }
+    }
+    while (*p == '%') ++p;
+    return !*p;
+}
+void like_impl(sqlite3_context* ctx, sqlite3_value** argv, bool nocase) {
+    if (is_null(argv[0]) || is_null(argv[1])) return sqlite3_result_null(ctx);
+    sqlite3_result_int(ctx, like_match(sqlite3_value_text(argv[0]), sqlite3_value_text(argv[1]), nocase));
+}
+void f_like(sqlite3_context* ctx, int, sqlite3_value** argv) { like_impl(ctx, argv, false); }
+void f_ilike(sqlite3_context* ctx, int, sqlite3_value** argv) { like_impl(ctx, argv, true); }
+
+/// ivo_hasword: `needle` occurs in `haystack` as a whole word, case-insensitively.
+void f_hasword(sqlite3_context* ctx, int, sqlite3_value** argv) {
+    if (is_null(argv[0]) || is_null(argv[1])) return sqlite3_result_null(ctx);
+    auto low = [](const unsigned char* t) {
+        std::string s(reinterpret_cast<const char*>(t));
+        for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return s;
+    };
+    std::string h = low(sqlite3_value_text(argv[0])), n = low(sqlite3_value_text(argv[1]));
+    if (n.empty()) return sqlite3_result_int(ctx, 0);
+    auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+    for (std::size_t at = h.find(n); at != std::string::npos; at = h.find(n, at + 1)) {
+        bool left = at == 0 || !word(h[at - 1]);
+        bool right = at + n.size() == h.size() || !word(h[at + n.size()]);
+        if (left && right) return sqlite3_result_int(ctx, 1);
+    }
+    sqlite3_result_int(ctx, 0);
+}
+void f_interval_overlaps(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+    if (any_null(argc, argv)) return sqlite3_result_null(ctx);
+    double l1 = dbl(argv[0]), h1 = dbl(argv[1]), l2 = dbl(argv[2]), h2 = dbl(argv[3]);
+    sqlite3_result_int(ctx, h1 >= l2 && h2 >= l1 ? 1 : 0);
+}
+
+// HEALPix NESTED scheme (Gorski et al. 2005), order 0..29.
+std::int64_t spread_bits(std::int64_t v) {
+    std::int64_t r = 0;
+    for (int b = 0; b < 30; ++b) r |= ((v >> b) & 1) << (2 * b);
+    return r;
+}
+std::int64_t compress_bits(std::int64_t v) {
+    std::int64_t r = 0;
+    for (int b = 0; b < 30; ++b) r |= ((v >> (2 * b)) & 1) << b;
+    return r;
+}
+std::int64_t ang2pix_nest(int order, double ra_deg, double dec_deg) {
+    std::int64_t nside = std::int64_t{1} << order;
+    double z = std::sin(dec_deg * kDeg), za = std::fabs(z);
+    double phi = std::fmod(ra_deg * kDeg, 2 * kPi);
+    if (phi < 0) phi += 2 * kPi;
+    double tt = phi / (kPi / 2);  // [0,4)
+    if (tt >= 4) tt = 0;
+    std::int64_t face, ix, iy;
+    if (za <= 2.0 / 3.0) {
+        double t1 = nside * (0.5 + tt), t2 = nside * z * 0.75;
+        std::int64_t jp = static_cast<std::int64_t>(t1 - t2), jm = static_cast<std::int64_t>(t1 + t2);
+        std::int64_t ifp = jp / nside, ifm = jm / nside;
+        face = ifp == ifm ? (ifp | 4) : (ifp < ifm ? ifp : ifm + 8);
+        ix = jm & (nside - 1);
+        iy = nside - (jp & (nside - 1)) - 1;
+    } else {
+        int ntt = std::min(3, static_cast<int>(tt));
+        double tp = tt - ntt;
+        double tmp = nside * std::sqrt(3 * (1 - za));
+        std::int64_t jp = std::min<std::int64_t>(static_cast<std::int64_t>(tp * tmp), nside - 1);
+        std::int64_t jm = std::min<std::int64_t>(static_cast<std::int64_t>((1 - tp) * tmp), nside - 1);
+        if (z >= 0) {
+            face = ntt;
+            ix = nside - jm - 1;
+            iy = nside - jp - 1;
+        } else {
+            face = ntt + 8;
+            ix = jp;
+            iy = jm;
+        }
+    }
+    return face * nside * nside + spread_bits(ix) + 2 * spread_bits(iy);
+}
+void pix2ang_nest(int order, std::int64_t pix, double& ra_deg, double& dec_deg) {
+    static const int jrll[] = {2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4};
+    static const int jpll[] = {1, 3, 5, 7, 0, 2, 4, 6, 1, 3, 5, 7};
+    std::int64_t nside = std::int64_t{1} << order, npface = nside * nside;
+    int face = static_cast<int>(pix / npface);
+    std::int64_t ipf = pix % npface;
+    std::int64_t ix = compress_bits(ipf), iy = compress_bits(ipf >> 1);
+    std::int64_t jr = jrll[face] * nside - ix - iy - 1;
+    std::int64_t nr;
+    double z;
+    int kshift;
+    if (jr < nside) {
+        nr = jr;
+        z = 1 - static_cast<double>(nr * nr) / (3.0 * nside * nside);
+        kshift = 0;
+    } else if (jr > 3 * nside) {
+        nr = 4 * nside - jr;
+        z = static_cast<double>(nr * nr) / (3.0 * nside * nside) - 1;
+        kshift = 0;
+    } else {
+        nr = nside;
+        z = (2.0 * nside - jr) * 2.0 / (3.0 * nside);
+        kshift = static_cast<int>((jr - nside) & 1);
+    }
+    std::int64_t jp = (jpll[face] * nr + ix - iy + 1 + kshift) / 2;
+    if (jp > 4 * nside) jp -= 4 * nside;
+    if (jp < 1) jp += 4 * nside;
+    double phi = (jp - (kshift + 1) * 0.5) * (kPi / 2 / nr);
+    ra_deg = phi / kDeg;
+    dec_deg = std::asin(std::clamp(z, -1.0, 1.0)) / kDeg;
+}
+void f_healpix_index(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+    if (any_null(argc, argv)) return sqlite3_result_null(ctx);
+    sqlite3_int64 order = sqlite3_value_int64(argv[0]);
+    double dec = dbl(argv[2]);
+    if (order < 0 || order > 29) return sqlite3_result_error(ctx, "ivo_healpix_index: order must be in 0..29", -1);
+    if (!valid_latitude(dec)) return sqlite3_result_error(ctx, "ivo_healpix_index: dec out of [-90, 90]", -1);
+    if (!std::isfinite(dbl(argv[1])))
+        return sqlite3_result_error(ctx, "ivo_healpix_index: ra is not a finite number", -1);
+    sqlite3_result_int64(ctx, ang2pix_nest(static_cast<int>(order), dbl(argv[1]), dec));
+}
+void f_healpix_center(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+    if (any_null(argc, argv)) return sqlite3_result_null(ctx);
+    sqlite3_int64 order = sqlite3_value_int64(argv[0]), pix = sqlite3_value_int64(argv[1]);
+    if (order < 0 || order > 29) return sqlite3_result_error(ctx, "ivo_healpix_center: order must be in 0..29", -1);
+    if (pix < 0 || pix >= 12 * (sqlite3_int64{1} << (2 * order)))
+        return sqlite3_result_error(ctx, "ivo_healpix_center: index out of range for this order", -1);
+    double ra, dec;
+    pix2ang_nest(static_cast<int>(order), pix, ra, dec);
+    result_text(ctx, fmt(ra) + " " + fmt(dec));
+}
+
+}  // namespace
+
+int register_scalar_functions(sqlite3* db) {
+    struct Def {
+        const char* name;
+        int nargs;
+        Fn fn;
+        bool deterministic;
+    };
+    static const Def defs[] = {
+        {"adql_log", 1, f_log, true},         {"adql_log10", 1, f_log10, true},
+        {"adql_exp", 1, f_exp, true},         {"adql_sqrt", 1, f_sqrt, true},
+        {"adql_ceiling", 1, f_ceiling, true}, {"adql_floor", 1, f_floor, true},
+        {"adql_degrees", 1, f_degrees, true}, {"adql_radians", 1, f_radians, true},
+        {"adql_sin", 1, f_sin, true},         {"adql_cos", 1, f_cos, true},
+        {"adql_tan", 1, f_tan, true},         {"adql_cot", 1, f_cot, true},
+        {"adql_asin", 1, f_asin, true},       {"adql_acos", 1, f_acos, true},
+        {"adql_atan", 1, f_atan, true},       {"adql_atan2", 2, f_atan2, true},
+        {"adql_power", 2, f_power, true},     {"adql_mod", 2, f_mod, true},
+        {"adql_round", 2, f_round, true},     {"adql_truncate", 2, f_truncate, true},
+        {"adql_cast_integer", 1, f_cast_integer, true},
+        {"adql_timestamp", 1, f_timestamp, true},
+        {"adql_rand", 0, f_rand, false},      {"adql_rand", 1, f_rand, false},
+        {"adql_like", 2, f_like, true},       {"adql_ilike", 2, f_ilike, true},
+        {"adql_nocasematch", 2, f_ilike, true},
+        {"adql_hasword", 2, f_hasword, true},
+        {"adql_interval_overlaps", 4, f_interval_overlaps, true},
+        {"adql_healpix_index", 3, f_healpix_index, true},
+        {"adql_healpix_center", 2, f_healpix_center, true},
+    };
+    for (const Def& d : defs) {
+        const int flags = SQLITE_UTF8 | (d.deterministic ? SQLITE_DETERMINISTIC : 0) | SQLITE_INNOCUOUS;
+        const int rc = sqlite3_create_function_v2(db, d.name, d.nargs, flags, nullptr, d.fn, nullptr, nullptr, nullptr);
+        if (rc != SQLITE_OK) return rc;
+    }
+    return SQLITE_OK;
+}
+
+}  // namespace vo::obscore::sqlfn
