@@ -12,6 +12,7 @@
 //
 // Constant geometry arguments are parsed once per statement (sqlite3_get_auxdata).
 #include "obscore/sql_functions.hpp"
+#include "obscore/geometry_text.hpp"
 #include "obscore/spatial_index.hpp"
 #include "obscore/sql_scalar_functions.hpp"
 
@@ -82,76 +83,37 @@ std::unique_ptr<S2Polygon> make_polygon(const std::vector<double>& v, std::strin
     return std::make_unique<S2Polygon>(std::move(loop), S2Debug::DISABLE);
 }
 
-/// Parses a geometry value; nullptr and `error` set on failure.
+/// Parses a geometry value (obscore/geometry_text.hpp) and builds its S2
+/// form; nullptr and `error` set on failure.
 std::unique_ptr<Geom> parse_geom(std::string_view text, std::string& error) {
+    auto parsed = parse_geometry_text(text, error);
+    if (!parsed) return nullptr;
     auto g = std::make_unique<Geom>();
-    std::size_t i = 0;
-    auto skip = [&] { while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i; };
-    skip();
-    // An STC-S region as ObsCore's adql:REGION columns hold it (s_region:
-    // "Polygon ICRS ra1 dec1 ..."; also "Circle ICRS ra dec r", "Position ICRS
-    // ra dec"): skip the shape word and the frame; the numbers decide the type.
-    if (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i])) && text.substr(i, 5) != "range") {
-        for (int word = 0; word < 2 && i < text.size() && std::isalpha(static_cast<unsigned char>(text[i])); ++word) {
-            while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i]))) ++i;
-            skip();
-        }
-    }
-    bool range = false;
-    if (text.substr(i, 5) == "range") {
-        range = true;
-        i += 5;
-    }
-    while (true) {
-        skip();
-        if (i >= text.size()) break;
-        double x;
-        auto r = std::from_chars(text.data() + i, text.data() + text.size(), x);
-        if (r.ec != std::errc()) {
-            error = "invalid geometry value '" + std::string(text.substr(0, 60)) + "'";
-            return nullptr;
-        }
-        g->values.push_back(x);
-        i = static_cast<std::size_t>(r.ptr - text.data());
-    }
+    g->values = std::move(parsed->values);
     const auto& v = g->values;
-    // S2 aborts the process on a non-finite point (found by the geometry fuzzer)
-    for (double x : v)
-        if (!std::isfinite(x)) {
-            error = "coordinates must be finite numbers (found " + fmt(x) + ")";
-            return nullptr;
-        }
-    if (range) {
-        if (v.size() != 4 || !valid_latitude(v[2]) || !valid_latitude(v[3]) || v[2] > v[3]) {
-            error = "invalid coordinate range";
-            return nullptr;
-        }
+    switch (parsed->kind) {
+    case GeometryText::Kind::range: {
         g->type = Geom::Type::Range;
         double lo = std::remainder(v[0] * kDeg, 2 * kPi), hi = std::remainder(v[1] * kDeg, 2 * kPi);
         S1Interval lng = (v[1] - v[0] >= 360.0) ? S1Interval::Full() : S1Interval(lo, hi);
         g->rect = S2LatLngRect(R1Interval(v[2] * kDeg, v[3] * kDeg), lng);
         return g;
     }
-    if (v.size() == 2) {
-        if (!valid_latitude(v[1])) { error = "point latitude out of [-90, 90]"; return nullptr; }
+    case GeometryText::Kind::point:
         g->type = Geom::Type::Point;
         g->point = to_point(v[0], v[1]);
         return g;
-    }
-    if (v.size() == 3) {
-        if (!valid_latitude(v[1]) || !(v[2] >= 0)) { error = "invalid circle"; return nullptr; }
+    case GeometryText::Kind::circle:
         g->type = Geom::Type::Circle;
         g->point = to_point(v[0], v[1]);
         g->cap = S2Cap(g->point, S1Angle::Degrees(std::min(v[2], 180.0)));
         return g;
-    }
-    if (v.size() >= 6 && v.size() % 2 == 0) {
+    case GeometryText::Kind::polygon:
         g->type = Geom::Type::Polygon;
         g->polygon = make_polygon(v, error);
         if (!g->polygon) return nullptr;
         return g;
     }
-    error = "invalid geometry value '" + std::string(text.substr(0, 60)) + "' (expected 2, 3 or an even number >= 6 of numbers)";
     return nullptr;
 }
 
