@@ -43,8 +43,11 @@ std::string frame_name(const FrameSpec& frame);
 ///
 /// - icrs: unchanged (longitude wrapped to [0, 360)).
 /// - fk5: precessed from the mean equinox to J2000 with the IAU 1976 model
-///   (eraPmat76), then the FK5 -> ICRS frame bias and rotation (eraFk5hz,
-///   about 0.02 arcsec).
+///   (eraPmat76), then FK5 J2000 -> ICRS with the Hipparcos FK5
+///   orientation (eraFk5hz at J2000; about 0.02 arcsec), the rotation astropy
+///   uses too (USNO circular 179). (The
+///   two former copies took FK5 J2000 as ICRS; on HST WFPC2's 0.04 arcsec
+///   pixels the bias moves a cutout edge by one pixel.)
 /// - fk4: taken at equinox B1950 whatever EQUINOX says (ERFA has no FK4
 ///   precession; documented limit) and converted to FK5 J2000 with the
 ///   E-terms removed (eraFk45z, epoch B1950), then to ICRS as fk5.
