@@ -1,0 +1,139 @@
+// ObsCore rows and SODA cutouts agree on every real file with pixel data
+// (issue 8 item 3): the row's s_region, em_min/em_max, t_min/t_max and
+// pol_states (obscore::extract_product) are the bounds SODA describes
+// (soda::describe_bounds, the DataLink service descriptor's VALUES) and cuts
+// to (soda::plan_cutout): a BAND, TIME, POL or CIRCLE inside what the row
+// publishes never answers "no spectral axis" / "no STOKES axis" / no overlap.
+// 1-D spectra are cut by BAND.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "obscore/fits_extract.hpp"
+#include "soda/cutout.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kFits = std::string(VO_SHARED_DIR) + "/data/fits";
+
+std::vector<std::string> sample_files() {
+  std::vector<std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(kFits)) {
+    if (!e.is_regular_file()) continue;
+    const std::string p = e.path().string();
+    const std::string ext = e.path().extension().string();
+    // Header-only dumps have no pixel data, so nothing SODA could cut.
+    if (ext == ".md" || ext == ".hdr" || ext == ".header") continue;
+    out.push_back(p);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string fmt(double v) {
+  char b[40];
+  std::snprintf(b, sizeof b, "%.17g", v);
+  return b;
+}
+
+/// Plans a cutout; returns "" on success, else the SODA status and error text.
+std::string try_cut(const std::string& path, const std::vector<int>& hdus, const std::multimap<std::string, std::string>& req) {
+  try {
+    (void)vo::soda::plan_cutout(path, hdus, vo::soda::parse_params(req));
+    return "";
+  } catch (const vo::soda::SodaError& e) {
+    return std::to_string(e.http_status()) + " " + e.what();
+  }
+}
+
+std::string pol_list(const std::vector<std::string>& labels) {
+  std::vector<int> codes;
+  for (int c = -8; c <= 4; ++c)
+    if (const char* l = vo::fits::stokes_label(c))
+      if (std::find(labels.begin(), labels.end(), l) != labels.end()) codes.push_back(c);
+  return vo::obscore::pol_states_from_stokes(codes);
+}
+
+}  // namespace
+
+TEST_CASE("ObsCore bounds equal the bounds SODA cuts to, for every sample file with pixels", "[agreement]") {
+  vo::obscore::IngestOptions options;
+  options.collection = "samples";
+  options.authority = "voserver.example";
+  options.base_url = "http://127.0.0.1:8080";
+  int rows = 0, spectra = 0, bands = 0, times = 0, pols = 0, regions = 0;
+  for (const auto& path : sample_files()) {
+    const auto res = vo::obscore::extract_product(path, options);
+    if (!res.ok()) continue;
+    const auto& r = *res.record;
+    ++rows;
+    INFO(path);
+    const std::vector<int>& hdus = res.file.image_hdus;
+    vo::soda::Bounds b;
+    REQUIRE_NOTHROW(b = vo::soda::describe_bounds(path, hdus));
+
+    // em_min/em_max <-> BAND.
+    REQUIRE(r.em_min.has_value() == b.band.has_value());
+    if (r.em_min) {
+      ++bands;
+      CHECK(b.band->lo == Approx(*r.em_min).epsilon(1e-12));
+      CHECK(b.band->hi == Approx(*r.em_max).epsilon(1e-12));
+      // The middle fifth of the published coverage cuts, never a 400 or 204.
+      const double w = *r.em_max - *r.em_min;
+      const std::string band = fmt(*r.em_min + 0.4 * w) + " " + fmt(*r.em_min + 0.6 * w);
+      INFO("BAND=" << band);
+      CHECK(try_cut(path, hdus, {{"BAND", band}}) == "");
+      if (r.dataproduct_type == "spectrum") ++spectra;
+    }
+
+    // t_min/t_max <-> TIME.
+    REQUIRE(r.t_min.has_value() == b.time.has_value());
+    if (r.t_min) {
+      ++times;
+      CHECK(b.time->lo == *r.t_min);
+      CHECK(b.time->hi == r.t_max.value_or(*r.t_min));
+      const std::string t = fmt(*r.t_min - 1e-3) + " " + fmt(r.t_max.value_or(*r.t_min) + 1e-3);
+      INFO("TIME=" << t);
+      CHECK(try_cut(path, hdus, {{"TIME", t}}) == "");
+    }
+
+    // pol_states <-> POL.
+    CHECK(r.pol_states.value_or("") == pol_list(b.pol));
+    if (r.pol_states) {
+      ++pols;
+      INFO("POL=" << b.pol.front());
+      CHECK(try_cut(path, hdus, {{"POL", b.pol.front()}}) == "");
+    }
+
+    // s_region <-> POS/CIRCLE/POLYGON (celestial axes within NAXIS).
+    if (!r.s_region.empty() && !b.polygon.empty()) {
+      ++regions;
+      REQUIRE(r.s_region.size() == b.polygon.size());
+      for (std::size_t i = 0; i < r.s_region.size(); ++i) {
+        CHECK(b.polygon[i].first == Approx(r.s_region[i].first).margin(1e-9));
+        CHECK(b.polygon[i].second == Approx(r.s_region[i].second).margin(1e-9));
+      }
+      REQUIRE(r.s_ra);
+      const double radius = std::max(1e-4, std::min(1.0, r.s_fov.value_or(0.01) / 10));
+      const std::string circle = fmt(*r.s_ra) + " " + fmt(*r.s_dec) + " " + fmt(radius);
+      INFO("CIRCLE=" << circle);
+      CHECK(try_cut(path, hdus, {{"CIRCLE", circle}}) == "");
+    }
+  }
+  // The corpus does hold every kind of bound (PROVENANCE.md).
+  CHECK(rows >= 29);
+  CHECK(spectra >= 3);
+  CHECK(bands >= 7);
+  CHECK(times >= 10);
+  CHECK(pols >= 1);
+  CHECK(regions >= 15);
+  WARN("rows " << rows << ", spectra " << spectra << ", BAND " << bands << ", TIME " << times << ", POL " << pols
+               << ", regions " << regions);
+}
