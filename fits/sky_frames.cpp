@@ -5,6 +5,7 @@
 #include <wcslib/wcs.h>
 #include <wcslib/wcsmath.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -149,6 +150,18 @@ std::pair<double, double> from_icrs(const FrameSpec& f, double ra_deg, double de
             double r5 = 0, d5 = 0, dr = 0, dd = 0;
             icrs_to_fk5j2000(ra, dec, r5, d5);
             eraFk54z(r5, d5, 1950.0, &lon, &lat, &dr, &dd);
+            // eraFk54z is not the exact inverse of eraFk45z (about 1e-8 deg):
+            // a few fixed-point steps make to_icrs(from_icrs(p)) = p, so that
+            // pixel <-> sky round trips of a cutout stay consistent.
+            for (int i = 0; i < 4; ++i) {
+                double r = 0, d = 0, f5r = 0, f5d = 0;
+                eraFk45z(lon, lat, 1950.0, &f5r, &f5d);
+                fk5j2000_to_icrs(f5r, f5d, r, d);
+                const double dra = eraAnpm(ra - r), ddec = dec - d;
+                if (std::fabs(dra) < 1e-15 && std::fabs(ddec) < 1e-15) break;
+                lon += dra;
+                lat = std::clamp(lat + ddec, -ERFA_DPI / 2, ERFA_DPI / 2);
+            }
             return degrees(lon, lat);
         }
         case SkyFrame::ecliptic: {

@@ -7,6 +7,9 @@
 // 1-D spectra are cut by BAND.
 #include <catch2/catch.hpp>
 
+#include <fitsio.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -136,4 +139,58 @@ TEST_CASE("ObsCore bounds equal the bounds SODA cuts to, for every sample file w
   CHECK(regions >= 15);
   WARN("rows " << rows << ", spectra " << spectra << ", BAND " << bands << ", TIME " << times << ", POL " << pols
                << ", regions " << regions);
+}
+
+namespace {
+
+/// Writes a 60 x 60 float image on an FK4 B1950 TAN grid centred on
+/// (10, 20) at pixel (30.5, 30.5), 2 arcsec pixels.
+std::string write_fk4_image(const std::string& radesys_card) {
+  const auto path = fs::temp_directory_path() / ("voserver_fk4_" + std::to_string(::getpid()) + ".fits");
+  fs::remove(path);
+  fitsfile* f = nullptr;
+  int status = 0;
+  long naxes[2] = {60, 60};
+  fits_create_diskfile(&f, path.c_str(), &status);
+  fits_create_img(f, FLOAT_IMG, 2, naxes, &status);
+  for (const std::string& c : {std::string("CTYPE1  = 'RA---TAN'"), std::string("CTYPE2  = 'DEC--TAN'"),
+                              std::string("CRVAL1  =                 10.0"), std::string("CRVAL2  =                 20.0"),
+                              std::string("CRPIX1  =                 30.5"), std::string("CRPIX2  =                 30.5"),
+                              std::string("CDELT1  =   -5.55555555555556E-4"), std::string("CDELT2  =    5.55555555555556E-4"),
+                              std::string("EQUINOX =               1950.0"), radesys_card})
+    if (!c.empty()) fits_write_record(f, c.c_str(), &status);
+  std::vector<float> pix(3600, 1.0f);
+  fits_write_img(f, TFLOAT, 1, 3600, pix.data(), &status);
+  fits_close_file(f, &status);
+  REQUIRE(status == 0);
+  return path.string();
+}
+
+}  // namespace
+
+TEST_CASE("FK4 products: ObsCore converts them and SODA cuts them (no longer 'not supported')", "[agreement][fk4]") {
+  // astropy: SkyCoord(10, 20, frame=FK4(equinox='B1950')).icrs
+  const double ra = 10.658967275715431, dec = 20.2738672156196;
+  for (const std::string& radesys : {std::string("RADESYS = 'FK4     '"), std::string()}) {
+    INFO(radesys);
+    const std::string path = write_fk4_image(radesys);
+    vo::obscore::IngestOptions options;
+    options.collection = "test";
+    options.authority = "voserver.example";
+    const auto res = vo::obscore::extract_product(path, options);
+    REQUIRE(res.ok());
+    CHECK(*res.record->s_ra == Approx(ra).margin(3e-6));
+    CHECK(*res.record->s_dec == Approx(dec).margin(3e-6));
+    // A 9-arcsec circle on the ICRS position of the grid centre: pixel
+    // coordinates 30.5 +- 4.5 (2-arcsec pixels), i.e. pixels 26..35, where
+    // taking FK4 as ICRS would miss the image by 0.6 deg.
+    const auto cut = vo::soda::plan_cutout(
+        path, {}, vo::soda::parse_params({{"CIRCLE", fmt(ra) + " " + fmt(dec) + " " + fmt(9.0 / 3600)}}));
+    REQUIRE(cut.axes().size() == 2);
+    for (const auto& a : cut.axes()) {
+      CHECK(a.fits_first() == 26);
+      CHECK(a.fits_last() == 35);
+    }
+    fs::remove(path);
+  }
 }
