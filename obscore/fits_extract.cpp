@@ -1,12 +1,7 @@
 #include "obscore/fits_extract.hpp"
 
 #include <fitsio.h>
-#include <wcslib/spx.h>
 #include <wcslib/wcs.h>
-#include <wcslib/wcsfix.h>
-#include <wcslib/wcshdr.h>
-#include <wcslib/wcsmath.h>
-#include <wcslib/wcsutil.h>
 #include <sys/stat.h>
 
 #include <algorithm>

@@ -38,9 +38,12 @@ struct ExtractResult {
 ///
 /// Columns (ObsCore 1.1 section 4 and Appendix B), all from the product HDU:
 /// dataproduct_type from the axes (cube: 2 celestial axes + a spectral axis
-/// of >1 channel; image: celestial only; spectrum: spectral only); s_ra/s_dec
+/// of >1 channel; image: celestial only; spectrum: spectral only). The WCS,
+/// footprint, spectral coverage, time span and Stokes states come from the
+/// fits/ core that SODA cuts with (fits/wcs.hpp, fits/bounds.hpp), so the
+/// row's bounds are what a cutout can select. s_ra/s_dec
 /// the ICRS position of the pixel-grid centre (GALACTIC, ECLIPTIC, FK4 and
-/// FK5 frames converted); s_region the polygon through the four pixel-edge
+/// FK5 frames converted with ERFA, fits/sky_frames.hpp); s_region the polygon through the four pixel-edge
 /// corners (pixel 0.5 and N+0.5), ICRS, in the DALI 1.1 section 3.3.7 order;
 /// s_fov the diameter of the circle centred on s_ra/s_dec through the
 /// farthest corner (deg); s_pixel_scale (arcsec) and s_resolution (arcsec:

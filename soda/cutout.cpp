@@ -4,11 +4,7 @@
 #include <fitsio.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <wcslib/spx.h>
 #include <wcslib/wcs.h>
-#include <wcslib/wcsfix.h>
-#include <wcslib/wcshdr.h>
-#include <wcslib/wcsmath.h>
 
 #include <algorithm>
 #include <array>
@@ -16,7 +12,6 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <mutex>
 #include <set>
 #include <sstream>
 #include <string_view>

@@ -116,6 +116,14 @@ TEST_CASE("ObsCore bounds equal the bounds SODA cuts to, for every sample file w
     }
 
     // s_region <-> POS/CIRCLE/POLYGON (celestial axes within NAXIS).
+    // (No sample has degenerate celestial axes: every s_region is cut-able.)
+    CHECK((r.s_region.empty() == b.polygon.empty() || r.s_region_circle.has_value()));
+    if (r.s_region_circle) {
+      // All-sky maps: the bounding circle is the descriptor's circle.
+      CHECK(b.circle_lon == Approx((*r.s_region_circle)[0]).margin(1e-9));
+      CHECK(b.circle_lat == Approx((*r.s_region_circle)[1]).margin(1e-9));
+      CHECK(b.circle_radius == Approx((*r.s_region_circle)[2]).margin(1e-9));
+    }
     if (!r.s_region.empty() && !b.polygon.empty()) {
       ++regions;
       REQUIRE(r.s_region.size() == b.polygon.size());
