@@ -338,8 +338,15 @@ public:
         if (!pending_.empty()) {
             const std::size_t n = pending_.size();
             pending_.append(3 - n, '\0');
-            encode(pending_, out);
-            out.replace(out.size() - (3 - n), 3 - n, 3 - n, '=');
+            // The padded group is the first 4 characters of `last`; a line
+            // break may follow them when the group ends a line, so the '='
+            // padding is put in the group, not at the end of the output (which
+            // replaced the line break and left a 77-character line, base64 of
+            // the wrong length).
+            std::string last;
+            encode(pending_, last);
+            last.replace(4 - (3 - n), 3 - n, 3 - n, '=');
+            out += last;
             pending_.clear();
         }
         if (column_) out += '\n';
