@@ -98,7 +98,11 @@ std::string Params::describe() const {
 Params parse_params(const std::multimap<std::string, std::string>& dali_params) {
   Params params;
   std::map<std::string, int> seen;
-  for (const auto& [name, raw] : dali_params) {
+  for (const auto& entry : dali_params) {
+    // Plain references, not a structured binding: the lambdas below capture
+    // them (clang 14, which builds the fuzz targets, cannot capture bindings).
+    const std::string& name = entry.first;
+    const std::string& raw = entry.second;
     const std::string value = trim(raw);
     if (value.empty()) continue;
     const bool is_pixel = name.rfind("PIXEL_", 0) == 0;
