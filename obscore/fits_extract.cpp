@@ -1,12 +1,7 @@
 #include "obscore/fits_extract.hpp"
 
 #include <fitsio.h>
-#include <wcslib/spx.h>
 #include <wcslib/wcs.h>
-#include <wcslib/wcsfix.h>
-#include <wcslib/wcshdr.h>
-#include <wcslib/wcsmath.h>
-#include <wcslib/wcsutil.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -20,8 +15,11 @@
 #include <memory>
 #include <set>
 
+#include "fits/bounds.hpp"
+#include "fits/sky_frames.hpp"
+#include "fits/spectral.hpp"
+#include "fits/wcs.hpp"
 #include "obscore/header_text.hpp"
-#include "obscore/sky_frames.hpp"
 
 // CFITSIO's streaming gzip inflater (zcompress.c, exported by libcfitsio but
 // declared only in its private fitsio2.h): reads the gzip file `indiskfile`,
@@ -31,9 +29,6 @@ extern "C" int uncompress2file(char* filename, FILE* indiskfile, FILE* outdiskfi
 namespace vo::obscore {
 namespace {
 
-constexpr double kSpeedOfLight = 299792458.0;  // m/s
-constexpr double kPi = 3.14159265358979323846;
-constexpr double kDeg = kPi / 180.0;
 
 std::string lower(std::string s) {
     for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -47,31 +42,14 @@ std::string trim(const std::string& s) {
     return s.substr(b, e - b);
 }
 
-/// Owns the wcsprm array returned by wcspih() and points at the chosen one
-/// (copying with wcssub() is avoided: WCSLIB 7.12 reads out of bounds when it
-/// copies some distortion set-ups).
-struct WcsSet {
-    wcsprm* array = nullptr;
-    int nwcs = 0;
-    int chosen = 0;
-    ~WcsSet() {
-        if (array) wcsvfree(&nwcs, &array);
-    }
-    wcsprm* get() const { return array + chosen; }
-};
-struct WcsDeleter {
-    void operator()(wcsprm* w) const { (void)w; }
-};
-
-
 /// One HDU as seen by the extraction.
 struct Hdu {
     int index = 0;
     FitsHeader header;
     bool is_image = false;
     std::vector<long> naxes;  ///< NAXISn (empty for NAXIS=0)
-    std::unique_ptr<WcsSet> wcs_set;  ///< owner of `wcs`
-    wcsprm* wcs = nullptr;            ///< fixed and set, or null when no usable WCS
+    fits::Wcs wcs_owner;      ///< the loaded WCS (fits/wcs.hpp), owner of `wcs`
+    wcsprm* wcs = nullptr;    ///< fixed and set, or null when no usable WCS
     int lng = -1, lat = -1, spec = -1, stokes = -1;  ///< 0-based WCS axis indices
     std::string wcs_error;
     bool truncated = false;  ///< the file ends before this HDU's data do
@@ -87,250 +65,27 @@ struct Hdu {
     bool has_spectral() const { return wcs && spec >= 0; }
 };
 
-bool is_length_unit(const std::string& u) {
-    const std::string l = lower(trim(u));
-    return l == "angstrom" || l == "angstroms" || l == "a" || l == "nm" || l == "um" || l == "m" || l == "micron" ||
-           l == "microns";
-}
-
-/// A rest frequency (Hz) for headers that lack RESTFRQ/RESTFREQ: GIPSY's
-/// FREQ0, else a line named in LINE/MOLECULE/IMAG_DES (HI, CO, 13CO, C18O
-/// with the J transition if given; frequencies from the CDMS/JPL catalogues).
-std::optional<double> fallback_rest_frequency(const FitsHeader& h, std::vector<std::string>& warnings) {
-    if (auto f = h.get_double("FREQ0"); f && *f > 0) return f;
-    if (auto f = h.get_double("RESTFREQ"); f && *f > 0) return f;
-    if (auto f = h.get_double("RESTFRQ"); f && *f > 0) return f;
-    for (const char* key : {"LINE", "MOLECULE", "TRANSITI", "IMAG_DES"}) {
-        auto v = h.get_string(key);
-        if (!v) continue;
-        std::string t;
-        for (char c : *v) t += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        auto has = [&](const char* x) { return t.find(x) != std::string::npos; };
-        const int j = has("3-2") ? 3 : has("2-1") ? 2 : 1;
-        std::optional<double> f;
-        if (has("13CO")) f = j == 3 ? 330.587965e9 : j == 2 ? 220.3986842e9 : 110.2013543e9;
-        else if (has("C18O")) f = j == 3 ? 329.3305525e9 : j == 2 ? 219.5603541e9 : 109.7821734e9;
-        else if (has("CO")) f = j == 3 ? 345.7959899e9 : j == 2 ? 230.538e9 : 115.2712018e9;
-        else if (has("HI") || has("H I") || has("21CM") || has("21 CM")) f = 1.420405752e9;
-        if (f) {
-            warnings.push_back("rest frequency taken from " + std::string(key) + " = '" + *v + "'");
-            return f;
-        }
-    }
-    return std::nullopt;
-}
-
-/// Header cards without the distortion keywords (SIP, TPV-free lookup tables,
-/// Paper IV DPj/DQi), for a WCS that WCSLIB cannot set up with them.
-std::string without_distortion_cards(const std::string& cards) {
-    std::string out;
-    for (std::size_t p = 0; p + 80 <= cards.size(); p += 80) {
-        const std::string key = trim(cards.substr(p, 8));
-        bool drop = false;
-        for (const char* pre : {"CPDIS", "CQDIS", "DP", "DQ", "D2IM", "CPERR", "CQERR", "DVERR", "A_", "B_", "AP_", "BP_"})
-            if (key.rfind(pre, 0) == 0) drop = true;
-        if (!drop) out += cards.substr(p, 80);
-    }
-    return out;
-}
-
-void build_wcs_from(Hdu& hdu, std::string cards, std::vector<std::string>& warnings);
-
-/// Builds, repairs (wcsfix) and sets the primary WCS of an HDU; when WCSLIB
-/// refuses the distortions, retries without them (with a warning).
+/// Loads the primary WCS of an HDU with the loader SODA uses too
+/// (fits::Wcs::load: wcsfix, IRAF 'LINEAR' axes, rest-frequency fall-backs,
+/// distortions WCSLIB refuses dropped with a warning).
 void build_wcs(Hdu& hdu, std::vector<std::string>& warnings) {
-    // Paper IV 'Lookup' distortions need image arrays from other HDUs, which
-    // the header alone does not give; WCSLIB then fails (and leaks in
-    // linset()), so go straight to the undistorted WCS.
-    for (const char* key : {"CPDIS1", "CPDIS2", "CQDIS1", "CQDIS2"}) {
-        const auto v = hdu.header.get_string(key);
-        if (v && lower(*v) == "lookup") {
-            build_wcs_from(hdu, without_distortion_cards(hdu.header.cards()), warnings);
-            if (hdu.wcs)
-                warnings.push_back("HDU " + std::to_string(hdu.index) + ": lookup-table distortion ignored");
-            return;
-        }
-    }
-    build_wcs_from(hdu, hdu.header.cards(), warnings);
-    if (!hdu.wcs && hdu.wcs_error.rfind("WCSLIB wcsset failed", 0) == 0) {
-        const std::string err = hdu.wcs_error;
-        build_wcs_from(hdu, without_distortion_cards(hdu.header.cards()), warnings);
-        if (hdu.wcs) warnings.push_back("HDU " + std::to_string(hdu.index) + ": distortion ignored (" + err + ")");
-    }
-}
-
-void build_wcs_from(Hdu& hdu, std::string cards, std::vector<std::string>& warnings) {
-    hdu.wcs = nullptr;
-    hdu.wcs_set.reset();
-    hdu.wcs_error.clear();
-    // WCSLIB's header parser must only see text it can parse safely (an
-    // unterminated string value made wcspih overflow a buffer and abort).
-    if (const auto defect = header_defect(cards)) {
-        hdu.wcs_error = "invalid header: " + *defect;
-        return;
-    }
-    const int ncards = static_cast<int>(cards.size() / 80);
-    int nreject = 0, nwcs = 0;
-    wcsprm* wcss = nullptr;
-    int status = wcspih(cards.data(), ncards, WCSHDR_all, 0, &nreject, &nwcs, &wcss);
-    if (status != 0 || nwcs == 0 || !wcss) {
-        if (wcss) wcsvfree(&nwcs, &wcss);
-        hdu.wcs_error = "no WCS";
-        return;
-    }
-    auto set = std::make_unique<WcsSet>();
-    set->array = wcss;
-    set->nwcs = nwcs;
-    for (int i = 0; i < nwcs; ++i)
-        if (wcss[i].alt[0] == ' ' || wcss[i].alt[0] == '\0') { set->chosen = i; break; }
-    wcsprm* w = set->get();
-    // A header with no CTYPE at all has only a default linear WCS: not useful.
-    bool any_ctype = false;
-    for (int i = 0; i < w->naxis; ++i)
-        if (w->ctype[i][0] != '\0' && std::strncmp(w->ctype[i], "        ", 8) != 0) any_ctype = true;
-    if (!any_ctype) {
-        hdu.wcs_error = "no CTYPE keywords";
-        return;
-    }
-    // IRAF spectra label a linear wavelength axis 'LINEAR' or 'LAMBDA' with a
-    // length unit (or WAT units=angstroms): read it as a wavelength axis.
-    for (int i = 0; i < w->naxis; ++i) {
-        const std::string ct = trim(w->ctype[i]);
-        if (ct == "LINEAR" || ct == "LAMBDA" || ct == "WAVELENGTH") {
-            std::string unit = w->cunit[i];
-            if (trim(unit).empty()) {
-                const auto wat = hdu.header.get_string("WAT" + std::to_string(i + 1) + "_001");
-                if (wat && lower(*wat).find("units=angstrom") != std::string::npos) unit = "Angstrom";
-            }
-            if (is_length_unit(unit)) {
-                std::snprintf(w->ctype[i], sizeof w->ctype[i], "WAVE");
-                std::snprintf(w->cunit[i], sizeof w->cunit[i], "%s",
-                              lower(trim(unit)).rfind("angstrom", 0) == 0 || lower(trim(unit)) == "a" ? "Angstrom"
-                                                                                                     : trim(unit).c_str());
-                warnings.push_back("axis " + std::to_string(i + 1) + " CTYPE '" + ct + "' read as WAVE");
-            }
-        }
-    }
-    if (w->restfrq == 0.0 && w->restwav == 0.0) {
-        bool velocity = false;
-        for (int i = 0; i < w->naxis; ++i) {
-            const std::string ct = std::string(w->ctype[i]).substr(0, 4);
-            velocity = velocity || ct == "VRAD" || ct == "VOPT" || ct == "VELO" || ct == "FELO" || ct == "ZOPT";
-        }
-        if (velocity)
-            if (auto f = fallback_rest_frequency(hdu.header, warnings)) w->restfrq = *f;
-    }
-    // wcsfix: cdfix, datfix, obsfix, unitfix, spcfix, celfix, cylfix.
-    std::vector<int> naxis(static_cast<std::size_t>(w->naxis), 1);
-    for (int i = 0; i < w->naxis; ++i) naxis[static_cast<std::size_t>(i)] = static_cast<int>(hdu.axis_length(i));
-    int stat[NWCSFIX];
-    wcserr info[NWCSFIX];
-    std::memset(info, 0, sizeof info);
-    wcsfixi(7, naxis.data(), w, stat, info);
-    for (int i = 0; i < NWCSFIX; ++i) {
-        if (info[i].msg) {
-            if (stat[i] == FIXERR_SUCCESS) warnings.push_back(std::string("wcsfix: ") + info[i].msg);
-            wcsdealloc(info[i].msg);
-        }
-    }
-    status = wcsset(w);
-    if (status != 0) {
-        // Last resort for distortions WCSLIB refuses (e.g. SIP and TPV
-        // together): drop the distortion part of the projection code.
-        bool changed = false;
-        for (int i = 0; i < w->naxis; ++i) {
-            char* ct = w->ctype[i];
-            if (std::strlen(ct) > 8 && (std::strstr(ct, "-SIP") || std::strstr(ct, "-TPV") || std::strstr(ct, "TPV"))) {
-                const std::string base = std::string(ct).substr(0, 5);
-                std::snprintf(ct, 72, "%s", (base + "TAN").c_str());
-                changed = true;
-            }
-        }
-        if (changed) {
-            w->npv = 0;
-            w->flag = 0;
-            status = wcsset(w);
-            if (status == 0) warnings.push_back("WCS distortion ignored (WCSLIB could not set it up)");
-        }
-        if (status != 0) {
-            hdu.wcs_error = std::string("WCSLIB wcsset failed: ") + (w->err && w->err->msg ? w->err->msg : "?");
-            return;
-        }
-    }
-    hdu.lng = w->lng;
-    hdu.lat = w->lat;
-    hdu.spec = w->spec;
-    for (int i = 0; i < w->naxis; ++i)
-        if (std::strncmp(w->ctype[i], "STOKES", 6) == 0) hdu.stokes = i;
-    // An axis beyond NAXIS (e.g. a 3rd WCS axis on a 2-D image) is degenerate.
-    hdu.wcs = w;
-    hdu.wcs_set = std::move(set);
+    hdu.wcs_owner = fits::Wcs::load(hdu.header, hdu.naxes, hdu.index, &warnings);
+    hdu.wcs = hdu.wcs_owner.get();
+    hdu.wcs_error = hdu.wcs_owner.error();
+    hdu.lng = hdu.wcs_owner.lng();
+    hdu.lat = hdu.wcs_owner.lat();
+    hdu.spec = hdu.wcs_owner.spec();
+    hdu.stokes = hdu.wcs_owner.stokes();
 }
 
 /// World coordinates of one pixel (1-based pixel coordinates, one per WCS axis).
-bool pix2world(wcsprm* w, const std::vector<double>& pixel, std::vector<double>& world) {
-    const int n = w->naxis;
-    std::vector<double> imgcrd(static_cast<std::size_t>(n)), phi(1), theta(1);
-    world.assign(static_cast<std::size_t>(n), 0.0);
-    int stat = 0;
-    const int status = wcsp2s(w, 1, n, pixel.data(), imgcrd.data(), phi.data(), theta.data(), world.data(), &stat);
-    if (status != 0 || stat != 0) return false;
+bool pix2world(const fits::Wcs& w, const std::vector<double>& pixel, std::vector<double>& world) {
+    std::vector<int> stat;
+    w.p2s(pixel, world, stat);
+    if (stat.size() != 1 || stat[0] != 0) return false;
     for (double v : world)
         if (!std::isfinite(v)) return false;
     return true;
-}
-
-/// The celestial frame of a WCS, for conversion to ICRS.
-SkyFrame frame_of(const wcsprm* w) {
-    const std::string lt = trim(w->lngtyp);
-    if (lt == "GLON") return SkyFrame::galactic;
-    if (lt == "ELON") return SkyFrame::ecliptic;
-    if (lt != "RA") return SkyFrame::unknown;
-    const std::string rs = trim(w->radesys);
-    if (rs == "ICRS") return SkyFrame::icrs;
-    if (rs == "FK5") return SkyFrame::fk5;
-    if (rs == "FK4" || rs == "FK4-NO-E") return SkyFrame::fk4;
-    // FITS WCS Paper II section 3.1: no RADESYS -> FK4 before 1984, FK5 after;
-    // neither RADESYS nor EQUINOX -> ICRS.
-    if (!undefined(w->equinox)) return w->equinox < 1984.0 ? SkyFrame::fk4 : SkyFrame::fk5;
-    return SkyFrame::icrs;
-}
-
-/// World value of the spectral axis (in WCSLIB's SI units after wcsset) ->
-/// vacuum wavelength in metres; nullopt when the type or rest frequency is
-/// missing.
-std::optional<double> to_vacuum_wavelength(const wcsprm* w, double value) {
-    const std::string type = std::string(w->ctype[w->spec]).substr(0, 4);
-    double restfrq = w->restfrq, restwav = w->restwav;
-    if (restfrq == 0.0 && restwav != 0.0) restfrq = kSpeedOfLight / restwav;
-    if (restwav == 0.0 && restfrq != 0.0) restwav = kSpeedOfLight / restfrq;
-    std::optional<double> wave;
-    if (type == "FREQ") {
-        if (value > 0) wave = kSpeedOfLight / value;
-    } else if (type == "WAVE") {
-        wave = value;
-    } else if (type == "AWAV") {
-        wave = air_to_vacuum(value);
-    } else if (type == "WAVN") {
-        if (value > 0) wave = 1.0 / value;
-    } else if (type == "ENER") {
-        if (value > 0) wave = 6.62607015e-34 * kSpeedOfLight / value;
-    } else if (type == "VRAD") {  // radio velocity: nu = nu0 (1 - v/c)
-        if (restfrq > 0) wave = kSpeedOfLight / (restfrq * (1.0 - value / kSpeedOfLight));
-    } else if (type == "VOPT") {  // optical velocity: lambda = lambda0 (1 + v/c)
-        if (restwav > 0) wave = restwav * (1.0 + value / kSpeedOfLight);
-    } else if (type == "ZOPT") {
-        if (restwav > 0) wave = restwav * (1.0 + value);
-    } else if (type == "VELO" || type == "VELO") {  // relativistic velocity
-        if (restwav > 0 && std::abs(value) < kSpeedOfLight)
-            wave = restwav * std::sqrt((kSpeedOfLight + value) / (kSpeedOfLight - value));
-    } else if (type == "BETA") {
-        if (restwav > 0 && std::abs(value) < 1) wave = restwav * std::sqrt((1 + value) / (1 - value));
-    } else if (type == "FREQ" || type == "AFRQ") {
-        if (value > 0) wave = kSpeedOfLight / value;
-    }
-    if (wave && (!std::isfinite(*wave) || *wave <= 0)) return std::nullopt;
-    return wave;
 }
 
 std::string em_ucd_of(const std::string& type) {
@@ -359,45 +114,13 @@ struct Keywords {
     }
 };
 
+/// t_min, t_max, t_exptime: fits::time_span(), the span SODA's TIME filter
+/// uses too.
 void derive_time(const Keywords& kw, ObsCoreRecord& r) {
-    std::optional<double> t_min = kw.num("MJD-OBS");
-    if (!t_min) t_min = kw.num("MJD-BEG");
-    if (!t_min) {
-        for (const char* key : {"DATE-OBS", "DATE-BEG", "DATE_OBS"}) {
-            auto d = kw.str(key);
-            if (!d) continue;
-            std::string text = *d;
-            // A date without a time may have the time in TIME-OBS / UT / UTC.
-            if (text.size() <= 10 && text.find('T') == std::string::npos) {
-                for (const char* tkey : {"TIME-OBS", "UT", "UTSTART", "UTC"}) {
-                    auto t = kw.str(tkey);
-                    if (t && t->find(':') != std::string::npos) {
-                        text += "T" + *t;
-                        break;
-                    }
-                }
-            }
-            t_min = mjd_from_iso(text);
-            if (!t_min) t_min = mjd_from_iso(*d);
-            if (t_min) break;
-        }
-    }
-    std::optional<double> t_max = kw.num("MJD-END");
-    if (!t_max) {
-        if (auto d = kw.str("DATE-END")) t_max = mjd_from_iso(*d);
-    }
-    std::optional<double> exptime;
-    for (const char* key : {"EXPTIME", "XPOSURE", "EXPOSURE", "TEXPTIME", "INTTIME", "ITIME", "ESO DET DIT"}) {
-        if (auto e = kw.num(key); e && *e >= 0) {
-            exptime = e;
-            break;
-        }
-    }
-    if (t_min && !t_max && exptime) t_max = *t_min + *exptime / 86400.0;
-    if (t_min && t_max && *t_max < *t_min) t_max.reset();
-    r.t_min = t_min;
-    r.t_max = t_max;
-    r.t_exptime = exptime;
+    const fits::TimeSpan t = fits::time_span(*kw.product, kw.primary);
+    r.t_min = t.t_min;
+    r.t_max = t.t_max;
+    r.t_exptime = t.exptime;
 }
 
 /// s_resolution (arcsec): BMAJ (deg), else a PSF/seeing keyword (arcsec).
@@ -437,159 +160,60 @@ bool same_grid(const Hdu& a, const Hdu& b) {
     return status == 0 && equal;
 }
 
-double angular_distance_deg(double ra1, double dec1, double ra2, double dec2) {
-    const double a = std::sin((dec2 - dec1) * kDeg / 2), b = std::sin((ra2 - ra1) * kDeg / 2);
-    const double h = a * a + std::cos(dec1 * kDeg) * std::cos(dec2 * kDeg) * b * b;
-    return 2 * std::asin(std::min(1.0, std::sqrt(h))) / kDeg;
-}
-
-std::array<double, 3> unit_vector(double ra, double dec) {
-    return {std::cos(dec * kDeg) * std::cos(ra * kDeg), std::cos(dec * kDeg) * std::sin(ra * kDeg),
-            std::sin(dec * kDeg)};
-}
-
-/// Orders a convex footprint so that it winds counter-clockwise in the DALI
-/// 1.1 section 3.3.7 sense, whose example `10 10, 10.2 10, 10.2 10.2, 10
-/// 10.2` (east, then north) is the reference: (v0 x v1) . v2 > 0, the right
-/// hand rule about the outward normal (also S2's loop orientation).
-void orient_polygon(std::vector<std::pair<double, double>>& poly) {
-    if (poly.size() < 3) return;
-    double sum = 0;
-    const auto c = unit_vector(poly[0].first, poly[0].second);
-    for (std::size_t i = 1; i + 1 < poly.size(); ++i) {
-        const auto a = unit_vector(poly[i].first, poly[i].second);
-        const auto b = unit_vector(poly[i + 1].first, poly[i + 1].second);
-        // Triple product c . (a x b) for the fan triangle (c, a, b).
-        const std::array<double, 3> x = {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
-        sum += c[0] * x[0] + c[1] * x[1] + c[2] * x[2];
-    }
-    if (sum < 0) std::reverse(poly.begin(), poly.end());
-}
-
-/// Fills the spatial columns from the celestial axes.
+/// Fills the spatial columns from the celestial axes: fits::sky_footprint(),
+/// the footprint SODA's describe_bounds() gives too.
 void derive_spatial(const Hdu& h, ObsCoreRecord& r, std::vector<std::string>& warnings) {
-    wcsprm* w = h.wcs;
-    const SkyFrame frame = frame_of(w);
-    if (frame == SkyFrame::unknown) {
-        warnings.push_back(std::string("celestial frame ") + w->lngtyp + " not convertible to ICRS");
-        return;
-    }
-    const double equinox = undefined(w->equinox) ? 0.0 : w->equinox;
-    const int n = w->naxis;
-    std::vector<double> base(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) base[static_cast<std::size_t>(i)] = (static_cast<double>(h.axis_length(i)) + 1.0) / 2.0;
-    // The STOKES axis is sampled at its first pixel (centre may be between states).
-    if (h.stokes >= 0) base[static_cast<std::size_t>(h.stokes)] = 1.0;
-    const double nl = static_cast<double>(h.axis_length(h.lng)), nb = static_cast<double>(h.axis_length(h.lat));
+    const auto fp = fits::sky_footprint(h.wcs_owner, h.naxes);
+    if (!fp) return;
+    warnings.insert(warnings.end(), fp->warnings.begin(), fp->warnings.end());
+    if (fits::frame_of(h.wcs).frame == fits::SkyFrame::unknown) return;
     r.s_xel1 = h.axis_length(h.lng);
     r.s_xel2 = h.axis_length(h.lat);
-    auto sky = [&](double pl, double pb) -> std::optional<std::pair<double, double>> {
-        std::vector<double> pix = base, world;
-        pix[static_cast<std::size_t>(h.lng)] = pl;
-        pix[static_cast<std::size_t>(h.lat)] = pb;
-        if (!pix2world(w, pix, world)) return std::nullopt;
-        return to_icrs(frame, equinox, world[static_cast<std::size_t>(h.lng)], world[static_cast<std::size_t>(h.lat)]);
-    };
-    const double cl = (nl + 1) / 2, cb = (nb + 1) / 2;
-    auto centre = sky(cl, cb);
-    if (!centre) {
-        warnings.push_back("pixel-grid centre is outside the projection");
-        return;
-    }
-    r.s_ra = centre->first;
-    r.s_dec = centre->second;
-    // Pixel scale: mean of the steps along both axes at the centre.
-    auto px = sky(cl + 1, cb), py = sky(cl, cb + 1);
-    if (px && py) {
-        r.s_pixel_scale = 0.5 * (angular_distance_deg(centre->first, centre->second, px->first, px->second) +
-                                 angular_distance_deg(centre->first, centre->second, py->first, py->second)) * 3600.0;
-    }
-    std::vector<std::pair<double, double>> corners;
-    const std::array<std::pair<double, double>, 4> pix = {
-        {{0.5, 0.5}, {nl + 0.5, 0.5}, {nl + 0.5, nb + 0.5}, {0.5, nb + 0.5}}};
-    double max_dist = 0;
-    for (const auto& [pl, pb] : pix) {
-        auto c = sky(pl, pb);
-        if (!c) {
-            corners.clear();
-            warnings.push_back("a pixel-grid corner is outside the projection: no s_region");
-            break;
-        }
-        max_dist = std::max(max_dist, angular_distance_deg(centre->first, centre->second, c->first, c->second));
-        corners.push_back(*c);
-    }
-    if (corners.size() == 4 && max_dist < 90.0) {
-        orient_polygon(corners);
-        r.s_region = corners;
-        r.s_fov = 2 * max_dist;
-        return;
-    }
-    // No polygon describes the footprint (a corner outside the projection, as
-    // for all-sky AIT maps, or more than a hemisphere): a bounding circle from
-    // a grid of pixel positions, widened by one pixel; radius 180 = whole sky.
-    double radius = 0;
-    constexpr int kSteps = 64;
-    for (int i = 0; i <= kSteps; ++i) {
-        for (int j = 0; j <= kSteps; ++j) {
-            auto c = sky(0.5 + nl * i / kSteps, 0.5 + nb * j / kSteps);
-            if (c) radius = std::max(radius, angular_distance_deg(centre->first, centre->second, c->first, c->second));
-        }
-    }
-    radius = std::min(180.0, radius + 2 * r.s_pixel_scale.value_or(0.0) / 3600.0);
-    r.s_region_circle = std::array<double, 3>{centre->first, centre->second, radius};
-    r.s_fov = 2 * radius;
-    warnings.push_back("footprint is not a polygon: s_region is a bounding circle");
+    if (!fp->centre) return;
+    r.s_ra = fp->centre->first;
+    r.s_dec = fp->centre->second;
+    r.s_pixel_scale = fp->pixel_scale_arcsec;
+    if (!fp->polygon.empty()) r.s_region = fp->polygon;
+    else r.s_region_circle = std::array<double, 3>{fp->centre->first, fp->centre->second, fp->radius};
+    r.s_fov = 2 * fp->radius;
 }
 
-/// Fills the spectral columns from the spectral axis.
+/// Fills the spectral columns from the spectral axis: em_min/em_max are
+/// fits::spectral_bounds(), the coverage SODA's BAND filter cuts in.
 void derive_spectral(const Hdu& h, ObsCoreRecord& r, std::vector<std::string>& warnings) {
-    wcsprm* w = h.wcs;
-    const int n = w->naxis;
     const int s = h.spec;
     const long ns = h.axis_length(s);
-    std::vector<double> base(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) base[static_cast<std::size_t>(i)] = (static_cast<double>(h.axis_length(i)) + 1.0) / 2.0;
-    if (h.stokes >= 0) base[static_cast<std::size_t>(h.stokes)] = 1.0;
-    auto wave_at = [&](double p) -> std::optional<double> {
-        std::vector<double> pix = base, world;
-        pix[static_cast<std::size_t>(s)] = p;
-        if (!pix2world(w, pix, world)) return std::nullopt;
-        return to_vacuum_wavelength(w, world[static_cast<std::size_t>(s)]);
-    };
-    const std::string type = std::string(w->ctype[s]).substr(0, 4);
+    const std::string type = h.wcs_owner.ctype(s).substr(0, 4);
     r.em_ucd = em_ucd_of(type);
     r.em_xel = ns;
-    const auto lo = wave_at(0.5), hi = wave_at(static_cast<double>(ns) + 0.5);
-    if (!lo || !hi) {
-        warnings.push_back("spectral axis " + std::string(w->ctype[s]) +
+    const auto band = fits::spectral_bounds(h.wcs_owner, h.naxes);
+    if (!band) {
+        warnings.push_back("spectral axis " + std::string(h.wcs->ctype[s]) +
                            " cannot be converted to wavelength (rest frequency missing?)");
         return;
     }
-    r.em_min = std::min(*lo, *hi);
-    r.em_max = std::max(*lo, *hi);
+    r.em_min = band->lo;
+    r.em_max = band->hi;
+    const auto base = fits::base_pixel(h.wcs_owner, h.naxes);
+    auto wave_at = [&](double p) -> std::optional<double> {
+        std::vector<double> pix = base, world;
+        pix[static_cast<std::size_t>(s)] = p;
+        if (!pix2world(h.wcs_owner, pix, world)) return std::nullopt;
+        return fits::to_vacuum_wavelength(type, world[static_cast<std::size_t>(s)], h.wcs_owner.rest());
+    };
     const double pc = (static_cast<double>(ns) + 1.0) / 2.0;
     const auto c = wave_at(pc), a = wave_at(pc - 0.5), b = wave_at(pc + 0.5);
     if (c && a && b && *a != *b) r.em_res_power = *c / std::abs(*b - *a);
 }
 
+/// pol_states/pol_xel from the STOKES axis (fits::stokes_codes(), the planes
+/// SODA's POL filter picks from).
 void derive_polarisation(const Hdu& h, ObsCoreRecord& r) {
     if (h.stokes < 0) return;
-    wcsprm* w = h.wcs;
-    const long np = h.axis_length(h.stokes);
-    std::vector<int> codes;
-    std::vector<double> base(static_cast<std::size_t>(w->naxis));
-    for (int i = 0; i < w->naxis; ++i) base[static_cast<std::size_t>(i)] = (static_cast<double>(h.axis_length(i)) + 1.0) / 2.0;
-    for (long p = 1; p <= np; ++p) {
-        // Linear along STOKES: CRVAL + CDELT (p - CRPIX), read directly so a
-        // failing celestial projection does not hide it.
-        const int k = h.stokes;
-        const double v = w->crval[k] + w->cdelt[k] * w->pc[k * w->naxis + k] * (static_cast<double>(p) - w->crpix[k]);
-        codes.push_back(static_cast<int>(std::lround(v)));
-    }
-    const std::string states = pol_states_from_stokes(codes);
+    const std::string states = pol_states_from_stokes(fits::stokes_codes(h.wcs_owner, h.naxes));
     if (states.empty()) return;
     r.pol_states = states;
-    r.pol_xel = np;
+    r.pol_xel = h.axis_length(h.stokes);
 }
 
 ExtractResult extract_from_hdus(std::vector<Hdu>& hdus, const std::string& path, std::int64_t size_bytes,
@@ -935,52 +559,6 @@ std::string url_encode(const std::string& text) {
             out += hex[c & 15];
         }
     }
-    return out;
-}
-
-std::optional<double> mjd_from_iso(const std::string& text) {
-    const std::string t = trim(text);
-    int y = 0, mo = 0, d = 0, h = 0, mi = 0;
-    double s = 0;
-    if (t.size() >= 8 && t[2] == '/' && t[5] == '/') {  // old DD/MM/YY
-        if (std::sscanf(t.c_str(), "%2d/%2d/%2d", &d, &mo, &y) != 3) return std::nullopt;
-        y += 1900;
-    } else {
-        if (t.size() < 10 || t[4] != '-' || t[7] != '-') return std::nullopt;
-        if (std::sscanf(t.c_str(), "%4d-%2d-%2d", &y, &mo, &d) != 3) return std::nullopt;
-        if (t.size() > 10) {
-            if (t[10] != 'T' && t[10] != ' ') return std::nullopt;
-            const int got = std::sscanf(t.c_str() + 11, "%2d:%2d:%lf", &h, &mi, &s);
-            if (got < 2) return std::nullopt;
-        }
-    }
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 24 || mi < 0 || mi > 59 || s < 0 || s >= 61)
-        return std::nullopt;
-    // Gregorian calendar date -> MJD (Fliegel & Van Flandern integer form).
-    const long a = (14 - mo) / 12;
-    const long yy = y + 4800 - a;
-    const long mm = mo + 12 * a - 3;
-    const long jdn = d + (153 * mm + 2) / 5 + 365 * yy + yy / 4 - yy / 100 + yy / 400 - 32045;
-    const double mjd = static_cast<double>(jdn) - 2400001.0 + (h + mi / 60.0 + s / 3600.0) / 24.0;
-    return mjd;
-}
-
-double air_to_vacuum(double air_wavelength_m) {
-    double out = air_wavelength_m;
-    int stat = 0;
-    awavwave(0.0, 1, 1, 1, &air_wavelength_m, &out, &stat);
-    return out;
-}
-
-std::string pol_states_from_stokes(const std::vector<int>& stokes_codes) {
-    // ObsCore 1.1 B.6.5.1 order, with the FITS code of each label.
-    static const std::array<std::pair<const char*, int>, 12> order = {
-        {{"I", 1}, {"Q", 2}, {"U", 3}, {"V", 4}, {"RR", -1}, {"LL", -2}, {"RL", -3}, {"LR", -4},
-         {"XX", -5}, {"YY", -6}, {"XY", -7}, {"YX", -8}}};
-    std::string out;
-    for (const auto& [label, code] : order)
-        if (std::find(stokes_codes.begin(), stokes_codes.end(), code) != stokes_codes.end()) out += std::string("/") + label;
-    if (!out.empty()) out += "/";
     return out;
 }
 

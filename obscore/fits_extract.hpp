@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "fits/bounds.hpp"
+#include "fits/spectral.hpp"
 #include "obscore/ingest.hpp"
 #include "obscore/record.hpp"
 
@@ -36,9 +38,12 @@ struct ExtractResult {
 ///
 /// Columns (ObsCore 1.1 section 4 and Appendix B), all from the product HDU:
 /// dataproduct_type from the axes (cube: 2 celestial axes + a spectral axis
-/// of >1 channel; image: celestial only; spectrum: spectral only); s_ra/s_dec
+/// of >1 channel; image: celestial only; spectrum: spectral only). The WCS,
+/// footprint, spectral coverage, time span and Stokes states come from the
+/// fits/ core that SODA cuts with (fits/wcs.hpp, fits/bounds.hpp), so the
+/// row's bounds are what a cutout can select. s_ra/s_dec
 /// the ICRS position of the pixel-grid centre (GALACTIC, ECLIPTIC, FK4 and
-/// FK5 frames converted); s_region the polygon through the four pixel-edge
+/// FK5 frames converted with ERFA, fits/sky_frames.hpp); s_region the polygon through the four pixel-edge
 /// corners (pixel 0.5 and N+0.5), ICRS, in the DALI 1.1 section 3.3.7 order;
 /// s_fov the diameter of the circle centred on s_ra/s_dec through the
 /// farthest corner (deg); s_pixel_scale (arcsec) and s_resolution (arcsec:
@@ -83,20 +88,12 @@ std::string obs_id_from_path(const std::string& path);
 /// Percent-encodes every byte outside RFC 3986 "unreserved" (A-Z a-z 0-9 - . _ ~).
 std::string url_encode(const std::string& text);
 
-/// Modified Julian Date of an ISO 8601 date or date-time (`YYYY-MM-DD`,
-/// `YYYY-MM-DDThh:mm:ss[.s]`, also with a space instead of `T`) or of the old
-/// FITS form `DD/MM/YY` (19YY). nullopt if the text is not a date.
-std::optional<double> mjd_from_iso(const std::string& text);
-
-/// Air wavelength -> vacuum wavelength (both m), WCSLIB's awavwave()
-/// (Cox 2000 refractive index as used by the FITS WCS Paper III).
-double air_to_vacuum(double air_wavelength_m);
-
-/// The ObsCore 1.1 section B.6.5.1 pol_states list ("/I/Q/U/V/", ordered as
-/// I Q U V RR LL RL LR XX YY XY YX POLI POLA) for FITS STOKES axis values
-/// (WCS Paper I Table 7: 1..4 = I Q U V, -1..-8 = RR LL RL LR XX YY XY YX).
-/// Unknown codes are ignored; empty string when none is known.
-std::string pol_states_from_stokes(const std::vector<int>& stokes_codes);
+/// Shared with soda/ through fits/ (issue 8 item 3): mjd_from_iso (ISO 8601
+/// or DD/MM/YY -> MJD), air_to_vacuum (WCSLIB awavwave, m),
+/// pol_states_from_stokes (ObsCore 1.1 B.6.5.1 list from FITS STOKES codes).
+using fits::air_to_vacuum;
+using fits::mjd_from_iso;
+using fits::pol_states_from_stokes;
 
 /// A UCD1+ for the observable from a FITS BUNIT (o_ucd, ObsCore 1.1 section
 /// 4.17): flux densities (Jy, Jy/beam, erg/s/cm2/Angstrom, W/m2/Hz) ->

@@ -2,6 +2,7 @@
 // in a card block (FITS 4.0 section 4: 80-character keyword records).
 #pragma once
 
+#include "fits/header.hpp"
 #include "fits/header_check.hpp"
 
 #include <cstdint>
@@ -38,45 +39,7 @@ std::vector<std::string> read_header_file(const std::string& path);
 using fits::data_unit_bytes;
 using fits::header_defect;
 
-/// Keyword look-up in one card block (FITS 4.0 sections 4.1-4.2), including
-/// ESO `HIERARCH` keywords (looked up without the `HIERARCH ` prefix, e.g.
-/// "ESO TEL AIRM START") and long strings continued with `CONTINUE` cards.
-/// The first occurrence of a keyword wins.
-class FitsHeader {
-public:
-    FitsHeader() = default;
-    /// `cards`: concatenated 80-character cards (a shorter tail is accepted).
-    explicit FitsHeader(std::string cards);
-
-    /// The card block as given.
-    const std::string& cards() const { return cards_; }
-    /// Number of cards (including END).
-    int card_count() const { return static_cast<int>(cards_.size() / 80); }
-
-    /// True if the keyword has a value card.
-    bool has(std::string_view key) const;
-    /// The value of a character-string keyword without quotes and trailing
-    /// blanks; for a non-string value, its literal text. nullopt if absent or
-    /// empty.
-    std::optional<std::string> get_string(std::string_view key) const;
-    /// A numeric value (integer or real, `D` exponents accepted); nullopt if
-    /// absent or not a number.
-    std::optional<double> get_double(std::string_view key) const;
-    /// An integer value; nullopt if absent or not an integer.
-    std::optional<long long> get_int(std::string_view key) const;
-    /// A logical value (T/F); nullopt if absent or not logical.
-    std::optional<bool> get_bool(std::string_view key) const;
-
-private:
-    struct Entry {
-        std::string key;    ///< upper-case keyword name (HIERARCH prefix removed)
-        std::string value;  ///< decoded string or the literal of other values
-        bool is_string = false;
-    };
-    const Entry* find(std::string_view key) const;
-
-    std::string cards_;
-    std::vector<Entry> entries_;
-};
+/// Keyword look-up in a card block; moved to fits/header.hpp (issue 8 item 3).
+using fits::FitsHeader;
 
 }  // namespace vo::obscore

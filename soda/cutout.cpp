@@ -4,11 +4,7 @@
 #include <fitsio.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <wcslib/spx.h>
 #include <wcslib/wcs.h>
-#include <wcslib/wcsfix.h>
-#include <wcslib/wcshdr.h>
-#include <wcslib/wcsmath.h>
 
 #include <algorithm>
 #include <array>
@@ -16,23 +12,24 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <mutex>
 #include <set>
 #include <sstream>
 #include <string_view>
 
-#include "soda/checksum.hpp"
+#include "fits/bounds.hpp"
 #include "fits/header_check.hpp"
+#include "fits/sky_frames.hpp"
+#include "fits/wcs.hpp"
+#include "soda/checksum.hpp"
 #include "soda/sky.hpp"
 
 namespace vo::soda {
 using fits::data_unit_bytes;
 using fits::header_defect;
+using fits::Wcs;
 
 namespace {
 
-constexpr double kC = 299792458.0;          // m/s
-constexpr double kH = 6.62607015e-34;       // J s
 constexpr std::size_t kBlock = 2880;
 constexpr std::size_t kChunk = 1u << 20;       // output buffer, sink chunk and checksum scratch size
 constexpr std::size_t kRetain = 24u << 20;     // data of one HDU kept from the checksum pass for sending
@@ -304,113 +301,11 @@ HduInfo read_hdu(fitsfile* f, int hdu, std::optional<std::uint64_t> file_size) {
 
 // ---------------------------------------------------------------- WCS
 
-std::mutex& wcslib_mutex() {
-  static std::mutex m;
-  return m;
-}
-
-/// The primary WCS of one HDU, parsed by WCSLIB and fixed (wcsfix: AIPS
-/// spectral types, NCP -> SIN, units, DATE-OBS -> MJD-OBS...).
-class Wcs {
- public:
-  Wcs(const HduInfo& h) {
-    std::string header = card_block(h.cards);
-    // WCSLIB must only parse checked text (an unterminated string value made
-    // wcspih overflow a buffer and abort the server); read_hdu already refused
-    // such headers, this keeps the class safe on its own.
-    if (header_defect(header)) return;
-    int nreject = 0;
-    std::lock_guard<std::mutex> lock(wcslib_mutex());
-    if (wcspih(header.data(), static_cast<int>(header.size() / 80), WCSHDR_all, 0, &nreject, &nwcs_, &all_) != 0) return;
-    for (int i = 0; i < nwcs_; ++i)
-      if (all_[i].alt[0] == ' ' || all_[i].alt[0] == '\0') wcs_ = &all_[i];
-    if (!wcs_) return;
-    std::vector<int> naxis(h.naxes.begin(), h.naxes.end());
-    naxis.resize(std::max<std::size_t>(naxis.size(), static_cast<std::size_t>(wcs_->naxis)), 1);
-    int stat[NWCSFIX];
-    wcsfix(1, naxis.data(), wcs_, stat);
-    if (wcsset(wcs_) != 0) {
-      wcs_ = nullptr;
-      return;
-    }
-    // Rest frequency from the GIPSY/Miriad FREQ0 keyword when RESTFRQ is absent.
-    if ((wcs_->restfrq == 0.0 || undefined(wcs_->restfrq)) && (wcs_->restwav == 0.0 || undefined(wcs_->restwav))) {
-      if (auto f0 = find_number(h.cards, "FREQ0")) wcs_->restfrq = *f0;
-      else if (auto f1 = find_number(h.cards, "RESTFREQ")) wcs_->restfrq = *f1;
-    }
-  }
-  ~Wcs() {
-    if (all_) {
-      std::lock_guard<std::mutex> lock(wcslib_mutex());
-      wcsvfree(&nwcs_, &all_);
-    }
-  }
-  Wcs(const Wcs&) = delete;
-  Wcs& operator=(const Wcs&) = delete;
-
-  wcsprm* get() const { return wcs_; }
-  int naxis() const { return wcs_ ? wcs_->naxis : 0; }
-
-  /// Pixel (1-based FITS coordinates, all axes) -> world; status per point.
-  void p2s(const std::vector<double>& pix, std::vector<double>& world, std::vector<int>& stat) const {
-    const int n = naxis();
-    const int ncoord = static_cast<int>(pix.size() / n);
-    std::vector<double> img(pix.size()), phi(ncoord), theta(ncoord);
-    world.assign(pix.size(), 0.0);
-    stat.assign(ncoord, 0);
-    if (ncoord == 0) return;
-    wcsp2s(wcs_, ncoord, n, pix.data(), img.data(), phi.data(), theta.data(), world.data(), stat.data());
-  }
-  void s2p(const std::vector<double>& world, std::vector<double>& pix, std::vector<int>& stat) const {
-    const int n = naxis();
-    const int ncoord = static_cast<int>(world.size() / n);
-    std::vector<double> img(world.size()), phi(ncoord), theta(ncoord);
-    pix.assign(world.size(), 0.0);
-    stat.assign(ncoord, 0);
-    if (ncoord == 0) return;
-    wcss2p(wcs_, ncoord, n, world.data(), phi.data(), theta.data(), img.data(), pix.data(), stat.data());
-  }
-
- private:
-  int nwcs_ = 0;
-  wcsprm* all_ = nullptr;
-  wcsprm* wcs_ = nullptr;
-};
-
-std::string ctype(const wcsprm* w, int i) {
-  std::string s = w->ctype[i];
-  while (!s.empty() && s.back() == ' ') s.pop_back();
-  return s;
-}
-
-/// The 0-based WCS axis of type STOKES, or -1. It may be beyond NAXIS (a
-/// degenerate axis described only by the WCS keywords, e.g. WCSAXES = 4 on a
-/// 3-D cube, or CTYPE4 = 'STOKES' on a 2-D image): the data then hold the one
-/// state at pixel 1 of that axis, which obscore/fits_extract.cpp publishes as
-/// pol_states, so POL must see it too.
-int stokes_axis(const Wcs& w) {
-  if (!w.get()) return -1;
-  for (int i = 0; i < w.naxis(); ++i)
-    if (ctype(w.get(), i).rfind("STOKES", 0) == 0) return i;
-  return -1;
-}
-
-const char* stokes_label(int code) {
-  switch (code) {
-    case 1: return "I";
-    case 2: return "Q";
-    case 3: return "U";
-    case 4: return "V";
-    case -1: return "RR";
-    case -2: return "LL";
-    case -3: return "RL";
-    case -4: return "LR";
-    case -5: return "XX";
-    case -6: return "YY";
-    case -7: return "XY";
-    case -8: return "YX";
-    default: return nullptr;
-  }
+/// The primary WCS of one HDU through the shared loader (fits/wcs.hpp:
+/// wcsfix, IRAF 'LINEAR'/'LAMBDA' wavelength axes, rest-frequency fall-backs,
+/// distortions WCSLIB refuses dropped), as obscore/ reads it for ObsCore.
+fits::Wcs load_wcs(const HduInfo& h) {
+  return fits::Wcs::load(fits::FitsHeader(card_block(h.cards)), h.naxes, h.hdu);
 }
 
 /// Reference pixel coordinates (centre of the image) for all WCS axes.
@@ -420,139 +315,35 @@ std::vector<double> centre_pixel(const Wcs& w, const std::vector<long>& naxes) {
   return p;
 }
 
-/// The Stokes labels of the planes 1..n of STOKES axis `si` (nullptr where the
-/// value is not a known code), at the centre of the other axes; n = 1 for a
-/// degenerate axis (si >= NAXIS).
-std::vector<const char*> stokes_planes(const Wcs& wcs, const std::vector<long>& naxes, int si) {
-  const long n = si < static_cast<int>(naxes.size()) ? naxes[si] : 1;
-  const auto centre = centre_pixel(wcs, naxes);
-  std::vector<double> pix, world;
-  std::vector<int> stat;
-  for (long k = 1; k <= n; ++k) {
-    auto p = centre;
-    p[si] = static_cast<double>(k);
-    pix.insert(pix.end(), p.begin(), p.end());
-  }
-  wcs.p2s(pix, world, stat);
-  std::vector<const char*> labels(static_cast<std::size_t>(n), nullptr);
-  for (long k = 0; k < n; ++k) {
-    const double v = world[k * wcs.naxis() + si];
-    if (!stat[k] && std::isfinite(v) && std::abs(v) < 100) labels[k] = stokes_label(static_cast<int>(std::lround(v)));
-  }
+/// The Stokes labels of the planes 1..n of the STOKES axis (nullptr where the
+/// value is not a known code); n = 1 for a degenerate axis (beyond NAXIS), as
+/// ObsCore's pol_states (fits::stokes_codes for both).
+std::vector<const char*> stokes_planes(const Wcs& wcs, const std::vector<long>& naxes) {
+  std::vector<const char*> labels;
+  for (int code : fits::stokes_codes(wcs, naxes)) labels.push_back(fits::stokes_label(code));
   return labels;
 }
 
-/// Native spectral world value (SI units after wcsset) -> vacuum wavelength (m).
-/// Returns NaN if the conversion is impossible (no rest frequency for a velocity).
-double to_vacuum_wavelength(const wcsprm* w, int axis, double v) {
-  const std::string_view t(w->ctype[axis], strnlen(w->ctype[axis], 4));
-  double restfrq = (undefined(w->restfrq) ? 0.0 : w->restfrq);
-  double restwav = (undefined(w->restwav) ? 0.0 : w->restwav);
-  if (restfrq == 0.0 && restwav != 0.0) restfrq = kC / restwav;
-  if (restwav == 0.0 && restfrq != 0.0) restwav = kC / restfrq;
-  if (t == "WAVE") return v;
-  if (t == "AWAV") {
-    double out = 0;
-    int stat = 0;
-    awavwave(0.0, 1, 1, 1, &v, &out, &stat);
-    return stat ? std::nan("") : out;
-  }
-  if (t == "FREQ") return kC / v;
-  if (t == "AFRQ") return kC / (v / (2 * M_PI));
-  if (t == "ENER") return kH * kC / v;
-  if (t == "WAVN") return 1.0 / v;
-  if (restfrq == 0.0) return std::nan("");
-  if (t == "VRAD") return kC / (restfrq * (1.0 - v / kC));
-  if (t == "VOPT") return restwav * (1.0 + v / kC);
-  if (t == "ZOPT") return restwav * (1.0 + v);
-  if (t == "VELO" || t == "BETA") {
-    const double beta = t == "VELO" ? v / kC : v;
-    return restwav * std::sqrt((1.0 + beta) / (1.0 - beta));
-  }
-  return std::nan("");
+/// The product's celestial frame (fits::frame_of: ICRS, FK5, FK4, galactic,
+/// ecliptic, all converted with ERFA); 400 naming `parameter` for a frame
+/// that cannot be converted to ICRS.
+fits::FrameSpec sky_frame(const Wcs& w, const std::string& parameter) {
+  const fits::FrameSpec f = fits::frame_of(w.get());
+  if (f.frame == fits::SkyFrame::unknown)
+    throw SodaError(400, "UsageError", parameter,
+                    "the product's celestial frame (" + w.ctype(w.lng()).substr(0, 4) + ") is not supported");
+  return f;
 }
 
-/// Vacuum wavelength of the edges 0.5, 1.5, ..., n+0.5 of the spectral axis.
-std::vector<double> channel_edges(const Wcs& w, const std::vector<long>& naxes) {
-  const int s = w.get()->spec;
-  const long n = naxes[s];
-  std::vector<double> world(n + 1);
-  std::vector<int> stat(n + 1, 0);
-  // When the spectral axis is separable (no PCi_j / CDi_j term couples it to
-  // another axis, no distortion), a 1-D WCS of that axis alone (wcssub) gives
-  // the same spectral values without transforming the celestial axes at every
-  // channel; otherwise all axes are transformed at the image centre.
-  bool done = false;
-  if (!w.get()->lin.dispre && !w.get()->lin.disseq) {
-    wcsprm sub{};
-    sub.flag = -1;
-    int nsub = 1, axes[1] = {s + 1};
-    if (wcssub(1, w.get(), &nsub, axes, &sub) == 0 && wcsset(&sub) == 0) {
-      std::vector<double> pix(n + 1), img(n + 1), phi(n + 1), theta(n + 1);
-      for (long k = 0; k <= n; ++k) pix[k] = k + 0.5;
-      wcsp2s(&sub, static_cast<int>(n + 1), 1, pix.data(), img.data(), phi.data(), theta.data(), world.data(), stat.data());
-      done = true;
-    }
-    wcsfree(&sub);
-  }
-  if (!done) {
-    const int na = w.naxis();
-    const auto centre = centre_pixel(w, naxes);
-    std::vector<double> pix, all;
-    pix.reserve((n + 1) * na);
-    for (long k = 0; k <= n; ++k) {
-      auto p = centre;
-      p[s] = k + 0.5;
-      pix.insert(pix.end(), p.begin(), p.end());
-    }
-    w.p2s(pix, all, stat);
-    for (long k = 0; k <= n; ++k) world[k] = all[k * na + s];
-  }
-  std::vector<double> edges(n + 1);
-  for (long k = 0; k <= n; ++k) edges[k] = stat[k] ? std::nan("") : to_vacuum_wavelength(w.get(), s, world[k]);
-  return edges;
-}
-
-SkyFrame sky_frame(const wcsprm* w, const std::string& parameter) {
-  const std::string lng = ctype(w, w->lng).substr(0, 4);
-  if (lng == "GLON") return SkyFrame::Galactic;
-  if (lng != "RA--")
-    throw SodaError(400, "UsageError", parameter, "the product's celestial frame (" + lng + ") is not supported");
-  const std::string radesys = w->radesys;
-  const bool fk4 = radesys.rfind("FK4", 0) == 0 ||
-                   (radesys.empty() && !undefined(w->equinox) && w->equinox != 0.0 && w->equinox < 1984.0);
-  if (fk4)
-    throw SodaError(400, "UsageError", parameter, "the product's FK4/B1950 frame is not supported for cutouts");
-  return SkyFrame::Icrs;
-}
-
-/// The product's own time span (MJD), NaN where unknown.
-Interval product_time(const Wcs& w, const std::vector<std::string>& primary_cards, const std::vector<std::string>& cards) {
-  Interval t{std::nan(""), std::nan("")};
-  auto num = [&](const std::string& key) -> std::optional<double> {
-    if (auto v = find_number(cards, key)) return v;
-    return find_number(primary_cards, key);
-  };
-  const wcsprm* x = w.get();
-  auto def = [](double v) { return !undefined(v) && !std::isnan(v) && v != 0.0; };
-  double beg = std::nan(""), end = std::nan("");
-  if (x && def(x->mjdbeg)) beg = x->mjdbeg;
-  else if (auto v = num("MJD-BEG")) beg = *v;
-  else if (x && def(x->mjdobs)) beg = x->mjdobs;
-  else if (auto v2 = num("MJD-OBS")) beg = *v2;
-  if (x && def(x->mjdend)) end = x->mjdend;
-  else if (auto v = num("MJD-END")) end = *v;
-  if (std::isnan(end) && !std::isnan(beg)) {
-    double seconds = 0;
-    if (x && def(x->xposure)) seconds = x->xposure;
-    else if (x && def(x->telapse)) seconds = x->telapse;
-    else if (auto e = num("EXPTIME")) seconds = *e;
-    else if (auto e2 = num("EXPOSURE")) seconds = *e2;
-    end = beg + seconds / 86400.0;
-  }
-  t.lo = beg;
-  t.hi = end;
-  return t;
+/// The product's own time span (MJD; fits::time_span, the ObsCore t_min and
+/// t_max), NaN where unknown; hi = lo when only the start is known.
+Interval product_time(const HduInfo& primary, const HduInfo& ref) {
+  const fits::FitsHeader product(card_block(ref.cards));
+  const fits::FitsHeader prim(card_block(primary.cards));
+  const fits::TimeSpan t = fits::time_span(product, ref.hdu == 0 ? nullptr : &prim);
+  Interval out{std::nan(""), std::nan("")};
+  if (t.t_min) out = {*t.t_min, t.t_max.value_or(*t.t_min)};
+  return out;
 }
 
 // ---------------------------------------------------------------- spatial box
@@ -592,7 +383,7 @@ bool clip_segment(double& x0, double& y0, double& x1, double& y1, double lox, do
 std::optional<std::array<long, 4>> spatial_box(const Wcs& w, const std::vector<long>& naxes, const SkyRegion& region) {
   const wcsprm* x = w.get();
   const int lng = x->lng, lat = x->lat, na = w.naxis();
-  const SkyFrame frame = sky_frame(x, region.parameter);
+  const fits::FrameSpec frame = sky_frame(w, region.parameter);
   const RegionGeometry geom(region);
   const long nx = naxes[lng], ny = naxes[lat];
   const double lox = 0.5, hix = nx + 0.5, loy = 0.5, hiy = ny + 0.5;
@@ -616,7 +407,7 @@ std::optional<std::array<long, 4>> spatial_box(const Wcs& w, const std::vector<l
     w.p2s(pix, world, stat);
     std::vector<std::optional<std::pair<double, double>>> out(pts.size());
     for (std::size_t i = 0; i < pts.size(); ++i)
-      if (!stat[i]) out[i] = frame_to_icrs(frame, world[i * na + lng], world[i * na + lat]);
+      if (!stat[i]) out[i] = fits::to_icrs(frame, world[i * na + lng], world[i * na + lat]);
     return out;
   };
   auto icrs_to_pix = [&](const std::vector<std::pair<double, double>>& pts) {
@@ -624,7 +415,7 @@ std::optional<std::array<long, 4>> spatial_box(const Wcs& w, const std::vector<l
     world.reserve(pts.size() * na);
     for (const auto& [lo, la] : pts) {
       auto wv = world_centre;
-      const auto f = icrs_to_frame(frame, lo, la);
+      const auto f = fits::from_icrs(frame, lo, la);
       wv[lng] = f.first, wv[lat] = f.second;
       world.insert(world.end(), wv.begin(), wv.end());
     }
@@ -1070,7 +861,7 @@ Cutout plan_cutout(const std::string& fits_path, const std::vector<int>& image_h
   const std::vector<HduInfo> hdus = select_hdus(f.get(), fits_path, image_hdus, primary);
   const HduInfo& ref = hdus.front();
   const long naxis = static_cast<long>(ref.naxes.size());
-  const Wcs wcs(ref);
+  const Wcs wcs = load_wcs(ref);
   const wcsprm* w = wcs.get();
 
   std::vector<AxisCut> axes(naxis);
@@ -1096,15 +887,15 @@ Cutout plan_cutout(const std::string& fits_path, const std::vector<int>& image_h
   if (params.band) {
     if (!w || w->spec < 0 || w->spec >= naxis)
       throw SodaError(400, "UsageError", "BAND", "the product has no spectral axis");
-    const auto edges = channel_edges(wcs, ref.naxes);
+    const auto edges = fits::channel_edges(wcs, ref.naxes);
     const int s = w->spec;
     long lo = -1, hi = -1;
     for (long k = 0; k < ref.naxes[s]; ++k) {
       const double a = std::min(edges[k], edges[k + 1]), b = std::max(edges[k], edges[k + 1]);
       if (std::isnan(a) || std::isnan(b))
         throw SodaError(400, "UsageError", "BAND",
-                        "the spectral axis (" + ctype(w, s) + ") cannot be converted to vacuum wavelength" +
-                            (ctype(w, s).rfind("V", 0) == 0 ? " (no rest frequency in the header)" : ""));
+                        "the spectral axis (" + wcs.ctype(s) + ") cannot be converted to vacuum wavelength" +
+                            (wcs.ctype(s).rfind("V", 0) == 0 ? " (no rest frequency in the header)" : ""));
       if (a <= params.band->hi && b > params.band->lo) {
         if (lo < 0) lo = k;
         hi = k;
@@ -1115,7 +906,7 @@ Cutout plan_cutout(const std::string& fits_path, const std::vector<int>& image_h
   }
   // TIME: the product's own time span.
   if (params.time) {
-    const Interval t = product_time(wcs, primary.cards, ref.cards);
+    const Interval t = product_time(primary, ref);
     if (std::isnan(t.lo)) {
       notes.push_back("TIME not applied: the product has no time metadata");
     } else {
@@ -1125,9 +916,9 @@ Cutout plan_cutout(const std::string& fits_path, const std::vector<int>& image_h
   }
   // POL.
   if (!params.pol.empty()) {
-    const int si = stokes_axis(wcs);
+    const int si = wcs.stokes();
     if (si < 0) throw SodaError(400, "UsageError", "POL", "the product has no STOKES axis");
-    const auto labels = stokes_planes(wcs, ref.naxes, si);
+    const auto labels = stokes_planes(wcs, ref.naxes);
     auto wanted = [&](const char* label) {
       return label && std::find(params.pol.begin(), params.pol.end(), label) != params.pol.end();
     };
@@ -1592,75 +1383,42 @@ Bounds describe_bounds(const std::string& fits_path, const std::vector<int>& ima
   Bounds b;
   b.naxes = ref.naxes;
   for (const auto& h : hdus) b.image_hdus.push_back(h.hdu);
-  const Wcs wcs(ref);
-  const wcsprm* w = wcs.get();
+  const Wcs wcs = load_wcs(ref);
+  // The same bounds as the ObsCore row (fits::product_bounds for both).
+  const fits::FitsHeader product(card_block(ref.cards)), prim(card_block(primary.cards));
+  const fits::ProductBounds pb = fits::product_bounds(wcs, ref.naxes, product, ref.hdu == 0 ? nullptr : &prim);
   const long naxis = static_cast<long>(ref.naxes.size());
-  if (w && w->lng >= 0 && w->lat >= 0 && w->lng < naxis && w->lat < naxis) {
-    SkyFrame frame = SkyFrame::Icrs;
-    bool ok = true;
-    try {
-      frame = sky_frame(w, "POS");
-    } catch (const SodaError&) {
-      ok = false;
-    }
-    if (ok) {
-      const long nx = ref.naxes[w->lng], ny = ref.naxes[w->lat];
-      const auto centre = centre_pixel(wcs, ref.naxes);
-      auto to_icrs = [&](const std::vector<std::pair<double, double>>& pts) {
-        std::vector<double> pix, world;
-        std::vector<int> stat;
-        for (const auto& [x, y] : pts) {
-          auto p = centre;
-          p[w->lng] = x, p[w->lat] = y;
-          pix.insert(pix.end(), p.begin(), p.end());
-        }
-        wcs.p2s(pix, world, stat);
-        std::vector<std::optional<std::pair<double, double>>> out(pts.size());
-        for (std::size_t i = 0; i < pts.size(); ++i)
-          if (!stat[i]) out[i] = frame_to_icrs(frame, world[i * wcs.naxis() + w->lng], world[i * wcs.naxis() + w->lat]);
-        return out;
+  if (pb.footprint && pb.footprint->centre && wcs.lng() < naxis && wcs.lat() < naxis) {
+    b.polygon = pb.footprint->polygon;
+    b.circle_lon = pb.footprint->centre->first;
+    b.circle_lat = pb.footprint->centre->second;
+    b.circle_radius = pb.footprint->radius;
+    if (b.polygon.empty()) {
+      // No corner polygon (all-sky maps): a sampled border, for MAX of POLYGON.
+      const int lng = wcs.lng(), lat = wcs.lat(), na = wcs.naxis();
+      const double x0 = 0.5, x1 = ref.naxes[lng] + 0.5, y0 = 0.5, y1 = ref.naxes[lat] + 0.5;
+      const auto base = fits::base_pixel(wcs, ref.naxes);
+      const fits::FrameSpec frame = fits::frame_of(wcs.get());
+      std::vector<double> pix, world;
+      std::vector<int> stat;
+      constexpr int k = 16;
+      auto add = [&](double x, double y) {
+        auto p = base;
+        p[lng] = x, p[lat] = y;
+        pix.insert(pix.end(), p.begin(), p.end());
       };
-      const double x0 = 0.5, x1 = nx + 0.5, y0 = 0.5, y1 = ny + 0.5;
-      auto corners = to_icrs({{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}});
-      if (std::all_of(corners.begin(), corners.end(), [](const auto& c) { return c.has_value(); })) {
-        for (const auto& c : corners) b.polygon.push_back(*c);
-      } else {
-        std::vector<std::pair<double, double>> ring;
-        constexpr int k = 16;
-        for (int i = 0; i < k; ++i) ring.emplace_back(x0 + (x1 - x0) * i / k, y0);
-        for (int i = 0; i < k; ++i) ring.emplace_back(x1, y0 + (y1 - y0) * i / k);
-        for (int i = 0; i < k; ++i) ring.emplace_back(x1 - (x1 - x0) * i / k, y1);
-        for (int i = 0; i < k; ++i) ring.emplace_back(x0, y1 - (y1 - y0) * i / k);
-        for (const auto& c : to_icrs(ring))
-          if (c) b.polygon.push_back(*c);
-      }
-      const auto c = to_icrs({{centre[w->lng], centre[w->lat]}});
-      if (c[0]) {
-        b.circle_lon = c[0]->first, b.circle_lat = c[0]->second;
-        std::vector<std::pair<double, double>> ring;
-        constexpr int k = 64;
-        for (int i = 0; i <= k; ++i) {
-          ring.emplace_back(x0 + (x1 - x0) * i / k, y0), ring.emplace_back(x0 + (x1 - x0) * i / k, y1);
-          ring.emplace_back(x0, y0 + (y1 - y0) * i / k), ring.emplace_back(x1, y0 + (y1 - y0) * i / k);
-        }
-        for (const auto& p : to_icrs(ring))
-          if (p) b.circle_radius = std::max(b.circle_radius, angular_distance_deg(b.circle_lon, b.circle_lat, p->first, p->second));
-      }
+      for (int i = 0; i < k; ++i) add(x0 + (x1 - x0) * i / k, y0);
+      for (int i = 0; i < k; ++i) add(x1, y0 + (y1 - y0) * i / k);
+      for (int i = 0; i < k; ++i) add(x1 - (x1 - x0) * i / k, y1);
+      for (int i = 0; i < k; ++i) add(x0, y1 - (y1 - y0) * i / k);
+      wcs.p2s(pix, world, stat);
+      for (std::size_t i = 0; i < stat.size(); ++i)
+        if (!stat[i]) b.polygon.push_back(fits::to_icrs(frame, world[i * na + lng], world[i * na + lat]));
     }
   }
-  if (w && w->spec >= 0 && w->spec < naxis) {
-    const auto edges = channel_edges(wcs, ref.naxes);
-    if (std::none_of(edges.begin(), edges.end(), [](double v) { return std::isnan(v); })) {
-      const auto [mn, mx] = std::minmax_element(edges.begin(), edges.end());
-      b.band = Interval{*mn, *mx};
-    }
-  }
-  const Interval t = product_time(wcs, primary.cards, ref.cards);
-  if (!std::isnan(t.lo)) b.time = Interval{t.lo, std::isnan(t.hi) ? t.lo : t.hi};
-  const int si = stokes_axis(wcs);
-  if (si >= 0)
-    for (const char* l : stokes_planes(wcs, ref.naxes, si))
-      if (l) b.pol.push_back(l);
+  b.band = pb.band;
+  b.time = pb.time;
+  b.pol = pb.pol;
   return b;
 }
 

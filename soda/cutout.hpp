@@ -2,7 +2,8 @@
 // WCS -> a new FITS file streamed out in bounded memory.
 //
 // SODA 1.0 sections 3.3 (filtering parameters) and 5 ({sync} responses).
-// No server dependency: CFITSIO, WCSLIB and S2 only.
+// No server dependency: fits/ (WCS, frames, spectral axes, bounds), CFITSIO,
+// WCSLIB and S2.
 #pragma once
 
 #include <cstdint>
@@ -122,8 +123,9 @@ class Cutout {
 /// HST SCI/ERR/DQ) is cut alike.
 ///
 /// Semantics (all filters intersected):
-/// - POS/CIRCLE/POLYGON (ICRS degrees; FK5 J2000 is taken as ICRS, a galactic
-///   GLON/GLAT WCS gets the ICRS->galactic rotation): the smallest pixel box
+/// - POS/CIRCLE/POLYGON (ICRS degrees, converted to the WCS's own frame by
+///   fits/sky_frames.hpp through ERFA: FK5 at its equinox, FK4 B1950,
+///   galactic, ecliptic; other longitude types are a 400): the smallest pixel box
 ///   containing the region, clipped to the data. Pixel (1-based) i covers
 ///   [i-0.5, i+0.5); the box is found from (a) the region's boundary sampled
 ///   adaptively (<= 1/4 pixel steps wherever it may cross the image) mapped
@@ -136,14 +138,17 @@ class Cutout {
 ///   skipped. Distortions handled by WCSLIB (SIP, TPV, TPD via
 ///   wcspih/wcsset) are honoured.
 /// - BAND (vacuum wavelength, m): channel k (edges k-0.5, k+0.5) is kept if its
-///   wavelength extent [lo, hi) meets [BAND lo, BAND hi]; the native spectral
-///   world value (WCSLIB, SI units) is converted to vacuum wavelength: WAVE;
-///   AWAV (air, WCSLIB awavwave); FREQ; ENER; WAVN; VRAD, VOPT, ZOPT, VELO, BETA
-///   with the rest frequency/wavelength (RESTFRQ/RESTFREQ/RESTWAV, or the
-///   GIPSY/Miriad FREQ0). AIPS-convention types (FELO-HEL, VELO-LSR...) are
-///   translated by wcsfix.
-/// - TIME (MJD): the product's own time span (MJD-BEG/MJD-END, else MJD-OBS
-///   [+ XPOSURE/TELAPSE/EXPTIME], else DATE-OBS) must meet the interval; if the
+///   wavelength extent [lo, hi) meets [BAND lo, BAND hi]; the channel edges
+///   are fits::channel_edges() (fits/bounds.hpp), the same numbers as the
+///   ObsCore row's em_min/em_max: the WCS loaded by fits::Wcs::load (IRAF
+///   'LINEAR'/'LAMBDA' wavelength axes of 1-D spectra, rest frequency from
+///   RESTFRQ/RESTFREQ/RESTWAV, else FREQ0 or a LINE/MOLECULE name; AIPS
+///   FELO-HEL, VELO-LSR... translated by wcsfix) and every spectral type
+///   converted by fits::to_vacuum_wavelength (WAVE, AWAV, FREQ, AFRQ, ENER,
+///   WAVN, VRAD, VOPT, ZOPT, VELO, BETA).
+/// - TIME (MJD): the product's own time span, fits::time_span() (the ObsCore
+///   t_min/t_max: MJD-OBS, else MJD-BEG, else DATE-OBS...; MJD-END, else
+///   DATE-END, else start + EXPTIME/XPOSURE/...) must meet the interval; if the
 ///   product has no time metadata at all the filter cannot exclude it and is
 ///   ignored (noted in HISTORY).
 /// - POL: planes of the STOKES axis with those labels; evenly spaced planes
@@ -163,7 +168,7 @@ class Cutout {
 /// body) when the selection contains no pixel; 500 "Error" for unreadable FITS
 /// or WCS, and for a damaged file, refused before WCSLIB or any offset
 /// computation sees it (message "the product file is damaged: HDU n: ..."):
-/// a header failing header_defect() (soda/header_check.hpp: unterminated
+/// a header failing header_defect() (fits/header_check.hpp: unterminated
 /// string, non-printable character, no END, NaN/Inf WCS value), a data size
 /// that does not fit in 64 bits, or a data unit ending beyond the end of the
 /// file (uncompressed files; gzip files are inflated by CFITSIO).
@@ -174,11 +179,14 @@ Cutout plan_cutout(const std::string& fits_path, const std::vector<int>& image_h
 /// POLYGON, OPTIONs of POL).
 struct Bounds {
   /// Footprint polygon (lon, lat) in ICRS degrees: the image corners (pixel
-  /// edges) in order, or a sampled border when corners are off the sky.
-  /// Empty if there is no celestial WCS.
+  /// edges) wound counter-clockwise, the ObsCore s_region
+  /// (fits::sky_footprint), or a sampled border when corners are off the sky.
+  /// Empty if there is no celestial WCS within NAXIS.
   std::vector<std::pair<double, double>> polygon;
-  /// Covering circle (ICRS degrees): centre of the image, radius to the
-  /// farthest border point. Only meaningful if polygon is not empty.
+  /// Covering circle (ICRS degrees): centre of the pixel grid (ObsCore s_ra,
+  /// s_dec), radius to the farthest corner (half of s_fov), or of a grid of
+  /// the image when corners are off the sky. Only meaningful if polygon is not
+  /// empty.
   double circle_lon = 0, circle_lat = 0, circle_radius = 0;
   std::optional<Interval> band;   ///< vacuum wavelength in m, if a spectral axis exists and converts
   std::optional<Interval> time;   ///< MJD, if known
@@ -188,7 +196,9 @@ struct Bounds {
 };
 
 /// Describes what plan_cutout can cut in `fits_path` (same HDU selection
-/// rules). Throws SodaError like plan_cutout for unreadable files.
+/// rules): fits::product_bounds() of the reference HDU, the numbers of the
+/// ObsCore row (tests/unit/agreement checks them on every sample file).
+/// Throws SodaError like plan_cutout for unreadable files.
 Bounds describe_bounds(const std::string& fits_path, const std::vector<int>& image_hdus);
 
 }  // namespace vo::soda

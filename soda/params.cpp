@@ -28,99 +28,20 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
-std::string fmt(double v) {
-  std::ostringstream os;
-  os.precision(12);
-  os << v;
-  return os.str();
-}
-
-void check_lon(const std::string& p, double lon) {
-  if (!(lon >= 0.0 && lon <= 360.0)) usage(p, "longitude must be in [0,360] degrees, got " + fmt(lon));
-}
-void check_lat(const std::string& p, double lat) {
-  if (!(lat >= -90.0 && lat <= 90.0)) usage(p, "latitude must be in [-90,90] degrees, got " + fmt(lat));
-}
-
-SkyRegion parse_circle(const std::string& p, const std::vector<double>& v, const std::string& text) {
-  if (v.size() != 3) usage(p, "a circle needs 3 numbers (longitude latitude radius), got " + std::to_string(v.size()));
-  SkyRegion r;
-  r.shape = SkyRegion::Shape::Circle;
-  r.lon = v[0];
-  r.lat = v[1];
-  r.radius = v[2];
-  check_lon(p, r.lon);
-  check_lat(p, r.lat);
-  if (!(r.radius > 0.0 && r.radius <= 180.0)) usage(p, "radius must be in (0,180] degrees, got " + fmt(r.radius));
-  r.parameter = p;
-  r.text = text;
-  return r;
-}
-
-SkyRegion parse_polygon(const std::string& p, const std::vector<double>& v, const std::string& text) {
-  if (v.size() % 2 != 0) usage(p, "a polygon needs an even number of values (longitude latitude pairs), got " + std::to_string(v.size()));
-  if (v.size() < 6) usage(p, "a polygon needs at least 3 vertices, got " + std::to_string(v.size() / 2));
-  SkyRegion r;
-  r.shape = SkyRegion::Shape::Polygon;
-  for (std::size_t i = 0; i < v.size(); i += 2) {
-    check_lon(p, v[i]);
-    check_lat(p, v[i + 1]);
-    r.vertices.emplace_back(v[i], v[i + 1]);
+/// Runs a fits/ DALI parser, turning its DaliError into the SODA UsageError.
+template <typename F>
+auto dali(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const fits::DaliError& e) {
+    throw SodaError(400, "UsageError", e.parameter(), e.message());
   }
-  r.parameter = p;
-  r.text = text;
-  return r;
-}
-
-SkyRegion parse_range(const std::string& p, const std::vector<double>& v, const std::string& text) {
-  if (v.size() != 4) usage(p, "RANGE needs 4 numbers (lon1 lon2 lat1 lat2), got " + std::to_string(v.size()));
-  SkyRegion r;
-  r.shape = SkyRegion::Shape::Range;
-  for (int i = 0; i < 2; ++i) {
-    if (std::isfinite(v[i])) check_lon(p, v[i]);
-    if (std::isfinite(v[2 + i])) check_lat(p, v[2 + i]);
-  }
-  r.lon_min = std::isinf(v[0]) ? (v[0] < 0 ? 0.0 : 360.0) : v[0];
-  r.lon_max = std::isinf(v[1]) ? (v[1] < 0 ? 0.0 : 360.0) : v[1];
-  if (std::isinf(v[0]) && v[0] < 0 && std::isinf(v[1]) && v[1] > 0) r.lon_min = 0, r.lon_max = 360;
-  r.lat_min = std::clamp(v[2], -90.0, 90.0);
-  r.lat_max = std::clamp(v[3], -90.0, 90.0);
-  if (r.lat_min > r.lat_max) usage(p, "RANGE latitude interval has min > max (" + fmt(v[2]) + " > " + fmt(v[3]) + ")");
-  r.parameter = p;
-  r.text = text;
-  return r;
-}
-
-Interval parse_interval(const std::string& p, const std::string& value) {
-  const auto v = parse_numbers(p, value);
-  if (v.size() != 2) usage(p, "an interval needs 2 numbers (min max), got " + std::to_string(v.size()));
-  if (v[0] > v[1]) usage(p, "interval min > max (" + fmt(v[0]) + " > " + fmt(v[1]) + ")");
-  return {v[0], v[1]};
-}
-
-const std::set<std::string>& stokes_labels() {
-  static const std::set<std::string> s{"I", "Q", "U", "V", "RR", "LL", "RL", "LR", "XX", "YY", "XY", "YX"};
-  return s;
 }
 
 }  // namespace
 
 std::vector<double> parse_numbers(const std::string& parameter, const std::string& value) {
-  std::vector<double> out;
-  std::istringstream is(value);
-  std::string tok;
-  while (is >> tok) {
-    std::string t = tok;
-    if (!t.empty() && t[0] == '+') t.erase(0, 1);
-    double d = 0;
-    const char* b = t.data();
-    const char* e = t.data() + t.size();
-    auto [ptr, ec] = std::from_chars(b, e, d);
-    if (t.empty() || ec != std::errc() || ptr != e) usage(parameter, "not a number: '" + tok + "'");
-    if (std::isnan(d)) usage(parameter, "NaN is not allowed");
-    out.push_back(d);
-  }
-  return out;
+  return dali([&] { return fits::parse_numbers(parameter, value); });
 }
 
 long parse_pixel_index(const std::string& parameter, const std::string& token) {
@@ -177,7 +98,11 @@ std::string Params::describe() const {
 Params parse_params(const std::multimap<std::string, std::string>& dali_params) {
   Params params;
   std::map<std::string, int> seen;
-  for (const auto& [name, raw] : dali_params) {
+  for (const auto& entry : dali_params) {
+    // Plain references, not a structured binding: the lambdas below capture
+    // them (clang 14, which builds the fuzz targets, cannot capture bindings).
+    const std::string& name = entry.first;
+    const std::string& raw = entry.second;
     const std::string value = trim(raw);
     if (value.empty()) continue;
     const bool is_pixel = name.rfind("PIXEL_", 0) == 0;
@@ -187,39 +112,18 @@ Params parse_params(const std::multimap<std::string, std::string>& dali_params) 
       throw SodaError(400, "MultiValuedParamNotSupported", name,
                       "only one value is supported by the sync service (one request gives one FITS file)");
     if (name == "POS") {
-      std::istringstream is(value);
-      std::string shape;
-      is >> shape;
-      std::string rest;
-      std::getline(is, rest);
-      std::string upper = shape;
-      std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
-      const auto nums = parse_numbers(name, rest);
-      if (upper == "CIRCLE") {
-        params.regions.push_back(parse_circle(name, nums, value));
-      } else if (upper == "POLYGON") {
-        params.regions.push_back(parse_polygon(name, nums, value));
-      } else if (upper == "RANGE") {
-        params.regions.push_back(parse_range(name, nums, value));
-      } else {
-        usage(name, "unknown shape '" + shape + "' (expected CIRCLE, RANGE or POLYGON)");
-      }
+      params.regions.push_back(dali([&] { return fits::parse_pos(name, value); }));
     } else if (name == "CIRCLE") {
-      for (double v : parse_numbers(name, value))
-        if (std::isinf(v)) usage(name, "infinite values are not allowed");
-      params.regions.push_back(parse_circle(name, parse_numbers(name, value), value));
+      params.regions.push_back(dali([&] { return fits::parse_circle(name, value); }));
     } else if (name == "POLYGON") {
-      for (double v : parse_numbers(name, value))
-        if (std::isinf(v)) usage(name, "infinite values are not allowed");
-      params.regions.push_back(parse_polygon(name, parse_numbers(name, value), value));
+      params.regions.push_back(dali([&] { return fits::parse_polygon(name, value); }));
     } else if (name == "BAND") {
-      params.band = parse_interval(name, value);
+      params.band = dali([&] { return fits::parse_interval(name, value); });
     } else if (name == "TIME") {
-      params.time = parse_interval(name, value);
+      params.time = dali([&] { return fits::parse_interval(name, value); });
     } else if (name == "POL") {
-      if (!stokes_labels().count(value))
-        usage(name, "unknown polarization state '" + value + "' (expected one of I Q U V RR LL RL LR XX YY XY YX)");
-      if (std::find(params.pol.begin(), params.pol.end(), value) == params.pol.end()) params.pol.push_back(value);
+      const std::string state = dali([&] { return fits::parse_pol_state(name, value); });
+      if (std::find(params.pol.begin(), params.pol.end(), state) == params.pol.end()) params.pol.push_back(state);
     } else if (is_pixel) {
       const std::string n = name.substr(6);
       int axis = 0;

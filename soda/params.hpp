@@ -2,9 +2,9 @@
 // a checked, typed request (vo::soda::Params).
 //
 // Implements SODA 1.0 section 3 (POS, CIRCLE, POLYGON, BAND, TIME, POL and
-// their multiplicity, section 3.1) on top of the DALI 1.1 literal syntax
-// (section 3.3: intervals, circle, polygon, booleans), plus two widely used
-// non-standard extras: PIXEL_n (DaCHS) and META=true.
+// their multiplicity, section 3.1) on top of the DALI 1.1 literal parsers of
+// fits/dali_params.hpp (section 3.3: intervals, circle, polygon), plus two
+// widely used non-standard extras: PIXEL_n (DaCHS) and META=true.
 #pragma once
 
 #include <map>
@@ -13,6 +13,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "fits/dali_params.hpp"
 
 namespace vo::soda {
 
@@ -44,32 +46,10 @@ class SodaError : public std::runtime_error {
   std::string parameter_;
 };
 
-/// A closed numeric interval [lo, hi] (DALI 1.1 section 3.3.4). Either limit
-/// may be -inf/+inf for an open interval; lo <= hi always holds after parsing.
-struct Interval {
-  double lo = 0.0;
-  double hi = 0.0;
-};
-
-/// A sky region in ICRS degrees, from POS (SODA 1.0 section 3.3.1), CIRCLE
-/// (3.3.2) or POLYGON (3.3.3).
-///
-/// - Circle: center (lon, lat) in degrees, radius in degrees, (0, 180].
-/// - Range: lon_min..lon_max, lat_min..lat_max in degrees (POS=RANGE). Infinite
-///   limits are clamped to the sphere ([0,360], [-90,90]). lon_min > lon_max
-///   denotes a range crossing longitude 0 (e.g. 350 10).
-/// - Polygon: >= 3 vertices (lon, lat) in degrees joined by great circles. The
-///   region is the smaller of the two areas the boundary encloses, whatever the
-///   winding (DALI asks counter-clockwise, but many clients send clockwise).
-struct SkyRegion {
-  enum class Shape { Circle, Range, Polygon };
-  Shape shape = Shape::Circle;
-  double lon = 0, lat = 0, radius = 0;                           ///< Circle
-  double lon_min = 0, lon_max = 360, lat_min = -90, lat_max = 90;  ///< Range
-  std::vector<std::pair<double, double>> vertices;               ///< Polygon (lon, lat)
-  std::string parameter;  ///< where it came from: "POS", "CIRCLE" or "POLYGON"
-  std::string text;       ///< the value as received, for the HISTORY card
-};
+/// The DALI interval and sky region types (fits/dali_params.hpp, shared with
+/// SIAv2 and DataLink).
+using fits::Interval;
+using fits::SkyRegion;
 
 /// A parsed SODA request (everything except ID, which the server resolves).
 ///
@@ -136,8 +116,9 @@ Params parse_params(const std::multimap<std::string, std::string>& dali_params);
 /// value ("1.5") or a non-number.
 long parse_pixel_index(const std::string& parameter, const std::string& token);
 
-/// Parses a whitespace-separated list of DALI numbers ("12 -Inf +Inf 3.5e-7").
-/// Throws SodaError(400, "UsageError", parameter) on any non-number or NaN.
+/// fits::parse_numbers() with its DaliError turned into SodaError(400,
+/// "UsageError", parameter): a whitespace-separated list of DALI numbers
+/// ("12 -Inf +Inf 3.5e-7"); any non-number or NaN is refused.
 std::vector<double> parse_numbers(const std::string& parameter, const std::string& value);
 
 }  // namespace vo::soda

@@ -37,12 +37,6 @@ std::pair<double, double> to_lonlat(const V3& v) {
   return {lon, lat};
 }
 
-// Rows: galactic unit vectors expressed in ICRS (Hipparcos vol. 1, eq. 1.5.11).
-constexpr double kIcrsToGal[3][3] = {
-    {-0.0548755604162154, -0.8734370902348850, -0.4838350155487132},
-    {+0.4941094278755837, -0.4448296299600112, +0.7469822444972189},
-    {-0.8676661490190047, -0.1980763734312015, +0.4559837761750669}};
-
 }  // namespace
 
 UnitVector unit_vector(double lon, double lat) {
@@ -60,22 +54,6 @@ double angular_distance_deg(const UnitVector& a, const UnitVector& b) {
   const double s = std::sqrt(cx * cx + cy * cy + cz * cz);
   const double c = a.x * b.x + a.y * b.y + a.z * b.z;
   return std::atan2(s, c) / kDeg;
-}
-
-std::pair<double, double> icrs_to_frame(SkyFrame frame, double lon, double lat) {
-  if (frame == SkyFrame::Icrs) return {lon, lat};
-  const V3 v = to_v3(lon, lat);
-  const auto& m = kIcrsToGal;
-  return to_lonlat({m[0][0] * v.x + m[0][1] * v.y + m[0][2] * v.z, m[1][0] * v.x + m[1][1] * v.y + m[1][2] * v.z,
-                    m[2][0] * v.x + m[2][1] * v.y + m[2][2] * v.z});
-}
-
-std::pair<double, double> frame_to_icrs(SkyFrame frame, double lon, double lat) {
-  if (frame == SkyFrame::Icrs) return {lon, lat};
-  const V3 v = to_v3(lon, lat);
-  const auto& m = kIcrsToGal;  // orthogonal: inverse = transpose
-  return to_lonlat({m[0][0] * v.x + m[1][0] * v.y + m[2][0] * v.z, m[0][1] * v.x + m[1][1] * v.y + m[2][1] * v.z,
-                    m[0][2] * v.x + m[1][2] * v.y + m[2][2] * v.z});
 }
 
 RegionGeometry::RegionGeometry(const SkyRegion& region) : region_(region) {

@@ -1,6 +1,6 @@
 // Spherical geometry of SODA sky regions (SODA 1.0 sections 3.3.1-3.3.3):
-// point containment, boundary parametrisation for sampling, and the rotation
-// between ICRS and galactic coordinates.
+// point containment and boundary parametrisation for sampling. The frame
+// conversions between ICRS and the product's frame are in fits/sky_frames.hpp.
 #pragma once
 
 #include <memory>
@@ -26,17 +26,6 @@ UnitVector unit_vector(double lon, double lat);
 /// Angular distance in degrees between two unit vectors; equal to
 /// angular_distance_deg of their (lon, lat) to the last bit.
 double angular_distance_deg(const UnitVector& a, const UnitVector& b);
-
-/// Celestial frame of a WCS, with conversions from/to ICRS (degrees).
-/// ICRS, FK5 (J2000) and unspecified equatorial frames are treated as ICRS
-/// (FK5 J2000 differs from ICRS by < 0.03 arcsec); GALACTIC uses the IAU
-/// 1958 definition expressed in ICRS (Hipparcos catalogue, vol. 1, 1.5.3).
-enum class SkyFrame { Icrs, Galactic };
-
-/// Converts ICRS (lon, lat) to `frame`, degrees, lon in [0,360).
-std::pair<double, double> icrs_to_frame(SkyFrame frame, double lon, double lat);
-/// Converts `frame` (lon, lat) to ICRS, degrees, lon in [0,360).
-std::pair<double, double> frame_to_icrs(SkyFrame frame, double lon, double lat);
 
 /// A SkyRegion ready for geometric queries (all in ICRS degrees).
 class RegionGeometry {

@@ -12,7 +12,8 @@ For every manifest entry it recomputes, with astropy only (no voserver code):
     step) and mapped with astropy.wcs all_world2pix (SIP included), segments
     clipped to the image rectangle [0.5, n+0.5]; the image border (1/2 pixel
     steps), a 33x33 grid and the image centre mapped with all_pix2world
-    (galactic converted to ICRS with astropy.coordinates) and kept where inside
+    (the WCS's frame, wcs_to_celestial_frame: FK5, FK4, galactic, converted to
+    ICRS with astropy.coordinates) and kept where inside
     the region; region anchors (circle centre, polygon vertices); then
     index = floor(p + 0.5) on 1-based pixel coordinates, clipped to the data;
   * the BAND channels from astropy's spectral world values of the channel
@@ -37,9 +38,10 @@ import warnings
 
 import numpy as np
 from astropy import units as u
-from astropy.coordinates import SkyCoord
+from astropy.coordinates import ICRS, SkyCoord
 from astropy.io import fits
 from astropy.wcs import WCS
+from astropy.wcs.utils import wcs_to_celestial_frame
 
 warnings.simplefilter("ignore")
 OUT = os.environ.get("VO_SODA_OUT", "/tmp/voserver_soda_out")
@@ -165,21 +167,24 @@ def inside(kind, v, lon, lat):
 
 
 def celestial_frame(w):
-    return "galactic" if w.wcs.ctype[w.wcs.lng].startswith("GLON") else "icrs"
+    """astropy's frame of the WCS (ICRS, FK5 with its equinox, FK4, galactic)."""
+    return wcs_to_celestial_frame(w)
 
 
 def to_native(w, lon, lat):
-    if celestial_frame(w) == "galactic":
-        g = SkyCoord(lon * u.deg, lat * u.deg, frame="icrs").galactic
-        return g.l.deg, g.b.deg
-    return lon, lat
+    frame = celestial_frame(w)
+    if isinstance(frame, ICRS):
+        return lon, lat
+    c = SkyCoord(lon * u.deg, lat * u.deg, frame="icrs").transform_to(frame).spherical
+    return c.lon.deg, c.lat.deg
 
 
 def to_icrs(w, lon, lat):
-    if celestial_frame(w) == "galactic":
-        c = SkyCoord(lon * u.deg, lat * u.deg, frame="galactic").icrs
-        return c.ra.deg, c.dec.deg
-    return lon, lat
+    frame = celestial_frame(w)
+    if isinstance(frame, ICRS):
+        return lon, lat
+    c = SkyCoord(lon * u.deg, lat * u.deg, frame=frame).icrs
+    return c.ra.deg, c.dec.deg
 
 
 def spatial_box(w, naxes, kind, v):

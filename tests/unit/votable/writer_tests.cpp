@@ -404,6 +404,38 @@ TEST_CASE("VOTable BINARY2: null flags, big-endian values, variable arrays (VOTa
     CHECK(bytes == row1 + row2);
 }
 
+TEST_CASE("base64 padding when the last group ends a 76-character line (regression)", "[votable][binary2]") {
+    // One char* cell: 1 flag byte + 4 length bytes + L bytes. L = 50 or 51 makes
+    // 55 or 56 bytes: 18 whole groups, then a padded 19th group that ends the
+    // first 76-character line. The padding used to overwrite the line break.
+    for (std::size_t len : {49u, 50u, 51u, 52u}) {
+        INFO(len);
+        std::vector<Field> fields = {{"s", "char", "*", "", "", "", "", ""}};
+        VectorSource src({{std::string(len, 'x')}});
+        std::string out;
+        auto w = make_writer(Format::votable_binary2, [&](std::string_view s) { out += s; });
+        w->begin(fields, {});
+        stream_rows(src, *w, std::nullopt);
+        w->end(false);
+        const std::string open = "<STREAM encoding=\"base64\">\n";
+        const auto a = out.find(open) + open.size();
+        const std::string text = out.substr(a, out.find("</STREAM>") - a);
+        std::size_t chars = 0;
+        std::size_t line = 0;
+        for (char c : text) {
+            if (c == '\n') {
+                CHECK(line <= 76);
+                line = 0;
+            } else {
+                ++chars, ++line;
+            }
+        }
+        CHECK(line <= 76);
+        CHECK(chars % 4 == 0);
+        CHECK(stream_bytes(out) == std::string(1, '\0') + be(len, 4) + std::string(len, 'x'));
+    }
+}
+
 TEST_CASE("VOTable BINARY2 of many rows streams in bounded chunks and ends cleanly after an error", "[votable][binary2]") {
     std::vector<Field> fields = {{"i", "long", "", "", "", "", "", ""}, {"x", "double", "", "", "", "", "", ""}};
     CountingSource src(100000);
