@@ -307,6 +307,7 @@ struct App::Impl {
         } catch (const ParamError& e) {
             throw uws::JobFailure(e.what());
         }
+        t.query.datalink_base_url = config.base_url();
         t.query.cancel = ctx.cancel;
         t.query.deadline = ctx.deadline;
         t.query.deadline_reason = "the execution duration of this job (" + std::to_string(job.execution_duration) +
@@ -405,6 +406,7 @@ struct App::Impl {
             const DaliParams params = parse_request_params(req->method, req->target, req->content_type, req->body);
             TapRequest t = parse_tap_request(params, config.limits);
             q = std::move(t.query);
+            q.datalink_base_url = config.base_url();
             content_type = std::move(t.content_type);
         } catch (const ParamError& e) {
             return channel->reply(dali_error(400, e.what()));

@@ -14,7 +14,6 @@ import warnings
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import numpy as np
 import pytest
 import requests
 from astropy.io import fits
@@ -227,7 +226,15 @@ def test_download_of_unknown_id_is_a_404_dali_error(archive):
 
 # ---------------------------------------------------------------- pyvo
 
-def test_pyvo_iter_datalinks_on_a_tap_result(archive):
+@pytest.fixture
+def timed_pyvo(monkeypatch):
+    """pyvo 1.2.1 builds the queries of iter_datalinks() and processed()
+    without the caller's session; give those a session with TIMEOUT too."""
+    import pyvo.dal.query
+    monkeypatch.setattr(pyvo.dal.query, "use_session", lambda s=None: s or conftest.session())
+
+
+def test_pyvo_iter_datalinks_on_a_tap_result(archive, timed_pyvo):
     import pyvo
     tap = pyvo.dal.TAPService(archive["tap"], session=conftest.session())
     result = tap.search("SELECT TOP 5 * FROM ivoa.obscore WHERE dataproduct_type = 'cube' ORDER BY obs_id")
@@ -244,7 +251,7 @@ def test_pyvo_iter_datalinks_on_a_tap_result(archive):
     assert seen >= 1
 
 
-def test_pyvo_processed_cutout_matches_astropy(archive):
+def test_pyvo_processed_cutout_matches_astropy(archive, timed_pyvo):
     from astropy import units as u
     from pyvo.dal.adhoc import DatalinkResults
     did = did_of(archive, "udf_mosaic_subcube")
@@ -258,7 +265,7 @@ def test_pyvo_processed_cutout_matches_astropy(archive):
     ra, dec, radius = 53.1752, -27.8078, 0.0003  # the request of test_soda's MUSE test
     band = (5.0e-7, 5.01e-7)
     stream = cut_rows[0].processed(circle=(ra * u.deg, dec * u.deg, radius * u.deg),
-                                   band=(band[0] * u.m, band[1] * u.m))
+                                   band=(band[0] * u.m, band[1] * u.m), session=conftest.session())
     data = stream.read()
     with fits.open(MUSE) as orig:
         cut = fits.HDUList.fromstring(data)
@@ -267,3 +274,26 @@ def test_pyvo_processed_cutout_matches_astropy(archive):
         z0, z1 = band_channels(h, *band)
         for name in ("DATA", "STAT"):
             assert same_values(cut[name].data, orig[name].data[z0 - 1:z1, y0 - 1:y1, x0 - 1:x1]), name
+
+
+def test_tap_results_carry_the_datalink_descriptor_in_votable_only(archive):
+    q = "SELECT TOP 2 obs_id, obs_publisher_did FROM ivoa.obscore ORDER BY obs_id"
+    for fmt in ("votable", "votable/b2"):
+        r = requests.get(archive["tap"] + "/sync", params={"LANG": "ADQL", "QUERY": q, "RESPONSEFORMAT": fmt},
+                         timeout=conftest.TIMEOUT)
+        assert r.status_code == 200, r.text
+        root = ET.fromstring(r.content)
+        field = [f for f in root.iter(NS + "FIELD") if f.get("name") == "obs_publisher_did"]
+        assert len(field) == 1 and field[0].get("ID")
+        meta = [res for res in root.findall(NS + "RESOURCE") if res.get("utype") == "adhoc:service"]
+        assert len(meta) == 1 and meta[0].get("type") == "meta"
+        p = params_of(meta[0])
+        assert p["standardID"].get("value") == "ivo://ivoa.net/std/DataLink#links-1.1"
+        assert p["accessURL"].get("value") == archive["base"] + "/datalink/sync"
+        assert p["in:ID"].get("ref") == field[0].get("ID") and p["in:ID"].get("value") == ""
+    r = requests.get(archive["tap"] + "/sync", params={"LANG": "ADQL", "QUERY": q, "RESPONSEFORMAT": "csv"},
+                     timeout=conftest.TIMEOUT)
+    assert r.status_code == 200 and "adhoc" not in r.text and "RESOURCE" not in r.text
+    r = requests.get(archive["tap"] + "/sync", params={"LANG": "ADQL", "QUERY": "SELECT TOP 1 obs_id FROM ivoa.obscore"},
+                     timeout=conftest.TIMEOUT)
+    assert r.status_code == 200 and "adhoc:service" not in r.text
