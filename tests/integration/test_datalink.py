@@ -297,3 +297,23 @@ def test_tap_results_carry_the_datalink_descriptor_in_votable_only(archive):
     r = requests.get(archive["tap"] + "/sync", params={"LANG": "ADQL", "QUERY": "SELECT TOP 1 obs_id FROM ivoa.obscore"},
                      timeout=conftest.TIMEOUT)
     assert r.status_code == 200 and "adhoc:service" not in r.text
+
+
+def test_more_ids_than_the_limit_overflow_after_whole_ids(archive, tmp_path):
+    """[limits] max_datalink_ids = 2 on a second server over the same store
+    (its own job store and results): 3 IDs -> the first 2 answered whole,
+    then the DALI OVERFLOW INFO (DataLink 1.1 section 2.1.1)."""
+    text = archive["config"].read_text()
+    text = text.replace("[limits]\n", "[limits]\nmax_datalink_ids = 2\n", 1)
+    text = text.replace("[archive]\n", f"[archive]\njobs_database = \"{tmp_path / 'jobs.sqlite'}\"\n"
+                                       f"results_dir = \"{tmp_path / 'results'}\"\n", 1)
+    cfg = tmp_path / "voserver.toml"
+    cfg.write_text(text)
+    cube, image = did_of(archive, "udf_mosaic_subcube"), image_did(archive)
+    with conftest.running_server(cfg, tmp_path) as base:
+        _, rows, root = links({"base": base}, [cube, image, "ivo://voserver.test/samples?third"], method="POST")
+    assert [r["ID"] for r in rows if r["semantics"] == "#this"] == [cube, image]
+    assert len([r for r in rows if r["ID"] == cube]) == 3  # #this + 2 #cutout, not cut
+    results = [res for res in root.iter(NS + "RESOURCE") if res.get("type") == "results"][0]
+    status = [i.get("value") for i in results.findall(NS + "INFO") if i.get("name") == "QUERY_STATUS"]
+    assert status == ["OK", "OVERFLOW"]
