@@ -426,6 +426,14 @@ std::optional<ProductFile> Store::find_product(const std::string& obs_publisher_
     return p;
 }
 
+std::optional<std::string> Store::find_dataproduct_type(const std::string& obs_publisher_did) const {
+    Stmt s(db_, path_, std::string("SELECT COALESCE(dataproduct_type, '') FROM ") + kObsCoreTable +
+                           " WHERE obs_publisher_did = ?1");
+    s.bind(1, obs_publisher_did);
+    if (!s.step()) return std::nullopt;
+    return s.text(0);
+}
+
 long long Store::count_rows() const {
     Stmt s(db_, path_, std::string("SELECT COUNT(*) FROM ") + kObsCoreTable);
     s.step();

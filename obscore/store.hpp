@@ -80,6 +80,11 @@ public:
     /// The product file of a dataset, or nullopt for an unknown ID.
     std::optional<ProductFile> find_product(const std::string& obs_publisher_did) const;
 
+    /// The dataproduct_type of the ivoa.obscore row of a dataset ("" for
+    /// NULL), or nullopt when no row has this obs_publisher_did (DataLink:
+    /// an ID is known even when no file is stored for it). Throws StoreError.
+    std::optional<std::string> find_dataproduct_type(const std::string& obs_publisher_did) const;
+
     /// The tables published through TAP_SCHEMA, read from TAP_SCHEMA itself.
     const adql::Catalog& catalog() const;
 

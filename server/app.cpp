@@ -11,6 +11,7 @@
 
 #include "adql/adql.hpp"
 #include "obscore/store.hpp"
+#include "server/datalink.hpp"
 #include "server/examples.hpp"
 #include "server/params.hpp"
 #include "server/query.hpp"
@@ -275,6 +276,7 @@ struct App::Impl {
         } catch (const ParamError& e) {
             throw uws::JobFailure(e.what());
         }
+        t.query.datalink_base_url = config.base_url();
         t.query.cancel = ctx.cancel;
         t.query.deadline = ctx.deadline;
         t.query.deadline_reason = "the execution duration of this job (" + std::to_string(job.execution_duration) +
@@ -315,6 +317,7 @@ struct App::Impl {
         std::string landing;
         std::string tap_page;
         std::string soda_capabilities;  // SODA 1.0 section 2.5
+        std::string datalink_capabilities;  // DataLink 1.1 section 2.3
         std::string soda_html;
     };
     std::mutex docs_mutex;
@@ -364,6 +367,7 @@ struct App::Impl {
         }
         d->landing = landing_page(config, summaries, total);
         d->soda_capabilities = soda_capabilities_document(config);
+        d->datalink_capabilities = datalink_capabilities_document(config);
         d->soda_html = soda_page(config);
 
         const std::string base = votable::xml_escape(config.base_url());
@@ -390,6 +394,7 @@ struct App::Impl {
             const DaliParams params = parse_request_params(req->method, req->target, req->content_type, req->body);
             TapRequest t = parse_tap_request(params, config.limits);
             q = std::move(t.query);
+            q.datalink_base_url = config.base_url();
             content_type = std::move(t.content_type);
         } catch (const ParamError& e) {
             return channel->reply(dali_error(400, e.what()));
@@ -519,6 +524,90 @@ struct App::Impl {
             channel->reply(dali_error(503, "ServiceUnavailable: too many requests waiting; try again shortly"));
     }
 
+    /// Runs `task` with the read-only store of a cutout/download worker
+    /// (the SODA lane), holding a client slot; replies 429/503/500 itself.
+    void on_download_lane(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel,
+                          std::function<void(const obscore::Store&)> task) {
+        auto slot = slots->acquire(client_address(req->remote));
+        if (!slot) return channel->reply(too_many_from_client());
+        auto run = [this, channel, task = std::move(task), slot](std::size_t worker) {
+            QueryEngine* engine = nullptr;
+            try {
+                engine = &soda.engine(worker);
+            } catch (const std::exception& e) {
+                spdlog::error("cannot open the store: {}", e.what());
+                return channel->reply(dali_error(500, std::string("FatalFault: the archive store cannot be opened: ") + e.what()));
+            }
+            task(engine->store());
+        };
+        if (!soda.pool->try_submit(std::move(run)))
+            channel->reply(dali_error(503, "TransientFault: too many requests waiting; try again shortly"));
+    }
+
+    /// DataLink 1.1 {links} (server/datalink.hpp): GET with one ID, POST
+    /// (urlencoded or multipart) with many; each ID looked up on a download
+    /// worker; per-ID failures are error_message rows of a 200 response.
+    void datalink_sync(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
+        if (req->method != "GET" && req->method != "POST") {
+            Reply r = dali_error(405, "UsageFault: method " + req->method + " not allowed on /datalink/sync (use GET or POST)");
+            r.headers.emplace_back("Allow", "GET, POST");
+            return channel->reply(std::move(r));
+        }
+        DataLinkRequest dl;
+        try {
+            const DaliParams params = parse_request_params(req->method, req->target, req->content_type, req->body);
+            dl = parse_datalink_request(params, config.limits.max_datalink_ids);
+        } catch (const ParamError& e) {
+            const std::string m = e.what();
+            return channel->reply(dali_error(400, m.rfind("UsageFault", 0) == 0 ? m : "UsageFault: " + m));
+        }
+        const std::string base = config.base_url();
+        on_download_lane(req, channel, [channel, dl = std::move(dl), base](const obscore::Store& store) {
+            std::vector<IdLinks> all;
+            all.reserve(dl.ids.size());
+            try {
+                for (std::size_t i = 0; i < dl.ids.size(); ++i) {
+                    if (channel->cancelled()) return;
+                    all.push_back(build_links(dl.ids[i], describe_product(store, dl.ids[i]), base, i + 1));
+                }
+            } catch (const std::exception& e) {
+                spdlog::error("DataLink: {}", e.what());
+                return channel->reply(dali_error(500, std::string("FatalFault: the archive store cannot be read: ") + e.what()));
+            }
+            Reply r;
+            r.content_type = kDataLinkMime;
+            r.body = links_document(all, dl.overflow);
+            channel->reply(std::move(r));
+        });
+    }
+
+    /// Product downloads: GET/HEAD /datalink/file?ID=<obs_publisher_did>
+    /// (server/datalink.hpp send_product_file), streamed on a download worker.
+    void datalink_file(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
+        if (req->method != "GET") {
+            Reply r = dali_error(405, "UsageFault: method " + req->method + " not allowed on /datalink/file (use GET or HEAD)");
+            r.headers.emplace_back("Allow", "GET, HEAD");
+            return channel->reply(std::move(r));
+        }
+        std::string id;
+        try {
+            const DaliParams params = parse_request_params(req->method, req->target, req->content_type, req->body);
+            std::vector<std::string> ids;
+            for (const auto& v : params.all("ID"))
+                if (std::find(ids.begin(), ids.end(), v) == ids.end()) ids.push_back(v);
+            if (ids.size() > 1)
+                return channel->reply(dali_error(400, "UsageFault: ID: " + std::to_string(ids.size()) +
+                                                          " values given; one file is downloaded per request"));
+            if (!ids.empty()) id = ids.front();
+        } catch (const ParamError& e) {
+            return channel->reply(dali_error(400, std::string("UsageFault: ") + e.what()));
+        }
+        on_download_lane(req, channel, [channel, id, range = req->header("Range"), if_range = req->header("If-Range")](
+                                           const obscore::Store& store) {
+            send_product_file(store, id, range, if_range, *channel);
+        });
+    }
+
     void tables(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
         const std::string prefix = "/tap/tables/";
         if (req->path.size() > prefix.size()) {
@@ -544,6 +633,8 @@ struct App::Impl {
         const std::string& p = req->path;
         if (p == "/tap/sync") return tap_sync(req, channel);
         if (p == "/soda/sync") return soda_sync(req, channel);
+        if (p == "/datalink/sync") return datalink_sync(req, channel);
+        if (p == "/datalink/file") return datalink_file(req, channel);
 
         if (p == "/tap/async" || p.rfind("/tap/async/", 0) == 0) return tap_async->handle(req, channel);
         if (p == "/soda/async" || p.rfind("/soda/async/", 0) == 0) return soda_async->handle(req, channel);
@@ -568,7 +659,11 @@ struct App::Impl {
         if (p == "/soda/availability")
             return channel->reply(document(kXml, availability_document(true, "service is accepting cutout requests")));
 
-        if (p == "/datalink/sync" || p == "/sia2/query")
+        // DataLink 1.1 section 2.3: VOSI resources of the {links} endpoint.
+        if (p == "/datalink/capabilities") return channel->reply(document(kXml, docs()->datalink_capabilities));
+        if (p == "/datalink/availability")
+            return channel->reply(document(kXml, availability_document(true, "service is accepting DataLink requests")));
+        if (p == "/sia2/query")
             return channel->reply(dali_error(501, p + " is not available yet in this version of voserver"));
         if (p == "/favicon.ico") {
             Reply r;

@@ -15,7 +15,10 @@
 //   /soda/capabilities     VOSI 1.1 capabilities of the SODA service (SODA 1.0 section 2.5)
 //   /soda/availability     VOSI 1.1 availability
 //   /soda/async            501 until UWS jobs exist
-//   /datalink/sync, /sia2/query   501 until the engines are wired in
+//   /datalink/sync         DataLink 1.1 {links} (GET, POST; server/datalink.hpp)
+//   /datalink/file         product file downloads by ID (GET, HEAD, Range)
+//   /datalink/capabilities, /datalink/availability   VOSI 1.1
+//   /sia2/query            501 until the engine is wired in
 #pragma once
 
 #include <memory>

@@ -211,6 +211,7 @@ Config parse_config(const std::string& text, const std::string& path) {
                  {"spool_bytes_total", [&](const toml::node& x, const std::string& k) { c.limits.spool_bytes_total = s.integer(x, k, 0, big); }},
                  {"max_upload_bytes", [&](const toml::node& x, const std::string& k) { c.limits.max_upload_bytes = s.integer(x, k, 1024, big); }},
                  {"max_upload_rows", [&](const toml::node& x, const std::string& k) { c.limits.max_upload_rows = s.integer(x, k, 1, big); }},
+                 {"max_datalink_ids", [&](const toml::node& x, const std::string& k) { c.limits.max_datalink_ids = static_cast<int>(s.integer(x, k, 1, 1000000)); }},
                  {"upload_fetch_seconds", [&](const toml::node& x, const std::string& k) { c.limits.upload_fetch_seconds = static_cast<int>(s.integer(x, k, 1, 3600)); }},
              });
          }},

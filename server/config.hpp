@@ -132,6 +132,10 @@ struct LimitsConfig {
     std::int64_t max_upload_bytes = 16 * 1024 * 1024;
     std::int64_t max_upload_rows = 100000;
     int upload_fetch_seconds = 30;
+    /// DataLink 1.1 section 2.1.1: ID values one {links} request processes;
+    /// beyond, the response ends with the DALI OVERFLOW INFO (never within
+    /// the links of one ID).
+    int max_datalink_ids = 1000;
 };
 
 /// The whole configuration.

@@ -3,6 +3,9 @@
 
 #include <sqlite3.h>
 
+#include "server/datalink.hpp"
+#include "server/params.hpp"
+
 #include <algorithm>
 
 namespace vo::server {
@@ -324,7 +327,18 @@ QueryOutcome QueryEngine::run(const QueryRequest& request, const std::function<v
 QueryOutcome QueryEngine::run_prepared(Cached& q, const QueryRequest& request, const std::function<void()>& on_start,
                                        votable::Sink sink) {
     const std::int64_t maxrec = std::max<std::int64_t>(0, request.maxrec);
-    const auto fields = fields_of(q.translation.columns);
+    auto fields = fields_of(q.translation.columns);
+    // DataLink 1.1 section 4.5: the {links} descriptor refers to the
+    // obs_publisher_did FIELD by its XML ID (VOTable writers only emit it).
+    std::string descriptor;
+    if (!request.datalink_base_url.empty()) {
+        for (auto& f : fields) {
+            if (!iequals(f.name, "obs_publisher_did")) continue;
+            f.id = "obs_publisher_did";
+            descriptor = datalink_service_descriptor(request.datalink_base_url, f.id);
+            break;
+        }
+    }
     sqlite3* db = store_->db();
     QueryOutcome outcome;
 
@@ -334,6 +348,7 @@ QueryOutcome QueryEngine::run_prepared(Cached& q, const QueryRequest& request, c
         if (on_start) on_start();
         auto writer = votable::make_writer(request.format, std::move(sink));
         writer->begin(fields, request.infos);
+        writer->set_extra_resources(descriptor);
         writer->end(true);
         outcome.overflow = true;
         outcome.bytes = writer->bytes();
@@ -349,6 +364,7 @@ QueryOutcome QueryEngine::run_prepared(Cached& q, const QueryRequest& request, c
     if (on_start) on_start();
     auto writer = votable::make_writer(request.format, std::move(sink));
     writer->begin(fields, request.infos);
+    writer->set_extra_resources(descriptor);
     try {
         // Overflow only when MAXREC cut the result, not TOP (TAP 1.1 section 2.7.4).
         const bool top_limits = q.translation.top && *q.translation.top <= maxrec;

@@ -57,6 +57,11 @@ struct QueryRequest {
     std::int64_t maxrec = 10000;                ///< rows at most (0: metadata only)
     votable::Format format = votable::Format::votable;
     std::vector<votable::Info> infos;           ///< extra INFO elements
+    /// Non-empty: a VOTable result with an obs_publisher_did column carries
+    /// the DataLink service descriptor of {links} at this base URL
+    /// (server/datalink.hpp datalink_service_descriptor, DataLink 1.1
+    /// section 4.5), whose ID PARAM refers to that FIELD's XML ID.
+    std::string datalink_base_url;
     const std::atomic<bool>* cancel = nullptr;  ///< set -> the query is interrupted
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
     /// Said when `deadline` interrupts the query, e.g. "the 60 s execution

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "server/file_response.hpp"
 #include "server/params.hpp"
 #include "votable/writer.hpp"
 
@@ -342,82 +343,14 @@ struct UwsEndpoint::Impl {
         for (const auto& x : job.results)
             if (x.id == rid) r = &x;
         if (!r) return channel->reply(dali_error(404, "job " + job.id + " has no result " + rid));
-        uws::Result result = *r;
-        if (!download([channel, result, range] { send_file(result, range, *channel); }))
+        FileResponse f;  // RFC 9110 section 14: single byte ranges (server/file_response.hpp)
+        f.path = r->path;
+        f.content_type = r->mime_type;
+        f.range = range;
+        if (!download([channel, f = std::move(f)] { send_file(f, *channel, "the result file of this job"); }))
             channel->reply(dali_error(503, "too many downloads waiting; try again shortly"));
     }
 
-    /// Streams a result file with its Content-Length and Accept-Ranges, or
-    /// the single byte range `range` (a Range header value) asked for with
-    /// 206 and Content-Range, 416 when it lies outside the file (RFC 9110
-    /// section 14). Several ranges in one header are answered with the whole
-    /// file, as RFC 9110 section 14.2 allows.
-    static void send_file(const uws::Result& r, const std::string& range, ResponseChannel& channel) {
-        std::FILE* f = std::fopen(r.path.c_str(), "rb");
-        if (!f) return channel.reply(dali_error(500, "the result file of this job is missing"));
-        std::fseek(f, 0, SEEK_END);
-        const long end = std::ftell(f);
-        const std::uint64_t size = static_cast<std::uint64_t>(end < 0 ? 0 : end);
-        std::uint64_t first = 0, count = size;
-        unsigned status = 200;
-        std::vector<std::pair<std::string, std::string>> headers{{"Accept-Ranges", "bytes"}};
-        if (auto br = byte_range(range, size)) {
-            if (br->first >= size) {
-                std::fclose(f);
-                Reply rr = text(416, kText, "the range " + range + " is outside the " + std::to_string(size) +
-                                                 " bytes of the result\n");
-                rr.headers.emplace_back("Content-Range", "bytes */" + std::to_string(size));
-                return channel.reply(std::move(rr));
-            }
-            first = br->first;
-            count = br->second - br->first + 1;
-            status = 206;
-            headers.emplace_back("Content-Range", "bytes " + std::to_string(first) + "-" +
-                                                      std::to_string(first + count - 1) + "/" + std::to_string(size));
-        }
-        std::fseek(f, static_cast<long>(first), SEEK_SET);
-        try {
-            channel.start(status, r.mime_type, headers, count);
-            std::vector<char> buf(256 * 1024);
-            std::uint64_t left = count;
-            while (left > 0) {
-                const std::size_t n = std::fread(buf.data(), 1, std::min<std::uint64_t>(buf.size(), left), f);
-                if (n == 0) break;
-                channel.write(std::string_view(buf.data(), n));
-                left -= n;
-            }
-            channel.finish();
-        } catch (const votable::SinkClosed&) {
-            // the client went away
-        }
-        std::fclose(f);
-    }
-
-    /// The one range of "bytes=a-b", "bytes=a-" or "bytes=-n" over `size`
-    /// bytes as [first, last]; nullopt when absent, malformed or multiple
-    /// (then the whole file is sent). first >= size means unsatisfiable.
-    static std::optional<std::pair<std::uint64_t, std::uint64_t>> byte_range(const std::string& h, std::uint64_t size) {
-        if (h.rfind("bytes=", 0) != 0 || h.find(',') != std::string::npos) return std::nullopt;
-        const std::string spec = h.substr(6);
-        const auto dash = spec.find('-');
-        if (dash == std::string::npos) return std::nullopt;
-        const auto num = [](const std::string& t) -> std::optional<std::uint64_t> {
-            if (t.empty()) return std::nullopt;
-            std::uint64_t v = 0;
-            auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
-            if (ec != std::errc() || p != t.data() + t.size()) return std::nullopt;
-            return v;
-        };
-        const auto a = num(spec.substr(0, dash)), b = num(spec.substr(dash + 1));
-        if (!a && !b) return std::nullopt;
-        if (!a) {  // suffix: the last n bytes
-            if (*b == 0) return std::pair<std::uint64_t, std::uint64_t>{size, size};
-            return std::pair<std::uint64_t, std::uint64_t>{size > *b ? size - *b : 0, size - 1};
-        }
-        if (b && *b < *a) return std::nullopt;
-        const std::uint64_t last = (!b || *b >= size) ? (size ? size - 1 : 0) : *b;
-        return std::pair<std::uint64_t, std::uint64_t>{*a, last};
-    }
 };
 
 UwsEndpoint::UwsEndpoint(uws::JobManager& manager, std::string jobs_path, std::string jobs_url, Submit control,

@@ -408,6 +408,7 @@ public:
         b += "<TABLE>\n";
         for (const auto& f : fields_) {
             b += "<FIELD";
+            if (!f.id.empty()) append_attr(b, "ID", f.id);
             append_attr(b, "name", f.name);
             append_attr(b, "datatype", f.datatype.empty() ? std::string_view("char") : f.datatype);
             // A char column without arraysize would be a single character;
@@ -515,7 +516,9 @@ public:
         std::string& b = out_.buffer();
         close_data(b);
         if (overflow) b += "<INFO name=\"QUERY_STATUS\" value=\"OVERFLOW\"/>\n";
-        b += "</RESOURCE>\n</VOTABLE>\n";
+        b += "</RESOURCE>\n";
+        b += extra_resources_;
+        b += "</VOTABLE>\n";
         out_.flush();
     }
 
@@ -530,7 +533,11 @@ public:
 
     std::uint64_t bytes() const override { return out_.bytes(); }
 
+    void set_extra_resources(std::string xml) override { extra_resources_ = std::move(xml); }
+
 private:
+    std::string extra_resources_;  // after the results RESOURCE (set_extra_resources)
+
     static bool is_char(const Field& f) {
         return f.datatype == "char" || f.datatype == "unicodeChar" || f.datatype.empty();
     }

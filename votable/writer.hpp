@@ -37,6 +37,10 @@ struct Field {
     std::string ucd;
     std::string utype;
     std::string description;
+    /// XML ID attribute of the FIELD ("" = none), for references from other
+    /// elements of the document (VOTable 1.4 section 3.2; e.g. a service
+    /// descriptor's PARAM ref, DataLink 1.1 section 4.5). Unique in the document.
+    std::string id = {};  // (a default: aggregate initialisations may leave it out)
 };
 
 /// The type of one cell value as the row source holds it.
@@ -135,6 +139,11 @@ public:
     virtual void end_with_error(std::string_view message) = 0;
     /// Bytes produced so far.
     virtual std::uint64_t bytes() const = 0;
+    /// Extra RESOURCE elements (whole, well-formed XML, e.g. service
+    /// descriptors: RESOURCE type="meta") that the VOTable writers put after
+    /// the results RESOURCE when end() is called; other formats ignore them.
+    /// Call before end().
+    virtual void set_extra_resources(std::string xml) { (void)xml; }
 };
 
 /// The FITS binary table writer (votable/fits_writer.cpp); make_writer(Format::fits) calls it.

@@ -199,6 +199,35 @@ TEST_CASE("booleans and integer columns holding reals", "[votable]") {
     CHECK(out.find("<TR><TD>false</TD><TD></TD><TD>true</TD></TR>") != std::string::npos);
 }
 
+TEST_CASE("FIELD ID attributes and extra resources after the results RESOURCE", "[votable]") {
+    for (const Format f : {Format::votable, Format::votable_binary, Format::votable_binary2}) {
+        std::string out;
+        auto w = make_writer(f, [&](std::string_view s) { out.append(s); });
+        VectorSource src(std::vector<std::vector<Value>>{{Value{std::int64_t{1}}}});
+        Field id{"did", "long", "", "", "", "", "", ""};
+        id.id = "primaryID";
+        w->begin({id});
+        w->set_extra_resources("<RESOURCE type=\"meta\" utype=\"adhoc:service\"/>\n");
+        stream_rows(src, *w, std::nullopt);
+        w->end(true);
+        CHECK(out.find("<FIELD ID=\"primaryID\" name=\"did\"") != std::string::npos);
+        const auto results_end = out.find("</RESOURCE>");
+        const auto meta = out.find("<RESOURCE type=\"meta\" utype=\"adhoc:service\"/>");
+        CHECK(meta != std::string::npos);
+        CHECK(meta > results_end);
+        CHECK(meta < out.find("</VOTABLE>"));
+    }
+    std::string csv;
+    auto w = make_writer(Format::csv, [&](std::string_view s) { csv.append(s); });
+    VectorSource src(std::vector<std::vector<Value>>{{Value{std::int64_t{1}}}});
+    w->begin({{"did", "long", "", "", "", "", "", ""}});
+    w->set_extra_resources("<RESOURCE/>");
+    stream_rows(src, *w, std::nullopt);
+    w->end(false);
+    CHECK(csv.find("RESOURCE") == std::string::npos);
+    CHECK(csv.rfind("did", 0) == 0);
+}
+
 TEST_CASE("output goes to the sink in bounded chunks", "[votable]") {
     std::size_t largest = 0, total = 0;
     int chunks = 0;
