@@ -68,6 +68,7 @@ std::vector<double> channel_edges(const Wcs& wcs, const std::vector<long>& naxes
     if (!w || !within_naxis(w->spec, naxes)) return {};
     const int s = w->spec;
     const long n = naxes[static_cast<std::size_t>(s)];
+    if (n < 1 || n > kMaxChannels) return {};
     const auto un = static_cast<std::size_t>(n + 1);
     std::vector<double> world(un);
     std::vector<int> stat(un, 0);
@@ -204,6 +205,9 @@ std::vector<int> stokes_codes(const Wcs& wcs, const std::vector<long>& naxes) {
     const int k = wcs.stokes();
     if (!w || k < 0) return {};
     const long np = axis_length(naxes, k);
+    // FITS WCS Paper I table 7 defines 12 Stokes codes: a longer STOKES axis
+    // (a header-only dump may claim any NAXIS) carries no usable states.
+    if (np < 1 || np > kMaxStokesPlanes) return {};
     std::vector<int> codes;
     for (long p = 1; p <= np; ++p) {
         // Linear along STOKES: CRVAL + CDELT (p - CRPIX), read directly so a

@@ -23,12 +23,23 @@ namespace vo::fits {
 /// Returns wcs.naxis() 1-based pixel coordinates.
 std::vector<double> base_pixel(const Wcs& wcs, const std::vector<long>& naxes);
 
+/// The longest spectral axis given channel edges (2^20 channels: far beyond
+/// real cubes, MUSE 3681, ALMA and HI cubes tens of thousands; ~60 MB of
+/// work). A header claiming more (header-only dumps need no data to back it)
+/// is treated as having no usable spectral axis.
+inline constexpr long kMaxChannels = 1L << 20;
+
+/// The longest STOKES axis given states (FITS WCS Paper I defines 12 codes);
+/// stokes_codes() of a longer one is empty.
+inline constexpr long kMaxStokesPlanes = 64;
+
 /// Vacuum wavelength (m) at the n+1 channel edges 0.5, 1.5, ..., n+0.5 of the
 /// spectral axis (n = its NAXIS; channel k, 1-based, covers edges k-1 and k),
 /// through to_vacuum_wavelength() with the WCS's rest frequency; NaN where a
 /// value cannot be converted. When the spectral axis is separable (no
 /// distortion) it is evaluated alone (wcssub), otherwise at base_pixel().
-/// Empty if the WCS has no spectral axis within NAXIS.
+/// Empty if the WCS has no spectral axis within NAXIS, or if n is not in
+/// 1..kMaxChannels.
 std::vector<double> channel_edges(const Wcs& wcs, const std::vector<long>& naxes);
 
 /// [min, max] of channel_edges() in m, nullopt if there is no spectral axis
@@ -56,7 +67,7 @@ std::optional<double> mjd_from_iso(const std::string& text);
 /// The STOKES values of planes 1..n of the STOKES axis (n = its NAXIS, 1 for a
 /// degenerate axis beyond NAXIS), read linearly (CRVAL + CDELT PC (p - CRPIX))
 /// so that a failing celestial projection cannot hide them; rounded to
-/// integers. Empty when the WCS has no STOKES axis.
+/// integers. Empty when the WCS has no STOKES axis or n > kMaxStokesPlanes.
 std::vector<int> stokes_codes(const Wcs& wcs, const std::vector<long>& naxes);
 
 /// The ObsCore 1.1 section B.6.5.1 pol_states list ("/I/Q/U/V/", ordered as

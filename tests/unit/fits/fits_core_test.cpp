@@ -190,3 +190,30 @@ TEST_CASE("time spans: MJD keywords, ISO dates, exposure", "[fits][time]") {
   CHECK(*time_span(header({"EXTNAME = 'SCI     '"}), &primary).t_min == 58000.5);
   CHECK_FALSE(time_span(header({"DATE-OBS= 'yesterday'"}), nullptr).t_min);
 }
+
+TEST_CASE("a header claiming 10^12 channels is not given 10^12 channel edges", "[fits][bounds]") {
+  // Found by fits_fuzz (CI, 2026-12-03): a header-only dump with a spectral
+  // NAXIS of 1.7e11 made channel_edges allocate 1.7 TB and abort. No data
+  // need back a header dump, so the channel count must be bounded here.
+  const long huge = 1000000000000L;
+  const Wcs w = Wcs::load(header({"NAXIS   =                    1", "NAXIS1  =        1000000000000",
+                                  "CTYPE1  = 'WAVE    '", "CUNIT1  = 'm       '", "CRVAL1  =               4.6E-7",
+                                  "CRPIX1  =                  1.0", "CDELT1  =               1.0E-10"}),
+                          {huge});
+  REQUIRE(w.get());
+  CHECK(channel_edges(w, {huge}).empty());
+  CHECK_FALSE(spectral_bounds(w, {huge}).has_value());
+  // a spectral axis of a realistic length still has its edges
+  CHECK(channel_edges(w, {kMaxChannels}).size() == static_cast<std::size_t>(kMaxChannels) + 1);
+}
+
+TEST_CASE("a header claiming 10^12 Stokes planes gets no states, not 10^12 of them", "[fits][bounds]") {
+  const long huge = 1000000000000L;
+  const Wcs w = Wcs::load(header({"NAXIS   =                    1", "NAXIS1  =        1000000000000",
+                                  "CTYPE1  = 'STOKES  '", "CRVAL1  =                  1.0", "CRPIX1  =                  1.0",
+                                  "CDELT1  =                  1.0"}),
+                          {huge});
+  REQUIRE(w.get());
+  CHECK(stokes_codes(w, {huge}).empty());
+  CHECK(stokes_codes(w, {4}) == std::vector<int>{1, 2, 3, 4});
+}
