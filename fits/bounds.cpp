@@ -1,4 +1,5 @@
 #include "fits/bounds.hpp"
+#include "fits/text.hpp"
 
 #include <wcslib/wcs.h>
 
@@ -13,13 +14,6 @@ namespace vo::fits {
 namespace {
 
 constexpr double kDeg = 3.14159265358979323846 / 180.0;
-
-std::string trim(const std::string& s) {
-    std::size_t b = 0, e = s.size();
-    while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-    while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-    return s.substr(b, e - b);
-}
 
 double angular_distance_deg(double ra1, double dec1, double ra2, double dec2) {
     const double a = std::sin((dec2 - dec1) * kDeg / 2), b = std::sin((ra2 - ra1) * kDeg / 2);

@@ -1,4 +1,5 @@
 #include "fits/header_check.hpp"
+#include "fits/text.hpp"
 
 #include <cctype>
 #include <cerrno>
@@ -8,13 +9,6 @@
 
 namespace vo::fits {
 namespace {
-
-std::string trim(std::string_view s) {
-    std::size_t b = 0, e = s.size();
-    while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-    while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-    return std::string(s.substr(b, e - b));
-}
 
 bool is_end_card(std::string_view card) {
     return card.size() >= 3 && card.substr(0, 3) == "END" && trim(card.substr(3)).empty();

@@ -1,4 +1,5 @@
 #include "fits/wcs.hpp"
+#include "fits/text.hpp"
 
 #include <wcslib/wcs.h>
 #include <wcslib/wcsfix.h>
@@ -20,18 +21,6 @@ namespace {
 std::mutex& wcslib_mutex() {
     static std::mutex m;
     return m;
-}
-
-std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
-std::string trim(const std::string& s) {
-    std::size_t b = 0, e = s.size();
-    while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-    while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-    return s.substr(b, e - b);
 }
 
 bool is_length_unit(const std::string& u) {

@@ -1,4 +1,5 @@
 #include "obscore/fits_extract.hpp"
+#include "fits/text.hpp"
 
 #include <fitsio.h>
 #include <wcslib/wcs.h>
@@ -29,18 +30,9 @@ extern "C" int uncompress2file(char* filename, FILE* indiskfile, FILE* outdiskfi
 namespace vo::obscore {
 namespace {
 
+using fits::lower;
+using fits::trim;
 
-std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
-std::string trim(const std::string& s) {
-    std::size_t b = 0, e = s.size();
-    while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-    while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-    return s.substr(b, e - b);
-}
 
 /// One HDU as seen by the extraction.
 struct Hdu {

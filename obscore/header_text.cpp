@@ -1,4 +1,5 @@
 #include "obscore/header_text.hpp"
+#include "fits/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -11,12 +12,7 @@
 namespace vo::obscore {
 namespace {
 
-std::string trim(std::string_view s) {
-    std::size_t b = 0, e = s.size();
-    while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-    while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-    return std::string(s.substr(b, e - b));
-}
+using fits::trim;
 
 bool is_end_card(std::string_view card) {
     return card.size() >= 3 && card.substr(0, 3) == "END" && trim(card.substr(3)).empty();

@@ -1,5 +1,6 @@
 // `voserver ingest` (obscore/ingest.hpp): walk paths, extract, upsert.
 #include "obscore/ingest.hpp"
+#include "fits/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -11,12 +12,9 @@
 namespace vo::obscore {
 namespace {
 
-namespace fs = std::filesystem;
+using fits::lower;
 
-std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
+namespace fs = std::filesystem;
 
 bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;

@@ -1,4 +1,5 @@
 #include "obscore/store.hpp"
+#include "fits/text.hpp"
 
 #include <sqlite3.h>
 
@@ -15,12 +16,9 @@ namespace vo::obscore {
 
 namespace {
 
-constexpr int kStoreVersion = 1;
+using fits::lower;
 
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return s;
-}
+constexpr int kStoreVersion = 1;
 
 /// Quotes an SQL identifier for SQLite ("a""b").
 std::string quote_ident(const std::string& name) {

@@ -1,5 +1,6 @@
 // Upload tables (obscore/upload_table.hpp): TAP 1.1 section 2.5.
 #include "obscore/upload_table.hpp"
+#include "fits/text.hpp"
 
 #include <sqlite3.h>
 
@@ -10,11 +11,7 @@ namespace vo::obscore {
 
 namespace {
 
-std::string lower(std::string s) {
-    for (auto& c : s)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return s;
-}
+using fits::lower;
 
 std::string sql_type(const adql::ColumnInfo& c) {
     if (!c.arraysize.empty() && c.datatype != "char" && c.datatype != "unicodeChar") return "TEXT";

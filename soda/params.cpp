@@ -1,4 +1,5 @@
 #include "soda/params.hpp"
+#include "fits/text.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -17,15 +18,10 @@ SodaError::SodaError(int http_status, std::string code, std::string parameter, c
 
 namespace {
 
+using fits::trim;
+
 [[noreturn]] void usage(const std::string& parameter, const std::string& message) {
   throw SodaError(400, "UsageError", parameter, message);
-}
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return {};
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
 }
 
 /// Runs a fits/ DALI parser, turning its DaliError into the SODA UsageError.
