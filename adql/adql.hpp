@@ -16,6 +16,10 @@
 
 namespace vo::adql {
 
+namespace ast {
+struct Statement;
+}
+
 /// Metadata of one column, as in TAP_SCHEMA.columns (TAP 1.1 section 4.3).
 /// `datatype`/`arraysize`/`xtype` follow VOTable 1.4 and DALI 1.1.
 /// `physical` is the column name in the database (may differ from `name`).
@@ -139,6 +143,15 @@ struct Translation {
 /// Throws AdqlError naming the problem (position for a syntax error, the name
 /// for an unknown table or column, the argument for a type error).
 Translation translate_sqlite(std::string_view adql, const Catalog& catalog,
+                             const TranslateOptions& options = {});
+
+/// The same for a query built as a syntax tree (adql/ast.hpp) rather than
+/// written as text, e.g. by the SIAv2 parameter mapping, so that no client
+/// value is ever pasted into query text. The tree must be what the parser
+/// would produce (names as written, literals unescaped, functions upper case,
+/// UDF names lower case with `is_udf`); `options.limits.max_depth` is checked
+/// on it as on parsed text. Throws AdqlError as above.
+Translation translate_sqlite(const ast::Statement& query, const Catalog& catalog,
                              const TranslateOptions& options = {});
 
 /// The user-defined functions the SQLite dialect provides (ADQL 2.1 section

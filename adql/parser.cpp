@@ -108,10 +108,7 @@ struct Token {
                     "query too complex: " + what + "; simplify the query or split it into several", line, column);
 }
 
-/// Throws too_complex when any path from the root of `st` is longer than
-/// `max_depth` nodes (expressions, queries, select blocks and FROM items each
-/// count one). Iterative: the tree may be deeper than the stack could walk.
-void check_depth(const ast::Statement& st, int max_depth) {
+void check_depth_impl(const ast::Statement& st, int max_depth) {
     using Node = std::variant<const ast::Expr*, const ast::QueryExpr*, const ast::SelectCore*, const ast::TableRef*>;
     std::vector<std::pair<Node, int>> stack;
     auto push = [&](auto* p, int d) {
@@ -349,7 +346,7 @@ public:
         st.body = select_expression();
         accept(";");
         if (cur().kind != Token::Kind::End) fail("the end of the query");
-        check_depth(st, opt_.limits.max_depth);
+        check_depth_impl(st, opt_.limits.max_depth);
         return st;
     }
 
@@ -1246,6 +1243,8 @@ private:
 };
 
 }  // namespace
+
+void check_depth(const ast::Statement& query, int max_depth) { check_depth_impl(query, max_depth); }
 
 bool is_reserved_word(std::string_view word) { return reserved_words().count(upper(word)) > 0; }
 

@@ -29,6 +29,12 @@ struct ParseOptions {
 /// parser's own recursion is bounded by the same depth limit.
 ast::Statement parse(std::string_view adql, const ParseOptions& options = {});
 
+/// Throws AdqlError(Kind::TooComplex) when a path from the root of `query`
+/// is longer than `max_depth` nodes (expressions, queries, select blocks and
+/// FROM items count one each). Iterative. The parser calls it; the AST entry
+/// point of the translator calls it on trees built by code.
+void check_depth(const ast::Statement& query, int max_depth);
+
 /// True when `word` (any case) is an SQL-92 or ADQL reserved word
 /// (ADQL 2.1 sections 2.1.3 and 2.1.4), which cannot be a regular identifier.
 bool is_reserved_word(std::string_view word);

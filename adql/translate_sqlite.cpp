@@ -1463,4 +1463,11 @@ Translation translate_sqlite(std::string_view adql, const Catalog& catalog, cons
     return t.run(st);
 }
 
+Translation translate_sqlite(const ast::Statement& query, const Catalog& catalog, const TranslateOptions& options) {
+    if (!query.body) throw AdqlError(AdqlError::Kind::Syntax, "empty query");
+    check_depth(query, options.limits.max_depth);
+    Translator t(catalog, options);
+    return t.run(query);
+}
+
 }  // namespace vo::adql
