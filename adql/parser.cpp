@@ -1,11 +1,13 @@
 // ADQL 2.1 lexer and recursive-descent parser (ADQL 2.1 section 2 and
 // appendix A). See parser.hpp.
 #include "adql/parser.hpp"
+#include "adql/functions.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <initializer_list>
+#include <optional>
 #include <charconv>
 #include <set>
 #include <string>
@@ -64,32 +66,20 @@ std::string upper(std::string_view s) {
     return r;
 }
 
-// Built-in functions: name -> (min args, max args). Geometry and special
-// forms are handled separately.
+// Built-in functions and their arities: the catalogue (adql/functions.hpp).
+// Geometry functions have forms of their own, checked in geometry_function.
 struct Arity { int min, max; };
-const std::array<std::pair<const char*, Arity>, 25>& numeric_functions() {
-    static const std::array<std::pair<const char*, Arity>, 25> f = {{
-        {"ABS", {1, 1}}, {"CEILING", {1, 1}}, {"DEGREES", {1, 1}}, {"EXP", {1, 1}},
-        {"FLOOR", {1, 1}}, {"LOG", {1, 1}}, {"LOG10", {1, 1}}, {"MOD", {2, 2}},
-        {"PI", {0, 0}}, {"POWER", {2, 2}}, {"RADIANS", {1, 1}}, {"RAND", {0, 1}},
-        {"ROUND", {1, 2}}, {"SQRT", {1, 1}}, {"TRUNCATE", {1, 2}}, {"ACOS", {1, 1}},
-        {"ASIN", {1, 1}}, {"ATAN", {1, 1}}, {"ATAN2", {2, 2}}, {"COS", {1, 1}},
-        {"COT", {1, 1}}, {"SIN", {1, 1}}, {"TAN", {1, 1}}, {"LOWER", {1, 1}}, {"UPPER", {1, 1}},
-    }};
-    return f;
-}
-
-const Arity* find_numeric_function(const std::string& name) {
-    for (auto& [n, a] : numeric_functions())
-        if (name == n) return &a;
-    return nullptr;
+std::optional<Arity> find_numeric_function(const std::string& name) {
+    const FunctionEntry* f = find_function(name);
+    if (!f || f->geometry || f->aggregate || f->feature == "features-adql-type" ||
+        f->feature == "features-adql-unit" || f->feature == "features-adql-conditional")
+        return std::nullopt;
+    return Arity{f->min_args, f->max_args};
 }
 
 bool is_geometry_function(const std::string& n) {
-    static const std::set<std::string> g = {"POINT", "CIRCLE", "BOX", "POLYGON", "REGION",
-                                            "CENTROID", "AREA", "COORD1", "COORD2", "COORDSYS",
-                                            "CONTAINS", "INTERSECTS", "DISTANCE"};
-    return g.count(n) > 0;
+    const FunctionEntry* f = find_function(n);
+    return f && f->geometry;
 }
 
 // ---------------------------------------------------------------- lexer
@@ -944,9 +934,7 @@ private:
         if (name == "CASE") return case_expression();
         if (!call) {
             if (is_reserved_word(name)) {
-                if (find_numeric_function(name) || is_geometry_function(name) || name == "COALESCE" ||
-                    name == "CAST" || name == "IN_UNIT" || name == "COUNT" || name == "AVG" || name == "MAX" ||
-                    name == "MIN" || name == "SUM")
+                if (find_function(name))
                     syntax_error(t.line, t.column,
                                  "expected a value expression, found the reserved word '" + t.raw +
                                      "' (the function " + name +
@@ -1122,7 +1110,7 @@ private:
             expect(")");
             return e;
         }
-        if (const Arity* a = find_numeric_function(name)) {
+        if (const std::optional<Arity> a = find_numeric_function(name)) {
             e->args = argument_list(shown);
             int n = static_cast<int>(e->args.size());
             if (n < a->min || n > a->max)

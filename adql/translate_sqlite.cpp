@@ -23,6 +23,7 @@
 #include "adql/adql.hpp"
 #include "adql/ast.hpp"
 #include "adql/parser.hpp"
+#include "adql/stcs.hpp"
 #include "adql/units.hpp"
 
 namespace vo::adql {
@@ -1300,8 +1301,7 @@ private:
             for (auto& x : a) s += (s.empty() ? "" : ", ") + x.sql;
             return geometry("adql_polygon(" + s + ")", "polygon");
         }
-        if (n == "REGION")
-            error_at(AdqlError::Kind::Unsupported, e, "REGION is not supported by this service (deprecated STC-S strings)");
+        if (n == "REGION") return region(e);
         if (n == "CENTROID") {
             geo(0);
             return geometry("adql_centroid(" + a[0].sql + ")", "point");
@@ -1369,6 +1369,41 @@ private:
             return t;
         }
         error_at(AdqlError::Kind::Unsupported, e, "unsupported function " + n);
+    }
+
+    /// REGION('<STC-S>') (ADQL 2.1 section 4.2.20): the constant string read
+    /// at translation time (adql/stcs.hpp) into the equivalent POINT, CIRCLE,
+    /// BOX or POLYGON, so that it evaluates, and pre-filters, like those.
+    Typed region(const Expr& e) {
+        StcsShape shape;
+        try {
+            shape = parse_stcs_region(e.args.at(0)->text);
+        } catch (const AdqlError& err) {
+            error_at(err.kind(), e, err.what());
+        }
+        std::vector<std::string> v;
+        for (double x : shape.values) {
+            char buf[40];
+            std::snprintf(buf, sizeof buf, "%.17g", x);
+            v.emplace_back(buf);
+        }
+        auto joined = [&] {
+            std::string s;
+            for (auto& x : v) s += (s.empty() ? "" : ", ") + x;
+            return s;
+        };
+        if (shape.kind == "point") {
+            Typed t = geometry("adql_point(" + joined() + ")", "point");
+            t.point_xy = std::make_pair(v[0], v[1]);
+            return t;
+        }
+        if (shape.kind == "circle") {
+            Typed t = geometry("adql_circle(" + joined() + ")", "circle");
+            t.circle_xyr = std::array<std::string, 3>{v[0], v[1], v[2]};
+            return t;
+        }
+        if (shape.kind == "box") return geometry("adql_box(" + joined() + ")", "polygon");
+        return geometry("adql_polygon(" + joined() + ")", "polygon");
     }
 
     Typed udf(const Expr& e, std::vector<Typed>& a, const std::string& args) {

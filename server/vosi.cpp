@@ -1,8 +1,8 @@
 // VOSI 1.1 documents and the landing page.
 #include "server/vosi.hpp"
 
-#include <map>
 
+#include "adql/functions.hpp"
 #include "adql/parser.hpp"
 #include "votable/formats.hpp"
 #include "votable/writer.hpp"
@@ -139,21 +139,18 @@ std::string capabilities_document(const Config& config, const std::vector<adql::
         }
         out += "      </languageFeatures>\n";
     }
-    const std::map<std::string, std::vector<std::string>> features = {
-        {"features-adqlgeo", {"POINT", "CIRCLE", "POLYGON", "BOX", "REGION", "CENTROID", "COORD1", "COORD2",
-                              "COORDSYS", "DISTANCE", "CONTAINS", "INTERSECTS", "AREA"}},
-        {"features-adql-string", {"LOWER", "UPPER", "ILIKE"}},
-        {"features-adql-sets", {"UNION", "EXCEPT", "INTERSECT"}},
-        {"features-adql-type", {"CAST"}},
-        {"features-adql-unit", {"IN_UNIT"}},
-        {"features-adql-offset", {"OFFSET"}},
-        {"features-adql-common-table", {"WITH"}},
-    };
-    for (const auto& [type, forms] : features) {
-        out += "      <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#" + type + "\">\n";
-        for (const auto& f : forms) out += "        <feature><form>" + f + "</form></feature>\n";
-        out += "      </languageFeatures>\n";
+    // ADQL 2.1 sections 4.2-4.10: the optional features, from the library's
+    // function catalogue (adql/functions.hpp), one languageFeatures per type.
+    std::string_view open_type;
+    for (const auto& f : adql::language_features()) {
+        if (f.type != open_type) {
+            if (!open_type.empty()) out += "      </languageFeatures>\n";
+            out += "      <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#" + std::string(f.type) + "\">\n";
+            open_type = f.type;
+        }
+        out += "        <feature><form>" + std::string(f.form) + "</form></feature>\n";
     }
+    if (!open_type.empty()) out += "      </languageFeatures>\n";
     out += "    </language>\n";
     // TAPRegExt 1.0 section 2.4: every format of the registry (votable/formats.hpp),
     // its MIME type with its aliases, then each other MIME type it answers to.

@@ -7,36 +7,13 @@
 #include <string>
 
 #include "adql/adql.hpp"
+#include "test_catalog.hpp"
 
 using namespace vo::adql;
 
 namespace {
 
-ColumnInfo col(const char* name, const char* datatype, const char* arraysize = "", const char* xtype = "") {
-    ColumnInfo c;
-    c.name = c.physical = name;
-    c.datatype = datatype;
-    c.arraysize = arraysize;
-    c.xtype = xtype;
-    return c;
-}
-
-class Obscore : public Catalog {
-public:
-    Obscore() {
-        TableInfo t;
-        t.schema = "ivoa";
-        t.name = t.physical = "obscore";
-        t.columns = {col("obs_id", "char", "*"), col("s_ra", "double"), col("calib_level", "int"),
-                     col("s_region", "char", "*", "adql:REGION"), col("t_min", "double"),
-                     col("obs_release_date", "char", "*", "timestamp")};
-        tables_.push_back(t);
-    }
-    const std::vector<TableInfo>& tables() const override { return tables_; }
-
-private:
-    std::vector<TableInfo> tables_;
-};
+using test::Obscore;
 
 std::string error_of(const std::string& q) {
     Obscore cat;
