@@ -894,17 +894,20 @@ private:
     /// comparable types: numbers with numbers, character strings (and
     /// timestamps, written as ISO 8601 strings) with strings. NULL and values
     /// of unknown type compare with anything. Geometries are not comparable.
+    /// The type class of a value for comparisons and CASE results: 1 numbers,
+    /// 2 character strings and timestamps, 3 geometries, 4 truth values,
+    /// 0 NULL or unknown (goes with any class).
+    static int type_class(Base x) {
+        switch (x) {
+            case Base::Integer: case Base::Double: return 1;
+            case Base::String: case Base::Timestamp: return 2;
+            case Base::Geometry: return 3;
+            case Base::Bool: return 4;
+            default: return 0;
+        }
+    }
     void need_comparable(const Typed& a, const Typed& b, const Expr& at, const std::string& where) {
-        const auto cls = [](Base x) {
-            switch (x) {
-                case Base::Integer: case Base::Double: return 1;
-                case Base::String: case Base::Timestamp: return 2;
-                case Base::Geometry: return 3;
-                case Base::Bool: return 4;
-                default: return 0;
-            }
-        };
-        const int ca = cls(a.base), cb = cls(b.base);
+        const int ca = type_class(a.base), cb = type_class(b.base);
         if (ca == 3 || cb == 3)
             error_at(AdqlError::Kind::Type, at, "cannot compare geometry values " + where +
                                                     " (use CONTAINS, INTERSECTS or DISTANCE)");
@@ -1053,16 +1056,32 @@ private:
                 std::size_t end = e.args.size() - (e.case_has_else ? 1 : 0);
                 Typed result;
                 bool have = false;
+                // SQL-92 9.3 (result of CASE): every THEN/ELSE value of one type
+                // class; integers and floating-point numbers give a double.
+                auto take = [&](Typed v, const Expr& at) {
+                    if (v.base == Base::Null) return;
+                    if (!have) {
+                        result = v;
+                        have = true;
+                        return;
+                    }
+                    const int cr = type_class(result.base), cv = type_class(v.base);
+                    if (cr && cv && cr != cv)
+                        error_at(AdqlError::Kind::Type, at,
+                                 std::string("the results of one CASE must be of one type: found ") +
+                                     base_name(result.base) + " and " + base_name(v.base));
+                    if (cr == 1 && result.base != v.base) result = scalar("", Base::Double);
+                };
                 for (; i + 1 < end + 1 && i < end; i += 2) {
                     s += " WHEN " + sub(e.args[i]).sql;
                     Typed v = sub(e.args[i + 1]);
                     s += " THEN " + v.sql;
-                    if (!have && v.base != Base::Null) { result = v; have = true; }
+                    take(v, *e.args[i + 1]);
                 }
                 if (e.case_has_else) {
                     Typed v = sub(e.args.back());
                     s += " ELSE " + v.sql;
-                    if (!have && v.base != Base::Null) { result = v; have = true; }
+                    take(v, *e.args.back());
                 }
                 s += " END)";
                 if (!have) result = scalar("", Base::Null);

@@ -75,3 +75,15 @@ TEST_CASE("aggregates and plain columns: GROUP BY is checked", "[adql][grouping]
               .empty());
     CHECK(error_of("SELECT o.calib_level, COUNT(*) FROM ivoa.obscore AS o GROUP BY calib_level").empty());
 }
+
+TEST_CASE("the results of one CASE must be of one type", "[adql][types][regression]") {
+    // SQLite returned 1 on some rows and 'x' on others in one column; PostgreSQL refuses
+    CHECK_THAT(error_of("SELECT CASE WHEN s_ra > 1 THEN 1 ELSE 'x' END FROM ivoa.obscore"),
+               Catch::Contains("CASE") && Catch::Contains("integer") && Catch::Contains("character string"));
+    CHECK_THAT(error_of("SELECT CASE calib_level WHEN 1 THEN obs_id WHEN 2 THEN t_min END FROM ivoa.obscore"),
+               Catch::Contains("CASE"));
+    // numbers of both kinds mix, NULL goes with anything, timestamps with strings
+    CHECK(error_of("SELECT CASE WHEN s_ra > 1 THEN 1 WHEN s_ra > 0 THEN 2.5 ELSE NULL END FROM ivoa.obscore").empty());
+    CHECK(error_of("SELECT CASE WHEN s_ra > 1 THEN obs_release_date ELSE '2020-01-01' END FROM ivoa.obscore").empty());
+    CHECK(error_of("SELECT CASE WHEN s_ra > 1 THEN NULL ELSE obs_id END FROM ivoa.obscore").empty());
+}
