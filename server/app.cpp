@@ -18,6 +18,7 @@
 #include "server/tap_request.hpp"
 #include "server/uws_endpoint.hpp"
 #include "uws/manager.hpp"
+#include "server/sia_endpoint.hpp"
 #include "server/soda_endpoint.hpp"
 #include "server/vosi.hpp"
 #include "server/worker_pool.hpp"
@@ -318,6 +319,7 @@ struct App::Impl {
         std::string tap_page;
         std::string soda_capabilities;  // SODA 1.0 section 2.5
         std::string datalink_capabilities;  // DataLink 1.1 section 2.3
+        std::string sia_capabilities;       // SIA 2.0 section 2.3
         std::string soda_html;
     };
     std::mutex docs_mutex;
@@ -368,6 +370,7 @@ struct App::Impl {
         d->landing = landing_page(config, summaries, total);
         d->soda_capabilities = soda_capabilities_document(config);
         d->datalink_capabilities = datalink_capabilities_document(config);
+        d->sia_capabilities = sia_capabilities_document(config);
         d->soda_html = soda_page(config);
 
         const std::string base = votable::xml_escape(config.base_url());
@@ -383,8 +386,31 @@ struct App::Impl {
     }
 
     void tap_sync(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
+        sync_query(req, channel, "/tap/sync", [this](const DaliParams& params) {
+            TapRequest t = parse_tap_request(params, config.limits);
+            t.query.datalink_base_url = config.base_url();
+            return t;
+        });
+    }
+
+    /// SIA 2.0 section 2.1: the parameters as one ADQL query on the TAP path.
+    void sia_query(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
+        sync_query(req, channel, "/sia2/query", [this](const DaliParams& params) {
+            TapRequest t = parse_sia_request(params, config.limits, config.base_url());
+            t.query.datalink_base_url = config.base_url();
+            return t;
+        });
+    }
+
+    /// A synchronous query (TAP sync, SIAv2): `parse` turns the DALI
+    /// parameters into the request (throws ParamError -> 400); the query runs
+    /// on the express or general lane under the sync time limit and the
+    /// per-client slots.
+    template <class Parse>
+    void sync_query(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel,
+                    const char* path, Parse parse) {
         if (req->method != "GET" && req->method != "POST") {
-            Reply r = dali_error(405, "method " + req->method + " not allowed on /tap/sync (use GET or POST)");
+            Reply r = dali_error(405, "method " + req->method + " not allowed on " + path + " (use GET or POST)");
             r.headers.emplace_back("Allow", "GET, POST");
             return channel->reply(std::move(r));
         }
@@ -392,9 +418,8 @@ struct App::Impl {
         std::string content_type;
         try {
             const DaliParams params = parse_request_params(req->method, req->target, req->content_type, req->body);
-            TapRequest t = parse_tap_request(params, config.limits);
+            TapRequest t = parse(params);
             q = std::move(t.query);
-            q.datalink_base_url = config.base_url();
             content_type = std::move(t.content_type);
         } catch (const ParamError& e) {
             return channel->reply(dali_error(400, e.what()));
@@ -663,8 +688,11 @@ struct App::Impl {
         if (p == "/datalink/capabilities") return channel->reply(document(kXml, docs()->datalink_capabilities));
         if (p == "/datalink/availability")
             return channel->reply(document(kXml, availability_document(true, "service is accepting DataLink requests")));
-        if (p == "/sia2/query")
-            return channel->reply(dali_error(501, p + " is not available yet in this version of voserver"));
+        // SIA 2.0 sections 2.1-2.3
+        if (p == "/sia2/query") return sia_query(req, channel);
+        if (p == "/sia2/capabilities") return channel->reply(document(kXml, docs()->sia_capabilities));
+        if (p == "/sia2/availability")
+            return channel->reply(document(kXml, availability_document(true, "service is accepting SIAv2 queries")));
         if (p == "/favicon.ico") {
             Reply r;
             r.status = 404;

@@ -12,6 +12,7 @@
 
 #include "server/file_response.hpp"
 #include "server/soda_endpoint.hpp"
+#include "server/vosi.hpp"
 #include "votable/writer.hpp"
 
 namespace vo::server {
@@ -32,26 +33,6 @@ void attr(std::string& out, const char* name, std::string_view value) {
     out += '"';
 }
 
-/// A PARAM element; `inner` (VALUES, DESCRIPTION) already XML.
-std::string param(const std::string& name, const std::string& datatype, const std::string& arraysize,
-                  const std::string& value, const std::string& ucd, const std::string& unit,
-                  const std::string& xtype, const std::string& description, const std::string& values = "",
-                  const std::string& ref = "") {
-    std::string p = "<PARAM";
-    attr(p, "name", name);
-    attr(p, "datatype", datatype);
-    if (!arraysize.empty()) attr(p, "arraysize", arraysize);
-    if (!ucd.empty()) attr(p, "ucd", ucd);
-    if (!unit.empty()) attr(p, "unit", unit);
-    if (!xtype.empty()) attr(p, "xtype", xtype);
-    if (!ref.empty()) attr(p, "ref", ref);
-    attr(p, "value", value);
-    p += ">";
-    if (!description.empty()) p += "<DESCRIPTION>" + votable::xml_escape(description) + "</DESCRIPTION>";
-    p += values;
-    p += "</PARAM>\n";
-    return p;
-}
 
 std::string lower(std::string s) {
     for (auto& c : s)
@@ -92,6 +73,27 @@ std::string content_qualifier(const std::string& dataproduct_type) {
 
 }  // namespace
 
+/// A PARAM element; `inner` (VALUES, DESCRIPTION) already XML.
+std::string descriptor_param(const std::string& name, const std::string& datatype, const std::string& arraysize,
+                  const std::string& value, const std::string& ucd, const std::string& unit,
+                  const std::string& xtype, const std::string& description, const std::string& values,
+                  const std::string& ref) {
+    std::string p = "<PARAM";
+    attr(p, "name", name);
+    attr(p, "datatype", datatype);
+    if (!arraysize.empty()) attr(p, "arraysize", arraysize);
+    if (!ucd.empty()) attr(p, "ucd", ucd);
+    if (!unit.empty()) attr(p, "unit", unit);
+    if (!xtype.empty()) attr(p, "xtype", xtype);
+    if (!ref.empty()) attr(p, "ref", ref);
+    attr(p, "value", value);
+    p += ">";
+    if (!description.empty()) p += "<DESCRIPTION>" + votable::xml_escape(description) + "</DESCRIPTION>";
+    p += values;
+    p += "</PARAM>\n";
+    return p;
+}
+
 std::string percent_encode(const std::string& text) {
     static const char* hex = "0123456789ABCDEF";
     std::string out;
@@ -126,38 +128,38 @@ std::string soda_service_descriptor(const std::string& xml_id, bool async, const
     r += async ? "Asynchronous cutouts of this dataset (SODA 1.0 {async}: a UWS job whose result is the FITS cutout)"
                : "Cutouts of this dataset (SODA 1.0 {sync}: the FITS cutout is the response)";
     r += "</DESCRIPTION>\n";
-    r += param("standardID", "char", "*", async ? "ivo://ivoa.net/std/SODA#async-1.0" : "ivo://ivoa.net/std/SODA#sync-1.0",
+    r += descriptor_param("standardID", "char", "*", async ? "ivo://ivoa.net/std/SODA#async-1.0" : "ivo://ivoa.net/std/SODA#sync-1.0",
                "", "", "", "");
-    r += param("accessURL", "char", "*", base_url + (async ? "/soda/async" : "/soda/sync"), "meta.ref.url", "", "", "");
-    r += param("contentType", "char", "*", async ? "text/xml" : "application/fits", "", "", "", "");
+    r += descriptor_param("accessURL", "char", "*", base_url + (async ? "/soda/async" : "/soda/sync"), "meta.ref.url", "", "", "");
+    r += descriptor_param("contentType", "char", "*", async ? "text/xml" : "application/fits", "", "", "", "");
     r += "<GROUP name=\"inputParams\">\n";
-    r += param("ID", "char", "*", did, "meta.id;meta.main", "", "", "The publisher DID of the dataset to cut");
+    r += descriptor_param("ID", "char", "*", did, "meta.id;meta.main", "", "", "The publisher DID of the dataset to cut");
     if (!b.polygon.empty()) {
-        r += param("POS", "char", "*", "", "pos.outline;obs", "", "",
+        r += descriptor_param("POS", "char", "*", "", "pos.outline;obs", "", "",
                    "Region to cut out: CIRCLE ra dec radius, RANGE ra1 ra2 dec1 dec2 or POLYGON ra1 dec1 ... (ICRS degrees)");
-        r += param("CIRCLE", "double", "3", "", "pos.outline;obs", "deg", "circle",
+        r += descriptor_param("CIRCLE", "double", "3", "", "pos.outline;obs", "deg", "circle",
                    "A circle (ra dec radius, ICRS degrees) the cutout covers",
                    "<VALUES><MAX value=\"" + num(b.circle_lon) + " " + num(b.circle_lat) + " " +
                        num(b.circle_radius) + "\"/></VALUES>");
         std::string poly;
         for (const auto& [lon, lat] : b.polygon) poly += (poly.empty() ? "" : " ") + num(lon) + " " + num(lat);
-        r += param("POLYGON", "double", "*", "", "pos.outline;obs", "deg", "polygon",
+        r += descriptor_param("POLYGON", "double", "*", "", "pos.outline;obs", "deg", "polygon",
                    "A polygon (ra1 dec1 ra2 dec2 ..., ICRS degrees) the cutout covers",
                    "<VALUES><MAX value=\"" + poly + "\"/></VALUES>");
     }
     if (b.band)
-        r += param("BAND", "double", "2", "", "em.wl;stat.interval", "m", "interval",
+        r += descriptor_param("BAND", "double", "2", "", "em.wl;stat.interval", "m", "interval",
                    "Vacuum wavelength interval to extract (metres)",
                    "<VALUES><MIN value=\"" + num(b.band->lo) + "\"/><MAX value=\"" + num(b.band->hi) + "\"/></VALUES>");
     if (b.time)
-        r += param("TIME", "double", "2", "", "time.interval;obs.exposure", "d", "interval",
+        r += descriptor_param("TIME", "double", "2", "", "time.interval;obs.exposure", "d", "interval",
                    "Time interval to extract (MJD)",
                    "<VALUES><MIN value=\"" + num(b.time->lo) + "\"/><MAX value=\"" + num(b.time->hi) + "\"/></VALUES>");
     if (!b.pol.empty()) {
         std::string options = "<VALUES>";
         for (const auto& s : b.pol) options += "<OPTION value=\"" + votable::xml_escape(s) + "\"/>";
         options += "</VALUES>";
-        r += param("POL", "char", "*", "", "meta.code;phys.polarization", "", "",
+        r += descriptor_param("POL", "char", "*", "", "meta.code;phys.polarization", "", "",
                    "Polarization states to extract", options);
     }
     r += "</GROUP>\n</RESOURCE>\n";
@@ -371,41 +373,28 @@ ProductInfo describe_product(const obscore::Store& store, const std::string& id)
 std::string datalink_service_descriptor(const std::string& base_url, const std::string& field_id) {
     std::string r = "<RESOURCE type=\"meta\" utype=\"adhoc:service\" ID=\"datalink-links\" name=\"DataLink\">\n"
                     "<DESCRIPTION>Links of each dataset of this result: the file, SODA cutouts (DataLink 1.1 {links})</DESCRIPTION>\n";
-    r += param("standardID", "char", "*", kDataLinkStandardId, "", "", "", "");
-    r += param("accessURL", "char", "*", base_url + "/datalink/sync", "meta.ref.url", "", "", "");
-    r += param("contentType", "char", "*", kDataLinkMime, "", "", "", "");
+    r += descriptor_param("standardID", "char", "*", kDataLinkStandardId, "", "", "", "");
+    r += descriptor_param("accessURL", "char", "*", base_url + "/datalink/sync", "meta.ref.url", "", "", "");
+    r += descriptor_param("contentType", "char", "*", kDataLinkMime, "", "", "", "");
     r += "<GROUP name=\"inputParams\">\n";
-    r += param("ID", "char", "*", "", "meta.id;meta.main", "", "", "The obs_publisher_did of a dataset", "", field_id);
+    r += descriptor_param("ID", "char", "*", "", "meta.id;meta.main", "", "", "The obs_publisher_did of a dataset", "", field_id);
     r += "</GROUP>\n</RESOURCE>\n";
     return r;
 }
 
 std::string datalink_capabilities_document(const Config& config) {
-    const std::string dl = votable::xml_escape(config.base_url() + "/datalink");
-    std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-    out += "<vosi:capabilities xmlns:vosi=\"http://www.ivoa.net/xml/VOSICapabilities/v1.0\""
-           " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
-           " xmlns:vr=\"http://www.ivoa.net/xml/VOResource/v1.0\""
-           " xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">\n";
-    out += std::string("  <capability standardID=\"") + kDataLinkStandardId + "\">\n"
-           "    <interface xsi:type=\"vs:ParamHTTP\" role=\"std\" version=\"1.1\">\n"
-           "      <accessURL use=\"base\">" + dl + "/sync</accessURL>\n"
-           "      <queryType>GET</queryType>\n      <queryType>POST</queryType>\n"
-           "      <resultType>" + votable::xml_escape(kDataLinkMime) + "</resultType>\n"
-           "      <param std=\"true\" use=\"required\"><name>ID</name><description>publisher dataset identifier "
-           "(obs_publisher_did)</description><ucd>meta.id;meta.main</ucd><dataType>string</dataType></param>\n"
-           "      <param std=\"true\" use=\"optional\"><name>RESPONSEFORMAT</name><description>only the DataLink "
-           "VOTable (the default)</description></param>\n"
-           "    </interface>\n  </capability>\n";
-    for (const auto& [id, path] : {std::pair<const char*, const char*>{"ivo://ivoa.net/std/VOSI#capabilities", "/capabilities"},
-                                   {"ivo://ivoa.net/std/VOSI#availability", "/availability"}}) {
-        out += std::string("  <capability standardID=\"") + id + "\">\n"
-               "    <interface xsi:type=\"vs:ParamHTTP\">\n"
-               "      <accessURL use=\"full\">" + dl + path + "</accessURL>\n"
-               "    </interface>\n  </capability>\n";
-    }
-    out += "</vosi:capabilities>\n";
-    return out;
+    const std::string dl = config.base_url() + "/datalink";
+    return service_capabilities_document(
+        dl, std::string("  <capability standardID=\"") + kDataLinkStandardId + "\">\n"
+            "    <interface xsi:type=\"vs:ParamHTTP\" role=\"std\" version=\"1.1\">\n"
+            "      <accessURL use=\"base\">" + votable::xml_escape(dl) + "/sync</accessURL>\n"
+            "      <queryType>GET</queryType>\n      <queryType>POST</queryType>\n"
+            "      <resultType>" + votable::xml_escape(kDataLinkMime) + "</resultType>\n"
+            "      <param std=\"true\" use=\"required\"><name>ID</name><description>publisher dataset identifier "
+            "(obs_publisher_did)</description><ucd>meta.id;meta.main</ucd><dataType>string</dataType></param>\n"
+            "      <param std=\"true\" use=\"optional\"><name>RESPONSEFORMAT</name><description>only the DataLink "
+            "VOTable (the default)</description></param>\n"
+            "    </interface>\n  </capability>\n");
 }
 
 void send_product_file(const obscore::Store& store, const std::string& id, const std::string& range,

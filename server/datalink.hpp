@@ -67,6 +67,15 @@ struct IdLinks {
     std::vector<std::string> descriptors;  ///< whole `<RESOURCE type="meta" ...>` elements
 };
 
+/// One VOTable PARAM element of a service descriptor (VOTable 1.4 section
+/// 4.1, DataLink 1.1 section 4.1): attributes XML-escaped, empty ones left
+/// out (`value` always written); `values` is inner XML (e.g. a VALUES
+/// element), `ref` the ID of the FIELD whose values it takes.
+std::string descriptor_param(const std::string& name, const std::string& datatype, const std::string& arraysize,
+                             const std::string& value, const std::string& ucd, const std::string& unit,
+                             const std::string& xtype, const std::string& description, const std::string& values = "",
+                             const std::string& ref = "");
+
 /// Percent-encodes `text` for a URL query value or path segment (RFC 3986
 /// section 2.1: everything but the unreserved characters).
 std::string percent_encode(const std::string& text);

@@ -339,6 +339,7 @@ QueryOutcome QueryEngine::run_prepared(Cached& q, const QueryRequest& request, c
             break;
         }
     }
+    descriptor += request.extra_resources;
     sqlite3* db = store_->db();
     QueryOutcome outcome;
 

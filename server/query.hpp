@@ -62,6 +62,9 @@ struct QueryRequest {
     /// (server/datalink.hpp datalink_service_descriptor, DataLink 1.1
     /// section 4.5), whose ID PARAM refers to that FIELD's XML ID.
     std::string datalink_base_url;
+    /// Further `<RESOURCE>` elements written after the results of a VOTable
+    /// (e.g. the SIAv2 self-description, SIA 2.0 section 3.1.2), already XML.
+    std::string extra_resources;
     const std::atomic<bool>* cancel = nullptr;  ///< set -> the query is interrupted
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
     /// Said when `deadline` interrupts the query, e.g. "the 60 s execution

@@ -1,5 +1,6 @@
 // SODA 1.0 {sync}: request checking, ID resolution, streamed cutouts.
 #include "server/soda_endpoint.hpp"
+#include "server/vosi.hpp"
 
 #include <malloc.h>
 #include <spdlog/spdlog.h>
@@ -198,25 +199,16 @@ std::uint64_t run_soda_sync(const SodaRequest& request, const obscore::Store& st
 }
 
 std::string soda_capabilities_document(const Config& config) {
-    const std::string soda = votable::xml_escape(config.base_url() + "/soda");
-    std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-    out += "<vosi:capabilities xmlns:vosi=\"http://www.ivoa.net/xml/VOSICapabilities/v1.0\""
-           " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
-           " xmlns:vr=\"http://www.ivoa.net/xml/VOResource/v1.0\""
-           " xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">\n";
-    const auto capability = [&](const char* id, const char* role, const char* path) {
-        out += std::string("  <capability standardID=\"") + id + "\">\n";
-        out += std::string("    <interface xsi:type=\"vs:ParamHTTP\"") + role + " version=\"1.0\">\n";
-        out += "      <accessURL use=\"full\">" + soda + path + "</accessURL>\n";
-        out += "    </interface>\n  </capability>\n";
-    };
+    const std::string soda = config.base_url() + "/soda";
+    std::string caps;
     // SODA 1.0 section 2.5; VOSI 1.1 section 4.
-    capability("ivo://ivoa.net/std/SODA#sync-1.0", " role=\"std\"", "/sync");
-    capability("ivo://ivoa.net/std/SODA#async-1.0", " role=\"std\"", "/async");
-    capability("ivo://ivoa.net/std/VOSI#capabilities", "", "/capabilities");
-    capability("ivo://ivoa.net/std/VOSI#availability", "", "/availability");
-    out += "</vosi:capabilities>\n";
-    return out;
+    for (const auto& [id, path] : {std::pair<const char*, const char*>{"ivo://ivoa.net/std/SODA#sync-1.0", "/sync"},
+                                   {"ivo://ivoa.net/std/SODA#async-1.0", "/async"}})
+        caps += std::string("  <capability standardID=\"") + id + "\">\n"
+                "    <interface xsi:type=\"vs:ParamHTTP\" role=\"std\" version=\"1.0\">\n"
+                "      <accessURL use=\"full\">" + votable::xml_escape(soda) + path + "</accessURL>\n"
+                "    </interface>\n  </capability>\n";
+    return service_capabilities_document(soda, caps);
 }
 
 std::string soda_page(const Config& config) {

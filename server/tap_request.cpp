@@ -21,6 +21,22 @@ UploadLimits upload_limits(const LimitsConfig& limits) {
     return u;
 }
 
+void apply_responseformat(const std::string& responseformat, TapRequest& t) {
+    const auto format =
+        responseformat.empty() ? std::optional(votable::Format::votable) : votable::parse_format(responseformat);
+    if (!format)
+        throw ParamError("unsupported RESPONSEFORMAT=" + responseformat +
+                         " (supported: " + votable::supported_format_names() + ")");
+    t.query.format = *format;
+    // DALI 1.1 section 3.4.3: a MIME type asked for is the Content-Type sent.
+    t.content_type = std::string(votable::mime_type(*format));
+    if (responseformat.find('/') != std::string::npos && lower(responseformat).rfind("votable", 0) != 0)
+        t.content_type = responseformat;
+    if ((t.query.format == votable::Format::csv || t.query.format == votable::Format::tsv) &&
+        t.content_type.find("charset") == std::string::npos)
+        t.content_type += ";charset=UTF-8";
+}
+
 TapRequest parse_tap_request(const DaliParams& params, const LimitsConfig& limits) {
     TapRequest t;
     if (auto request = params.single("REQUEST"); request && !iequals(*request, "doQuery"))
@@ -35,19 +51,7 @@ TapRequest parse_tap_request(const DaliParams& params, const LimitsConfig& limit
     t.query.uploads = parse_uploads(params, t.query.upload_limits);
     std::string responseformat = params.single("RESPONSEFORMAT").value_or("");
     if (responseformat.empty()) responseformat = params.single("FORMAT").value_or("");  // TAP 1.1 section 2.7.3
-    const auto format =
-        responseformat.empty() ? std::optional(votable::Format::votable) : votable::parse_format(responseformat);
-    if (!format)
-        throw ParamError("unsupported RESPONSEFORMAT=" + responseformat +
-                         " (supported: " + votable::supported_format_names() + ")");
-    t.query.format = *format;
-    // DALI 1.1 section 3.4.3: a MIME type asked for is the Content-Type sent.
-    t.content_type = std::string(votable::mime_type(*format));
-    if (responseformat.find('/') != std::string::npos && lower(responseformat).rfind("votable", 0) != 0)
-        t.content_type = responseformat;
-    if ((t.query.format == votable::Format::csv || t.query.format == votable::Format::tsv) &&
-        t.content_type.find("charset") == std::string::npos)
-        t.content_type += ";charset=UTF-8";
+    apply_responseformat(responseformat, t);
     t.query.maxrec = parse_maxrec(params, limits.maxrec_default, limits.maxrec_hard);
     t.query.adql = *query;
     t.query.infos.push_back({"QUERY", *query});

@@ -29,6 +29,12 @@ struct TapRequest {
 /// Throws ParamError with the message a client gets in the 400 DALI error.
 TapRequest parse_tap_request(const DaliParams& params, const LimitsConfig& limits);
 
+/// Sets `t.query.format` and `t.content_type` from a RESPONSEFORMAT value
+/// (DALI 1.1 section 3.4.3: empty -> VOTable; a MIME type asked for is the
+/// Content-Type sent; text formats get charset=UTF-8). Throws ParamError for
+/// an unknown format, listing the supported ones.
+void apply_responseformat(const std::string& responseformat, TapRequest& t);
+
 /// The upload limits of the configuration.
 UploadLimits upload_limits(const LimitsConfig& limits);
 

@@ -285,4 +285,23 @@ std::string landing_page(const Config& config, const std::vector<CollectionSumma
     return out;
 }
 
+std::string service_capabilities_document(const std::string& service_url, const std::string& protocol_capabilities) {
+    const std::string base = votable::xml_escape(service_url);
+    std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+    out += "<vosi:capabilities xmlns:vosi=\"http://www.ivoa.net/xml/VOSICapabilities/v1.0\""
+           " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
+           " xmlns:vr=\"http://www.ivoa.net/xml/VOResource/v1.0\""
+           " xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">\n";
+    out += protocol_capabilities;
+    for (const auto& [id, path] : {std::pair<const char*, const char*>{"ivo://ivoa.net/std/VOSI#capabilities", "/capabilities"},
+                                   {"ivo://ivoa.net/std/VOSI#availability", "/availability"}}) {
+        out += std::string("  <capability standardID=\"") + id + "\">\n"
+               "    <interface xsi:type=\"vs:ParamHTTP\">\n"
+               "      <accessURL use=\"full\">" + base + path + "</accessURL>\n"
+               "    </interface>\n  </capability>\n";
+    }
+    out += "</vosi:capabilities>\n";
+    return out;
+}
+
 }  // namespace vo::server

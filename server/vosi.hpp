@@ -22,6 +22,13 @@ std::string availability_document(bool available, const std::string& note);
 /// capabilities, availability and tables-1.1 capabilities.
 std::string capabilities_document(const Config& config, const std::vector<adql::UdfDecl>& udfs);
 
+/// A VOSI 1.1 section 3.1 capabilities document of a service below
+/// `service_url` (absolute, e.g. "http://host/sia2", not XML-escaped):
+/// `protocol_capabilities` (whole `<capability>` elements, already XML, in
+/// the namespaces vosi, xsi, vr and vs), then the VOSI capabilities and
+/// availability capabilities at `service_url`/capabilities and /availability.
+std::string service_capabilities_document(const std::string& service_url, const std::string& protocol_capabilities);
+
 /// A foreign key as in TAP_SCHEMA.keys / key_columns (TAP 1.1 section 4.4).
 using ForeignKey = obscore::ForeignKey;
 
