@@ -284,6 +284,9 @@ ExtractResult extract_from_hdus(std::vector<Hdu>& hdus, const std::string& path,
     if (r.s_xel1) r.s_resolution = derive_resolution(kw);
     derive_time(kw, r);
     if (r.t_min || r.t_max) r.t_xel = 1;
+    // ObsCore 1.1 section 4.26: released a proprietary period after the observation
+    if (options.proprietary_months && r.t_min) r.obs_release_date = release_date(*r.t_min, *options.proprietary_months);
+    fill_extension_values(options.extension_columns, [&](const std::string& key) { return kw.str(key.c_str()); }, r);
 
     // dataproduct_type from the axes with more than one pixel.
     const long nspec = product->has_spectral() ? product->axis_length(product->spec) : 0;

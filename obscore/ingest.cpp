@@ -9,6 +9,8 @@
 
 #include "obscore/fits_extract.hpp"
 
+#include <ctime>
+
 namespace vo::obscore {
 namespace {
 
@@ -95,6 +97,8 @@ IngestSummary ingest(Store& store, const std::vector<std::string>& paths, const 
                                           std::to_string(summary.ingested) + ", skipped " +
                                           std::to_string(summary.skipped) + "): " + why);
     };
+    // a configured expression that cannot be computed stops the run before it starts
+    check_extension_expressions(store, options.extension_columns);
     int uncommitted = 0;
     for (const auto& f : files) {
         IngestEvent ev;
@@ -151,6 +155,20 @@ IngestSummary ingest(Store& store, const std::vector<std::string>& paths, const 
         } catch (const StoreError& e) {
             throw abort_run("", e.what());
         }
+    }
+    // Extension columns computed from the stored rows (ADQL expressions,
+    // data_rights), in one transaction; checked before any file was read.
+    try {
+        store.begin();
+        evaluate_derived_columns(store, options.extension_columns, options.collection, std::time(nullptr));
+        store.commit();
+    } catch (const StoreError& e) {
+        try {
+            store.commit();
+        } catch (const std::exception&) {
+        }
+        throw IngestAborted(summary, std::string("ingest stored its rows but could not compute the extension "
+                                                 "columns: ") + e.what());
     }
     return summary;
 }

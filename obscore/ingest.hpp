@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "obscore/profile.hpp"
 #include "obscore/store.hpp"
 
 namespace vo::obscore {
@@ -24,6 +25,13 @@ struct IngestOptions {
     /// refused, with this limit in the message, once it exceeds it, so that
     /// a small "gzip bomb" cannot keep an ingest busy for minutes.
     std::int64_t max_decompressed_bytes = kMaxDecompressedBytes;
+    /// The configured extension columns (obscore/profile.hpp): FITS keywords
+    /// and defaults are read at extraction, ADQL expressions and data_rights
+    /// evaluated for the collection when the run has stored its rows.
+    std::vector<ExtensionColumn> extension_columns;
+    /// Proprietary period: obs_release_date = t_min + this many months
+    /// (ALMA: 12). Unset: obs_release_date stays NULL (public at once).
+    std::optional<int> proprietary_months;
 
     /// Default of max_decompressed_bytes: 16 GiB.
     static constexpr std::int64_t kMaxDecompressedBytes = std::int64_t{16} << 30;

@@ -432,6 +432,15 @@ std::optional<std::string> Store::find_dataproduct_type(const std::string& obs_p
     return s.text(0);
 }
 
+std::optional<std::string> Store::find_did_by_obs_id(const std::string& obs_id) const {
+    Stmt s(db_, path_, std::string("SELECT obs_publisher_did FROM ") + kObsCoreTable + " WHERE obs_id = ?1 LIMIT 2");
+    s.bind(1, obs_id);
+    if (!s.step()) return std::nullopt;
+    std::string did = s.text(0);
+    if (s.step()) return std::nullopt;  // ambiguous: the same obs_id in two collections
+    return did;
+}
+
 long long Store::count_rows() const {
     Stmt s(db_, path_, std::string("SELECT COUNT(*) FROM ") + kObsCoreTable);
     s.step();

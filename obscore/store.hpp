@@ -85,6 +85,11 @@ public:
     /// an ID is known even when no file is stored for it). Throws StoreError.
     std::optional<std::string> find_dataproduct_type(const std::string& obs_publisher_did) const;
 
+    /// The obs_publisher_did of the one row whose obs_id is `obs_id`, or
+    /// nullopt when none or several rows have it (DataLink IDs as
+    /// astroquery.alma passes them: the obs_id). Throws StoreError.
+    std::optional<std::string> find_did_by_obs_id(const std::string& obs_id) const;
+
     /// The tables published through TAP_SCHEMA, read from TAP_SCHEMA itself.
     const adql::Catalog& catalog() const;
 

@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <cctype>
 #include <map>
+#include <variant>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -74,7 +76,115 @@ std::string resolve(const fs::path& base_dir, const std::string& p) {
     return path.lexically_normal().string();
 }
 
+std::string fold(std::string s) {
+    for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return s;
+}
+
+/// ADQL type of a VOTable datatype of an extension column.
+const char* adql_type_of(const std::string& datatype) {
+    static const std::map<std::string, const char*> kTypes = {
+        {"char", "VARCHAR"}, {"int", "INTEGER"}, {"long", "BIGINT"},  {"short", "SMALLINT"},
+        {"boolean", "BOOLEAN"}, {"double", "DOUBLE"}, {"float", "REAL"}};
+    auto it = kTypes.find(datatype);
+    return it == kTypes.end() ? nullptr : it->second;
+}
+
 }  // namespace
+
+std::vector<obscore::ExtensionColumn> load_profile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw ConfigError(path + ": cannot read the profile file");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    toml::table root;
+    try {
+        root = toml::parse(ss.str(), path);
+    } catch (const toml::parse_error& e) {
+        std::ostringstream msg;
+        msg << path << ": line " << e.source().begin.line << ", column " << e.source().begin.column << ": "
+            << e.description();
+        throw ConfigError(msg.str());
+    }
+    std::vector<obscore::ExtensionColumn> out;
+    Section top(root, "", path);
+    top.each({
+        {"description", [&](const toml::node& x, const std::string& k) { (void)top.string(x, k); }},
+        {"column", [&](const toml::node& v, const std::string&) {
+             if (!v.is_array_of_tables()) throw ConfigError(path + ": column: must be an array of tables ([[column]])");
+             std::size_t index = 0;
+             for (const auto& item : *v.as_array()) {
+                 const std::string prefix = "column[" + std::to_string(index++) + "].";
+                 Section s(*item.as_table(), prefix, path);
+                 obscore::ExtensionColumn col;
+                 auto& d = col.def;
+                 d.std = false;
+                 const auto flag = [&](const toml::node& x, const std::string& k) {
+                     if (!x.is_boolean()) s.fail(k, "must be true or false");
+                     return *x.value<bool>();
+                 };
+                 s.each({
+                     {"name", [&](const toml::node& x, const std::string& k) {
+                          d.name = s.string(x, k, false);
+                          bool ok = std::isalpha(static_cast<unsigned char>(d.name[0])) != 0;
+                          for (char ch : d.name) ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_');
+                          if (!ok) s.fail(k, "must be an ADQL regular identifier (a letter, then letters, digits, '_'; got \"" + d.name + "\")");
+                      }},
+                     {"datatype", [&](const toml::node& x, const std::string& k) {
+                          d.datatype = s.string(x, k, false);
+                          if (!adql_type_of(d.datatype))
+                              s.fail(k, "must be one of char, int, long, short, boolean, double, float (got \"" + d.datatype + "\")");
+                          d.adql_type = adql_type_of(d.datatype);
+                      }},
+                     {"arraysize", [&](const toml::node& x, const std::string& k) { d.arraysize = s.string(x, k); }},
+                     {"unit", [&](const toml::node& x, const std::string& k) { d.unit = s.string(x, k); }},
+                     {"ucd", [&](const toml::node& x, const std::string& k) { d.ucd = s.string(x, k); }},
+                     {"utype", [&](const toml::node& x, const std::string& k) { d.utype = s.string(x, k); }},
+                     {"description", [&](const toml::node& x, const std::string& k) { d.description = s.string(x, k); }},
+                     {"principal", [&](const toml::node& x, const std::string& k) { d.principal = flag(x, k); }},
+                     {"indexed", [&](const toml::node& x, const std::string& k) { d.indexed = flag(x, k); }},
+                     {"std", [&](const toml::node& x, const std::string& k) { d.std = flag(x, k); }},
+                     {"keywords", [&](const toml::node& x, const std::string& k) {
+                          if (!x.is_array()) s.fail(k, "must be an array of FITS keywords");
+                          for (const auto& kw : *x.as_array()) {
+                              if (!kw.is_string() || kw.value<std::string>()->empty()) s.fail(k, "must be an array of FITS keywords");
+                              col.keywords.push_back(*kw.value<std::string>());
+                          }
+                      }},
+                     {"default", [&](const toml::node& x, const std::string& k) {
+                          if (x.is_string()) col.default_value = obscore::ExtraValue(*x.value<std::string>());
+                          else if (x.is_integer()) col.default_value = obscore::ExtraValue(*x.value<std::int64_t>());
+                          else if (x.is_floating_point()) col.default_value = obscore::ExtraValue(*x.value<double>());
+                          else s.fail(k, "must be a string, an integer or a number");
+                      }},
+                     {"adql", [&](const toml::node& x, const std::string& k) { col.adql = s.string(x, k, false); }},
+                     {"derive", [&](const toml::node& x, const std::string& k) {
+                          if (s.string(x, k) != "data_rights") s.fail(k, "the only derived value is \"data_rights\"");
+                          col.data_rights = true;
+                      }},
+                 });
+                 if (d.name.empty()) s.fail("name", "is required");
+                 if (d.datatype.empty()) s.fail("datatype", "is required");
+                 if (d.datatype == "char" && d.arraysize.empty()) d.arraysize = "*";
+                 if (obscore::find_obscore_column(d.name))
+                     s.fail("name", d.name + " is an ObsCore column (extension columns add to ObsCore)");
+                 if (col.default_value) {
+                     const bool text = d.sql_type() == "TEXT";
+                     const bool is_text = std::holds_alternative<std::string>(*col.default_value);
+                     if (text != is_text) s.fail("default", "does not match datatype " + d.datatype);
+                 }
+                 const bool computed = !col.adql.empty() || col.data_rights;
+                 if ((!col.adql.empty() && col.data_rights) || (computed && (col.default_value || !col.keywords.empty())))
+                     s.fail(col.data_rights ? "derive" : "adql",
+                            "a computed column (adql or derive) takes no other source (keywords, default)");
+                 for (const auto& other : out)
+                     if (fold(other.def.name) == fold(d.name)) s.fail("name", "duplicate column " + d.name);
+                 out.push_back(std::move(col));
+             }
+         }},
+    });
+    return out;
+}
 
 Config parse_config(const std::string& text, const std::string& path) {
     const std::string file = path.empty() ? std::string("<configuration>") : path;
@@ -162,6 +272,13 @@ Config parse_config(const std::string& text, const std::string& path) {
                   }},
                  {"jobs_database", [&](const toml::node& x, const std::string& k) { c.archive.jobs_database = resolve(base_dir, s.string(x, k, false)); }},
                  {"results_dir", [&](const toml::node& x, const std::string& k) { c.archive.results_dir = resolve(base_dir, s.string(x, k, false)); }},
+                 {"profiles", [&](const toml::node& x, const std::string& k) {
+                      if (!x.is_array()) s.fail(k, "must be an array of file names");
+                      for (const auto& d : *x.as_array()) {
+                          if (!d.is_string()) s.fail(k, "must be an array of file names");
+                          c.archive.profiles.push_back(resolve(base_dir, *d.value<std::string>()));
+                      }
+                  }},
              });
          }},
         {"demo", [&](const toml::node& v, const std::string& key) {
@@ -240,6 +357,7 @@ Config parse_config(const std::string& text, const std::string& path) {
                      {"calib_level", [&](const toml::node& x, const std::string& k) { col.calib_level = static_cast<int>(s.integer(x, k, 0, 4)); }},
                      {"facility_name", [&](const toml::node& x, const std::string& k) { col.facility_name = s.string(x, k, false); }},
                      {"instrument_name", [&](const toml::node& x, const std::string& k) { col.instrument_name = s.string(x, k, false); }},
+                     {"proprietary_months", [&](const toml::node& x, const std::string& k) { col.proprietary_months = static_cast<int>(s.integer(x, k, 0, 1200)); }},
                  });
                  if (col.name.empty()) s.fail("name", "is required");
                  if (col.directories.empty()) s.fail("directories", "is required (at least one directory)");
@@ -250,6 +368,14 @@ Config parse_config(const std::string& text, const std::string& path) {
          }},
     });
 
+    for (const auto& profile : c.archive.profiles) {
+        for (auto& col : load_profile(profile)) {
+            for (const auto& other : c.archive.extension_columns)
+                if (fold(other.def.name) == fold(col.def.name))
+                    throw ConfigError(profile + ": column " + col.def.name + " is declared twice (also in an earlier profile)");
+            c.archive.extension_columns.push_back(std::move(col));
+        }
+    }
     if (!have_database) c.archive.database = resolve(base_dir, "var/voserver.sqlite");
     {
         const fs::path dir = fs::path(c.archive.database).parent_path();

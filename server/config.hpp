@@ -5,6 +5,8 @@
 // so that a configuration means the same whatever the working directory.
 #pragma once
 
+#include "obscore/profile.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -74,6 +76,11 @@ struct ArchiveConfig {
     /// default to files beside `database` (jobs.sqlite, results/).
     std::string jobs_database;
     std::string results_dir;
+    /// Profile files (`profiles = ["profiles/alma.toml"]`, relative to the
+    /// configuration file) and the extension columns of ivoa.obscore they
+    /// declare, in order (obscore/profile.hpp; read by load_profile()).
+    std::vector<std::string> profiles;
+    std::vector<obscore::ExtensionColumn> extension_columns;
 };
 
 /// One [[collection]]: a set of product directories ingested under one
@@ -85,6 +92,8 @@ struct CollectionConfig {
     std::optional<int> calib_level;        ///< 0..4 (ObsCore 1.1 section 3.3.7)
     std::optional<std::string> facility_name;
     std::optional<std::string> instrument_name;
+    /// obs_release_date = t_min + this many months (ALMA: 12); unset: NULL.
+    std::optional<int> proprietary_months;
 };
 
 /// [limits]: published in the TAPRegExt capabilities (TAPRegExt 1.0 section 2.6).
@@ -150,6 +159,17 @@ struct Config {
     /// The base URL in effect (explicit, or derived from host and port).
     std::string base_url() const;
 };
+
+/// Reads a profile file (TOML): `[[column]]` tables with name (an ADQL
+/// regular identifier, not an ObsCore column), datatype (char, int, long,
+/// short, boolean, double, float; the ADQL type follows), and optional
+/// arraysize, unit, ucd, utype, description, principal, indexed, std (an
+/// optional ObsCore column, TAP_SCHEMA std = 1; default false), and the
+/// value sources keywords (array of FITS keywords), default (string,
+/// integer or float), adql (an ADQL value expression over ivoa.obscore),
+/// derive = "data_rights" (obscore::ExtensionColumn). Throws ConfigError
+/// naming the file and the key.
+std::vector<obscore::ExtensionColumn> load_profile(const std::string& path);
 
 /// Reads and checks a configuration file. Unknown keys or sections and values
 /// of the wrong type or range are errors naming the key. Throws ConfigError.

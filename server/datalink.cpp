@@ -51,17 +51,18 @@ std::string file_content_type(const std::string& filename) {
 
 /// Why `id` cannot be an obs_publisher_did (ObsCore 1.1 section 4.6.1: an
 /// IVOA publisher DID, "ivo://..."), or "".
-std::string malformed_reason(const std::string& id) {
+/// Why `id` cannot name a dataset at all ("" = it can).
+std::string unusable_reason(const std::string& id) {
     if (id.empty()) return "empty ID value";
     if (id.size() > 4096) return "ID longer than 4096 bytes";
     for (const char c : id) {
         const auto u = static_cast<unsigned char>(c);
         if (u < 0x20 || u == 0x7f) return "ID with a control character";
     }
-    if (id.rfind("ivo://", 0) != 0 && id.rfind("IVO://", 0) != 0)
-        return "ID " + id + " is not a publisher DID (ivo://...)";
     return "";
 }
+
+bool is_ivoid(const std::string& id) { return id.rfind("ivo://", 0) == 0 || id.rfind("IVO://", 0) == 0; }
 
 /// A product-type vocabulary term (DataLink 1.1 section 3.2.9) for an
 /// ObsCore dataproduct_type, or "".
@@ -194,7 +195,8 @@ IdLinks build_links(const std::string& id, const ProductInfo& p, const std::stri
         out.links.push_back(std::move(self));
         return out;
     }
-    self.access_url = file_url(base_url, id);
+    const std::string& did = p.did.empty() ? id : p.did;  // the dataset's publisher DID
+    self.access_url = file_url(base_url, did);
     self.description = "The whole file " + p.filename + " (" + std::to_string(p.file_bytes) + " bytes)";
     self.content_length = p.file_bytes;
     self.local_semantics = "file";
@@ -224,7 +226,7 @@ IdLinks build_links(const std::string& id, const ProductInfo& p, const std::stri
             cut.link_auth = "false";
             cut.link_authorized = true;
             out.links.push_back(std::move(cut));
-            out.descriptors.push_back(soda_service_descriptor(xml_id, async, base_url, id, *p.bounds));
+            out.descriptors.push_back(soda_service_descriptor(xml_id, async, base_url, did, *p.bounds));
         }
     }
     return out;
@@ -346,13 +348,22 @@ std::optional<soda::Bounds> cached_bounds(const std::string& id, const obscore::
 
 ProductInfo describe_product(const obscore::Store& store, const std::string& id) {
     ProductInfo p;
-    p.malformed = malformed_reason(id);
+    p.malformed = unusable_reason(id);
     if (!p.malformed.empty()) return p;
-    const auto type = store.find_dataproduct_type(id);
+    p.did = id;
+    if (!is_ivoid(id)) {  // astroquery.alma passes obs_ids (ALMA's member OUS uids)
+        const auto did = store.find_did_by_obs_id(id);
+        if (!did) {
+            p.malformed = "ID " + id + " is neither a publisher DID (ivo://...) nor the obs_id of one dataset";
+            return p;
+        }
+        p.did = *did;
+    }
+    const auto type = store.find_dataproduct_type(p.did);
     if (!type) return p;
     p.known = true;
     p.dataproduct_type = *type;
-    const auto file = store.find_product(id);
+    const auto file = store.find_product(p.did);
     if (!file || file->path.empty()) return p;
     p.has_file = true;
     p.filename = std::filesystem::path(file->path).filename().string();
@@ -365,7 +376,7 @@ ProductInfo describe_product(const obscore::Store& store, const std::string& id)
     }
     p.file_bytes = static_cast<std::int64_t>(size);
     const auto mtime = std::filesystem::last_write_time(file->path, ec);
-    p.bounds = cached_bounds(id, *file, static_cast<std::uint64_t>(size),
+    p.bounds = cached_bounds(p.did, *file, static_cast<std::uint64_t>(size),
                              ec ? 0 : static_cast<std::int64_t>(mtime.time_since_epoch().count()));
     return p;
 }

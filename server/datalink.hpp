@@ -51,7 +51,10 @@ struct Link {
 
 /// What the archive knows of one ID (filled by describe_product).
 struct ProductInfo {
-    bool known = false;             ///< the ID is an obs_publisher_did of ivoa.obscore
+    bool known = false;             ///< the ID names a row of ivoa.obscore
+    /// The dataset's obs_publisher_did: the ID itself, or for an ID that is
+    /// the obs_id of exactly one row (astroquery.alma) that row's DID.
+    std::string did;
     std::string malformed;          ///< why the ID cannot be a publisher DID ("" = it can)
     std::string dataproduct_type;   ///< ObsCore dataproduct_type ("" = NULL)
     bool has_file = false;          ///< the store holds a file for it

@@ -59,14 +59,16 @@ obscore::IngestOptions ingest_options(const server::Config& config, const std::s
         o.calib_level = c.calib_level;
         o.facility_name = c.facility_name;
         o.instrument_name = c.instrument_name;
+        o.proprietary_months = c.proprietary_months;
     }
+    o.extension_columns = config.archive.extension_columns;
     return o;
 }
 
 std::unique_ptr<obscore::Store> open_store_for_write(const server::Config& config) {
     const fs::path db(config.archive.database);
     if (db.has_parent_path()) fs::create_directories(db.parent_path());
-    return obscore::Store::open_for_write(config.archive.database);
+    return obscore::Store::open_for_write(config.archive.database, obscore::column_defs(config.archive.extension_columns));
 }
 
 void print_summary(const obscore::IngestSummary& summary, const std::string& collection);

@@ -6,6 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
+#include <string_view>
 #include <optional>
 #include <vector>
 
@@ -91,7 +93,14 @@ std::string content_disposition(const std::string& filename) {
         name += (c == '"' || c == '\\' || u < 0x20 || u == 0x7f) ? '_' : c;
     }
     if (name.empty()) name = "cutout.fits";
-    return "attachment; filename=\"" + name + "\"";
+    // RFC 6266 section 4.1: a token needs no quotes, and clients that take
+    // the value verbatim (astroquery.alma's download_files) save the plain
+    // name; other names are quoted strings.
+    const bool token = std::all_of(name.begin(), name.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return std::isalnum(u) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    });
+    return token ? "attachment; filename=" + name : "attachment; filename=\"" + name + "\"";
 }
 
 std::uint64_t run_soda_sync(const SodaRequest& request, const obscore::Store& store, ResponseChannel& channel) {

@@ -81,9 +81,11 @@ Reply soda_error_reply(const soda::SodaError& e);
 /// Returns the number of body bytes handed to the channel (0 for errors).
 std::uint64_t run_soda_sync(const SodaRequest& request, const obscore::Store& store, ResponseChannel& channel);
 
-/// A Content-Disposition value (RFC 6266) for a cutout file name: `attachment;
-/// filename="name"` with quotes, backslashes and control characters replaced by
-/// '_' (the engine's names are product stems plus pixel ranges).
+/// A Content-Disposition value (RFC 6266) for a file name, quotes,
+/// backslashes and control characters replaced by '_': `attachment;
+/// filename=name` when the name is an RFC 7230 token (astroquery.alma takes
+/// the value verbatim as the saved file's name), else `attachment;
+/// filename="name"` (e.g. names with ':' or spaces).
 std::string content_disposition(const std::string& filename);
 
 /// VOSI 1.1 section 3.1 capabilities of the SODA service at {base}/soda

@@ -99,6 +99,7 @@ threads = 4
 authority = "voserver.test"
 title = "voserver integration test archive"
 database = "{directory / 'store.sqlite'}"
+profiles = ["{ROOT / 'conf' / 'profiles' / 'alma.toml'}"]
 
 [limits]
 maxrec_default = 10000
@@ -108,6 +109,7 @@ maxrec_hard = 1000000
 name = "samples"
 directories = ["{FITS_DIR}"]
 description = "Real FITS products from ../shared/data/fits"
+proprietary_months = 12
 """)
     return cfg
 

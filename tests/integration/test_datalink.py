@@ -194,7 +194,7 @@ def test_download_headers_head_ranges_and_416(archive):
     assert head.status_code == 200 and head.content == b""
     assert int(head.headers["Content-Length"]) == size
     assert head.headers["Content-Type"] == "application/fits"
-    assert head.headers["Content-Disposition"] == 'attachment; filename="udf_mosaic_subcube.fits"'
+    assert head.headers["Content-Disposition"] == "attachment; filename=udf_mosaic_subcube.fits"
     assert head.headers["Accept-Ranges"] == "bytes"
     assert head.headers["ETag"].startswith('"') and head.headers["Last-Modified"].endswith(" GMT")
     half = size // 2

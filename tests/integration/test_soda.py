@@ -121,7 +121,7 @@ def test_muse_circle_band_cutout_matches_astropy(archive, tmp_path):
     assert r.headers["Content-Type"] == "application/fits"
     assert "chunked" not in r.headers.get("Transfer-Encoding", "")
     assert int(r.headers["Content-Length"]) == len(r.content)
-    assert r.headers["Content-Disposition"].startswith("attachment; filename=\"udf_mosaic_subcube")
+    assert r.headers["Content-Disposition"].startswith("attachment; filename=udf_mosaic_subcube")
 
     rc, text = fitsverify(out)
     assert rc == 0, text

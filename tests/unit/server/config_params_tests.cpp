@@ -1,6 +1,9 @@
 // Unit tests of the configuration reader and DALI parameter parsing.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <filesystem>
 
 #include "server/config.hpp"
@@ -147,4 +150,53 @@ TEST_CASE("single-valued parameters and MAXREC", "[params]") {
         b.add("MAXREC", bad);
         CHECK_THROWS_WITH(parse_maxrec(b, 100, 1000), Catch::Contains("MAXREC must be a non-negative integer"));
     }
+}
+
+TEST_CASE("the shipped ALMA profile declares ALMA's extension columns with their sources", "[config]") {
+    const Config c = load_config(std::string(VO_SOURCE_DIR) + "/conf/voserver.toml");
+    REQUIRE(c.archive.profiles.size() == 1);
+    const auto& cols = c.archive.extension_columns;
+    const auto find = [&](const std::string& name) -> const vo::obscore::ExtensionColumn& {
+        for (const auto& col : cols)
+            if (col.def.name == name) return col;
+        FAIL("no extension column " << name);
+        return cols.front();
+    };
+    CHECK(find("frequency").def.unit == "GHz");
+    CHECK(find("frequency").def.datatype == "double");
+    CHECK_FALSE(find("frequency").adql.empty());
+    CHECK(find("data_rights").data_rights);
+    CHECK(std::get<std::string>(*find("science_observation").default_value) == "T");
+    CHECK(find("obs_creator_name").keywords.back() == "OBSERVER");
+    CHECK(find("band_list").def.arraysize == "*");
+    CHECK_FALSE(find("type").def.std);
+    CHECK(c.collections[1].proprietary_months == 12);
+}
+
+TEST_CASE("profile errors name the file and the key", "[config]") {
+    const auto dir = std::filesystem::temp_directory_path() / ("voserver-profile-cfg-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const auto error = [&](const std::string& profile) {
+        const auto path = dir / "p.toml";
+        FILE* f = std::fopen(path.c_str(), "w");
+        REQUIRE(f);
+        std::fputs(profile.c_str(), f);
+        std::fclose(f);
+        return config_error("[archive]\nprofiles = [\"" + path.string() + "\"]\n");
+    };
+    CHECK_THAT(error("[[column]]\nname = \"x\"\ndatatype = \"text\"\n"),
+               Catch::Contains("p.toml: column[0].datatype: must be one of char"));
+    CHECK_THAT(error("[[column]]\nname = \"x\"\ndatatype = \"char\"\ncolour = 1\n"),
+               Catch::Contains("column[0].colour: unknown key"));
+    CHECK_THAT(error("[[column]]\nname = \"em_min\"\ndatatype = \"double\"\n"), Catch::Contains("ObsCore column"));
+    CHECK_THAT(error("[[column]]\nname = \"1x\"\ndatatype = \"double\"\n"), Catch::Contains("regular identifier"));
+    CHECK_THAT(error("[[column]]\nname = \"x\"\ndatatype = \"double\"\ndefault = \"T\"\n"),
+               Catch::Contains("default: does not match datatype double"));
+    CHECK_THAT(error("[[column]]\nname = \"x\"\ndatatype = \"double\"\nadql = \"s_ra\"\nkeywords = [\"RA\"]\n"),
+               Catch::Contains("takes no other source"));
+    CHECK_THAT(error("[[column]]\nname = \"x\"\ndatatype = \"char\"\n[[column]]\nname = \"X\"\ndatatype = \"char\"\n"),
+               Catch::Contains("duplicate column X"));
+    CHECK_THAT(config_error("[archive]\nprofiles = [\"/nonexistent/p.toml\"]\n"), Catch::Contains("cannot read the profile"));
+    CHECK_THAT(config_error("[[collection]]\nname = \"a\"\ndirectories = [\"/x\"]\nproprietary_months = -1\n"),
+               Catch::Contains("proprietary_months"));
 }

@@ -105,7 +105,7 @@ struct Fixture {
         c.archive.title = "test archive";
         c.limits.maxrec_default = 2;
         c.limits.maxrec_hard = 100;
-        c.collections.push_back({"test", {"/nonexistent"}, "test collection", {}, {}, {}});
+        c.collections.push_back({"test", {"/nonexistent"}, "test collection", {}, {}, {}, {}});
         if (tweak) tweak(c);
         app = std::make_unique<server::App>(c);
         port = app->start();

@@ -1,0 +1,184 @@
+// Configured extension columns (obscore/profile.hpp).
+#include "obscore/profile.hpp"
+
+#include <erfa.h>
+#include <sqlite3.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+#include "adql/adql.hpp"
+#include "fits/text.hpp"
+#include "obscore/sql_functions.hpp"
+#include "obscore/store.hpp"
+
+namespace vo::obscore {
+
+namespace {
+
+std::string quote_ident(const std::string& name) {
+    std::string out = "\"";
+    for (char c : name) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    return out + "\"";
+}
+
+/// The ISO 8601 UTC text of `t` (seconds since the epoch).
+std::string iso_utc(std::time_t t) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return buf;
+}
+
+void check(sqlite3* db, int rc, const std::string& what) {
+    if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        throw StoreError("store: " + what + ": " + sqlite3_errmsg(db));
+}
+
+/// A prepared statement finalised on scope exit.
+struct Statement {
+    sqlite3_stmt* s = nullptr;
+    Statement(sqlite3* db, const std::string& sql, const std::string& what) {
+        check(db, sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr), what);
+    }
+    ~Statement() { sqlite3_finalize(s); }
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+};
+
+}  // namespace
+
+std::vector<ColumnDef> column_defs(const std::vector<ExtensionColumn>& columns) {
+    std::vector<ColumnDef> out;
+    out.reserve(columns.size());
+    for (const auto& c : columns) out.push_back(c.def);
+    return out;
+}
+
+std::optional<ExtraValue> typed_value(const ColumnDef& column, const std::string& text) {
+    const std::string t = fits::trim(text);
+    const std::string affinity = column.sql_type();
+    if (affinity == "TEXT") return ExtraValue(text);
+    if (t.empty()) return std::nullopt;
+    if (affinity == "INTEGER") {
+        if (t == "T" || t == "true") return ExtraValue(std::int64_t{1});
+        if (t == "F" || t == "false") return ExtraValue(std::int64_t{0});
+        std::int64_t v = 0;
+        auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+        if (ec != std::errc() || p != t.data() + t.size()) return std::nullopt;
+        return ExtraValue(v);
+    }
+    std::string d = t;  // FITS allows D exponents
+    for (auto& ch : d)
+        if (ch == 'D' || ch == 'd') ch = 'E';
+    double v = 0;
+    auto [p, ec] = std::from_chars(d.data(), d.data() + d.size(), v);
+    if (ec != std::errc() || p != d.data() + d.size() || !std::isfinite(v)) return std::nullopt;
+    return ExtraValue(v);
+}
+
+void fill_extension_values(const std::vector<ExtensionColumn>& columns,
+                           const std::function<std::optional<std::string>(const std::string&)>& lookup,
+                           ObsCoreRecord& record) {
+    for (const auto& c : columns) {
+        std::optional<ExtraValue> value;
+        for (const auto& key : c.keywords) {
+            if (auto text = lookup(key)) value = typed_value(c.def, *text);
+            if (value) break;
+        }
+        if (!value && c.default_value) value = c.default_value;
+        if (value) record.extra[c.def.name] = *value;
+    }
+}
+
+void check_extension_expressions(const Store& store, const std::vector<ExtensionColumn>& columns) {
+    for (const auto& c : columns) {
+        if (c.adql.empty()) continue;
+        try {
+            (void)adql::translate_sqlite("SELECT " + c.adql + " FROM ivoa.obscore", store.catalog());
+        } catch (const adql::AdqlError& e) {
+            throw StoreError("extension column " + c.def.name + ": its ADQL expression \"" + c.adql +
+                             "\" does not translate: " + e.what());
+        }
+    }
+}
+
+void evaluate_derived_columns(Store& store, const std::vector<ExtensionColumn>& columns,
+                              const std::string& collection, std::time_t now) {
+    sqlite3* db = store.db();
+    std::string quoted_collection = "'";
+    for (char ch : collection) {
+        quoted_collection += ch;
+        if (ch == '\'') quoted_collection += '\'';
+    }
+    quoted_collection += "'";
+
+    check_extension_expressions(store, columns);
+    std::vector<const ExtensionColumn*> derived;
+    std::string select = "SELECT obs_publisher_did";
+    for (const auto& c : columns) {
+        if (c.adql.empty()) continue;
+        select += ", (" + c.adql + ") AS " + quote_ident(c.def.name);
+        derived.push_back(&c);
+    }
+    if (!derived.empty()) {
+        if (register_sql_functions(db) != SQLITE_OK) throw StoreError("store: cannot register the ADQL SQL functions");
+        const auto t = adql::translate_sqlite(select + " FROM ivoa.obscore WHERE obs_collection = " + quoted_collection,
+                                              store.catalog());
+        std::string update = std::string("UPDATE ") + kObsCoreTable + " SET ";
+        for (std::size_t i = 0; i < derived.size(); ++i)
+            update += (i ? ", " : "") + quote_ident(derived[i]->def.name) + " = ?" + std::to_string(i + 1);
+        update += " WHERE obs_publisher_did = ?" + std::to_string(derived.size() + 1);
+        Statement rows(db, t.sql, "cannot evaluate the extension columns");
+        Statement set(db, update, "cannot prepare the extension column update");
+        int rc;
+        while ((rc = sqlite3_step(rows.s)) == SQLITE_ROW) {
+            for (std::size_t i = 0; i < derived.size(); ++i)
+                sqlite3_bind_value(set.s, static_cast<int>(i + 1), sqlite3_column_value(rows.s, static_cast<int>(i + 1)));
+            sqlite3_bind_value(set.s, static_cast<int>(derived.size() + 1), sqlite3_column_value(rows.s, 0));
+            check(db, sqlite3_step(set.s), "cannot store an extension column value");
+            sqlite3_reset(set.s);
+            sqlite3_clear_bindings(set.s);
+        }
+        check(db, rc, "cannot evaluate the extension columns");
+    }
+    for (const auto& c : columns) {
+        if (!c.data_rights) continue;
+        Statement set(db,
+                      std::string("UPDATE ") + kObsCoreTable + " SET " + quote_ident(c.def.name) +
+                          " = CASE WHEN obs_release_date IS NULL OR obs_release_date <= ?1 THEN 'Public' "
+                          "ELSE 'Proprietary' END WHERE obs_collection = ?2",
+                      "cannot prepare the data_rights update");
+        const std::string when = iso_utc(now);
+        sqlite3_bind_text(set.s, 1, when.c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(set.s, 2, collection.c_str(), -1, SQLITE_TRANSIENT);
+        check(db, sqlite3_step(set.s), "cannot store data_rights");
+    }
+}
+
+std::string release_date(double mjd, int months) {
+    int year = 0, month = 0, day = 0;
+    double fraction = 0;
+    if (eraJd2cal(2400000.5, mjd, &year, &month, &day, &fraction) != 0) return "";
+    int m = month - 1 + months;
+    year += m >= 0 ? m / 12 : -((11 - m) / 12);
+    m = ((m % 12) + 12) % 12;
+    month = m + 1;
+    static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    const int last = kDays[m] + (m == 1 && leap ? 1 : 0);
+    if (day > last) day = last;
+    const long seconds = std::lround(fraction * 86400.0);
+    const long s = std::min(seconds, 86399L);
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02ld:%02ld:%02ld", year, month, day, s / 3600, (s / 60) % 60, s % 60);
+    return buf;
+}
+
+}  // namespace vo::obscore
