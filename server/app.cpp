@@ -633,6 +633,28 @@ struct App::Impl {
         });
     }
 
+    /// Previews: GET/HEAD /datalink/preview?ID=<obs_publisher_did>&KIND=<kind>
+    /// (server/datalink.hpp send_preview), made and served on a download worker.
+    void datalink_preview(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
+        if (req->method != "GET") {
+            Reply r = dali_error(405, "UsageFault: method " + req->method + " not allowed on /datalink/preview (use GET or HEAD)");
+            r.headers.emplace_back("Allow", "GET, HEAD");
+            return channel->reply(std::move(r));
+        }
+        std::string id, kind;
+        try {
+            const DaliParams params = parse_request_params(req->method, req->target, req->content_type, req->body);
+            id = params.single("ID").value_or("");
+            kind = params.single("KIND").value_or("");
+        } catch (const ParamError& e) {
+            return channel->reply(dali_error(400, std::string("UsageFault: ") + e.what()));
+        }
+        if (kind.empty()) return channel->reply(dali_error(400, "UsageFault: missing parameter KIND (peak, mean, spectrum or image)"));
+        on_download_lane(req, channel, [channel, id, kind, dir = config.archive.previews_dir](const obscore::Store& store) {
+            send_preview(store, dir, id, kind, *channel);
+        });
+    }
+
     void tables(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
         const std::string prefix = "/tap/tables/";
         if (req->path.size() > prefix.size()) {
@@ -660,6 +682,7 @@ struct App::Impl {
         if (p == "/soda/sync") return soda_sync(req, channel);
         if (p == "/datalink/sync") return datalink_sync(req, channel);
         if (p == "/datalink/file") return datalink_file(req, channel);
+        if (p == "/datalink/preview") return datalink_preview(req, channel);
 
         if (p == "/tap/async" || p.rfind("/tap/async/", 0) == 0) return tap_async->handle(req, channel);
         if (p == "/soda/async" || p.rfind("/soda/async/", 0) == 0) return soda_async->handle(req, channel);
@@ -711,6 +734,7 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
         const std::filesystem::path dir = std::filesystem::path(a.database).parent_path();
         if (a.jobs_database.empty()) a.jobs_database = (dir / "jobs.sqlite").string();
         if (a.results_dir.empty()) a.results_dir = (dir / "results").string();
+        if (a.previews_dir.empty()) a.previews_dir = (dir / "previews").string();
     }
     impl_->build_documents();
     const Config& c = impl_->config;

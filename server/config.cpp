@@ -272,6 +272,7 @@ Config parse_config(const std::string& text, const std::string& path) {
                   }},
                  {"jobs_database", [&](const toml::node& x, const std::string& k) { c.archive.jobs_database = resolve(base_dir, s.string(x, k, false)); }},
                  {"results_dir", [&](const toml::node& x, const std::string& k) { c.archive.results_dir = resolve(base_dir, s.string(x, k, false)); }},
+                 {"previews_dir", [&](const toml::node& x, const std::string& k) { c.archive.previews_dir = resolve(base_dir, s.string(x, k, false)); }},
                  {"profiles", [&](const toml::node& x, const std::string& k) {
                       if (!x.is_array()) s.fail(k, "must be an array of file names");
                       for (const auto& d : *x.as_array()) {
@@ -381,6 +382,7 @@ Config parse_config(const std::string& text, const std::string& path) {
         const fs::path dir = fs::path(c.archive.database).parent_path();
         if (c.archive.jobs_database.empty()) c.archive.jobs_database = (dir / "jobs.sqlite").string();
         if (c.archive.results_dir.empty()) c.archive.results_dir = (dir / "results").string();
+        if (c.archive.previews_dir.empty()) c.archive.previews_dir = (dir / "previews").string();
     }
     if (c.limits.async_default_seconds > c.limits.async_max_seconds)
         throw ConfigError(file + ": limits.async_default_seconds: must not exceed limits.async_max_seconds");

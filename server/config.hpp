@@ -76,6 +76,9 @@ struct ArchiveConfig {
     /// default to files beside `database` (jobs.sqlite, results/).
     std::string jobs_database;
     std::string results_dir;
+    /// Preview PNGs kept once made (obscore/preview.hpp); default previews/
+    /// beside `database`.
+    std::string previews_dir;
     /// Profile files (`profiles = ["profiles/alma.toml"]`, relative to the
     /// configuration file) and the extension columns of ivoa.obscore they
     /// declare, in order (obscore/profile.hpp; read by load_profile()).

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <system_error>
 
+#include "obscore/preview.hpp"
 #include "server/file_response.hpp"
 #include "server/soda_endpoint.hpp"
 #include "server/vosi.hpp"
@@ -203,6 +204,20 @@ IdLinks build_links(const std::string& id, const ProductInfo& p, const std::stri
     self.link_auth = "false";
     self.link_authorized = true;
     out.links.push_back(self);
+
+    // issue 10 item 4: previews of images and cubes (DataLink 1.1 section 3.2.4)
+    for (const auto& kind : obscore::preview_kinds(p.dataproduct_type)) {
+        Link preview;
+        preview.id = id;
+        preview.semantics = kind.semantics;
+        preview.access_url = preview_url(base_url, did, kind.name);
+        preview.description = kind.description + " of " + p.filename;
+        preview.content_type = "image/png";
+        preview.local_semantics = "preview-" + kind.name;
+        preview.link_auth = "false";
+        preview.link_authorized = true;
+        out.links.push_back(std::move(preview));
+    }
 
     if (p.bounds && has_cutable_axes(*p.bounds)) {
         std::vector<std::string> axes;
@@ -441,6 +456,70 @@ void send_product_file(const obscore::Store& store, const std::string& id, const
     f.validators = true;
     f.headers.emplace_back("Content-Disposition", content_disposition(name));
     send_file(f, channel, "the file of dataset " + id);
+}
+
+std::string preview_url(const std::string& base_url, const std::string& did, const std::string& kind) {
+    return base_url + "/datalink/preview?ID=" + percent_encode(did) + "&KIND=" + percent_encode(kind);
+}
+
+void send_preview(const obscore::Store& store, const std::string& previews_dir, const std::string& id,
+                  const std::string& kind, ResponseChannel& channel) {
+    const auto error = [&](unsigned status, const std::string& message) {
+        Reply r;
+        r.status = status;
+        r.content_type = "application/x-votable+xml";
+        r.body = votable::error_document(message);
+        channel.reply(std::move(r));
+    };
+    if (id.empty()) return error(400, "UsageFault: missing parameter ID (the obs_publisher_did of the dataset)");
+    std::optional<obscore::ProductFile> file;
+    std::optional<std::string> type;
+    try {
+        type = store.find_dataproduct_type(id);
+        file = store.find_product(id);
+    } catch (const std::exception& e) {
+        spdlog::error("preview: looking up ID {}: {}", id, e.what());
+        return error(500, std::string("FatalFault: the archive store cannot be read: ") + e.what());
+    }
+    if (!type || !file || file->path.empty() || file->image_hdus.empty())
+        return error(404, "NotFoundFault: no dataset with ID " + id + " and a file in this archive");
+    const auto kinds = obscore::preview_kinds(*type);
+    std::string names;
+    bool known = false;
+    for (const auto& k : kinds) {
+        names += (names.empty() ? "" : ", ") + k.name;
+        known = known || k.name == kind;
+    }
+    if (!known)
+        return error(404, "NotFoundFault: KIND=" + kind + ": dataset " + id + " (" + (type->empty() ? "no type" : *type) +
+                              ") has " + (names.empty() ? "no previews" : "the previews " + names));
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(file->path, ec);
+    const auto mtime = std::filesystem::last_write_time(file->path, ec);
+    if (ec) return error(500, "FatalFault: the file of dataset " + id + " cannot be read");
+    // FNV-1a of the DID: a stable file name without the DID's characters
+    std::uint64_t hash = 1469598103934665603ULL;
+    for (unsigned char ch : id) hash = (hash ^ ch) * 1099511628211ULL;
+    char prefix[96];
+    std::snprintf(prefix, sizeof prefix, "%016llx-%llx-%llx-", static_cast<unsigned long long>(hash),
+                  static_cast<unsigned long long>(size),
+                  static_cast<unsigned long long>(mtime.time_since_epoch().count()));
+    const std::string base = (std::filesystem::path(previews_dir) / prefix).string();
+    const std::string png = base + kind + ".png";
+    if (!std::filesystem::exists(png)) {
+        try {
+            std::filesystem::create_directories(previews_dir);
+            obscore::write_previews(file->path, file->image_hdus.front(), *type, base);
+        } catch (const std::exception& e) {
+            spdlog::error("preview of {}: {}", id, e.what());
+            return error(500, std::string("FatalFault: the preview of dataset ") + id + " cannot be made: " + e.what());
+        }
+    }
+    FileResponse f;
+    f.path = png;
+    f.content_type = "image/png";
+    f.validators = true;
+    send_file(f, channel, "the preview of dataset " + id);
 }
 
 }  // namespace vo::server

@@ -87,6 +87,19 @@ std::string percent_encode(const std::string& text);
 /// percent-encoded>` (served by send_product_file).
 std::string file_url(const std::string& base_url, const std::string& did);
 
+/// The URL of a preview: `{base_url}/datalink/preview?ID=<DID>&KIND=<kind>`
+/// (kind: obscore::preview_kinds()), served by send_preview.
+std::string preview_url(const std::string& base_url, const std::string& did, const std::string& kind);
+
+/// Sends the preview PNG `kind` of dataset `id` (its obs_publisher_did),
+/// making the product's previews first when they are not on disk yet (in
+/// `previews_dir`, named by a hash of the DID and the file's size and
+/// mtime, so a changed file gets new previews). Unknown ID or a kind the
+/// product has not: 404 DALI error; data that cannot be read: 500 naming
+/// the reason (the rest of the server is unaffected).
+void send_preview(const obscore::Store& store, const std::string& previews_dir, const std::string& id,
+                  const std::string& kind, ResponseChannel& channel);
+
 /// True when a SODA cutout can cut something of the product (SODA 1.0
 /// section 3.3): a celestial footprint (POS, CIRCLE, POLYGON), a spectral
 /// axis (BAND) or a STOKES axis with more than one state (POL).

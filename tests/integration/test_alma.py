@@ -100,7 +100,7 @@ def test_get_data_info_by_obs_id_and_download_files(archive, tmp_path):
     info = a.get_data_info("ngc3256_alma_sv_co10_cube")  # astroquery passes the obs_id
     this = [r for r in info if r["semantics"] == "#this"]
     assert len(this) == 1 and int(this[0]["content_length"]) == CUBE.stat().st_size
-    assert {r["semantics"] for r in info} == {"#this", "#cutout"}
+    assert {r["semantics"] for r in info} == {"#this", "#preview", "#preview-plot", "#cutout"}
     files = a.download_files([str(this[0]["access_url"])], savedir=str(tmp_path), cache=False)
     assert [p.split("/")[-1] for p in files] == [CUBE.name]
     got = hashlib.sha256(open(files[0], "rb").read()).hexdigest()

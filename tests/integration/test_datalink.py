@@ -313,7 +313,7 @@ def test_more_ids_than_the_limit_overflow_after_whole_ids(archive, tmp_path):
     with conftest.running_server(cfg, tmp_path) as base:
         _, rows, root = links({"base": base}, [cube, image, "ivo://voserver.test/samples?third"], method="POST")
     assert [r["ID"] for r in rows if r["semantics"] == "#this"] == [cube, image]
-    assert len([r for r in rows if r["ID"] == cube]) == 3  # #this + 2 #cutout, not cut
+    assert len([r for r in rows if r["ID"] == cube]) == 6  # #this + 3 previews + 2 #cutout, not cut
     results = [res for res in root.iter(NS + "RESOURCE") if res.get("type") == "results"][0]
     status = [i.get("value") for i in results.findall(NS + "INFO") if i.get("name") == "QUERY_STATUS"]
     assert status == ["OK", "OVERFLOW"]

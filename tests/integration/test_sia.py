@@ -179,7 +179,7 @@ def test_datalinks_of_an_sia_result_lead_to_the_file_and_cutouts(archive):
     ra, dec = references.centre_icrs(MUSE)
     res = service(archive).search(pos=(ra, dec, 0.001), instrument="MUSE")
     semantics = [list(dl.to_table()["semantics"]) for dl in res.iter_datalinks()]
-    assert semantics == [["#this", "#cutout", "#cutout"]]
+    assert semantics == [["#this", "#preview", "#preview", "#preview-plot", "#cutout", "#cutout"]]
 
 
 def test_capabilities_and_availability(archive):

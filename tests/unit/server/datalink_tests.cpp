@@ -44,8 +44,21 @@ bool one_target(const Link& l) {
 
 }  // namespace
 
-TEST_CASE("a cube gets #this and two #cutout rows with descriptors carrying its bounds", "[datalink]") {
-    const IdLinks l = build_links(kDid, cube(), kBase, 3);
+TEST_CASE("a cube gets #this, its previews and two #cutout rows with descriptors carrying its bounds", "[datalink]") {
+    const IdLinks full = build_links(kDid, cube(), kBase, 3);
+    REQUIRE(full.links.size() == 6);
+    // issue 10 item 4: peak and mean images, the spectrum plot, right after #this
+    CHECK(full.links[1].semantics == "#preview");
+    CHECK(full.links[1].access_url ==
+          kBase + "/datalink/preview?ID=ivo%3A%2F%2Farchive.test%2Fsamples%3Fmuse%2Fcube.fits&KIND=peak");
+    CHECK(full.links[2].access_url.substr(full.links[2].access_url.size() - 9) == "KIND=mean");
+    CHECK(full.links[3].semantics == "#preview-plot");
+    for (int i = 1; i <= 3; ++i) {
+        CHECK(full.links[i].content_type == "image/png");
+        CHECK(one_target(full.links[i]));
+    }
+    IdLinks l = full;
+    l.links.erase(l.links.begin() + 1, l.links.begin() + 4);
     REQUIRE(l.links.size() == 3);
     for (const auto& x : l.links) {
         CHECK(x.id == kDid);
@@ -88,10 +101,13 @@ TEST_CASE("no #cutout without cut-able axes, and only the descriptors' parameter
     p.bounds->band.reset();
     CHECK_FALSE(has_cutable_axes(*p.bounds));
     const IdLinks none = build_links(kDid, p, kBase, 1);
-    REQUIRE(none.links.size() == 1);
+    REQUIRE(none.links.size() == 4);  // #this and the three previews
     CHECK(none.links[0].semantics == "#this");
+    CHECK(none.links[3].semantics == "#preview-plot");
     CHECK(none.descriptors.empty());
     p.bounds.reset();  // describe_bounds failed: the file is still offered
+    CHECK(build_links(kDid, p, kBase, 1).links.size() == 4);
+    p.dataproduct_type = "spectrum";  // no previews of spectra
     CHECK(build_links(kDid, p, kBase, 1).links.size() == 1);
 }
 
@@ -131,7 +147,7 @@ TEST_CASE("the links document has every DataLink 1.1 column, the standardID and 
                           "<FIELD name=\"link_authorized\" datatype=\"boolean\""})
         CHECK(d.find(f) != std::string::npos);
     CHECK(d.find("<INFO name=\"standardID\" value=\"ivo://ivoa.net/std/DataLink#links-1.1\"/>") != std::string::npos);
-    CHECK(count(d, "<TR>") == 4);
+    CHECK(count(d, "<TR>") == 7);  // cube: #this, 3 previews, 2 #cutout; unknown: 1
     CHECK(count(d, "utype=\"adhoc:service\"") == 2);
     CHECK(d.find("value=\"OVERFLOW\"") > d.find("</TABLE>"));
     CHECK(d.find("value=\"OVERFLOW\"") < d.find("</RESOURCE>"));
