@@ -587,13 +587,13 @@ struct App::Impl {
             return channel->reply(dali_error(400, m.rfind("UsageFault", 0) == 0 ? m : "UsageFault: " + m));
         }
         const std::string base = config.base_url();
-        on_download_lane(req, channel, [channel, dl = std::move(dl), base](const obscore::Store& store) {
+        on_download_lane(req, channel, [this, channel, dl = std::move(dl), base](const obscore::Store& store) {
             std::vector<IdLinks> all;
             all.reserve(dl.ids.size());
             try {
                 for (std::size_t i = 0; i < dl.ids.size(); ++i) {
                     if (channel->cancelled()) return;
-                    all.push_back(build_links(dl.ids[i], describe_product(store, dl.ids[i]), base, i + 1));
+                    all.push_back(build_links(dl.ids[i], describe_product(store, dl.ids[i], config.collections), base, i + 1));
                 }
             } catch (const std::exception& e) {
                 spdlog::error("DataLink: {}", e.what());
@@ -615,6 +615,7 @@ struct App::Impl {
             return channel->reply(std::move(r));
         }
         std::string id;
+        std::size_t file_index = 0;
         try {
             const DaliParams params = parse_request_params(req->method, req->target, req->content_type, req->body);
             std::vector<std::string> ids;
@@ -624,12 +625,24 @@ struct App::Impl {
                 return channel->reply(dali_error(400, "UsageFault: ID: " + std::to_string(ids.size()) +
                                                           " values given; one file is downloaded per request"));
             if (!ids.empty()) id = ids.front();
+            if (auto n = params.single("FILE")) {  // a configured file next to the product ([[collection.link]])
+                std::size_t used = 0;
+                unsigned long v = 0;
+                try {
+                    v = std::stoul(*n, &used);
+                } catch (const std::exception&) {
+                    used = 0;
+                }
+                if (used != n->size() || v == 0 || n->empty() || (*n)[0] == '-')
+                    return channel->reply(dali_error(400, "UsageFault: FILE: a positive file number is expected, got '" + *n + "'"));
+                file_index = v;
+            }
         } catch (const ParamError& e) {
             return channel->reply(dali_error(400, std::string("UsageFault: ") + e.what()));
         }
-        on_download_lane(req, channel, [channel, id, range = req->header("Range"), if_range = req->header("If-Range")](
-                                           const obscore::Store& store) {
-            send_product_file(store, id, range, if_range, *channel);
+        on_download_lane(req, channel, [this, channel, id, file_index, range = req->header("Range"),
+                                        if_range = req->header("If-Range")](const obscore::Store& store) {
+            send_product_file(store, id, range, if_range, *channel, config.collections, file_index);
         });
     }
 

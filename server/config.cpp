@@ -359,6 +359,32 @@ Config parse_config(const std::string& text, const std::string& path) {
                      {"facility_name", [&](const toml::node& x, const std::string& k) { col.facility_name = s.string(x, k, false); }},
                      {"instrument_name", [&](const toml::node& x, const std::string& k) { col.instrument_name = s.string(x, k, false); }},
                      {"proprietary_months", [&](const toml::node& x, const std::string& k) { col.proprietary_months = static_cast<int>(s.integer(x, k, 0, 1200)); }},
+                     {"link", [&](const toml::node& x, const std::string& k) {
+                          if (!x.is_array_of_tables()) s.fail(k, "must be an array of tables ([[collection.link]])");
+                          std::size_t n = 0;
+                          for (const auto& item : *x.as_array()) {
+                              Section l(*item.as_table(), prefix + "link[" + std::to_string(n++) + "].", file);
+                              CollectionLink link;
+                              l.each({
+                                  {"semantics", [&](const toml::node& y, const std::string& key2) {
+                                       link.semantics = l.string(y, key2, false);
+                                       if (link.semantics[0] != '#' && link.semantics.find("://") == std::string::npos)
+                                           l.fail(key2, "must be a DataLink core term such as \"#auxiliary\" or a full URI (got \"" + link.semantics + "\")");
+                                   }},
+                                  {"pattern", [&](const toml::node& y, const std::string& key2) {
+                                       link.pattern = l.string(y, key2, false);
+                                       if (link.pattern.find('/') != std::string::npos || link.pattern.find("..") != std::string::npos ||
+                                           link.pattern.find('\0') != std::string::npos)
+                                           l.fail(key2, "must name a file in the product's directory (no '/' or '..'; got \"" + link.pattern + "\")");
+                                   }},
+                                  {"description", [&](const toml::node& y, const std::string& key2) { link.description = l.string(y, key2); }},
+                                  {"content_type", [&](const toml::node& y, const std::string& key2) { link.content_type = l.string(y, key2); }},
+                              });
+                              if (link.semantics.empty()) l.fail("semantics", "is required");
+                              if (link.pattern.empty()) l.fail("pattern", "is required");
+                              col.links.push_back(std::move(link));
+                          }
+                      }},
                  });
                  if (col.name.empty()) s.fail("name", "is required");
                  if (col.directories.empty()) s.fail("directories", "is required (at least one directory)");

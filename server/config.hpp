@@ -86,6 +86,19 @@ struct ArchiveConfig {
     std::vector<obscore::ExtensionColumn> extension_columns;
 };
 
+/// A file kept next to each product of a collection and offered in its
+/// DataLink links (`[[collection.link]]`; DataLink 1.1 section 3.2.4
+/// semantics such as #auxiliary, #calibration, #documentation, #progenitor).
+struct CollectionLink {
+    std::string semantics;     ///< "#auxiliary", ... (a core term with '#', or a full URI)
+    /// The file's name in the product's directory, "{stem}" standing for the
+    /// product's obs_id (its file name without FITS extensions), e.g.
+    /// "{stem}_weights.fits" or "README.txt". No '/' (never outside that directory).
+    std::string pattern;
+    std::string description;
+    std::string content_type;  ///< "" = from the file name
+};
+
 /// One [[collection]]: a set of product directories ingested under one
 /// obs_collection name.
 struct CollectionConfig {
@@ -97,6 +110,8 @@ struct CollectionConfig {
     std::optional<std::string> instrument_name;
     /// obs_release_date = t_min + this many months (ALMA: 12); unset: NULL.
     std::optional<int> proprietary_months;
+    /// Files next to each product offered as DataLink rows.
+    std::vector<CollectionLink> links;
 };
 
 /// [limits]: published in the TAPRegExt capabilities (TAPRegExt 1.0 section 2.6).

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <system_error>
 
+#include "obscore/fits_extract.hpp"
 #include "obscore/preview.hpp"
 #include "server/file_response.hpp"
 #include "server/soda_endpoint.hpp"
@@ -219,6 +220,21 @@ IdLinks build_links(const std::string& id, const ProductInfo& p, const std::stri
         out.links.push_back(std::move(preview));
     }
 
+    // configured files next to the product ([[collection.link]])
+    for (const auto& r : p.related) {
+        Link rel;
+        rel.id = id;
+        rel.semantics = r.semantics;
+        rel.access_url = file_url(base_url, did) + "&FILE=" + std::to_string(r.index);
+        rel.description = r.description.empty() ? r.name : r.description + " (" + r.name + ")";
+        rel.content_type = r.content_type;
+        rel.content_length = r.bytes;
+        rel.local_semantics = "file-" + std::to_string(r.index);
+        rel.link_auth = "false";
+        rel.link_authorized = true;
+        out.links.push_back(std::move(rel));
+    }
+
     if (p.bounds && has_cutable_axes(*p.bounds)) {
         std::vector<std::string> axes;
         if (!p.bounds->polygon.empty()) axes.emplace_back("POS/CIRCLE/POLYGON");
@@ -361,7 +377,35 @@ std::optional<soda::Bounds> cached_bounds(const std::string& id, const obscore::
 
 }  // namespace
 
-ProductInfo describe_product(const obscore::Store& store, const std::string& id) {
+std::vector<RelatedFile> related_files(const std::vector<CollectionConfig>& collections, const std::string& did,
+                                       const std::string& product_path) {
+    std::vector<RelatedFile> out;
+    const auto q = did.find('?');
+    const auto slash = q == std::string::npos ? std::string::npos : did.rfind('/', q);
+    if (slash == std::string::npos) return out;
+    const std::string collection = did.substr(slash + 1, q - slash - 1);
+    const std::string stem = obscore::obs_id_from_path(product_path);
+    const std::filesystem::path dir = std::filesystem::path(product_path).parent_path();
+    for (const auto& c : collections) {
+        if (c.name != collection) continue;
+        for (std::size_t i = 0; i < c.links.size(); ++i) {
+            const auto& l = c.links[i];
+            std::string name = l.pattern;
+            for (std::size_t at; (at = name.find("{stem}")) != std::string::npos;) name.replace(at, 6, stem);
+            const std::filesystem::path path = dir / name;
+            std::error_code ec;
+            if (!std::filesystem::is_regular_file(path, ec)) continue;
+            const auto bytes = std::filesystem::file_size(path, ec);
+            if (ec) continue;
+            out.push_back({i + 1, l.semantics, l.description, l.content_type.empty() ? file_content_type(name) : l.content_type,
+                           name, path.string(), static_cast<std::int64_t>(bytes)});
+        }
+    }
+    return out;
+}
+
+ProductInfo describe_product(const obscore::Store& store, const std::string& id,
+                             const std::vector<CollectionConfig>& collections) {
     ProductInfo p;
     p.malformed = unusable_reason(id);
     if (!p.malformed.empty()) return p;
@@ -390,6 +434,7 @@ ProductInfo describe_product(const obscore::Store& store, const std::string& id)
         return p;
     }
     p.file_bytes = static_cast<std::int64_t>(size);
+    p.related = related_files(collections, p.did, file->path);
     const auto mtime = std::filesystem::last_write_time(file->path, ec);
     p.bounds = cached_bounds(p.did, *file, static_cast<std::uint64_t>(size),
                              ec ? 0 : static_cast<std::int64_t>(mtime.time_since_epoch().count()));
@@ -424,7 +469,8 @@ std::string datalink_capabilities_document(const Config& config) {
 }
 
 void send_product_file(const obscore::Store& store, const std::string& id, const std::string& range,
-                       const std::string& if_range, ResponseChannel& channel) {
+                       const std::string& if_range, ResponseChannel& channel,
+                       const std::vector<CollectionConfig>& collections, std::size_t file_index) {
     const auto not_found = [&](const std::string& why) {
         Reply r;
         r.status = 404;
@@ -449,8 +495,18 @@ void send_product_file(const obscore::Store& store, const std::string& id, const
                          " in this archive (IDs are the obs_publisher_did values of ivoa.obscore)");
     FileResponse f;
     f.path = file->path;
-    const std::string name = std::filesystem::path(file->path).filename().string();
+    std::string name = std::filesystem::path(file->path).filename().string();
     f.content_type = file_content_type(name);
+    if (file_index > 0) {
+        const auto related = related_files(collections, id, file->path);
+        auto it = std::find_if(related.begin(), related.end(), [&](const RelatedFile& r) { return r.index == file_index; });
+        if (it == related.end())
+            return not_found("dataset " + id + " has no file number " + std::to_string(file_index) +
+                             " (FILE= values are those of its DataLink rows)");
+        f.path = it->path;
+        name = it->name;
+        f.content_type = it->content_type;
+    }
     f.range = range;
     f.if_range = if_range;
     f.validators = true;

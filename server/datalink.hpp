@@ -49,6 +49,24 @@ struct Link {
     std::optional<bool> link_authorized;  ///< section 3.2.12
 };
 
+/// A configured file next to a product (CollectionLink) that exists.
+struct RelatedFile {
+    std::size_t index = 0;       ///< 1-based position among the collection's links (FILE= of its URL)
+    std::string semantics;
+    std::string description;
+    std::string content_type;
+    std::string name;            ///< its file name
+    std::string path;            ///< absolute path (never shown to clients)
+    std::int64_t bytes = 0;
+};
+
+/// The configured files of `collections` next to the product at
+/// `product_path` of dataset `did` (its collection is the path segment of
+/// the DID before '?'), those that exist as regular files, in
+/// configuration order.
+std::vector<RelatedFile> related_files(const std::vector<CollectionConfig>& collections, const std::string& did,
+                                       const std::string& product_path);
+
 /// What the archive knows of one ID (filled by describe_product).
 struct ProductInfo {
     bool known = false;             ///< the ID names a row of ivoa.obscore
@@ -62,6 +80,7 @@ struct ProductInfo {
     std::int64_t file_bytes = 0;    ///< its size now (stat), when it can be offered
     std::string filename;           ///< its base name (for descriptions)
     std::optional<soda::Bounds> bounds;  ///< what a cutout can cut (none: not cut-able)
+    std::vector<RelatedFile> related;    ///< configured files next to it (#auxiliary, #documentation, ...)
 };
 
 /// The rows of one ID and the service descriptor RESOURCEs they reference.
@@ -155,7 +174,9 @@ DataLinkRequest parse_datalink_request(const DaliParams& params, int max_ids);
 /// product file (stat for its real size) and soda::describe_bounds. Store
 /// failures propagate (obscore::StoreError); file and FITS problems are
 /// recorded in the result (file_problem, no bounds) and logged.
-ProductInfo describe_product(const obscore::Store& store, const std::string& id);
+/// `collections`: the configuration's, for the related files of each product.
+ProductInfo describe_product(const obscore::Store& store, const std::string& id,
+                             const std::vector<CollectionConfig>& collections = {});
 
 /// The service descriptor of this {links} endpoint for a TAP result
 /// (DataLink 1.1 section 4.5): RESOURCE type="meta" utype="adhoc:service"
@@ -173,7 +194,10 @@ std::string datalink_capabilities_document(const Config& config);
 /// "NotFoundFault: ..."; otherwise send_file (server/file_response.hpp) with
 /// Content-Disposition attachment; filename="<base name>", ETag,
 /// Last-Modified, Accept-Ranges and single Range requests (206, 416).
+/// `file_index` > 0: the related file of that index (related_files; FILE=
+/// of its URL) instead of the product, 404 when it does not exist.
 void send_product_file(const obscore::Store& store, const std::string& id, const std::string& range,
-                       const std::string& if_range, ResponseChannel& channel);
+                       const std::string& if_range, ResponseChannel& channel,
+                       const std::vector<CollectionConfig>& collections = {}, std::size_t file_index = 0);
 
 }  // namespace vo::server

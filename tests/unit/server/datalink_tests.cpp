@@ -2,6 +2,8 @@
 // parser of file downloads (server/file_response.hpp), without a server.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <string>
 
 #include "server/datalink.hpp"
@@ -109,6 +111,19 @@ TEST_CASE("no #cutout without cut-able axes, and only the descriptors' parameter
     CHECK(build_links(kDid, p, kBase, 1).links.size() == 4);
     p.dataproduct_type = "spectrum";  // no previews of spectra
     CHECK(build_links(kDid, p, kBase, 1).links.size() == 1);
+}
+
+TEST_CASE("configured files next to a product become rows of their semantics with FILE= URLs", "[datalink]") {
+    ProductInfo p = cube();
+    p.related.push_back({2, "#auxiliary", "Weight map", "application/fits", "cube_weights.fits", "/x/cube_weights.fits", 2880});
+    const IdLinks l = build_links(kDid, p, kBase, 1);
+    const auto it = std::find_if(l.links.begin(), l.links.end(), [](const Link& x) { return x.semantics == "#auxiliary"; });
+    REQUIRE(it != l.links.end());
+    CHECK(it->access_url == kBase + "/datalink/file?ID=ivo%3A%2F%2Farchive.test%2Fsamples%3Fmuse%2Fcube.fits&FILE=2");
+    CHECK(it->description == "Weight map (cube_weights.fits)");
+    CHECK(it->content_length == 2880);
+    CHECK(it->access_url.find("/x/") == std::string::npos);  // never the path
+    CHECK(one_target(*it));
 }
 
 TEST_CASE("unknown, malformed and file-less IDs give one error_message row with the fault name", "[datalink]") {

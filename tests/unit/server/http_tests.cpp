@@ -105,7 +105,11 @@ struct Fixture {
         c.archive.title = "test archive";
         c.limits.maxrec_default = 2;
         c.limits.maxrec_hard = 100;
-        c.collections.push_back({"test", {"/nonexistent"}, "test collection", {}, {}, {}, {}});
+        vo::server::CollectionConfig test_collection;
+        test_collection.name = "test";
+        test_collection.directories = {"/nonexistent"};
+        test_collection.description = "test collection";
+        c.collections.push_back(test_collection);
         if (tweak) tweak(c);
         app = std::make_unique<server::App>(c);
         port = app->start();
