@@ -26,6 +26,8 @@ PACKAGE = {
     "libtomlplusplus.so": "libtomlplusplus-dev",
     "liberfa.so": "liberfa-dev",
     "libabsl_": "libabsl-dev",
+    "libpng16.so": "libpng-dev",
+    "libcairo.so": "libcairo2-dev",
 }
 
 
