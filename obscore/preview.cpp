@@ -25,22 +25,18 @@ class Fits {
 public:
     Fits(const std::string& path, int hdu) : path_(path) {
         int status = 0;
-        if (fits_open_diskfile(&f_, path.c_str(), READONLY, &status)) fail("cannot open", status);
-        int type = 0;
-        if (fits_movabs_hdu(f_, hdu + 1, &type, &status)) fail("cannot move to HDU " + std::to_string(hdu), status);
-        if (type != IMAGE_HDU) throw PreviewError(path + ": HDU " + std::to_string(hdu) + " is not an image");
-        int naxis = 0;
-        if (fits_get_img_dim(f_, &naxis, &status)) fail("cannot read NAXIS", status);
-        if (naxis < 2) throw PreviewError(path + ": HDU " + std::to_string(hdu) + " has fewer than 2 axes");
-        naxes_.assign(static_cast<std::size_t>(naxis), 0);
-        if (fits_get_img_size(f_, naxis, naxes_.data(), &status)) fail("cannot read the axis lengths", status);
-        for (long n : naxes_)
-            if (n < 1) throw PreviewError(path + ": an axis of length 0");
+        if (fits_open_diskfile(&f_, path.c_str(), READONLY, &status)) {
+            f_ = nullptr;
+            fail("cannot open", status);
+        }
+        try {
+            check_image(hdu);
+        } catch (...) {
+            close();  // the destructor does not run for a constructor that throws
+            throw;
+        }
     }
-    ~Fits() {
-        int status = 0;
-        if (f_) fits_close_file(f_, &status);
-    }
+    ~Fits() { close(); }
     Fits(const Fits&) = delete;
     Fits& operator=(const Fits&) = delete;
 
@@ -104,6 +100,23 @@ public:
     const std::string& bunit() const { return bunit_; }
 
 private:
+    void close() {
+        int status = 0;
+        if (f_) fits_close_file(f_, &status);
+        f_ = nullptr;
+    }
+    void check_image(int hdu) {
+        int status = 0, type = 0;
+        if (fits_movabs_hdu(f_, hdu + 1, &type, &status)) fail("cannot move to HDU " + std::to_string(hdu), status);
+        if (type != IMAGE_HDU) throw PreviewError(path_ + ": HDU " + std::to_string(hdu) + " is not an image");
+        int naxis = 0;
+        if (fits_get_img_dim(f_, &naxis, &status)) fail("cannot read NAXIS", status);
+        if (naxis < 2) throw PreviewError(path_ + ": HDU " + std::to_string(hdu) + " has fewer than 2 axes");
+        naxes_.assign(static_cast<std::size_t>(naxis), 0);
+        if (fits_get_img_size(f_, naxis, naxes_.data(), &status)) fail("cannot read the axis lengths", status);
+        for (long n : naxes_)
+            if (n < 1) throw PreviewError(path_ + ": an axis of length 0");
+    }
     [[noreturn]] void fail(const std::string& what, int status) const {
         char text[FLEN_STATUS] = "";
         fits_get_errstatus(status, text);
