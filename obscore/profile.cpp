@@ -1,7 +1,6 @@
 // Configured extension columns (obscore/profile.hpp).
 #include "obscore/profile.hpp"
 
-#include <erfa.h>
 #include <sqlite3.h>
 
 #include <charconv>
@@ -59,42 +58,6 @@ std::vector<ColumnDef> column_defs(const std::vector<ExtensionColumn>& columns) 
     out.reserve(columns.size());
     for (const auto& c : columns) out.push_back(c.def);
     return out;
-}
-
-std::optional<ExtraValue> typed_value(const ColumnDef& column, const std::string& text) {
-    const std::string t = fits::trim(text);
-    const std::string affinity = column.sql_type();
-    if (affinity == "TEXT") return ExtraValue(text);
-    if (t.empty()) return std::nullopt;
-    if (affinity == "INTEGER") {
-        if (t == "T" || t == "true") return ExtraValue(std::int64_t{1});
-        if (t == "F" || t == "false") return ExtraValue(std::int64_t{0});
-        std::int64_t v = 0;
-        auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
-        if (ec != std::errc() || p != t.data() + t.size()) return std::nullopt;
-        return ExtraValue(v);
-    }
-    std::string d = t;  // FITS allows D exponents
-    for (auto& ch : d)
-        if (ch == 'D' || ch == 'd') ch = 'E';
-    double v = 0;
-    auto [p, ec] = std::from_chars(d.data(), d.data() + d.size(), v);
-    if (ec != std::errc() || p != d.data() + d.size() || !std::isfinite(v)) return std::nullopt;
-    return ExtraValue(v);
-}
-
-void fill_extension_values(const std::vector<ExtensionColumn>& columns,
-                           const std::function<std::optional<std::string>(const std::string&)>& lookup,
-                           ObsCoreRecord& record) {
-    for (const auto& c : columns) {
-        std::optional<ExtraValue> value;
-        for (const auto& key : c.keywords) {
-            if (auto text = lookup(key)) value = typed_value(c.def, *text);
-            if (value) break;
-        }
-        if (!value && c.default_value) value = c.default_value;
-        if (value) record.extra[c.def.name] = *value;
-    }
 }
 
 void check_extension_expressions(const Store& store, const std::vector<ExtensionColumn>& columns) {
@@ -160,25 +123,6 @@ void evaluate_derived_columns(Store& store, const std::vector<ExtensionColumn>& 
         sqlite3_bind_text(set.s, 2, collection.c_str(), -1, SQLITE_TRANSIENT);
         check(db, sqlite3_step(set.s), "cannot store data_rights");
     }
-}
-
-std::string release_date(double mjd, int months) {
-    int year = 0, month = 0, day = 0;
-    double fraction = 0;
-    if (eraJd2cal(2400000.5, mjd, &year, &month, &day, &fraction) != 0) return "";
-    int m = month - 1 + months;
-    year += m >= 0 ? m / 12 : -((11 - m) / 12);
-    m = ((m % 12) + 12) % 12;
-    month = m + 1;
-    static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    const int last = kDays[m] + (m == 1 && leap ? 1 : 0);
-    if (day > last) day = last;
-    const long seconds = std::lround(fraction * 86400.0);
-    const long s = std::min(seconds, 86399L);
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02ld:%02ld:%02ld", year, month, day, s / 3600, (s / 60) % 60, s % 60);
-    return buf;
 }
 
 }  // namespace vo::obscore
