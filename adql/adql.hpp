@@ -36,6 +36,11 @@ struct ColumnInfo {
     bool indexed = false;
     bool principal = false;
     bool std = false;
+    /// Non-empty: the SQL of every reference to this column, each "{}" standing
+    /// for the plain (qualified, quoted) column, e.g. a value completed at query
+    /// time from what is stored (ivoa.obscore's access_url: the base URL of the
+    /// server in front of a stored path).
+    std::string sql_template;
 };
 
 /// A spatial index of S2 cells over some columns of a table (issue 3 item 3,

@@ -711,8 +711,16 @@ private:
                     if (ti.spatial_index) r.sindex = &*ti.spatial_index;
                     r.schema = ti.schema;
                     r.table = ti.name;
-                    for (auto& c : ti.columns)
-                        r.cols.push_back({c.name, quote_ident(sa) + "." + quote_ident(c.physical), c});
+                    for (auto& c : ti.columns) {
+                        std::string ref = quote_ident(sa) + "." + quote_ident(c.physical);
+                        if (!c.sql_template.empty()) {  // a value completed at query time
+                            std::string t = c.sql_template;
+                            for (std::size_t at = 0; (at = t.find("{}", at)) != std::string::npos; at += ref.size())
+                                t.replace(at, 2, ref);
+                            ref = "(" + t + ")";
+                        }
+                        r.cols.push_back({c.name, std::move(ref), c});
+                    }
                 }
                 r.label = t.alias ? t.alias->name : path_text(t.name);
                 star = r.cols;

@@ -51,8 +51,8 @@ name = "big"
 directories = ["$WORK/big"]
 TOML
 rm -f "$WORK"/store.sqlite* ; rm -rf "$WORK/previews"
-build/voserver ingest "$ROOT/../shared/data/fits" --collection samples --config "$WORK/bench.toml" --base-url http://bench > /dev/null
-build/voserver ingest "$WORK/big" --collection big --config "$WORK/bench.toml" --base-url http://bench > /dev/null
+build/voserver ingest "$ROOT/../shared/data/fits" --collection samples --config "$WORK/bench.toml" > /dev/null
+build/voserver ingest "$WORK/big" --collection big --config "$WORK/bench.toml" > /dev/null
 rm -f "$WORK/port"
 build/voserver serve --config "$WORK/bench.toml" --port 0 --port-file "$WORK/port" > "$WORK/server.log" 2>&1 &
 PID=$!

@@ -253,7 +253,8 @@ ExtractResult extract_from_hdus(std::vector<Hdu>& hdus, const std::string& path,
     r.obs_collection = options.collection;
     r.obs_id = obs_id_from_path(path);
     r.obs_publisher_did = "ivo://" + options.authority + "/" + options.collection + "?" + r.obs_id;
-    r.access_url = options.base_url + "/datalink/sync?ID=" + url_encode(r.obs_publisher_did);
+    // a path below the server's base URL, completed at query time (obscore::set_public_base_url)
+    r.access_url = "/datalink/sync?ID=" + url_encode(r.obs_publisher_did);
     r.access_format = "application/x-votable+xml;content=datalink";
     r.access_estsize = (size_bytes + 1023) / 1024;
     if (auto v = kw.str("TELESCOP")) r.facility_name = v;

@@ -54,8 +54,9 @@ struct ExtractResult {
 /// from BUNIT; facility_name/instrument_name/target_name from
 /// TELESCOP/INSTRUME/OBJECT (options give defaults); obs_id the file name
 /// without its FITS extensions; obs_publisher_did `ivo://{authority}/
-/// {collection}?{obs_id}`; access_url the DataLink URL `{base_url}/datalink/
-/// sync?ID={url-encoded did}`; access_estsize in kB; calib_level from
+/// {collection}?{obs_id}`; access_url the path of its DataLink URL
+/// `/datalink/sync?ID={url-encoded did}` (the server's base URL is put in
+/// front at query time, obscore::set_public_base_url); access_estsize in kB; calib_level from
 /// PRODCATG, else options.calib_level, else 2.
 ///
 /// Checks made before any parser relies on the file (issue 7), each giving a

@@ -16,7 +16,6 @@ namespace vo::obscore {
 struct IngestOptions {
     std::string collection;          ///< obs_collection, also in obs_publisher_did
     std::string authority;           ///< IVOA authority, e.g. "voserver.example" (no ivo://)
-    std::string base_url;            ///< public base URL, e.g. "http://127.0.0.1:8080" (no trailing /)
     std::optional<int> calib_level;  ///< default when PRODCATG does not tell
     std::optional<std::string> facility_name;   ///< default when no TELESCOP
     std::optional<std::string> instrument_name; ///< default when no INSTRUME

@@ -1,6 +1,8 @@
 // The ADQL SQL functions without spherical geometry (obscore/sql_scalar_functions.hpp).
 #include "obscore/sql_scalar_functions.hpp"
 
+#include <mutex>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -298,6 +300,17 @@ void f_healpix_center(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
 
 }  // namespace
 
+namespace {
+std::mutex base_url_mutex;
+std::string public_base_url;  // set_public_base_url()
+
+/// vo_base_url(): the server's public base URL (no trailing '/').
+void f_base_url(sqlite3_context* ctx, int, sqlite3_value**) {
+    std::lock_guard lock(base_url_mutex);
+    result_text(ctx, public_base_url);
+}
+}  // namespace
+
 int register_scalar_functions(sqlite3* db) {
     struct Def {
         const char* name;
@@ -325,6 +338,7 @@ int register_scalar_functions(sqlite3* db) {
         {"adql_interval_overlaps", 4, f_interval_overlaps, true},
         {"adql_healpix_index", 3, f_healpix_index, true},
         {"adql_healpix_center", 2, f_healpix_center, true},
+        {"vo_base_url", 0, f_base_url, false},
     };
     for (const Def& d : defs) {
         const int flags = SQLITE_UTF8 | (d.deterministic ? SQLITE_DETERMINISTIC : 0) | SQLITE_INNOCUOUS;
@@ -335,3 +349,10 @@ int register_scalar_functions(sqlite3* db) {
 }
 
 }  // namespace vo::obscore::sqlfn
+
+namespace vo::obscore {
+void set_public_base_url(const std::string& url) {
+    std::lock_guard lock(sqlfn::base_url_mutex);
+    sqlfn::public_base_url = url;
+}
+}  // namespace vo::obscore

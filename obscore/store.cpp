@@ -285,6 +285,10 @@ void Store::load_catalog() {
         c.indexed = sqlite3_column_int(s.get(), 9) != 0;
         c.principal = sqlite3_column_int(s.get(), 10) != 0;
         c.std = sqlite3_column_int(s.get(), 11) != 0;
+        // access_url is stored as a path below the server's base URL (or, by
+        // stores of earlier versions, absolute): completed at query time
+        if (it->physical == kObsCoreTable && c.name == "access_url")
+            c.sql_template = "CASE WHEN substr({}, 1, 1) = '/' THEN vo_base_url() || {} ELSE {} END";
         it->columns.push_back(std::move(c));
     }
     for (auto& t : tables)

@@ -42,6 +42,14 @@ inline constexpr const char* kObsCoreTable = "ivoa_obscore";
 /// SQLITE_NOMEM instead of growing the process. `bytes` <= 0: no limit.
 void set_process_memory_limit(long long bytes);
 
+/// The public base URL (e.g. "http://127.0.0.1:8080", no trailing '/') that
+/// queries put in front of the stored paths of ivoa.obscore's access_url
+/// (ingest stores "/datalink/sync?ID=..."; DESIGN.md "one base URL, every
+/// link derived from it"), through the SQL function vo_base_url() of every
+/// store connection of the process. Set by the server once it knows its
+/// address; URLs stored absolute by earlier versions are returned as stored.
+void set_public_base_url(const std::string& url);
+
 /// A foreign key as in TAP_SCHEMA.keys / key_columns (TAP 1.1 section 4.4).
 struct ForeignKey {
     std::string from_table;    ///< qualified

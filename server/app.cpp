@@ -751,6 +751,7 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     }
     impl_->build_documents();
     const Config& c = impl_->config;
+    obscore::set_public_base_url(c.base_url());  // access_url of every query (again once the port is bound)
     EngineLimits limits;
     limits.adql.max_query_bytes = static_cast<std::size_t>(c.limits.max_query_bytes);
     limits.adql.max_depth = c.limits.max_query_depth;
@@ -842,6 +843,7 @@ unsigned short App::start() {
         // nothing is accepted before they are rebuilt
         impl_->config.server.port = bound;
         if (impl_->config.server.base_url.empty()) {
+            obscore::set_public_base_url(impl_->config.base_url());
             impl_->build_documents();
             impl_->make_async_endpoints();
         }

@@ -32,27 +32,12 @@ server::Config load(const std::string& path) {
     return server::load_config(path.empty() ? server::default_config_path() : path);
 }
 
-/// The options of ingesting `collection` under `config`. access_url is an
-/// absolute URL stored at ingest time, so a base URL derived from port 0 (the
-/// port of a server not started yet) is refused: `base_url_override`, else
-/// [server] base_url, must then name the public address.
-obscore::IngestOptions ingest_options(const server::Config& config, const std::string& collection,
-                                      const std::string& base_url_override = {}) {
+/// The options of ingesting `collection` under `config` (access_url needs
+/// no base URL: it is completed at query time by the server answering).
+obscore::IngestOptions ingest_options(const server::Config& config, const std::string& collection) {
     obscore::IngestOptions o;
     o.collection = collection;
     o.authority = config.archive.authority;
-    if (!base_url_override.empty()) {
-        std::string u = base_url_override;
-        while (!u.empty() && u.back() == '/') u.pop_back();
-        if (u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0)
-            throw CliError("ingest: --base-url must start with http:// or https:// (got \"" + base_url_override + "\")");
-        o.base_url = u;
-    } else if (config.server.base_url.empty() && config.server.port == 0) {
-        throw CliError("ingest: [server] port is 0 and base_url is empty, so access_url would name no reachable "
-                       "server: set [server] base_url or pass ingest --base-url URL");
-    } else {
-        o.base_url = config.base_url();
-    }
     o.max_decompressed_bytes = config.limits.max_gzip_bytes;
     for (const auto& c : config.collections) {
         if (c.name != collection) continue;
@@ -154,8 +139,7 @@ int cmd_serve(const std::string& config_path, std::optional<int> port, const std
     return 0;
 }
 
-int cmd_ingest(const std::vector<std::string>& paths, std::string collection, const std::string& config_path,
-               const std::string& base_url) {
+int cmd_ingest(const std::vector<std::string>& paths, std::string collection, const std::string& config_path) {
     const auto config = load(config_path);
     if (collection.empty()) {
         if (config.collections.size() == 1) collection = config.collections.front().name;
@@ -164,7 +148,7 @@ int cmd_ingest(const std::vector<std::string>& paths, std::string collection, co
     }
     for (const auto& p : paths)
         if (!fs::exists(p)) throw CliError("ingest: no such file or directory: " + p);
-    const auto options = ingest_options(config, collection, base_url);
+    const auto options = ingest_options(config, collection);
     auto store = open_store_for_write(config);
     run_ingest(*store, paths, options);
     return 0;
@@ -246,6 +230,7 @@ int cmd_query(const std::string& adql_text, const std::string& format_name, cons
     const auto config = load(config_path);
     const auto format = votable::parse_format(format_name);
     if (!format) throw CliError("query: unknown --format " + format_name + " (votable, csv, tsv)");
+    obscore::set_public_base_url(config.base_url());  // access_url as the configured server would give it
     server::QueryEngine engine(config.archive.database);
     server::QueryRequest q;
     q.adql = adql_text;
@@ -288,8 +273,6 @@ int main(int argc, char** argv) {
     ingest->add_option("paths", paths, "FITS files (.fits, .fit, .fits.gz) or directories searched recursively")->required();
     ingest->add_option("--collection", collection, "obs_collection of the products (a [[collection]] name)");
     ingest->add_option("--config", config_path, config_help);
-    std::string ingest_base_url;
-    ingest->add_option("--base-url", ingest_base_url, "public base URL of access_url (overrides [server] base_url)");
 
     auto* make_demo = app.add_subcommand("make-demo", "write the PHANGS-MUSE-format demo cubes");
     std::optional<int> nx, ny, nchan;
@@ -325,7 +308,7 @@ int main(int argc, char** argv) {
 
     try {
         if (*serve) return cmd_serve(config_path, port, port_file);
-        if (*ingest) return cmd_ingest(paths, collection, config_path, ingest_base_url);
+        if (*ingest) return cmd_ingest(paths, collection, config_path);
         if (*make_demo) return cmd_make_demo(config_path, nx, ny, nchan, out);
         if (*build_demo) return cmd_build_demo(config_path, if_missing);
         if (*adql_check) return cmd_adql_check(udfs);

@@ -63,7 +63,7 @@ directories = ["$dir"]
 description = "one 160 x 160 x 3681 demo cube"
 EOF
 rm -f "$work/store.sqlite"
-"$vs" ingest "$cube" --collection phangs-muse --config "$cfg" --base-url http://voserver.bench >"$work/ingest.log" 2>&1
+"$vs" ingest "$cube" --collection phangs-muse --config "$cfg" >"$work/ingest.log" 2>&1
 
 # port 0: the server picks a free port and writes it to --port-file once it accepts
 rm -f "$work/port"

@@ -42,7 +42,6 @@ const vo::obscore::IngestOptions& options() {
         vo::obscore::IngestOptions x;
         x.collection = "fuzz";
         x.authority = "fuzz.example";
-        x.base_url = "http://127.0.0.1:1";
         return x;
     }();
     return o;

@@ -23,9 +23,6 @@ VOSERVER = Path(os.environ.get("VOSERVER", ROOT / "build" / "voserver"))
 
 TIMEOUT = 120  # seconds: the bound of any one HTTP call or client run of the suites
 START_TIMEOUT = 60  # seconds for `voserver serve` to report its port
-# access_url is written at ingest, before any server (and its port) exists:
-# the test stores name this base URL (`ingest --base-url`)
-INGEST_BASE_URL = "http://voserver.test"
 
 
 class TimeoutSession(requests.Session):
@@ -49,11 +46,11 @@ def session(timeout=TIMEOUT):
 
 
 def ingest(cfg: Path, paths, collection: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Runs `voserver ingest PATHS --collection C --config cfg --base-url
-    INGEST_BASE_URL`; returns the finished process (stdout and stderr text)."""
+    """Runs `voserver ingest PATHS --collection C --config cfg`; returns the
+    finished process (stdout and stderr text)."""
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     return subprocess.run([str(VOSERVER), "ingest", *map(str, paths), "--collection", collection,
-                           "--config", str(cfg), "--base-url", INGEST_BASE_URL],
+                           "--config", str(cfg)],
                           capture_output=True, text=True, timeout=timeout)
 
 

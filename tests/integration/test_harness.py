@@ -86,11 +86,27 @@ def test_the_server_reports_the_port_it_bound_and_publishes_urls_on_it(archive):
     requests.post(job.headers["Location"], data={"ACTION": "DELETE"}, allow_redirects=False, timeout=conftest.TIMEOUT)
 
 
-def test_ingest_refuses_to_store_access_urls_for_port_0_without_a_base_url(tmp_path):
+def test_access_urls_follow_the_server_that_answers(tmp_path):
+    """Ingest needs no base URL (port 0, none configured): access_url is
+    completed at query time from the base URL of the server answering, so the
+    same store served on two ports gives working links on each."""
     cfg = conftest.write_config(tmp_path)
     product = conftest.FITS_DIR / "other" / "cfht_megaprime_cutout.fits"
     r = subprocess.run([str(conftest.VOSERVER), "ingest", str(product), "--collection", "samples", "--config", str(cfg)],
                        capture_output=True, text=True, timeout=conftest.TIMEOUT)
-    assert r.returncode == 1
-    assert "base_url" in r.stderr and "--base-url" in r.stderr, r.stderr
-    assert not (tmp_path / "store.sqlite").exists()  # nothing written
+    assert r.returncode == 0, r.stdout + r.stderr
+    seen = set()
+    for _ in range(2):
+        with conftest.running_server(cfg, tmp_path) as base:
+            q = requests.get(base + "/tap/sync", params={"QUERY": "SELECT access_url FROM ivoa.obscore",
+                                                         "RESPONSEFORMAT": "csv"}, timeout=conftest.TIMEOUT)
+            url = q.text.split()[1]
+            assert url.startswith(base + "/datalink/sync?ID="), url
+            assert requests.get(url, timeout=conftest.TIMEOUT).status_code == 200
+            # a condition on access_url sees the same value
+            q = requests.get(base + "/tap/sync", params={"QUERY": f"SELECT COUNT(*) AS n FROM ivoa.obscore WHERE "
+                                                         f"access_url = '{url}'", "RESPONSEFORMAT": "csv"},
+                             timeout=conftest.TIMEOUT)
+            assert q.text.split()[1] == "1"
+            seen.add(base)
+    assert len(seen) == 2  # two ports, each with its own links

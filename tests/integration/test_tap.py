@@ -60,11 +60,13 @@ def test_alma_cube_position_spectral_range_and_polarisation(archive):
     assert row["facility_name"] == "ALMA"
     assert row["target_name"].strip() == "NGC3256"
     assert str(row["obs_publisher_did"]).startswith("ivo://voserver.test/samples?")
-    # access_url: the DataLink service of the base URL the archive was ingested
-    # with, its ID naming this very product
+    # access_url: the DataLink service of the server answering (not of an address
+    # fixed at ingest), its ID naming this very product, and it works
     access = urllib.parse.urlsplit(str(row["access_url"]))
-    assert f"{access.scheme}://{access.netloc}{access.path}" == conftest.INGEST_BASE_URL + "/datalink/sync"
+    assert f"{access.scheme}://{access.netloc}{access.path}" == archive["base"] + "/datalink/sync"
     assert urllib.parse.parse_qs(access.query) == {"ID": [str(row["obs_publisher_did"])]}
+    links = requests.get(str(row["access_url"]), timeout=conftest.TIMEOUT)
+    assert links.status_code == 200 and "#this" in links.text
 
 
 POINTS = {

@@ -70,7 +70,6 @@ TEST_CASE("ObsCore bounds equal the bounds SODA cuts to, for every sample file w
   vo::obscore::IngestOptions options;
   options.collection = "samples";
   options.authority = "voserver.example";
-  options.base_url = "http://127.0.0.1:8080";
   int rows = 0, spectra = 0, bands = 0, times = 0, pols = 0, regions = 0;
   for (const auto& path : sample_files()) {
     const auto res = vo::obscore::extract_product(path, options);

@@ -164,7 +164,6 @@ TEST_CASE("make_demo writes a PHANGS-MUSE cube that extraction understands", "[d
     IngestOptions io;
     io.collection = "phangs-muse";
     io.authority = "voserver.example";
-    io.base_url = "http://127.0.0.1:8080";
     const auto r = extract_product(files[0], io);
     REQUIRE(r.ok());
     const auto& x = *r.record;

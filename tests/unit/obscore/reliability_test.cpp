@@ -31,7 +31,6 @@ IngestOptions options() {
     IngestOptions o;
     o.collection = "samples";
     o.authority = "voserver.example";
-    o.base_url = "http://127.0.0.1:8080";
     return o;
 }
 

@@ -133,3 +133,33 @@ TEST_CASE("extension columns are added by configuration and published", "[store]
     clash.name = "s_ra";
     CHECK_THROWS_AS(Store::open_for_write(temp_store("clash.sqlite"), {clash}), StoreError);
 }
+
+TEST_CASE("access_url is completed at query time from the public base URL", "[store]") {
+    auto path = temp_store("access.sqlite");
+    {
+        auto store = Store::open_for_write(path);
+        auto r = sample_record();
+        r.access_url = "/datalink/sync?ID=x";
+        store->upsert(r, ProductFile{"/x.fits", 1, 1, {0}});
+        auto old = sample_record();  // a row as earlier versions stored it
+        old.obs_id = "old";
+        old.obs_publisher_did = "ivo://test/samples?old";
+        old.access_url = "http://elsewhere/datalink/sync?ID=old";
+        store->upsert(old, ProductFile{"/y.fits", 1, 1, {0}});
+    }
+    auto store = Store::open_read_only(path);
+    const auto run = [&](const std::string& adql) {
+        const auto t = vo::adql::translate_sqlite(adql, store->catalog());
+        return text(store->db(), t.sql);
+    };
+    set_public_base_url("http://archive.test:8080");
+    CHECK(run("SELECT access_url FROM ivoa.obscore WHERE obs_id = 'ngc3256'") ==
+          "http://archive.test:8080/datalink/sync?ID=x");
+    CHECK(run("SELECT a.access_url FROM ivoa.obscore AS a WHERE a.obs_id = 'old'") ==
+          "http://elsewhere/datalink/sync?ID=old");
+    CHECK(run("SELECT COUNT(*) FROM ivoa.obscore WHERE access_url = 'http://archive.test:8080/datalink/sync?ID=x'") ==
+          "1");
+    set_public_base_url("https://moved.example");  // the same store behind another address
+    CHECK(run("SELECT access_url FROM ivoa.obscore WHERE obs_id = 'ngc3256'") == "https://moved.example/datalink/sync?ID=x");
+    set_public_base_url("");
+}
