@@ -106,6 +106,18 @@ private:
     int line_, column_;
 };
 
+/// `text` as an ADQL character string literal (ADQL 2.1 section 2.1.2:
+/// quoted, a quote inside doubled), for ADQL that code writes (SIAv2,
+/// configured expressions) so that values stay values.
+inline std::string string_literal(std::string_view text) {
+    std::string out = "'";
+    for (char c : text) {
+        out += c;
+        if (c == '\'') out += '\'';
+    }
+    return out + "'";
+}
+
 /// Bounds on the work one query may cause in the ADQL library, so that no
 /// query a client writes can exhaust the stack or the memory (issue 7 item 1).
 /// Exceeding one throws AdqlError(Kind::TooComplex) whose message starts with

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -132,8 +133,8 @@ private:
 /// Writes `path` via a temporary file and a rename.
 template <class Write>
 void write_atomically(const std::string& path, Write write) {
-    const std::string tmp = path + ".tmp" + std::to_string(::getpid()) + "-" +
-                            std::to_string(reinterpret_cast<std::uintptr_t>(&path));
+    static std::atomic<unsigned> serial{0};  // two workers may make the same product's previews
+    const std::string tmp = path + ".tmp" + std::to_string(::getpid()) + "-" + std::to_string(++serial);
     write(tmp);
     std::error_code ec;
     std::filesystem::rename(tmp, path, ec);

@@ -75,14 +75,6 @@ void check_extension_expressions(const Store& store, const std::vector<Extension
 void evaluate_derived_columns(Store& store, const std::vector<ExtensionColumn>& columns,
                               const std::string& collection, std::time_t now) {
     sqlite3* db = store.db();
-    std::string quoted_collection = "'";
-    for (char ch : collection) {
-        quoted_collection += ch;
-        if (ch == '\'') quoted_collection += '\'';
-    }
-    quoted_collection += "'";
-
-    check_extension_expressions(store, columns);
     std::vector<const ExtensionColumn*> derived;
     std::string select = "SELECT obs_publisher_did";
     for (const auto& c : columns) {
@@ -92,8 +84,14 @@ void evaluate_derived_columns(Store& store, const std::vector<ExtensionColumn>& 
     }
     if (!derived.empty()) {
         if (register_sql_functions(db) != SQLITE_OK) throw StoreError("store: cannot register the ADQL SQL functions");
-        const auto t = adql::translate_sqlite(select + " FROM ivoa.obscore WHERE obs_collection = " + quoted_collection,
-                                              store.catalog());
+        adql::Translation t;
+        try {
+            t = adql::translate_sqlite(select + " FROM ivoa.obscore WHERE obs_collection = " +
+                                           adql::string_literal(collection), store.catalog());
+        } catch (const adql::AdqlError&) {
+            check_extension_expressions(store, columns);  // throws naming the column
+            throw;
+        }
         std::string update = std::string("UPDATE ") + kObsCoreTable + " SET ";
         for (std::size_t i = 0; i < derived.size(); ++i)
             update += (i ? ", " : "") + quote_ident(derived[i]->def.name) + " = ?" + std::to_string(i + 1);

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <limits>
 
+#include "adql/adql.hpp"
 #include "fits/dali_params.hpp"
 #include "fits/text.hpp"
 
@@ -24,16 +25,12 @@ std::string number(double v) {
     return s;
 }
 
-/// An ADQL character string literal (ADQL 2.1 section 2.1.2: '' inside).
+/// An ADQL character string literal of parameter `p`'s value (no control characters).
 std::string quoted(const std::string& p, const std::string& v) {
-    std::string out = "'";
-    for (char c : v) {
+    for (char c : v)
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
             throw DaliError(p, "control characters are not allowed in the value");
-        out += c;
-        if (c == '\'') out += '\'';
-    }
-    return out + "'";
+    return adql::string_literal(v);
 }
 
 /// A numeric SIA value: one number (a degenerate interval) or "lo hi".

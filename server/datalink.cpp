@@ -66,6 +66,25 @@ std::string unusable_reason(const std::string& id) {
 
 bool is_ivoid(const std::string& id) { return id.rfind("ivo://", 0) == 0 || id.rfind("IVO://", 0) == 0; }
 
+/// A row of `id` with `semantics` that needs no authorization (section 3.2.11-12).
+Link open_link(const std::string& id, const std::string& semantics) {
+    Link l;
+    l.id = id;
+    l.semantics = semantics;
+    l.link_auth = "false";
+    l.link_authorized = true;
+    return l;
+}
+
+/// Replies with the DALI error VOTable (DALI 1.1 section 4.4) of `message`.
+void reply_error(ResponseChannel& channel, unsigned status, const std::string& message) {
+    Reply r;
+    r.status = status;
+    r.content_type = "application/x-votable+xml";
+    r.body = votable::error_document(message);
+    channel.reply(std::move(r));
+}
+
 /// A product-type vocabulary term (DataLink 1.1 section 3.2.9) for an
 /// ObsCore dataproduct_type, or "".
 std::string content_qualifier(const std::string& dataproduct_type) {
@@ -208,30 +227,22 @@ IdLinks build_links(const std::string& id, const ProductInfo& p, const std::stri
 
     // issue 10 item 4: previews of images and cubes (DataLink 1.1 section 3.2.4)
     for (const auto& kind : obscore::preview_kinds(p.dataproduct_type)) {
-        Link preview;
-        preview.id = id;
-        preview.semantics = kind.semantics;
+        Link preview = open_link(id, kind.semantics);
         preview.access_url = preview_url(base_url, did, kind.name);
         preview.description = kind.description + " of " + p.filename;
         preview.content_type = "image/png";
         preview.local_semantics = "preview-" + kind.name;
-        preview.link_auth = "false";
-        preview.link_authorized = true;
         out.links.push_back(std::move(preview));
     }
 
     // configured files next to the product ([[collection.link]])
     for (const auto& r : p.related) {
-        Link rel;
-        rel.id = id;
-        rel.semantics = r.semantics;
+        Link rel = open_link(id, r.semantics);
         rel.access_url = file_url(base_url, did) + "&FILE=" + std::to_string(r.index);
         rel.description = r.description.empty() ? r.name : r.description + " (" + r.name + ")";
         rel.content_type = r.content_type;
         rel.content_length = r.bytes;
         rel.local_semantics = "file-" + std::to_string(r.index);
-        rel.link_auth = "false";
-        rel.link_authorized = true;
         out.links.push_back(std::move(rel));
     }
 
@@ -245,17 +256,13 @@ IdLinks build_links(const std::string& id, const ProductInfo& p, const std::stri
         for (const auto& a : axes) by += (by.empty() ? "" : ", ") + a;
         for (const bool async : {false, true}) {
             const std::string xml_id = std::string(async ? "soda-async-" : "soda-sync-") + std::to_string(index);
-            Link cut;
-            cut.id = id;
-            cut.semantics = "#cutout";
+            Link cut = open_link(id, "#cutout");
             cut.service_def = xml_id;
             cut.description = std::string(async ? "Asynchronous (UWS) SODA cutout" : "SODA cutout") + " of " +
                               p.filename + " by " + by;
             cut.content_type = "application/fits";
             cut.content_qualifier = self.content_qualifier;
             cut.local_semantics = async ? "cutout-async" : "cutout-sync";
-            cut.link_auth = "false";
-            cut.link_authorized = true;
             out.links.push_back(std::move(cut));
             out.descriptors.push_back(soda_service_descriptor(xml_id, async, base_url, did, *p.bounds));
         }
@@ -471,24 +478,14 @@ std::string datalink_capabilities_document(const Config& config) {
 void send_product_file(const obscore::Store& store, const std::string& id, const std::string& range,
                        const std::string& if_range, ResponseChannel& channel,
                        const std::vector<CollectionConfig>& collections, std::size_t file_index) {
-    const auto not_found = [&](const std::string& why) {
-        Reply r;
-        r.status = 404;
-        r.content_type = "application/x-votable+xml";
-        r.body = votable::error_document("NotFoundFault: " + why);
-        channel.reply(std::move(r));
-    };
+    const auto not_found = [&](const std::string& why) { reply_error(channel, 404, "NotFoundFault: " + why); };
     if (id.empty()) return not_found("missing parameter ID (the obs_publisher_did of the dataset to download)");
     std::optional<obscore::ProductFile> file;
     try {
         file = store.find_product(id);
     } catch (const std::exception& e) {
         spdlog::error("download: looking up ID {}: {}", id, e.what());
-        Reply r;
-        r.status = 500;
-        r.content_type = "application/x-votable+xml";
-        r.body = votable::error_document(std::string("FatalFault: the archive store cannot be read: ") + e.what());
-        return channel.reply(std::move(r));
+        return reply_error(channel, 500, std::string("FatalFault: the archive store cannot be read: ") + e.what());
     }
     if (!file || file->path.empty())
         return not_found("no file for ID " + id +
@@ -520,13 +517,7 @@ std::string preview_url(const std::string& base_url, const std::string& did, con
 
 void send_preview(const obscore::Store& store, const std::string& previews_dir, const std::string& id,
                   const std::string& kind, ResponseChannel& channel) {
-    const auto error = [&](unsigned status, const std::string& message) {
-        Reply r;
-        r.status = status;
-        r.content_type = "application/x-votable+xml";
-        r.body = votable::error_document(message);
-        channel.reply(std::move(r));
-    };
+    const auto error = [&](unsigned status, const std::string& message) { reply_error(channel, status, message); };
     if (id.empty()) return error(400, "UsageFault: missing parameter ID (the obs_publisher_did of the dataset)");
     std::optional<obscore::ProductFile> file;
     std::optional<std::string> type;
