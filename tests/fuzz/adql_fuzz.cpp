@@ -17,6 +17,9 @@
 #include <vector>
 
 #include "adql/adql.hpp"
+#include "adql/bind.hpp"
+#include "adql/dialect.hpp"
+#include "adql/parser.hpp"
 
 namespace {
 
@@ -103,7 +106,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             vo::adql::TranslateOptions opt;
             if (mode & 2) opt.row_limit = 100;
             opt.udfs = fuzz_udfs();
-            (void)vo::adql::translate_sqlite(text, catalog, opt);
+            // the stages one by one: parse and bind may refuse the query,
+            // but a bound tree must always be emitted (a dialect that throws
+            // on a tree the binder accepted is a bug)
+            vo::adql::ParseOptions po;
+            po.udfs = vo::adql::builtin_udfs();
+            for (auto& u : opt.udfs) po.udfs.push_back(u);
+            const vo::adql::ast::Statement st = vo::adql::parse(text, po);
+            const vo::adql::bound::Statement b = vo::adql::bind(st, catalog, opt.udfs);
+            try {
+                const std::string sql = vo::adql::sqlite_dialect().sql(b, opt.row_limit);
+                if (sql.empty() || b.columns.size() != b.body->columns.size()) std::abort();
+            } catch (const vo::adql::AdqlError& e) {
+                std::fprintf(stderr, "the SQLite dialect refused a bound query: %s\n", e.what());
+                std::abort();
+            }
         }
     } catch (const vo::adql::AdqlError&) {
         // the expected outcome for bad input
