@@ -37,6 +37,13 @@ public:
 /// CONTAINS/INTERSECTS/DISTANCE conditions on indexed columns.
 const Dialect& sqlite_dialect();
 
+/// The PostgreSQL dialect (issue 11): the same adql_* function library,
+/// installed in the database over pgSphere (obscore/pg_functions.sql);
+/// arguments cast to the types its overloads take; LIKE/ILIKE without an
+/// escape character; x / 0 is NULL as in SQLite; native INTERSECT/EXCEPT ALL;
+/// tables named "schema"."table".
+const Dialect& postgres_dialect();
+
 /// parse -> bind -> emit with `dialect`: the whole translation of one query
 /// text. Throws AdqlError (syntax, names, types, limits).
 Translation translate(std::string_view adql, const Catalog& catalog, const Dialect& dialect,

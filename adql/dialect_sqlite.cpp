@@ -21,7 +21,7 @@
 #include "adql/bind.hpp"
 #include "adql/dialect.hpp"
 #include "adql/parser.hpp"
-#include "adql/sql_writer.hpp"
+#include "adql/library_writer.hpp"
 
 namespace vo::adql {
 namespace {
@@ -30,28 +30,13 @@ using bound::Expr;
 using bound::unparen;
 using BK = bound::Expr::Kind;
 
-constexpr const char* kPi = "3.141592653589793";
-
-std::string lower(std::string_view s) {
-    std::string r(s);
-    for (auto& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return r;
-}
-
-bool is_function(const Expr& e, std::string_view name, std::size_t nargs) {
-    return e.kind == BK::Function && !e.udf && e.name == name && e.args.size() == nargs;
-}
-bool is_predicate_fn(const Expr& e) {
-    return e.kind == BK::Function && !e.udf && (e.name == "CONTAINS" || e.name == "INTERSECTS");
-}
-
-class SqliteWriter : public SqlWriter {
+class SqliteWriter : public LibraryWriter {
 public:
-    using SqlWriter::SqlWriter;
+    using LibraryWriter::LibraryWriter;
 
 protected:
     std::string set_operation(const bound::Query& q, const std::string& left, const std::string& right) override {
-        if (!q.all || q.kind == bound::Query::Kind::Union) return SqlWriter::set_operation(q, left, right);
+        if (!q.all || q.kind == bound::Query::Kind::Union) return LibraryWriter::set_operation(q, left, right);
         // SQLite has no INTERSECT ALL / EXCEPT ALL: number the duplicates and
         // compare (row, occurrence) pairs, which is the multiset rule.
         const char* op = q.kind == bound::Query::Kind::Except ? "EXCEPT" : "INTERSECT";
@@ -61,16 +46,16 @@ protected:
             return part;
         };
         auto numbered = [&](const bound::Query& s, const std::string& sql) {
-            return "SELECT *, row_number() OVER (PARTITION BY " + names(s) + ") AS \"__occ\" FROM (" + sql + ")";
+            return "SELECT *, row_number() OVER (PARTITION BY " + names(s) + ") AS \"__occ\" FROM (" + sql + ") AS \"m\"";
         };
         return "SELECT " + names(*q.left) + " FROM (" + numbered(*q.left, left) + " " + op + " " +
-               numbered(*q.right, right) + ")";
+               numbered(*q.right, right) + ") AS \"s\"";
     }
 
     std::string limit_clause(std::optional<std::int64_t> limit, std::optional<std::int64_t> offset) override {
         // SQLite needs a LIMIT before an OFFSET; -1 is none.
         if (offset && !limit) return " LIMIT -1 OFFSET " + std::to_string(*offset);
-        return SqlWriter::limit_clause(limit, offset);
+        return LibraryWriter::limit_clause(limit, offset);
     }
 
     /// CONTAINS(...) = 1 / INTERSECTS(...) = 1: the predicate itself (its
@@ -79,117 +64,18 @@ protected:
         auto is_one = [](const Expr& x) { return x.kind == BK::Literal && x.type == bound::Type::Integer && x.text == "1"; };
         if (e.op == "=" && is_one(*e.args[1]) && is_predicate_fn(*e.args[0])) return expr(*e.args[0]);
         if (e.op == "=" && is_one(*e.args[0]) && is_predicate_fn(*e.args[1])) return expr(*e.args[1]);
-        return SqlWriter::compare(e);
+        return LibraryWriter::compare(e);
+    }
+
+    std::string string_aggregate(const Expr& e) override { return "group_concat(" + args(e) + ")"; }
+    std::string rand(const Expr& e) override {
+        return e.args.empty() ? "adql_rand()" : "adql_rand(" + expr(*e.args[0]) + ")";
     }
 
     /// ADQL 2.1 section 2.2.3: LIKE is case-sensitive; ILIKE (4.4.4) is not.
     std::string like(const Expr& e) override {
         const char* f = e.op == "ILIKE" ? "adql_ilike" : "adql_like";
         return std::string("(") + (e.negated ? "NOT " : "") + f + "(" + expr(*e.args[0]) + ", " + expr(*e.args[1]) + "))";
-    }
-
-    std::string cast(const Expr& e) override {
-        const std::string& ty = e.cast_type;
-        const Expr& a = *e.args[0];
-        // Approximate -> exact: rounding is implementation-defined (ADQL 2.1
-        // section 4.7.1); adql_cast_integer rounds half away from zero like PostgreSQL.
-        if (ty == "SMALLINT" || ty == "INTEGER" || ty == "BIGINT") return "adql_cast_integer(" + expr(a) + ")";
-        if (ty == "REAL" || ty == "DOUBLE PRECISION") return "CAST(" + expr(a) + " AS REAL)";
-        if (ty == "CHAR" || ty == "VARCHAR") {
-            std::string s = a.type == bound::Type::Geometry ? expr(a) : "CAST(" + expr(a) + " AS TEXT)";
-            if (e.cast_length) s = "substr(" + s + ", 1, " + std::to_string(*e.cast_length) + ")";
-            return s;
-        }
-        if (ty == "TIMESTAMP") return "adql_timestamp(" + expr(a) + ")";
-        return "adql_geometry(" + expr(a) + ", '" + lower(ty) + "')";
-    }
-
-    // POINT(x, y): the SQL of x and y, for the specialised geometry calls.
-    std::optional<std::pair<std::string, std::string>> point_xy(const Expr& e0) {
-        const Expr& e = unparen(e0);
-        if (!is_function(e, "POINT", 2)) return std::nullopt;
-        return std::make_pair(expr(*e.args[0]), expr(*e.args[1]));
-    }
-    // CIRCLE(x, y, r) or CIRCLE(POINT(x, y), r): the SQL of x, y and r.
-    std::optional<std::array<std::string, 3>> circle_xyr(const Expr& e0) {
-        const Expr& e = unparen(e0);
-        if (is_function(e, "CIRCLE", 3)) return std::array<std::string, 3>{expr(*e.args[0]), expr(*e.args[1]), expr(*e.args[2])};
-        if (is_function(e, "CIRCLE", 2))
-            if (auto p = point_xy(*e.args[0])) return std::array<std::string, 3>{p->first, p->second, expr(*e.args[1])};
-        return std::nullopt;
-    }
-
-    std::string function(const Expr& e) override {
-        const std::string& n = e.name;
-        if (e.udf) {
-            static const std::map<std::string, std::string> udfs = {
-                {"ivo_healpix_index", "adql_healpix_index"},   {"ivo_healpix_center", "adql_healpix_center"},
-                {"ivo_hasword", "adql_hasword"},               {"ivo_nocasematch", "adql_nocasematch"},
-                {"ivo_interval_overlaps", "adql_interval_overlaps"}, {"ivo_string_agg", "group_concat"},
-                {"range_s2d", "adql_range"}};
-            auto it = udfs.find(n);
-            return (it == udfs.end() ? n : it->second) + "(" + args(e) + ")";
-        }
-        if (n == "ABS") return "abs(" + expr(*e.args[0]) + ")";
-        if (n == "PI") return kPi;
-        if (n == "RAND") return e.args.empty() ? "adql_rand()" : "adql_rand(" + expr(*e.args[0]) + ")";
-        if (n == "MOD") return "adql_mod(" + args(e) + ")";
-        if (n == "ROUND" || n == "TRUNCATE")
-            return "adql_" + lower(n) + "(" + expr(*e.args[0]) + ", " + (e.args.size() > 1 ? expr(*e.args[1]) : "0") + ")";
-        if (n == "LOWER" || n == "UPPER") return lower(n) + "(" + expr(*e.args[0]) + ")";
-        if (n == "COALESCE") return e.args.size() == 1 ? "(" + expr(*e.args[0]) + ")" : "coalesce(" + args(e) + ")";
-        static const std::set<std::string> math = {"CEILING", "FLOOR", "DEGREES", "RADIANS", "EXP",  "LOG",
-                                                   "LOG10",   "POWER", "SQRT",    "ACOS",    "ASIN", "ATAN",
-                                                   "ATAN2",   "COS",   "COT",     "SIN",     "TAN"};
-        if (math.count(n)) return "adql_" + lower(n) + "(" + args(e) + ")";
-        return geometry_function(e);
-    }
-
-    std::string geometry_function(const Expr& e) {
-        const std::string& n = e.name;
-        const auto& a = e.args;
-        if (n == "POINT") return "adql_point(" + args(e) + ")";
-        if (n == "CIRCLE") {
-            if (a.size() == 3) return "adql_circle(" + args(e) + ")";
-            if (auto p = point_xy(*a[0])) return "adql_circle(" + p->first + ", " + p->second + ", " + expr(*a[1]) + ")";
-            return "adql_circle_p(" + args(e) + ")";
-        }
-        if (n == "BOX") return (a.size() == 4 ? "adql_box(" : "adql_box_p(") + args(e) + ")";
-        if (n == "POLYGON") {
-            bool points = a.size() >= 3 && std::all_of(a.begin(), a.end(), [](const bound::ExprPtr& x) {
-                              return x->type == bound::Type::Geometry;
-                          });
-            return (points ? "adql_polygon_p(" : "adql_polygon(") + args(e) + ")";
-        }
-        if (n == "CENTROID") return "adql_centroid(" + args(e) + ")";
-        if (n == "AREA") return "adql_area(" + args(e) + ")";
-        if (n == "COORD1" || n == "COORD2") {
-            if (auto p = point_xy(*a[0])) return "CAST(" + (n == "COORD1" ? p->first : p->second) + " AS REAL)";
-            return "adql_" + lower(n) + "(" + args(e) + ")";
-        }
-        if (n == "COORDSYS") return "CASE WHEN " + expr(*a[0]) + " IS NULL THEN NULL ELSE 'ICRS' END";
-        if (n == "DISTANCE") {
-            if (a.size() == 4) return "adql_distance(" + args(e) + ")";
-            auto p = point_xy(*a[0]), q = point_xy(*a[1]);
-            if (p && q) return "adql_distance(" + p->first + ", " + p->second + ", " + q->first + ", " + q->second + ")";
-            return "adql_distance_p(" + args(e) + ")";
-        }
-        if (n == "CONTAINS" || n == "INTERSECTS") {
-            // a point in a shape: the specialised functions skip building the point
-            std::optional<std::pair<std::string, std::string>> pt;
-            std::size_t pi = 2;
-            if ((pt = point_xy(*a[0]))) pi = 0;
-            else if (n == "INTERSECTS" && (pt = point_xy(*a[1]))) pi = 1;
-            if (pi < 2) {
-                const Expr& other = *a[1 - pi];
-                if (auto c = circle_xyr(other))
-                    return "adql_contains_point_circle(" + pt->first + ", " + pt->second + ", " + (*c)[0] + ", " +
-                           (*c)[1] + ", " + (*c)[2] + ")";
-                return "adql_contains_point(" + pt->first + ", " + pt->second + ", " + expr(other) + ")";
-            }
-            return "adql_" + lower(n) + "(" + args(e) + ")";
-        }
-        return n + "(" + args(e) + ")";
     }
 
     // ------------------------------------------------------------ spatial index
@@ -236,7 +122,7 @@ protected:
         if (e.kind != BK::Column || !e.range || !e.range->spatial_index) return nullptr;
         const SpatialIndexInfo& si = *e.range->spatial_index;
         const std::string& want = which == 0 ? si.ra : which == 1 ? si.dec : si.region;
-        if (want.empty() || lower(e.info.name) != lower(want)) return nullptr;
+        if (want.empty() || ascii_lower(e.info.name) != ascii_lower(want)) return nullptr;
         return e.range.get();
     }
     static const bound::Range* indexed_pair(const Expr& ra, const Expr& dec) {

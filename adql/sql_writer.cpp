@@ -40,21 +40,23 @@ std::string SqlWriter::query(const bound::Query& q, bool outermost) {
     using QK = bound::Query::Kind;
     if (q.kind == QK::Select) return select(q, outermost);
     std::string sql;
-    if (q.kind == QK::Nested) sql = "SELECT * FROM (" + query(*q.left, false) + ")";
+    // every derived table named: PostgreSQL requires it, SQLite accepts it
+    if (q.kind == QK::Nested) sql = "SELECT * FROM (" + query(*q.left, false) + ") AS \"n\"";
     else sql = set_operation(q, query(*q.left, false), query(*q.right, false));
     if (!q.order_by.empty()) {
         std::string ob;
         for (auto& t : q.order_by)
             ob += (ob.empty() ? "" : ", ") + (t.position ? std::to_string(t.position) : quote_ident(t.output_name)) +
-                  (t.desc ? " DESC" : " ASC");
-        sql = "SELECT * FROM (" + sql + ") ORDER BY " + ob;
+                  order_direction(t.desc);
+        sql = "SELECT * FROM (" + sql + ") AS \"o\" ORDER BY " + ob;
     }
     return sql + limit_clause(outermost ? row_limit_ : std::nullopt, q.offset);
 }
 
 std::string SqlWriter::set_operation(const bound::Query& q, const std::string& left, const std::string& right) {
     const char* op = q.kind == bound::Query::Kind::Union ? "UNION" : q.kind == bound::Query::Kind::Except ? "EXCEPT" : "INTERSECT";
-    return "SELECT * FROM (" + left + ") " + op + (q.all ? " ALL " : " ") + "SELECT * FROM (" + right + ")";
+    return "SELECT * FROM (" + left + ") AS \"l\" " + op + (q.all ? " ALL " : " ") + "SELECT * FROM (" + right +
+           ") AS \"r\"";
 }
 
 std::string SqlWriter::limit_clause(std::optional<std::int64_t> limit, std::optional<std::int64_t> offset) {
@@ -86,7 +88,7 @@ std::string SqlWriter::select(const bound::Query& q, bool outermost) {
         std::string ob;
         for (auto& t : q.order_by)
             ob += (ob.empty() ? "" : ", ") + (t.position ? std::to_string(t.position) : expr(*t.expr)) +
-                  (t.desc ? " DESC" : " ASC");
+                  order_direction(t.desc);
         sql += " ORDER BY " + ob;
     }
     std::optional<std::int64_t> limit = s.top;
@@ -118,6 +120,8 @@ std::string SqlWriter::from_item(const bound::FromItem& f) {
 }
 
 std::string SqlWriter::condition_extra(const bound::Expr&) { return {}; }
+
+std::string SqlWriter::order_direction(bool desc) { return desc ? " DESC NULLS FIRST" : " ASC NULLS LAST"; }
 
 // ---------------------------------------------------------------- expressions
 

@@ -46,6 +46,10 @@ protected:
     /// Conjuncts added to a WHERE or explicit ON condition ("" for none;
     /// otherwise starting with " AND "), e.g. a spatial index pre-filter.
     virtual std::string condition_extra(const bound::Expr& condition);
+    /// " ASC NULLS LAST" / " DESC NULLS FIRST": NULLs sort after every value
+    /// in ascending order, on every backend (PostgreSQL's and Oracle's rule;
+    /// issue 11 item 2).
+    virtual std::string order_direction(bool desc);
     /// The condition that is always true (an ON for a cross join).
     virtual std::string true_condition() { return "1"; }
 
