@@ -3,7 +3,9 @@
 //
 // SODA 1.0 sections 3.3 (filtering parameters) and 5 ({sync} responses).
 // No server dependency: fits/ (WCS, frames, spectral axes, bounds), CFITSIO,
-// WCSLIB and S2.
+// WCSLIB and S2. The implementation is split by concern (planning, one unit
+// per filter, header rewriting, reading, output, bounds): see the list in
+// soda/cutout_internal.hpp.
 #pragma once
 
 #include <cstdint>

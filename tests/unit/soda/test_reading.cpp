@@ -1,5 +1,6 @@
-// Exactness of the cutout data path of Cutout::write (soda/cutout.cpp) on
-// generated cubes large enough to use every reading strategy:
+// Exactness of the cutout data path of Cutout::write (soda/output.cpp,
+// soda/reading.hpp) on generated cubes large enough to use every reading
+// strategy:
 // - data of one HDU larger than the part kept from the checksum pass (24 MiB),
 //   so the rest is read a second time from a saved cursor;
 // - box rows with small gaps (one pread over the rows of a plane), full rows
