@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "adql/adql.hpp"
+#include "obscore/backend.hpp"
 #include "obscore/columns.hpp"
 #include "obscore/record.hpp"
 
@@ -18,17 +19,12 @@ struct sqlite3_stmt;
 
 namespace vo::obscore {
 
-/// A store failure (cannot open, corrupt file, disk full). The message names
-/// the file and SQLite's reason.
-class StoreError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
-
 /// Physical names in the SQLite file of the ADQL tables.
 inline constexpr const char* kObsCoreTable = "ivoa_obscore";
 
-/// A connection to the store.
+/// A connection to the store: for ingestion (writes), and read-only inside the
+/// SQLite query backend (obscore/sqlite_backend.cpp); the server reads
+/// through QueryBackend (obscore/backend.hpp).
 ///
 /// Layout: `ivoa_obscore` (one row per product, columns from obscore_columns()
 /// plus configured extension columns, unique obs_publisher_did, and a private
@@ -37,31 +33,9 @@ inline constexpr const char* kObsCoreTable = "ivoa_obscore";
 /// `tap_schema_{schemas,tables,columns,keys,key_columns}` tables of TAP 1.1
 /// section 4 (published as TAP_SCHEMA.schemas etc.), and `voserver_files`
 /// (obs_publisher_did -> file path, size, mtime, image HDUs).
-/// Bounds the heap of every store connection of the process together
-/// (SQLite's hard heap limit): a query that needs more fails with
-/// SQLITE_NOMEM instead of growing the process. `bytes` <= 0: no limit.
-void set_process_memory_limit(long long bytes);
-
-/// The public base URL (e.g. "http://127.0.0.1:8080", no trailing '/') that
-/// queries put in front of the stored paths of ivoa.obscore's access_url
-/// (ingest stores "/datalink/sync?ID=..."; DESIGN.md "one base URL, every
-/// link derived from it"), through the SQL function vo_base_url() of every
-/// store connection of the process. Set by the server once it knows its
-/// address; URLs stored absolute by earlier versions are returned as stored.
-void set_public_base_url(const std::string& url);
-
-/// A foreign key as in TAP_SCHEMA.keys / key_columns (TAP 1.1 section 4.4).
-struct ForeignKey {
-    std::string from_table;    ///< qualified
-    std::string target_table;  ///< qualified
-    std::vector<std::pair<std::string, std::string>> columns;  ///< (from_column, target_column)
-    std::string description;
-    std::string utype;
-};
-
-class Store {
+class Store final : public ProductLookup {
 public:
-    ~Store();
+    ~Store() override;
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
 
@@ -86,17 +60,17 @@ public:
     void commit();
 
     /// The product file of a dataset, or nullopt for an unknown ID.
-    std::optional<ProductFile> find_product(const std::string& obs_publisher_did) const;
+    std::optional<ProductFile> find_product(const std::string& obs_publisher_did) const override;
 
     /// The dataproduct_type of the ivoa.obscore row of a dataset ("" for
     /// NULL), or nullopt when no row has this obs_publisher_did (DataLink:
     /// an ID is known even when no file is stored for it). Throws StoreError.
-    std::optional<std::string> find_dataproduct_type(const std::string& obs_publisher_did) const;
+    std::optional<std::string> find_dataproduct_type(const std::string& obs_publisher_did) const override;
 
     /// The obs_publisher_did of the one row whose obs_id is `obs_id`, or
     /// nullopt when none or several rows have it (DataLink IDs as
     /// astroquery.alma passes them: the obs_id). Throws StoreError.
-    std::optional<std::string> find_did_by_obs_id(const std::string& obs_id) const;
+    std::optional<std::string> find_did_by_obs_id(const std::string& obs_id) const override;
 
     /// The tables published through TAP_SCHEMA, read from TAP_SCHEMA itself.
     const adql::Catalog& catalog() const;

@@ -14,38 +14,28 @@
 
 namespace vo::obscore {
 
-/// One value of an uploaded row. `text` must stay valid during insert().
-struct UploadCell {
-    enum class Kind { null, integer, real, text };
-    Kind kind = Kind::null;
-    std::int64_t integer = 0;
-    double real = 0.0;
-    std::string_view text;
-};
-
-/// The ADQL schema of uploaded tables (TAP 1.1 section 2.5.1).
-inline constexpr const char* kUploadSchema = "TAP_UPLOAD";
-
-/// A TEMP table of a read-only store connection holding one uploaded table;
-/// dropped when this object goes. Columns are stored as INTEGER (boolean,
-/// unsignedByte, short, int, long), REAL (float, double) or TEXT (everything
-/// else, arrays as their space-separated TABLEDATA text) under physical names
-/// c1..cN; `info()` gives the ADQL names and metadata. Not thread-safe: it
-/// belongs to the query that created it, on the connection's thread.
-class UploadTable {
+/// The SQLite RequestTable (obscore/backend.hpp): a TEMP table of a read-only
+/// store connection holding one uploaded table; dropped when this object
+/// goes. Columns are stored as INTEGER (boolean, unsignedByte, short, int,
+/// long), REAL (float, double) or TEXT (everything else, arrays as their
+/// space-separated TABLEDATA text) under physical names c1..cN; `info()`
+/// gives the ADQL names and metadata. Not thread-safe: it belongs to the
+/// query that created it, on the connection's thread. The query backend
+/// (obscore/sqlite_backend.cpp) makes them; tests may call create() directly.
+class UploadTable final : public RequestTable {
 public:
-    ~UploadTable();
+    ~UploadTable() override;
     UploadTable(const UploadTable&) = delete;
     UploadTable& operator=(const UploadTable&) = delete;
 
     /// Adds one row: a cell per column. Throws StoreError.
-    void insert(const std::vector<UploadCell>& row);
+    void insert(const std::vector<UploadCell>& row) override;
     /// Ends the insertion (commits). Throws StoreError.
-    void finish();
+    void finish() override;
     /// The table as the ADQL translator sees it: schema TAP_UPLOAD, the name
     /// the client gave, the physical TEMP table name.
-    const adql::TableInfo& info() const { return info_; }
-    std::int64_t rows() const { return rows_; }
+    const adql::TableInfo& info() const override { return info_; }
+    std::int64_t rows() const override { return rows_; }
 
     /// Creates the TEMP table `name` (an ADQL regular identifier, checked by
     /// the caller) with `columns` (name, datatype, arraysize, unit, ucd, ...;

@@ -10,7 +10,7 @@
 #include <optional>
 
 #include "adql/adql.hpp"
-#include "obscore/store.hpp"
+#include "obscore/backend.hpp"
 #include "server/datalink.hpp"
 #include "server/examples.hpp"
 #include "server/params.hpp"
@@ -244,7 +244,7 @@ struct App::Impl {
         if (!engine) engine = std::make_unique<QueryEngine>(config.archive.database, engine_limits);
         const std::string path = ctx.result_dir + "/result";
         FileChannel out(path, ctx.cancel);
-        run_soda_sync(request, engine->store(), out);
+        run_soda_sync(request, engine->backend(), out);
         if (out.status == 204) {
             std::FILE* f = std::fopen(path.c_str(), "wb");
             const std::string msg = "NoOverlap: the cutout of " + request.id + " is empty (no pixel in the region asked for)\n";
@@ -323,14 +323,14 @@ struct App::Impl {
         std::string soda_html;
     };
     std::mutex docs_mutex;
-    std::unique_ptr<obscore::Store> docs_store;  // read-only, used under docs_mutex
+    std::unique_ptr<obscore::QueryBackend> docs_backend;  // read-only, used under docs_mutex
     std::shared_ptr<const Documents> docs_current;
 
     /// The current documents (rebuilt first if the store changed).
     std::shared_ptr<const Documents> docs() {
         std::lock_guard lock(docs_mutex);
         try {
-            if (docs_store && docs_store->refresh_if_changed()) docs_current = make_documents(*docs_store);
+            if (docs_backend && docs_backend->refresh_if_changed()) docs_current = make_documents(*docs_backend);
         } catch (const std::exception& e) {
             spdlog::error("cannot rebuild the VOSI documents after a change of the store: {}", e.what());
         }
@@ -340,22 +340,22 @@ struct App::Impl {
     /// Builds the documents from scratch (start-up, and after the bound port is known).
     void build_documents() {
         std::lock_guard lock(docs_mutex);
-        if (!docs_store) docs_store = obscore::Store::open_read_only(config.archive.database);
-        docs_store->refresh_if_changed();
-        docs_current = make_documents(*docs_store);
+        if (!docs_backend) docs_backend = obscore::open_query_backend(config.archive.database);
+        docs_backend->refresh_if_changed();
+        docs_current = make_documents(*docs_backend);
     }
 
-    std::shared_ptr<const Documents> make_documents(const obscore::Store& store) const {
+    std::shared_ptr<const Documents> make_documents(const obscore::QueryBackend& backend) const {
         auto d = std::make_shared<Documents>();
-        const adql::Catalog& catalog = store.catalog();
-        d->capabilities = capabilities_document(config, adql::sqlite_udfs());
-        const auto keys = store.foreign_keys();
+        const adql::Catalog& catalog = backend.catalog();
+        d->capabilities = capabilities_document(config, backend.udfs());
+        const auto keys = backend.foreign_keys();
         d->tableset_max = tableset_document(catalog, false, keys);
         d->tableset_min = tableset_document(catalog, true);
         for (const auto& t : catalog.tables()) d->table_docs[lower(qualified_name(t))] = table_document(t, keys);
 
         std::vector<CollectionSummary> summaries;
-        const auto counts = store.collection_counts();
+        const auto counts = backend.collection_counts();
         long long total = 0;
         for (const auto& [name, n] : counts) total += n;
         for (const auto& c : config.collections) {
@@ -543,7 +543,7 @@ struct App::Impl {
                 spdlog::error("SODA: cannot open the store: {}", e.what());
                 return channel->reply(dali_error(500, std::string("Error: the archive store cannot be opened: ") + e.what()));
             }
-            run_soda_sync(soda_request, engine->store(), *channel);
+            run_soda_sync(soda_request, engine->backend(), *channel);
         };
         if (!soda.pool->try_submit(std::move(task)))
             channel->reply(dali_error(503, "ServiceUnavailable: too many requests waiting; try again shortly"));
@@ -552,7 +552,7 @@ struct App::Impl {
     /// Runs `task` with the read-only store of a cutout/download worker
     /// (the SODA lane), holding a client slot; replies 429/503/500 itself.
     void on_download_lane(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel,
-                          std::function<void(const obscore::Store&)> task) {
+                          std::function<void(const obscore::ProductLookup&)> task) {
         auto slot = slots->acquire(client_address(req->remote));
         if (!slot) return channel->reply(too_many_from_client());
         auto run = [this, channel, task = std::move(task), slot](std::size_t worker) {
@@ -563,7 +563,7 @@ struct App::Impl {
                 spdlog::error("cannot open the store: {}", e.what());
                 return channel->reply(dali_error(500, std::string("FatalFault: the archive store cannot be opened: ") + e.what()));
             }
-            task(engine->store());
+            task(engine->backend());
         };
         if (!soda.pool->try_submit(std::move(run)))
             channel->reply(dali_error(503, "TransientFault: too many requests waiting; try again shortly"));
@@ -587,7 +587,7 @@ struct App::Impl {
             return channel->reply(dali_error(400, m.rfind("UsageFault", 0) == 0 ? m : "UsageFault: " + m));
         }
         const std::string base = config.base_url();
-        on_download_lane(req, channel, [this, channel, dl = std::move(dl), base](const obscore::Store& store) {
+        on_download_lane(req, channel, [this, channel, dl = std::move(dl), base](const obscore::ProductLookup& store) {
             std::vector<IdLinks> all;
             all.reserve(dl.ids.size());
             try {
@@ -641,7 +641,7 @@ struct App::Impl {
             return channel->reply(dali_error(400, std::string("UsageFault: ") + e.what()));
         }
         on_download_lane(req, channel, [this, channel, id, file_index, range = req->header("Range"),
-                                        if_range = req->header("If-Range")](const obscore::Store& store) {
+                                        if_range = req->header("If-Range")](const obscore::ProductLookup& store) {
             send_product_file(store, id, range, if_range, *channel, config.collections, file_index);
         });
     }
@@ -663,7 +663,7 @@ struct App::Impl {
             return channel->reply(dali_error(400, std::string("UsageFault: ") + e.what()));
         }
         if (kind.empty()) return channel->reply(dali_error(400, "UsageFault: missing parameter KIND (peak, mean, spectrum or image)"));
-        on_download_lane(req, channel, [channel, id, kind, dir = config.archive.previews_dir](const obscore::Store& store) {
+        on_download_lane(req, channel, [channel, id, kind, dir = config.archive.previews_dir](const obscore::ProductLookup& store) {
             send_preview(store, dir, id, kind, *channel);
         });
     }
@@ -759,8 +759,8 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     limits.max_cell_bytes = c.limits.max_cell_bytes;
     limits.cache_bytes = static_cast<std::size_t>(c.limits.query_cache_bytes);
     limits.query_memory_bytes = c.limits.query_memory_bytes;
-    // Issue 7 item 3: one heap budget for every SQLite connection of the
-    // process; a query beyond it gets SQLITE_NOMEM, reported naming the limit.
+    // Issue 7 item 3: one memory budget for every query connection of the
+    // process; a query beyond it fails with a message naming the limit.
     obscore::set_process_memory_limit(c.limits.query_memory_bytes);
     const auto queued = static_cast<std::size_t>(c.limits.max_queued_queries);
     const auto n = [](int v) { return static_cast<std::size_t>(std::max(1, v)); };

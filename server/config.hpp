@@ -137,8 +137,8 @@ struct LimitsConfig {
     std::int64_t max_query_bytes = 1024 * 1024;   ///< ADQL text (adql::QueryLimits::max_query_bytes)
     int max_query_depth = 128;              ///< ADQL syntax tree depth (adql::QueryLimits::max_depth)
     std::int64_t max_query_nodes = 100000;  ///< ADQL syntax tree nodes (adql::QueryLimits::max_nodes)
-    std::int64_t max_cell_bytes = 16 * 1024 * 1024;  ///< one result value (SQLITE_LIMIT_LENGTH)
-    /// Heap of all SQLite connections of the process (sqlite3_hard_heap_limit64).
+    std::int64_t max_cell_bytes = 16 * 1024 * 1024;  ///< one result value (obscore::BackendLimits::max_cell_bytes)
+    /// Heap of all store connections of the process (obscore::set_process_memory_limit).
     std::int64_t query_memory_bytes = std::int64_t{4} * 1024 * 1024 * 1024;
     std::int64_t query_cache_bytes = 4 * 1024 * 1024;  ///< translation cache of one query worker
     /// Largest decompressed size of a .fits.gz at ingest (obscore::IngestOptions::max_decompressed_bytes).

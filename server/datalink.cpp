@@ -411,7 +411,7 @@ std::vector<RelatedFile> related_files(const std::vector<CollectionConfig>& coll
     return out;
 }
 
-ProductInfo describe_product(const obscore::Store& store, const std::string& id,
+ProductInfo describe_product(const obscore::ProductLookup& store, const std::string& id,
                              const std::vector<CollectionConfig>& collections) {
     ProductInfo p;
     p.malformed = unusable_reason(id);
@@ -475,7 +475,7 @@ std::string datalink_capabilities_document(const Config& config) {
             "    </interface>\n  </capability>\n");
 }
 
-void send_product_file(const obscore::Store& store, const std::string& id, const std::string& range,
+void send_product_file(const obscore::ProductLookup& store, const std::string& id, const std::string& range,
                        const std::string& if_range, ResponseChannel& channel,
                        const std::vector<CollectionConfig>& collections, std::size_t file_index) {
     const auto not_found = [&](const std::string& why) { reply_error(channel, 404, "NotFoundFault: " + why); };
@@ -515,7 +515,7 @@ std::string preview_url(const std::string& base_url, const std::string& did, con
     return base_url + "/datalink/preview?ID=" + percent_encode(did) + "&KIND=" + percent_encode(kind);
 }
 
-void send_preview(const obscore::Store& store, const std::string& previews_dir, const std::string& id,
+void send_preview(const obscore::ProductLookup& store, const std::string& previews_dir, const std::string& id,
                   const std::string& kind, ResponseChannel& channel) {
     const auto error = [&](unsigned status, const std::string& message) { reply_error(channel, status, message); };
     if (id.empty()) return error(400, "UsageFault: missing parameter ID (the obs_publisher_did of the dataset)");

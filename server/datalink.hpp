@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "obscore/store.hpp"
+#include "obscore/backend.hpp"
 #include "server/config.hpp"
 #include "server/http.hpp"
 #include "server/params.hpp"
@@ -116,7 +116,7 @@ std::string preview_url(const std::string& base_url, const std::string& did, con
 /// mtime, so a changed file gets new previews). Unknown ID or a kind the
 /// product has not: 404 DALI error; data that cannot be read: 500 naming
 /// the reason (the rest of the server is unaffected).
-void send_preview(const obscore::Store& store, const std::string& previews_dir, const std::string& id,
+void send_preview(const obscore::ProductLookup& store, const std::string& previews_dir, const std::string& id,
                   const std::string& kind, ResponseChannel& channel);
 
 /// True when a SODA cutout can cut something of the product (SODA 1.0
@@ -175,7 +175,7 @@ DataLinkRequest parse_datalink_request(const DaliParams& params, int max_ids);
 /// failures propagate (obscore::StoreError); file and FITS problems are
 /// recorded in the result (file_problem, no bounds) and logged.
 /// `collections`: the configuration's, for the related files of each product.
-ProductInfo describe_product(const obscore::Store& store, const std::string& id,
+ProductInfo describe_product(const obscore::ProductLookup& store, const std::string& id,
                              const std::vector<CollectionConfig>& collections = {});
 
 /// The service descriptor of this {links} endpoint for a TAP result
@@ -196,7 +196,7 @@ std::string datalink_capabilities_document(const Config& config);
 /// Last-Modified, Accept-Ranges and single Range requests (206, 416).
 /// `file_index` > 0: the related file of that index (related_files; FILE=
 /// of its URL) instead of the product, 404 when it does not exist.
-void send_product_file(const obscore::Store& store, const std::string& id, const std::string& range,
+void send_product_file(const obscore::ProductLookup& store, const std::string& id, const std::string& range,
                        const std::string& if_range, ResponseChannel& channel,
                        const std::vector<CollectionConfig>& collections = {}, std::size_t file_index = 0);
 

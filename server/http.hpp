@@ -91,9 +91,9 @@ public:
     virtual void finish() = 0;
     /// True once the client has disconnected (or a write failed, or the
     /// request was HEAD and its header is sent); a running query should stop
-    /// (sqlite3_interrupt or a progress handler).
+    /// (obscore::ExecuteControl::cancel).
     virtual bool cancelled() const = 0;
-    /// The flag behind cancelled(), for SQLite progress handlers.
+    /// The flag behind cancelled(), for the query backend's progress checks.
     virtual const std::atomic<bool>& cancel_flag() const = 0;
 };
 

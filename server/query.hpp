@@ -14,41 +14,27 @@
 #include <unordered_map>
 
 #include "adql/adql.hpp"
-#include "obscore/store.hpp"
+#include "obscore/backend.hpp"
 #include "server/upload.hpp"
 #include "votable/writer.hpp"
 
-struct sqlite3_stmt;
-
 namespace vo::server {
 
-/// A failure while running a valid query (SQLite error, time limit,
-/// interruption). `client_error` marks errors caused by the query's values
-/// (e.g. a geometry function given a bad polygon), answered with 400.
-class QueryError : public std::runtime_error {
-public:
-    QueryError(std::string message, bool client_error)
-        : std::runtime_error(std::move(message)), client_error_(client_error) {}
-    bool client_error() const noexcept { return client_error_; }
-
-private:
-    bool client_error_;
-};
+/// A failure while running a valid query, classified client (400) or server
+/// (500) error by the backend (obscore/backend.hpp).
+using QueryError = obscore::QueryError;
 
 /// Thrown by QueryEngine::run when an express run (QueryRequest::first_row_by)
 /// found no first row in time: nothing has been sent, the caller runs the
 /// query again on a general query worker (issue 7 item 2).
-class ExpressExpired : public std::runtime_error {
-public:
-    ExpressExpired() : std::runtime_error("no first row within the express time") {}
-};
+using ExpressExpired = obscore::FirstRowExpired;
 
 /// Limits of one QueryEngine (issue 7 items 1 and 3; configuration [limits]).
 struct EngineLimits {
     adql::QueryLimits adql;                        ///< text size, tree depth and nodes
-    std::int64_t max_cell_bytes = 16 * 1024 * 1024;  ///< longest string/blob a query may build (SQLITE_LIMIT_LENGTH)
+    std::int64_t max_cell_bytes = 16 * 1024 * 1024;  ///< longest string/blob a query may build (obscore::BackendLimits)
     std::size_t cache_bytes = 4 * 1024 * 1024;     ///< translations + SQL kept in the cache, in bytes
-    std::int64_t query_memory_bytes = 0;           ///< process-wide SQLite heap limit, for messages (0: none)
+    std::int64_t query_memory_bytes = 0;           ///< process-wide query memory limit, for messages (0: none)
 };
 
 /// The per-request part of a query run.
@@ -88,23 +74,24 @@ struct QueryOutcome {
     std::optional<std::string> error;
 };
 
-/// One read-only connection to the store with caches of translations and
-/// prepared statements; used by one thread at a time (one per query worker).
+/// One read-only backend connection to the store (obscore::QueryBackend) with
+/// an LRU cache of prepared queries, bounded in bytes; used by one thread at
+/// a time (one per query worker).
 class QueryEngine {
 public:
-    /// Opens the store read-only (obscore::Store::open_read_only). Throws
+    /// Opens the store read-only (obscore::open_query_backend). Throws
     /// obscore::StoreError.
     explicit QueryEngine(const std::string& database, EngineLimits limits = {});
     ~QueryEngine();
 
-    obscore::Store& store() { return *store_; }
+    /// The backend connection, for the product look-ups of the SODA and
+    /// download workers.
+    obscore::QueryBackend& backend() { return *backend_; }
 
-    /// The planner's estimate of the rows a query visits: the product, over
-    /// every full scan of a table in SQLite's EXPLAIN QUERY PLAN, of that
-    /// table's row count (1,000 for scans of subqueries and virtual tables);
-    /// indexed searches count 1. An over-estimate for compound queries (their
-    /// parts multiply), which errs towards the general workers. Throws as
-    /// run() does for a query that cannot be translated or prepared.
+    /// The backend's estimate of the rows a query visits
+    /// (obscore::PreparedQuery::estimate_cost; computed once per cached
+    /// query). Throws as run() does for a query that cannot be translated or
+    /// prepared.
     double estimate_cost(const std::string& adql, std::int64_t maxrec);
 
     /// Runs `request` (after an ingest into the store has committed, first
@@ -121,25 +108,24 @@ public:
 
 private:
     struct Cached {
-        adql::Translation translation;
-        sqlite3_stmt* stmt = nullptr;
-        std::optional<double> cost;  ///< estimate_cost(), computed once per cached statement
+        std::unique_ptr<obscore::PreparedQuery> query;
+        std::optional<double> cost;  ///< estimate_cost(), computed once per cached query
     };
     Cached& prepare(const std::string& adql, std::int64_t row_limit);
-    /// Reloads the catalogue and drops the caches after an ingest committed
-    /// (obscore::Store::refresh_if_changed), so that new tables and columns
-    /// are queryable without a restart.
+    adql::TranslateOptions translate_options(std::int64_t row_limit) const;
+    /// Drops the cache after an ingest committed (the backend has reloaded
+    /// its catalogue: obscore::QueryBackend::refresh_if_changed), so that new
+    /// tables and columns are queryable without a restart.
     void refresh();
-    QueryOutcome run_prepared(Cached& q, const QueryRequest& request, const std::function<void()>& on_start,
-                              votable::Sink sink);
-    std::int64_t table_rows(const std::string& table);
+    QueryOutcome run_prepared(obscore::PreparedQuery& q, const QueryRequest& request,
+                              const std::function<void()>& on_start, votable::Sink sink);
 
-    std::unique_ptr<obscore::Store> store_;
+    // Declared first: destroyed after every prepared query of it.
+    std::unique_ptr<obscore::QueryBackend> backend_;
     EngineLimits limits_;
     std::size_t cache_used_ = 0;  // bytes of keys + SQL in cache_
-    std::unordered_map<std::string, std::int64_t> table_rows_;
     Cached transient_;  // the last query too large for the cache
-    // LRU cache of (row limit, ADQL text) -> translation + statement.
+    // LRU cache of (row limit, ADQL text) -> prepared query.
     std::list<std::string> lru_;
     std::unordered_map<std::string, std::pair<Cached, std::list<std::string>::iterator>> cache_;
 };

@@ -103,7 +103,7 @@ std::string content_disposition(const std::string& filename) {
     return token ? "attachment; filename=" + name : "attachment; filename=\"" + name + "\"";
 }
 
-std::uint64_t run_soda_sync(const SodaRequest& request, const obscore::Store& store, ResponseChannel& channel) {
+std::uint64_t run_soda_sync(const SodaRequest& request, const obscore::ProductLookup& store, ResponseChannel& channel) {
     std::optional<obscore::ProductFile> product;
     try {
         product = store.find_product(request.id);

@@ -21,7 +21,7 @@
 #include <map>
 #include <string>
 
-#include "obscore/store.hpp"
+#include "obscore/backend.hpp"
 #include "server/config.hpp"
 #include "server/http.hpp"
 #include "server/params.hpp"
@@ -79,7 +79,7 @@ Reply soda_error_reply(const soda::SodaError& e);
 ///    which makes the HTTP layer close the connection (the client sees fewer
 ///    bytes than Content-Length).
 /// Returns the number of body bytes handed to the channel (0 for errors).
-std::uint64_t run_soda_sync(const SodaRequest& request, const obscore::Store& store, ResponseChannel& channel);
+std::uint64_t run_soda_sync(const SodaRequest& request, const obscore::ProductLookup& store, ResponseChannel& channel);
 
 /// A Content-Disposition value (RFC 6266) for a file name, quotes,
 /// backslashes and control characters replaced by '_': `attachment;

@@ -55,7 +55,7 @@ std::optional<std::string> part_content(const DaliParams& params, const std::str
 /// Receives a read table into its upload table.
 class Loader final : public votable::TableReceiver {
 public:
-    Loader(obscore::Store& store, const std::string& name) : store_(store), name_(name) {}
+    Loader(obscore::QueryBackend& backend, const std::string& name) : backend_(backend), name_(name) {}
     void begin(const std::vector<votable::Field>& fields) override {
         std::vector<adql::ColumnInfo> columns;
         for (const auto& f : fields) {
@@ -70,7 +70,7 @@ public:
             c.description = f.description;
             columns.push_back(std::move(c));
         }
-        table_ = obscore::UploadTable::create(store_, name_, std::move(columns));
+        table_ = backend_.add_upload_table(name_, std::move(columns));
         cells_.resize(fields.size());
     }
     void row(const std::vector<votable::Value>& values) override {
@@ -87,15 +87,15 @@ public:
         }
         table_->insert(cells_);
     }
-    std::unique_ptr<obscore::UploadTable> take() {
+    std::unique_ptr<obscore::RequestTable> take() {
         if (table_) table_->finish();
         return std::move(table_);
     }
 
 private:
-    obscore::Store& store_;
+    obscore::QueryBackend& backend_;
     const std::string& name_;
-    std::unique_ptr<obscore::UploadTable> table_;
+    std::unique_ptr<obscore::RequestTable> table_;
     std::vector<obscore::UploadCell> cells_;
 };
 
@@ -226,13 +226,13 @@ std::string fetch_upload(const std::string& url_text, const UploadLimits& limits
     throw UploadError("the upload URL " + url_text + " redirects more than 3 times");
 }
 
-std::unique_ptr<obscore::UploadTable> load_upload(obscore::Store& store, const UploadRequest& upload,
-                                                  const UploadLimits& limits) {
+std::unique_ptr<obscore::RequestTable> load_upload(obscore::QueryBackend& backend, const UploadRequest& upload,
+                                                   const UploadLimits& limits) {
     try {
         std::string fetched;
         if (!upload.url.empty()) fetched = fetch_upload(upload.url, limits);
         const std::string& doc = upload.url.empty() ? upload.content : fetched;
-        Loader loader(store, upload.table);
+        Loader loader(backend, upload.table);
         votable::ReadLimits rl;
         rl.max_rows = limits.max_rows;
         votable::read_votable(doc, loader, rl);

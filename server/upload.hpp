@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "obscore/upload_table.hpp"
+#include "obscore/backend.hpp"
 #include "server/params.hpp"
 
 namespace vo::server {
@@ -57,9 +57,11 @@ std::vector<UploadRequest> parse_uploads(const DaliParams& params, const UploadL
 std::string fetch_upload(const std::string& url, const UploadLimits& limits);
 
 /// Fetches the upload if it is a URL, reads its first TABLE (votable/reader.hpp,
-/// at most `limits.max_rows` rows) and creates its TAP_UPLOAD table on `store`
-/// (a read-only query store). Throws UploadError ("UPLOAD <table>: ...").
-std::unique_ptr<obscore::UploadTable> load_upload(obscore::Store& store, const UploadRequest& upload,
-                                                  const UploadLimits& limits);
+/// at most `limits.max_rows` rows) and creates its TAP_UPLOAD table on
+/// `backend` (obscore::QueryBackend::add_upload_table), which sees it in its
+/// catalogue until the returned table goes. Throws UploadError ("UPLOAD
+/// <table>: ...").
+std::unique_ptr<obscore::RequestTable> load_upload(obscore::QueryBackend& backend, const UploadRequest& upload,
+                                                   const UploadLimits& limits);
 
 }  // namespace vo::server

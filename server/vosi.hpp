@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "adql/adql.hpp"
-#include "obscore/store.hpp"
+#include "obscore/backend.hpp"
 #include "server/config.hpp"
 
 namespace vo::server {

@@ -1,0 +1,36 @@
+// Choosing the query backend of a database string (obscore/backend.hpp).
+#include "obscore/backend.hpp"
+
+#include "obscore/sqlite_backend.hpp"
+
+namespace vo::obscore {
+
+namespace {
+
+/// The scheme of a URL ("postgresql" of "postgresql://host/db"), or "" when
+/// `database` is not `scheme://...` (RFC 3986 section 3.1: a letter, then
+/// letters, digits, '+', '-', '.'), i.e. a file path.
+std::string url_scheme(const std::string& database) {
+    const auto end = database.find("://");
+    if (end == std::string::npos || end == 0) return "";
+    const auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+    if (!letter(database[0])) return "";
+    for (std::size_t i = 1; i < end; ++i) {
+        const char c = database[i];
+        if (!letter(c) && !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.') return "";
+    }
+    return database.substr(0, end);
+}
+
+}  // namespace
+
+std::unique_ptr<QueryBackend> open_query_backend(const std::string& database, const BackendLimits& limits) {
+    if (database.empty()) throw StoreError("no store configured ([archive] database is empty)");
+    if (const std::string scheme = url_scheme(database); !scheme.empty())
+        // the URL itself is not repeated: it may hold a password
+        throw StoreError("the store is a " + scheme + ":// URL, and this build has no backend for " + scheme +
+                         "; [archive] database must be the path of a SQLite store file");
+    return open_sqlite_query_backend(database, limits);
+}
+
+}  // namespace vo::obscore
