@@ -270,6 +270,7 @@ Config parse_config(const std::string& text, const std::string& path) {
                       c.archive.database = resolve(base_dir, s.string(x, k, false));
                       have_database = true;
                   }},
+                 {"postgresql", [&](const toml::node& x, const std::string& k) { c.archive.postgresql = s.string(x, k, false); }},
                  {"jobs_database", [&](const toml::node& x, const std::string& k) { c.archive.jobs_database = resolve(base_dir, s.string(x, k, false)); }},
                  {"results_dir", [&](const toml::node& x, const std::string& k) { c.archive.results_dir = resolve(base_dir, s.string(x, k, false)); }},
                  {"previews_dir", [&](const toml::node& x, const std::string& k) { c.archive.previews_dir = resolve(base_dir, s.string(x, k, false)); }},

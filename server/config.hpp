@@ -72,6 +72,10 @@ struct ArchiveConfig {
     std::string title = "voserver archive";
     std::string description;
     std::string database;  ///< absolute path of the SQLite store
+    /// The PostgreSQL database `voserver pg-load` publishes the store into
+    /// (a libpq URL such as "postgresql://voserver_writer@127.0.0.1:54329/voserver";
+    /// obscore/pg_store.hpp); "" = not configured.
+    std::string postgresql;
     /// UWS job store (SQLite, WAL) and the directory of job results; both
     /// default to files beside `database` (jobs.sqlite, results/).
     std::string jobs_database;

@@ -12,6 +12,7 @@
 #include "adql/adql.hpp"
 #include "obscore/demo.hpp"
 #include "obscore/ingest.hpp"
+#include "obscore/pg_store.hpp"
 #include "obscore/store.hpp"
 #include "server/app.hpp"
 #include "server/config.hpp"
@@ -208,6 +209,29 @@ int cmd_build_demo(const std::string& config_path, bool if_missing) {
     return 0;
 }
 
+/// `voserver pg-load`: publishes the configured SQLite store into the
+/// PostgreSQL + pgSphere database at `url` (default: [archive] postgresql),
+/// replacing what an earlier load published (obscore/pg_store.hpp; issue
+/// 11). Prints one line per step, the last "loaded N rows into URL in X s"
+/// (URL without password). No store, no URL, or a database that cannot be
+/// reached or refuses a step: CliError naming the store or URL (exit 1);
+/// the database then keeps its previous content.
+int cmd_pg_load(const std::string& config_path, std::string url) {
+    const auto config = load(config_path);
+    if (url.empty()) url = config.archive.postgresql;
+    if (url.empty()) throw CliError("pg-load: no database: give --database URL or set [archive] postgresql");
+    if (!fs::exists(config.archive.database))
+        throw CliError("pg-load: the store " + config.archive.database +
+                       " does not exist: run `voserver build-demo` or `voserver ingest` first");
+    try {
+        obscore::load_into_postgres(config.archive.database, url,
+                                    [](const std::string& line) { std::cout << line << std::endl; });
+    } catch (const obscore::StoreError& e) {
+        throw CliError(std::string("pg-load: ") + e.what());
+    }
+    return 0;
+}
+
 int cmd_adql_check(const std::vector<std::string>& udf_forms) {
     std::vector<adql::UdfDecl> udfs;
     for (const auto& f : udf_forms) {
@@ -288,6 +312,13 @@ int main(int argc, char** argv) {
     build_demo->add_option("--config", config_path, config_help);
     build_demo->add_flag("--if-missing", if_missing, "do nothing when the store already holds products");
 
+    auto* pg_load = app.add_subcommand("pg-load", "publish the store into PostgreSQL + pgSphere (replaces an earlier load)");
+    std::string pg_url;
+    pg_load->add_option("--config", config_path, config_help);
+    pg_load->add_option("--database", pg_url,
+                        "libpq URL, e.g. postgresql://voserver_writer@127.0.0.1:54329/voserver "
+                        "(default: [archive] postgresql)");
+
     auto* adql_check = app.add_subcommand("adql-check", "check the ADQL 2.1 syntax of one query read on stdin (exit 0 when valid)");
     std::vector<std::string> udfs;
     adql_check->add_option("--udf", udfs, "declare a UDF, e.g. 'ivo_hasword(a TEXT, b TEXT) -> INTEGER' (repeatable)");
@@ -311,6 +342,7 @@ int main(int argc, char** argv) {
         if (*ingest) return cmd_ingest(paths, collection, config_path);
         if (*make_demo) return cmd_make_demo(config_path, nx, ny, nchan, out);
         if (*build_demo) return cmd_build_demo(config_path, if_missing);
+        if (*pg_load) return cmd_pg_load(config_path, pg_url);
         if (*adql_check) return cmd_adql_check(udfs);
         if (*query) return cmd_query(adql_text, format, config_path, maxrec);
     } catch (const std::exception& e) {

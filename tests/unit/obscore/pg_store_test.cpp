@@ -1,0 +1,305 @@
+// obscore/pg_store.cpp: a SQLite store published into PostgreSQL + pgSphere
+// (issue 11). Needs the cluster of `scripts/postgres start` on
+// 127.0.0.1:54329; each run makes its own database (`scripts/postgres
+// createdb voserver_test_<pid>`) and drops it at exit. Without the cluster the
+// tests that need it are skipped with a warning.
+#include <catch2/catch.hpp>
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "obscore/backend.hpp"
+#include "obscore/pg_store.hpp"
+#include "obscore/store.hpp"
+
+using namespace vo::obscore;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kHost = "127.0.0.1:54329";
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        path = fs::temp_directory_path() / ("vo_pg_store_test_" + std::to_string(::getpid()) + "_" +
+                                            std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+        fs::create_directories(path);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+};
+
+using Conn = std::unique_ptr<PGconn, decltype(&PQfinish)>;
+
+Conn connect(const std::string& url) { return Conn(PQconnectdb(url.c_str()), PQfinish); }
+
+/// The first value of a query's result, "<null>" for NULL; the query must succeed.
+std::string value(PGconn* c, const std::string& sql) {
+    std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(c, sql.c_str()), PQclear);
+    INFO(sql << ": " << PQerrorMessage(c));
+    REQUIRE(PQresultStatus(r.get()) == PGRES_TUPLES_OK);
+    REQUIRE(PQntuples(r.get()) >= 1);
+    return PQgetisnull(r.get(), 0, 0) ? "<null>" : PQgetvalue(r.get(), 0, 0);
+}
+
+/// The error message of a statement that must fail.
+std::string error_of(PGconn* c, const std::string& sql) {
+    std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(c, sql.c_str()), PQclear);
+    INFO(sql);
+    REQUIRE(PQresultStatus(r.get()) == PGRES_FATAL_ERROR);
+    return PQresultErrorMessage(r.get());
+}
+
+std::string sqlite_value(const std::string& path, const std::string& sql) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+    sqlite3_stmt* s = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(s) == SQLITE_ROW);
+    const auto* p = sqlite3_column_text(s, 0);
+    std::string out = p ? reinterpret_cast<const char*>(p) : "<null>";
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return out;
+}
+
+/// A database of this test run on the scripts/postgres cluster, dropped at exit.
+class TestDatabase {
+public:
+    /// The database, or nullptr (and `why` set) when the cluster is not reachable.
+    static const TestDatabase* get(std::string& why) {
+        static std::string reason;
+        static const std::unique_ptr<TestDatabase> db = [] {
+            auto admin = connect(admin_url("postgres"));
+            if (PQstatus(admin.get()) != CONNECTION_OK) {
+                reason = std::string("PostgreSQL is not reachable on ") + kHost + " (scripts/postgres start): " +
+                         PQerrorMessage(admin.get());
+                return std::unique_ptr<TestDatabase>();
+            }
+            return std::unique_ptr<TestDatabase>(new TestDatabase());
+        }();
+        why = reason;
+        return db.get();
+    }
+    ~TestDatabase() {
+        auto admin = connect(admin_url("postgres"));
+        PQclear(PQexec(admin.get(), ("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)").c_str()));
+    }
+    TestDatabase(const TestDatabase&) = delete;
+    TestDatabase& operator=(const TestDatabase&) = delete;
+
+    /// The URL of `role` on this database.
+    std::string url(const std::string& role) const { return "postgresql://" + role + "@" + kHost + "/" + name_; }
+
+private:
+    TestDatabase() : name_("voserver_test_" + std::to_string(::getpid())) {
+        const std::string command =
+            std::string(VO_SOURCE_DIR) + "/scripts/postgres createdb " + name_ + " >/dev/null";
+        INFO(command);
+        REQUIRE(std::system(command.c_str()) == 0);
+    }
+    static std::string admin_url(const std::string& db) {
+        return std::string("postgresql://postgres@") + kHost + "/" + db + "?connect_timeout=5";
+    }
+
+    std::string name_;
+};
+
+#define REQUIRE_TEST_DATABASE(db)                        \
+    std::string skip_reason;                             \
+    const TestDatabase* db = TestDatabase::get(skip_reason); \
+    if (!db) {                                           \
+        WARN("SKIPPED: " << skip_reason);                \
+        return;                                          \
+    }
+
+ObsCoreRecord record(int i) {
+    ObsCoreRecord r;
+    r.dataproduct_type = "cube";
+    r.obs_collection = "samples";
+    r.obs_id = "obs" + std::to_string(i);
+    r.obs_publisher_did = "ivo://test/samples?obs" + std::to_string(i);
+    r.calib_level = 2 + i % 2;
+    r.access_estsize = 3350000000LL + i;  // beyond 32 bits
+    r.s_ra = 156.96 + 0.1 * i;
+    r.s_dec = -43.9;
+    r.s_region = {{157.0, -43.95}, {156.9, -43.95}, {156.9, -43.85}, {157.0, -43.85}};
+    r.em_min = 2.6e-3;
+    r.em_max = 2.7e-3;
+    r.t_min = 60000.123456789012;
+    r.extra["snr"] = 12.5 * i;
+    r.extra["is_public"] = std::int64_t{i % 2};
+    return r;
+}
+
+/// A store of `rows` products, one title holding every character COPY escapes.
+std::string make_store(const fs::path& dir, int rows) {
+    const auto extension = [](const char* name, const char* adql_type, const char* datatype, bool indexed) {
+        ColumnDef c;
+        c.name = name;
+        c.adql_type = adql_type;
+        c.datatype = datatype;
+        c.description = name;
+        c.indexed = indexed;
+        c.std = false;
+        return c;
+    };
+    const ColumnDef snr = extension("snr", "DOUBLE", "double", true);
+    const ColumnDef pub = extension("is_public", "SMALLINT", "boolean", false);
+    const std::string path = (dir / "store.sqlite").string();
+    auto store = Store::open_for_write(path, {snr, pub});
+    store->begin();
+    for (int i = 0; i < rows; ++i) {
+        auto r = record(i);
+        if (i == 1) r.obs_title = "tab\there, line\nthere\r, back\\slash, \\N, quote ' \" and \xc3\xa9";
+        store->upsert(r, ProductFile{"/data/obs" + std::to_string(i) + ".fits", 1000 + i, 1700000000 + i, {0, 2}});
+    }
+    store->commit();
+    return path;
+}
+
+/// The message of the StoreError that loading `path` into `url` throws.
+std::string load_error(const std::string& path, const std::string& url) {
+    try {
+        load_into_postgres(path, url);
+    } catch (const StoreError& e) {
+        return e.what();
+    }
+    FAIL("no error loading into " << url);
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("an unreachable database is a StoreError naming its URL, never its password", "[pg_store]") {
+    TempDir tmp;
+    const auto path = make_store(tmp.path, 1);
+    const auto uri = load_error(path, "postgresql://voserver_writer:s3cret@127.0.0.1:1/voserver?password=s3cret&connect_timeout=3");
+    CHECK(uri.find("postgresql://voserver_writer@127.0.0.1:1/voserver?connect_timeout=3") != std::string::npos);
+    CHECK(uri.find("s3cret") == std::string::npos);
+    CHECK(uri.find("cannot connect") != std::string::npos);
+    const auto keywords = load_error(path, "host=127.0.0.1 port=1 password='a b' dbname=voserver connect_timeout=3");
+    CHECK(keywords.find("host=127.0.0.1 port=1 dbname=voserver") != std::string::npos);
+    CHECK(keywords.find("a b") == std::string::npos);
+    // A store that is not there: named, and nothing is connected to.
+    CHECK_THROWS_WITH(load_into_postgres((tmp.path / "missing.sqlite").string(), "postgresql://x@127.0.0.1:1/y"),
+                      Catch::Contains("missing.sqlite"));
+}
+
+TEST_CASE("a store is published into PostgreSQL: same rows, types, TAP_SCHEMA, reader grants", "[pg_store]") {
+    REQUIRE_TEST_DATABASE(db);
+    TempDir tmp;
+    const auto path = make_store(tmp.path, 5);
+    std::vector<std::string> lines;
+    const auto report = load_into_postgres(path, db->url("voserver_writer"), [&](const std::string& l) {
+        lines.push_back(l);
+    });
+    CHECK(report.rows == 5);
+    CHECK(report.files == 5);
+    CHECK(report.seconds > 0);
+    CHECK(lines.size() >= 8);  // one line per step
+
+    auto reader = connect(db->url("voserver_reader"));
+    REQUIRE(PQstatus(reader.get()) == CONNECTION_OK);
+    PGconn* c = reader.get();
+    CHECK(value(c, "SELECT count(*) FROM ivoa.obscore") == "5");
+    // text with every COPY escape, doubles exactly, integers, bigints, NULL
+    CHECK(value(c, "SELECT obs_title FROM ivoa.obscore WHERE obs_id = 'obs1'") ==
+          sqlite_value(path, "SELECT obs_title FROM ivoa_obscore WHERE obs_id = 'obs1'"));
+    CHECK(value(c, "SELECT obs_title FROM ivoa.obscore WHERE obs_id = 'obs2'") == "<null>");
+    CHECK(std::stod(value(c, "SELECT s_ra FROM ivoa.obscore WHERE obs_id = 'obs3'")) == record(3).s_ra.value());
+    CHECK(std::stod(value(c, "SELECT t_min FROM ivoa.obscore WHERE obs_id = 'obs3'")) == record(3).t_min.value());
+    CHECK(value(c, "SELECT calib_level FROM ivoa.obscore WHERE obs_id = 'obs3'") == "3");
+    CHECK(value(c, "SELECT access_estsize FROM ivoa.obscore WHERE obs_id = 'obs4'") == "3350000004");
+    CHECK(value(c, "SELECT s_region FROM ivoa.obscore WHERE obs_id = 'obs0'") ==
+          "Polygon ICRS 157 -43.95 156.9 -43.95 156.9 -43.85 157 -43.85");
+    CHECK(value(c, "SELECT snr FROM ivoa.obscore WHERE obs_id = 'obs3'") == "37.5");
+    // types from TAP_SCHEMA's datatype/arraysize
+    CHECK(value(c, "SELECT pg_typeof(s_ra)::text || ' ' || pg_typeof(calib_level)::text || ' ' || "
+                   "pg_typeof(access_estsize)::text || ' ' || pg_typeof(is_public)::text || ' ' || "
+                   "pg_typeof(obs_id)::text FROM ivoa.obscore LIMIT 1") ==
+          "double precision integer bigint smallint text");
+    CHECK(value(c, "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'ivoa' "
+                   "AND column_name = 'voserver_row_id'") == "0");
+    // indexes: unique DID, TAP_SCHEMA's indexed columns, none on s_region
+    CHECK(value(c, "SELECT indexdef FROM pg_indexes WHERE schemaname = 'ivoa' AND indexdef LIKE '%(obs_publisher_did)'")
+              .find("UNIQUE") != std::string::npos);
+    CHECK(value(c, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'ivoa' AND indexdef LIKE '%(snr)'") == "1");
+    CHECK(value(c, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'ivoa' AND indexdef LIKE '%(s_region)'") == "0");
+
+    // TAP_SCHEMA copied verbatim (TAP 1.1 section 4): ADQL names, same rows
+    CHECK(value(c, "SELECT count(*) FROM tap_schema.columns") ==
+          sqlite_value(path, "SELECT count(*) FROM tap_schema_columns"));
+    CHECK(value(c, "SELECT count(*) FROM tap_schema.columns WHERE table_name = 'TAP_SCHEMA.columns'") == "14");
+    CHECK(value(c, "SELECT count(*) FROM tap_schema.tables WHERE table_name = 'ivoa.obscore'") == "1");
+    CHECK(value(c, "SELECT datatype || ' ' || coalesce(arraysize, '') FROM tap_schema.columns "
+                   "WHERE column_name = 'is_public'") == "boolean ");
+    CHECK(value(c, "SELECT count(*) FROM tap_schema.columns WHERE column_name = '\"size\"'") == "1");
+    CHECK(value(c, "SELECT count(*) FROM tap_schema.keys") == sqlite_value(path, "SELECT count(*) FROM tap_schema_keys"));
+
+    CHECK(value(c, "SELECT path || ' ' || size_bytes || ' ' || image_hdus FROM voserver.files "
+                   "WHERE obs_publisher_did = 'ivo://test/samples?obs2'") == "/data/obs2.fits 1002 0,2");
+    CHECK(value(c, "SELECT value FROM voserver.meta WHERE key = 'data_version'") == "1");
+    // the function library, callable by the reader
+    CHECK(value(c, "SELECT adql_fmt(0.5)") == "0.5");
+    CHECK(value(c, "SELECT vo_base_url()") == "");
+
+    // the reader can only read
+    CHECK(error_of(c, "INSERT INTO ivoa.obscore (obs_id) VALUES ('x')").find("read-only") != std::string::npos);
+    CHECK(error_of(c, "BEGIN READ WRITE; INSERT INTO ivoa.obscore (obs_id) VALUES ('x')")
+              .find("permission denied") != std::string::npos);
+    PQclear(PQexec(c, "ROLLBACK"));
+    CHECK(error_of(c, "BEGIN READ WRITE; DELETE FROM voserver.files").find("permission denied") != std::string::npos);
+    PQclear(PQexec(c, "ROLLBACK"));
+}
+
+TEST_CASE("loading again replaces the content and increments data_version; a failed load changes nothing",
+          "[pg_store]") {
+    REQUIRE_TEST_DATABASE(db);
+    TempDir tmp;
+    auto writer = connect(db->url("voserver_writer"));
+    REQUIRE(PQstatus(writer.get()) == CONNECTION_OK);
+    const auto version = [&] {
+        return std::stoll(value(writer.get(), "SELECT value FROM voserver.meta WHERE key = 'data_version'"));
+    };
+
+    load_into_postgres(make_store(tmp.path, 3), db->url("voserver_writer"));
+    const long long v1 = version();
+    CHECK(value(writer.get(), "SELECT count(*) FROM ivoa.obscore") == "3");
+
+    TempDir tmp2;
+    const auto bigger = make_store(tmp2.path, 7);
+    CHECK(load_into_postgres(bigger, db->url("voserver_writer")).rows == 7);
+    CHECK(version() == v1 + 1);
+    CHECK(value(writer.get(), "SELECT count(*) FROM ivoa.obscore") == "7");
+    CHECK(value(writer.get(), "SELECT count(*) FROM voserver.files") == "7");
+    // no staging schema is left behind
+    CHECK(value(writer.get(), "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'voserver_load%'") == "0");
+
+    // A value PostgreSQL refuses (text in an integer column): the load fails
+    // naming the database, and the published content stays as it was.
+    {
+        sqlite3* s = nullptr;
+        REQUIRE(sqlite3_open(bigger.c_str(), &s) == SQLITE_OK);
+        REQUIRE(sqlite3_exec(s, "UPDATE ivoa_obscore SET calib_level = 'three' WHERE obs_id = 'obs5'", nullptr,
+                             nullptr, nullptr) == SQLITE_OK);
+        sqlite3_close(s);
+    }
+    const auto what = load_error(bigger, db->url("voserver_writer"));
+    CHECK(what.find(db->url("voserver_writer")) != std::string::npos);
+    CHECK(what.find("ivoa.obscore") != std::string::npos);
+    CHECK(what.find("three") != std::string::npos);
+    CHECK(version() == v1 + 1);
+    CHECK(value(writer.get(), "SELECT count(*) FROM ivoa.obscore") == "7");
+    CHECK(value(writer.get(), "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'voserver_load%'") == "0");
+}
