@@ -76,10 +76,12 @@ protected:
         return "string_agg(" + arg_text(*e.args[0]) + ", " + arg_text(*e.args[1]) + ")";
     }
     std::string pi() override { return "pi()"; }
-    /// RAND(seed): PostgreSQL's random() has one seed per session (setseed),
-    /// not per call; both forms are random() (ADQL 2.1 section 2.3 leaves the
-    /// sequence to the service).
-    std::string rand(const Expr&) override { return "random()"; }
+    /// RAND(): random(); RAND(seed): adql_rand, which seeds the generator
+    /// once per statement, so that a query gives the same values when run
+    /// again (as the SQLite store's RAND(seed) does).
+    std::string rand(const Expr& e) override {
+        return e.args.empty() ? "random()" : "adql_rand(" + arg_double(*e.args[0]) + ")";
+    }
 };
 
 class PostgresDialect final : public Dialect {

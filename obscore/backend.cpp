@@ -1,6 +1,7 @@
 // Choosing the query backend of a database string (obscore/backend.hpp).
 #include "obscore/backend.hpp"
 
+#include "obscore/pg_backend.hpp"
 #include "obscore/sqlite_backend.hpp"
 
 namespace vo::obscore {
@@ -26,10 +27,12 @@ std::string url_scheme(const std::string& database) {
 
 std::unique_ptr<QueryBackend> open_query_backend(const std::string& database, const BackendLimits& limits) {
     if (database.empty()) throw StoreError("no store configured ([archive] database is empty)");
-    if (const std::string scheme = url_scheme(database); !scheme.empty())
+    if (const std::string scheme = url_scheme(database); !scheme.empty()) {
+        if (scheme == "postgresql" || scheme == "postgres") return open_pg_query_backend(database, limits);
         // the URL itself is not repeated: it may hold a password
         throw StoreError("the store is a " + scheme + ":// URL, and this build has no backend for " + scheme +
-                         "; [archive] database must be the path of a SQLite store file");
+                         "; the store must be the path of a SQLite store file or a postgresql:// URL");
+    }
     return open_sqlite_query_backend(database, limits);
 }
 

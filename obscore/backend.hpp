@@ -247,11 +247,15 @@ void set_process_memory_limit(long long bytes);
 /// Process-wide and thread-safe.
 void set_public_base_url(const std::string& url);
 
+/// The base URL last given to set_public_base_url() ("" before).
+std::string public_base_url();
+
 /// Opens a read-only query connection to `database`: the path of a SQLite
 /// store file (ingested with `voserver ingest` or `build-demo`) -> the SQLite
-/// backend (obscore/sqlite_backend.cpp). Throws StoreError for a file that is
-/// missing or not a voserver store, and for a URL (`scheme://...`, e.g.
-/// postgresql://), which no backend of this build serves.
+/// backend (obscore/sqlite_backend.cpp); a `postgresql://` (or `postgres://`)
+/// URL -> the PostgreSQL backend (obscore/pg_backend.cpp). Throws StoreError
+/// for a file that is missing or not a voserver store, a database that cannot
+/// be reached, and a URL of any other scheme.
 std::unique_ptr<QueryBackend> open_query_backend(const std::string& database, const BackendLimits& limits = {});
 
 }  // namespace vo::obscore

@@ -156,7 +156,7 @@ std::string pg_type(const std::string& datatype, const std::string& arraysize) {
     if (datatype == "short" || datatype == "boolean" || datatype == "unsignedByte") return "smallint";
     if (datatype == "int") return "integer";
     if (datatype == "long") return "bigint";
-    if (datatype == "float") return "real";
+    if (datatype == "float") return "double precision";  // SQLite keeps 8 bytes: the same values on both
     if (datatype == "double") return "double precision";
     return "text";
 }
@@ -642,5 +642,11 @@ PgLoadReport load_into_postgres(const std::string& sqlite_path, const std::strin
         throw;
     }
 }
+
+std::string pg_column_type(const std::string& datatype, const std::string& arraysize) {
+    return pg_type(datatype, arraysize);
+}
+
+std::string url_without_password(const std::string& url) { return without_password(url); }
 
 }  // namespace vo::obscore

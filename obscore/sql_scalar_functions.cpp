@@ -355,4 +355,8 @@ void set_public_base_url(const std::string& url) {
     std::lock_guard lock(sqlfn::base_url_mutex);
     sqlfn::public_base_url = url;
 }
+std::string public_base_url() {
+    std::lock_guard lock(sqlfn::base_url_mutex);
+    return sqlfn::public_base_url;
+}
 }  // namespace vo::obscore

@@ -241,7 +241,7 @@ struct App::Impl {
             throw uws::JobFailure(std::string("UsageError: ") + e.what());
         }
         thread_local std::unique_ptr<QueryEngine> engine;  // the store, one per job worker thread
-        if (!engine) engine = std::make_unique<QueryEngine>(config.archive.database, engine_limits);
+        if (!engine) engine = std::make_unique<QueryEngine>(config.archive.query_database, engine_limits);
         const std::string path = ctx.result_dir + "/result";
         FileChannel out(path, ctx.cancel);
         run_soda_sync(request, engine->backend(), out);
@@ -284,7 +284,7 @@ struct App::Impl {
                                   " s, EXECUTIONDURATION; at most " + std::to_string(config.limits.async_max_seconds) +
                                   " s here)";
         thread_local std::unique_ptr<QueryEngine> engine;  // one per job worker thread
-        if (!engine) engine = std::make_unique<QueryEngine>(config.archive.database, engine_limits);
+        if (!engine) engine = std::make_unique<QueryEngine>(config.archive.query_database, engine_limits);
         const std::string path = ctx.result_dir + "/result";
         std::FILE* f = std::fopen(path.c_str(), "wb");
         if (!f) throw uws::JobFailure("cannot write the result file of this job");
@@ -340,7 +340,7 @@ struct App::Impl {
     /// Builds the documents from scratch (start-up, and after the bound port is known).
     void build_documents() {
         std::lock_guard lock(docs_mutex);
-        if (!docs_backend) docs_backend = obscore::open_query_backend(config.archive.database);
+        if (!docs_backend) docs_backend = obscore::open_query_backend(config.archive.query_database);
         docs_backend->refresh_if_changed();
         docs_current = make_documents(*docs_backend);
     }
@@ -748,6 +748,7 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
         if (a.jobs_database.empty()) a.jobs_database = (dir / "jobs.sqlite").string();
         if (a.results_dir.empty()) a.results_dir = (dir / "results").string();
         if (a.previews_dir.empty()) a.previews_dir = (dir / "previews").string();
+        if (a.query_database.empty()) a.query_database = a.database;
     }
     impl_->build_documents();
     const Config& c = impl_->config;
@@ -764,9 +765,9 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     obscore::set_process_memory_limit(c.limits.query_memory_bytes);
     const auto queued = static_cast<std::size_t>(c.limits.max_queued_queries);
     const auto n = [](int v) { return static_cast<std::size_t>(std::max(1, v)); };
-    impl_->express.start(n(c.server.express_workers), queued, c.archive.database, limits);
-    impl_->general.start(n(c.server.query_workers), queued, c.archive.database, limits);
-    impl_->soda.start(n(c.server.soda_workers), queued, c.archive.database, limits);
+    impl_->express.start(n(c.server.express_workers), queued, c.archive.query_database, limits);
+    impl_->general.start(n(c.server.query_workers), queued, c.archive.query_database, limits);
+    impl_->soda.start(n(c.server.soda_workers), queued, c.archive.query_database, limits);
     impl_->slots = std::make_unique<ClientSlots>(c.limits.max_queries_per_client);
     impl_->engine_limits = limits;
 

@@ -271,6 +271,11 @@ Config parse_config(const std::string& text, const std::string& path) {
                       have_database = true;
                   }},
                  {"postgresql", [&](const toml::node& x, const std::string& k) { c.archive.postgresql = s.string(x, k, false); }},
+                 {"query_database", [&](const toml::node& x, const std::string& k) {
+                      const std::string v = s.string(x, k, false);
+                      // a URL stays as it is; a file path is relative to this file
+                      c.archive.query_database = v.find("://") != std::string::npos ? v : resolve(base_dir, v);
+                  }},
                  {"jobs_database", [&](const toml::node& x, const std::string& k) { c.archive.jobs_database = resolve(base_dir, s.string(x, k, false)); }},
                  {"results_dir", [&](const toml::node& x, const std::string& k) { c.archive.results_dir = resolve(base_dir, s.string(x, k, false)); }},
                  {"previews_dir", [&](const toml::node& x, const std::string& k) { c.archive.previews_dir = resolve(base_dir, s.string(x, k, false)); }},
@@ -405,6 +410,7 @@ Config parse_config(const std::string& text, const std::string& path) {
         }
     }
     if (!have_database) c.archive.database = resolve(base_dir, "var/voserver.sqlite");
+    if (c.archive.query_database.empty()) c.archive.query_database = c.archive.database;
     {
         const fs::path dir = fs::path(c.archive.database).parent_path();
         if (c.archive.jobs_database.empty()) c.archive.jobs_database = (dir / "jobs.sqlite").string();

@@ -71,7 +71,12 @@ struct ArchiveConfig {
     std::string authority = "voserver.example";  ///< IVOA authority (no ivo://)
     std::string title = "voserver archive";
     std::string description;
-    std::string database;  ///< absolute path of the SQLite store
+    std::string database;  ///< absolute path of the SQLite store (what ingest writes)
+    /// What queries read (TAP, SIAv2, DataLink, SODA look-ups): `database`
+    /// (the default), or a `postgresql://` URL of the PostgreSQL store that
+    /// `voserver pg-load` publishes the SQLite store into (issue 11), read
+    /// as its reader role.
+    std::string query_database;
     /// The PostgreSQL database `voserver pg-load` publishes the store into
     /// (a libpq URL such as "postgresql://voserver_writer@127.0.0.1:54329/voserver";
     /// obscore/pg_store.hpp); "" = not configured.

@@ -121,7 +121,7 @@ int cmd_serve(const std::string& config_path, std::optional<int> port, const std
         if (*port < 0 || *port > 65535) throw CliError("--port must be between 0 and 65535");
         config.server.port = *port;
     }
-    if (!fs::exists(config.archive.database))
+    if (config.archive.query_database == config.archive.database && !fs::exists(config.archive.database))
         throw CliError("the store " + config.archive.database +
                        " does not exist: run `voserver build-demo` or `voserver ingest` first");
     if (!port_file.empty()) fs::remove(port_file);  // never leave a stale port for a reader to find
@@ -255,7 +255,7 @@ int cmd_query(const std::string& adql_text, const std::string& format_name, cons
     const auto format = votable::parse_format(format_name);
     if (!format) throw CliError("query: unknown --format " + format_name + " (votable, csv, tsv)");
     obscore::set_public_base_url(config.base_url());  // access_url as the configured server would give it
-    server::QueryEngine engine(config.archive.database);
+    server::QueryEngine engine(config.archive.query_database);
     server::QueryRequest q;
     q.adql = adql_text;
     q.format = *format;

@@ -28,6 +28,7 @@ PACKAGE = {
     "libabsl_": "libabsl-dev",
     "libpng16.so": "libpng-dev",
     "libcairo.so": "libcairo2-dev",
+    "libpq.so": "libpq-dev",
 }
 
 

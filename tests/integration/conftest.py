@@ -175,3 +175,40 @@ def archive(tmp_path_factory):
     with running_server(cfg, work) as base:
         yield {"base": base, "tap": base + "/tap", "ingest_output": done.stdout + done.stderr,
                "config": cfg, "work": work}
+
+
+PG_PORT = int(os.environ.get("VO_PG_PORT", "54329"))
+
+
+def pg_url(role: str, database: str) -> str:
+    """The libpq URL of `database` on the private cluster of scripts/postgres."""
+    return f"postgresql://{role}@127.0.0.1:{PG_PORT}/{database}"
+
+
+@pytest.fixture(scope="session")
+def pg_archive(archive, tmp_path_factory):
+    """The test archive served from PostgreSQL + pgSphere (issue 11): the
+    SQLite store of `archive` published with `voserver pg-load` into a fresh
+    database of the cluster `scripts/postgres start` runs, and a second
+    server whose queries read that database (`[archive] query_database`).
+    Yields the same keys as `archive`."""
+    name = f"voserver_it_{os.getpid()}"
+    made = subprocess.run([str(ROOT / "scripts" / "postgres"), "createdb", name], capture_output=True, text=True,
+                          timeout=300)
+    assert made.returncode == 0, "scripts/postgres createdb failed (is the cluster running? scripts/postgres start):\n" \
+        + made.stdout + made.stderr
+    try:
+        loaded = subprocess.run([str(VOSERVER), "pg-load", "--config", str(archive["config"]), "--database",
+                                 pg_url("voserver_writer", name)], capture_output=True, text=True, timeout=600)
+        assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+        work = tmp_path_factory.mktemp("pg_archive")
+        cfg = work / "voserver.toml"
+        text = archive["config"].read_text()
+        # the same store for jobs and previews; queries read PostgreSQL
+        text = text.replace("[archive]\n", f'[archive]\nquery_database = "{pg_url("voserver_reader", name)}"\n', 1)
+        cfg.write_text(text)
+        with running_server(cfg, work) as base:
+            yield {"base": base, "tap": base + "/tap", "config": cfg, "work": work, "database": name,
+                   "load_output": loaded.stdout + loaded.stderr}
+    finally:
+        subprocess.run([str(ROOT / "scripts" / "postgres"), "dropdb", name], capture_output=True, text=True, timeout=120)

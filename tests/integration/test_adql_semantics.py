@@ -57,6 +57,16 @@ def records(table):
     return [dict(zip(names, (pyval(table[n][i]) for n in names))) for i in range(len(table))]
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def archive(request, archive):
+    """Every test of this module runs against both stores (issue 11: an ADQL
+    query one backend answers is answered the same way by the other): the
+    SQLite test archive, and the same rows in PostgreSQL + pgSphere."""
+    if request.param == "sqlite":
+        return archive
+    return request.getfixturevalue("pg_archive")
+
+
 @pytest.fixture(scope="module")
 def base(archive):
     """Plain fetch of the reference columns: list of dicts, None for NULL."""

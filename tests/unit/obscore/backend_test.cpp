@@ -270,13 +270,21 @@ TEST_CASE("backend: an ingest is seen after refresh_if_changed", "[backend]") {
     CHECK(db->find_did_by_obs_id(row(kRows).obs_id));
 }
 
-TEST_CASE("backend: open_query_backend opens store files only", "[backend]") {
+TEST_CASE("backend: open_query_backend opens store files and postgresql:// URLs", "[backend]") {
     try {
-        open_query_backend("postgresql://reader:secret@db.example/archive");
+        open_query_backend("mysql://reader:secret@db.example/archive");
         FAIL("opened");
     } catch (const StoreError& e) {
-        CHECK_THAT(e.what(), Catch::Contains("postgresql://") && Catch::Contains("SQLite store file"));
+        CHECK_THAT(e.what(), Catch::Contains("mysql://") && Catch::Contains("SQLite store file"));
         CHECK_THAT(e.what(), !Catch::Contains("secret"));  // the URL may hold a password
+    }
+    // a PostgreSQL store that cannot be reached: named, password hidden
+    try {
+        open_query_backend("postgresql://reader:secret@127.0.0.1:1/archive?connect_timeout=5");
+        FAIL("opened");
+    } catch (const StoreError& e) {
+        CHECK_THAT(e.what(), Catch::Contains("cannot connect to the PostgreSQL store postgresql://reader@127.0.0.1:1"));
+        CHECK_THAT(e.what(), !Catch::Contains("secret"));
     }
     CHECK_THROWS_AS(open_query_backend(""), StoreError);
     CHECK_THROWS_AS(open_query_backend("/nonexistent/voserver/store.sqlite"), StoreError);

@@ -1,0 +1,680 @@
+// The PostgreSQL query backend (obscore/pg_backend.hpp).
+#include "obscore/pg_backend.hpp"
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <limits>
+#include <set>
+#include <thread>
+
+#include "adql/bind.hpp"
+#include "adql/dialect.hpp"
+#include "obscore/pg_store.hpp"
+
+namespace vo::obscore {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// `s` as a delimited SQL identifier.
+std::string quote_ident(std::string_view s) {
+    std::string r = "\"";
+    for (char c : s) {
+        if (c == '"') r += '"';
+        r += c;
+    }
+    return r + "\"";
+}
+
+/// `s` as an SQL string literal (standard_conforming_strings is on).
+std::string quote_literal(std::string_view s) {
+    std::string r = "'";
+    for (char c : s) {
+        if (c == '\'') r += '\'';
+        r += c;
+    }
+    return r + "'";
+}
+
+std::string lower(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+/// A TAP_SCHEMA name without ADQL delimiters ("size" -> size).
+std::string undelimit(const std::string& s) {
+    if (s.size() >= 2 && s.front() == '"' && s.back() == '"') return s.substr(1, s.size() - 2);
+    return s;
+}
+
+/// Owns a PGresult.
+struct Result {
+    PGresult* r = nullptr;
+    explicit Result(PGresult* p = nullptr) : r(p) {}
+    ~Result() { PQclear(r); }
+    Result(const Result&) = delete;
+    Result& operator=(const Result&) = delete;
+    Result(Result&& o) noexcept : r(o.r) { o.r = nullptr; }
+    Result& operator=(Result&& o) noexcept {
+        if (this != &o) {
+            PQclear(r);
+            r = o.r;
+            o.r = nullptr;
+        }
+        return *this;
+    }
+    ExecStatusType status() const { return r ? PQresultStatus(r) : PGRES_FATAL_ERROR; }
+    std::string sqlstate() const {
+        const char* s = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+        return s ? s : "";
+    }
+    std::string message() const {
+        const char* s = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+        return s ? s : "";
+    }
+    std::string text(int row, int col) const { return PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col); }
+    int rows() const { return PQntuples(r); }
+};
+
+/// How a result column is read: integers, reals, or text.
+enum class Read { integer, real, text };
+Read read_as(const adql::ColumnInfo& c) {
+    if (!c.arraysize.empty() && c.arraysize != "1") return Read::text;
+    const std::string& t = c.datatype;
+    if (t == "short" || t == "int" || t == "long" || t == "boolean" || t == "unsignedByte") return Read::integer;
+    if (t == "float" || t == "double") return Read::real;
+    return Read::text;
+}
+
+/// The catalogue read from TAP_SCHEMA (TAP 1.1 section 4).
+class PgCatalog final : public adql::Catalog {
+public:
+    std::vector<adql::TableInfo> tables_;
+    const std::vector<adql::TableInfo>& tables() const override { return tables_; }
+};
+
+class PgBackend;
+
+/// One run of a prepared query in single-row mode.
+class PgCursor final : public ResultCursor {
+public:
+    PgCursor(PgBackend& backend, const std::string& statement, const adql::Translation& translation,
+             const ExecuteControl& control);
+    ~PgCursor() override;
+    PgCursor(const PgCursor&) = delete;
+    PgCursor& operator=(const PgCursor&) = delete;
+
+    /// Waits for the first row (or the end). Throws QueryError or FirstRowExpired.
+    void prime();
+    bool next() override;
+
+private:
+    /// The next result of the connection, waiting with cancellation checks;
+    /// nullptr at the end.
+    PGresult* wait_result();
+    void fail(const Result& r);
+
+    PgBackend& backend_;
+    const adql::Translation& translation_;
+    std::vector<Read> reads_;
+    ExecuteControl control_;
+    Result res_;
+    /// The cells of res_'s row into res_.
+    void read_row();
+    Cell cell_of(std::size_t i);
+    bool primed_ = false;
+    bool done_ = false;
+    bool cancelled_for_ = false;  // PQcancel sent
+    enum class Why { none, cancel, deadline, express } why_ = Why::none;
+    std::string text_;
+};
+
+class PgPrepared final : public PreparedQuery {
+public:
+    PgPrepared(PgBackend& backend, adql::Translation translation, std::string name)
+        : backend_(backend), translation_(std::move(translation)), name_(std::move(name)) {}
+    ~PgPrepared() override;
+    const adql::Translation& translation() const override { return translation_; }
+    double estimate_cost() override;
+    std::unique_ptr<ResultCursor> execute(const ExecuteControl& control) override {
+        auto c = std::make_unique<PgCursor>(backend_, name_, translation_, control);
+        c->prime();
+        return c;
+    }
+    const std::string& name() const { return name_; }
+
+private:
+    PgBackend& backend_;
+    adql::Translation translation_;
+    std::string name_;
+};
+
+class PgUpload;
+
+class PgBackend final : public QueryBackend {
+public:
+    PgBackend(std::string url, BackendLimits limits) : url_(std::move(url)), limits_(limits) {
+        connect();
+        load_catalog();
+    }
+    ~PgBackend() override { PQfinish(conn_); }
+
+    const adql::Catalog& catalog() const override { return uploads_.empty() ? static_cast<const adql::Catalog&>(catalog_) : combined_; }
+    bool refresh_if_changed() override {
+        const long long v = data_version();
+        if (v == version_) return false;
+        load_catalog();
+        return true;
+    }
+    std::vector<ForeignKey> foreign_keys() const override;
+    std::map<std::string, long long> collection_counts() const override {
+        std::map<std::string, long long> out;
+        Result r = query("SELECT coalesce(obs_collection, ''), count(*) FROM ivoa.obscore GROUP BY 1");
+        for (int i = 0; i < r.rows(); ++i) out[r.text(i, 0)] = std::stoll(r.text(i, 1));
+        return out;
+    }
+    const std::vector<adql::UdfDecl>& udfs() const override { return adql::builtin_udfs(); }
+    adql::Translation translate(std::string_view adql, const adql::TranslateOptions& options) const override {
+        return adql::translate(adql, catalog(), adql::postgres_dialect(), options);
+    }
+    std::unique_ptr<PreparedQuery> prepare(adql::Translation translation) override {
+        ensure_connected();
+        const std::string name = "vo" + std::to_string(++statements_);
+        Result r(PQprepare(conn_, name.c_str(), translation.sql.c_str(), 0, nullptr));
+        if (r.status() != PGRES_COMMAND_OK) {
+            if (connection_lost()) throw QueryError("the database is unavailable: " + r.message(), false);
+            throw QueryError("cannot run the query: " + r.message(), true);
+        }
+        return std::make_unique<PgPrepared>(*this, std::move(translation), name);
+    }
+    std::unique_ptr<RequestTable> add_upload_table(const std::string& name, std::vector<adql::ColumnInfo> columns) override;
+
+    std::optional<ProductFile> find_product(const std::string& did) const override {
+        Result r = query("SELECT path, size_bytes, mtime, coalesce(image_hdus, '') FROM voserver.files "
+                         "WHERE obs_publisher_did = " + quote_literal(did));
+        if (r.rows() == 0) return std::nullopt;
+        ProductFile f;
+        f.path = r.text(0, 0);
+        f.size_bytes = std::stoll(r.text(0, 1).empty() ? "0" : r.text(0, 1));
+        f.mtime = std::stoll(r.text(0, 2).empty() ? "0" : r.text(0, 2));
+        const std::string hdus = r.text(0, 3);
+        for (std::size_t at = 0; at < hdus.size();) {
+            std::size_t end = hdus.find_first_of(", ", at);
+            if (end == std::string::npos) end = hdus.size();
+            if (end > at) f.image_hdus.push_back(std::stoi(hdus.substr(at, end - at)));
+            at = end + 1;
+        }
+        return f;
+    }
+    std::optional<std::string> find_dataproduct_type(const std::string& did) const override {
+        Result r = query("SELECT coalesce(dataproduct_type, '') FROM ivoa.obscore WHERE obs_publisher_did = " +
+                         quote_literal(did));
+        if (r.rows() == 0) return std::nullopt;
+        return r.text(0, 0);
+    }
+    std::optional<std::string> find_did_by_obs_id(const std::string& obs_id) const override {
+        Result r = query("SELECT obs_publisher_did FROM ivoa.obscore WHERE obs_id = " + quote_literal(obs_id) + " LIMIT 2");
+        if (r.rows() != 1) return std::nullopt;
+        return r.text(0, 0);
+    }
+
+    // For the cursor, prepared queries and uploads.
+    PGconn* conn() { return conn_; }
+    const BackendLimits& limits() const { return limits_; }
+    bool connection_lost() const { return PQstatus(conn_) != CONNECTION_OK; }
+    /// Runs `sql` (no rows expected, or few); throws StoreError on failure.
+    Result query(const std::string& sql) const {
+        const_cast<PgBackend*>(this)->ensure_connected();
+        Result r(PQexec(conn_, sql.c_str()));
+        if (r.status() != PGRES_COMMAND_OK && r.status() != PGRES_TUPLES_OK && r.status() != PGRES_COPY_IN)
+            throw StoreError("PostgreSQL store " + url_without_password(url_) + ": " + r.message());
+        return r;
+    }
+    /// Before each run: the base URL of access_url and the time limit.
+    void before_run(const ExecuteControl& control) {
+        ensure_connected();
+        std::string set;
+        const std::string base = public_base_url();
+        if (base != base_url_) {
+            set += "SELECT set_config('voserver.base_url', " + quote_literal(base) + ", false);";
+            base_url_ = base;
+        }
+        long long ms = 0;  // statement_timeout: a backstop for the deadline (0: none)
+        if (control.deadline != Clock::time_point::max())
+            ms = std::max<long long>(
+                1, std::chrono::duration_cast<std::chrono::milliseconds>(control.deadline - Clock::now()).count() + 1000);
+        if (ms != timeout_ms_) {
+            set += "SET statement_timeout = " + std::to_string(ms) + ";";
+            timeout_ms_ = ms;
+        }
+        if (!set.empty()) query(set);
+    }
+    void forget(const PgUpload* u);
+    double plan_cost(const std::string& sql);
+    void deallocate(const std::string& name) {
+        if (connection_lost()) return;
+        PQclear(PQexec(conn_, ("DEALLOCATE " + name).c_str()));
+    }
+    const std::string& url() const { return url_; }
+
+private:
+    void connect() {
+        if (conn_) PQfinish(conn_);
+        conn_ = PQconnectdb(url_.c_str());
+        if (PQstatus(conn_) != CONNECTION_OK) {
+            std::string msg = PQerrorMessage(conn_);
+            while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+            throw StoreError("cannot connect to the PostgreSQL store " + url_without_password(url_) + ": " + msg);
+        }
+        // Queries only read (the reader role can only SELECT anyway); floats
+        // print in their shortest exact form.
+        Result r(PQexec(conn_, "SET default_transaction_read_only = on; SET extra_float_digits = 1; "
+                               "SET client_encoding = 'UTF8'"));
+        if (r.status() != PGRES_COMMAND_OK)
+            throw StoreError("PostgreSQL store " + url_without_password(url_) + ": " + r.message());
+        base_url_ = "\x01";  // unknown: set before the next run
+        timeout_ms_ = -1;
+    }
+    /// Reconnects after a lost connection (prepared statements are lost with
+    /// it: the catalogue is reloaded, so the server drops its cached ones).
+    void ensure_connected() {
+        if (!connection_lost()) return;
+        PQreset(conn_);
+        if (PQstatus(conn_) != CONNECTION_OK)
+            throw QueryError("the database is unavailable (" + url_without_password(url_) + ")", false);
+        connect();
+        version_ = -2;  // refresh_if_changed() reloads
+    }
+    long long data_version() const {
+        Result r = query("SELECT value FROM voserver.meta WHERE key = 'data_version'");
+        return r.rows() ? std::stoll(r.text(0, 0)) : 0;
+    }
+    void load_catalog();
+    void rebuild_combined();
+
+    std::string url_;
+    BackendLimits limits_;
+    PGconn* conn_ = nullptr;
+    PgCatalog catalog_;
+    PgCatalog combined_;
+    long long version_ = -1;
+    long long statements_ = 0;
+    std::string base_url_;
+    long long timeout_ms_ = -1;
+    std::vector<const PgUpload*> uploads_;
+    friend class PgUpload;
+};
+
+/// An uploaded table: a TEMP table of the connection (TAP 1.1 section 2.5).
+class PgUpload final : public RequestTable {
+public:
+    PgUpload(PgBackend& backend, const std::string& name, std::vector<adql::ColumnInfo> columns) : backend_(backend) {
+        std::set<std::string> seen;
+        physical_ = "tap_upload_" + lower(name);
+        std::string cols;
+        for (std::size_t i = 0; i < columns.size(); ++i) {
+            auto& c = columns[i];
+            if (!seen.insert(lower(c.name)).second)
+                throw StoreError("upload " + name + ": two columns are named " + c.name + " (names are case-insensitive)");
+            c.physical = "c" + std::to_string(i + 1);
+            cols += (i ? ", " : "") + quote_ident(c.physical) + " " + pg_column_type(c.datatype, c.arraysize);
+        }
+        info_.schema = kUploadSchema;
+        info_.name = name;
+        info_.physical = "pg_temp." + physical_;
+        info_.columns = std::move(columns);
+        backend_.query("BEGIN READ WRITE; DROP TABLE IF EXISTS pg_temp." + quote_ident(physical_) +
+                       "; CREATE TEMP TABLE " + quote_ident(physical_) + " (" + cols + ")");
+        Result r = backend_.query("COPY pg_temp." + quote_ident(physical_) + " FROM STDIN");
+        copying_ = true;
+    }
+    ~PgUpload() override {
+        if (copying_) {
+            PQputCopyEnd(backend_.conn(), "abandoned");
+            PQclear(PQgetResult(backend_.conn()));
+            PQclear(PQexec(backend_.conn(), "ROLLBACK"));
+        } else if (!backend_.connection_lost()) {
+            PQclear(PQexec(backend_.conn(), ("BEGIN READ WRITE; DROP TABLE IF EXISTS pg_temp." + quote_ident(physical_) +
+                                             "; COMMIT")
+                                                .c_str()));
+        }
+        backend_.forget(this);
+    }
+    void insert(const std::vector<Cell>& row) override {
+        line_.clear();
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            if (i) line_ += '\t';
+            const Cell& c = row[i];
+            switch (c.kind) {
+                case Cell::Kind::null: line_ += "\\N"; break;
+                case Cell::Kind::integer: line_ += std::to_string(c.integer); break;
+                case Cell::Kind::real: {
+                    char buf[32];
+                    auto r = std::to_chars(buf, buf + sizeof buf, c.real);
+                    line_.append(buf, r.ptr);
+                    break;
+                }
+                case Cell::Kind::text:
+                    for (char ch : c.text) {
+                        if (ch == '\\') line_ += "\\\\";
+                        else if (ch == '\t') line_ += "\\t";
+                        else if (ch == '\n') line_ += "\\n";
+                        else if (ch == '\r') line_ += "\\r";
+                        else line_ += ch;
+                    }
+                    break;
+            }
+        }
+        line_ += '\n';
+        if (PQputCopyData(backend_.conn(), line_.data(), static_cast<int>(line_.size())) != 1)
+            throw StoreError(std::string("upload: ") + PQerrorMessage(backend_.conn()));
+        ++rows_;
+    }
+    void finish() override {
+        if (!copying_) return;
+        copying_ = false;
+        if (PQputCopyEnd(backend_.conn(), nullptr) != 1)
+            throw StoreError(std::string("upload: ") + PQerrorMessage(backend_.conn()));
+        Result r(PQgetResult(backend_.conn()));
+        while (PGresult* more = PQgetResult(backend_.conn())) PQclear(more);
+        if (r.status() != PGRES_COMMAND_OK) {
+            PQclear(PQexec(backend_.conn(), "ROLLBACK"));
+            throw StoreError("upload " + info_.name + ": " + r.message());
+        }
+        backend_.query("ANALYZE pg_temp." + quote_ident(physical_) + "; COMMIT");
+    }
+    const adql::TableInfo& info() const override { return info_; }
+    std::int64_t rows() const override { return rows_; }
+
+private:
+    PgBackend& backend_;
+    std::string physical_;
+    adql::TableInfo info_;
+    std::string line_;
+    std::int64_t rows_ = 0;
+    bool copying_ = false;
+};
+
+void PgBackend::rebuild_combined() {
+    combined_.tables_.clear();
+    if (uploads_.empty()) return;
+    combined_.tables_ = catalog_.tables_;
+    for (const auto* u : uploads_) combined_.tables_.push_back(u->info());
+}
+
+void PgBackend::forget(const PgUpload* u) {
+    uploads_.erase(std::remove(uploads_.begin(), uploads_.end(), u), uploads_.end());
+    rebuild_combined();
+}
+
+std::unique_ptr<RequestTable> PgBackend::add_upload_table(const std::string& name, std::vector<adql::ColumnInfo> columns) {
+    auto u = std::make_unique<PgUpload>(*this, name, std::move(columns));
+    uploads_.push_back(u.get());
+    rebuild_combined();
+    return u;
+}
+
+void PgBackend::load_catalog() {
+    const long long version = data_version();
+    std::vector<adql::TableInfo> tables;
+    {
+        Result r = query("SELECT schema_name, table_name, coalesce(description, '') FROM tap_schema.tables "
+                         "ORDER BY table_index, table_name");
+        for (int i = 0; i < r.rows(); ++i) {
+            adql::TableInfo t;
+            t.schema = r.text(i, 0);
+            const std::string qualified = r.text(i, 1);
+            const auto dot = qualified.rfind('.');
+            t.name = undelimit(dot == std::string::npos ? qualified : qualified.substr(dot + 1));
+            t.physical = lower(t.schema) + "." + lower(t.name);
+            t.description = r.text(i, 2);
+            tables.push_back(std::move(t));
+        }
+    }
+    Result r = query("SELECT table_name, column_name, datatype, coalesce(arraysize, ''), coalesce(xtype, ''), "
+                     "coalesce(unit, ''), coalesce(ucd, ''), coalesce(utype, ''), coalesce(description, ''), "
+                     "indexed, principal, std FROM tap_schema.columns ORDER BY column_index");
+    for (int i = 0; i < r.rows(); ++i) {
+        const std::string table = r.text(i, 0);
+        auto it = std::find_if(tables.begin(), tables.end(),
+                               [&](const adql::TableInfo& t) { return t.schema + "." + t.name == table; });
+        if (it == tables.end()) continue;
+        adql::ColumnInfo c;
+        c.name = undelimit(r.text(i, 1));
+        c.physical = c.name;
+        c.datatype = r.text(i, 2);
+        c.arraysize = r.text(i, 3);
+        c.xtype = r.text(i, 4);
+        c.unit = r.text(i, 5);
+        c.ucd = r.text(i, 6);
+        c.utype = r.text(i, 7);
+        c.description = r.text(i, 8);
+        c.indexed = r.text(i, 9) == "1";
+        c.principal = r.text(i, 10) == "1";
+        c.std = r.text(i, 11) == "1";
+        // access_url: a stored path completed with the server's base URL (as in the SQLite store)
+        if (it->physical == "ivoa.obscore" && c.name == "access_url")
+            c.sql_template = "CASE WHEN substr({}, 1, 1) = '/' THEN vo_base_url() || {} ELSE {} END";
+        it->columns.push_back(std::move(c));
+    }
+    catalog_.tables_ = std::move(tables);
+    version_ = version;
+    rebuild_combined();
+}
+
+std::vector<ForeignKey> PgBackend::foreign_keys() const {
+    std::vector<ForeignKey> out;
+    Result keys = query("SELECT key_id, from_table, target_table, coalesce(description, ''), coalesce(utype, '') "
+                        "FROM tap_schema.keys ORDER BY key_id");
+    Result cols = query("SELECT key_id, from_column, target_column FROM tap_schema.key_columns");
+    for (int i = 0; i < keys.rows(); ++i) {
+        ForeignKey k;
+        k.from_table = keys.text(i, 1);
+        k.target_table = keys.text(i, 2);
+        k.description = keys.text(i, 3);
+        k.utype = keys.text(i, 4);
+        for (int j = 0; j < cols.rows(); ++j)
+            if (cols.text(j, 0) == keys.text(i, 0)) k.columns.emplace_back(cols.text(j, 1), cols.text(j, 2));
+        out.push_back(std::move(k));
+    }
+    return out;
+}
+
+/// The planner's total cost of the plan's top node (PostgreSQL's cost units,
+/// about one per page read), 1e300 when it cannot tell.
+double PgBackend::plan_cost(const std::string& sql) {
+    try {
+        Result r = query("EXPLAIN " + sql);
+        if (r.rows() == 0) return 1e300;
+        const std::string line = r.text(0, 0);
+        const auto at = line.find("..");
+        if (at == std::string::npos) return 1e300;
+        return std::stod(line.substr(at + 2));
+    } catch (const std::exception&) {
+        return 1e300;
+    }
+}
+
+double PgPrepared::estimate_cost() { return backend_.plan_cost(translation_.sql); }
+
+PgPrepared::~PgPrepared() { backend_.deallocate(name_); }
+
+// ---------------------------------------------------------------- cursor
+
+PgCursor::PgCursor(PgBackend& backend, const std::string& statement, const adql::Translation& translation,
+                   const ExecuteControl& control)
+    : backend_(backend), translation_(translation), control_(control) {
+    for (const auto& c : translation.columns) reads_.push_back(read_as(c));
+    row_.resize(translation.columns.size());
+    backend_.before_run(control_);
+    PGconn* conn = backend_.conn();
+    if (!PQsendQueryPrepared(conn, statement.c_str(), 0, nullptr, nullptr, nullptr, 0) || !PQsetSingleRowMode(conn)) {
+        done_ = true;
+        if (backend_.connection_lost()) throw QueryError("the database is unavailable (" + url_without_password(backend_.url()) + ")", false);
+        throw QueryError(std::string("cannot run the query: ") + PQerrorMessage(conn), false);
+    }
+}
+
+void PgCursor::prime() {
+    res_ = Result(wait_result());
+    primed_ = true;
+    control_.first_row_by.reset();
+    if (!res_.r) {
+        done_ = true;
+        return;
+    }
+    if (res_.status() == PGRES_TUPLES_OK) {  // no rows at all
+        res_ = Result();
+        while (PGresult* more = wait_result()) PQclear(more);
+        done_ = true;
+        return;
+    }
+    if (res_.status() != PGRES_SINGLE_TUPLE) fail(res_);
+    read_row();
+}
+
+bool PgCursor::next() {
+    if (primed_) {
+        primed_ = false;
+        return !done_;
+    }
+    if (done_) return false;
+    res_ = Result(wait_result());
+    if (!res_.r) {
+        done_ = true;
+        return false;
+    }
+    if (res_.status() == PGRES_SINGLE_TUPLE) {
+        read_row();
+        return true;
+    }
+    if (res_.status() == PGRES_TUPLES_OK) {
+        res_ = Result();
+        while (PGresult* more = wait_result()) PQclear(more);
+        done_ = true;
+        return false;
+    }
+    fail(res_);
+    return false;
+}
+
+void PgCursor::read_row() {
+    for (std::size_t i = 0; i < row_.size(); ++i) row_[i] = cell_of(i);
+}
+
+Cell PgCursor::cell_of(std::size_t i) {
+    Cell c;
+    const int col = static_cast<int>(i);
+    if (!res_.r || PQgetisnull(res_.r, 0, col)) return c;
+    const char* v = PQgetvalue(res_.r, 0, col);
+    const std::size_t n = static_cast<std::size_t>(PQgetlength(res_.r, 0, col));
+    const Read how = i < reads_.size() ? reads_[i] : Read::text;
+    if (how == Read::integer) {
+        std::int64_t x = 0;
+        auto r = std::from_chars(v, v + n, x);
+        if (r.ec == std::errc() && r.ptr == v + n) {
+            c.kind = Cell::Kind::integer;
+            c.integer = x;
+            return c;
+        }
+        if (n == 1 && (v[0] == 't' || v[0] == 'f')) {  // a boolean
+            c.kind = Cell::Kind::integer;
+            c.integer = v[0] == 't';
+            return c;
+        }
+    }
+    if (how == Read::real || how == Read::integer) {
+        double x = 0;
+        auto r = std::from_chars(v, v + n, x);
+        if (r.ec == std::errc() && r.ptr == v + n) {
+            c.kind = Cell::Kind::real;
+            c.real = x;
+            return c;
+        }
+        if (std::strcmp(v, "NaN") == 0 || std::strcmp(v, "Infinity") == 0 || std::strcmp(v, "-Infinity") == 0) {
+            c.kind = Cell::Kind::real;
+            c.real = v[0] == 'N' ? std::numeric_limits<double>::quiet_NaN()
+                     : v[0] == '-' ? -std::numeric_limits<double>::infinity()
+                                   : std::numeric_limits<double>::infinity();
+            return c;
+        }
+    }
+    c.kind = Cell::Kind::text;
+    c.text = std::string_view(v, n);
+    return c;
+}
+
+PGresult* PgCursor::wait_result() {
+    PGconn* conn = backend_.conn();
+    for (;;) {
+        if (!PQisBusy(conn)) return PQgetResult(conn);
+        const auto now = Clock::now();
+        if (why_ == Why::none) {
+            if (control_.cancel && control_.cancel->load()) why_ = Why::cancel;
+            else if (now >= control_.deadline) why_ = Why::deadline;
+            else if (control_.first_row_by && now >= *control_.first_row_by) why_ = Why::express;
+            if (why_ != Why::none && !cancelled_for_) {
+                cancelled_for_ = true;
+                if (PGcancel* c = PQgetCancel(conn)) {
+                    char err[256];
+                    PQcancel(c, err, sizeof err);
+                    PQfreeCancel(c);
+                }
+            }
+        }
+        pollfd p{PQsocket(conn), POLLIN, 0};
+        ::poll(&p, 1, 20);
+        if (!PQconsumeInput(conn)) return PQgetResult(conn);
+    }
+}
+
+void PgCursor::fail(const Result& r) {
+    const std::string state = r.sqlstate();
+    const std::string msg = r.message();
+    // drain the rest, so that the connection is ready for the next query
+    while (PGresult* more = wait_result()) PQclear(more);
+    done_ = true;
+    if (why_ == Why::express) throw FirstRowExpired();
+    if (why_ == Why::cancel) throw QueryError("query interrupted (the client went away)", false);
+    if (why_ == Why::deadline || state == "57014")  // 57014: statement_timeout
+        throw QueryError("query stopped: it ran longer than " + control_.deadline_reason +
+                             "; narrow it (TOP, a tighter WHERE) or run it asynchronously",
+                         true);
+    if (backend_.connection_lost() || state.rfind("08", 0) == 0)
+        throw QueryError("the database is unavailable: " + msg, false);
+    if (state == "54000" || state == "53200")
+        throw QueryError("query stopped: it needs more memory or a larger value than the service allows: " + msg, true);
+    const bool client = state.rfind("22", 0) == 0 || state.rfind("42", 0) == 0 || state.rfind("54", 0) == 0 ||
+                        state.rfind("P0001", 0) == 0 || state.rfind("2F", 0) == 0;
+    throw QueryError(msg, client);
+}
+
+PgCursor::~PgCursor() {
+    if (done_) return;
+    // an abandoned run: cancel it and drain the connection
+    if (PGcancel* c = PQgetCancel(backend_.conn())) {
+        char err[256];
+        PQcancel(c, err, sizeof err);
+        PQfreeCancel(c);
+    }
+    while (PGresult* more = PQgetResult(backend_.conn())) PQclear(more);
+}
+
+}  // namespace
+
+std::unique_ptr<QueryBackend> open_pg_query_backend(const std::string& url, const BackendLimits& limits) {
+    try {
+        return std::make_unique<PgBackend>(url, limits);
+    } catch (const QueryError& e) {
+        throw StoreError(e.what());
+    }
+}
+
+}  // namespace vo::obscore

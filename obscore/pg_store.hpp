@@ -1,0 +1,67 @@
+// The PostgreSQL + pgSphere store (issue 11): its layout, shared by the
+// writer (obscore/pg_store.cpp: loading) and the query backend
+// (obscore/pg_backend.cpp), and the loading entry point.
+//
+// Layout of the database (pgSphere and the roles from `scripts/postgres`):
+//  - `ivoa.obscore`: one row per product, the columns of the SQLite store's
+//    `ivoa_obscore` (obscore_columns() plus configured extension columns)
+//    with the same names, typed by their VOTable datatype: char/unicodeChar
+//    -> text, short -> smallint, int -> integer, long -> bigint, boolean ->
+//    smallint, float and double -> double precision (the SQLite store keeps
+//    8-byte values for both: the same values on both stores), any other
+//    array -> text; unique obs_publisher_did; B-tree indexes where the column table
+//    says `indexed`.
+//  - `tap_schema.schemas`, `.tables`, `.columns`, `.keys`, `.key_columns`:
+//    TAP 1.1 section 4, the same columns and rows as the SQLite store's
+//    `tap_schema_*` tables (TAP_SCHEMA names the tables as ADQL sees them;
+//    the physical name of an ADQL table schema.name is "schema.name" in
+//    lower case, written "schema"."name" by the PostgreSQL dialect).
+//  - `voserver.files` (obs_publisher_did primary key, path, size_bytes,
+//    mtime, image_hdus) and `voserver.meta` (key primary key, value), whose
+//    key 'data_version' grows by one with every load (queries reload their
+//    catalogue when it changed).
+//  - the adql_* function library (obscore/pg_functions.hpp) and
+//    `vo_base_url()` (text: current_setting('voserver.base_url', true), set
+//    by each query connection), both in schema `public`.
+//  - SELECT on every table and USAGE on the schemas granted to the reader
+//    role (`voserver_reader`), which runs queries in read-only transactions.
+#pragma once
+
+#include <functional>
+#include <string>
+
+namespace vo::obscore {
+
+/// The reader role of the layout above (scripts/postgres creates it).
+inline constexpr const char* kPgReaderRole = "voserver_reader";
+
+/// The PostgreSQL type of a column of VOTable `datatype` and `arraysize`
+/// (TAP 1.1 section 4.3), by the mapping above.
+std::string pg_column_type(const std::string& datatype, const std::string& arraysize);
+
+/// `url` without its password (a URI's "user:password@", a `password` query
+/// parameter, a `password=...` keyword of a key/value connection string;
+/// PostgreSQL 15 manual section 34.1.1), for messages and logs.
+std::string url_without_password(const std::string& url);
+
+/// What load_into_postgres() did.
+struct PgLoadReport {
+    long long rows = 0;         ///< ivoa.obscore rows loaded
+    long long files = 0;        ///< voserver.files rows loaded
+    double seconds = 0;         ///< wall time of the load
+};
+
+/// Publishes the SQLite store at `sqlite_path` (written by `voserver ingest`
+/// or `build-demo`) into the PostgreSQL database at `url` (a libpq
+/// connection URI, e.g. "postgresql://voserver_writer@127.0.0.1:54329/voserver",
+/// connecting as a role that owns the schemas): in one transaction, creates or
+/// replaces the layout above, installs the function library, bulk-loads
+/// ivoa.obscore, TAP_SCHEMA and the files table with COPY, creates the
+/// indexes, grants the reader role, increments meta.data_version, commits.
+/// Queries running meanwhile see the old or the new content, never a mix.
+/// `progress` (may be empty) gets one line per step. Throws StoreError naming
+/// the URL (without password) and the database's message.
+PgLoadReport load_into_postgres(const std::string& sqlite_path, const std::string& url,
+                                const std::function<void(const std::string&)>& progress = {});
+
+}  // namespace vo::obscore
