@@ -83,10 +83,10 @@ public:
 /// A user-defined function declaration, e.g. from TAPRegExt or lyonetia:
 /// `ivo_healpix_index(hpxOrder INTEGER, ra DOUBLE, dec DOUBLE) -> BIGINT`.
 struct UdfDecl {
-    std::string name;                   ///< lower case
-    std::vector<std::string> arg_types; ///< ADQL type names, upper case
-    std::string return_type;            ///< ADQL type name, upper case
-    std::string form;                   ///< the declaration as written
+    std::string name;                    ///< lower case
+    std::vector<std::string> arg_types;  ///< ADQL type names, upper case
+    std::string return_type;             ///< ADQL type name, upper case
+    std::string form;                    ///< the declaration as written
 };
 
 /// An error in a query a client sent. `line`/`column` are 1-based positions in
@@ -159,8 +159,7 @@ struct Translation {
 /// Parses, checks and translates one ADQL 2.1 query for the SQLite dialect.
 /// Throws AdqlError naming the problem (position for a syntax error, the name
 /// for an unknown table or column, the argument for a type error).
-Translation translate_sqlite(std::string_view adql, const Catalog& catalog,
-                             const TranslateOptions& options = {});
+Translation translate_sqlite(std::string_view adql, const Catalog& catalog, const TranslateOptions& options = {});
 
 /// The same for a query built as a syntax tree (adql/ast.hpp) rather than
 /// written as text, e.g. by the SIAv2 parameter mapping, so that no client
@@ -168,8 +167,7 @@ Translation translate_sqlite(std::string_view adql, const Catalog& catalog,
 /// would produce (names as written, literals unescaped, functions upper case,
 /// UDF names lower case with `is_udf`); `options.limits.max_depth` is checked
 /// on it as on parsed text. Throws AdqlError as above.
-Translation translate_sqlite(const ast::Statement& query, const Catalog& catalog,
-                             const TranslateOptions& options = {});
+Translation translate_sqlite(const ast::Statement& query, const Catalog& catalog, const TranslateOptions& options = {});
 
 /// The user-defined functions the SQLite dialect provides (ADQL 2.1 section
 /// 4.3; issue 3 item 4): ivo_healpix_index, ivo_healpix_center, ivo_hasword,

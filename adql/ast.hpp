@@ -23,11 +23,11 @@ void release(std::shared_ptr<void> node) noexcept;
 
 /// The special members every node type declares, with a destructor that
 /// releases the children through release().
-#define VO_ADQL_AST_NODE(T)              \
-    T() = default;                       \
-    T(const T&) = default;               \
-    T(T&&) noexcept = default;           \
-    T& operator=(const T&) = default;    \
+#define VO_ADQL_AST_NODE(T)               \
+    T() = default;                        \
+    T(const T&) = default;                \
+    T(T&&) noexcept = default;            \
+    T& operator=(const T&) = default;     \
     T& operator=(T&&) noexcept = default; \
     ~T()
 
@@ -50,51 +50,52 @@ using ExprPtr = std::shared_ptr<Expr>;
 struct Expr {
     VO_ADQL_AST_NODE(Expr);
     enum class Kind {
-        Null,        ///< NULL
-        Number,      ///< unsigned numeric literal; `text` as written, `is_integer` if exact without period
-        String,      ///< character string literal; `text` unescaped
-        Column,      ///< column reference; `path` = [[catalog.]schema.]table.]column
-        Function,    ///< built-in function or UDF; `name` upper case for built-ins, as written (lower) for UDFs
-        Aggregate,   ///< AVG/MAX/MIN/SUM/COUNT; `name` upper case; `args` empty for COUNT(*)
-        Unary,       ///< `op` "-" or "+", args[0]
-        Binary,      ///< `op` one of + - * / ||; args[0], args[1]
-        Compare,     ///< `op` one of = <> < > <= >= (!= normalised to <>)
-        Between,     ///< args: value, low, high; `negated`
-        In,          ///< args[0] value, then the list, or `query`; `negated`
-        Like,        ///< args: value, pattern; `op` "LIKE" or "ILIKE"; `negated`
-        IsNull,      ///< args[0]; `negated` for IS NOT NULL
-        Exists,      ///< `query`
-        And, Or,     ///< args[0], args[1]
-        Not,         ///< args[0]
-        Paren,       ///< ( args[0] )
-        Case,        ///< CASE [operand] WHEN.. THEN.. [ELSE ..] END: args = [operand?] pairs.. [else?]; see case_* flags
-        Cast,        ///< CAST(args[0] AS cast_type[(cast_length)])
-        Subquery,    ///< scalar subquery `query`
+        Null,       ///< NULL
+        Number,     ///< unsigned numeric literal; `text` as written, `is_integer` if exact without period
+        String,     ///< character string literal; `text` unescaped
+        Column,     ///< column reference; `path` = [[catalog.]schema.]table.]column
+        Function,   ///< built-in function or UDF; `name` upper case for built-ins, as written (lower) for UDFs
+        Aggregate,  ///< AVG/MAX/MIN/SUM/COUNT; `name` upper case; `args` empty for COUNT(*)
+        Unary,      ///< `op` "-" or "+", args[0]
+        Binary,     ///< `op` one of + - * / ||; args[0], args[1]
+        Compare,    ///< `op` one of = <> < > <= >= (!= normalised to <>)
+        Between,    ///< args: value, low, high; `negated`
+        In,         ///< args[0] value, then the list, or `query`; `negated`
+        Like,       ///< args: value, pattern; `op` "LIKE" or "ILIKE"; `negated`
+        IsNull,     ///< args[0]; `negated` for IS NOT NULL
+        Exists,     ///< `query`
+        And,
+        Or,        ///< args[0], args[1]
+        Not,       ///< args[0]
+        Paren,     ///< ( args[0] )
+        Case,      ///< CASE [operand] WHEN.. THEN.. [ELSE ..] END: args = [operand?] pairs.. [else?]; see case_* flags
+        Cast,      ///< CAST(args[0] AS cast_type[(cast_length)])
+        Subquery,  ///< scalar subquery `query`
     };
     Kind kind = Kind::Null;
     int line = 0, column = 0;
-    std::string text;   ///< literal text, or function name
-    std::string op;     ///< operator
+    std::string text;  ///< literal text, or function name
+    std::string op;    ///< operator
     std::vector<Ident> path;
     std::vector<ExprPtr> args;
     QueryPtr query;
     bool negated = false;
     bool is_integer = false;
-    bool distinct = false;          ///< aggregate with DISTINCT
-    bool is_udf = false;            ///< Function: a user-defined function
+    bool distinct = false;  ///< aggregate with DISTINCT
+    bool is_udf = false;    ///< Function: a user-defined function
     /// Geometry constructors: the coordinate system argument, if given
     /// (ADQL 2.1 section 4.2.5); `coordsys_null` when it was NULL.
     std::optional<std::string> coordsys;
     bool coordsys_null = false;
     bool case_has_operand = false;  ///< simple CASE x WHEN ...
     bool case_has_else = false;
-    std::string cast_type;          ///< upper case, e.g. "DOUBLE PRECISION", "VARCHAR"
+    std::string cast_type;  ///< upper case, e.g. "DOUBLE PRECISION", "VARCHAR"
     std::optional<std::int64_t> cast_length;
 };
 
 /// A select-list item: an expression with optional alias, `*`, or `q.*`.
 struct SelectItem {
-    ExprPtr expr;                 ///< null for `*` and `q.*`
+    ExprPtr expr;  ///< null for `*` and `q.*`
     std::optional<Ident> alias;
     bool star = false;
     std::vector<Ident> star_qualifier;  ///< table name parts for `q.*`
@@ -111,13 +112,13 @@ struct TableRef {
     enum class JoinType { Inner, Left, Right, Full };
     Kind kind = Kind::Table;
     int line = 0, column = 0;
-    std::vector<Ident> name;         ///< Table: [[catalog.]schema.]table
-    std::optional<Ident> alias;      ///< correlation name
-    QueryPtr subquery;               ///< Derived
-    TableRefPtr left, right;         ///< Join
+    std::vector<Ident> name;     ///< Table: [[catalog.]schema.]table
+    std::optional<Ident> alias;  ///< correlation name
+    QueryPtr subquery;           ///< Derived
+    TableRefPtr left, right;     ///< Join
     JoinType join_type = JoinType::Inner;
     bool natural = false;
-    ExprPtr on;                      ///< ON condition
+    ExprPtr on;  ///< ON condition
     std::vector<Ident> using_columns;
     bool has_using = false;
 };
@@ -145,7 +146,7 @@ struct QueryExpr {
     VO_ADQL_AST_NODE(QueryExpr);
     enum class Kind { Select, Union, Except, Intersect, Nested };  ///< Nested: ( left ) with its own ORDER BY/OFFSET
     Kind kind = Kind::Select;
-    bool all = false;                ///< UNION ALL etc.
+    bool all = false;  ///< UNION ALL etc.
     std::shared_ptr<SelectCore> select;
     QueryPtr left, right;
     std::vector<OrderItem> order_by;

@@ -31,11 +31,23 @@ void set_scalar_meta(Expr& n, Type t) {
     n.info.arraysize.clear();
     switch (t) {
         case Type::Integer: n.info.datatype = "long"; break;
-        case Type::Double: case Type::Null: case Type::Unknown: n.info.datatype = "double"; break;
-        case Type::String: n.info.datatype = "char"; n.info.arraysize = "*"; break;
-        case Type::Timestamp: n.info.datatype = "char"; n.info.arraysize = "*"; n.info.xtype = "timestamp"; break;
+        case Type::Double:
+        case Type::Null:
+        case Type::Unknown: n.info.datatype = "double"; break;
+        case Type::String:
+            n.info.datatype = "char";
+            n.info.arraysize = "*";
+            break;
+        case Type::Timestamp:
+            n.info.datatype = "char";
+            n.info.arraysize = "*";
+            n.info.xtype = "timestamp";
+            break;
         case Type::Bool: n.info.datatype = "boolean"; break;
-        case Type::Geometry: n.info.datatype = "double"; n.info.arraysize = "*"; break;
+        case Type::Geometry:
+            n.info.datatype = "double";
+            n.info.arraysize = "*";
+            break;
     }
 }
 
@@ -65,8 +77,10 @@ Node geometry(BK kind, const std::string& geom, const ast::Expr& at) {
 
 int type_class(Type x) {
     switch (x) {
-        case Type::Integer: case Type::Double: return 1;
-        case Type::String: case Type::Timestamp: return 2;
+        case Type::Integer:
+        case Type::Double: return 1;
+        case Type::String:
+        case Type::Timestamp: return 2;
         case Type::Geometry: return 3;
         case Type::Bool: return 4;
         default: return 0;
@@ -248,7 +262,8 @@ ExprPtr Binder::expr(const ast::Expr& e, const Scope& scope, bool allow_alias) {
             n->query = query(*e.query, &scope, false);
             return n;
         }
-        case K::And: case K::Or: {
+        case K::And:
+        case K::Or: {
             Node n = scalar(e.kind == K::And ? BK::And : BK::Or, Type::Bool, e);
             n->args = {sub(e.args[0]), sub(e.args[1])};
             n->aggregate = any_aggregate(n->args);

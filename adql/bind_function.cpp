@@ -136,7 +136,9 @@ ExprPtr Binder::geometry_function(const ast::Expr& e, std::vector<ExprPtr>& a) {
     const std::string& n = e.text;
     check_coordsys(e);
     auto num = [&](std::size_t i, const std::string& what) { need_numeric(*a[i], *e.args[i], what + " of " + n); };
-    auto geo = [&](std::size_t i) { need_geometry(*a[i], *e.args[i], "argument " + std::to_string(i + 1) + " of " + n); };
+    auto geo = [&](std::size_t i) {
+        need_geometry(*a[i], *e.args[i], "argument " + std::to_string(i + 1) + " of " + n);
+    };
     auto point_arg = [&](std::size_t i) {
         geo(i);
         if (a[i]->type == Type::Geometry && !a[i]->geom.empty() && a[i]->geom != "point")
@@ -245,7 +247,9 @@ ExprPtr Binder::region(const ast::Expr& e) {
 
 ExprPtr Binder::udf(const ast::Expr& e, std::vector<ExprPtr>& a) {
     const std::string& n = e.text;  // lower case
-    auto num = [&](std::size_t i) { need_numeric(*a[i], *e.args[i], "argument " + std::to_string(i + 1) + " of " + n); };
+    auto num = [&](std::size_t i) {
+        need_numeric(*a[i], *e.args[i], "argument " + std::to_string(i + 1) + " of " + n);
+    };
     auto arity = [&](std::size_t k) {
         if (a.size() != k)
             error_at(AdqlError::Kind::Type, e,
@@ -300,9 +304,9 @@ ExprPtr Binder::udf(const ast::Expr& e, std::vector<ExprPtr>& a) {
                 t->udf = true;
                 return t;
             }
-            return value(rt.find("INT") != std::string::npos                          ? Type::Integer
+            return value(rt.find("INT") != std::string::npos                      ? Type::Integer
                          : (rt.find("CHAR") != std::string::npos || rt == "TEXT") ? Type::String
-                                                                                   : Type::Double);
+                                                                                  : Type::Double);
         }
     error_at(AdqlError::Kind::UnknownName, e, "unknown function " + n);
 }

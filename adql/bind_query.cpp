@@ -91,7 +91,8 @@ Node column_node(const bound::RangePtr& range, const bound::RangeColumn& c, int 
 std::string default_name(const ast::Expr& e) {
     switch (e.kind) {
         case K::Column: return e.path.back().name;
-        case K::Function: case K::Aggregate: return lower(e.text);
+        case K::Function:
+        case K::Aggregate: return lower(e.text);
         case K::Cast: return "cast";
         case K::Paren: return default_name(*e.args[0]);
         default: return "expr";
@@ -144,7 +145,9 @@ void Binder::error(AdqlError::Kind k, const std::string& msg, int line, int col)
     std::string where = line > 0 ? " (line " + std::to_string(line) + ", column " + std::to_string(col) + ")" : "";
     throw AdqlError(k, msg + where, line, col);
 }
-void Binder::error_at(AdqlError::Kind k, const ast::Expr& e, const std::string& msg) { error(k, msg, e.line, e.column); }
+void Binder::error_at(AdqlError::Kind k, const ast::Expr& e, const std::string& msg) {
+    error(k, msg, e.line, e.column);
+}
 
 // ---------------------------------------------------------------- statement
 
@@ -186,13 +189,17 @@ bound::QueryPtr Binder::query(const ast::QueryExpr& q, const Scope* outer, bool 
         out->kind = bound::Query::Kind::Nested;
         out->left = query(*q.left, outer, false);
     } else {
-        out->kind = q.kind == QK::Union ? bound::Query::Kind::Union
-                    : q.kind == QK::Except ? bound::Query::Kind::Except : bound::Query::Kind::Intersect;
+        out->kind = q.kind == QK::Union    ? bound::Query::Kind::Union
+                    : q.kind == QK::Except ? bound::Query::Kind::Except
+                                           : bound::Query::Kind::Intersect;
         out->left = query(*q.left, outer, false);
         out->right = query(*q.right, outer, false);
         if (out->left->columns.size() != out->right->columns.size())
             error(AdqlError::Kind::Type,
-                  "the operands of " + std::string(q.kind == QK::Union ? "UNION" : q.kind == QK::Except ? "EXCEPT" : "INTERSECT") +
+                  "the operands of " +
+                      std::string(q.kind == QK::Union    ? "UNION"
+                                  : q.kind == QK::Except ? "EXCEPT"
+                                                         : "INTERSECT") +
                       " have different numbers of columns (" + std::to_string(out->left->columns.size()) + " and " +
                       std::to_string(out->right->columns.size()) + ")",
                   q.line, q.column);
@@ -255,7 +262,8 @@ bound::QueryPtr Binder::select(const ast::QueryExpr& q, const Scope* outer, bool
             std::vector<NamedExpr> qualified;
             if (!item.star_qualifier.empty()) {
                 const ScopeRange& r = find_range(scope, item.star_qualifier, item.line, item.column);
-                for (auto& c : r.range->columns) qualified.push_back({c.name, column_node(r.range, c, item.line, item.column)});
+                for (auto& c : r.range->columns)
+                    qualified.push_back({c.name, column_node(r.range, c, item.line, item.column)});
                 src = &qualified;
             }
             for (auto& c : *src) {
@@ -289,8 +297,9 @@ bound::QueryPtr Binder::select(const ast::QueryExpr& q, const Scope* outer, bool
         if (it.expr->kind == K::Number && it.expr->is_integer) {
             long long p = std::atoll(it.expr->text.c_str());
             if (p < 1 || static_cast<std::size_t>(p) > sel->items.size())
-                error_at(AdqlError::Kind::UnknownName, *it.expr,
-                         "ORDER BY " + it.expr->text + ": there are only " + std::to_string(sel->items.size()) + " columns");
+                error_at(
+                    AdqlError::Kind::UnknownName, *it.expr,
+                    "ORDER BY " + it.expr->text + ": there are only " + std::to_string(sel->items.size()) + " columns");
             term.position = static_cast<int>(p);
         } else {
             term.expr = expr(*it.expr, scope, true);
@@ -310,7 +319,8 @@ bound::QueryPtr Binder::select(const ast::QueryExpr& q, const Scope* outer, bool
 /// select list and of HAVING outside an aggregate function must be one of the
 /// GROUP BY expressions (or inside one that is). Throws AdqlError(Type)
 /// naming the column and the clause.
-void Binder::check_grouping(const ast::SelectCore& s, const bound::Select& sel, const std::vector<ExprPtr>& star_items) {
+void Binder::check_grouping(const ast::SelectCore& s, const bound::Select& sel,
+                            const std::vector<ExprPtr>& star_items) {
     std::set<std::string> grouped;
     for (auto& g : sel.group_by) grouped.insert(key(*g));
     std::function<void(const Expr&, const char*)> walk = [&](const Expr& e, const char* clause) {
@@ -504,8 +514,8 @@ const ScopeRange& Binder::find_range(const Scope& scope, const std::vector<Ident
             if (range_matches(r, q)) return r;
     std::vector<std::string> names;
     for (auto& r : scope.ranges) names.push_back(r.label);
-    error(AdqlError::Kind::UnknownName, "unknown table or correlation name " + path_text(q) + suggest(q.back().name, names),
-          line, col);
+    error(AdqlError::Kind::UnknownName,
+          "unknown table or correlation name " + path_text(q) + suggest(q.back().name, names), line, col);
 }
 
 ExprPtr Binder::column(const ast::Expr& e, const Scope& scope, bool allow_alias) {

@@ -29,7 +29,10 @@ bool independent_of(const Expr& e, const Range& r) {
     switch (e.kind) {
         case K::Literal: return true;
         case K::Column: return e.range.get() != &r;
-        case K::Unary: case K::Binary: case K::Paren: case K::Cast: break;
+        case K::Unary:
+        case K::Binary:
+        case K::Paren:
+        case K::Cast: break;
         case K::Function:
             if (e.udf && e.name != "range_s2d") return false;
             if (e.name == "RAND") return false;

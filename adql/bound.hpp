@@ -45,18 +45,19 @@ using RangePtr = std::shared_ptr<const Range>;
 /// ast::Expr); `line`/`column` locate its first token in the query text.
 struct Expr {
     enum class Kind {
-        Literal,    ///< `type` Null, Integer, Double or String; `text` the value (SQL-ready number, unescaped string)
-        Column,     ///< `range` + `column` (the name in that range: physical name or derived output name)
-        Unary,      ///< `op` "-" or "+", args[0]
-        Binary,     ///< `op` + - * / ||, args[0], args[1]
-        Compare,    ///< `op` = <> < > <= >=, args[0], args[1]
-        Between,    ///< args: value, low, high; `negated`
-        InList,     ///< args[0] value, then the list; `negated`
-        InQuery,    ///< args[0] value, `query` (one column); `negated`
-        Like,       ///< args: value, pattern; `op` "LIKE" (case-sensitive) or "ILIKE"; `negated`
-        IsNull,     ///< args[0]; `negated` for IS NOT NULL
-        Exists,     ///< `query`
-        And, Or,    ///< args[0], args[1]
+        Literal,  ///< `type` Null, Integer, Double or String; `text` the value (SQL-ready number, unescaped string)
+        Column,   ///< `range` + `column` (the name in that range: physical name or derived output name)
+        Unary,    ///< `op` "-" or "+", args[0]
+        Binary,   ///< `op` + - * / ||, args[0], args[1]
+        Compare,  ///< `op` = <> < > <= >=, args[0], args[1]
+        Between,  ///< args: value, low, high; `negated`
+        InList,   ///< args[0] value, then the list; `negated`
+        InQuery,  ///< args[0] value, `query` (one column); `negated`
+        Like,     ///< args: value, pattern; `op` "LIKE" (case-sensitive) or "ILIKE"; `negated`
+        IsNull,   ///< args[0]; `negated` for IS NOT NULL
+        Exists,   ///< `query`
+        And,
+        Or,         ///< args[0], args[1]
         Not,        ///< args[0]
         Paren,      ///< ( args[0] )
         Case,       ///< args = [operand?] (when, then)... [else?]; `case_has_operand`, `case_has_else`
@@ -87,10 +88,10 @@ struct Expr {
     std::string cast_type;  ///< upper case, e.g. "DOUBLE PRECISION"
     std::optional<std::int64_t> cast_length;
 
-    RangePtr range;      ///< Column
+    RangePtr range;           ///< Column
     std::string column_name;  ///< Column: the column's name in `range` (see RangeColumn::column)
     std::vector<ExprPtr> args;
-    QueryPtr query;      ///< InQuery, Exists, Subquery
+    QueryPtr query;  ///< InQuery, Exists, Subquery
 };
 
 /// One column of a range as queries see it.
@@ -122,8 +123,8 @@ struct FromItem {
     enum class Kind { Range, Join };
     enum class JoinType { Inner, Left, Right, Full };
     Kind kind = Kind::Range;
-    RangePtr range;          ///< Range
-    FromPtr left, right;     ///< Join
+    RangePtr range;       ///< Range
+    FromPtr left, right;  ///< Join
     JoinType join_type = JoinType::Inner;
     /// The join condition: the ON condition, or the equalities of a NATURAL
     /// join or USING list (AND-ed); null for none (a cross product).

@@ -31,8 +31,9 @@ protected:
         if (r.kind != bound::Range::Kind::Table) return LibraryWriter::range(r);
         const std::string& p = r.table->physical;
         const auto dot = p.find('.');
-        std::string name = dot == std::string::npos ? quote_ident(p)
-                                                    : quote_ident(p.substr(0, dot)) + "." + quote_ident(p.substr(dot + 1));
+        std::string name = dot == std::string::npos
+                               ? quote_ident(p)
+                               : quote_ident(p.substr(0, dot)) + "." + quote_ident(p.substr(dot + 1));
         return name + " AS " + quote_ident(r.alias);
     }
 
@@ -69,7 +70,10 @@ protected:
     std::string type_double(bool single) override { return single ? "real" : "double precision"; }
     std::string type_text() override { return "text"; }
     std::string integer_cast(const std::string& sql, const std::string& adql_type) override {
-        return "CAST(" + sql + " AS " + (adql_type == "SMALLINT" ? "smallint" : adql_type == "INTEGER" ? "integer" : "bigint") +
+        return "CAST(" + sql + " AS " +
+               (adql_type == "SMALLINT"  ? "smallint"
+                : adql_type == "INTEGER" ? "integer"
+                                         : "bigint") +
                ")";
     }
     std::string string_aggregate(const Expr& e) override {

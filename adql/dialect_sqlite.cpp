@@ -46,7 +46,8 @@ protected:
             return part;
         };
         auto numbered = [&](const bound::Query& s, const std::string& sql) {
-            return "SELECT *, row_number() OVER (PARTITION BY " + names(s) + ") AS \"__occ\" FROM (" + sql + ") AS \"m\"";
+            return "SELECT *, row_number() OVER (PARTITION BY " + names(s) + ") AS \"__occ\" FROM (" + sql +
+                   ") AS \"m\"";
         };
         return "SELECT " + names(*q.left) + " FROM (" + numbered(*q.left, left) + " " + op + " " +
                numbered(*q.right, right) + ") AS \"s\"";
@@ -61,7 +62,9 @@ protected:
     /// CONTAINS(...) = 1 / INTERSECTS(...) = 1: the predicate itself (its
     /// function returns 1 or 0), which SQLite can use as a condition.
     std::string compare(const Expr& e) override {
-        auto is_one = [](const Expr& x) { return x.kind == BK::Literal && x.type == bound::Type::Integer && x.text == "1"; };
+        auto is_one = [](const Expr& x) {
+            return x.kind == BK::Literal && x.type == bound::Type::Integer && x.text == "1";
+        };
         if (e.op == "=" && is_one(*e.args[1]) && is_predicate_fn(*e.args[0])) return expr(*e.args[0]);
         if (e.op == "=" && is_one(*e.args[0]) && is_predicate_fn(*e.args[1])) return expr(*e.args[1]);
         return LibraryWriter::compare(e);
@@ -75,7 +78,8 @@ protected:
     /// ADQL 2.1 section 2.2.3: LIKE is case-sensitive; ILIKE (4.4.4) is not.
     std::string like(const Expr& e) override {
         const char* f = e.op == "ILIKE" ? "adql_ilike" : "adql_like";
-        return std::string("(") + (e.negated ? "NOT " : "") + f + "(" + expr(*e.args[0]) + ", " + expr(*e.args[1]) + "))";
+        return std::string("(") + (e.negated ? "NOT " : "") + f + "(" + expr(*e.args[0]) + ", " + expr(*e.args[1]) +
+               "))";
     }
 
     // ------------------------------------------------------------ spatial index
@@ -142,7 +146,8 @@ protected:
                " AND \"s\".cell BETWEEN \"c\".lo AND \"c\".hi)";
     }
     std::string circle_lookup(const bound::Range& r, const Expr& x, const Expr& y, const Expr& radius) {
-        if (!bound::independent_of(x, r) || !bound::independent_of(y, r) || !bound::independent_of(radius, r)) return {};
+        if (!bound::independent_of(x, r) || !bound::independent_of(y, r) || !bound::independent_of(radius, r))
+            return {};
         return lookup(r, "adql_circle(" + expr(x) + ", " + expr(y) + ", max(" + expr(radius) + ", 0))", 0);
     }
 
@@ -182,9 +187,12 @@ protected:
             const bool contains = f->name == "CONTAINS";
             if (const auto* rg = indexed_point(a); rg && bound::independent_of(b, *rg)) return lookup(*rg, expr(b), 0);
             if (!contains)
-                if (const auto* rg = indexed_point(b); rg && bound::independent_of(a, *rg)) return lookup(*rg, expr(a), 0);
-            if (const auto* rg = indexed_column(a, 2); rg && bound::independent_of(b, *rg)) return lookup(*rg, expr(b), 1);
-            if (const auto* rg = indexed_column(b, 2); rg && bound::independent_of(a, *rg)) return lookup(*rg, expr(a), 1);
+                if (const auto* rg = indexed_point(b); rg && bound::independent_of(a, *rg))
+                    return lookup(*rg, expr(a), 0);
+            if (const auto* rg = indexed_column(a, 2); rg && bound::independent_of(b, *rg))
+                return lookup(*rg, expr(b), 1);
+            if (const auto* rg = indexed_column(b, 2); rg && bound::independent_of(a, *rg))
+                return lookup(*rg, expr(a), 1);
             // POINT(x, y) in a CIRCLE centred on the indexed point: the same as
             // the indexed point in the CIRCLE of that radius around (x, y).
             if (std::string p = circle_on_index(a, b); !p.empty()) return p;
@@ -204,15 +212,19 @@ protected:
         const Expr* cy = nullptr;
         const auto& d = dist->args;
         if (d.size() == 4) {
-            if ((rg = indexed_pair(*d[0], *d[1]))) cx = d[2].get(), cy = d[3].get();
-            else if ((rg = indexed_pair(*d[2], *d[3]))) cx = d[0].get(), cy = d[1].get();
+            if ((rg = indexed_pair(*d[0], *d[1])))
+                cx = d[2].get(), cy = d[3].get();
+            else if ((rg = indexed_pair(*d[2], *d[3])))
+                cx = d[0].get(), cy = d[1].get();
         } else if (d.size() == 2) {
             auto centre = [&](const Expr& p) {
                 const Expr& q = unparen(p);
                 if (is_function(q, "POINT", 2)) cx = q.args[0].get(), cy = q.args[1].get();
             };
-            if ((rg = indexed_point(*d[0]))) centre(*d[1]);
-            else if ((rg = indexed_point(*d[1]))) centre(*d[0]);
+            if ((rg = indexed_point(*d[0])))
+                centre(*d[1]);
+            else if ((rg = indexed_point(*d[1])))
+                centre(*d[0]);
         }
         if (!rg || !cx || !cy) return {};
         return circle_lookup(*rg, *cx, *cy, *radius);

@@ -60,8 +60,8 @@ const std::vector<FunctionEntry>& functions() {
         {"INTERSECTS", 2, 2, kGeo, true, false},
         {"AREA", 1, 1, kGeo, true, false},
         // special forms with a grammar of their own
-        {"CAST", 1, 1, kType, false, false},         // section 4.7
-        {"IN_UNIT", 2, 2, kUnit, false, false},      // section 4.9
+        {"CAST", 1, 1, kType, false, false},                   // section 4.7
+        {"IN_UNIT", 2, 2, kUnit, false, false},                // section 4.9
         {"COALESCE", 1, INT_MAX, kConditional, false, false},  // section 4.8
         // set functions (SQL-92)
         {"COUNT", 0, 1, {}, false, true},
@@ -94,8 +94,8 @@ const std::vector<LanguageFeature>& language_features() {
         }
         for (std::string_view set : {"UNION", "EXCEPT", "INTERSECT"})  // section 4.6
             out.push_back({"features-adql-sets", set});
-        out.push_back({"features-adql-offset", "OFFSET"});         // section 4.10
-        out.push_back({"features-adql-common-table", "WITH"});     // section 4.5
+        out.push_back({"features-adql-offset", "OFFSET"});      // section 4.10
+        out.push_back({"features-adql-common-table", "WITH"});  // section 4.5
         return out;
     }();
     return v;

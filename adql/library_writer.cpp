@@ -43,7 +43,8 @@ std::optional<std::array<std::string, 3>> LibraryWriter::circle_xyr(const Expr& 
     if (is_function(e, "CIRCLE", 3))
         return std::array<std::string, 3>{arg_double(*e.args[0]), arg_double(*e.args[1]), arg_double(*e.args[2])};
     if (is_function(e, "CIRCLE", 2))
-        if (auto p = point_xy(*e.args[0])) return std::array<std::string, 3>{p->first, p->second, arg_double(*e.args[1])};
+        if (auto p = point_xy(*e.args[0]))
+            return std::array<std::string, 3>{p->first, p->second, arg_double(*e.args[1])};
     return std::nullopt;
 }
 
@@ -73,8 +74,8 @@ std::string LibraryWriter::function(const Expr& e) {
         if (n == "ivo_healpix_center")
             return "adql_healpix_center(" + arg_integer(*e.args[0]) + ", " + arg_integer(*e.args[1]) + ")";
         if (n == "ivo_hasword" || n == "ivo_nocasematch")
-            return std::string(n == "ivo_hasword" ? "adql_hasword(" : "adql_nocasematch(") + arg_text(*e.args[0]) + ", " +
-                   arg_text(*e.args[1]) + ")";
+            return std::string(n == "ivo_hasword" ? "adql_hasword(" : "adql_nocasematch(") + arg_text(*e.args[0]) +
+                   ", " + arg_text(*e.args[1]) + ")";
         if (n == "ivo_interval_overlaps") return "adql_interval_overlaps(" + double_args(e) + ")";
         if (n == "range_s2d") return "adql_range(" + double_args(e) + ")";
         return n + "(" + args(e) + ")";  // a UDF the service declared; the store provides it
@@ -110,7 +111,8 @@ std::string LibraryWriter::geometry_function(const Expr& e) {
     if (n == "POINT") return "adql_point(" + double_args(e) + ")";
     if (n == "CIRCLE") {
         if (a.size() == 3) return "adql_circle(" + double_args(e) + ")";
-        if (auto p = point_xy(*a[0])) return "adql_circle(" + p->first + ", " + p->second + ", " + arg_double(*a[1]) + ")";
+        if (auto p = point_xy(*a[0]))
+            return "adql_circle(" + p->first + ", " + p->second + ", " + arg_double(*a[1]) + ")";
         return "adql_circle_p(" + arg_text(*a[0]) + ", " + arg_double(*a[1]) + ")";
     }
     if (n == "BOX") {
@@ -126,7 +128,8 @@ std::string LibraryWriter::geometry_function(const Expr& e) {
     if (n == "CENTROID") return "adql_centroid(" + texts() + ")";
     if (n == "AREA") return "adql_area(" + texts() + ")";
     if (n == "COORD1" || n == "COORD2") {
-        if (auto p = point_xy(*a[0])) return "CAST(" + (n == "COORD1" ? p->first : p->second) + " AS " + type_double(false) + ")";
+        if (auto p = point_xy(*a[0]))
+            return "CAST(" + (n == "COORD1" ? p->first : p->second) + " AS " + type_double(false) + ")";
         return "adql_" + ascii_lower(n) + "(" + texts() + ")";
     }
     if (n == "COORDSYS") return "CASE WHEN " + expr(*a[0]) + " IS NULL THEN NULL ELSE 'ICRS' END";
@@ -140,8 +143,10 @@ std::string LibraryWriter::geometry_function(const Expr& e) {
         // a point in a shape: the specialised functions skip building the point
         std::optional<std::pair<std::string, std::string>> pt;
         std::size_t pi = 2;
-        if ((pt = point_xy(*a[0]))) pi = 0;
-        else if (n == "INTERSECTS" && (pt = point_xy(*a[1]))) pi = 1;
+        if ((pt = point_xy(*a[0])))
+            pi = 0;
+        else if (n == "INTERSECTS" && (pt = point_xy(*a[1])))
+            pi = 1;
         if (pi < 2) {
             const Expr& other = *a[1 - pi];
             if (auto c = circle_xyr(other))

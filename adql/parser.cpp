@@ -24,39 +24,33 @@ namespace {
 const std::unordered_set<std::string>& reserved_words() {
     static const std::unordered_set<std::string> words = {
         // ADQL 2.1 section 2.1.4
-        "ABS", "ACOS", "AREA", "ASIN", "ATAN", "ATAN2", "BIGINT", "BOX", "CEILING", "CENTROID",
-        "CIRCLE", "CONTAINS", "COORD1", "COORD2", "COORDSYS", "COS", "COT", "DEGREES", "DISTANCE",
-        "EXP", "FLOOR", "ILIKE", "INTERSECTS", "IN_UNIT", "LOG", "LOG10", "MOD", "OFFSET", "PI",
-        "POINT", "POLYGON", "POWER", "RADIANS", "REGION", "RAND", "ROUND", "SIN", "SQRT", "TOP",
-        "TAN", "TRUNCATE",
+        "ABS", "ACOS", "AREA", "ASIN", "ATAN", "ATAN2", "BIGINT", "BOX", "CEILING", "CENTROID", "CIRCLE", "CONTAINS",
+        "COORD1", "COORD2", "COORDSYS", "COS", "COT", "DEGREES", "DISTANCE", "EXP", "FLOOR", "ILIKE", "INTERSECTS",
+        "IN_UNIT", "LOG", "LOG10", "MOD", "OFFSET", "PI", "POINT", "POLYGON", "POWER", "RADIANS", "REGION", "RAND",
+        "ROUND", "SIN", "SQRT", "TOP", "TAN", "TRUNCATE",
         // SQL-92, ADQL 2.1 section 2.1.3
-        "ABSOLUTE", "ACTION", "ADD", "ALL", "ALLOCATE", "ALTER", "AND", "ANY", "ARE", "AS", "ASC",
-        "ASSERTION", "AT", "AUTHORIZATION", "AVG", "BEGIN", "BETWEEN", "BIT", "BIT_LENGTH", "BOTH",
-        "BY", "CASCADE", "CASCADED", "CASE", "CAST", "CATALOG", "CHAR", "CHARACTER", "CHAR_LENGTH",
-        "CHARACTER_LENGTH", "CHECK", "CLOSE", "COALESCE", "COLLATE", "COLLATION", "COLUMN",
-        "COMMIT", "CONNECT", "CONNECTION", "CONSTRAINT", "CONSTRAINTS", "CONTINUE", "CONVERT",
-        "CORRESPONDING", "COUNT", "CREATE", "CROSS", "CURRENT", "CURRENT_DATE", "CURRENT_TIME",
-        "CURRENT_TIMESTAMP", "CURRENT_USER", "CURSOR", "DATE", "DAY", "DEALLOCATE", "DECIMAL",
-        "DECLARE", "DEFAULT", "DEFERRABLE", "DEFERRED", "DELETE", "DESC", "DESCRIBE", "DESCRIPTOR",
-        "DIAGNOSTICS", "DISCONNECT", "DISTINCT", "DOMAIN", "DOUBLE", "DROP", "ELSE", "END",
-        "END-EXEC", "ESCAPE", "EXCEPT", "EXCEPTION", "EXEC", "EXECUTE", "EXISTS", "EXTERNAL",
-        "EXTRACT", "FALSE", "FETCH", "FIRST", "FLOAT", "FOR", "FOREIGN", "FOUND", "FROM", "FULL",
-        "GET", "GLOBAL", "GO", "GOTO", "GRANT", "GROUP", "HAVING", "HOUR", "IDENTITY", "IMMEDIATE",
-        "IN", "INDICATOR", "INITIALLY", "INNER", "INPUT", "INSENSITIVE", "INSERT", "INT", "INTEGER",
-        "INTERSECT", "INTERVAL", "INTO", "IS", "ISOLATION", "JOIN", "KEY", "LANGUAGE", "LAST",
-        "LEADING", "LEFT", "LEVEL", "LIKE", "LOCAL", "LOWER", "MATCH", "MAX", "MIN", "MINUTE",
-        "MODULE", "MONTH", "NAMES", "NATIONAL", "NATURAL", "NCHAR", "NEXT", "NO", "NOT", "NULL",
-        "NULLIF", "NUMERIC", "OCTET_LENGTH", "OF", "ON", "ONLY", "OPEN", "OPTION", "OR", "ORDER",
-        "OUTER", "OUTPUT", "OVERLAPS", "PAD", "PARTIAL", "POSITION", "PRECISION", "PREPARE",
-        "PRESERVE", "PRIMARY", "PRIOR", "PRIVILEGES", "PROCEDURE", "PUBLIC", "READ", "REAL",
-        "REFERENCES", "RELATIVE", "RESTRICT", "REVOKE", "RIGHT", "ROLLBACK", "ROWS", "SCHEMA",
-        "SCROLL", "SECOND", "SECTION", "SELECT", "SESSION", "SESSION_USER", "SET", "SIZE",
-        "SMALLINT", "SOME", "SPACE", "SQL", "SQLCODE", "SQLERROR", "SQLSTATE", "SUBSTRING", "SUM",
-        "SYSTEM_USER", "TABLE", "TEMPORARY", "THEN", "TIME", "TIMESTAMP", "TIMEZONE_HOUR",
-        "TIMEZONE_MINUTE", "TO", "TRAILING", "TRANSACTION", "TRANSLATE", "TRANSLATION", "TRIM",
-        "TRUE", "UNION", "UNIQUE", "UNKNOWN", "UPDATE", "UPPER", "USAGE", "USER", "USING", "VALUE",
-        "VALUES", "VARCHAR", "VARYING", "VIEW", "WHEN", "WHENEVER", "WHERE", "WITH", "WORK",
-        "WRITE", "YEAR", "ZONE"};
+        "ABSOLUTE", "ACTION", "ADD", "ALL", "ALLOCATE", "ALTER", "AND", "ANY", "ARE", "AS", "ASC", "ASSERTION", "AT",
+        "AUTHORIZATION", "AVG", "BEGIN", "BETWEEN", "BIT", "BIT_LENGTH", "BOTH", "BY", "CASCADE", "CASCADED", "CASE",
+        "CAST", "CATALOG", "CHAR", "CHARACTER", "CHAR_LENGTH", "CHARACTER_LENGTH", "CHECK", "CLOSE", "COALESCE",
+        "COLLATE", "COLLATION", "COLUMN", "COMMIT", "CONNECT", "CONNECTION", "CONSTRAINT", "CONSTRAINTS", "CONTINUE",
+        "CONVERT", "CORRESPONDING", "COUNT", "CREATE", "CROSS", "CURRENT", "CURRENT_DATE", "CURRENT_TIME",
+        "CURRENT_TIMESTAMP", "CURRENT_USER", "CURSOR", "DATE", "DAY", "DEALLOCATE", "DECIMAL", "DECLARE", "DEFAULT",
+        "DEFERRABLE", "DEFERRED", "DELETE", "DESC", "DESCRIBE", "DESCRIPTOR", "DIAGNOSTICS", "DISCONNECT", "DISTINCT",
+        "DOMAIN", "DOUBLE", "DROP", "ELSE", "END", "END-EXEC", "ESCAPE", "EXCEPT", "EXCEPTION", "EXEC", "EXECUTE",
+        "EXISTS", "EXTERNAL", "EXTRACT", "FALSE", "FETCH", "FIRST", "FLOAT", "FOR", "FOREIGN", "FOUND", "FROM", "FULL",
+        "GET", "GLOBAL", "GO", "GOTO", "GRANT", "GROUP", "HAVING", "HOUR", "IDENTITY", "IMMEDIATE", "IN", "INDICATOR",
+        "INITIALLY", "INNER", "INPUT", "INSENSITIVE", "INSERT", "INT", "INTEGER", "INTERSECT", "INTERVAL", "INTO", "IS",
+        "ISOLATION", "JOIN", "KEY", "LANGUAGE", "LAST", "LEADING", "LEFT", "LEVEL", "LIKE", "LOCAL", "LOWER", "MATCH",
+        "MAX", "MIN", "MINUTE", "MODULE", "MONTH", "NAMES", "NATIONAL", "NATURAL", "NCHAR", "NEXT", "NO", "NOT", "NULL",
+        "NULLIF", "NUMERIC", "OCTET_LENGTH", "OF", "ON", "ONLY", "OPEN", "OPTION", "OR", "ORDER", "OUTER", "OUTPUT",
+        "OVERLAPS", "PAD", "PARTIAL", "POSITION", "PRECISION", "PREPARE", "PRESERVE", "PRIMARY", "PRIOR", "PRIVILEGES",
+        "PROCEDURE", "PUBLIC", "READ", "REAL", "REFERENCES", "RELATIVE", "RESTRICT", "REVOKE", "RIGHT", "ROLLBACK",
+        "ROWS", "SCHEMA", "SCROLL", "SECOND", "SECTION", "SELECT", "SESSION", "SESSION_USER", "SET", "SIZE", "SMALLINT",
+        "SOME", "SPACE", "SQL", "SQLCODE", "SQLERROR", "SQLSTATE", "SUBSTRING", "SUM", "SYSTEM_USER", "TABLE",
+        "TEMPORARY", "THEN", "TIME", "TIMESTAMP", "TIMEZONE_HOUR", "TIMEZONE_MINUTE", "TO", "TRAILING", "TRANSACTION",
+        "TRANSLATE", "TRANSLATION", "TRIM", "TRUE", "UNION", "UNIQUE", "UNKNOWN", "UPDATE", "UPPER", "USAGE", "USER",
+        "USING", "VALUE", "VALUES", "VARCHAR", "VARYING", "VIEW", "WHEN", "WHENEVER", "WHERE", "WITH", "WORK", "WRITE",
+        "YEAR", "ZONE"};
     return words;
 }
 
@@ -68,11 +62,13 @@ std::string upper(std::string_view s) {
 
 // Built-in functions and their arities: the catalogue (adql/functions.hpp).
 // Geometry functions have forms of their own, checked in geometry_function.
-struct Arity { int min, max; };
+struct Arity {
+    int min, max;
+};
 std::optional<Arity> find_numeric_function(const std::string& name) {
     const FunctionEntry* f = find_function(name);
-    if (!f || f->geometry || f->aggregate || f->feature == "features-adql-type" ||
-        f->feature == "features-adql-unit" || f->feature == "features-adql-conditional")
+    if (!f || f->geometry || f->aggregate || f->feature == "features-adql-type" || f->feature == "features-adql-unit" ||
+        f->feature == "features-adql-conditional")
         return std::nullopt;
     return Arity{f->min_args, f->max_args};
 }
@@ -87,8 +83,8 @@ bool is_geometry_function(const std::string& n) {
 struct Token {
     enum class Kind { End, Ident, Delim, String, Number, Symbol };
     Kind kind = Kind::End;
-    std::string text;   // identifier/symbol/number as written; string/delimited unescaped
-    std::string raw;    // as written, for messages
+    std::string text;  // identifier/symbol/number as written; string/delimited unescaped
+    std::string raw;   // as written, for messages
     int line = 1, column = 1;
     bool is_integer = false;
 };
@@ -111,9 +107,12 @@ void check_depth_impl(const ast::Statement& st, int max_depth) {
         stack.pop_back();
         if (d > max_depth) {
             int line = 0, column = 0;
-            std::visit([&](auto* p) {
-                if constexpr (!std::is_same_v<decltype(p), const ast::SelectCore*>) line = p->line, column = p->column;
-            }, n);
+            std::visit(
+                [&](auto* p) {
+                    if constexpr (!std::is_same_v<decltype(p), const ast::SelectCore*>)
+                        line = p->line, column = p->column;
+                },
+                n);
             too_complex(line, column, "nested deeper than " + std::to_string(max_depth) + " levels");
         }
         if (auto* e = std::get_if<const ast::Expr*>(&n)) {
@@ -140,10 +139,10 @@ void check_depth_impl(const ast::Statement& st, int max_depth) {
 }
 
 [[noreturn]] void syntax_error(int line, int column, const std::string& msg) {
-    throw AdqlError(AdqlError::Kind::Syntax,
-                    "ADQL syntax error at line " + std::to_string(line) + ", column " +
-                        std::to_string(column) + ": " + msg,
-                    line, column);
+    throw AdqlError(
+        AdqlError::Kind::Syntax,
+        "ADQL syntax error at line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + msg, line,
+        column);
 }
 
 std::vector<Token> lex(std::string_view s) {
@@ -159,8 +158,15 @@ std::vector<Token> lex(std::string_view s) {
     };
     while (i < s.size()) {
         char c = s[i];
-        if (c == '\n') { newline_at(i); ++i; continue; }
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') { ++i; continue; }
+        if (c == '\n') {
+            newline_at(i);
+            ++i;
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
+            ++i;
+            continue;
+        }
         if (c == '-' && i + 1 < s.size() && s[i + 1] == '-') {  // comment, section 2.1.10
             while (i < s.size() && s[i] != '\n') ++i;
             continue;
@@ -179,7 +185,11 @@ std::vector<Token> lex(std::string_view s) {
             bool closed = false;
             while (i < s.size()) {
                 if (s[i] == '"') {
-                    if (i + 1 < s.size() && s[i + 1] == '"') { body += '"'; i += 2; continue; }
+                    if (i + 1 < s.size() && s[i + 1] == '"') {
+                        body += '"';
+                        i += 2;
+                        continue;
+                    }
                     closed = true;
                     ++i;
                     break;
@@ -197,7 +207,11 @@ std::vector<Token> lex(std::string_view s) {
             bool closed = false;
             while (i < s.size()) {
                 if (s[i] == '\'') {
-                    if (i + 1 < s.size() && s[i + 1] == '\'') { body += '\''; i += 2; continue; }
+                    if (i + 1 < s.size() && s[i + 1] == '\'') {
+                        body += '\'';
+                        i += 2;
+                        continue;
+                    }
                     closed = true;
                     ++i;
                     break;
@@ -249,11 +263,12 @@ std::vector<Token> lex(std::string_view s) {
             if (!matched) {
                 if (std::string_view("(),.*+-/=<>;").find(c) == std::string_view::npos) {
                     std::string shown = (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f)
-                                            ? "byte 0x" + [&] {
-                                                  char b[8];
-                                                  std::snprintf(b, sizeof b, "%02x", static_cast<unsigned char>(c));
-                                                  return std::string(b);
-                                              }()
+                                            ? "byte 0x" +
+                                                  [&] {
+                                                      char b[8];
+                                                      std::snprintf(b, sizeof b, "%02x", static_cast<unsigned char>(c));
+                                                      return std::string(b);
+                                                  }()
                                             : std::string("'") + c + "'";
                     syntax_error(t.line, t.column, "unexpected character " + shown);
                 }
@@ -297,11 +312,16 @@ enum class Cat { Bool, Geom, Value };
 
 Cat category(const Expr& e) {
     switch (e.kind) {
-        case K::Compare: case K::Between: case K::In: case K::Like: case K::IsNull:
-        case K::Exists: case K::And: case K::Or: case K::Not:
-            return Cat::Bool;
-        case K::Paren:
-            return category(*e.args[0]);
+        case K::Compare:
+        case K::Between:
+        case K::In:
+        case K::Like:
+        case K::IsNull:
+        case K::Exists:
+        case K::And:
+        case K::Or:
+        case K::Not: return Cat::Bool;
+        case K::Paren: return category(*e.args[0]);
         case K::Function:
             if (e.text == "POINT" || e.text == "CIRCLE" || e.text == "BOX" || e.text == "POLYGON" ||
                 e.text == "REGION" || e.text == "CENTROID")
@@ -310,8 +330,7 @@ Cat category(const Expr& e) {
         case K::Cast:
             if (e.cast_type == "POINT" || e.cast_type == "CIRCLE" || e.cast_type == "POLYGON") return Cat::Geom;
             return Cat::Value;
-        default:
-            return Cat::Value;
+        default: return Cat::Value;
     }
 }
 
@@ -362,8 +381,9 @@ private:
 
     static std::string_view checked_size(std::string_view text, const ParseOptions& opt) {
         if (text.size() > opt.limits.max_query_bytes)
-            too_complex(0, 0, "the text is " + std::to_string(text.size()) + " bytes, more than the limit of " +
-                                  std::to_string(opt.limits.max_query_bytes) + " bytes");
+            too_complex(0, 0,
+                        "the text is " + std::to_string(text.size()) + " bytes, more than the limit of " +
+                            std::to_string(opt.limits.max_query_bytes) + " bytes");
         return text;
     }
 
@@ -378,7 +398,9 @@ private:
 
     const Token& cur() const { return toks_[pos_]; }
     const Token& peek(std::size_t n = 1) const { return toks_[std::min(pos_ + n, toks_.size() - 1)]; }
-    void next() { if (pos_ + 1 < toks_.size()) ++pos_; }
+    void next() {
+        if (pos_ + 1 < toks_.size()) ++pos_;
+    }
 
     static std::string describe(const Token& t) {
         switch (t.kind) {
@@ -390,9 +412,7 @@ private:
     [[noreturn]] void fail(const std::string& expected) const {
         syntax_error(cur().line, cur().column, "expected " + expected + ", found " + describe(cur()));
     }
-    [[noreturn]] void fail_at(const Expr& e, const std::string& msg) const {
-        syntax_error(e.line, e.column, msg);
-    }
+    [[noreturn]] void fail_at(const Expr& e, const std::string& msg) const { syntax_error(e.line, e.column, msg); }
 
     bool is_sym(const char* s) const { return cur().kind == Token::Kind::Symbol && cur().text == s; }
     static bool tok_is_kw(const Token& t, const char* kw) {
@@ -403,11 +423,17 @@ private:
     }
     bool is_kw(const char* kw) const { return tok_is_kw(cur(), kw); }
     bool accept(const char* sym) {
-        if (is_sym(sym)) { next(); return true; }
+        if (is_sym(sym)) {
+            next();
+            return true;
+        }
         return false;
     }
     bool accept_kw(const char* kw) {
-        if (is_kw(kw)) { next(); return true; }
+        if (is_kw(kw)) {
+            next();
+            return true;
+        }
         return false;
     }
     void expect(const char* sym) {
@@ -461,8 +487,7 @@ private:
     }
     void need_scalar(const ExprPtr& e, const char* where) const {  // numeric or string, not geometry
         need_value(e, where);
-        if (category(*e) == Cat::Geom)
-            fail_at(*e, std::string("a geometry value cannot be used ") + where);
+        if (category(*e) == Cat::Geom) fail_at(*e, std::string("a geometry value cannot be used ") + where);
     }
     void need_bool(const ExprPtr& e, const char* where) const {
         if (category(*e) != Cat::Bool)
@@ -488,8 +513,10 @@ private:
                 do {
                     ast::OrderItem it;
                     it.expr = value_expression("in ORDER BY");
-                    if (accept_kw("DESC")) it.desc = true;
-                    else accept_kw("ASC");
+                    if (accept_kw("DESC"))
+                        it.desc = true;
+                    else
+                        accept_kw("ASC");
                     q->order_by.push_back(std::move(it));
                 } while (accept(","));
             }
@@ -558,8 +585,10 @@ private:
         auto s = node<ast::SelectCore>();
         q->select = s;
         expect_kw("SELECT");
-        if (accept_kw("DISTINCT")) s->distinct = true;
-        else accept_kw("ALL");
+        if (accept_kw("DISTINCT"))
+            s->distinct = true;
+        else
+            accept_kw("ALL");
         if (accept_kw("TOP")) s->top = unsigned_integer("an unsigned integer after TOP");
         if (is_kw("FROM")) fail("a select list");
         do {
@@ -604,8 +633,10 @@ private:
             return it;
         }
         it.expr = value_expression("in the select list");
-        if (accept_kw("AS")) it.alias = identifier("a column alias after AS");
-        else if (is_identifier_token(cur())) it.alias = identifier("a column alias");
+        if (accept_kw("AS"))
+            it.alias = identifier("a column alias after AS");
+        else if (is_identifier_token(cur()))
+            it.alias = identifier("a column alias");
         return it;
     }
 
@@ -620,7 +651,7 @@ private:
             if (accept_kw("NATURAL")) natural = true;
             if (accept_kw("INNER")) {
             } else if (is_kw("LEFT") || is_kw("RIGHT") || is_kw("FULL")) {
-                type = is_kw("LEFT") ? ast::TableRef::JoinType::Left
+                type = is_kw("LEFT")    ? ast::TableRef::JoinType::Left
                        : is_kw("RIGHT") ? ast::TableRef::JoinType::Right
                                         : ast::TableRef::JoinType::Full;
                 next();
@@ -690,8 +721,10 @@ private:
         }
         if (t->name.size() > 3)
             syntax_error(t->line, t->column, "a table name has at most three parts (catalog.schema.table)");
-        if (accept_kw("AS")) t->alias = identifier("a correlation name after AS");
-        else if (is_identifier_token(cur())) t->alias = identifier("a correlation name");
+        if (accept_kw("AS"))
+            t->alias = identifier("a correlation name after AS");
+        else if (is_identifier_token(cur()))
+            t->alias = identifier("a correlation name");
         return t;
     }
 
@@ -763,9 +796,8 @@ private:
         }
         ExprPtr v = concat_expr();
         const Token& t = cur();
-        if (t.kind == Token::Kind::Symbol &&
-            (t.text == "=" || t.text == "<>" || t.text == "!=" || t.text == "<" || t.text == ">" ||
-             t.text == "<=" || t.text == ">=")) {
+        if (t.kind == Token::Kind::Symbol && (t.text == "=" || t.text == "<>" || t.text == "!=" || t.text == "<" ||
+                                              t.text == ">" || t.text == "<=" || t.text == ">=")) {
             auto e = make(K::Compare, t);
             e->op = t.text == "!=" ? "<>" : t.text;
             next();
@@ -777,7 +809,10 @@ private:
         }
         bool negated = false;
         std::size_t save = pos_;
-        if (is_kw("NOT")) { negated = true; next(); }
+        if (is_kw("NOT")) {
+            negated = true;
+            next();
+        }
         if (is_kw("BETWEEN")) {
             auto e = make(K::Between, cur());
             next();
@@ -798,7 +833,8 @@ private:
             e->negated = negated;
             e->args = {v};
             if (!is_sym("(")) fail("'(' after IN");
-            if (tok_is_kw(peek(), "SELECT") || (peek().kind == Token::Kind::Symbol && peek().text == "(" && starts_query(1))) {
+            if (tok_is_kw(peek(), "SELECT") ||
+                (peek().kind == Token::Kind::Symbol && peek().text == "(" && starts_query(1))) {
                 e->query = subquery();
             } else {
                 next();
@@ -917,12 +953,9 @@ private:
                     return e;
                 }
                 fail("a value expression");
-            case Token::Kind::Delim:
-                return column_reference();
-            case Token::Kind::Ident:
-                break;
-            case Token::Kind::End:
-                fail("a value expression");
+            case Token::Kind::Delim: return column_reference();
+            case Token::Kind::Ident: break;
+            case Token::Kind::End: fail("a value expression");
         }
         std::string name = upper(t.text);
         bool call = peek().kind == Token::Kind::Symbol && peek().text == "(";
@@ -936,9 +969,8 @@ private:
             if (is_reserved_word(name)) {
                 if (find_function(name))
                     syntax_error(t.line, t.column,
-                                 "expected a value expression, found the reserved word '" + t.raw +
-                                     "' (the function " + name +
-                                     " needs '('; write it in double quotes to use it as a name)");
+                                 "expected a value expression, found the reserved word '" + t.raw + "' (the function " +
+                                     name + " needs '('; write it in double quotes to use it as a name)");
                 syntax_error(t.line, t.column,
                              "expected a value expression, found the reserved word '" + t.raw +
                                  "' (write it in double quotes to use it as a name)");
@@ -955,8 +987,7 @@ private:
             next();
             e->path.push_back(identifier("a column name after '.'"));
         }
-        if (e->path.size() > 4)
-            fail_at(*e, "a column reference has at most four parts (catalog.schema.table.column)");
+        if (e->path.size() > 4) fail_at(*e, "a column reference has at most four parts (catalog.schema.table.column)");
         return e;
     }
 
@@ -969,8 +1000,10 @@ private:
         }
         if (!is_kw("WHEN")) fail("WHEN");
         while (accept_kw("WHEN")) {
-            if (e->case_has_operand) e->args.push_back(value_expression("after WHEN"));
-            else e->args.push_back(condition("after WHEN"));
+            if (e->case_has_operand)
+                e->args.push_back(value_expression("after WHEN"));
+            else
+                e->args.push_back(condition("after WHEN"));
             expect_kw("THEN");
             e->args.push_back(value_expression("after THEN"));
         }
@@ -1001,9 +1034,9 @@ private:
     }
     static bool is_geometry_expression(const Expr& e) {  // <geometry_value_expression>
         switch (e.kind) {
-            case K::Binary: case K::Unary: return false;
-            case K::Function:
-                return e.is_udf || category(e) == Cat::Geom;
+            case K::Binary:
+            case K::Unary: return false;
+            case K::Function: return e.is_udf || category(e) == Cat::Geom;
             default: return category(e) != Cat::Bool;
         }
     }
@@ -1026,8 +1059,10 @@ private:
                 expect(")");
                 return e;
             }
-            if (accept_kw("DISTINCT")) e->distinct = true;
-            else accept_kw("ALL");
+            if (accept_kw("DISTINCT"))
+                e->distinct = true;
+            else
+                accept_kw("ALL");
             e->args.push_back(value_expression(("in " + shown).c_str()));
             expect(")");
             return e;
@@ -1039,12 +1074,12 @@ private:
             expect_kw("AS");
             const Token& ty = cur();
             std::string tn = ty.kind == Token::Kind::Ident ? upper(ty.text) : "";
-            static const std::set<std::string> types = {"SMALLINT", "INTEGER", "BIGINT", "REAL", "DOUBLE",
-                                                        "CHAR", "VARCHAR", "TIMESTAMP", "POINT", "CIRCLE",
-                                                        "POLYGON"};
+            static const std::set<std::string> types = {"SMALLINT", "INTEGER",   "BIGINT", "REAL",   "DOUBLE", "CHAR",
+                                                        "VARCHAR",  "TIMESTAMP", "POINT",  "CIRCLE", "POLYGON"};
             if (!types.count(tn))
-                fail("a CAST target type (SMALLINT, INTEGER, BIGINT, REAL, DOUBLE PRECISION, CHAR(n), VARCHAR(n), "
-                     "TIMESTAMP, POINT, CIRCLE, POLYGON)");
+                fail(
+                    "a CAST target type (SMALLINT, INTEGER, BIGINT, REAL, DOUBLE PRECISION, CHAR(n), VARCHAR(n), "
+                    "TIMESTAMP, POINT, CIRCLE, POLYGON)");
             next();
             if (tn == "DOUBLE") {
                 expect_kw("PRECISION");
@@ -1100,8 +1135,10 @@ private:
             if (accept(",")) {
                 auto d = make(K::Number, cur());
                 bool neg = false;
-                if (accept("-")) neg = true;
-                else accept("+");
+                if (accept("-"))
+                    neg = true;
+                else
+                    accept("+");
                 std::int64_t v = unsigned_integer("a signed integer number of decimal places");
                 d->text = std::to_string(neg ? -v : v);
                 d->is_integer = true;
@@ -1155,8 +1192,10 @@ private:
         auto bad = [&](const std::string& msg) { syntax_error(e->line, e->column, shown + ": " + msg); };
         auto take_coordsys = [&]() {
             if (!args.empty() && (args[0]->kind == K::String || args[0]->kind == K::Null)) {
-                if (args[0]->kind == K::String) e->coordsys = args[0]->text;
-                else e->coordsys_null = true;
+                if (args[0]->kind == K::String)
+                    e->coordsys = args[0]->text;
+                else
+                    e->coordsys_null = true;
                 args.erase(args.begin());
             }
         };
@@ -1166,8 +1205,7 @@ private:
                 fail_at(*x, "expected a point (POINT, CENTROID, a column or a function) as an argument of " + shown);
         };
         auto geometry = [&](const ExprPtr& x) {
-            if (!is_geometry_expression(*x))
-                fail_at(*x, "expected a geometry value as an argument of " + shown);
+            if (!is_geometry_expression(*x)) fail_at(*x, "expected a geometry value as an argument of " + shown);
         };
         if (name == "POINT") {
             take_coordsys();
@@ -1176,9 +1214,12 @@ private:
         } else if (name == "CIRCLE") {
             take_coordsys();
             if (args.size() == 3) {
-                numeric(args[0]); numeric(args[1]); numeric(args[2]);
+                numeric(args[0]);
+                numeric(args[1]);
+                numeric(args[2]);
             } else if (args.size() == 2) {
-                coord_value(args[0]); numeric(args[1]);
+                coord_value(args[0]);
+                numeric(args[1]);
             } else {
                 bad("expected [coordsys,] ra, dec, radius or [coordsys,] point, radius");
             }
@@ -1187,7 +1228,9 @@ private:
             if (args.size() == 4) {
                 for (auto& a : args) numeric(a);
             } else if (args.size() == 3) {
-                coord_value(args[0]); numeric(args[1]); numeric(args[2]);
+                coord_value(args[0]);
+                numeric(args[1]);
+                numeric(args[2]);
             } else {
                 bad("expected [coordsys,] ra, dec, width, height or [coordsys,] point, width, height");
             }

@@ -41,8 +41,10 @@ std::string SqlWriter::query(const bound::Query& q, bool outermost) {
     if (q.kind == QK::Select) return select(q, outermost);
     std::string sql;
     // every derived table named: PostgreSQL requires it, SQLite accepts it
-    if (q.kind == QK::Nested) sql = "SELECT * FROM (" + query(*q.left, false) + ") AS \"n\"";
-    else sql = set_operation(q, query(*q.left, false), query(*q.right, false));
+    if (q.kind == QK::Nested)
+        sql = "SELECT * FROM (" + query(*q.left, false) + ") AS \"n\"";
+    else
+        sql = set_operation(q, query(*q.left, false), query(*q.right, false));
     if (!q.order_by.empty()) {
         std::string ob;
         for (auto& t : q.order_by)
@@ -54,7 +56,9 @@ std::string SqlWriter::query(const bound::Query& q, bool outermost) {
 }
 
 std::string SqlWriter::set_operation(const bound::Query& q, const std::string& left, const std::string& right) {
-    const char* op = q.kind == bound::Query::Kind::Union ? "UNION" : q.kind == bound::Query::Kind::Except ? "EXCEPT" : "INTERSECT";
+    const char* op = q.kind == bound::Query::Kind::Union    ? "UNION"
+                     : q.kind == bound::Query::Kind::Except ? "EXCEPT"
+                                                            : "INTERSECT";
     return "SELECT * FROM (" + left + ") AS \"l\" " + op + (q.all ? " ALL " : " ") + "SELECT * FROM (" + right +
            ") AS \"r\"";
 }
@@ -113,9 +117,10 @@ std::string SqlWriter::from_item(const bound::FromItem& f) {
     if (f.on && f.explicit_on)
         if (std::string pre = condition_extra(*f.on); !pre.empty()) on = "(" + on + ")" + pre;
     using JT = bound::FromItem::JoinType;
-    const char* jt = f.join_type == JT::Inner ? "INNER"
-                     : f.join_type == JT::Left ? "LEFT OUTER"
-                     : f.join_type == JT::Right ? "RIGHT OUTER" : "FULL OUTER";
+    const char* jt = f.join_type == JT::Inner   ? "INNER"
+                     : f.join_type == JT::Left  ? "LEFT OUTER"
+                     : f.join_type == JT::Right ? "RIGHT OUTER"
+                                                : "FULL OUTER";
     return "(" + l + " " + jt + " JOIN " + r + " ON " + on + ")";
 }
 
@@ -183,7 +188,8 @@ std::string SqlWriter::expr(const bound::Expr& e) {
             std::size_t i = 0;
             if (e.case_has_operand) s += " " + expr(*e.args[i++]);
             const std::size_t end = e.args.size() - (e.case_has_else ? 1 : 0);
-            for (; i + 1 < end + 1 && i < end; i += 2) s += " WHEN " + expr(*e.args[i]) + " THEN " + expr(*e.args[i + 1]);
+            for (; i + 1 < end + 1 && i < end; i += 2)
+                s += " WHEN " + expr(*e.args[i]) + " THEN " + expr(*e.args[i + 1]);
             if (e.case_has_else) s += " ELSE " + expr(*e.args.back());
             return s + " END)";
         }

@@ -38,9 +38,7 @@ bool number(std::string_view w, double& v) {
     return r.ec == std::errc() && r.ptr == w.data() + w.size() && std::isfinite(v);
 }
 
-[[noreturn]] void bad(const std::string& what) {
-    throw AdqlError(AdqlError::Kind::Type, "REGION: " + what);
-}
+[[noreturn]] void bad(const std::string& what) { throw AdqlError(AdqlError::Kind::Type, "REGION: " + what); }
 [[noreturn]] void unsupported(const std::string& what) {
     throw AdqlError(AdqlError::Kind::Unsupported, "REGION: " + what);
 }
@@ -52,10 +50,12 @@ StcsShape parse_stcs_region(std::string_view text) {
     if (w.empty()) bad("empty STC-S string; expected e.g. 'Circle ICRS 10 20 1'");
     StcsShape s;
     const std::string shape = lower(w[0]);
-    if (shape == "position") s.kind = "point";
-    else if (shape == "circle" || shape == "box" || shape == "polygon") s.kind = shape;
-    else if (shape == "union" || shape == "intersection" || shape == "not" || shape == "convex" ||
-             shape == "ellipse" || shape == "sector")
+    if (shape == "position")
+        s.kind = "point";
+    else if (shape == "circle" || shape == "box" || shape == "polygon")
+        s.kind = shape;
+    else if (shape == "union" || shape == "intersection" || shape == "not" || shape == "convex" || shape == "ellipse" ||
+             shape == "sector")
         unsupported("the STC-S shape '" + std::string(w[0]) +
                     "' is not supported; use Position, Circle, Box or Polygon (or the ADQL geometry functions)");
     else
@@ -69,15 +69,20 @@ StcsShape parse_stcs_region(std::string_view text) {
             if (x == lower(o)) return true;
         return false;
     };
-    if (word_is({"ICRS", "UNKNOWNFrame"})) ++i;
-    else if (word_is({"FK5", "FK4", "J2000", "B1950", "ECLIPTIC", "GALACTIC", "GALACTIC_II", "SUPER_GALACTIC",
-                      "GEO_C", "GEO_D", "ICRF"}))
-        unsupported("coordinate frame '" + std::string(w[i]) + "' is not supported; use ICRS (coordinates in degrees)");
-    if (word_is({"BARYCENTER", "GEOCENTER", "HELIOCENTER", "LSR", "LSRK", "LSRD", "GALACTIC_CENTER",
-                 "LOCAL_GROUP_CENTER", "MOON", "EMBARYCENTER", "MERCURY", "VENUS", "MARS", "JUPITER", "SATURN",
-                 "URANUS", "NEPTUNE", "PLUTO", "RELOCATABLE", "UNKNOWNRefPos", "TOPOCENTER"}))
+    if (word_is({"ICRS", "UNKNOWNFrame"}))
         ++i;
-    if (word_is({"SPHERICAL2"})) ++i;
+    else if (word_is({"FK5", "FK4", "J2000", "B1950", "ECLIPTIC", "GALACTIC", "GALACTIC_II", "SUPER_GALACTIC", "GEO_C",
+                      "GEO_D", "ICRF"}))
+        unsupported("coordinate frame '" + std::string(w[i]) + "' is not supported; use ICRS (coordinates in degrees)");
+    if (word_is({"BARYCENTER", "GEOCENTER",    "HELIOCENTER",     "LSR",
+                 "LSRK",       "LSRD",         "GALACTIC_CENTER", "LOCAL_GROUP_CENTER",
+                 "MOON",       "EMBARYCENTER", "MERCURY",         "VENUS",
+                 "MARS",       "JUPITER",      "SATURN",          "URANUS",
+                 "NEPTUNE",    "PLUTO",        "RELOCATABLE",     "UNKNOWNRefPos",
+                 "TOPOCENTER"}))
+        ++i;
+    if (word_is({"SPHERICAL2"}))
+        ++i;
     else if (word_is({"CARTESIAN1", "CARTESIAN2", "CARTESIAN3", "UNITSPHERE", "SPHERICAL3"}))
         unsupported("coordinate flavor '" + std::string(w[i]) + "' is not supported; use SPHERICAL2");
 
@@ -93,14 +98,16 @@ StcsShape parse_stcs_region(std::string_view text) {
         s.values.push_back(v);
     }
     const std::size_t n = s.values.size();
-    const bool ok = s.kind == "point" ? n == 2 : s.kind == "circle" ? n == 3 : s.kind == "box" ? n == 4
-                                                                              : n >= 6 && n % 2 == 0;
+    const bool ok = s.kind == "point"    ? n == 2
+                    : s.kind == "circle" ? n == 3
+                    : s.kind == "box"    ? n == 4
+                                         : n >= 6 && n % 2 == 0;
     if (!ok)
         bad(std::string(w[0]) + " takes " +
-            (s.kind == "point" ? "2 numbers (ra dec)"
+            (s.kind == "point"    ? "2 numbers (ra dec)"
              : s.kind == "circle" ? "3 numbers (ra dec radius)"
-             : s.kind == "box" ? "4 numbers (ra dec width height)"
-                               : "an even number of at least 6 (three or more vertices)") +
+             : s.kind == "box"    ? "4 numbers (ra dec width height)"
+                                  : "an even number of at least 6 (three or more vertices)") +
             ", found " + std::to_string(n));
     // latitudes: every second number of a Position or Polygon, the centre's of a Circle or Box
     const std::size_t last = s.kind == "circle" || s.kind == "box" ? 2 : n;

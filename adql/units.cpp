@@ -64,10 +64,9 @@ const std::map<std::string, Quantity, std::less<>>& base_units() {
 
 double prefix_factor(std::string_view p) {
     static const std::map<std::string, double, std::less<>> prefixes = {
-        {"y", 1e-24}, {"z", 1e-21}, {"a", 1e-18}, {"f", 1e-15}, {"p", 1e-12}, {"n", 1e-9},
-        {"u", 1e-6},  {"m", 1e-3},  {"c", 1e-2},  {"d", 1e-1},  {"da", 1e1},  {"h", 1e2},
-        {"k", 1e3},   {"M", 1e6},   {"G", 1e9},   {"T", 1e12},  {"P", 1e15},  {"E", 1e18},
-        {"Z", 1e21},  {"Y", 1e24}};
+        {"y", 1e-24}, {"z", 1e-21}, {"a", 1e-18}, {"f", 1e-15}, {"p", 1e-12}, {"n", 1e-9}, {"u", 1e-6},
+        {"m", 1e-3},  {"c", 1e-2},  {"d", 1e-1},  {"da", 1e1},  {"h", 1e2},   {"k", 1e3},  {"M", 1e6},
+        {"G", 1e9},   {"T", 1e12},  {"P", 1e15},  {"E", 1e18},  {"Z", 1e21},  {"Y", 1e24}};
     auto it = prefixes.find(p);
     return it == prefixes.end() ? 0 : it->second;
 }
@@ -131,9 +130,8 @@ Quantity parse_unit(std::string_view u) {
 double unit_conversion_factor(std::string_view from, std::string_view to) {
     Quantity a = parse_unit(from), b = parse_unit(to);
     if (a.dim != b.dim)
-        throw AdqlError(AdqlError::Kind::Type,
-                        "IN_UNIT: cannot convert '" + std::string(from) + "' into '" + std::string(to) +
-                            "' (different dimensions)");
+        throw AdqlError(AdqlError::Kind::Type, "IN_UNIT: cannot convert '" + std::string(from) + "' into '" +
+                                                   std::string(to) + "' (different dimensions)");
     return a.factor / b.factor;
 }
 

@@ -136,9 +136,10 @@ int corpus(const char* path) {
     }
     double sum = 0;
     for (double x : translate_t) sum += x;
-    std::printf("lyonetia corpus: %zu queries (%d translate against the bench catalogue, the rest end in an "
-                "AdqlError)\n",
-                cases.size(), translated);
+    std::printf(
+        "lyonetia corpus: %zu queries (%d translate against the bench catalogue, the rest end in an "
+        "AdqlError)\n",
+        cases.size(), translated);
     std::printf("parse (check_syntax):          median %.1f us, p90 %.1f us, max %.1f us\n", median(parse_t),
                 percentile(parse_t, 0.9), percentile(parse_t, 1.0));
     std::printf("parse+check+translate:         median %.1f us, p90 %.1f us, max %.1f us, mean %.1f us\n",
@@ -180,8 +181,10 @@ int spatial(const char* path, int n) {
         const char* name;
         const char* pattern;
     };
-    const Kind kinds[] = {{"cone CONTAINS(POINT(s_ra, s_dec), CIRCLE)", "CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', %.6f, %.6f, %g)) = 1"},
-                          {"footprint INTERSECTS(s_region, CIRCLE)", "INTERSECTS(s_region, CIRCLE('ICRS', %.6f, %.6f, %g)) = 1"}};
+    const Kind kinds[] = {
+        {"cone CONTAINS(POINT(s_ra, s_dec), CIRCLE)",
+         "CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', %.6f, %.6f, %g)) = 1"},
+        {"footprint INTERSECTS(s_region, CIRCLE)", "INTERSECTS(s_region, CIRCLE('ICRS', %.6f, %.6f, %g)) = 1"}};
     std::printf("%-44s %6s %9s %12s %12s %14s %6s\n", "query", "r/deg", "matches", "median/ms", "p90/ms",
                 "by PK median/ms", "ratio");
     for (const Kind& k : kinds) {
@@ -201,13 +204,15 @@ int spatial(const char* path, int n) {
                 std::string list;
                 for (auto& id : ids) list += (list.empty() ? "'" : ", '") + id + "'";
                 if (list.empty()) list = "''";
-                std::string pk = "SELECT obs_publisher_did, * FROM ivoa.obscore WHERE obs_publisher_did IN (" + list + ")";
+                std::string pk =
+                    "SELECT obs_publisher_did, * FROM ivoa.obscore WHERE obs_publisher_did IN (" + list + ")";
                 a = Clock::now();
                 auto tr2 = vo::adql::translate_sqlite(pk, catalog);
                 auto ids2 = run(store->db(), tr2.sql);
                 b = Clock::now();
                 t_pk.push_back(micros(a, b) / 1000);
-                if (ids2.size() != ids.size()) std::fprintf(stderr, "warning: PK query returned %zu rows, not %zu\n", ids2.size(), ids.size());
+                if (ids2.size() != ids.size())
+                    std::fprintf(stderr, "warning: PK query returned %zu rows, not %zu\n", ids2.size(), ids.size());
             }
             double ms = median(t_spatial), pk = median(t_pk);
             std::printf("%-44s %6g %9.1f %12.3f %12.3f %14.3f %6.1f\n", k.name, r, median(matches), ms,
@@ -225,12 +230,11 @@ int main(int argc, char** argv) {
         auto a = Clock::now();
         auto store = vo::obscore::Store::open_for_write(argv[2]);
         auto b = Clock::now();
-        std::printf("open_for_write (builds the spatial index if missing): %.1f s, %lld rows\n",
-                    micros(a, b) / 1e6, store->count_rows());
+        std::printf("open_for_write (builds the spatial index if missing): %.1f s, %lld rows\n", micros(a, b) / 1e6,
+                    store->count_rows());
         return 0;
     }
     if (argc >= 3 && std::string(argv[1]) == "spatial") return spatial(argv[2], argc > 3 ? std::atoi(argv[3]) : 200);
-    std::fprintf(stderr,
-                 "usage: %s corpus LYONETIA.jsonl | index STORE | spatial STORE [N]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s corpus LYONETIA.jsonl | index STORE | spatial STORE [N]\n", argv[0]);
     return 2;
 }

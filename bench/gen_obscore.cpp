@@ -46,8 +46,10 @@ int main(int argc, char** argv) {
             r.s_dec = dec;
             r.s_fov = 0.1414;
             auto wrap = [](double a) { return a < 0 ? a + 360 : (a >= 360 ? a - 360 : a); };
-            r.s_region = {{wrap(ra - dra), dec - half}, {wrap(ra + dra), dec - half},
-                          {wrap(ra + dra), dec + half}, {wrap(ra - dra), dec + half}};
+            r.s_region = {{wrap(ra - dra), dec - half},
+                          {wrap(ra + dra), dec - half},
+                          {wrap(ra + dra), dec + half},
+                          {wrap(ra - dra), dec + half}};
             r.s_resolution = 0.5 + u01(rng);
             r.s_xel1 = r.s_xel2 = 1800;
             r.t_min = 55000 + 5000 * u01(rng);

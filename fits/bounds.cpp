@@ -22,7 +22,8 @@ double angular_distance_deg(double ra1, double dec1, double ra2, double dec2) {
 }
 
 std::array<double, 3> unit_vector(double ra, double dec) {
-    return {std::cos(dec * kDeg) * std::cos(ra * kDeg), std::cos(dec * kDeg) * std::sin(ra * kDeg), std::sin(dec * kDeg)};
+    return {std::cos(dec * kDeg) * std::cos(ra * kDeg), std::cos(dec * kDeg) * std::sin(ra * kDeg),
+            std::sin(dec * kDeg)};
 }
 
 /// Orders a convex footprint so that it winds counter-clockwise in the DALI
@@ -36,7 +37,8 @@ void orient_polygon(std::vector<std::pair<double, double>>& poly) {
     for (std::size_t i = 1; i + 1 < poly.size(); ++i) {
         const auto a = unit_vector(poly[i].first, poly[i].second);
         const auto b = unit_vector(poly[i + 1].first, poly[i + 1].second);
-        const std::array<double, 3> x = {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
+        const std::array<double, 3> x = {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2],
+                                         a[0] * b[1] - a[1] * b[0]};
         sum += c[0] * x[0] + c[1] * x[1] + c[2] * x[2];
     }
     if (sum < 0) std::reverse(poly.begin(), poly.end());
@@ -46,13 +48,16 @@ long axis_length(const std::vector<long>& naxes, int i) {
     return i >= 0 && i < static_cast<int>(naxes.size()) ? naxes[static_cast<std::size_t>(i)] : 1;
 }
 
-bool within_naxis(int axis, const std::vector<long>& naxes) { return axis >= 0 && axis < static_cast<int>(naxes.size()); }
+bool within_naxis(int axis, const std::vector<long>& naxes) {
+    return axis >= 0 && axis < static_cast<int>(naxes.size());
+}
 
 }  // namespace
 
 std::vector<double> base_pixel(const Wcs& wcs, const std::vector<long>& naxes) {
     std::vector<double> p(static_cast<std::size_t>(wcs.naxis()), 1.0);
-    for (int i = 0; i < wcs.naxis(); ++i) p[static_cast<std::size_t>(i)] = (static_cast<double>(axis_length(naxes, i)) + 1.0) / 2.0;
+    for (int i = 0; i < wcs.naxis(); ++i)
+        p[static_cast<std::size_t>(i)] = (static_cast<double>(axis_length(naxes, i)) + 1.0) / 2.0;
     if (wcs.stokes() >= 0) p[static_cast<std::size_t>(wcs.stokes())] = 1.0;
     return p;
 }
@@ -95,8 +100,7 @@ std::vector<double> channel_edges(const Wcs& wcs, const std::vector<long>& naxes
             pix.insert(pix.end(), p.begin(), p.end());
         }
         wcs.p2s(pix, all, stat);
-        for (long k = 0; k <= n; ++k)
-            world[static_cast<std::size_t>(k)] = all[static_cast<std::size_t>(k * na + s)];
+        for (long k = 0; k <= n; ++k) world[static_cast<std::size_t>(k)] = all[static_cast<std::size_t>(k * na + s)];
     }
     const std::string type = wcs.ctype(s);
     const RestFrame rest = wcs.rest();
@@ -213,9 +217,18 @@ std::vector<int> stokes_codes(const Wcs& wcs, const std::vector<long>& naxes) {
 }
 
 std::string pol_states_from_stokes(const std::vector<int>& codes) {
-    static const std::array<std::pair<const char*, int>, 12> order = {
-        {{"I", 1}, {"Q", 2}, {"U", 3}, {"V", 4}, {"RR", -1}, {"LL", -2}, {"RL", -3}, {"LR", -4},
-         {"XX", -5}, {"YY", -6}, {"XY", -7}, {"YX", -8}}};
+    static const std::array<std::pair<const char*, int>, 12> order = {{{"I", 1},
+                                                                       {"Q", 2},
+                                                                       {"U", 3},
+                                                                       {"V", 4},
+                                                                       {"RR", -1},
+                                                                       {"LL", -2},
+                                                                       {"RL", -3},
+                                                                       {"LR", -4},
+                                                                       {"XX", -5},
+                                                                       {"YY", -6},
+                                                                       {"XY", -7},
+                                                                       {"YX", -8}}};
     std::string out;
     for (const auto& [label, code] : order)
         if (std::find(codes.begin(), codes.end(), code) != codes.end()) out += std::string("/") + label;

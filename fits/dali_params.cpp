@@ -8,11 +8,15 @@
 namespace vo::fits {
 
 DaliError::DaliError(std::string parameter, std::string message)
-    : std::invalid_argument(parameter + ": " + message), parameter_(std::move(parameter)), message_(std::move(message)) {}
+    : std::invalid_argument(parameter + ": " + message),
+      parameter_(std::move(parameter)),
+      message_(std::move(message)) {}
 
 namespace {
 
-[[noreturn]] void usage(const std::string& parameter, const std::string& message) { throw DaliError(parameter, message); }
+[[noreturn]] void usage(const std::string& parameter, const std::string& message) {
+    throw DaliError(parameter, message);
+}
 
 std::string fmt(double v) {
     std::ostringstream os;
@@ -29,7 +33,8 @@ void check_lat(const std::string& p, double lat) {
 }
 
 SkyRegion circle_of(const std::string& p, const std::vector<double>& v, const std::string& text) {
-    if (v.size() != 3) usage(p, "a circle needs 3 numbers (longitude latitude radius), got " + std::to_string(v.size()));
+    if (v.size() != 3)
+        usage(p, "a circle needs 3 numbers (longitude latitude radius), got " + std::to_string(v.size()));
     SkyRegion r;
     r.shape = SkyRegion::Shape::Circle;
     r.lon = v[0];
@@ -45,7 +50,8 @@ SkyRegion circle_of(const std::string& p, const std::vector<double>& v, const st
 
 SkyRegion polygon_of(const std::string& p, const std::vector<double>& v, const std::string& text) {
     if (v.size() % 2 != 0)
-        usage(p, "a polygon needs an even number of values (longitude latitude pairs), got " + std::to_string(v.size()));
+        usage(p,
+              "a polygon needs an even number of values (longitude latitude pairs), got " + std::to_string(v.size()));
     if (v.size() < 6) usage(p, "a polygon needs at least 3 vertices, got " + std::to_string(v.size() / 2));
     SkyRegion r;
     r.shape = SkyRegion::Shape::Polygon;
@@ -72,7 +78,8 @@ SkyRegion range_of(const std::string& p, const std::vector<double>& v, const std
     if (std::isinf(v[0]) && v[0] < 0 && std::isinf(v[1]) && v[1] > 0) r.lon_min = 0, r.lon_max = 360;
     r.lat_min = std::clamp(v[2], -90.0, 90.0);
     r.lat_max = std::clamp(v[3], -90.0, 90.0);
-    if (r.lat_min > r.lat_max) usage(p, "RANGE latitude interval has min > max (" + fmt(v[2]) + " > " + fmt(v[3]) + ")");
+    if (r.lat_min > r.lat_max)
+        usage(p, "RANGE latitude interval has min > max (" + fmt(v[2]) + " > " + fmt(v[3]) + ")");
     r.parameter = p;
     r.text = text;
     return r;

@@ -7,9 +7,7 @@
 #include <cstdlib>
 
 namespace vo::fits {
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 FitsHeader::FitsHeader(std::string cards) : cards_(std::move(cards)) {
     const std::size_t n = cards_.size();
@@ -37,8 +35,11 @@ FitsHeader::FitsHeader(std::string cards) : cards_(std::move(cards)) {
             std::size_t i = 1;
             for (; i < r.size(); ++i) {
                 if (r[i] == '\'') {
-                    if (i + 1 < r.size() && r[i + 1] == '\'') { v += '\''; ++i; }
-                    else break;
+                    if (i + 1 < r.size() && r[i + 1] == '\'') {
+                        v += '\'';
+                        ++i;
+                    } else
+                        break;
                 } else {
                     v += r[i];
                 }
@@ -52,8 +53,11 @@ FitsHeader::FitsHeader(std::string cards) : cards_(std::move(cards)) {
                 if (cr.empty() || cr[0] != '\'') break;
                 for (std::size_t j = 1; j < cr.size(); ++j) {
                     if (cr[j] == '\'') {
-                        if (j + 1 < cr.size() && cr[j + 1] == '\'') { v += '\''; ++j; }
-                        else break;
+                        if (j + 1 < cr.size() && cr[j + 1] == '\'') {
+                            v += '\'';
+                            ++j;
+                        } else
+                            break;
                     } else {
                         v += cr[j];
                     }

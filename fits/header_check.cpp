@@ -71,9 +71,12 @@ bool is_numeric_wcs_keyword(std::string_view key) {
 /// such a card without a value crashed wcspih (found by fits_fuzz).
 bool is_sip_coefficient(std::string_view key) {
     std::size_t pos;
-    if (key.rfind("AP_", 0) == 0 || key.rfind("BP_", 0) == 0) pos = 3;
-    else if (key.rfind("A_", 0) == 0 || key.rfind("B_", 0) == 0) pos = 2;
-    else return false;
+    if (key.rfind("AP_", 0) == 0 || key.rfind("BP_", 0) == 0)
+        pos = 3;
+    else if (key.rfind("A_", 0) == 0 || key.rfind("B_", 0) == 0)
+        pos = 2;
+    else
+        return false;
     const auto digits = [&] {
         const std::size_t start = pos;
         while (pos < key.size() && std::isdigit(static_cast<unsigned char>(key[pos]))) ++pos;
@@ -118,8 +121,8 @@ std::optional<std::string> header_defect(std::string_view cards) {
         for (std::size_t i = 0; i < card.size(); ++i) {
             const auto c = static_cast<unsigned char>(card[i]);
             if (c < 32 || c > 126)
-                return where() + "character " + std::to_string(static_cast<int>(c)) + " in column " + std::to_string(i + 1) +
-                       " is not printable ASCII (FITS 4.0 section 4.1.1)";
+                return where() + "character " + std::to_string(static_cast<int>(c)) + " in column " +
+                       std::to_string(i + 1) + " is not printable ASCII (FITS 4.0 section 4.1.1)";
         }
         if (is_end_card(card)) {
             if (n + 1 != ncards) return where() + "cards follow the END card (FITS 4.0 section 4.4.1)";

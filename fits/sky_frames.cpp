@@ -29,9 +29,7 @@ double wrap360(double lon) {
     return l;
 }
 
-std::pair<double, double> degrees(double lon_rad, double lat_rad) {
-    return {wrap360(lon_rad / kDeg), lat_rad / kDeg};
-}
+std::pair<double, double> degrees(double lon_rad, double lat_rad) { return {wrap360(lon_rad / kDeg), lat_rad / kDeg}; }
 
 /// JD (two parts) of a Julian epoch.
 void julian(double epoch, double& d1, double& d2) { eraEpj2jd(epoch, &d1, &d2); }
@@ -43,7 +41,7 @@ void fk5_to_j2000(double equinox, double& ra, double& dec) {
     julian(equinox, d1, d2);
     eraPmat76(d1, d2, rm);  // J2000 -> mean of date: q = rm p
     eraS2c(ra, dec, p);
-    eraTrxp(rm, p, q);      // mean of date -> J2000
+    eraTrxp(rm, p, q);  // mean of date -> J2000
     eraC2s(q, &ra, &dec);
 }
 
@@ -85,7 +83,8 @@ FrameSpec frame_of(const wcsprm* w) {
     if (rs.empty() || rs == "GAPPT") {
         // WCS Paper II section 3.1: no RADESYS -> FK4 before 1984, FK5 after;
         // neither RADESYS nor EQUINOX -> ICRS.
-        if (has_equinox) return w->equinox < 1984.0 ? FrameSpec{SkyFrame::fk4, w->equinox} : FrameSpec{SkyFrame::fk5, w->equinox};
+        if (has_equinox)
+            return w->equinox < 1984.0 ? FrameSpec{SkyFrame::fk4, w->equinox} : FrameSpec{SkyFrame::fk5, w->equinox};
         return {SkyFrame::icrs, 2000.0};
     }
     return {SkyFrame::unknown, 0.0};
@@ -107,9 +106,7 @@ std::string frame_name(const FrameSpec& f) {
 std::pair<double, double> to_icrs(const FrameSpec& f, double lon_deg, double lat_deg) {
     double lon = lon_deg * kDeg, lat = lat_deg * kDeg, ra = 0, dec = 0;
     switch (f.frame) {
-        case SkyFrame::galactic:
-            eraG2icrs(lon, lat, &ra, &dec);
-            return degrees(ra, dec);
+        case SkyFrame::galactic: eraG2icrs(lon, lat, &ra, &dec); return degrees(ra, dec);
         case SkyFrame::fk5: {
             fk5_to_j2000(f.equinox, lon, lat);
             fk5j2000_to_icrs(lon, lat, ra, dec);
@@ -128,8 +125,7 @@ std::pair<double, double> to_icrs(const FrameSpec& f, double lon_deg, double lat
             return degrees(ra, dec);
         }
         case SkyFrame::icrs:
-        case SkyFrame::unknown:
-            break;
+        case SkyFrame::unknown: break;
     }
     return {wrap360(lon_deg), lat_deg};
 }
@@ -138,9 +134,7 @@ std::pair<double, double> from_icrs(const FrameSpec& f, double ra_deg, double de
     const double ra = ra_deg * kDeg, dec = dec_deg * kDeg;
     double lon = 0, lat = 0;
     switch (f.frame) {
-        case SkyFrame::galactic:
-            eraIcrs2g(ra, dec, &lon, &lat);
-            return degrees(lon, lat);
+        case SkyFrame::galactic: eraIcrs2g(ra, dec, &lon, &lat); return degrees(lon, lat);
         case SkyFrame::fk5: {
             icrs_to_fk5j2000(ra, dec, lon, lat);
             j2000_to_fk5(f.equinox, lon, lat);
@@ -171,8 +165,7 @@ std::pair<double, double> from_icrs(const FrameSpec& f, double ra_deg, double de
             return degrees(lon, lat);
         }
         case SkyFrame::icrs:
-        case SkyFrame::unknown:
-            break;
+        case SkyFrame::unknown: break;
     }
     return {wrap360(ra_deg), dec_deg};
 }

@@ -45,10 +45,14 @@ std::optional<double> fallback_rest_frequency(const FitsHeader& h, std::vector<s
         auto has = [&](const char* x) { return t.find(x) != std::string::npos; };
         const int j = has("3-2") ? 3 : has("2-1") ? 2 : 1;
         std::optional<double> f;
-        if (has("13CO")) f = j == 3 ? 330.587965e9 : j == 2 ? 220.3986842e9 : 110.2013543e9;
-        else if (has("C18O")) f = j == 3 ? 329.3305525e9 : j == 2 ? 219.5603541e9 : 109.7821734e9;
-        else if (has("CO")) f = j == 3 ? 345.7959899e9 : j == 2 ? 230.538e9 : 115.2712018e9;
-        else if (has("HI") || has("H I") || has("21CM") || has("21 CM")) f = 1.420405752e9;
+        if (has("13CO"))
+            f = j == 3 ? 330.587965e9 : j == 2 ? 220.3986842e9 : 110.2013543e9;
+        else if (has("C18O"))
+            f = j == 3 ? 329.3305525e9 : j == 2 ? 219.5603541e9 : 109.7821734e9;
+        else if (has("CO"))
+            f = j == 3 ? 345.7959899e9 : j == 2 ? 230.538e9 : 115.2712018e9;
+        else if (has("HI") || has("H I") || has("21CM") || has("21 CM"))
+            f = 1.420405752e9;
         if (f) {
             warnings.push_back("rest frequency taken from " + std::string(key) + " = '" + *v + "'");
             return f;
@@ -64,7 +68,8 @@ std::string without_distortion_cards(const std::string& cards) {
     for (std::size_t p = 0; p + 80 <= cards.size(); p += 80) {
         const std::string key = trim(cards.substr(p, 8));
         bool drop = false;
-        for (const char* pre : {"CPDIS", "CQDIS", "DP", "DQ", "D2IM", "CPERR", "CQERR", "DVERR", "A_", "B_", "AP_", "BP_"})
+        for (const char* pre :
+             {"CPDIS", "CQDIS", "DP", "DQ", "D2IM", "CPERR", "CQERR", "DVERR", "A_", "B_", "AP_", "BP_"})
             if (key.rfind(pre, 0) == 0) drop = true;
         if (!drop) out += cards.substr(p, 80);
     }
@@ -120,7 +125,8 @@ void load_from(std::unique_ptr<Wcs::Set>& set, wcsprm*& wcs, std::string& error,
 
 }  // namespace
 
-Wcs Wcs::load(const FitsHeader& header, const std::vector<long>& naxes, int hdu_index, std::vector<std::string>* warnings) {
+Wcs Wcs::load(const FitsHeader& header, const std::vector<long>& naxes, int hdu_index,
+              std::vector<std::string>* warnings) {
     std::vector<std::string> local;
     std::vector<std::string>& warn = warnings ? *warnings : local;
     Wcs out;
@@ -230,7 +236,8 @@ void load_from(std::unique_ptr<Wcs::Set>& owner, wcsprm*& chosen, std::string& e
     // wcsfix: cdfix, datfix, obsfix, unitfix, spcfix, celfix, cylfix.
     std::vector<int> naxis(static_cast<std::size_t>(w->naxis), 1);
     for (int i = 0; i < w->naxis && i < static_cast<int>(naxes.size()); ++i)
-        naxis[static_cast<std::size_t>(i)] = static_cast<int>(std::min<long>(naxes[static_cast<std::size_t>(i)], 1L << 30));
+        naxis[static_cast<std::size_t>(i)] =
+            static_cast<int>(std::min<long>(naxes[static_cast<std::size_t>(i)], 1L << 30));
     int stat[NWCSFIX];
     wcserr info[NWCSFIX];
     std::memset(info, 0, sizeof info);
@@ -282,7 +289,8 @@ void Wcs::p2s(const std::vector<double>& pix, std::vector<double>& world, std::v
     std::vector<double> img(pix.size()), phi(static_cast<std::size_t>(ncoord)), theta(static_cast<std::size_t>(ncoord));
     stat.assign(static_cast<std::size_t>(ncoord), 0);
     if (ncoord == 0) return;
-    const int status = wcsp2s(wcs_, ncoord, n, pix.data(), img.data(), phi.data(), theta.data(), world.data(), stat.data());
+    const int status =
+        wcsp2s(wcs_, ncoord, n, pix.data(), img.data(), phi.data(), theta.data(), world.data(), stat.data());
     // WCSSET/WCSERR_NULL_POINTER etc.: every point invalid (wcsp2s sets stat
     // only for WCSERR_BAD_PIX).
     if (status != 0 && status != 8)
@@ -297,10 +305,12 @@ void Wcs::s2p(const std::vector<double>& world, std::vector<double>& pix, std::v
         return;
     }
     const int ncoord = static_cast<int>(world.size() / static_cast<std::size_t>(n));
-    std::vector<double> img(world.size()), phi(static_cast<std::size_t>(ncoord)), theta(static_cast<std::size_t>(ncoord));
+    std::vector<double> img(world.size()), phi(static_cast<std::size_t>(ncoord)),
+        theta(static_cast<std::size_t>(ncoord));
     stat.assign(static_cast<std::size_t>(ncoord), 0);
     if (ncoord == 0) return;
-    const int status = wcss2p(wcs_, ncoord, n, world.data(), phi.data(), theta.data(), img.data(), pix.data(), stat.data());
+    const int status =
+        wcss2p(wcs_, ncoord, n, world.data(), phi.data(), theta.data(), img.data(), pix.data(), stat.data());
     if (status != 0 && status != 9)
         for (auto& s : stat) s = 1;
 }

@@ -60,8 +60,8 @@ public:
 
 /// A foreign key as in TAP_SCHEMA.keys / key_columns (TAP 1.1 section 4.4).
 struct ForeignKey {
-    std::string from_table;    ///< qualified
-    std::string target_table;  ///< qualified
+    std::string from_table;                                    ///< qualified
+    std::string target_table;                                  ///< qualified
     std::vector<std::pair<std::string, std::string>> columns;  ///< (from_column, target_column)
     std::string description;
     std::string utype;

@@ -30,8 +30,8 @@ struct ColumnDef {
     bool mandatory = false;  ///< ObsCore 1.1 Table 1 (section 3.2)
     bool principal = false;
     bool indexed = false;
-    bool std = true;          ///< defined by an IVOA standard (false: archive extension)
-    bool not_null = false;    ///< ObsCore 1.1 section 4 constraint
+    bool std = true;        ///< defined by an IVOA standard (false: archive extension)
+    bool not_null = false;  ///< ObsCore 1.1 section 4 constraint
 
     /// SQLite column affinity: "TEXT", "INTEGER" or "REAL".
     std::string sql_type() const;

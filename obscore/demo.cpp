@@ -47,11 +47,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr double kCrval3 = 4749.76;   // Angstrom, air (MUSE WFM nominal)
-constexpr double kCdelt3 = 1.25;      // Angstrom
-constexpr double kSpaxel = 0.2;       // arcsec
-constexpr double kC = 299792.458;     // km/s
-constexpr int kVersion = 1;           // bump when the pixel model changes
+constexpr double kCrval3 = 4749.76;  // Angstrom, air (MUSE WFM nominal)
+constexpr double kCdelt3 = 1.25;     // Angstrom
+constexpr double kSpaxel = 0.2;      // arcsec
+constexpr double kC = 299792.458;    // km/s
+constexpr int kVersion = 1;          // bump when the pixel model changes
 
 /// Emission lines: rest air wavelength (Angstrom) and strength relative to H-alpha.
 struct Line {
@@ -292,8 +292,8 @@ void write_cube(const std::string& path, const PhangsMuseTarget& t, const DemoOp
     write_wcs(f, t, o, &status);
     for (long z = 0; z < nz; ++z) {
         long fpixel[3] = {1, 1, z + 1};
-        fits_write_pix(f, TFLOAT, fpixel, static_cast<LONGLONG>(plane), stat.data() + static_cast<std::size_t>(z) * plane,
-                       &status);
+        fits_write_pix(f, TFLOAT, fpixel, static_cast<LONGLONG>(plane),
+                       stat.data() + static_cast<std::size_t>(z) * plane, &status);
         if (status) check(status, path, "writing STAT");
     }
 

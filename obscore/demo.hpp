@@ -9,10 +9,10 @@ namespace vo::obscore {
 
 /// Options of the demo generator.
 struct DemoOptions {
-    std::string out_dir;   ///< created if missing
-    int nx = 20;           ///< spaxels along RA (0.2 arcsec each); 20x20x3681 is ~15 MB a cube
-    int ny = 20;           ///< spaxels along Dec
-    int nchan = 3681;      ///< MUSE channels (1.25 Angstrom from 4749.76 Angstrom, air)
+    std::string out_dir;                ///< created if missing
+    int nx = 20;                        ///< spaxels along RA (0.2 arcsec each); 20x20x3681 is ~15 MB a cube
+    int ny = 20;                        ///< spaxels along Dec
+    int nchan = 3681;                   ///< MUSE channels (1.25 Angstrom from 4749.76 Angstrom, air)
     std::vector<std::string> galaxies;  ///< empty = all 19 PHANGS-MUSE galaxies
     unsigned seed = 20261121;
 };

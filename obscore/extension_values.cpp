@@ -65,7 +65,8 @@ std::string release_date(double mjd, int months) {
     const long seconds = std::lround(fraction * 86400.0);
     const long s = std::min(seconds, 86399L);
     char buf[96];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02ld:%02ld:%02ld", year, month, day, s / 3600, (s / 60) % 60, s % 60);
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02ld:%02ld:%02ld", year, month, day, s / 3600, (s / 60) % 60,
+                  s % 60);
     return buf;
 }
 

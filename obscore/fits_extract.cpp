@@ -33,15 +33,14 @@ namespace {
 using fits::lower;
 using fits::trim;
 
-
 /// One HDU as seen by the extraction.
 struct Hdu {
     int index = 0;
     FitsHeader header;
     bool is_image = false;
-    std::vector<long> naxes;  ///< NAXISn (empty for NAXIS=0)
-    fits::Wcs wcs_owner;      ///< the loaded WCS (fits/wcs.hpp), owner of `wcs`
-    wcsprm* wcs = nullptr;    ///< fixed and set, or null when no usable WCS
+    std::vector<long> naxes;                         ///< NAXISn (empty for NAXIS=0)
+    fits::Wcs wcs_owner;                             ///< the loaded WCS (fits/wcs.hpp), owner of `wcs`
+    wcsprm* wcs = nullptr;                           ///< fixed and set, or null when no usable WCS
     int lng = -1, lat = -1, spec = -1, stokes = -1;  ///< 0-based WCS axis indices
     std::string wcs_error;
     bool truncated = false;  ///< the file ends before this HDU's data do
@@ -165,8 +164,10 @@ void derive_spatial(const Hdu& h, ObsCoreRecord& r, std::vector<std::string>& wa
     r.s_ra = fp->centre->first;
     r.s_dec = fp->centre->second;
     r.s_pixel_scale = fp->pixel_scale_arcsec;
-    if (!fp->polygon.empty()) r.s_region = fp->polygon;
-    else r.s_region_circle = std::array<double, 3>{fp->centre->first, fp->centre->second, fp->radius};
+    if (!fp->polygon.empty())
+        r.s_region = fp->polygon;
+    else
+        r.s_region_circle = std::array<double, 3>{fp->centre->first, fp->centre->second, fp->radius};
     r.s_fov = 2 * fp->radius;
 }
 
@@ -219,9 +220,10 @@ ExtractResult extract_from_hdus(std::vector<Hdu>& hdus, const std::string& path,
             return res;
         }
         if (h.header.has("BITPIX") && h.header.has("NAXIS") && !data_unit_bytes(h.header.cards())) {
-            res.skip_reason = "invalid header in HDU " + std::to_string(h.index) +
-                              ": the data size |BITPIX|/8 x GCOUNT x (PCOUNT + NAXIS1 x ... x NAXISn) cannot be computed "
-                              "(a negative or missing NAXISn) or does not fit in 64 bits (FITS 4.0 section 4.4.1.1)";
+            res.skip_reason =
+                "invalid header in HDU " + std::to_string(h.index) +
+                ": the data size |BITPIX|/8 x GCOUNT x (PCOUNT + NAXIS1 x ... x NAXISn) cannot be computed "
+                "(a negative or missing NAXISn) or does not fit in 64 bits (FITS 4.0 section 4.4.1.1)";
             return res;
         }
     }
@@ -230,20 +232,29 @@ ExtractResult extract_from_hdus(std::vector<Hdu>& hdus, const std::string& path,
     // The product HDU: pixels and a celestial or spectral WCS, else pixels.
     Hdu* product = nullptr;
     for (auto& h : hdus)
-        if (h.is_image && h.has_data() && (h.has_celestial() || h.has_spectral())) { product = &h; break; }
+        if (h.is_image && h.has_data() && (h.has_celestial() || h.has_spectral())) {
+            product = &h;
+            break;
+        }
     if (!product)
         for (auto& h : hdus)
-            if (h.is_image && h.has_data()) { product = &h; break; }
+            if (h.is_image && h.has_data()) {
+                product = &h;
+                break;
+            }
     if (product && product->truncated) {
-        res.skip_reason = "truncated file: the data of HDU " + std::to_string(product->index) + " end beyond the end of the file";
+        res.skip_reason =
+            "truncated file: the data of HDU " + std::to_string(product->index) + " end beyond the end of the file";
         return res;
     }
     if (!product) {
         bool any_image = false;
-        for (const auto& h : hdus) any_image = any_image || (h.is_image && h.index > 0) || (h.is_image && hdus.size() == 1);
-        res.skip_reason = hdus.empty() ? "no header data unit" :
-                          any_image    ? "no image HDU with pixel data (NAXIS=0 or a zero-length axis in every image HDU)"
-                                       : "no image HDU with pixel data (only tables)";
+        for (const auto& h : hdus)
+            any_image = any_image || (h.is_image && h.index > 0) || (h.is_image && hdus.size() == 1);
+        res.skip_reason = hdus.empty() ? "no header data unit"
+                          : any_image
+                              ? "no image HDU with pixel data (NAXIS=0 or a zero-length axis in every image HDU)"
+                              : "no image HDU with pixel data (only tables)";
         return res;
     }
     ObsCoreRecord r;
@@ -257,15 +268,25 @@ ExtractResult extract_from_hdus(std::vector<Hdu>& hdus, const std::string& path,
     r.access_url = "/datalink/sync?ID=" + url_encode(r.obs_publisher_did);
     r.access_format = "application/x-votable+xml;content=datalink";
     r.access_estsize = (size_bytes + 1023) / 1024;
-    if (auto v = kw.str("TELESCOP")) r.facility_name = v;
-    else r.facility_name = options.facility_name;
-    if (auto v = kw.str("INSTRUME")) r.instrument_name = v;
-    else r.instrument_name = options.instrument_name;
+    if (auto v = kw.str("TELESCOP"))
+        r.facility_name = v;
+    else
+        r.facility_name = options.facility_name;
+    if (auto v = kw.str("INSTRUME"))
+        r.instrument_name = v;
+    else
+        r.instrument_name = options.instrument_name;
     for (const char* key : {"OBJECT", "TARGNAME", "ESO OBS TARG NAME"})
-        if (auto v = kw.str(key)) { r.target_name = v; break; }
+        if (auto v = kw.str(key)) {
+            r.target_name = v;
+            break;
+        }
     if (auto v = kw.str("TITLE")) r.obs_title = v;
     for (const char* key : {"PROG_ID", "ESO OBS PROG ID", "PROPOSID", "PROPID", "GEMPRGID", "PROJECT"})
-        if (auto v = kw.str(key)) { r.proposal_id = v; break; }
+        if (auto v = kw.str(key)) {
+            r.proposal_id = v;
+            break;
+        }
     std::optional<int> level;
     if (auto pc = kw.str("PRODCATG")) level = calib_level_from_prodcatg(*pc);
     r.calib_level = level.value_or(options.calib_level.value_or(2));
@@ -287,22 +308,27 @@ ExtractResult extract_from_hdus(std::vector<Hdu>& hdus, const std::string& path,
     if (r.t_min || r.t_max) r.t_xel = 1;
     // ObsCore 1.1 section 4.26: released a proprietary period after the observation
     if (options.proprietary_months && r.t_min) r.obs_release_date = release_date(*r.t_min, *options.proprietary_months);
-    fill_extension_values(options.extension_columns, [&](const std::string& key) { return kw.str(key.c_str()); }, r);
+    fill_extension_values(
+        options.extension_columns, [&](const std::string& key) { return kw.str(key.c_str()); }, r);
 
     // dataproduct_type from the axes with more than one pixel.
     const long nspec = product->has_spectral() ? product->axis_length(product->spec) : 0;
     long n_big = 0;
     for (long n : product->naxes) n_big += n > 1 ? 1 : 0;
-    if (product->has_celestial()) r.dataproduct_type = nspec > 1 ? "cube" : "image";
-    else if (nspec > 1) r.dataproduct_type = "spectrum";
-    else r.dataproduct_type = n_big >= 3 ? "cube" : n_big == 1 ? "spectrum" : "image";
+    if (product->has_celestial())
+        r.dataproduct_type = nspec > 1 ? "cube" : "image";
+    else if (nspec > 1)
+        r.dataproduct_type = "spectrum";
+    else
+        r.dataproduct_type = n_big >= 3 ? "cube" : n_big == 1 ? "spectrum" : "image";
     if (!product->wcs) res.warnings.push_back("HDU " + std::to_string(product->index) + ": " + product->wcs_error);
 
     // Companion planes for SODA.
     res.file.path = path;
     res.file.size_bytes = size_bytes;
     for (const auto& h : hdus)
-        if (h.is_image && h.has_data() && (&h == product || same_grid(*product, h))) res.file.image_hdus.push_back(h.index);
+        if (h.is_image && h.has_data() && (&h == product || same_grid(*product, h)))
+            res.file.image_hdus.push_back(h.index);
     (void)header_only;
     std::vector<std::string> unique;
     for (auto& w : res.warnings)
@@ -362,8 +388,8 @@ constexpr std::size_t kMaxStreamedHeaderBytes = 400000 * 80;
 
 /// One HDU found in an inflated gzip stream.
 struct StreamedHdu {
-    std::string cards;            ///< header cards up to and including END
-    std::uint64_t data_start = 0; ///< offset of the data unit in the inflated file
+    std::string cards;                       ///< header cards up to and including END
+    std::uint64_t data_start = 0;            ///< offset of the data unit in the inflated file
     std::optional<std::int64_t> data_bytes;  ///< data_unit_bytes() of the header
 };
 
@@ -433,8 +459,10 @@ private:
                 h.data_start = block_end;
                 h.data_bytes = data_unit_bytes(h.cards);
                 header_.clear();
-                if (!h.data_bytes) done_ = true;  // the size is unknown: the next HDU cannot be found
-                else skip_ = (static_cast<std::uint64_t>(*h.data_bytes) + kFitsBlock - 1) / kFitsBlock * kFitsBlock;
+                if (!h.data_bytes)
+                    done_ = true;  // the size is unknown: the next HDU cannot be found
+                else
+                    skip_ = (static_cast<std::uint64_t>(*h.data_bytes) + kFitsBlock - 1) / kFitsBlock * kFitsBlock;
                 hdus_.push_back(std::move(h));
                 return;
             }
@@ -516,7 +544,8 @@ FitsStreamScanner scan_gzip(const std::string& path, std::uint64_t limit) {
                static_cast<std::uint32_t>(trailer[at + 2]) << 16 | static_cast<std::uint32_t>(trailer[at + 3]) << 24;
     };
     std::string problem;
-    if (status != 0) problem = "the deflate data are corrupt (CFITSIO status " + std::to_string(status) + ")";
+    if (status != 0)
+        problem = "the deflate data are corrupt (CFITSIO status " + std::to_string(status) + ")";
     else if (!have_trailer || le32(0) != scanner.crc() || le32(4) != static_cast<std::uint32_t>(scanner.total()))
         problem = "truncated or corrupt gzip file: the CRC-32 and size of the " + std::to_string(scanner.total()) +
                   " inflated bytes do not match the gzip trailer (RFC 1952 section 2.3.1)";
@@ -528,7 +557,8 @@ FitsStreamScanner scan_gzip(const std::string& path, std::uint64_t limit) {
 
 std::string obs_id_from_path(const std::string& path) {
     std::string name = std::filesystem::path(path).filename().string();
-    static const std::array<const char*, 9> exts = {".gz", ".fz", ".bz2", ".header", ".hdr", ".fits", ".fit", ".fts", ".FITS"};
+    static const std::array<const char*, 9> exts = {".gz",   ".fz",  ".bz2", ".header", ".hdr",
+                                                    ".fits", ".fit", ".fts", ".FITS"};
     bool changed = true;
     while (changed) {
         changed = false;
@@ -607,7 +637,8 @@ namespace {
 ExtractResult hdus_from_gzip(const std::string& path, const IngestOptions& options, std::vector<Hdu>& hdus,
                              std::uint64_t& inflated_size) {
     ExtractResult res;
-    const std::uint64_t limit = options.max_decompressed_bytes > 0 ? static_cast<std::uint64_t>(options.max_decompressed_bytes) : 0;
+    const std::uint64_t limit =
+        options.max_decompressed_bytes > 0 ? static_cast<std::uint64_t>(options.max_decompressed_bytes) : 0;
     const FitsStreamScanner scan = scan_gzip(path, limit);
     if (!scan.error().empty()) {
         res.skip_reason = "gzip: " + scan.error();
@@ -620,7 +651,8 @@ ExtractResult hdus_from_gzip(const std::string& path, const IngestOptions& optio
         h.index = static_cast<int>(i);
         h.header = FitsHeader(s.cards);
         shape_from_header(h);
-        if (s.data_bytes && s.data_start + static_cast<std::uint64_t>(*s.data_bytes) > inflated_size) h.truncated = true;
+        if (s.data_bytes && s.data_start + static_cast<std::uint64_t>(*s.data_bytes) > inflated_size)
+            h.truncated = true;
         hdus.push_back(std::move(h));
     }
     return res;
@@ -643,11 +675,14 @@ ExtractResult hdus_from_cfitsio(const std::string& path, std::uint64_t size, std
     auto header_text = [&](bool converted, std::string& out) {
         char* header = nullptr;
         int nkeys = 0, st = 0;
-        if (converted) fits_convert_hdr2str(f, 0, nullptr, 0, &header, &nkeys, &st);
-        else fits_hdr2str(f, 0, nullptr, 0, &header, &nkeys, &st);
+        if (converted)
+            fits_convert_hdr2str(f, 0, nullptr, 0, &header, &nkeys, &st);
+        else
+            fits_hdr2str(f, 0, nullptr, 0, &header, &nkeys, &st);
         if (st == 0 && header) {
             out.assign(header, std::strlen(header));
-            if (out.size() < 80 || out.compare(out.size() - 80, 3, "END") != 0) out += std::string("END") + std::string(77, ' ');
+            if (out.size() < 80 || out.compare(out.size() - 80, 3, "END") != 0)
+                out += std::string("END") + std::string(77, ' ');
         }
         int fst = 0;
         if (header) fits_free_memory(header, &fst);
@@ -669,9 +704,10 @@ ExtractResult hdus_from_cfitsio(const std::string& path, std::uint64_t size, std
         }
         const auto bytes = data_unit_bytes(raw);
         if (!bytes) {
-            res.skip_reason = "invalid header in HDU " + std::to_string(i - 1) +
-                              ": the data size |BITPIX|/8 x GCOUNT x (PCOUNT + NAXIS1 x ... x NAXISn) cannot be computed "
-                              "or does not fit in 64 bits (FITS 4.0 section 4.4.1.1)";
+            res.skip_reason =
+                "invalid header in HDU " + std::to_string(i - 1) +
+                ": the data size |BITPIX|/8 x GCOUNT x (PCOUNT + NAXIS1 x ... x NAXISn) cannot be computed "
+                "or does not fit in 64 bits (FITS 4.0 section 4.4.1.1)";
             break;
         }
         Hdu h;
@@ -718,7 +754,8 @@ ExtractResult extract_product(const std::string& path, const IngestOptions& opti
                              (lname.size() > 7 && lname.substr(lname.size() - 7) == ".header");
     try {
         if (header_only) {
-            ExtractResult r = extract_from_header_text(read_header_file(path), path, static_cast<std::int64_t>(size), options);
+            ExtractResult r =
+                extract_from_header_text(read_header_file(path), path, static_cast<std::int64_t>(size), options);
             if (r.ok()) r.file.mtime = mtime_of(path);
             return r;
         }
@@ -729,8 +766,8 @@ ExtractResult extract_product(const std::string& path, const IngestOptions& opti
             return res;
         }
         std::uint64_t inflated = 0;
-        ExtractResult read = compression == "gzip" ? hdus_from_gzip(path, options, hdus, inflated)
-                                                   : hdus_from_cfitsio(path, size, hdus);
+        ExtractResult read =
+            compression == "gzip" ? hdus_from_gzip(path, options, hdus, inflated) : hdus_from_cfitsio(path, size, hdus);
         if (!read.skip_reason.empty()) return read;
         ExtractResult r = extract_from_hdus(hdus, path, static_cast<std::int64_t>(size), options, false);
         r.warnings.insert(r.warnings.begin(), read.warnings.begin(), read.warnings.end());

@@ -22,7 +22,9 @@ std::string shortest(double x) {
 std::optional<GeometryText> parse_geometry_text(std::string_view text, std::string& error) {
     GeometryText g;
     std::size_t i = 0;
-    auto skip = [&] { while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i; };
+    auto skip = [&] {
+        while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    };
     skip();
     // An STC-S region as ObsCore's adql:REGION columns hold it (s_region:
     // "Polygon ICRS ra1 dec1 ..."; also "Circle ICRS ra dec r", "Position ICRS

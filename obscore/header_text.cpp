@@ -30,7 +30,8 @@ std::string pad_card(std::string_view line) {
 /// True for a text-dump line that separates HDUs.
 bool is_separator(std::string_view line) {
     const std::string t = trim(line);
-    return t.rfind("# HDU", 0) == 0 || (t.rfind("--- HDU", 0) == 0) || (t.rfind("---", 0) == 0 && t.find("HDU") != std::string::npos);
+    return t.rfind("# HDU", 0) == 0 || (t.rfind("--- HDU", 0) == 0) ||
+           (t.rfind("---", 0) == 0 && t.find("HDU") != std::string::npos);
 }
 
 /// True for a text-dump line that is commentary, not a card.
@@ -85,7 +86,6 @@ std::vector<std::string> split_header_text(std::string_view content) {
     return blocks;
 }
 
-
 std::vector<std::string> read_header_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw std::runtime_error("cannot read header file " + path);
@@ -93,6 +93,5 @@ std::vector<std::string> read_header_file(const std::string& path) {
     ss << in.rdbuf();
     return split_header_text(ss.str());
 }
-
 
 }  // namespace vo::obscore

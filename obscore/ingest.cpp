@@ -53,7 +53,8 @@ void collect(const std::string& path, std::vector<std::string>& files, std::vect
     fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied, ec), end;
     while (!ec && it != end) {
         std::error_code fec;
-        if (it->is_regular_file(fec) && is_fits_name(it->path().filename().string())) found.push_back(it->path().string());
+        if (it->is_regular_file(fec) && is_fits_name(it->path().filename().string()))
+            found.push_back(it->path().string());
         it.increment(ec);
     }
     if (ec) missing.push_back({path, false, "", "cannot walk directory: " + ec.message()});
@@ -74,8 +75,10 @@ IngestSummary ingest(Store& store, const std::vector<std::string>& paths, const 
     for (const auto& p : paths) collect(p, files, missing);
 
     auto report = [&](IngestEvent ev) {
-        if (ev.ingested) ++summary.ingested;
-        else ++summary.skipped;
+        if (ev.ingested)
+            ++summary.ingested;
+        else
+            ++summary.skipped;
         if (on_event) on_event(ev);
         summary.events.push_back(std::move(ev));
     };
@@ -168,7 +171,8 @@ IngestSummary ingest(Store& store, const std::vector<std::string>& paths, const 
         } catch (const std::exception&) {
         }
         throw IngestAborted(summary, std::string("ingest stored its rows but could not compute the extension "
-                                                 "columns: ") + e.what());
+                                                 "columns: ") +
+                                         e.what());
     }
     return summary;
 }

@@ -14,11 +14,11 @@ namespace vo::obscore {
 
 /// What a collection's configuration says about its products.
 struct IngestOptions {
-    std::string collection;          ///< obs_collection, also in obs_publisher_did
-    std::string authority;           ///< IVOA authority, e.g. "voserver.example" (no ivo://)
-    std::optional<int> calib_level;  ///< default when PRODCATG does not tell
-    std::optional<std::string> facility_name;   ///< default when no TELESCOP
-    std::optional<std::string> instrument_name; ///< default when no INSTRUME
+    std::string collection;                      ///< obs_collection, also in obs_publisher_did
+    std::string authority;                       ///< IVOA authority, e.g. "voserver.example" (no ivo://)
+    std::optional<int> calib_level;              ///< default when PRODCATG does not tell
+    std::optional<std::string> facility_name;    ///< default when no TELESCOP
+    std::optional<std::string> instrument_name;  ///< default when no INSTRUME
     /// Largest decompressed size (bytes) accepted for a gzip-compressed file
     /// (`.fits.gz`): the file is inflated as a stream (bounded memory) and
     /// refused, with this limit in the message, once it exceeds it, so that

@@ -166,7 +166,9 @@ public:
     }
     ~PgBackend() override { PQfinish(conn_); }
 
-    const adql::Catalog& catalog() const override { return uploads_.empty() ? static_cast<const adql::Catalog&>(catalog_) : combined_; }
+    const adql::Catalog& catalog() const override {
+        return uploads_.empty() ? static_cast<const adql::Catalog&>(catalog_) : combined_;
+    }
     bool refresh_if_changed() override {
         const long long v = data_version();
         if (v == version_) return false;
@@ -194,11 +196,14 @@ public:
         }
         return std::make_unique<PgPrepared>(*this, std::move(translation), name);
     }
-    std::unique_ptr<RequestTable> add_upload_table(const std::string& name, std::vector<adql::ColumnInfo> columns) override;
+    std::unique_ptr<RequestTable> add_upload_table(const std::string& name,
+                                                   std::vector<adql::ColumnInfo> columns) override;
 
     std::optional<ProductFile> find_product(const std::string& did) const override {
-        Result r = query("SELECT path, size_bytes, mtime, coalesce(image_hdus, '') FROM voserver.files "
-                         "WHERE obs_publisher_did = " + quote_literal(did));
+        Result r = query(
+            "SELECT path, size_bytes, mtime, coalesce(image_hdus, '') FROM voserver.files "
+            "WHERE obs_publisher_did = " +
+            quote_literal(did));
         if (r.rows() == 0) return std::nullopt;
         ProductFile f;
         f.path = r.text(0, 0);
@@ -220,7 +225,8 @@ public:
         return r.text(0, 0);
     }
     std::optional<std::string> find_did_by_obs_id(const std::string& obs_id) const override {
-        Result r = query("SELECT obs_publisher_did FROM ivoa.obscore WHERE obs_id = " + quote_literal(obs_id) + " LIMIT 2");
+        Result r =
+            query("SELECT obs_publisher_did FROM ivoa.obscore WHERE obs_id = " + quote_literal(obs_id) + " LIMIT 2");
         if (r.rows() != 1) return std::nullopt;
         return r.text(0, 0);
     }
@@ -249,7 +255,8 @@ public:
         long long ms = 0;  // statement_timeout: a backstop for the deadline (0: none)
         if (control.deadline != Clock::time_point::max())
             ms = std::max<long long>(
-                1, std::chrono::duration_cast<std::chrono::milliseconds>(control.deadline - Clock::now()).count() + 1000);
+                1,
+                std::chrono::duration_cast<std::chrono::milliseconds>(control.deadline - Clock::now()).count() + 1000);
         if (ms != timeout_ms_) {
             set += "SET statement_timeout = " + std::to_string(ms) + ";";
             timeout_ms_ = ms;
@@ -275,8 +282,9 @@ private:
         }
         // Queries only read (the reader role can only SELECT anyway); floats
         // print in their shortest exact form.
-        Result r(PQexec(conn_, "SET default_transaction_read_only = on; SET extra_float_digits = 1; "
-                               "SET client_encoding = 'UTF8'"));
+        Result r(PQexec(conn_,
+                        "SET default_transaction_read_only = on; SET extra_float_digits = 1; "
+                        "SET client_encoding = 'UTF8'"));
         if (r.status() != PGRES_COMMAND_OK)
             throw StoreError("PostgreSQL store " + url_without_password(url_) + ": " + r.message());
         base_url_ = "\x01";  // unknown: set before the next run
@@ -322,7 +330,8 @@ public:
         for (std::size_t i = 0; i < columns.size(); ++i) {
             auto& c = columns[i];
             if (!seen.insert(lower(c.name)).second)
-                throw StoreError("upload " + name + ": two columns are named " + c.name + " (names are case-insensitive)");
+                throw StoreError("upload " + name + ": two columns are named " + c.name +
+                                 " (names are case-insensitive)");
             c.physical = "c" + std::to_string(i + 1);
             cols += (i ? ", " : "") + quote_ident(c.physical) + " " + pg_column_type(c.datatype, c.arraysize);
         }
@@ -341,9 +350,9 @@ public:
             PQclear(PQgetResult(backend_.conn()));
             PQclear(PQexec(backend_.conn(), "ROLLBACK"));
         } else if (!backend_.connection_lost()) {
-            PQclear(PQexec(backend_.conn(), ("BEGIN READ WRITE; DROP TABLE IF EXISTS pg_temp." + quote_ident(physical_) +
-                                             "; COMMIT")
-                                                .c_str()));
+            PQclear(PQexec(
+                backend_.conn(),
+                ("BEGIN READ WRITE; DROP TABLE IF EXISTS pg_temp." + quote_ident(physical_) + "; COMMIT").c_str()));
         }
         backend_.forget(this);
     }
@@ -363,11 +372,16 @@ public:
                 }
                 case Cell::Kind::text:
                     for (char ch : c.text) {
-                        if (ch == '\\') line_ += "\\\\";
-                        else if (ch == '\t') line_ += "\\t";
-                        else if (ch == '\n') line_ += "\\n";
-                        else if (ch == '\r') line_ += "\\r";
-                        else line_ += ch;
+                        if (ch == '\\')
+                            line_ += "\\\\";
+                        else if (ch == '\t')
+                            line_ += "\\t";
+                        else if (ch == '\n')
+                            line_ += "\\n";
+                        else if (ch == '\r')
+                            line_ += "\\r";
+                        else
+                            line_ += ch;
                     }
                     break;
             }
@@ -414,7 +428,8 @@ void PgBackend::forget(const PgUpload* u) {
     rebuild_combined();
 }
 
-std::unique_ptr<RequestTable> PgBackend::add_upload_table(const std::string& name, std::vector<adql::ColumnInfo> columns) {
+std::unique_ptr<RequestTable> PgBackend::add_upload_table(const std::string& name,
+                                                          std::vector<adql::ColumnInfo> columns) {
     auto u = std::make_unique<PgUpload>(*this, name, std::move(columns));
     uploads_.push_back(u.get());
     rebuild_combined();
@@ -425,8 +440,9 @@ void PgBackend::load_catalog() {
     const long long version = data_version();
     std::vector<adql::TableInfo> tables;
     {
-        Result r = query("SELECT schema_name, table_name, coalesce(description, '') FROM tap_schema.tables "
-                         "ORDER BY table_index, table_name");
+        Result r = query(
+            "SELECT schema_name, table_name, coalesce(description, '') FROM tap_schema.tables "
+            "ORDER BY table_index, table_name");
         for (int i = 0; i < r.rows(); ++i) {
             adql::TableInfo t;
             t.schema = r.text(i, 0);
@@ -438,9 +454,10 @@ void PgBackend::load_catalog() {
             tables.push_back(std::move(t));
         }
     }
-    Result r = query("SELECT table_name, column_name, datatype, coalesce(arraysize, ''), coalesce(xtype, ''), "
-                     "coalesce(unit, ''), coalesce(ucd, ''), coalesce(utype, ''), coalesce(description, ''), "
-                     "indexed, principal, std FROM tap_schema.columns ORDER BY column_index");
+    Result r = query(
+        "SELECT table_name, column_name, datatype, coalesce(arraysize, ''), coalesce(xtype, ''), "
+        "coalesce(unit, ''), coalesce(ucd, ''), coalesce(utype, ''), coalesce(description, ''), "
+        "indexed, principal, std FROM tap_schema.columns ORDER BY column_index");
     for (int i = 0; i < r.rows(); ++i) {
         const std::string table = r.text(i, 0);
         auto it = std::find_if(tables.begin(), tables.end(),
@@ -471,8 +488,9 @@ void PgBackend::load_catalog() {
 
 std::vector<ForeignKey> PgBackend::foreign_keys() const {
     std::vector<ForeignKey> out;
-    Result keys = query("SELECT key_id, from_table, target_table, coalesce(description, ''), coalesce(utype, '') "
-                        "FROM tap_schema.keys ORDER BY key_id");
+    Result keys = query(
+        "SELECT key_id, from_table, target_table, coalesce(description, ''), coalesce(utype, '') "
+        "FROM tap_schema.keys ORDER BY key_id");
     Result cols = query("SELECT key_id, from_column, target_column FROM tap_schema.key_columns");
     for (int i = 0; i < keys.rows(); ++i) {
         ForeignKey k;
@@ -517,7 +535,8 @@ PgCursor::PgCursor(PgBackend& backend, const std::string& statement, const adql:
     PGconn* conn = backend_.conn();
     if (!PQsendQueryPrepared(conn, statement.c_str(), 0, nullptr, nullptr, nullptr, 0) || !PQsetSingleRowMode(conn)) {
         done_ = true;
-        if (backend_.connection_lost()) throw QueryError("the database is unavailable (" + url_without_password(backend_.url()) + ")", false);
+        if (backend_.connection_lost())
+            throw QueryError("the database is unavailable (" + url_without_password(backend_.url()) + ")", false);
         throw QueryError(std::string("cannot run the query: ") + PQerrorMessage(conn), false);
     }
 }
@@ -600,7 +619,7 @@ Cell PgCursor::cell_of(std::size_t i) {
         }
         if (std::strcmp(v, "NaN") == 0 || std::strcmp(v, "Infinity") == 0 || std::strcmp(v, "-Infinity") == 0) {
             c.kind = Cell::Kind::real;
-            c.real = v[0] == 'N' ? std::numeric_limits<double>::quiet_NaN()
+            c.real = v[0] == 'N'   ? std::numeric_limits<double>::quiet_NaN()
                      : v[0] == '-' ? -std::numeric_limits<double>::infinity()
                                    : std::numeric_limits<double>::infinity();
             return c;
@@ -617,9 +636,12 @@ PGresult* PgCursor::wait_result() {
         if (!PQisBusy(conn)) return PQgetResult(conn);
         const auto now = Clock::now();
         if (why_ == Why::none) {
-            if (control_.cancel && control_.cancel->load()) why_ = Why::cancel;
-            else if (now >= control_.deadline) why_ = Why::deadline;
-            else if (control_.first_row_by && now >= *control_.first_row_by) why_ = Why::express;
+            if (control_.cancel && control_.cancel->load())
+                why_ = Why::cancel;
+            else if (now >= control_.deadline)
+                why_ = Why::deadline;
+            else if (control_.first_row_by && now >= *control_.first_row_by)
+                why_ = Why::express;
             if (why_ != Why::none && !cancelled_for_) {
                 cancelled_for_ = true;
                 if (PGcancel* c = PQgetCancel(conn)) {

@@ -50,9 +50,7 @@ constexpr std::size_t kCopyChunk = std::size_t{1} << 20;
 /// after the other (each reads the data_version the previous one wrote).
 constexpr const char* kLoadLockKey = "7958224571244654";
 
-double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 /// "0.12 s": a duration for the progress lines.
 std::string format_seconds(double s) {
@@ -254,8 +252,10 @@ public:
                                              &probe, nullptr) == SQLITE_OK;
         sqlite3_finalize(probe);
         if (!ours)
-            throw StoreError("store " + path + " is not a voserver store (run `voserver ingest` or `voserver build-demo`)");
-        if (sqlite3_exec(db_.get(), "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) fail("cannot begin a read transaction");
+            throw StoreError("store " + path +
+                             " is not a voserver store (run `voserver ingest` or `voserver build-demo`)");
+        if (sqlite3_exec(db_.get(), "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK)
+            fail("cannot begin a read transaction");
     }
 
     [[noreturn]] void fail(const std::string& what) const {
@@ -326,8 +326,8 @@ std::string TablePlan::staging() const { return quote_ident(staging_schema(schem
 /// typed from their datatype/arraysize; then voserver.files.
 std::vector<TablePlan> read_plan(const SourceStore& store) {
     std::vector<TablePlan> plan;
-    auto tables = store.prepare(
-        "SELECT schema_name, table_name FROM tap_schema_tables ORDER BY table_index, table_name");
+    auto tables =
+        store.prepare("SELECT schema_name, table_name FROM tap_schema_tables ORDER BY table_index, table_name");
     auto columns = store.prepare(
         "SELECT column_name, datatype, COALESCE(arraysize, ''), COALESCE(xtype, ''), indexed "
         "FROM tap_schema_columns WHERE table_name = ?1 ORDER BY column_index, column_name");
@@ -344,8 +344,8 @@ std::vector<TablePlan> read_plan(const SourceStore& store) {
         t.name = lower(name);
         t.source = physical_table_name(schema, name);
         if (t.schema != "ivoa" && t.schema != "tap_schema")
-            throw StoreError("store " + store.path() + ": table " + qualified +
-                             " is in schema " + schema + "; the PostgreSQL layout publishes ivoa and TAP_SCHEMA only");
+            throw StoreError("store " + store.path() + ": table " + qualified + " is in schema " + schema +
+                             "; the PostgreSQL layout publishes ivoa and TAP_SCHEMA only");
 
         // NOT NULL as the SQLite table declares it (TAP_SCHEMA does not say).
         std::map<std::string, bool> physical;
@@ -412,43 +412,41 @@ std::vector<TablePlan> read_plan(const SourceStore& store) {
 /// return and tab escaped; reals in their shortest exact form.
 void append_copy_field(std::string& out, sqlite3_stmt* s, int i) {
     switch (sqlite3_column_type(s, i)) {
-    case SQLITE_NULL:
-        out += "\\N";
-        return;
-    case SQLITE_INTEGER: {
-        char buf[32];
-        const auto r = std::to_chars(buf, buf + sizeof buf, static_cast<long long>(sqlite3_column_int64(s, i)));
-        out.append(buf, r.ptr);
-        return;
-    }
-    case SQLITE_FLOAT: {
-        const double v = sqlite3_column_double(s, i);
-        if (std::isnan(v)) {
-            out += "NaN";
-        } else if (std::isinf(v)) {
-            out += v > 0 ? "Infinity" : "-Infinity";
-        } else {
-            char buf[64];
-            const auto r = std::to_chars(buf, buf + sizeof buf, v);
+        case SQLITE_NULL: out += "\\N"; return;
+        case SQLITE_INTEGER: {
+            char buf[32];
+            const auto r = std::to_chars(buf, buf + sizeof buf, static_cast<long long>(sqlite3_column_int64(s, i)));
             out.append(buf, r.ptr);
+            return;
         }
-        return;
-    }
-    default: {  // text (and a blob as its bytes)
-        const bool blob = sqlite3_column_type(s, i) == SQLITE_BLOB;
-        const char* p = blob ? static_cast<const char*>(sqlite3_column_blob(s, i))
-                             : reinterpret_cast<const char*>(sqlite3_column_text(s, i));
-        const int n = sqlite3_column_bytes(s, i);
-        for (int k = 0; k < n; ++k) {
-            switch (p[k]) {
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default: out += p[k];
+        case SQLITE_FLOAT: {
+            const double v = sqlite3_column_double(s, i);
+            if (std::isnan(v)) {
+                out += "NaN";
+            } else if (std::isinf(v)) {
+                out += v > 0 ? "Infinity" : "-Infinity";
+            } else {
+                char buf[64];
+                const auto r = std::to_chars(buf, buf + sizeof buf, v);
+                out.append(buf, r.ptr);
+            }
+            return;
+        }
+        default: {  // text (and a blob as its bytes)
+            const bool blob = sqlite3_column_type(s, i) == SQLITE_BLOB;
+            const char* p = blob ? static_cast<const char*>(sqlite3_column_blob(s, i))
+                                 : reinterpret_cast<const char*>(sqlite3_column_text(s, i));
+            const int n = sqlite3_column_bytes(s, i);
+            for (int k = 0; k < n; ++k) {
+                switch (p[k]) {
+                    case '\\': out += "\\\\"; break;
+                    case '\n': out += "\\n"; break;
+                    case '\r': out += "\\r"; break;
+                    case '\t': out += "\\t"; break;
+                    default: out += p[k];
+                }
             }
         }
-    }
     }
 }
 
@@ -460,8 +458,7 @@ long long copy_table(PgSession& pg, const SourceStore& store, const TablePlan& t
     auto rows = store.prepare("SELECT " + columns + " FROM " + quote_ident(t.source));
     // FREEZE: the table was created in this transaction, so its rows need no
     // later hint-bit or freeze pass.
-    pg.exec("COPY " + t.staging() + " (" + columns + ") FROM STDIN WITH (FREEZE)", "COPY " + t.label(),
-            PGRES_COPY_IN);
+    pg.exec("COPY " + t.staging() + " (" + columns + ") FROM STDIN WITH (FREEZE)", "COPY " + t.label(), PGRES_COPY_IN);
 
     const int ncols = static_cast<int>(t.columns.size());
     long long sent = 0;
@@ -559,10 +556,11 @@ PgLoadReport load(PgSession& pg, const SourceStore& store, Clock::time_point sta
         step_start = Clock::now();
     };
 
-    pg.exec("SET LOCAL search_path = public; SET LOCAL client_min_messages = warning; "
-            "SET LOCAL maintenance_work_mem = '256MB'; SELECT pg_advisory_xact_lock(" +
-                std::string(kLoadLockKey) + ")",
-            "begin the load", PGRES_TUPLES_OK);
+    pg.exec(
+        "SET LOCAL search_path = public; SET LOCAL client_min_messages = warning; "
+        "SET LOCAL maintenance_work_mem = '256MB'; SELECT pg_advisory_xact_lock(" +
+            std::string(kLoadLockKey) + ")",
+        "begin the load", PGRES_TUPLES_OK);
     if (pg.value("SELECT to_regtype('spoint') IS NOT NULL", "look for pgSphere") != "t")
         throw StoreError("store " + pg.where() +
                          ": pgSphere is not installed in this database (scripts/postgres createdb NAME installs it)");
@@ -597,8 +595,7 @@ PgLoadReport load(PgSession& pg, const SourceStore& store, Clock::time_point sta
             ++indexes;
         }
     std::string analyze;
-    for (const auto& t : plan)
-        analyze += (analyze.empty() ? "ANALYZE " : ", ") + t.staging();
+    for (const auto& t : plan) analyze += (analyze.empty() ? "ANALYZE " : ", ") + t.staging();
     pg.exec(analyze, "analyze the tables");
     done(std::to_string(indexes) + " indexes built, tables analyzed");
 

@@ -46,9 +46,9 @@ std::string url_without_password(const std::string& url);
 
 /// What load_into_postgres() did.
 struct PgLoadReport {
-    long long rows = 0;         ///< ivoa.obscore rows loaded
-    long long files = 0;        ///< voserver.files rows loaded
-    double seconds = 0;         ///< wall time of the load
+    long long rows = 0;   ///< ivoa.obscore rows loaded
+    long long files = 0;  ///< voserver.files rows loaded
+    double seconds = 0;   ///< wall time of the load
 };
 
 /// Publishes the SQLite store at `sqlite_path` (written by `voserver ingest`

@@ -72,9 +72,7 @@ public:
     }
 
     /// The linear world coordinate of 1-based pixel p along axis 3, and its label.
-    double spectral_value(double p) const {
-        return crval3_ + (p - crpix3_) * cdelt3_;
-    }
+    double spectral_value(double p) const { return crval3_ + (p - crpix3_) * cdelt3_; }
     void read_spectral_axis() {
         int status = 0;
         double v = 0;
@@ -82,7 +80,8 @@ public:
         status = 0;
         if (fits_read_key(f_, TDOUBLE, "CRPIX3", &v, nullptr, &status) == 0) crpix3_ = v;
         status = 0;
-        if (fits_read_key(f_, TDOUBLE, "CD3_3", &v, nullptr, &status) == 0) cdelt3_ = v;
+        if (fits_read_key(f_, TDOUBLE, "CD3_3", &v, nullptr, &status) == 0)
+            cdelt3_ = v;
         else {
             status = 0;
             if (fits_read_key(f_, TDOUBLE, "CDELT3", &v, nullptr, &status) == 0) cdelt3_ = v;
@@ -228,8 +227,10 @@ void write_spectrum_png(Fits& fits, const std::vector<double>& bright, const std
                 pen = false;
                 continue;
             }
-            if (pen) cairo_line_to(c, px(i), py(s[i]));
-            else cairo_move_to(c, px(i), py(s[i]));
+            if (pen)
+                cairo_line_to(c, px(i), py(s[i]));
+            else
+                cairo_move_to(c, px(i), py(s[i]));
             pen = true;
         }
         cairo_stroke(c);
@@ -320,8 +321,10 @@ void write_previews(const std::string& path, int hdu, const std::string& datapro
         }
     std::vector<double> mean(cells, kNaN);
     for (std::size_t i = 0; i < cells; ++i) {
-        if (count[i] == 0) peak[i] = kNaN;
-        else mean[i] = sum[i] / static_cast<double>(count[i]);
+        if (count[i] == 0)
+            peak[i] = kNaN;
+        else
+            mean[i] = sum[i] / static_cast<double>(count[i]);
     }
     if (!cube) return write_image_png(mean, w, h, out_prefix + "image.png");
 

@@ -72,8 +72,8 @@ void check_extension_expressions(const Store& store, const std::vector<Extension
     }
 }
 
-void evaluate_derived_columns(Store& store, const std::vector<ExtensionColumn>& columns,
-                              const std::string& collection, std::time_t now) {
+void evaluate_derived_columns(Store& store, const std::vector<ExtensionColumn>& columns, const std::string& collection,
+                              std::time_t now) {
     sqlite3* db = store.db();
     std::vector<const ExtensionColumn*> derived;
     std::string select = "SELECT obs_publisher_did";
@@ -86,8 +86,9 @@ void evaluate_derived_columns(Store& store, const std::vector<ExtensionColumn>& 
         if (register_sql_functions(db) != SQLITE_OK) throw StoreError("store: cannot register the ADQL SQL functions");
         adql::Translation t;
         try {
-            t = adql::translate_sqlite(select + " FROM ivoa.obscore WHERE obs_collection = " +
-                                           adql::string_literal(collection), store.catalog());
+            t = adql::translate_sqlite(
+                select + " FROM ivoa.obscore WHERE obs_collection = " + adql::string_literal(collection),
+                store.catalog());
         } catch (const adql::AdqlError&) {
             check_extension_expressions(store, columns);  // throws naming the column
             throw;
@@ -101,7 +102,8 @@ void evaluate_derived_columns(Store& store, const std::vector<ExtensionColumn>& 
         int rc;
         while ((rc = sqlite3_step(rows.s)) == SQLITE_ROW) {
             for (std::size_t i = 0; i < derived.size(); ++i)
-                sqlite3_bind_value(set.s, static_cast<int>(i + 1), sqlite3_column_value(rows.s, static_cast<int>(i + 1)));
+                sqlite3_bind_value(set.s, static_cast<int>(i + 1),
+                                   sqlite3_column_value(rows.s, static_cast<int>(i + 1)));
             sqlite3_bind_value(set.s, static_cast<int>(derived.size() + 1), sqlite3_column_value(rows.s, 0));
             check(db, sqlite3_step(set.s), "cannot store an extension column value");
             sqlite3_reset(set.s);

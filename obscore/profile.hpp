@@ -67,8 +67,8 @@ void check_extension_expressions(const Store& store, const std::vector<Extension
 /// catalogue, then one UPDATE per row. `now`: the time of the run (seconds
 /// since the epoch). Throws StoreError for an expression that does not
 /// translate (check_extension_expressions) and on store failures.
-void evaluate_derived_columns(Store& store, const std::vector<ExtensionColumn>& columns,
-                              const std::string& collection, std::time_t now);
+void evaluate_derived_columns(Store& store, const std::vector<ExtensionColumn>& columns, const std::string& collection,
+                              std::time_t now);
 
 /// The ISO 8601 date-time (UTC, "YYYY-MM-DDThh:mm:ss") `months` calendar
 /// months after the MJD `mjd` (the day of month is kept, clamped to the

@@ -62,19 +62,19 @@ std::string overlaps(const std::string& lo_col, const std::string& hi_col, const
 std::string pos_constraint(const std::string& p, const std::string& value) {
     const fits::SkyRegion r = fits::parse_pos(p, value);
     switch (r.shape) {
-    case fits::SkyRegion::Shape::Circle:
-        return "INTERSECTS(s_region, CIRCLE('ICRS', " + number(r.lon) + ", " + number(r.lat) + ", " +
-               number(r.radius) + ")) = 1";
-    case fits::SkyRegion::Shape::Range:
-        if (r.lon_max - r.lon_min >= 360.0 && r.lat_min <= -90.0 && r.lat_max >= 90.0)
-            return "s_region IS NOT NULL";  // the whole sky
-        return "INTERSECTS(s_region, RANGE_S2D(" + number(r.lon_min) + ", " + number(r.lon_max) + ", " +
-               number(r.lat_min) + ", " + number(r.lat_max) + ")) = 1";
-    case fits::SkyRegion::Shape::Polygon: {
-        std::string out = "INTERSECTS(s_region, POLYGON('ICRS'";
-        for (const auto& [lon, lat] : r.vertices) out += ", " + number(lon) + ", " + number(lat);
-        return out + ")) = 1";
-    }
+        case fits::SkyRegion::Shape::Circle:
+            return "INTERSECTS(s_region, CIRCLE('ICRS', " + number(r.lon) + ", " + number(r.lat) + ", " +
+                   number(r.radius) + ")) = 1";
+        case fits::SkyRegion::Shape::Range:
+            if (r.lon_max - r.lon_min >= 360.0 && r.lat_min <= -90.0 && r.lat_max >= 90.0)
+                return "s_region IS NOT NULL";  // the whole sky
+            return "INTERSECTS(s_region, RANGE_S2D(" + number(r.lon_min) + ", " + number(r.lon_max) + ", " +
+                   number(r.lat_min) + ", " + number(r.lat_max) + ")) = 1";
+        case fits::SkyRegion::Shape::Polygon: {
+            std::string out = "INTERSECTS(s_region, POLYGON('ICRS'";
+            for (const auto& [lon, lat] : r.vertices) out += ", " + number(lon) + ", " + number(lat);
+            return out + ")) = 1";
+        }
     }
     return "1 = 0";
 }
@@ -116,10 +116,9 @@ std::string constraint(const std::string& name, const std::string& value) {
 }  // namespace
 
 const std::vector<std::string>& sia_parameter_names() {
-    static const std::vector<std::string> names = {"POS",     "BAND",       "TIME",     "POL",        "FOV",
-                                                   "SPATRES", "EXPTIME",    "ID",       "COLLECTION", "FACILITY",
-                                                   "INSTRUMENT", "DPTYPE",  "CALIB",    "TARGET",     "TIMERES",
-                                                   "SPECRP",  "FORMAT"};
+    static const std::vector<std::string> names = {
+        "POS",      "BAND",       "TIME",   "POL",   "FOV",    "SPATRES", "EXPTIME", "ID",    "COLLECTION",
+        "FACILITY", "INSTRUMENT", "DPTYPE", "CALIB", "TARGET", "TIMERES", "SPECRP",  "FORMAT"};
     return names;
 }
 

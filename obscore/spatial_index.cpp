@@ -184,9 +184,12 @@ int cover_eof(sqlite3_vtab_cursor* cur) {
 }
 int cover_column(sqlite3_vtab_cursor* cur, sqlite3_context* ctx, int col) {
     auto* c = reinterpret_cast<CoverCursor*>(cur);
-    if (col == kColLo) sqlite3_result_int64(ctx, c->ranges[c->pos].first);
-    else if (col == kColHi) sqlite3_result_int64(ctx, c->ranges[c->pos].second);
-    else sqlite3_result_null(ctx);
+    if (col == kColLo)
+        sqlite3_result_int64(ctx, c->ranges[c->pos].first);
+    else if (col == kColHi)
+        sqlite3_result_int64(ctx, c->ranges[c->pos].second);
+    else
+        sqlite3_result_null(ctx);
     return SQLITE_OK;
 }
 int cover_rowid(sqlite3_vtab_cursor* cur, sqlite3_int64* rowid) {
@@ -264,8 +267,7 @@ void index_product(sqlite3* db, const std::string& obs_publisher_did, std::optio
     std::int64_t rowid;
     {
         Stmt s(db, "SELECT rowid FROM ivoa_obscore WHERE obs_publisher_did = ?1");
-        sqlite3_bind_text(s.s, 1, obs_publisher_did.data(), static_cast<int>(obs_publisher_did.size()),
-                          SQLITE_STATIC);
+        sqlite3_bind_text(s.s, 1, obs_publisher_did.data(), static_cast<int>(obs_publisher_did.size()), SQLITE_STATIC);
         if (!s.step()) return;
         rowid = sqlite3_column_int64(s.s, 0);
     }

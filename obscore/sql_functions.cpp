@@ -92,27 +92,27 @@ std::unique_ptr<Geom> parse_geom(std::string_view text, std::string& error) {
     g->values = std::move(parsed->values);
     const auto& v = g->values;
     switch (parsed->kind) {
-    case GeometryText::Kind::range: {
-        g->type = Geom::Type::Range;
-        double lo = std::remainder(v[0] * kDeg, 2 * kPi), hi = std::remainder(v[1] * kDeg, 2 * kPi);
-        S1Interval lng = (v[1] - v[0] >= 360.0) ? S1Interval::Full() : S1Interval(lo, hi);
-        g->rect = S2LatLngRect(R1Interval(v[2] * kDeg, v[3] * kDeg), lng);
-        return g;
-    }
-    case GeometryText::Kind::point:
-        g->type = Geom::Type::Point;
-        g->point = to_point(v[0], v[1]);
-        return g;
-    case GeometryText::Kind::circle:
-        g->type = Geom::Type::Circle;
-        g->point = to_point(v[0], v[1]);
-        g->cap = S2Cap(g->point, S1Angle::Degrees(std::min(v[2], 180.0)));
-        return g;
-    case GeometryText::Kind::polygon:
-        g->type = Geom::Type::Polygon;
-        g->polygon = make_polygon(v, error);
-        if (!g->polygon) return nullptr;
-        return g;
+        case GeometryText::Kind::range: {
+            g->type = Geom::Type::Range;
+            double lo = std::remainder(v[0] * kDeg, 2 * kPi), hi = std::remainder(v[1] * kDeg, 2 * kPi);
+            S1Interval lng = (v[1] - v[0] >= 360.0) ? S1Interval::Full() : S1Interval(lo, hi);
+            g->rect = S2LatLngRect(R1Interval(v[2] * kDeg, v[3] * kDeg), lng);
+            return g;
+        }
+        case GeometryText::Kind::point:
+            g->type = Geom::Type::Point;
+            g->point = to_point(v[0], v[1]);
+            return g;
+        case GeometryText::Kind::circle:
+            g->type = Geom::Type::Circle;
+            g->point = to_point(v[0], v[1]);
+            g->cap = S2Cap(g->point, S1Angle::Degrees(std::min(v[2], 180.0)));
+            return g;
+        case GeometryText::Kind::polygon:
+            g->type = Geom::Type::Polygon;
+            g->polygon = make_polygon(v, error);
+            if (!g->polygon) return nullptr;
+            return g;
     }
     return nullptr;
 }
@@ -221,7 +221,6 @@ bool contains(const Geom& a, const Geom& b) {
     }
 }
 
-
 bool range_intersects_polygon(const S2LatLngRect& r, const S2Polygon& p) {
     const S2Loop* l = p.loop(0);
     int n = l->num_vertices();
@@ -256,7 +255,8 @@ bool intersects(const Geom& a, const Geom& b) {
 }
 
 std::unique_ptr<S2Polygon> approx_polygon_or_self(const Geom& g) {
-    if (g.type == Geom::Type::Polygon) return std::make_unique<S2Polygon>(std::unique_ptr<S2Loop>(g.polygon->loop(0)->Clone()));
+    if (g.type == Geom::Type::Polygon)
+        return std::make_unique<S2Polygon>(std::unique_ptr<S2Loop>(g.polygon->loop(0)->Clone()));
     return approx_polygon(g);
 }
 
@@ -276,7 +276,8 @@ bool check_lat(sqlite3_context* ctx, double dec, const char* fn) {
 /// A longitude that S2 can take: finite (S2 aborts on NaN and infinities).
 bool check_ra(sqlite3_context* ctx, double ra, const char* fn) {
     if (std::isfinite(ra)) return true;
-    sqlite3_result_error(ctx, (std::string(fn) + ": right ascension " + fmt(ra) + " is not a finite number").c_str(), -1);
+    sqlite3_result_error(ctx, (std::string(fn) + ": right ascension " + fmt(ra) + " is not a finite number").c_str(),
+                         -1);
     return false;
 }
 double norm_ra(double ra) {
@@ -307,7 +308,8 @@ bool point_of(sqlite3_context* ctx, sqlite3_value** argv, int i, double& ra, dou
         return false;
     }
     if (g.get()->type != Geom::Type::Point) {
-        sqlite3_result_error(ctx, (std::string(fn) + ": argument " + std::to_string(i + 1) + " is not a point").c_str(), -1);
+        sqlite3_result_error(ctx, (std::string(fn) + ": argument " + std::to_string(i + 1) + " is not a point").c_str(),
+                             -1);
         return false;
     }
     ra = g.get()->values[0];
@@ -383,8 +385,8 @@ void f_box_p(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
 void f_range(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     if (any_null(argc, argv)) return sqlite3_result_null(ctx);
     double d1 = dbl(argv[2]), d2 = dbl(argv[3]);
-    if (!check_lat(ctx, d1, "RANGE_S2D") || !check_lat(ctx, d2, "RANGE_S2D") || !check_ra(ctx, dbl(argv[0]), "RANGE_S2D") ||
-        !check_ra(ctx, dbl(argv[1]), "RANGE_S2D"))
+    if (!check_lat(ctx, d1, "RANGE_S2D") || !check_lat(ctx, d2, "RANGE_S2D") ||
+        !check_ra(ctx, dbl(argv[0]), "RANGE_S2D") || !check_ra(ctx, dbl(argv[1]), "RANGE_S2D"))
         return;
     if (d1 > d2) return sqlite3_result_error(ctx, "RANGE_S2D: dec_min is larger than dec_max", -1);
     result_text(ctx, "range " + fmt(dbl(argv[0])) + " " + fmt(dbl(argv[1])) + " " + fmt(d1) + " " + fmt(d2));
@@ -394,9 +396,12 @@ void f_geometry(sqlite3_context* ctx, int, sqlite3_value** argv) {
     if (g.failed()) return sqlite3_result_error(ctx, ("CAST: " + g.error()).c_str(), -1);
     if (!g.get()) return sqlite3_result_null(ctx);
     std::string want(reinterpret_cast<const char*>(sqlite3_value_text(argv[1])));
-    const char* got = g.get()->type == Geom::Type::Point ? "point" : g.get()->type == Geom::Type::Circle ? "circle"
-                      : g.get()->type == Geom::Type::Polygon ? "polygon" : "range";
-    if (want != got) return sqlite3_result_error(ctx, ("CAST: the value is a " + std::string(got) + ", not a " + want).c_str(), -1);
+    const char* got = g.get()->type == Geom::Type::Point     ? "point"
+                      : g.get()->type == Geom::Type::Circle  ? "circle"
+                      : g.get()->type == Geom::Type::Polygon ? "polygon"
+                                                             : "range";
+    if (want != got)
+        return sqlite3_result_error(ctx, ("CAST: the value is a " + std::string(got) + ", not a " + want).c_str(), -1);
     sqlite3_result_value(ctx, argv[0]);
 }
 
@@ -416,10 +421,12 @@ void with_geoms(sqlite3_context* ctx, sqlite3_value** argv, int n, const char* f
     f(*a.get(), *b.get());
 }
 void f_contains(sqlite3_context* ctx, int, sqlite3_value** argv) {
-    with_geoms(ctx, argv, 2, "CONTAINS", [&](const Geom& a, const Geom& b) { sqlite3_result_int(ctx, contains(a, b)); });
+    with_geoms(ctx, argv, 2, "CONTAINS",
+               [&](const Geom& a, const Geom& b) { sqlite3_result_int(ctx, contains(a, b)); });
 }
 void f_intersects(sqlite3_context* ctx, int, sqlite3_value** argv) {
-    with_geoms(ctx, argv, 2, "INTERSECTS", [&](const Geom& a, const Geom& b) { sqlite3_result_int(ctx, intersects(a, b)); });
+    with_geoms(ctx, argv, 2, "INTERSECTS",
+               [&](const Geom& a, const Geom& b) { sqlite3_result_int(ctx, intersects(a, b)); });
 }
 /// CONTAINS(POINT(ra, dec), geometry) with numeric coordinates.
 void f_contains_point(sqlite3_context* ctx, int, sqlite3_value** argv) {
@@ -445,8 +452,8 @@ void f_contains_point_circle(sqlite3_context* ctx, int argc, sqlite3_value** arg
 void f_distance(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     if (any_null(argc, argv)) return sqlite3_result_null(ctx);
     double d1 = dbl(argv[1]), d2 = dbl(argv[3]);
-    if (!check_lat(ctx, d1, "DISTANCE") || !check_lat(ctx, d2, "DISTANCE") || !check_ra(ctx, dbl(argv[0]), "DISTANCE") ||
-        !check_ra(ctx, dbl(argv[2]), "DISTANCE"))
+    if (!check_lat(ctx, d1, "DISTANCE") || !check_lat(ctx, d2, "DISTANCE") ||
+        !check_ra(ctx, dbl(argv[0]), "DISTANCE") || !check_ra(ctx, dbl(argv[2]), "DISTANCE"))
         return;
     sqlite3_result_double(ctx, S1Angle(to_point(dbl(argv[0]), d1), to_point(dbl(argv[2]), d2)).degrees());
 }
@@ -473,7 +480,8 @@ void f_centroid(sqlite3_context* ctx, int, sqlite3_value** argv) {
     with_geoms(ctx, argv, 1, "CENTROID", [&](const Geom& a, const Geom&) {
         S2LatLng c;
         switch (a.type) {
-            case Geom::Type::Point: case Geom::Type::Circle: c = S2LatLng(a.point); break;
+            case Geom::Type::Point:
+            case Geom::Type::Circle: c = S2LatLng(a.point); break;
             case Geom::Type::Polygon: c = S2LatLng(a.polygon->GetCentroid().Normalize()); break;
             case Geom::Type::Range: c = a.rect.GetCenter(); break;
         }
@@ -482,7 +490,8 @@ void f_centroid(sqlite3_context* ctx, int, sqlite3_value** argv) {
 }
 void coord_impl(sqlite3_context* ctx, sqlite3_value** argv, int which) {
     with_geoms(ctx, argv, 1, which == 0 ? "COORD1" : "COORD2", [&](const Geom& a, const Geom&) {
-        if (a.type != Geom::Type::Point) return sqlite3_result_error(ctx, "COORD1/COORD2: the argument is not a point", -1);
+        if (a.type != Geom::Type::Point)
+            return sqlite3_result_error(ctx, "COORD1/COORD2: the argument is not a point", -1);
         sqlite3_result_double(ctx, a.values[which]);
     });
 }
@@ -511,20 +520,25 @@ int register_sql_functions(sqlite3* db) {
         bool deterministic;
     };
     static const Def defs[] = {
-        {"adql_point", 2, f_point, true},     {"adql_circle", 3, f_circle, true},
+        {"adql_point", 2, f_point, true},
+        {"adql_circle", 3, f_circle, true},
         {"adql_circle_p", 2, f_circle_p, true},
-        {"adql_box", 4, f_box, true},         {"adql_box_p", 3, f_box_p, true},
+        {"adql_box", 4, f_box, true},
+        {"adql_box_p", 3, f_box_p, true},
         {"adql_polygon", -1, f_polygon, true},
         {"adql_polygon_p", -1, f_polygon_p, true},
-        {"adql_range", 4, f_range, true},     {"adql_geometry", 2, f_geometry, true},
+        {"adql_range", 4, f_range, true},
+        {"adql_geometry", 2, f_geometry, true},
         {"adql_contains", 2, f_contains, true},
         {"adql_intersects", 2, f_intersects, true},
         {"adql_contains_point", 3, f_contains_point, true},
         {"adql_contains_point_circle", 5, f_contains_point_circle, true},
         {"adql_distance", 4, f_distance, true},
         {"adql_distance_p", 2, f_distance_p, true},
-        {"adql_area", 1, f_area, true},       {"adql_centroid", 1, f_centroid, true},
-        {"adql_coord1", 1, f_coord1, true},   {"adql_coord2", 1, f_coord2, true},
+        {"adql_area", 1, f_area, true},
+        {"adql_centroid", 1, f_centroid, true},
+        {"adql_coord1", 1, f_coord1, true},
+        {"adql_coord2", 1, f_coord2, true},
     };
     for (const Def& d : defs) {
         int flags = SQLITE_UTF8 | (d.deterministic ? SQLITE_DETERMINISTIC : 0) | SQLITE_INNOCUOUS;

@@ -13,7 +13,6 @@
 namespace vo::obscore::sqlfn {
 namespace {
 
-
 using Fn = void (*)(sqlite3_context*, int, sqlite3_value**);
 
 double dbl(sqlite3_value* v) { return sqlite3_value_double(v); }
@@ -29,8 +28,8 @@ void math1(sqlite3_context* ctx, sqlite3_value** argv, double (*f)(double), bool
     sqlite3_result_double(ctx, r);
 }
 
-#define MATH1(NAME, EXPR, ...)                                                   \
-    void NAME(sqlite3_context* ctx, int, sqlite3_value** argv) {                 \
+#define MATH1(NAME, EXPR, ...)                                                      \
+    void NAME(sqlite3_context* ctx, int, sqlite3_value** argv) {                    \
         math1(ctx, argv, [](double x) { return EXPR; } __VA_OPT__(, ) __VA_ARGS__); \
     }
 MATH1(f_log, std::log(x), true)
@@ -40,7 +39,7 @@ MATH1(f_sqrt, std::sqrt(x), false, false, true)
 MATH1(f_ceiling, std::ceil(x))
 MATH1(f_floor, std::floor(x))
 MATH1(f_degrees, x * 180.0 / kPi)
-MATH1(f_radians, x * kPi / 180.0)
+MATH1(f_radians, x* kPi / 180.0)
 MATH1(f_sin, std::sin(x))
 MATH1(f_cos, std::cos(x))
 MATH1(f_tan, std::tan(x))
@@ -62,7 +61,8 @@ void f_power(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
 /// ADQL 2.1 section 2.3: r has the sign of x, |r| < |y|, x = f*y + r.
 void f_mod(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     if (any_null(argc, argv)) return sqlite3_result_null(ctx);
-    if (sqlite3_value_numeric_type(argv[0]) == SQLITE_INTEGER && sqlite3_value_numeric_type(argv[1]) == SQLITE_INTEGER) {
+    if (sqlite3_value_numeric_type(argv[0]) == SQLITE_INTEGER &&
+        sqlite3_value_numeric_type(argv[1]) == SQLITE_INTEGER) {
         sqlite3_int64 x = sqlite3_value_int64(argv[0]), y = sqlite3_value_int64(argv[1]);
         if (y == 0) return sqlite3_result_null(ctx);
         if (y == -1) return sqlite3_result_int64(ctx, 0);
@@ -130,7 +130,8 @@ void f_rand(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
         }
         double r = std::uniform_real_distribution<double>(0.0, 1.0)(*gen);
         sqlite3_result_double(ctx, r);
-        if (fresh) sqlite3_set_auxdata(ctx, 0, fresh.release(), [](void* p) { delete static_cast<std::mt19937_64*>(p); });
+        if (fresh)
+            sqlite3_set_auxdata(ctx, 0, fresh.release(), [](void* p) { delete static_cast<std::mt19937_64*>(p); });
         return;
     }
     thread_local std::mt19937_64 gen{std::random_device{}()};
@@ -319,20 +320,32 @@ int register_scalar_functions(sqlite3* db) {
         bool deterministic;
     };
     static const Def defs[] = {
-        {"adql_log", 1, f_log, true},         {"adql_log10", 1, f_log10, true},
-        {"adql_exp", 1, f_exp, true},         {"adql_sqrt", 1, f_sqrt, true},
-        {"adql_ceiling", 1, f_ceiling, true}, {"adql_floor", 1, f_floor, true},
-        {"adql_degrees", 1, f_degrees, true}, {"adql_radians", 1, f_radians, true},
-        {"adql_sin", 1, f_sin, true},         {"adql_cos", 1, f_cos, true},
-        {"adql_tan", 1, f_tan, true},         {"adql_cot", 1, f_cot, true},
-        {"adql_asin", 1, f_asin, true},       {"adql_acos", 1, f_acos, true},
-        {"adql_atan", 1, f_atan, true},       {"adql_atan2", 2, f_atan2, true},
-        {"adql_power", 2, f_power, true},     {"adql_mod", 2, f_mod, true},
-        {"adql_round", 2, f_round, true},     {"adql_truncate", 2, f_truncate, true},
+        {"adql_log", 1, f_log, true},
+        {"adql_log10", 1, f_log10, true},
+        {"adql_exp", 1, f_exp, true},
+        {"adql_sqrt", 1, f_sqrt, true},
+        {"adql_ceiling", 1, f_ceiling, true},
+        {"adql_floor", 1, f_floor, true},
+        {"adql_degrees", 1, f_degrees, true},
+        {"adql_radians", 1, f_radians, true},
+        {"adql_sin", 1, f_sin, true},
+        {"adql_cos", 1, f_cos, true},
+        {"adql_tan", 1, f_tan, true},
+        {"adql_cot", 1, f_cot, true},
+        {"adql_asin", 1, f_asin, true},
+        {"adql_acos", 1, f_acos, true},
+        {"adql_atan", 1, f_atan, true},
+        {"adql_atan2", 2, f_atan2, true},
+        {"adql_power", 2, f_power, true},
+        {"adql_mod", 2, f_mod, true},
+        {"adql_round", 2, f_round, true},
+        {"adql_truncate", 2, f_truncate, true},
         {"adql_cast_integer", 1, f_cast_integer, true},
         {"adql_timestamp", 1, f_timestamp, true},
-        {"adql_rand", 0, f_rand, false},      {"adql_rand", 1, f_rand, false},
-        {"adql_like", 2, f_like, true},       {"adql_ilike", 2, f_ilike, true},
+        {"adql_rand", 0, f_rand, false},
+        {"adql_rand", 1, f_rand, false},
+        {"adql_like", 2, f_like, true},
+        {"adql_ilike", 2, f_ilike, true},
         {"adql_nocasematch", 2, f_ilike, true},
         {"adql_hasword", 2, f_hasword, true},
         {"adql_interval_overlaps", 4, f_interval_overlaps, true},

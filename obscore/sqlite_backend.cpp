@@ -90,24 +90,22 @@ private:
             const int col = static_cast<int>(i);
             Cell& c = row_[i];
             switch (sqlite3_column_type(stmt_, col)) {
-            case SQLITE_INTEGER:
-                c.kind = Cell::Kind::integer;
-                c.integer = sqlite3_column_int64(stmt_, col);
-                break;
-            case SQLITE_FLOAT:
-                c.kind = Cell::Kind::real;
-                c.real = sqlite3_column_double(stmt_, col);
-                break;
-            case SQLITE_TEXT:
-            case SQLITE_BLOB: {
-                const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
-                c.kind = Cell::Kind::text;
-                c.text = std::string_view(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)));
-                break;
-            }
-            default:
-                c.kind = Cell::Kind::null;
-                break;
+                case SQLITE_INTEGER:
+                    c.kind = Cell::Kind::integer;
+                    c.integer = sqlite3_column_int64(stmt_, col);
+                    break;
+                case SQLITE_FLOAT:
+                    c.kind = Cell::Kind::real;
+                    c.real = sqlite3_column_double(stmt_, col);
+                    break;
+                case SQLITE_TEXT:
+                case SQLITE_BLOB: {
+                    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+                    c.kind = Cell::Kind::text;
+                    c.text = std::string_view(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)));
+                    break;
+                }
+                default: c.kind = Cell::Kind::null; break;
             }
         }
     }
@@ -228,8 +226,8 @@ public:
     std::unique_ptr<PreparedQuery> prepare(adql::Translation translation) override {
         sqlite3* db = store_->db();
         sqlite3_stmt* stmt = nullptr;
-        if (sqlite3_prepare_v2(db, translation.sql.c_str(), static_cast<int>(translation.sql.size()), &stmt,
-                               nullptr) != SQLITE_OK) {
+        if (sqlite3_prepare_v2(db, translation.sql.c_str(), static_cast<int>(translation.sql.size()), &stmt, nullptr) !=
+            SQLITE_OK) {
             std::string msg = sqlite3_errmsg(db);
             sqlite3_finalize(stmt);
             throw QueryError("cannot run the query: " + msg, true);
@@ -275,7 +273,7 @@ private:
     BackendLimits limits_;
     std::unordered_map<std::string, std::int64_t> table_rows_;
     std::vector<const RequestTable*> uploads_;  // live, in creation order
-    CombinedCatalog combined_;                   // used while uploads_ is not empty
+    CombinedCatalog combined_;                  // used while uploads_ is not empty
 };
 
 LiveUpload::~LiveUpload() { backend_.forget(this); }
@@ -312,8 +310,8 @@ double SqliteBackend::plan_cost(const adql::Translation& translation) {
         const std::string detail = d ? d : "";
         // "SCAN obscore", "SCAN t0", "SCAN (subquery-1)", "SCAN adql_s2_cover VIRTUAL TABLE ..."
         if (detail.rfind("SCAN ", 0) != 0 || detail.rfind("SCAN CONSTANT ROW", 0) == 0) continue;
-        std::string table = detail.substr(5, detail.find(' ', 5) == std::string::npos ? std::string::npos
-                                                                                           : detail.find(' ', 5) - 5);
+        std::string table =
+            detail.substr(5, detail.find(' ', 5) == std::string::npos ? std::string::npos : detail.find(' ', 5) - 5);
         const bool virtual_or_sub = detail.find("VIRTUAL TABLE") != std::string::npos || table.empty() ||
                                     table[0] == '(' || detail.find("CO-ROUTINE") != std::string::npos;
         double rows = 1000;

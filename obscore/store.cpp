@@ -62,8 +62,10 @@ public:
     void bind(int i, double v) { check(sqlite3_bind_double(stmt_, i, v), i); }
     template <class T>
     void bind(int i, const std::optional<T>& v) {
-        if (v) bind(i, *v);
-        else bind_null(i);
+        if (v)
+            bind(i, *v);
+        else
+            bind_null(i);
     }
     /// Steps once; returns true while rows come. Throws StoreError.
     bool step() {
@@ -182,8 +184,7 @@ Store::~Store() {
     if (db_) sqlite3_close_v2(db_);
 }
 
-std::unique_ptr<Store> Store::open_for_write(const std::string& path,
-                                             const std::vector<ColumnDef>& extension_columns) {
+std::unique_ptr<Store> Store::open_for_write(const std::string& path, const std::vector<ColumnDef>& extension_columns) {
     sqlite3* db = nullptr;
     int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
     std::unique_ptr<Store> store(new Store(db, path));
@@ -224,13 +225,15 @@ std::unique_ptr<Store> Store::open_for_write(const std::string& path,
         } else {
             for (const auto& c : columns)
                 if (!existing.count(lower(c.name)))
-                    exec(db, path, std::string("ALTER TABLE ") + kObsCoreTable + " ADD COLUMN " +
-                                       quote_ident(c.name) + " " + c.sql_type());
+                    exec(db, path,
+                         std::string("ALTER TABLE ") + kObsCoreTable + " ADD COLUMN " + quote_ident(c.name) + " " +
+                             c.sql_type());
         }
         for (const auto& c : columns) {
             if (!c.indexed || c.name == "obs_publisher_did" || c.adql_type == "REGION") continue;
-            exec(db, path, std::string("CREATE INDEX IF NOT EXISTS ") + kObsCoreTable + "_" + c.name + " ON " +
-                               kObsCoreTable + " (" + quote_ident(c.name) + ")");
+            exec(db, path,
+                 std::string("CREATE INDEX IF NOT EXISTS ") + kObsCoreTable + "_" + c.name + " ON " + kObsCoreTable +
+                     " (" + quote_ident(c.name) + ")");
         }
         exec(db, path,
              "CREATE TABLE IF NOT EXISTS voserver_files (obs_publisher_did TEXT PRIMARY KEY, path TEXT NOT NULL, "
@@ -352,8 +355,10 @@ void Store::upsert(const ObsCoreRecord& r, const ProductFile& file) {
     s.bind(index_of("s_dec"), r.s_dec);
     s.bind(index_of("s_fov"), r.s_fov);
     const std::string region = stcs_region(r);
-    if (region.empty()) s.bind_null(index_of("s_region"));
-    else s.bind(index_of("s_region"), region);
+    if (region.empty())
+        s.bind_null(index_of("s_region"));
+    else
+        s.bind(index_of("s_region"), region);
     s.bind(index_of("s_resolution"), r.s_resolution);
     s.bind(index_of("s_xel1"), r.s_xel1);
     s.bind(index_of("s_xel2"), r.s_xel2);
@@ -382,8 +387,10 @@ void Store::upsert(const ObsCoreRecord& r, const ProductFile& file) {
         std::visit(
             [&](const auto& v) {
                 using T = std::decay_t<decltype(v)>;
-                if constexpr (std::is_same_v<T, std::monostate>) s.bind_null(i);
-                else s.bind(i, v);
+                if constexpr (std::is_same_v<T, std::monostate>)
+                    s.bind_null(i);
+                else
+                    s.bind(i, v);
             },
             value);
     }
@@ -429,8 +436,9 @@ std::optional<ProductFile> Store::find_product(const std::string& obs_publisher_
 }
 
 std::optional<std::string> Store::find_dataproduct_type(const std::string& obs_publisher_did) const {
-    Stmt s(db_, path_, std::string("SELECT COALESCE(dataproduct_type, '') FROM ") + kObsCoreTable +
-                           " WHERE obs_publisher_did = ?1");
+    Stmt s(
+        db_, path_,
+        std::string("SELECT COALESCE(dataproduct_type, '') FROM ") + kObsCoreTable + " WHERE obs_publisher_did = ?1");
     s.bind(1, obs_publisher_did);
     if (!s.step()) return std::nullopt;
     return s.text(0);
@@ -454,14 +462,16 @@ long long Store::count_rows() const {
 std::vector<ForeignKey> Store::foreign_keys() const {
     std::vector<ForeignKey> keys;
     {
-        Stmt has(db_, path_, "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('tap_schema_keys', 'tap_schema_key_columns')");
+        Stmt has(db_, path_,
+                 "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('tap_schema_keys', 'tap_schema_key_columns')");
         has.step();
         if (sqlite3_column_int64(has.get(), 0) < 2) return keys;  // a store written before keys existed
     }
     std::vector<std::string> ids;
     {
-        Stmt s(db_, path_, "SELECT key_id, from_table, target_table, COALESCE(description,''), COALESCE(utype,'') "
-                           "FROM tap_schema_keys ORDER BY key_id");
+        Stmt s(db_, path_,
+               "SELECT key_id, from_table, target_table, COALESCE(description,''), COALESCE(utype,'') "
+               "FROM tap_schema_keys ORDER BY key_id");
         while (s.step()) {
             ids.push_back(s.text(0));
             keys.push_back({s.text(1), s.text(2), {}, s.text(3), s.text(4)});
@@ -478,7 +488,8 @@ std::vector<ForeignKey> Store::foreign_keys() const {
 
 std::map<std::string, long long> Store::collection_counts() const {
     std::map<std::string, long long> counts;
-    Stmt s(db_, path_, std::string("SELECT obs_collection, COUNT(*) FROM ") + kObsCoreTable + " GROUP BY obs_collection");
+    Stmt s(db_, path_,
+           std::string("SELECT obs_collection, COUNT(*) FROM ") + kObsCoreTable + " GROUP BY obs_collection");
     while (s.step()) counts[s.text(0)] = sqlite3_column_int64(s.get(), 1);
     return counts;
 }

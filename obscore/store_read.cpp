@@ -23,8 +23,10 @@ int authorize_read_only(void* flag, int action, const char* arg1, const char*, c
     if (action == SQLITE_PRAGMA && arg1 && std::string_view(arg1) == "data_version") return SQLITE_OK;
     if (flag && *static_cast<const bool*>(flag)) {
         switch (action) {
-            case SQLITE_CREATE_TEMP_TABLE: case SQLITE_DROP_TEMP_TABLE: case SQLITE_TRANSACTION: case SQLITE_PRAGMA:
-                return SQLITE_OK;
+            case SQLITE_CREATE_TEMP_TABLE:
+            case SQLITE_DROP_TEMP_TABLE:
+            case SQLITE_TRANSACTION:
+            case SQLITE_PRAGMA: return SQLITE_OK;
             default:
                 if (database && std::string_view(database) == "temp") return SQLITE_OK;
                 break;
@@ -34,10 +36,8 @@ int authorize_read_only(void* flag, int action, const char* arg1, const char*, c
         case SQLITE_SELECT:
         case SQLITE_READ:
         case SQLITE_FUNCTION:
-        case SQLITE_RECURSIVE:
-            return SQLITE_OK;
-        default:
-            return SQLITE_DENY;
+        case SQLITE_RECURSIVE: return SQLITE_OK;
+        default: return SQLITE_DENY;
     }
 }
 
@@ -54,7 +54,8 @@ std::unique_ptr<Store> Store::open_read_only(const std::string& path) {
         if (sqlite3_prepare_v2(db, "SELECT value FROM voserver_meta WHERE key='store_version'", -1, &s, nullptr) !=
             SQLITE_OK) {
             sqlite3_finalize(s);
-            throw StoreError("store " + path + " is not a voserver store (run `voserver ingest` or `voserver build-demo`)");
+            throw StoreError("store " + path +
+                             " is not a voserver store (run `voserver ingest` or `voserver build-demo`)");
         }
         sqlite3_finalize(s);
     }
@@ -70,9 +71,8 @@ std::unique_ptr<Store> Store::open_read_only(const std::string& path) {
 void set_process_memory_limit(long long bytes) { sqlite3_hard_heap_limit64(bytes > 0 ? bytes : 0); }
 
 bool Store::refresh_if_changed() {
-    if (!data_version_stmt_ &&
-        sqlite3_prepare_v3(db_, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT, &data_version_stmt_, nullptr) !=
-            SQLITE_OK)
+    if (!data_version_stmt_ && sqlite3_prepare_v3(db_, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT,
+                                                  &data_version_stmt_, nullptr) != SQLITE_OK)
         fail(db_, path_, "cannot read the data version");
     long long version = -1;
     if (sqlite3_step(data_version_stmt_) == SQLITE_ROW) version = sqlite3_column_int64(data_version_stmt_, 0);

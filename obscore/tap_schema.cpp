@@ -93,9 +93,7 @@ std::string physical_table_name(const std::string& schema, const std::string& na
     return out;
 }
 
-const std::vector<ColumnDef>& tap_schema_columns(const std::string& table) {
-    return tap_schema_tables().at(table);
-}
+const std::vector<ColumnDef>& tap_schema_columns(const std::string& table) { return tap_schema_tables().at(table); }
 
 void write_tap_schema(sqlite3* db, const std::string& path, const std::vector<ColumnDef>& obscore) {
     // The TAP_SCHEMA tables: created from their own column definitions.
@@ -115,8 +113,10 @@ void write_tap_schema(sqlite3* db, const std::string& path, const std::vector<Co
         return std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)>(s, sqlite3_finalize);
     };
     auto text = [](sqlite3_stmt* s, int i, const std::string& v) {
-        if (v.empty()) sqlite3_bind_null(s, i);
-        else sqlite3_bind_text(s, i, v.c_str(), -1, SQLITE_TRANSIENT);
+        if (v.empty())
+            sqlite3_bind_null(s, i);
+        else
+            sqlite3_bind_text(s, i, v.c_str(), -1, SQLITE_TRANSIENT);
     };
     auto run = [&](sqlite3_stmt* s) {
         if (sqlite3_step(s) != SQLITE_DONE) throw StoreError("store " + path + ": " + sqlite3_errmsg(db));
@@ -135,7 +135,8 @@ void write_tap_schema(sqlite3* db, const std::string& path, const std::vector<Co
     add_schema("TAP_SCHEMA", "Metadata of the tables and columns of this TAP service (TAP 1.1 section 4)", 1);
 
     auto tables = prepare("INSERT INTO tap_schema_tables VALUES (?1, ?2, 'table', ?3, ?4, ?5)");
-    auto columns = prepare("INSERT INTO tap_schema_columns VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+    auto columns =
+        prepare("INSERT INTO tap_schema_columns VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
     auto add_columns = [&](const std::string& table, const std::vector<ColumnDef>& cols) {
         int index = 0;
         for (const auto& c : cols) {
@@ -170,7 +171,9 @@ void write_tap_schema(sqlite3* db, const std::string& path, const std::vector<Co
     // TAP 1.1 sections 4.4-4.5: the foreign keys that tie TAP_SCHEMA together.
     auto keys = prepare("INSERT INTO tap_schema_keys VALUES (?1, ?2, ?3, NULL, ?4)");
     auto key_columns = prepare("INSERT INTO tap_schema_key_columns VALUES (?1, ?2, ?3)");
-    struct Key { const char *id, *from, *target, *from_column, *target_column; };
+    struct Key {
+        const char *id, *from, *target, *from_column, *target_column;
+    };
     for (const Key& k : {Key{"tables_schema", "TAP_SCHEMA.tables", "TAP_SCHEMA.schemas", "schema_name", "schema_name"},
                          Key{"columns_table", "TAP_SCHEMA.columns", "TAP_SCHEMA.tables", "table_name", "table_name"},
                          Key{"keys_from_table", "TAP_SCHEMA.keys", "TAP_SCHEMA.tables", "from_table", "table_name"},
@@ -179,7 +182,8 @@ void write_tap_schema(sqlite3* db, const std::string& path, const std::vector<Co
         text(keys.get(), 1, k.id);
         text(keys.get(), 2, k.from);
         text(keys.get(), 3, k.target);
-        text(keys.get(), 4, std::string(k.from) + "." + k.from_column + " refers to " + k.target + "." + k.target_column);
+        text(keys.get(), 4,
+             std::string(k.from) + "." + k.from_column + " refers to " + k.target + "." + k.target_column);
         run(keys.get());
         text(key_columns.get(), 1, k.id);
         text(key_columns.get(), 2, k.from_column);

@@ -247,8 +247,10 @@ struct App::Impl {
         run_soda_sync(request, engine->backend(), out);
         if (out.status == 204) {
             std::FILE* f = std::fopen(path.c_str(), "wb");
-            const std::string msg = "NoOverlap: the cutout of " + request.id + " is empty (no pixel in the region asked for)\n";
-            if (!f || std::fwrite(msg.data(), 1, msg.size(), f) != msg.size()) throw uws::JobFailure("cannot write the result");
+            const std::string msg =
+                "NoOverlap: the cutout of " + request.id + " is empty (no pixel in the region asked for)\n";
+            if (!f || std::fwrite(msg.data(), 1, msg.size(), f) != msg.size())
+                throw uws::JobFailure("cannot write the result");
             std::fclose(f);
             return {{"result", "text/plain;charset=UTF-8", path}};
         }
@@ -317,7 +319,7 @@ struct App::Impl {
         std::map<std::string, std::string> table_docs;  // lower-case qualified name -> document
         std::string landing;
         std::string tap_page;
-        std::string soda_capabilities;  // SODA 1.0 section 2.5
+        std::string soda_capabilities;      // SODA 1.0 section 2.5
         std::string datalink_capabilities;  // DataLink 1.1 section 2.3
         std::string sia_capabilities;       // SIA 2.0 section 2.3
         std::string soda_html;
@@ -374,14 +376,24 @@ struct App::Impl {
         d->soda_html = soda_page(config);
 
         const std::string base = votable::xml_escape(config.base_url());
-        d->tap_page = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>TAP service</title></head><body>\n"
-                   "<h1>TAP 1.1 service: " + votable::xml_escape(config.archive.title) + "</h1>\n"
-                   "<p>ADQL 2.1 queries over <code>ivoa.obscore</code> (ObsCore 1.1) and <code>TAP_SCHEMA</code>.</p>\n<ul>\n"
-                   "<li><a href=\"" + base + "/tap/sync\">" + base + "/tap/sync</a>: synchronous queries (LANG=ADQL, QUERY, MAXREC, RESPONSEFORMAT=votable|csv|tsv)</li>\n"
-                   "<li><a href=\"" + base + "/tap/async\">" + base + "/tap/async</a>: asynchronous queries (UWS 1.1 jobs, as TOPCAT and pyvo's run_async use them)</li>\n"
-                   "<li><a href=\"" + base + "/tap/capabilities\">capabilities</a>, <a href=\"" + base +
-                   "/tap/tables\">tables</a>, <a href=\"" + base + "/tap/availability\">availability</a>, <a href=\"" + base + "/tap/examples\">examples</a></li>\n"
-                   "</ul>\n<p><a href=\"" + base + "/\">archive home</a></p>\n</body></html>\n";
+        d->tap_page =
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>TAP service</title></head><body>\n"
+            "<h1>TAP 1.1 service: " +
+            votable::xml_escape(config.archive.title) +
+            "</h1>\n"
+            "<p>ADQL 2.1 queries over <code>ivoa.obscore</code> (ObsCore 1.1) and <code>TAP_SCHEMA</code>.</p>\n<ul>\n"
+            "<li><a href=\"" +
+            base + "/tap/sync\">" + base +
+            "/tap/sync</a>: synchronous queries (LANG=ADQL, QUERY, MAXREC, RESPONSEFORMAT=votable|csv|tsv)</li>\n"
+            "<li><a href=\"" +
+            base + "/tap/async\">" + base +
+            "/tap/async</a>: asynchronous queries (UWS 1.1 jobs, as TOPCAT and pyvo's run_async use them)</li>\n"
+            "<li><a href=\"" +
+            base + "/tap/capabilities\">capabilities</a>, <a href=\"" + base + "/tap/tables\">tables</a>, <a href=\"" +
+            base + "/tap/availability\">availability</a>, <a href=\"" + base +
+            "/tap/examples\">examples</a></li>\n"
+            "</ul>\n<p><a href=\"" +
+            base + "/\">archive home</a></p>\n</body></html>\n";
         return d;
     }
 
@@ -438,7 +450,8 @@ struct App::Impl {
         // workers, so a TOP 1 is answered while heavy queries hold them all.
         // RFC 9110 section 8.4.1.3: results gzipped for clients that accept it
         const bool gzip = votable::accepts_gzip(req->header("Accept-Encoding"));
-        auto job = std::make_shared<QueryJob>(QueryJob{std::move(q), std::move(content_type), channel, std::move(slot), gzip});
+        auto job =
+            std::make_shared<QueryJob>(QueryJob{std::move(q), std::move(content_type), channel, std::move(slot), gzip});
         if (!express.pool->try_submit([this, job](std::size_t worker) { classify_and_run(job, worker); }))
             channel->reply(dali_error(503, "too many queries waiting; try again shortly"));
     }
@@ -503,15 +516,21 @@ struct App::Impl {
         } catch (const votable::SinkClosed&) {
             // the client went away; the session has closed the connection
         } catch (const adql::AdqlError& e) {
-            if (!started) channel->reply(dali_error(400, e.what()));
-            else channel->finish();
+            if (!started)
+                channel->reply(dali_error(400, e.what()));
+            else
+                channel->finish();
         } catch (const QueryError& e) {
-            if (!started) channel->reply(dali_error(e.client_error() ? 400 : 500, e.what()));
-            else channel->finish();
+            if (!started)
+                channel->reply(dali_error(e.client_error() ? 400 : 500, e.what()));
+            else
+                channel->finish();
         } catch (const std::exception& e) {
             spdlog::error("query failed: {}", e.what());
-            if (!started) channel->reply(dali_error(500, std::string("internal error: ") + e.what()));
-            else channel->finish();
+            if (!started)
+                channel->reply(dali_error(500, std::string("internal error: ") + e.what()));
+            else
+                channel->finish();
         }
         return true;
     }
@@ -541,7 +560,8 @@ struct App::Impl {
                 engine = &soda.engine(worker);
             } catch (const std::exception& e) {
                 spdlog::error("SODA: cannot open the store: {}", e.what());
-                return channel->reply(dali_error(500, std::string("Error: the archive store cannot be opened: ") + e.what()));
+                return channel->reply(
+                    dali_error(500, std::string("Error: the archive store cannot be opened: ") + e.what()));
             }
             run_soda_sync(soda_request, engine->backend(), *channel);
         };
@@ -561,7 +581,8 @@ struct App::Impl {
                 engine = &soda.engine(worker);
             } catch (const std::exception& e) {
                 spdlog::error("cannot open the store: {}", e.what());
-                return channel->reply(dali_error(500, std::string("FatalFault: the archive store cannot be opened: ") + e.what()));
+                return channel->reply(
+                    dali_error(500, std::string("FatalFault: the archive store cannot be opened: ") + e.what()));
             }
             task(engine->backend());
         };
@@ -574,7 +595,8 @@ struct App::Impl {
     /// worker; per-ID failures are error_message rows of a 200 response.
     void datalink_sync(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
         if (req->method != "GET" && req->method != "POST") {
-            Reply r = dali_error(405, "UsageFault: method " + req->method + " not allowed on /datalink/sync (use GET or POST)");
+            Reply r = dali_error(
+                405, "UsageFault: method " + req->method + " not allowed on /datalink/sync (use GET or POST)");
             r.headers.emplace_back("Allow", "GET, POST");
             return channel->reply(std::move(r));
         }
@@ -593,11 +615,13 @@ struct App::Impl {
             try {
                 for (std::size_t i = 0; i < dl.ids.size(); ++i) {
                     if (channel->cancelled()) return;
-                    all.push_back(build_links(dl.ids[i], describe_product(store, dl.ids[i], config.collections), base, i + 1));
+                    all.push_back(
+                        build_links(dl.ids[i], describe_product(store, dl.ids[i], config.collections), base, i + 1));
                 }
             } catch (const std::exception& e) {
                 spdlog::error("DataLink: {}", e.what());
-                return channel->reply(dali_error(500, std::string("FatalFault: the archive store cannot be read: ") + e.what()));
+                return channel->reply(
+                    dali_error(500, std::string("FatalFault: the archive store cannot be read: ") + e.what()));
             }
             Reply r;
             r.content_type = kDataLinkMime;
@@ -610,7 +634,8 @@ struct App::Impl {
     /// (server/datalink.hpp send_product_file), streamed on a download worker.
     void datalink_file(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
         if (req->method != "GET") {
-            Reply r = dali_error(405, "UsageFault: method " + req->method + " not allowed on /datalink/file (use GET or HEAD)");
+            Reply r = dali_error(
+                405, "UsageFault: method " + req->method + " not allowed on /datalink/file (use GET or HEAD)");
             r.headers.emplace_back("Allow", "GET, HEAD");
             return channel->reply(std::move(r));
         }
@@ -634,23 +659,26 @@ struct App::Impl {
                     used = 0;
                 }
                 if (used != n->size() || v == 0 || n->empty() || (*n)[0] == '-')
-                    return channel->reply(dali_error(400, "UsageFault: FILE: a positive file number is expected, got '" + *n + "'"));
+                    return channel->reply(
+                        dali_error(400, "UsageFault: FILE: a positive file number is expected, got '" + *n + "'"));
                 file_index = v;
             }
         } catch (const ParamError& e) {
             return channel->reply(dali_error(400, std::string("UsageFault: ") + e.what()));
         }
-        on_download_lane(req, channel, [this, channel, id, file_index, range = req->header("Range"),
-                                        if_range = req->header("If-Range")](const obscore::ProductLookup& store) {
-            send_product_file(store, id, range, if_range, *channel, config.collections, file_index);
-        });
+        on_download_lane(req, channel,
+                         [this, channel, id, file_index, range = req->header("Range"),
+                          if_range = req->header("If-Range")](const obscore::ProductLookup& store) {
+                             send_product_file(store, id, range, if_range, *channel, config.collections, file_index);
+                         });
     }
 
     /// Previews: GET/HEAD /datalink/preview?ID=<obs_publisher_did>&KIND=<kind>
     /// (server/datalink.hpp send_preview), made and served on a download worker.
     void datalink_preview(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
         if (req->method != "GET") {
-            Reply r = dali_error(405, "UsageFault: method " + req->method + " not allowed on /datalink/preview (use GET or HEAD)");
+            Reply r = dali_error(
+                405, "UsageFault: method " + req->method + " not allowed on /datalink/preview (use GET or HEAD)");
             r.headers.emplace_back("Allow", "GET, HEAD");
             return channel->reply(std::move(r));
         }
@@ -662,10 +690,13 @@ struct App::Impl {
         } catch (const ParamError& e) {
             return channel->reply(dali_error(400, std::string("UsageFault: ") + e.what()));
         }
-        if (kind.empty()) return channel->reply(dali_error(400, "UsageFault: missing parameter KIND (peak, mean, spectrum or image)"));
-        on_download_lane(req, channel, [channel, id, kind, dir = config.archive.previews_dir](const obscore::ProductLookup& store) {
-            send_preview(store, dir, id, kind, *channel);
-        });
+        if (kind.empty())
+            return channel->reply(
+                dali_error(400, "UsageFault: missing parameter KIND (peak, mean, spectrum or image)"));
+        on_download_lane(req, channel,
+                         [channel, id, kind, dir = config.archive.previews_dir](const obscore::ProductLookup& store) {
+                             send_preview(store, dir, id, kind, *channel);
+                         });
     }
 
     void tables(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
@@ -675,7 +706,8 @@ struct App::Impl {
             const auto d = docs();
             auto it = d->table_docs.find(name);
             if (it == d->table_docs.end())
-                return channel->reply(dali_error(404, "no table " + decode_path(req->path.substr(prefix.size())) + " in this service"));
+                return channel->reply(
+                    dali_error(404, "no table " + decode_path(req->path.substr(prefix.size())) + " in this service"));
             return channel->reply(document(kXml, it->second));
         }
         bool min = false;
@@ -723,7 +755,8 @@ struct App::Impl {
         // DataLink 1.1 section 2.3: VOSI resources of the {links} endpoint.
         if (p == "/datalink/capabilities") return channel->reply(document(kXml, docs()->datalink_capabilities));
         if (p == "/datalink/availability")
-            return channel->reply(document(kXml, availability_document(true, "service is accepting DataLink requests")));
+            return channel->reply(
+                document(kXml, availability_document(true, "service is accepting DataLink requests")));
         // SIA 2.0 sections 2.1-2.3
         if (p == "/sia2/query") return sia_query(req, channel);
         if (p == "/sia2/capabilities") return channel->reply(document(kXml, docs()->sia_capabilities));
@@ -793,7 +826,8 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     uws::ManagerOptions so = uo;
     so.results_dir = (std::filesystem::path(c.archive.results_dir) / "soda").string();
     so.workers = n(c.server.soda_workers);
-    const std::filesystem::path soda_db = std::filesystem::path(c.archive.jobs_database).replace_extension(".soda.sqlite");
+    const std::filesystem::path soda_db =
+        std::filesystem::path(c.archive.jobs_database).replace_extension(".soda.sqlite");
     impl_->soda_jobs = std::make_unique<uws::JobManager>(
         uws::open_sqlite_job_store(soda_db.string()),
         [impl](const uws::Job& job, const uws::ExecContext& ctx) { return impl->run_soda_job(job, ctx); }, so);
@@ -834,9 +868,10 @@ unsigned short App::start() {
     o.access_log = impl_->config.server.access_log;
     o.access_log_max_bytes = static_cast<std::uint64_t>(impl_->config.server.access_log_max_bytes);
     o.access_log_keep = impl_->config.server.access_log_keep;
-    impl_->http = std::make_unique<HttpServer>(o, [this](std::shared_ptr<const Request> r, std::shared_ptr<ResponseChannel> c) {
-        handle(std::move(r), std::move(c));
-    });
+    impl_->http =
+        std::make_unique<HttpServer>(o, [this](std::shared_ptr<const Request> r, std::shared_ptr<ResponseChannel> c) {
+            handle(std::move(r), std::move(c));
+        });
     const unsigned short bound = impl_->http->listen();
     if (bound != impl_->config.server.port) {
         // port 0: the published URLs (capabilities, landing pages, job URLs)

@@ -84,7 +84,7 @@ std::string fold(std::string s) {
 /// ADQL type of a VOTable datatype of an extension column.
 const char* adql_type_of(const std::string& datatype) {
     static const std::map<std::string, const char*> kTypes = {
-        {"char", "VARCHAR"}, {"int", "INTEGER"}, {"long", "BIGINT"},  {"short", "SMALLINT"},
+        {"char", "VARCHAR"},    {"int", "INTEGER"},   {"long", "BIGINT"}, {"short", "SMALLINT"},
         {"boolean", "BOOLEAN"}, {"double", "DOUBLE"}, {"float", "REAL"}};
     auto it = kTypes.find(datatype);
     return it == kTypes.end() ? nullptr : it->second;
@@ -110,7 +110,8 @@ std::vector<obscore::ExtensionColumn> load_profile(const std::string& path) {
     Section top(root, "", path);
     top.each({
         {"description", [&](const toml::node& x, const std::string& k) { (void)top.string(x, k); }},
-        {"column", [&](const toml::node& v, const std::string&) {
+        {"column",
+         [&](const toml::node& v, const std::string&) {
              if (!v.is_array_of_tables()) throw ConfigError(path + ": column: must be an array of tables ([[column]])");
              std::size_t index = 0;
              for (const auto& item : *v.as_array()) {
@@ -124,41 +125,56 @@ std::vector<obscore::ExtensionColumn> load_profile(const std::string& path) {
                      return *x.value<bool>();
                  };
                  s.each({
-                     {"name", [&](const toml::node& x, const std::string& k) {
+                     {"name",
+                      [&](const toml::node& x, const std::string& k) {
                           d.name = s.string(x, k, false);
                           bool ok = std::isalpha(static_cast<unsigned char>(d.name[0])) != 0;
                           for (char ch : d.name) ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_');
-                          if (!ok) s.fail(k, "must be an ADQL regular identifier (a letter, then letters, digits, '_'; got \"" + d.name + "\")");
+                          if (!ok)
+                              s.fail(k,
+                                     "must be an ADQL regular identifier (a letter, then letters, digits, '_'; got \"" +
+                                         d.name + "\")");
                       }},
-                     {"datatype", [&](const toml::node& x, const std::string& k) {
+                     {"datatype",
+                      [&](const toml::node& x, const std::string& k) {
                           d.datatype = s.string(x, k, false);
                           if (!adql_type_of(d.datatype))
-                              s.fail(k, "must be one of char, int, long, short, boolean, double, float (got \"" + d.datatype + "\")");
+                              s.fail(k, "must be one of char, int, long, short, boolean, double, float (got \"" +
+                                            d.datatype + "\")");
                           d.adql_type = adql_type_of(d.datatype);
                       }},
                      {"arraysize", [&](const toml::node& x, const std::string& k) { d.arraysize = s.string(x, k); }},
                      {"unit", [&](const toml::node& x, const std::string& k) { d.unit = s.string(x, k); }},
                      {"ucd", [&](const toml::node& x, const std::string& k) { d.ucd = s.string(x, k); }},
                      {"utype", [&](const toml::node& x, const std::string& k) { d.utype = s.string(x, k); }},
-                     {"description", [&](const toml::node& x, const std::string& k) { d.description = s.string(x, k); }},
+                     {"description",
+                      [&](const toml::node& x, const std::string& k) { d.description = s.string(x, k); }},
                      {"principal", [&](const toml::node& x, const std::string& k) { d.principal = flag(x, k); }},
                      {"indexed", [&](const toml::node& x, const std::string& k) { d.indexed = flag(x, k); }},
                      {"std", [&](const toml::node& x, const std::string& k) { d.std = flag(x, k); }},
-                     {"keywords", [&](const toml::node& x, const std::string& k) {
+                     {"keywords",
+                      [&](const toml::node& x, const std::string& k) {
                           if (!x.is_array()) s.fail(k, "must be an array of FITS keywords");
                           for (const auto& kw : *x.as_array()) {
-                              if (!kw.is_string() || kw.value<std::string>()->empty()) s.fail(k, "must be an array of FITS keywords");
+                              if (!kw.is_string() || kw.value<std::string>()->empty())
+                                  s.fail(k, "must be an array of FITS keywords");
                               col.keywords.push_back(*kw.value<std::string>());
                           }
                       }},
-                     {"default", [&](const toml::node& x, const std::string& k) {
-                          if (x.is_string()) col.default_value = obscore::ExtraValue(*x.value<std::string>());
-                          else if (x.is_integer()) col.default_value = obscore::ExtraValue(*x.value<std::int64_t>());
-                          else if (x.is_floating_point()) col.default_value = obscore::ExtraValue(*x.value<double>());
-                          else s.fail(k, "must be a string, an integer or a number");
+                     {"default",
+                      [&](const toml::node& x, const std::string& k) {
+                          if (x.is_string())
+                              col.default_value = obscore::ExtraValue(*x.value<std::string>());
+                          else if (x.is_integer())
+                              col.default_value = obscore::ExtraValue(*x.value<std::int64_t>());
+                          else if (x.is_floating_point())
+                              col.default_value = obscore::ExtraValue(*x.value<double>());
+                          else
+                              s.fail(k, "must be a string, an integer or a number");
                       }},
                      {"adql", [&](const toml::node& x, const std::string& k) { col.adql = s.string(x, k, false); }},
-                     {"derive", [&](const toml::node& x, const std::string& k) {
+                     {"derive",
+                      [&](const toml::node& x, const std::string& k) {
                           if (s.string(x, k) != "data_rights") s.fail(k, "the only derived value is \"data_rights\"");
                           col.data_rights = true;
                       }},
@@ -174,7 +190,8 @@ std::vector<obscore::ExtensionColumn> load_profile(const std::string& path) {
                      if (text != is_text) s.fail("default", "does not match datatype " + d.datatype);
                  }
                  const bool computed = !col.adql.empty() || col.data_rights;
-                 if ((!col.adql.empty() && col.data_rights) || (computed && (col.default_value || !col.keywords.empty())))
+                 if ((!col.adql.empty() && col.data_rights) ||
+                     (computed && (col.default_value || !col.keywords.empty())))
                      s.fail(col.data_rights ? "derive" : "adql",
                             "a computed column (adql or derive) takes no other source (keywords, default)");
                  for (const auto& other : out)
@@ -210,12 +227,15 @@ Config parse_config(const std::string& text, const std::string& path) {
 
     Section top(root, "", file);
     top.each({
-        {"server", [&](const toml::node& v, const std::string& key) {
+        {"server",
+         [&](const toml::node& v, const std::string& key) {
              Section s(as_table(v, key), "server.", file);
              s.each({
                  {"host", [&](const toml::node& x, const std::string& k) { c.server.host = s.string(x, k, false); }},
-                 {"port", [&](const toml::node& x, const std::string& k) { c.server.port = static_cast<int>(s.integer(x, k, 0, 65535)); }},
-                 {"base_url", [&](const toml::node& x, const std::string& k) {
+                 {"port", [&](const toml::node& x,
+                              const std::string& k) { c.server.port = static_cast<int>(s.integer(x, k, 0, 65535)); }},
+                 {"base_url",
+                  [&](const toml::node& x, const std::string& k) {
                       std::string u = s.string(x, k);
                       while (!u.empty() && u.back() == '/') u.pop_back();
                       if (!u.empty() && u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0)
@@ -223,15 +243,38 @@ Config parse_config(const std::string& text, const std::string& path) {
                       c.server.base_url = u;
                       c.server.base_url_explicit = !u.empty();
                   }},
-                 {"threads", [&](const toml::node& x, const std::string& k) { c.server.threads = static_cast<int>(s.integer(x, k, 1, 256)); }},
-                 {"query_workers", [&](const toml::node& x, const std::string& k) { c.server.query_workers = static_cast<int>(s.integer(x, k, 1, 256)); }},
-                 {"express_workers", [&](const toml::node& x, const std::string& k) { c.server.express_workers = static_cast<int>(s.integer(x, k, 1, 64)); }},
-                 {"async_workers", [&](const toml::node& x, const std::string& k) { c.server.async_workers = static_cast<int>(s.integer(x, k, 1, 256)); }},
-                 {"soda_workers", [&](const toml::node& x, const std::string& k) { c.server.soda_workers = static_cast<int>(s.integer(x, k, 1, 256)); }},
-                 {"read_timeout_seconds", [&](const toml::node& x, const std::string& k) { c.server.read_timeout_seconds = static_cast<int>(s.integer(x, k, 1, 3600)); }},
-                 {"write_timeout_seconds", [&](const toml::node& x, const std::string& k) { c.server.write_timeout_seconds = static_cast<int>(s.integer(x, k, 1, 86400)); }},
-                 {"cors_origins", [&](const toml::node& x, const std::string& k) {
-                      if (!x.is_array()) s.fail(k, "must be an array of strings (e.g. [\"*\"] or [\"https://portal.example.org\"])");
+                 {"threads",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.server.threads = static_cast<int>(s.integer(x, k, 1, 256));
+                  }},
+                 {"query_workers",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.server.query_workers = static_cast<int>(s.integer(x, k, 1, 256));
+                  }},
+                 {"express_workers",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.server.express_workers = static_cast<int>(s.integer(x, k, 1, 64));
+                  }},
+                 {"async_workers",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.server.async_workers = static_cast<int>(s.integer(x, k, 1, 256));
+                  }},
+                 {"soda_workers",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.server.soda_workers = static_cast<int>(s.integer(x, k, 1, 256));
+                  }},
+                 {"read_timeout_seconds",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.server.read_timeout_seconds = static_cast<int>(s.integer(x, k, 1, 3600));
+                  }},
+                 {"write_timeout_seconds",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.server.write_timeout_seconds = static_cast<int>(s.integer(x, k, 1, 86400));
+                  }},
+                 {"cors_origins",
+                  [&](const toml::node& x, const std::string& k) {
+                      if (!x.is_array())
+                          s.fail(k, "must be an array of strings (e.g. [\"*\"] or [\"https://portal.example.org\"])");
                       c.server.cors_origins.clear();
                       for (const auto& d : *x.as_array()) {
                           const auto* str = d.as_string();
@@ -242,22 +285,32 @@ Config parse_config(const std::string& text, const std::string& path) {
                           c.server.cors_origins.push_back(o);
                       }
                   }},
-                 {"spool_dir", [&](const toml::node& x, const std::string& k) {
+                 {"spool_dir",
+                  [&](const toml::node& x, const std::string& k) {
                       const std::string d = s.string(x, k);
                       c.server.spool_dir = d.empty() ? d : resolve(base_dir, d);
                   }},
-                 {"access_log", [&](const toml::node& x, const std::string& k) {
+                 {"access_log",
+                  [&](const toml::node& x, const std::string& k) {
                       const std::string l = s.string(x, k);
                       c.server.access_log = l.empty() || l == "-" ? l : resolve(base_dir, l);
                   }},
-                 {"access_log_max_bytes", [&](const toml::node& x, const std::string& k) { c.server.access_log_max_bytes = s.integer(x, k, 0, std::int64_t{1} << 53); }},
-                 {"access_log_keep", [&](const toml::node& x, const std::string& k) { c.server.access_log_keep = static_cast<int>(s.integer(x, k, 0, 1000)); }},
+                 {"access_log_max_bytes",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.server.access_log_max_bytes = s.integer(x, k, 0, std::int64_t{1} << 53);
+                  }},
+                 {"access_log_keep",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.server.access_log_keep = static_cast<int>(s.integer(x, k, 0, 1000));
+                  }},
              });
          }},
-        {"archive", [&](const toml::node& v, const std::string& key) {
+        {"archive",
+         [&](const toml::node& v, const std::string& key) {
              Section s(as_table(v, key), "archive.", file);
              s.each({
-                 {"authority", [&](const toml::node& x, const std::string& k) {
+                 {"authority",
+                  [&](const toml::node& x, const std::string& k) {
                       std::string a = s.string(x, k, false);
                       if (a.rfind("ivo://", 0) == 0) a = a.substr(6);
                       if (a.size() < 3 || a.find_first_of("/?#! ") != std::string::npos)
@@ -265,21 +318,35 @@ Config parse_config(const std::string& text, const std::string& path) {
                       c.archive.authority = a;
                   }},
                  {"title", [&](const toml::node& x, const std::string& k) { c.archive.title = s.string(x, k, false); }},
-                 {"description", [&](const toml::node& x, const std::string& k) { c.archive.description = s.string(x, k); }},
-                 {"database", [&](const toml::node& x, const std::string& k) {
+                 {"description",
+                  [&](const toml::node& x, const std::string& k) { c.archive.description = s.string(x, k); }},
+                 {"database",
+                  [&](const toml::node& x, const std::string& k) {
                       c.archive.database = resolve(base_dir, s.string(x, k, false));
                       have_database = true;
                   }},
-                 {"postgresql", [&](const toml::node& x, const std::string& k) { c.archive.postgresql = s.string(x, k, false); }},
-                 {"query_database", [&](const toml::node& x, const std::string& k) {
+                 {"postgresql",
+                  [&](const toml::node& x, const std::string& k) { c.archive.postgresql = s.string(x, k, false); }},
+                 {"query_database",
+                  [&](const toml::node& x, const std::string& k) {
                       const std::string v = s.string(x, k, false);
                       // a URL stays as it is; a file path is relative to this file
                       c.archive.query_database = v.find("://") != std::string::npos ? v : resolve(base_dir, v);
                   }},
-                 {"jobs_database", [&](const toml::node& x, const std::string& k) { c.archive.jobs_database = resolve(base_dir, s.string(x, k, false)); }},
-                 {"results_dir", [&](const toml::node& x, const std::string& k) { c.archive.results_dir = resolve(base_dir, s.string(x, k, false)); }},
-                 {"previews_dir", [&](const toml::node& x, const std::string& k) { c.archive.previews_dir = resolve(base_dir, s.string(x, k, false)); }},
-                 {"profiles", [&](const toml::node& x, const std::string& k) {
+                 {"jobs_database",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.archive.jobs_database = resolve(base_dir, s.string(x, k, false));
+                  }},
+                 {"results_dir",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.archive.results_dir = resolve(base_dir, s.string(x, k, false));
+                  }},
+                 {"previews_dir",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.archive.previews_dir = resolve(base_dir, s.string(x, k, false));
+                  }},
+                 {"profiles",
+                  [&](const toml::node& x, const std::string& k) {
                       if (!x.is_array()) s.fail(k, "must be an array of file names");
                       for (const auto& d : *x.as_array()) {
                           if (!d.is_string()) s.fail(k, "must be an array of file names");
@@ -288,103 +355,228 @@ Config parse_config(const std::string& text, const std::string& path) {
                   }},
              });
          }},
-        {"demo", [&](const toml::node& v, const std::string& key) {
+        {"demo",
+         [&](const toml::node& v, const std::string& key) {
              Section s(as_table(v, key), "demo.", file);
              s.each({
-                 {"out_dir", [&](const toml::node& x, const std::string& k) { c.demo.out_dir = resolve(base_dir, s.string(x, k, false)); }},
-                 {"nx", [&](const toml::node& x, const std::string& k) { c.demo.nx = static_cast<int>(s.integer(x, k, 1, 4096)); }},
-                 {"ny", [&](const toml::node& x, const std::string& k) { c.demo.ny = static_cast<int>(s.integer(x, k, 1, 4096)); }},
-                 {"nchan", [&](const toml::node& x, const std::string& k) { c.demo.nchan = static_cast<int>(s.integer(x, k, 1, 3681)); }},
+                 {"out_dir", [&](const toml::node& x,
+                                 const std::string& k) { c.demo.out_dir = resolve(base_dir, s.string(x, k, false)); }},
+                 {"nx", [&](const toml::node& x,
+                            const std::string& k) { c.demo.nx = static_cast<int>(s.integer(x, k, 1, 4096)); }},
+                 {"ny", [&](const toml::node& x,
+                            const std::string& k) { c.demo.ny = static_cast<int>(s.integer(x, k, 1, 4096)); }},
+                 {"nchan", [&](const toml::node& x,
+                               const std::string& k) { c.demo.nchan = static_cast<int>(s.integer(x, k, 1, 3681)); }},
              });
          }},
-        {"limits", [&](const toml::node& v, const std::string& key) {
+        {"limits",
+         [&](const toml::node& v, const std::string& key) {
              Section s(as_table(v, key), "limits.", file);
              const std::int64_t big = std::int64_t{1} << 53;
              s.each({
-                 {"maxrec_default", [&](const toml::node& x, const std::string& k) { c.limits.maxrec_default = s.integer(x, k, 0, big); }},
-                 {"maxrec_hard", [&](const toml::node& x, const std::string& k) { c.limits.maxrec_hard = s.integer(x, k, 1, big); }},
-                 {"max_query_seconds", [&](const toml::node& x, const std::string& k) { c.limits.max_query_seconds = static_cast<int>(s.integer(x, k, 1, 86400 * 7)); }},
-                 {"max_request_bytes", [&](const toml::node& x, const std::string& k) { c.limits.max_request_bytes = s.integer(x, k, 1024, big); }},
-                 {"retention_seconds", [&](const toml::node& x, const std::string& k) { c.limits.retention_seconds = static_cast<int>(s.integer(x, k, 0, 86400 * 365)); }},
-                 {"max_queued_queries", [&](const toml::node& x, const std::string& k) { c.limits.max_queued_queries = static_cast<int>(s.integer(x, k, 1, 100000)); }},
-                 {"max_retention_seconds", [&](const toml::node& x, const std::string& k) { c.limits.max_retention_seconds = static_cast<int>(s.integer(x, k, 60, 86400 * 3650)); }},
-                 {"async_default_seconds", [&](const toml::node& x, const std::string& k) { c.limits.async_default_seconds = static_cast<int>(s.integer(x, k, 1, 86400 * 30)); }},
-                 {"async_max_seconds", [&](const toml::node& x, const std::string& k) { c.limits.async_max_seconds = static_cast<int>(s.integer(x, k, 1, 86400 * 30)); }},
-                 {"max_wait_seconds", [&](const toml::node& x, const std::string& k) { c.limits.max_wait_seconds = static_cast<int>(s.integer(x, k, 0, 3600)); }},
-                 {"max_waiting_clients", [&](const toml::node& x, const std::string& k) { c.limits.max_waiting_clients = static_cast<int>(s.integer(x, k, 1, 1000000)); }},
-                 {"results_quota_bytes", [&](const toml::node& x, const std::string& k) { c.limits.results_quota_bytes = s.integer(x, k, 1024 * 1024, big); }},
-                 {"max_sync_seconds", [&](const toml::node& x, const std::string& k) { c.limits.max_sync_seconds = static_cast<int>(s.integer(x, k, 1, 86400)); }},
-                 {"express_seconds", [&](const toml::node& x, const std::string& k) { c.limits.express_seconds = static_cast<int>(s.integer(x, k, 1, 3600)); }},
-                 {"express_max_cost", [&](const toml::node& x, const std::string& k) {
+                 {"maxrec_default", [&](const toml::node& x,
+                                        const std::string& k) { c.limits.maxrec_default = s.integer(x, k, 0, big); }},
+                 {"maxrec_hard",
+                  [&](const toml::node& x, const std::string& k) { c.limits.maxrec_hard = s.integer(x, k, 1, big); }},
+                 {"max_query_seconds",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.max_query_seconds = static_cast<int>(s.integer(x, k, 1, 86400 * 7));
+                  }},
+                 {"max_request_bytes",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.max_request_bytes = s.integer(x, k, 1024, big);
+                  }},
+                 {"retention_seconds",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.retention_seconds = static_cast<int>(s.integer(x, k, 0, 86400 * 365));
+                  }},
+                 {"max_queued_queries",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.max_queued_queries = static_cast<int>(s.integer(x, k, 1, 100000));
+                  }},
+                 {"max_retention_seconds",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.max_retention_seconds = static_cast<int>(s.integer(x, k, 60, 86400 * 3650));
+                  }},
+                 {"async_default_seconds",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.async_default_seconds = static_cast<int>(s.integer(x, k, 1, 86400 * 30));
+                  }},
+                 {"async_max_seconds",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.async_max_seconds = static_cast<int>(s.integer(x, k, 1, 86400 * 30));
+                  }},
+                 {"max_wait_seconds",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.max_wait_seconds = static_cast<int>(s.integer(x, k, 0, 3600));
+                  }},
+                 {"max_waiting_clients",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.max_waiting_clients = static_cast<int>(s.integer(x, k, 1, 1000000));
+                  }},
+                 {"results_quota_bytes",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.results_quota_bytes = s.integer(x, k, 1024 * 1024, big);
+                  }},
+                 {"max_sync_seconds",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.max_sync_seconds = static_cast<int>(s.integer(x, k, 1, 86400));
+                  }},
+                 {"express_seconds",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.express_seconds = static_cast<int>(s.integer(x, k, 1, 3600));
+                  }},
+                 {"express_max_cost",
+                  [&](const toml::node& x, const std::string& k) {
                       if (!x.is_number()) s.fail(k, "must be a number");
-                      const double v = x.is_integer() ? static_cast<double>(*x.value<std::int64_t>()) : *x.value<double>();
+                      const double v =
+                          x.is_integer() ? static_cast<double>(*x.value<std::int64_t>()) : *x.value<double>();
                       if (!(v >= 0)) s.fail(k, "must be a number >= 0");
                       c.limits.express_max_cost = v;
                   }},
-                 {"max_queries_per_client", [&](const toml::node& x, const std::string& k) { c.limits.max_queries_per_client = static_cast<int>(s.integer(x, k, 1, 100000)); }},
-                 {"max_query_bytes", [&](const toml::node& x, const std::string& k) { c.limits.max_query_bytes = s.integer(x, k, 64, big); }},
-                 {"max_query_depth", [&](const toml::node& x, const std::string& k) { c.limits.max_query_depth = static_cast<int>(s.integer(x, k, 8, 10000)); }},
-                 {"max_query_nodes", [&](const toml::node& x, const std::string& k) { c.limits.max_query_nodes = s.integer(x, k, 16, big); }},
-                 {"max_cell_bytes", [&](const toml::node& x, const std::string& k) { c.limits.max_cell_bytes = s.integer(x, k, 1024, std::int64_t{1} << 30); }},
-                 {"query_memory_bytes", [&](const toml::node& x, const std::string& k) { c.limits.query_memory_bytes = s.integer(x, k, 16 * 1024 * 1024, big); }},
-                 {"max_gzip_bytes", [&](const toml::node& x, const std::string& k) { c.limits.max_gzip_bytes = s.integer(x, k, 1024 * 1024, big); }},
-                 {"query_cache_bytes", [&](const toml::node& x, const std::string& k) { c.limits.query_cache_bytes = s.integer(x, k, 0, big); }},
-                 {"max_url_bytes", [&](const toml::node& x, const std::string& k) { c.limits.max_url_bytes = s.integer(x, k, 1024, 64 << 20); }},
-                 {"max_header_bytes", [&](const toml::node& x, const std::string& k) { c.limits.max_header_bytes = s.integer(x, k, 1024, 64 << 20); }},
-                 {"spool_bytes_per_response", [&](const toml::node& x, const std::string& k) { c.limits.spool_bytes_per_response = s.integer(x, k, 0, big); }},
-                 {"spool_bytes_total", [&](const toml::node& x, const std::string& k) { c.limits.spool_bytes_total = s.integer(x, k, 0, big); }},
-                 {"max_upload_bytes", [&](const toml::node& x, const std::string& k) { c.limits.max_upload_bytes = s.integer(x, k, 1024, big); }},
-                 {"max_upload_rows", [&](const toml::node& x, const std::string& k) { c.limits.max_upload_rows = s.integer(x, k, 1, big); }},
-                 {"max_datalink_ids", [&](const toml::node& x, const std::string& k) { c.limits.max_datalink_ids = static_cast<int>(s.integer(x, k, 1, 1000000)); }},
-                 {"upload_fetch_seconds", [&](const toml::node& x, const std::string& k) { c.limits.upload_fetch_seconds = static_cast<int>(s.integer(x, k, 1, 3600)); }},
+                 {"max_queries_per_client",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.max_queries_per_client = static_cast<int>(s.integer(x, k, 1, 100000));
+                  }},
+                 {"max_query_bytes",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.max_query_bytes = s.integer(x, k, 64, big);
+                  }},
+                 {"max_query_depth",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.max_query_depth = static_cast<int>(s.integer(x, k, 8, 10000));
+                  }},
+                 {"max_query_nodes",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.max_query_nodes = s.integer(x, k, 16, big);
+                  }},
+                 {"max_cell_bytes",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.max_cell_bytes = s.integer(x, k, 1024, std::int64_t{1} << 30);
+                  }},
+                 {"query_memory_bytes",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.query_memory_bytes = s.integer(x, k, 16 * 1024 * 1024, big);
+                  }},
+                 {"max_gzip_bytes",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.max_gzip_bytes = s.integer(x, k, 1024 * 1024, big);
+                  }},
+                 {"query_cache_bytes",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.query_cache_bytes = s.integer(x, k, 0, big);
+                  }},
+                 {"max_url_bytes",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.max_url_bytes = s.integer(x, k, 1024, 64 << 20);
+                  }},
+                 {"max_header_bytes",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.max_header_bytes = s.integer(x, k, 1024, 64 << 20);
+                  }},
+                 {"spool_bytes_per_response",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.spool_bytes_per_response = s.integer(x, k, 0, big);
+                  }},
+                 {"spool_bytes_total",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.spool_bytes_total = s.integer(x, k, 0, big);
+                  }},
+                 {"max_upload_bytes",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.max_upload_bytes = s.integer(x, k, 1024, big);
+                  }},
+                 {"max_upload_rows", [&](const toml::node& x,
+                                         const std::string& k) { c.limits.max_upload_rows = s.integer(x, k, 1, big); }},
+                 {"max_datalink_ids",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.max_datalink_ids = static_cast<int>(s.integer(x, k, 1, 1000000));
+                  }},
+                 {"upload_fetch_seconds",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.limits.upload_fetch_seconds = static_cast<int>(s.integer(x, k, 1, 3600));
+                  }},
              });
          }},
-        {"collection", [&](const toml::node& v, const std::string& key) {
-             if (!v.is_array_of_tables()) throw ConfigError(file + ": collection: must be an array of tables ([[collection]])");
+        {"collection",
+         [&](const toml::node& v, const std::string& key) {
+             if (!v.is_array_of_tables())
+                 throw ConfigError(file + ": collection: must be an array of tables ([[collection]])");
              std::size_t index = 0;
              for (const auto& item : *v.as_array()) {
                  const std::string prefix = "collection[" + std::to_string(index++) + "].";
                  Section s(*item.as_table(), prefix, file);
                  CollectionConfig col;
                  s.each({
-                     {"name", [&](const toml::node& x, const std::string& k) {
+                     {"name",
+                      [&](const toml::node& x, const std::string& k) {
                           col.name = s.string(x, k, false);
                           for (char ch : col.name)
-                              if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.'))
-                                  s.fail(k, "may hold only letters, digits, '-', '_' and '.' (it is part of obs_publisher_did; got \"" + col.name + "\")");
+                              if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' ||
+                                    ch == '.'))
+                                  s.fail(k,
+                                         "may hold only letters, digits, '-', '_' and '.' (it is part of "
+                                         "obs_publisher_did; got \"" +
+                                             col.name + "\")");
                       }},
-                     {"directories", [&](const toml::node& x, const std::string& k) {
+                     {"directories",
+                      [&](const toml::node& x, const std::string& k) {
                           if (!x.is_array()) s.fail(k, "must be an array of strings");
                           for (const auto& d : *x.as_array()) {
                               if (!d.is_string()) s.fail(k, "must be an array of strings");
                               col.directories.push_back(resolve(base_dir, *d.value<std::string>()));
                           }
                       }},
-                     {"description", [&](const toml::node& x, const std::string& k) { col.description = s.string(x, k); }},
-                     {"calib_level", [&](const toml::node& x, const std::string& k) { col.calib_level = static_cast<int>(s.integer(x, k, 0, 4)); }},
-                     {"facility_name", [&](const toml::node& x, const std::string& k) { col.facility_name = s.string(x, k, false); }},
-                     {"instrument_name", [&](const toml::node& x, const std::string& k) { col.instrument_name = s.string(x, k, false); }},
-                     {"proprietary_months", [&](const toml::node& x, const std::string& k) { col.proprietary_months = static_cast<int>(s.integer(x, k, 0, 1200)); }},
-                     {"link", [&](const toml::node& x, const std::string& k) {
+                     {"description",
+                      [&](const toml::node& x, const std::string& k) { col.description = s.string(x, k); }},
+                     {"calib_level",
+                      [&](const toml::node& x, const std::string& k) {
+                          col.calib_level = static_cast<int>(s.integer(x, k, 0, 4));
+                      }},
+                     {"facility_name",
+                      [&](const toml::node& x, const std::string& k) { col.facility_name = s.string(x, k, false); }},
+                     {"instrument_name",
+                      [&](const toml::node& x, const std::string& k) { col.instrument_name = s.string(x, k, false); }},
+                     {"proprietary_months",
+                      [&](const toml::node& x, const std::string& k) {
+                          col.proprietary_months = static_cast<int>(s.integer(x, k, 0, 1200));
+                      }},
+                     {"link",
+                      [&](const toml::node& x, const std::string& k) {
                           if (!x.is_array_of_tables()) s.fail(k, "must be an array of tables ([[collection.link]])");
                           std::size_t n = 0;
                           for (const auto& item : *x.as_array()) {
                               Section l(*item.as_table(), prefix + "link[" + std::to_string(n++) + "].", file);
                               CollectionLink link;
                               l.each({
-                                  {"semantics", [&](const toml::node& y, const std::string& key2) {
+                                  {"semantics",
+                                   [&](const toml::node& y, const std::string& key2) {
                                        link.semantics = l.string(y, key2, false);
                                        if (link.semantics[0] != '#' && link.semantics.find("://") == std::string::npos)
-                                           l.fail(key2, "must be a DataLink core term such as \"#auxiliary\" or a full URI (got \"" + link.semantics + "\")");
+                                           l.fail(key2,
+                                                  "must be a DataLink core term such as \"#auxiliary\" or a full URI "
+                                                  "(got \"" +
+                                                      link.semantics + "\")");
                                    }},
-                                  {"pattern", [&](const toml::node& y, const std::string& key2) {
+                                  {"pattern",
+                                   [&](const toml::node& y, const std::string& key2) {
                                        link.pattern = l.string(y, key2, false);
-                                       if (link.pattern.find('/') != std::string::npos || link.pattern.find("..") != std::string::npos ||
+                                       if (link.pattern.find('/') != std::string::npos ||
+                                           link.pattern.find("..") != std::string::npos ||
                                            link.pattern.find('\0') != std::string::npos)
-                                           l.fail(key2, "must name a file in the product's directory (no '/' or '..'; got \"" + link.pattern + "\")");
+                                           l.fail(
+                                               key2,
+                                               "must name a file in the product's directory (no '/' or '..'; got \"" +
+                                                   link.pattern + "\")");
                                    }},
-                                  {"description", [&](const toml::node& y, const std::string& key2) { link.description = l.string(y, key2); }},
-                                  {"content_type", [&](const toml::node& y, const std::string& key2) { link.content_type = l.string(y, key2); }},
+                                  {"description",
+                                   [&](const toml::node& y, const std::string& key2) {
+                                       link.description = l.string(y, key2);
+                                   }},
+                                  {"content_type",
+                                   [&](const toml::node& y, const std::string& key2) {
+                                       link.content_type = l.string(y, key2);
+                                   }},
                               });
                               if (link.semantics.empty()) l.fail("semantics", "is required");
                               if (link.pattern.empty()) l.fail("pattern", "is required");
@@ -405,7 +597,8 @@ Config parse_config(const std::string& text, const std::string& path) {
         for (auto& col : load_profile(profile)) {
             for (const auto& other : c.archive.extension_columns)
                 if (fold(other.def.name) == fold(col.def.name))
-                    throw ConfigError(profile + ": column " + col.def.name + " is declared twice (also in an earlier profile)");
+                    throw ConfigError(profile + ": column " + col.def.name +
+                                      " is declared twice (also in an earlier profile)");
             c.archive.extension_columns.push_back(std::move(col));
         }
     }

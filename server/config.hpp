@@ -33,16 +33,16 @@ struct ServerConfig {
     /// port 0, from the port bound (App::start updates `port`).
     std::string base_url;
     bool base_url_explicit = false;
-    int threads = 2;                 ///< I/O threads (network only)
-    int query_workers = 4;           ///< threads running SQLite queries
+    int threads = 2;        ///< I/O threads (network only)
+    int query_workers = 4;  ///< threads running SQLite queries
     /// Threads that run only queries the planner estimates cheap (and any
     /// query for at most `limits.express_seconds` before its first row), so
     /// that short queries are answered while heavy ones hold every query
     /// worker (issue 7 item 2).
     int express_workers = 1;
-    int soda_workers = 2;            ///< threads computing SODA cutouts (their own pool)
-    int async_workers = 2;           ///< UWS jobs (TAP async) running at once, on a pool of their own
-    int read_timeout_seconds = 30;   ///< per read of a request
+    int soda_workers = 2;           ///< threads computing SODA cutouts (their own pool)
+    int async_workers = 2;          ///< UWS jobs (TAP async) running at once, on a pool of their own
+    int read_timeout_seconds = 30;  ///< per read of a request
     /// A client that reads nothing of its response for this long is
     /// disconnected (and the worker producing it freed).
     int write_timeout_seconds = 120;
@@ -62,7 +62,7 @@ struct ServerConfig {
 
 /// [demo]: the generated PHANGS-MUSE collection (`voserver make-demo`).
 struct DemoConfig {
-    std::string out_dir;   ///< absolute; where the cubes are written
+    std::string out_dir;  ///< absolute; where the cubes are written
     int nx = 40, ny = 40, nchan = 3681;
 };
 
@@ -99,7 +99,7 @@ struct ArchiveConfig {
 /// DataLink links (`[[collection.link]]`; DataLink 1.1 section 3.2.4
 /// semantics such as #auxiliary, #calibration, #documentation, #progenitor).
 struct CollectionLink {
-    std::string semantics;     ///< "#auxiliary", ... (a core term with '#', or a full URI)
+    std::string semantics;  ///< "#auxiliary", ... (a core term with '#', or a full URI)
     /// The file's name in the product's directory, "{stem}" standing for the
     /// product's obs_id (its file name without FITS extensions), e.g.
     /// "{stem}_weights.fits" or "README.txt". No '/' (never outside that directory).
@@ -114,7 +114,7 @@ struct CollectionConfig {
     std::string name;
     std::vector<std::string> directories;  ///< absolute paths
     std::string description;
-    std::optional<int> calib_level;        ///< 0..4 (ObsCore 1.1 section 3.3.7)
+    std::optional<int> calib_level;  ///< 0..4 (ObsCore 1.1 section 3.3.7)
     std::optional<std::string> facility_name;
     std::optional<std::string> instrument_name;
     /// obs_release_date = t_min + this many months (ALMA: 12); unset: NULL.
@@ -125,27 +125,27 @@ struct CollectionConfig {
 
 /// [limits]: published in the TAPRegExt capabilities (TAPRegExt 1.0 section 2.6).
 struct LimitsConfig {
-    std::int64_t maxrec_default = 10000;    ///< rows when MAXREC is absent
-    std::int64_t maxrec_hard = 10000000;    ///< larger MAXREC values are lowered to this
-    int max_query_seconds = 600;            ///< a query running longer is interrupted
+    std::int64_t maxrec_default = 10000;                ///< rows when MAXREC is absent
+    std::int64_t maxrec_hard = 10000000;                ///< larger MAXREC values are lowered to this
+    int max_query_seconds = 600;                        ///< a query running longer is interrupted
     std::int64_t max_request_bytes = 16 * 1024 * 1024;  ///< request body limit (uploads)
-    int retention_seconds = 86400;          ///< default time from job creation to destruction (UWS DESTRUCTION)
-    int max_retention_seconds = 30 * 86400; ///< later DESTRUCTION requests are lowered to this
-    int async_default_seconds = 3600;       ///< EXECUTIONDURATION of an async job when the client gives none
-    int async_max_seconds = 4 * 3600;       ///< larger EXECUTIONDURATION requests are lowered to this
-    int max_wait_seconds = 60;              ///< UWS WAIT=-1 and longer waits are capped to this
-    int max_waiting_clients = 1000;         ///< blocked WAIT requests at once (503 beyond)
+    int retention_seconds = 86400;           ///< default time from job creation to destruction (UWS DESTRUCTION)
+    int max_retention_seconds = 30 * 86400;  ///< later DESTRUCTION requests are lowered to this
+    int async_default_seconds = 3600;        ///< EXECUTIONDURATION of an async job when the client gives none
+    int async_max_seconds = 4 * 3600;        ///< larger EXECUTIONDURATION requests are lowered to this
+    int max_wait_seconds = 60;               ///< UWS WAIT=-1 and longer waits are capped to this
+    int max_waiting_clients = 1000;          ///< blocked WAIT requests at once (503 beyond)
     std::int64_t results_quota_bytes = std::int64_t{20} * 1024 * 1024 * 1024;  ///< all async results together
-    int max_queued_queries = 64;            ///< queries waiting for a worker beyond this get 503
+    int max_queued_queries = 64;  ///< queries waiting for a worker beyond this get 503
     /// Issue 7: bounded work per request. Each is named in the error a
     /// client gets when a request exceeds it.
-    int max_sync_seconds = 60;              ///< execution limit of /tap/sync (capped by max_query_seconds)
-    int express_seconds = 2;                ///< time an express worker gives a query before its first row
-    double express_max_cost = 1e6;          ///< planner estimate (rows visited) up to which a query is express
-    int max_queries_per_client = 8;         ///< concurrent queries and cutouts of one client address (429 beyond)
-    std::int64_t max_query_bytes = 1024 * 1024;   ///< ADQL text (adql::QueryLimits::max_query_bytes)
-    int max_query_depth = 128;              ///< ADQL syntax tree depth (adql::QueryLimits::max_depth)
-    std::int64_t max_query_nodes = 100000;  ///< ADQL syntax tree nodes (adql::QueryLimits::max_nodes)
+    int max_sync_seconds = 60;                   ///< execution limit of /tap/sync (capped by max_query_seconds)
+    int express_seconds = 2;                     ///< time an express worker gives a query before its first row
+    double express_max_cost = 1e6;               ///< planner estimate (rows visited) up to which a query is express
+    int max_queries_per_client = 8;              ///< concurrent queries and cutouts of one client address (429 beyond)
+    std::int64_t max_query_bytes = 1024 * 1024;  ///< ADQL text (adql::QueryLimits::max_query_bytes)
+    int max_query_depth = 128;                   ///< ADQL syntax tree depth (adql::QueryLimits::max_depth)
+    std::int64_t max_query_nodes = 100000;       ///< ADQL syntax tree nodes (adql::QueryLimits::max_nodes)
     std::int64_t max_cell_bytes = 16 * 1024 * 1024;  ///< one result value (obscore::BackendLimits::max_cell_bytes)
     /// Heap of all store connections of the process (obscore::set_process_memory_limit).
     std::int64_t query_memory_bytes = std::int64_t{4} * 1024 * 1024 * 1024;

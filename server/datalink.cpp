@@ -35,7 +35,6 @@ void attr(std::string& out, const char* name, std::string_view value) {
     out += '"';
 }
 
-
 std::string lower(std::string s) {
     for (auto& c : s)
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
@@ -97,9 +96,9 @@ std::string content_qualifier(const std::string& dataproduct_type) {
 
 /// A PARAM element; `inner` (VALUES, DESCRIPTION) already XML.
 std::string descriptor_param(const std::string& name, const std::string& datatype, const std::string& arraysize,
-                  const std::string& value, const std::string& ucd, const std::string& unit,
-                  const std::string& xtype, const std::string& description, const std::string& values,
-                  const std::string& ref) {
+                             const std::string& value, const std::string& ucd, const std::string& unit,
+                             const std::string& xtype, const std::string& description, const std::string& values,
+                             const std::string& ref) {
     std::string p = "<PARAM";
     attr(p, "name", name);
     attr(p, "datatype", datatype);
@@ -137,9 +136,7 @@ std::string file_url(const std::string& base_url, const std::string& did) {
     return base_url + "/datalink/file?ID=" + percent_encode(did);
 }
 
-bool has_cutable_axes(const soda::Bounds& b) {
-    return !b.polygon.empty() || b.band.has_value() || b.pol.size() > 1;
-}
+bool has_cutable_axes(const soda::Bounds& b) { return !b.polygon.empty() || b.band.has_value() || b.pol.size() > 1; }
 
 std::string soda_service_descriptor(const std::string& xml_id, bool async, const std::string& base_url,
                                     const std::string& did, const soda::Bounds& b) {
@@ -150,39 +147,44 @@ std::string soda_service_descriptor(const std::string& xml_id, bool async, const
     r += async ? "Asynchronous cutouts of this dataset (SODA 1.0 {async}: a UWS job whose result is the FITS cutout)"
                : "Cutouts of this dataset (SODA 1.0 {sync}: the FITS cutout is the response)";
     r += "</DESCRIPTION>\n";
-    r += descriptor_param("standardID", "char", "*", async ? "ivo://ivoa.net/std/SODA#async-1.0" : "ivo://ivoa.net/std/SODA#sync-1.0",
-               "", "", "", "");
-    r += descriptor_param("accessURL", "char", "*", base_url + (async ? "/soda/async" : "/soda/sync"), "meta.ref.url", "", "", "");
+    r += descriptor_param("standardID", "char", "*",
+                          async ? "ivo://ivoa.net/std/SODA#async-1.0" : "ivo://ivoa.net/std/SODA#sync-1.0", "", "", "",
+                          "");
+    r += descriptor_param("accessURL", "char", "*", base_url + (async ? "/soda/async" : "/soda/sync"), "meta.ref.url",
+                          "", "", "");
     r += descriptor_param("contentType", "char", "*", async ? "text/xml" : "application/fits", "", "", "", "");
     r += "<GROUP name=\"inputParams\">\n";
-    r += descriptor_param("ID", "char", "*", did, "meta.id;meta.main", "", "", "The publisher DID of the dataset to cut");
+    r += descriptor_param("ID", "char", "*", did, "meta.id;meta.main", "", "",
+                          "The publisher DID of the dataset to cut");
     if (!b.polygon.empty()) {
-        r += descriptor_param("POS", "char", "*", "", "pos.outline;obs", "", "",
-                   "Region to cut out: CIRCLE ra dec radius, RANGE ra1 ra2 dec1 dec2 or POLYGON ra1 dec1 ... (ICRS degrees)");
+        r += descriptor_param(
+            "POS", "char", "*", "", "pos.outline;obs", "", "",
+            "Region to cut out: CIRCLE ra dec radius, RANGE ra1 ra2 dec1 dec2 or POLYGON ra1 dec1 ... (ICRS degrees)");
         r += descriptor_param("CIRCLE", "double", "3", "", "pos.outline;obs", "deg", "circle",
-                   "A circle (ra dec radius, ICRS degrees) the cutout covers",
-                   "<VALUES><MAX value=\"" + num(b.circle_lon) + " " + num(b.circle_lat) + " " +
-                       num(b.circle_radius) + "\"/></VALUES>");
+                              "A circle (ra dec radius, ICRS degrees) the cutout covers",
+                              "<VALUES><MAX value=\"" + num(b.circle_lon) + " " + num(b.circle_lat) + " " +
+                                  num(b.circle_radius) + "\"/></VALUES>");
         std::string poly;
         for (const auto& [lon, lat] : b.polygon) poly += (poly.empty() ? "" : " ") + num(lon) + " " + num(lat);
         r += descriptor_param("POLYGON", "double", "*", "", "pos.outline;obs", "deg", "polygon",
-                   "A polygon (ra1 dec1 ra2 dec2 ..., ICRS degrees) the cutout covers",
-                   "<VALUES><MAX value=\"" + poly + "\"/></VALUES>");
+                              "A polygon (ra1 dec1 ra2 dec2 ..., ICRS degrees) the cutout covers",
+                              "<VALUES><MAX value=\"" + poly + "\"/></VALUES>");
     }
     if (b.band)
-        r += descriptor_param("BAND", "double", "2", "", "em.wl;stat.interval", "m", "interval",
-                   "Vacuum wavelength interval to extract (metres)",
-                   "<VALUES><MIN value=\"" + num(b.band->lo) + "\"/><MAX value=\"" + num(b.band->hi) + "\"/></VALUES>");
+        r += descriptor_param(
+            "BAND", "double", "2", "", "em.wl;stat.interval", "m", "interval",
+            "Vacuum wavelength interval to extract (metres)",
+            "<VALUES><MIN value=\"" + num(b.band->lo) + "\"/><MAX value=\"" + num(b.band->hi) + "\"/></VALUES>");
     if (b.time)
-        r += descriptor_param("TIME", "double", "2", "", "time.interval;obs.exposure", "d", "interval",
-                   "Time interval to extract (MJD)",
-                   "<VALUES><MIN value=\"" + num(b.time->lo) + "\"/><MAX value=\"" + num(b.time->hi) + "\"/></VALUES>");
+        r += descriptor_param(
+            "TIME", "double", "2", "", "time.interval;obs.exposure", "d", "interval", "Time interval to extract (MJD)",
+            "<VALUES><MIN value=\"" + num(b.time->lo) + "\"/><MAX value=\"" + num(b.time->hi) + "\"/></VALUES>");
     if (!b.pol.empty()) {
         std::string options = "<VALUES>";
         for (const auto& s : b.pol) options += "<OPTION value=\"" + votable::xml_escape(s) + "\"/>";
         options += "</VALUES>";
         r += descriptor_param("POL", "char", "*", "", "meta.code;phys.polarization", "", "",
-                   "Polarization states to extract", options);
+                              "Polarization states to extract", options);
     }
     r += "</GROUP>\n</RESOURCE>\n";
     return r;
@@ -280,18 +282,30 @@ std::string links_document(const std::vector<IdLinks>& ids, bool overflow) {
     d += std::string("<INFO name=\"standardID\" value=\"") + kDataLinkStandardId + "\"/>\n";
     d += "<INFO name=\"QUERY_STATUS\" value=\"OK\"/>\n<TABLE name=\"links\">\n";
     // DataLink 1.1 section 3.2, Table 1: names, datatypes, UCDs.
-    d += "<FIELD name=\"ID\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.id;meta.main\"><DESCRIPTION>Input identifier</DESCRIPTION></FIELD>\n"
-         "<FIELD name=\"access_url\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.ref.url\"><DESCRIPTION>Link to data or service</DESCRIPTION></FIELD>\n"
-         "<FIELD name=\"service_def\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.ref\"><DESCRIPTION>Reference to a service descriptor resource</DESCRIPTION></FIELD>\n"
-         "<FIELD name=\"error_message\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.code.error\"><DESCRIPTION>Error if an access_url cannot be created</DESCRIPTION></FIELD>\n"
-         "<FIELD name=\"semantics\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.code\"><DESCRIPTION>Term from a controlled vocabulary describing the link</DESCRIPTION></FIELD>\n"
-         "<FIELD name=\"description\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.note\"><DESCRIPTION>Human-readable text describing this link</DESCRIPTION></FIELD>\n"
-         "<FIELD name=\"content_type\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.code.mime\"><DESCRIPTION>MIME type of the content the link returns</DESCRIPTION></FIELD>\n"
-         "<FIELD name=\"content_length\" datatype=\"long\" unit=\"byte\" ucd=\"phys.size;meta.file\"><DESCRIPTION>Size of the download the link returns</DESCRIPTION></FIELD>\n"
-         "<FIELD name=\"content_qualifier\" datatype=\"char\" arraysize=\"*\"><DESCRIPTION>Nature of the content the link returns (product-type vocabulary)</DESCRIPTION></FIELD>\n"
-         "<FIELD name=\"local_semantics\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.id.assoc\"><DESCRIPTION>Kind of link within this service</DESCRIPTION></FIELD>\n"
-         "<FIELD name=\"link_auth\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.code\"><DESCRIPTION>Use of the link requires authentication (false, optional, true)</DESCRIPTION></FIELD>\n"
-         "<FIELD name=\"link_authorized\" datatype=\"boolean\" ucd=\"meta.code\"><DESCRIPTION>Caller is authorized to use the link</DESCRIPTION></FIELD>\n"
+    d += "<FIELD name=\"ID\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.id;meta.main\"><DESCRIPTION>Input "
+         "identifier</DESCRIPTION></FIELD>\n"
+         "<FIELD name=\"access_url\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.ref.url\"><DESCRIPTION>Link to data "
+         "or service</DESCRIPTION></FIELD>\n"
+         "<FIELD name=\"service_def\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.ref\"><DESCRIPTION>Reference to a "
+         "service descriptor resource</DESCRIPTION></FIELD>\n"
+         "<FIELD name=\"error_message\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.code.error\"><DESCRIPTION>Error "
+         "if an access_url cannot be created</DESCRIPTION></FIELD>\n"
+         "<FIELD name=\"semantics\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.code\"><DESCRIPTION>Term from a "
+         "controlled vocabulary describing the link</DESCRIPTION></FIELD>\n"
+         "<FIELD name=\"description\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.note\"><DESCRIPTION>Human-readable "
+         "text describing this link</DESCRIPTION></FIELD>\n"
+         "<FIELD name=\"content_type\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.code.mime\"><DESCRIPTION>MIME type "
+         "of the content the link returns</DESCRIPTION></FIELD>\n"
+         "<FIELD name=\"content_length\" datatype=\"long\" unit=\"byte\" ucd=\"phys.size;meta.file\"><DESCRIPTION>Size "
+         "of the download the link returns</DESCRIPTION></FIELD>\n"
+         "<FIELD name=\"content_qualifier\" datatype=\"char\" arraysize=\"*\"><DESCRIPTION>Nature of the content the "
+         "link returns (product-type vocabulary)</DESCRIPTION></FIELD>\n"
+         "<FIELD name=\"local_semantics\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.id.assoc\"><DESCRIPTION>Kind of "
+         "link within this service</DESCRIPTION></FIELD>\n"
+         "<FIELD name=\"link_auth\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.code\"><DESCRIPTION>Use of the link "
+         "requires authentication (false, optional, true)</DESCRIPTION></FIELD>\n"
+         "<FIELD name=\"link_authorized\" datatype=\"boolean\" ucd=\"meta.code\"><DESCRIPTION>Caller is authorized to "
+         "use the link</DESCRIPTION></FIELD>\n"
          "<DATA><TABLEDATA>\n";
     const auto td = [&](const std::string& v) {
         if (v.empty()) {
@@ -358,8 +372,8 @@ namespace {
 /// image with its distortion tables is the slow end), a DataLink request
 /// should not pay it again for an unchanged file. At most kMaxBoundsCached
 /// files are kept; when full the cache starts afresh.
-std::optional<soda::Bounds> cached_bounds(const std::string& id, const obscore::ProductFile& file,
-                                          std::uint64_t size, std::int64_t mtime) {
+std::optional<soda::Bounds> cached_bounds(const std::string& id, const obscore::ProductFile& file, std::uint64_t size,
+                                          std::int64_t mtime) {
     static constexpr std::size_t kMaxBoundsCached = 4096;
     static std::mutex mutex;
     static std::unordered_map<std::string, std::optional<soda::Bounds>> cache;
@@ -404,8 +418,9 @@ std::vector<RelatedFile> related_files(const std::vector<CollectionConfig>& coll
             if (!std::filesystem::is_regular_file(path, ec)) continue;
             const auto bytes = std::filesystem::file_size(path, ec);
             if (ec) continue;
-            out.push_back({i + 1, l.semantics, l.description, l.content_type.empty() ? file_content_type(name) : l.content_type,
-                           name, path.string(), static_cast<std::int64_t>(bytes)});
+            out.push_back({i + 1, l.semantics, l.description,
+                           l.content_type.empty() ? file_content_type(name) : l.content_type, name, path.string(),
+                           static_cast<std::int64_t>(bytes)});
         }
     }
     return out;
@@ -449,13 +464,16 @@ ProductInfo describe_product(const obscore::ProductLookup& store, const std::str
 }
 
 std::string datalink_service_descriptor(const std::string& base_url, const std::string& field_id) {
-    std::string r = "<RESOURCE type=\"meta\" utype=\"adhoc:service\" ID=\"datalink-links\" name=\"DataLink\">\n"
-                    "<DESCRIPTION>Links of each dataset of this result: the file, SODA cutouts (DataLink 1.1 {links})</DESCRIPTION>\n";
+    std::string r =
+        "<RESOURCE type=\"meta\" utype=\"adhoc:service\" ID=\"datalink-links\" name=\"DataLink\">\n"
+        "<DESCRIPTION>Links of each dataset of this result: the file, SODA cutouts (DataLink 1.1 "
+        "{links})</DESCRIPTION>\n";
     r += descriptor_param("standardID", "char", "*", kDataLinkStandardId, "", "", "", "");
     r += descriptor_param("accessURL", "char", "*", base_url + "/datalink/sync", "meta.ref.url", "", "", "");
     r += descriptor_param("contentType", "char", "*", kDataLinkMime, "", "", "", "");
     r += "<GROUP name=\"inputParams\">\n";
-    r += descriptor_param("ID", "char", "*", "", "meta.id;meta.main", "", "", "The obs_publisher_did of a dataset", "", field_id);
+    r += descriptor_param("ID", "char", "*", "", "meta.id;meta.main", "", "", "The obs_publisher_did of a dataset", "",
+                          field_id);
     r += "</GROUP>\n</RESOURCE>\n";
     return r;
 }
@@ -463,16 +481,21 @@ std::string datalink_service_descriptor(const std::string& base_url, const std::
 std::string datalink_capabilities_document(const Config& config) {
     const std::string dl = config.base_url() + "/datalink";
     return service_capabilities_document(
-        dl, std::string("  <capability standardID=\"") + kDataLinkStandardId + "\">\n"
-            "    <interface xsi:type=\"vs:ParamHTTP\" role=\"std\" version=\"1.1\">\n"
-            "      <accessURL use=\"base\">" + votable::xml_escape(dl) + "/sync</accessURL>\n"
-            "      <queryType>GET</queryType>\n      <queryType>POST</queryType>\n"
-            "      <resultType>" + votable::xml_escape(kDataLinkMime) + "</resultType>\n"
-            "      <param std=\"true\" use=\"required\"><name>ID</name><description>publisher dataset identifier "
-            "(obs_publisher_did)</description><ucd>meta.id;meta.main</ucd><dataType>string</dataType></param>\n"
-            "      <param std=\"true\" use=\"optional\"><name>RESPONSEFORMAT</name><description>only the DataLink "
-            "VOTable (the default)</description></param>\n"
-            "    </interface>\n  </capability>\n");
+        dl, std::string("  <capability standardID=\"") + kDataLinkStandardId +
+                "\">\n"
+                "    <interface xsi:type=\"vs:ParamHTTP\" role=\"std\" version=\"1.1\">\n"
+                "      <accessURL use=\"base\">" +
+                votable::xml_escape(dl) +
+                "/sync</accessURL>\n"
+                "      <queryType>GET</queryType>\n      <queryType>POST</queryType>\n"
+                "      <resultType>" +
+                votable::xml_escape(kDataLinkMime) +
+                "</resultType>\n"
+                "      <param std=\"true\" use=\"required\"><name>ID</name><description>publisher dataset identifier "
+                "(obs_publisher_did)</description><ucd>meta.id;meta.main</ucd><dataType>string</dataType></param>\n"
+                "      <param std=\"true\" use=\"optional\"><name>RESPONSEFORMAT</name><description>only the DataLink "
+                "VOTable (the default)</description></param>\n"
+                "    </interface>\n  </capability>\n");
 }
 
 void send_product_file(const obscore::ProductLookup& store, const std::string& id, const std::string& range,
@@ -496,7 +519,8 @@ void send_product_file(const obscore::ProductLookup& store, const std::string& i
     f.content_type = file_content_type(name);
     if (file_index > 0) {
         const auto related = related_files(collections, id, file->path);
-        auto it = std::find_if(related.begin(), related.end(), [&](const RelatedFile& r) { return r.index == file_index; });
+        auto it =
+            std::find_if(related.begin(), related.end(), [&](const RelatedFile& r) { return r.index == file_index; });
         if (it == related.end())
             return not_found("dataset " + id + " has no file number " + std::to_string(file_index) +
                              " (FILE= values are those of its DataLink rows)");
@@ -538,8 +562,9 @@ void send_preview(const obscore::ProductLookup& store, const std::string& previe
         known = known || k.name == kind;
     }
     if (!known)
-        return error(404, "NotFoundFault: KIND=" + kind + ": dataset " + id + " (" + (type->empty() ? "no type" : *type) +
-                              ") has " + (names.empty() ? "no previews" : "the previews " + names));
+        return error(404, "NotFoundFault: KIND=" + kind + ": dataset " + id + " (" +
+                              (type->empty() ? "no type" : *type) + ") has " +
+                              (names.empty() ? "no previews" : "the previews " + names));
     std::error_code ec;
     const auto size = std::filesystem::file_size(file->path, ec);
     const auto mtime = std::filesystem::last_write_time(file->path, ec);

@@ -35,28 +35,28 @@ inline constexpr const char* kDataLinkStandardId = "ivo://ivoa.net/std/DataLink#
 /// one of access_url, service_def, error_message is non-empty; "" is written
 /// as a null (empty TD).
 struct Link {
-    std::string id;             ///< the input ID value (section 3.2.1)
-    std::string access_url;     ///< section 3.2.2
-    std::string service_def;    ///< XML ID of a service descriptor RESOURCE (section 3.2.3)
-    std::string error_message;  ///< starts with a section 3.4 Table 2 fault name (section 3.2.4)
-    std::string semantics;      ///< core vocabulary term, e.g. "#this" (section 3.2.6)
-    std::string description;    ///< section 3.2.5
-    std::string content_type;   ///< section 3.2.7
+    std::string id;                              ///< the input ID value (section 3.2.1)
+    std::string access_url;                      ///< section 3.2.2
+    std::string service_def;                     ///< XML ID of a service descriptor RESOURCE (section 3.2.3)
+    std::string error_message;                   ///< starts with a section 3.4 Table 2 fault name (section 3.2.4)
+    std::string semantics;                       ///< core vocabulary term, e.g. "#this" (section 3.2.6)
+    std::string description;                     ///< section 3.2.5
+    std::string content_type;                    ///< section 3.2.7
     std::optional<std::int64_t> content_length;  ///< bytes (section 3.2.8)
-    std::string content_qualifier;  ///< product-type term, e.g. "#cube" (section 3.2.9)
-    std::string local_semantics;    ///< section 3.2.10
-    std::string link_auth;          ///< "false", "optional", "true" or "" (section 3.2.11)
-    std::optional<bool> link_authorized;  ///< section 3.2.12
+    std::string content_qualifier;               ///< product-type term, e.g. "#cube" (section 3.2.9)
+    std::string local_semantics;                 ///< section 3.2.10
+    std::string link_auth;                       ///< "false", "optional", "true" or "" (section 3.2.11)
+    std::optional<bool> link_authorized;         ///< section 3.2.12
 };
 
 /// A configured file next to a product (CollectionLink) that exists.
 struct RelatedFile {
-    std::size_t index = 0;       ///< 1-based position among the collection's links (FILE= of its URL)
+    std::size_t index = 0;  ///< 1-based position among the collection's links (FILE= of its URL)
     std::string semantics;
     std::string description;
     std::string content_type;
-    std::string name;            ///< its file name
-    std::string path;            ///< absolute path (never shown to clients)
+    std::string name;  ///< its file name
+    std::string path;  ///< absolute path (never shown to clients)
     std::int64_t bytes = 0;
 };
 
@@ -69,16 +69,16 @@ std::vector<RelatedFile> related_files(const std::vector<CollectionConfig>& coll
 
 /// What the archive knows of one ID (filled by describe_product).
 struct ProductInfo {
-    bool known = false;             ///< the ID names a row of ivoa.obscore
+    bool known = false;  ///< the ID names a row of ivoa.obscore
     /// The dataset's obs_publisher_did: the ID itself, or for an ID that is
     /// the obs_id of exactly one row (astroquery.alma) that row's DID.
     std::string did;
-    std::string malformed;          ///< why the ID cannot be a publisher DID ("" = it can)
-    std::string dataproduct_type;   ///< ObsCore dataproduct_type ("" = NULL)
-    bool has_file = false;          ///< the store holds a file for it
-    std::string file_problem;       ///< why that file cannot be offered now ("" = it can)
-    std::int64_t file_bytes = 0;    ///< its size now (stat), when it can be offered
-    std::string filename;           ///< its base name (for descriptions)
+    std::string malformed;               ///< why the ID cannot be a publisher DID ("" = it can)
+    std::string dataproduct_type;        ///< ObsCore dataproduct_type ("" = NULL)
+    bool has_file = false;               ///< the store holds a file for it
+    std::string file_problem;            ///< why that file cannot be offered now ("" = it can)
+    std::int64_t file_bytes = 0;         ///< its size now (stat), when it can be offered
+    std::string filename;                ///< its base name (for descriptions)
     std::optional<soda::Bounds> bounds;  ///< what a cutout can cut (none: not cut-able)
     std::vector<RelatedFile> related;    ///< configured files next to it (#auxiliary, #documentation, ...)
 };
@@ -147,8 +147,7 @@ std::string soda_service_descriptor(const std::string& xml_id, bool async, const
 ///   or application/gzip for .gz files, content_length = file_bytes,
 ///   content_qualifier from dataproduct_type) and, when bounds has cut-able
 ///   axes, two #cutout rows referencing the SODA sync and async descriptors.
-IdLinks build_links(const std::string& id, const ProductInfo& product, const std::string& base_url,
-                    std::size_t index);
+IdLinks build_links(const std::string& id, const ProductInfo& product, const std::string& base_url, std::size_t index);
 
 /// The {links} VOTable (DataLink 1.1 section 3.3.1): RESOURCE type="results"
 /// with INFO standardID = kDataLinkStandardId and QUERY_STATUS OK, the table

@@ -144,7 +144,8 @@ std::uint64_t send_file(const FileResponse& f, ResponseChannel& channel, const s
         std::vector<char> buf(256 * 1024);
         std::uint64_t left = count;
         while (left > 0) {
-            const std::size_t n = std::fread(buf.data(), 1, static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), left)), file.get());
+            const std::size_t n = std::fread(
+                buf.data(), 1, static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), left)), file.get());
             if (n == 0) break;  // the file shrank: finish() closes the connection (short body)
             channel.write(std::string_view(buf.data(), n));
             left -= n;

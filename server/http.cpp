@@ -63,8 +63,7 @@ public:
     /// Opens `path` for appending; throws std::runtime_error naming it.
     ReopenableFileSink(std::string path, std::uint64_t max_bytes, int keep)
         : path_(std::move(path)), max_bytes_(max_bytes), keep_(std::max(0, keep)) {
-        if (!open_file())
-            throw std::runtime_error("cannot open the access log " + path_ + ": " + std::strerror(errno));
+        if (!open_file()) throw std::runtime_error("cannot open the access log " + path_ + ": " + std::strerror(errno));
     }
     ~ReopenableFileSink() override {
         if (file_) std::fclose(file_);
@@ -112,7 +111,8 @@ private:
             }
             std::rename(path_.c_str(), (path_ + ".1").c_str());
         }
-        if (!open_file()) spdlog::error("cannot open the access log {} after rotation: {}", path_, std::strerror(errno));
+        if (!open_file())
+            spdlog::error("cannot open the access log {} after rotation: {}", path_, std::strerror(errno));
     }
 
     std::string path_;
@@ -139,8 +139,10 @@ public:
         logger_->flush_on(spdlog::level::info);
     }
     void line(const std::string& text) {
-        if (logger_) logger_->info(text);
-        else spdlog::info(text);
+        if (logger_)
+            logger_->info(text);
+        else
+            spdlog::info(text);
     }
     void reopen() {
         if (file_) file_->reopen();
@@ -156,9 +158,9 @@ private:
 struct ServerState {
     HttpOptions options;
     Handler handler;
-    std::string spool_dir;                        ///< resolved HttpOptions::spool_dir
+    std::string spool_dir;  ///< resolved HttpOptions::spool_dir
     std::atomic<bool> stopping{false};
-    std::atomic<std::uint64_t> spool_bytes{0};    ///< spool bytes reserved by all responses
+    std::atomic<std::uint64_t> spool_bytes{0};  ///< spool bytes reserved by all responses
     AccessLog access_log;
 };
 
@@ -248,8 +250,8 @@ struct SpoolChunk {
 struct LastChunk {};
 using Item = std::variant<Reply, StreamHeader, std::string, SpoolMark, SpoolChunk, LastChunk>;
 
-constexpr std::size_t kSpoolRead = 256 * 1024;                 ///< bytes read from the spool per socket write
-constexpr std::uint64_t kSpoolRelease = 4 * 1024 * 1024;       ///< sent spool bytes given back in steps of this
+constexpr std::size_t kSpoolRead = 256 * 1024;            ///< bytes read from the spool per socket write
+constexpr std::uint64_t kSpoolRelease = 4 * 1024 * 1024;  ///< sent spool bytes given back in steps of this
 constexpr std::uint64_t kSpoolAlign = 1024 * 1024;
 
 /// The ResponseChannel of one request on one Session.
@@ -264,16 +266,19 @@ class Channel final : public ResponseChannel, public std::enable_shared_from_thi
 public:
     Channel(std::shared_ptr<Session> session, std::shared_ptr<const Request> request, std::string log_method,
             bool keep_alive, std::shared_ptr<ServerState> state)
-        : session_(std::move(session)), request_(std::move(request)), log_method_(std::move(log_method)),
-          keep_alive_(keep_alive), state_(std::move(state)), started_(std::chrono::steady_clock::now()) {}
+        : session_(std::move(session)),
+          request_(std::move(request)),
+          log_method_(std::move(log_method)),
+          keep_alive_(keep_alive),
+          state_(std::move(state)),
+          started_(std::chrono::steady_clock::now()) {}
 
     ~Channel() override {
         if (spool_reserved_ > 0) state_->spool_bytes -= spool_reserved_;
     }
 
     void reply(Reply r) override { push(Item(std::move(r)), 0); }
-    void start(unsigned status, std::string content_type,
-               std::vector<std::pair<std::string, std::string>> headers,
+    void start(unsigned status, std::string content_type, std::vector<std::pair<std::string, std::string>> headers,
                std::optional<std::uint64_t> content_length) override {
         push(Item(StreamHeader{status, std::move(content_type), std::move(headers), content_length}), 0);
     }
@@ -333,19 +338,19 @@ private:
     std::mutex mutex_;
     std::condition_variable space_;
     std::deque<Item> queue_;
-    std::size_t queued_bytes_ = 0;   ///< body bytes in queue_
-    std::uint64_t body_bytes_ = 0;   ///< body bytes sent
-    std::uint64_t progress_ = 0;     ///< counts writes to the client that completed
+    std::size_t queued_bytes_ = 0;  ///< body bytes in queue_
+    std::uint64_t body_bytes_ = 0;  ///< body bytes sent
+    std::uint64_t progress_ = 0;    ///< counts writes to the client that completed
     bool failed_ = false;
 
     std::unique_ptr<Spool> spool_;
-    bool spool_unusable_ = false;    ///< cannot create or write it: memory only
-    bool spool_active_ = false;      ///< a SpoolMark is queued: body bytes go to the spool
-    bool producer_writing_ = false;  ///< the producer is writing to the spool (outside the lock)
-    bool punch_ok_ = true;           ///< the file system gives back sent ranges
-    std::uint64_t spool_end_ = 0;    ///< bytes written to the spool
-    std::uint64_t spool_read_ = 0;   ///< bytes handed to the session
-    std::uint64_t spool_freed_ = 0;  ///< bytes whose blocks are given back
+    bool spool_unusable_ = false;       ///< cannot create or write it: memory only
+    bool spool_active_ = false;         ///< a SpoolMark is queued: body bytes go to the spool
+    bool producer_writing_ = false;     ///< the producer is writing to the spool (outside the lock)
+    bool punch_ok_ = true;              ///< the file system gives back sent ranges
+    std::uint64_t spool_end_ = 0;       ///< bytes written to the spool
+    std::uint64_t spool_read_ = 0;      ///< bytes handed to the session
+    std::uint64_t spool_freed_ = 0;     ///< bytes whose blocks are given back
     std::uint64_t spool_reserved_ = 0;  ///< counted in both budgets
 
     std::atomic<bool> cancel_{false};
@@ -434,10 +439,11 @@ private:
             // body_limit and the client got 413 instead): ask for it.
             static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
             stream_.expires_after(options_.write_timeout);
-            net::async_write(stream_, net::buffer(kContinue), [self = shared_from_this()](beast::error_code wec, std::size_t) {
-                if (wec) return self->hard_close();
-                self->read_body();
-            });
+            net::async_write(stream_, net::buffer(kContinue),
+                             [self = shared_from_this()](beast::error_code wec, std::size_t) {
+                                 if (wec) return self->hard_close();
+                                 self->read_body();
+                             });
             return;
         }
         read_body();
@@ -463,7 +469,8 @@ private:
                                    std::to_string(options_.max_header_bytes) + " bytes");
         }
         if (ec == http::error::body_limit)
-            return reject(413, "request body larger than the limit of " + std::to_string(options_.body_limit) + " bytes");
+            return reject(413,
+                          "request body larger than the limit of " + std::to_string(options_.body_limit) + " bytes");
         if (is_parse_error(ec)) return reject(400, "malformed HTTP request: " + ec.message());
         hard_close();  // timeout, reset, end of stream inside a request: nobody to answer
     }
@@ -570,29 +577,31 @@ private:
     void watch_disconnect(std::shared_ptr<Channel> channel) { arm_watch(std::move(channel), ++watch_generation_); }
 
     void arm_watch(std::shared_ptr<Channel> channel, std::uint64_t generation) {
-        stream_.socket().async_wait(tcp::socket::wait_read, [this, self = shared_from_this(), channel, generation](beast::error_code ec) {
-            // Cancelled, or completed after its response was done (the bytes
-            // seen may be the next request, already being read).
-            if (ec || generation != watch_generation_ || closed_) return;
-            // The reactor may report readiness spuriously: peek to tell EOF
-            // (0), a pipelined request (> 0) and nothing yet (EAGAIN).
-            char byte;
-            const ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-            if (n > 0) return;  // a pipelined request: read after this response
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return arm_watch(channel, generation);
-            // EOF or reset. With a write in flight, its completion decides:
-            // a client that closes right after reading the last byte of a
-            // fixed-length body got its whole response.
-            if (writing_) {
-                peer_gone_ = true;
-                return;
-            }
-            // Every announced byte already went out: the response is
-            // complete even if the handler has not called finish() yet.
-            if (fixed_length_ && body_sent_ == *fixed_length_) return response_done(channel, true, true);
-            channel->fail();  // stop the work, close
-            write_failed(channel);
-        });
+        stream_.socket().async_wait(
+            tcp::socket::wait_read, [this, self = shared_from_this(), channel, generation](beast::error_code ec) {
+                // Cancelled, or completed after its response was done (the bytes
+                // seen may be the next request, already being read).
+                if (ec || generation != watch_generation_ || closed_) return;
+                // The reactor may report readiness spuriously: peek to tell EOF
+                // (0), a pipelined request (> 0) and nothing yet (EAGAIN).
+                char byte;
+                const ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+                if (n > 0) return;  // a pipelined request: read after this response
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+                    return arm_watch(channel, generation);
+                // EOF or reset. With a write in flight, its completion decides:
+                // a client that closes right after reading the last byte of a
+                // fixed-length body got its whole response.
+                if (writing_) {
+                    peer_gone_ = true;
+                    return;
+                }
+                // Every announced byte already went out: the response is
+                // complete even if the handler has not called finish() yet.
+                if (fixed_length_ && body_sent_ == *fixed_length_) return response_done(channel, true, true);
+                channel->fail();  // stop the work, close
+                write_failed(channel);
+            });
     }
 
     void pump(std::shared_ptr<Channel> channel) {
@@ -626,7 +635,8 @@ private:
                 });
                 return;
             }
-            auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r->status), version_);
+            auto res =
+                std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r->status), version_);
             res->set(http::field::server, options_.server_name);
             if (!bodiless && !r->content_type.empty()) res->set(http::field::content_type, r->content_type);
             for (auto& [k, v] : r->headers) res->set(k, v);
@@ -651,8 +661,10 @@ private:
             header_->keep_alive(channel->keep_alive());
             fixed_length_ = h->content_length;
             body_sent_ = 0;
-            if (fixed_length_) header_->content_length(*fixed_length_);
-            else header_->chunked(true);
+            if (fixed_length_)
+                header_->content_length(*fixed_length_);
+            else
+                header_->chunked(true);
             serializer_.emplace(*header_);
             channel->set_status(h->status);
             http::async_write_header(stream_, *serializer_, [self, channel](beast::error_code ec, std::size_t) {
@@ -810,7 +822,8 @@ std::size_t Channel::reserve_spool(std::size_t want) {
             return 0;
         }
     }
-    const std::uint64_t own = o.spool_bytes_per_response > spool_reserved_ ? o.spool_bytes_per_response - spool_reserved_ : 0;
+    const std::uint64_t own =
+        o.spool_bytes_per_response > spool_reserved_ ? o.spool_bytes_per_response - spool_reserved_ : 0;
     const std::uint64_t n = std::min<std::uint64_t>(want, own);
     if (n == 0) return 0;
     std::uint64_t total = state_->spool_bytes.load();
@@ -900,7 +913,8 @@ std::optional<Item> Channel::pop() {
         while (!queue_.empty()) {
             if (std::holds_alternative<SpoolMark>(queue_.front())) {
                 if (spool_read_ < spool_end_) {
-                    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(kSpoolRead, spool_end_ - spool_read_));
+                    const auto n =
+                        static_cast<std::size_t>(std::min<std::uint64_t>(kSpoolRead, spool_end_ - spool_read_));
                     out = Item(SpoolChunk{spool_read_, n});
                     spool_read_ += n;
                     break;

@@ -24,8 +24,8 @@ struct Request {
     std::string path;          ///< target up to '?', not decoded
     std::string content_type;  ///< Content-Type header or ""
     std::string body;
-    std::string host;          ///< Host header
-    std::string remote;        ///< client address
+    std::string host;    ///< Host header
+    std::string remote;  ///< client address
     /// True for a HEAD request (RFC 9110 section 9.3.2). The HTTP layer hands
     /// it to the handler with `method` "GET", so every GET resource answers
     /// HEAD alike; the layer sends the response's header fields (status,
@@ -41,7 +41,8 @@ struct Request {
             if (k.size() != name.size()) continue;
             bool same = true;
             for (std::size_t i = 0; i < k.size() && same; ++i)
-                same = std::tolower(static_cast<unsigned char>(k[i])) == std::tolower(static_cast<unsigned char>(name[i]));
+                same =
+                    std::tolower(static_cast<unsigned char>(k[i])) == std::tolower(static_cast<unsigned char>(name[i]));
             if (same) return v;
         }
         return "";
@@ -108,16 +109,16 @@ using Handler = std::function<void(std::shared_ptr<const Request>, std::shared_p
 /// section 5), a body larger than `body_limit` 413.
 struct HttpOptions {
     std::string host = "127.0.0.1";
-    unsigned short port = 8080;   ///< 0 = any free port
-    int threads = 2;              ///< I/O threads
-    std::chrono::seconds read_timeout{30};   ///< to receive one request
+    unsigned short port = 8080;             ///< 0 = any free port
+    int threads = 2;                        ///< I/O threads
+    std::chrono::seconds read_timeout{30};  ///< to receive one request
     /// A write to the client that makes no progress for this long closes the
     /// connection; also the longest ResponseChannel::write() waits once
     /// memory queue and spool are full.
     std::chrono::seconds write_timeout{120};
     std::uint64_t body_limit = 16 * 1024 * 1024;
-    std::size_t max_url_bytes = 64 * 1024;     ///< request target (TAP sync GET queries are long)
-    std::size_t max_header_bytes = 64 * 1024;  ///< all header field lines together
+    std::size_t max_url_bytes = 64 * 1024;       ///< request target (TAP sync GET queries are long)
+    std::size_t max_header_bytes = 64 * 1024;    ///< all header field lines together
     std::size_t max_queued_bytes = 1024 * 1024;  ///< in memory, per streamed response
     /// Directory of the spool files; "" = $TMPDIR, else /tmp. The files are
     /// unlinked at once (nothing is left behind, even after a crash).

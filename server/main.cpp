@@ -54,7 +54,8 @@ obscore::IngestOptions ingest_options(const server::Config& config, const std::s
 std::unique_ptr<obscore::Store> open_store_for_write(const server::Config& config) {
     const fs::path db(config.archive.database);
     if (db.has_parent_path()) fs::create_directories(db.parent_path());
-    return obscore::Store::open_for_write(config.archive.database, obscore::column_defs(config.archive.extension_columns));
+    return obscore::Store::open_for_write(config.archive.database,
+                                          obscore::column_defs(config.archive.extension_columns));
 }
 
 void print_summary(const obscore::IngestSummary& summary, const std::string& collection);
@@ -82,8 +83,7 @@ void print_summary(const obscore::IngestSummary& summary, const std::string& col
     std::map<std::string, int> reasons;
     for (const auto& e : summary.events)
         if (!e.ingested) ++reasons[e.reason];
-    std::cout << "collection " << collection << ": ingested " << summary.ingested << ", skipped "
-              << summary.skipped;
+    std::cout << "collection " << collection << ": ingested " << summary.ingested << ", skipped " << summary.skipped;
     if (!reasons.empty()) {
         std::cout << " (";
         bool first = true;
@@ -143,9 +143,11 @@ int cmd_serve(const std::string& config_path, std::optional<int> port, const std
 int cmd_ingest(const std::vector<std::string>& paths, std::string collection, const std::string& config_path) {
     const auto config = load(config_path);
     if (collection.empty()) {
-        if (config.collections.size() == 1) collection = config.collections.front().name;
-        else throw CliError("ingest: --collection NAME is required (the configuration has " +
-                            std::to_string(config.collections.size()) + " collections)");
+        if (config.collections.size() == 1)
+            collection = config.collections.front().name;
+        else
+            throw CliError("ingest: --collection NAME is required (the configuration has " +
+                           std::to_string(config.collections.size()) + " collections)");
     }
     for (const auto& p : paths)
         if (!fs::exists(p)) throw CliError("ingest: no such file or directory: " + p);
@@ -198,8 +200,10 @@ int cmd_build_demo(const std::string& config_path, bool if_missing) {
     for (const auto& c : config.collections) {
         std::vector<std::string> dirs;
         for (const auto& d : c.directories) {
-            if (fs::exists(d)) dirs.push_back(d);
-            else std::cout << "collection " << c.name << ": " << d << " not found, skipped" << std::endl;
+            if (fs::exists(d))
+                dirs.push_back(d);
+            else
+                std::cout << "collection " << c.name << ": " << d << " not found, skipped" << std::endl;
         }
         if (dirs.empty()) continue;
         ingested += run_ingest(*store, dirs, ingest_options(config, c.name)).ingested;
@@ -263,9 +267,8 @@ int cmd_query(const std::string& adql_text, const std::string& format_name, cons
     if (q.maxrec < 0) throw CliError("query: --maxrec must not be negative");
     q.infos.push_back({"QUERY", adql_text});
     try {
-        const auto outcome = engine.run(q, {}, [](std::string_view chunk) {
-            std::fwrite(chunk.data(), 1, chunk.size(), stdout);
-        });
+        const auto outcome =
+            engine.run(q, {}, [](std::string_view chunk) { std::fwrite(chunk.data(), 1, chunk.size(), stdout); });
         std::fflush(stdout);
         if (outcome.overflow) std::cerr << "voserver: result cut at MAXREC=" << q.maxrec << " rows" << std::endl;
     } catch (const adql::AdqlError& e) {
@@ -294,7 +297,8 @@ int main(int argc, char** argv) {
     auto* ingest = app.add_subcommand("ingest", "ingest FITS files or directories into the ObsCore store");
     std::vector<std::string> paths;
     std::string collection;
-    ingest->add_option("paths", paths, "FITS files (.fits, .fit, .fits.gz) or directories searched recursively")->required();
+    ingest->add_option("paths", paths, "FITS files (.fits, .fit, .fits.gz) or directories searched recursively")
+        ->required();
     ingest->add_option("--collection", collection, "obs_collection of the products (a [[collection]] name)");
     ingest->add_option("--config", config_path, config_help);
 
@@ -312,14 +316,16 @@ int main(int argc, char** argv) {
     build_demo->add_option("--config", config_path, config_help);
     build_demo->add_flag("--if-missing", if_missing, "do nothing when the store already holds products");
 
-    auto* pg_load = app.add_subcommand("pg-load", "publish the store into PostgreSQL + pgSphere (replaces an earlier load)");
+    auto* pg_load =
+        app.add_subcommand("pg-load", "publish the store into PostgreSQL + pgSphere (replaces an earlier load)");
     std::string pg_url;
     pg_load->add_option("--config", config_path, config_help);
     pg_load->add_option("--database", pg_url,
                         "libpq URL, e.g. postgresql://voserver_writer@127.0.0.1:54329/voserver "
                         "(default: [archive] postgresql)");
 
-    auto* adql_check = app.add_subcommand("adql-check", "check the ADQL 2.1 syntax of one query read on stdin (exit 0 when valid)");
+    auto* adql_check =
+        app.add_subcommand("adql-check", "check the ADQL 2.1 syntax of one query read on stdin (exit 0 when valid)");
     std::vector<std::string> udfs;
     adql_check->add_option("--udf", udfs, "declare a UDF, e.g. 'ivo_hasword(a TEXT, b TEXT) -> INTEGER' (repeatable)");
 

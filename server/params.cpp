@@ -31,7 +31,8 @@ std::optional<std::string> header_param(std::string_view header, std::string_vie
             if (q2 > semi) semi = header.find(';', q2);
             q = header.find('"', q2 + 1);
         }
-        std::string_view item = trim(header.substr(pos, semi == std::string_view::npos ? std::string_view::npos : semi - pos));
+        std::string_view item =
+            trim(header.substr(pos, semi == std::string_view::npos ? std::string_view::npos : semi - pos));
         const std::size_t eq = item.find('=');
         if (eq != std::string_view::npos && iequals(trim(item.substr(0, eq)), name)) {
             std::string_view v = trim(item.substr(eq + 1));
@@ -74,7 +75,8 @@ std::optional<std::string> DaliParams::single(std::string_view name) const {
     for (const auto& [k, v] : pairs_) {
         if (!iequals(k, name)) continue;
         if (out && *out != v)
-            throw ParamError("parameter " + std::string(name) + " is single-valued but was given more than once (DALI 1.1 section 3.2)");
+            throw ParamError("parameter " + std::string(name) +
+                             " is single-valued but was given more than once (DALI 1.1 section 3.2)");
         out = v;
     }
     return out;
@@ -111,14 +113,18 @@ void parse_multipart(std::string_view content_type, std::string_view body, DaliP
     const std::string delim = "--" + *boundary;
 
     std::size_t pos = body.find(delim);
-    if (pos == std::string_view::npos) throw ParamError("multipart/form-data body without the boundary \"" + *boundary + "\"");
+    if (pos == std::string_view::npos)
+        throw ParamError("multipart/form-data body without the boundary \"" + *boundary + "\"");
     pos += delim.size();
     while (true) {
         // After a delimiter: "--" ends the body, otherwise CRLF then a part.
         if (body.substr(pos, 2) == "--") return;
-        if (body.substr(pos, 2) == "\r\n") pos += 2;
-        else if (body.substr(pos, 1) == "\n") pos += 1;
-        else throw ParamError("malformed multipart/form-data body (bad boundary line)");
+        if (body.substr(pos, 2) == "\r\n")
+            pos += 2;
+        else if (body.substr(pos, 1) == "\n")
+            pos += 1;
+        else
+            throw ParamError("malformed multipart/form-data body (bad boundary line)");
 
         std::size_t headers_end = body.find("\r\n\r\n", pos);
         std::size_t sep = 4;
@@ -126,14 +132,18 @@ void parse_multipart(std::string_view content_type, std::string_view body, DaliP
             headers_end = body.find("\n\n", pos);
             sep = 2;
         }
-        if (headers_end == std::string_view::npos) throw ParamError("malformed multipart/form-data body (part without headers)");
+        if (headers_end == std::string_view::npos)
+            throw ParamError("malformed multipart/form-data body (part without headers)");
         const std::string_view headers = body.substr(pos, headers_end - pos);
         const std::size_t content_begin = headers_end + sep;
         const std::size_t next = body.find(delim, content_begin);
-        if (next == std::string_view::npos) throw ParamError("malformed multipart/form-data body (missing closing boundary)");
+        if (next == std::string_view::npos)
+            throw ParamError("malformed multipart/form-data body (missing closing boundary)");
         std::size_t content_end = next;
-        if (content_end >= content_begin + 2 && body.substr(content_end - 2, 2) == "\r\n") content_end -= 2;
-        else if (content_end >= content_begin + 1 && body[content_end - 1] == '\n') content_end -= 1;
+        if (content_end >= content_begin + 2 && body.substr(content_end - 2, 2) == "\r\n")
+            content_end -= 2;
+        else if (content_end >= content_begin + 1 && body[content_end - 1] == '\n')
+            content_end -= 1;
         const std::string_view content = body.substr(content_begin, content_end - content_begin);
 
         std::optional<std::string> name, filename;
@@ -141,7 +151,8 @@ void parse_multipart(std::string_view content_type, std::string_view body, DaliP
         std::size_t hp = 0;
         while (hp <= headers.size()) {
             std::size_t eol = headers.find('\n', hp);
-            std::string_view line = headers.substr(hp, eol == std::string_view::npos ? std::string_view::npos : eol - hp);
+            std::string_view line =
+                headers.substr(hp, eol == std::string_view::npos ? std::string_view::npos : eol - hp);
             if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
             const std::size_t colon = line.find(':');
             if (colon != std::string_view::npos) {

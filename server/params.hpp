@@ -23,7 +23,7 @@ public:
 /// An uploaded file of a multipart/form-data request (DALI 1.1 section
 /// 3.4.5 inline upload: UPLOAD=name,param:partname).
 struct UploadedFile {
-    std::string part_name;    ///< the form field name
+    std::string part_name;  ///< the form field name
     std::string filename;
     std::string content_type;
     std::string content;

@@ -126,7 +126,8 @@ QueryOutcome QueryEngine::run(const QueryRequest& request, const std::function<v
         } catch (const UploadError& e) {
             throw QueryError(e.what(), true);
         }
-        if (request.cancel && request.cancel->load()) throw QueryError("query interrupted (the client went away)", false);
+        if (request.cancel && request.cancel->load())
+            throw QueryError("query interrupted (the client went away)", false);
     }
     const auto prepared = backend_->prepare(backend_->translate(request.adql, translate_options(row_limit)));
     return run_prepared(*prepared, request, on_start, std::move(sink));

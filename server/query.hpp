@@ -31,18 +31,18 @@ using ExpressExpired = obscore::FirstRowExpired;
 
 /// Limits of one QueryEngine (issue 7 items 1 and 3; configuration [limits]).
 struct EngineLimits {
-    adql::QueryLimits adql;                        ///< text size, tree depth and nodes
+    adql::QueryLimits adql;                          ///< text size, tree depth and nodes
     std::int64_t max_cell_bytes = 16 * 1024 * 1024;  ///< longest string/blob a query may build (obscore::BackendLimits)
-    std::size_t cache_bytes = 4 * 1024 * 1024;     ///< translations + SQL kept in the cache, in bytes
-    std::int64_t query_memory_bytes = 0;           ///< process-wide query memory limit, for messages (0: none)
+    std::size_t cache_bytes = 4 * 1024 * 1024;       ///< translations + SQL kept in the cache, in bytes
+    std::int64_t query_memory_bytes = 0;             ///< process-wide query memory limit, for messages (0: none)
 };
 
 /// The per-request part of a query run.
 struct QueryRequest {
     std::string adql;
-    std::int64_t maxrec = 10000;                ///< rows at most (0: metadata only)
+    std::int64_t maxrec = 10000;  ///< rows at most (0: metadata only)
     votable::Format format = votable::Format::votable;
-    std::vector<votable::Info> infos;           ///< extra INFO elements
+    std::vector<votable::Info> infos;  ///< extra INFO elements
     /// Non-empty: a VOTable result with an obs_publisher_did column carries
     /// the DataLink service descriptor of {links} at this base URL
     /// (server/datalink.hpp datalink_service_descriptor, DataLink 1.1
@@ -124,7 +124,7 @@ private:
     std::unique_ptr<obscore::QueryBackend> backend_;
     EngineLimits limits_;
     std::size_t cache_used_ = 0;  // bytes of keys + SQL in cache_
-    Cached transient_;  // the last query too large for the cache
+    Cached transient_;            // the last query too large for the cache
     // LRU cache of (row limit, ADQL text) -> prepared query.
     std::list<std::string> lru_;
     std::unordered_map<std::string, std::pair<Cached, std::list<std::string>::iterator>> cache_;

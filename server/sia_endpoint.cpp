@@ -63,8 +63,9 @@ TapRequest parse_sia_request(const DaliParams& params, const LimitsConfig& limit
 }
 
 std::string sia_self_descriptor(const std::string& base_url) {
-    std::string r = "<RESOURCE type=\"meta\" utype=\"adhoc:service\" name=\"this\">\n"
-                    "<DESCRIPTION>This SIAv2 {query} service and its parameters (SIA 2.0 section 3.1.2)</DESCRIPTION>\n";
+    std::string r =
+        "<RESOURCE type=\"meta\" utype=\"adhoc:service\" name=\"this\">\n"
+        "<DESCRIPTION>This SIAv2 {query} service and its parameters (SIA 2.0 section 3.1.2)</DESCRIPTION>\n";
     r += descriptor_param("standardID", "char", "*", kSiaStandardId, "", "", "", "");
     r += descriptor_param("accessURL", "char", "*", base_url + "/sia2/query", "meta.ref.url", "", "", "");
     r += "<GROUP name=\"inputParams\">\n";
@@ -74,8 +75,11 @@ std::string sia_self_descriptor(const std::string& base_url) {
         // (no default: "NaN NaN", the VOTable null of a double array, which
         // astropy reads without the E02 warning an empty value of arraysize 2 gives)
         const bool interval = *p.xtype != '\0';
-        r += descriptor_param(p.name, p.datatype, type == "int" ? "" : interval ? "2" : "*", interval ? "NaN NaN" : "",
-                              "", p.unit, p.xtype, p.description);
+        r += descriptor_param(p.name, p.datatype,
+                              type == "int" ? ""
+                              : interval    ? "2"
+                                            : "*",
+                              interval ? "NaN NaN" : "", "", p.unit, p.xtype, p.description);
     }
     r += "</GROUP>\n</RESOURCE>\n";
     return r;
@@ -84,14 +88,17 @@ std::string sia_self_descriptor(const std::string& base_url) {
 std::string sia_capabilities_document(const Config& config) {
     const std::string sia = config.base_url() + "/sia2";
     return service_capabilities_document(
-        sia, std::string("  <capability standardID=\"") + kSiaStandardId + "\">\n"
-             "    <interface xsi:type=\"vs:ParamHTTP\" role=\"std\" version=\"2.0\">\n"
-             "      <accessURL use=\"base\">" + votable::xml_escape(sia) + "/query</accessURL>\n"
-             // one queryType (GET; POST works as well): pyvo 1.2 warns (W17) on a second
-             // one; the parameters are described by every response (section 3.1.2)
-             "      <queryType>GET</queryType>\n"
-             "      <resultType>application/x-votable+xml</resultType>\n"
-             "    </interface>\n  </capability>\n");
+        sia, std::string("  <capability standardID=\"") + kSiaStandardId +
+                 "\">\n"
+                 "    <interface xsi:type=\"vs:ParamHTTP\" role=\"std\" version=\"2.0\">\n"
+                 "      <accessURL use=\"base\">" +
+                 votable::xml_escape(sia) +
+                 "/query</accessURL>\n"
+                 // one queryType (GET; POST works as well): pyvo 1.2 warns (W17) on a second
+                 // one; the parameters are described by every response (section 3.1.2)
+                 "      <queryType>GET</queryType>\n"
+                 "      <resultType>application/x-votable+xml</resultType>\n"
+                 "    </interface>\n  </capability>\n");
 }
 
 }  // namespace vo::server

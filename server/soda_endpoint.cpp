@@ -68,9 +68,9 @@ SodaRequest parse_soda_request(const DaliParams& params) {
         if (!v.empty()) formats.push_back(v);
     for (const auto& f : formats) {
         if (!iequals(f, "application/fits") && !iequals(f, "image/fits") && !iequals(f, "fits"))
-            throw soda::SodaError(400, "UsageError", "RESPONSEFORMAT",
-                                  "UsageError: RESPONSEFORMAT: unsupported value \"" + f +
-                                      "\" (supported: application/fits)");
+            throw soda::SodaError(
+                400, "UsageError", "RESPONSEFORMAT",
+                "UsageError: RESPONSEFORMAT: unsupported value \"" + f + "\" (supported: application/fits)");
     }
 
     request.params = soda::parse_params(soda_parameter_map(params));
@@ -113,8 +113,9 @@ std::uint64_t run_soda_sync(const SodaRequest& request, const obscore::ProductLo
         return 0;
     }
     if (!product) {
-        channel.reply(votable_error(404, "UsageError: ID: no dataset with ID " + request.id +
-                                             " in this archive (IDs are the obs_publisher_did values of ivoa.obscore)"));
+        channel.reply(
+            votable_error(404, "UsageError: ID: no dataset with ID " + request.id +
+                                   " in this archive (IDs are the obs_publisher_did values of ivoa.obscore)"));
         return 0;
     }
 
@@ -213,9 +214,12 @@ std::string soda_capabilities_document(const Config& config) {
     // SODA 1.0 section 2.5; VOSI 1.1 section 4.
     for (const auto& [id, path] : {std::pair<const char*, const char*>{"ivo://ivoa.net/std/SODA#sync-1.0", "/sync"},
                                    {"ivo://ivoa.net/std/SODA#async-1.0", "/async"}})
-        caps += std::string("  <capability standardID=\"") + id + "\">\n"
+        caps += std::string("  <capability standardID=\"") + id +
+                "\">\n"
                 "    <interface xsi:type=\"vs:ParamHTTP\" role=\"std\" version=\"1.0\">\n"
-                "      <accessURL use=\"full\">" + votable::xml_escape(soda) + path + "</accessURL>\n"
+                "      <accessURL use=\"full\">" +
+                votable::xml_escape(soda) + path +
+                "</accessURL>\n"
                 "    </interface>\n  </capability>\n";
     return service_capabilities_document(soda, caps);
 }
@@ -223,18 +227,29 @@ std::string soda_capabilities_document(const Config& config) {
 std::string soda_page(const Config& config) {
     const std::string base = votable::xml_escape(config.base_url());
     return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>SODA service</title></head><body>\n"
-           "<h1>SODA 1.0 cutout service: " + votable::xml_escape(config.archive.title) + "</h1>\n"
-           "<p><a href=\"" + base + "/soda/sync\">" + base + "/soda/sync</a> (GET or POST) cuts one dataset: "
+           "<h1>SODA 1.0 cutout service: " +
+           votable::xml_escape(config.archive.title) +
+           "</h1>\n"
+           "<p><a href=\"" +
+           base + "/soda/sync\">" + base +
+           "/soda/sync</a> (GET or POST) cuts one dataset: "
            "<code>ID</code> = its <code>obs_publisher_did</code> in <code>ivoa.obscore</code>, and any of "
            "<code>POS</code>, <code>CIRCLE</code>, <code>POLYGON</code> (ICRS degrees), <code>BAND</code> (vacuum "
            "wavelength in metres), <code>TIME</code> (MJD), <code>POL</code> (Stokes labels), "
            "<code>PIXEL_1</code>, <code>PIXEL_2</code>, ... (1-based pixel ranges), <code>META=true</code> "
            "(headers only). Every image extension on the same grid is cut alike (MUSE DATA/STAT/DQ). "
            "The answer is a FITS file with a Content-Length; 204 when the cut holds no pixel.</p>\n"
-           "<p>Example: <code>curl -OJ '" + base + "/soda/sync?ID=...&amp;CIRCLE=53.16+-27.78+0.001'</code></p>\n"
-           "<ul><li><a href=\"" + base + "/soda/capabilities\">capabilities</a></li>\n"
-           "<li><a href=\"" + base + "/soda/availability\">availability</a></li></ul>\n"
-           "<p><a href=\"" + base + "/\">archive home</a></p>\n</body></html>\n";
+           "<p>Example: <code>curl -OJ '" +
+           base +
+           "/soda/sync?ID=...&amp;CIRCLE=53.16+-27.78+0.001'</code></p>\n"
+           "<ul><li><a href=\"" +
+           base +
+           "/soda/capabilities\">capabilities</a></li>\n"
+           "<li><a href=\"" +
+           base +
+           "/soda/availability\">availability</a></li></ul>\n"
+           "<p><a href=\"" +
+           base + "/\">archive home</a></p>\n</body></html>\n";
 }
 
 }  // namespace vo::server

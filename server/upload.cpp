@@ -80,9 +80,18 @@ public:
             c = obscore::UploadCell{};
             switch (v.kind) {
                 case votable::CellKind::null: break;
-                case votable::CellKind::integer: c.kind = obscore::UploadCell::Kind::integer; c.integer = v.integer; break;
-                case votable::CellKind::real: c.kind = obscore::UploadCell::Kind::real; c.real = v.real; break;
-                case votable::CellKind::text: c.kind = obscore::UploadCell::Kind::text; c.text = v.text; break;
+                case votable::CellKind::integer:
+                    c.kind = obscore::UploadCell::Kind::integer;
+                    c.integer = v.integer;
+                    break;
+                case votable::CellKind::real:
+                    c.kind = obscore::UploadCell::Kind::real;
+                    c.real = v.real;
+                    break;
+                case votable::CellKind::text:
+                    c.kind = obscore::UploadCell::Kind::text;
+                    c.text = v.text;
+                    break;
             }
         }
         table_->insert(cells_);
@@ -117,7 +126,8 @@ std::vector<UploadRequest> parse_uploads(const DaliParams& params, const UploadL
             }
             const auto comma = item.find(',');
             if (comma == std::string::npos)
-                throw ParamError("UPLOAD=" + item + " is not \"name,URI\" (TAP 1.1 section 2.5.1), e.g. "
+                throw ParamError("UPLOAD=" + item +
+                                 " is not \"name,URI\" (TAP 1.1 section 2.5.1), e.g. "
                                  "UPLOAD=mytable,param:mytable with the VOTable in the multipart part mytable");
             UploadRequest u;
             u.table = trim(std::string_view(item).substr(0, comma));
@@ -145,7 +155,8 @@ std::vector<UploadRequest> parse_uploads(const DaliParams& params, const UploadL
             } else if (scheme == "https") {
                 throw ParamError("UPLOAD " + u.table + "," + uri +
                                  ": this server does not fetch https URLs; upload the table inline "
-                                 "(UPLOAD=" + u.table + ",param:" + u.table + " with the VOTable as that multipart part)");
+                                 "(UPLOAD=" +
+                                 u.table + ",param:" + u.table + " with the VOTable as that multipart part)");
             } else {
                 throw ParamError("UPLOAD " + u.table + "," + uri +
                                  ": the URI must be param:<part> (an inline upload) or an http URL");
@@ -214,8 +225,10 @@ std::string fetch_upload(const std::string& url_text, const UploadLimits& limits
         if (status == 301 || status == 302 || status == 303 || status == 307 || status == 308) {
             const std::string location(res[http::field::location]);
             if (location.empty()) throw UploadError("the upload URL " + url_text + " redirects without a Location");
-            if (location.rfind("/", 0) == 0) url = "http://" + std::string(req[http::field::host]) + location;
-            else url = location;
+            if (location.rfind("/", 0) == 0)
+                url = "http://" + std::string(req[http::field::host]) + location;
+            else
+                url = location;
             continue;
         }
         if (status != 200)

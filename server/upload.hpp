@@ -29,8 +29,8 @@ struct UploadLimits {
 /// an http URL the server fetches when the query runs.
 struct UploadRequest {
     std::string table;
-    std::string url;       ///< http://..., "" for an inline upload
-    std::string content;   ///< the VOTable of an inline upload
+    std::string url;      ///< http://..., "" for an inline upload
+    std::string content;  ///< the VOTable of an inline upload
 };
 
 /// A bad upload found when the query runs (a URL that does not answer, a

@@ -83,8 +83,12 @@ struct UwsEndpoint::Impl {
     std::thread waiter;
 
     Impl(uws::JobManager& m, std::string path, std::string url, Submit c, Submit d, int max)
-        : manager(m), jobs_path(std::move(path)), jobs_url(std::move(url)), control(std::move(c)),
-          download(std::move(d)), max_waiting(max) {
+        : manager(m),
+          jobs_path(std::move(path)),
+          jobs_url(std::move(url)),
+          control(std::move(c)),
+          download(std::move(d)),
+          max_waiting(max) {
         waiter = std::thread([this] { watch(); });
     }
     ~Impl() {
@@ -113,8 +117,10 @@ struct UwsEndpoint::Impl {
                         auto j = manager.find(it->id);
                         done = !j || j->phase != it->start;
                     }
-                    if (done) due.splice(due.end(), waiting, it++);
-                    else ++it;
+                    if (done)
+                        due.splice(due.end(), waiting, it++);
+                    else
+                        ++it;
                 }
                 if (stopping && waiting.empty() && due.empty()) return;
             }
@@ -122,8 +128,10 @@ struct UwsEndpoint::Impl {
                 if (w.channel->cancelled()) continue;
                 try {
                     auto j = manager.find(w.id);
-                    if (!j) w.channel->reply(dali_error(404, "no job " + w.id + " (it was deleted)"));
-                    else w.channel->reply(text(200, kXml, uws::job_document(*j, job_url(w.id))));
+                    if (!j)
+                        w.channel->reply(dali_error(404, "no job " + w.id + " (it was deleted)"));
+                    else
+                        w.channel->reply(text(200, kXml, uws::job_document(*j, job_url(w.id))));
                 } catch (const std::exception& e) {
                     w.channel->reply(dali_error(500, std::string("job store: ") + e.what()));
                 }
@@ -153,11 +161,13 @@ struct UwsEndpoint::Impl {
     void serve_or_throw(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
         const std::string& m = req->method;
         const bool read = m == "GET" || m == "HEAD";
-        const DaliParams params = parse_request_params(m == "HEAD" ? "GET" : m, req->target, req->content_type, req->body);
+        const DaliParams params =
+            parse_request_params(m == "HEAD" ? "GET" : m, req->target, req->content_type, req->body);
         std::string rest = req->path.substr(jobs_path.size());
         if (!rest.empty() && rest.back() == '/') rest.pop_back();
         if (rest.empty()) {
-            if (read) return channel->reply(text(200, kXml, uws::jobs_document(manager.list(job_filter(params)), jobs_url)));
+            if (read)
+                return channel->reply(text(200, kXml, uws::jobs_document(manager.list(job_filter(params)), jobs_url)));
             if (m == "POST") return create(params, channel);
             return not_allowed(channel, "GET, POST");
         }
@@ -178,7 +188,8 @@ struct UwsEndpoint::Impl {
             if (m == "DELETE") return destroyed(id, channel);
             if (m == "POST") {
                 if (auto a = params.single("ACTION")) {
-                    if (!iequals(*a, "DELETE")) throw ParamError("ACTION=" + *a + " is not known (UWS 1.1 knows ACTION=DELETE)");
+                    if (!iequals(*a, "DELETE"))
+                        throw ParamError("ACTION=" + *a + " is not known (UWS 1.1 knows ACTION=DELETE)");
                     return destroyed(id, channel);
                 }
                 apply_settings(*job, params, false);
@@ -225,8 +236,8 @@ struct UwsEndpoint::Impl {
             // UWS 1.1 section 2.2.2.3 / TAP 1.1 section 2.10.3: the error
             // document, a DALI error VOTable served with 200.
             if (job->phase != uws::Phase::ERROR)
-                return channel->reply(dali_error(404, std::string("job ") + id + " has no error (it is " +
-                                                           uws::to_string(job->phase) + ")"));
+                return channel->reply(dali_error(
+                    404, std::string("job ") + id + " has no error (it is " + uws::to_string(job->phase) + ")"));
             Reply r = dali_error(200, job->error_message);
             return channel->reply(std::move(r));
         }
@@ -243,7 +254,10 @@ struct UwsEndpoint::Impl {
         uws::JobFilter f;
         for (const auto& p : params.all("PHASE")) {
             auto ph = uws::parse_phase(upper(p));
-            if (!ph) throw ParamError("PHASE=" + p + " is not a UWS phase (PENDING, QUEUED, EXECUTING, COMPLETED, ERROR, ABORTED, HELD, SUSPENDED, ARCHIVED, UNKNOWN)");
+            if (!ph)
+                throw ParamError("PHASE=" + p +
+                                 " is not a UWS phase (PENDING, QUEUED, EXECUTING, COMPLETED, ERROR, ABORTED, HELD, "
+                                 "SUSPENDED, ARCHIVED, UNKNOWN)");
             f.phases.push_back(*ph);
         }
         if (auto a = params.single("AFTER")) {
@@ -282,9 +296,12 @@ struct UwsEndpoint::Impl {
     }
 
     void phase_action(const std::string& id, const std::string& phase) {
-        if (iequals(phase, "RUN")) manager.run(id);
-        else if (iequals(phase, "ABORT")) manager.abort(id);
-        else throw ParamError("PHASE=" + phase + " cannot be requested (use PHASE=RUN or PHASE=ABORT)");
+        if (iequals(phase, "RUN"))
+            manager.run(id);
+        else if (iequals(phase, "ABORT"))
+            manager.abort(id);
+        else
+            throw ParamError("PHASE=" + phase + " cannot be requested (use PHASE=RUN or PHASE=ABORT)");
     }
 
     void create(const DaliParams& params, const std::shared_ptr<ResponseChannel>& channel) {
@@ -316,7 +333,8 @@ struct UwsEndpoint::Impl {
         const auto wait = params.single("WAIT");
         if (!wait) return channel->reply(text(200, kXml, uws::job_document(job, job_url(job.id))));
         auto seconds = parse_int(*wait);
-        if (!seconds) throw ParamError("WAIT=" + *wait + " must be an integer number of seconds (-1: as long as allowed)");
+        if (!seconds)
+            throw ParamError("WAIT=" + *wait + " must be an integer number of seconds (-1: as long as allowed)");
         std::optional<uws::Phase> phase;
         if (auto p = params.single("PHASE")) {
             phase = uws::parse_phase(upper(*p));
@@ -350,7 +368,6 @@ struct UwsEndpoint::Impl {
         if (!download([channel, f = std::move(f)] { send_file(f, *channel, "the result file of this job"); }))
             channel->reply(dali_error(503, "too many downloads waiting; try again shortly"));
     }
-
 };
 
 UwsEndpoint::UwsEndpoint(uws::JobManager& manager, std::string jobs_path, std::string jobs_url, Submit control,

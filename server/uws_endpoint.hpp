@@ -24,8 +24,8 @@ public:
     /// `control` runs job-store work (small, bounded); `download` streams
     /// result files (the pool of cutouts and downloads). `max_waiting` WAIT
     /// requests may be parked at once (503 beyond).
-    UwsEndpoint(uws::JobManager& manager, std::string jobs_path, std::string jobs_url, Submit control,
-                Submit download, int max_waiting);
+    UwsEndpoint(uws::JobManager& manager, std::string jobs_path, std::string jobs_url, Submit control, Submit download,
+                int max_waiting);
     ~UwsEndpoint();
     UwsEndpoint(const UwsEndpoint&) = delete;
     UwsEndpoint& operator=(const UwsEndpoint&) = delete;

@@ -1,7 +1,6 @@
 // VOSI 1.1 documents and the landing page.
 #include "server/vosi.hpp"
 
-
 #include "adql/functions.hpp"
 #include "adql/parser.hpp"
 #include "votable/formats.hpp"
@@ -82,7 +81,8 @@ std::string url_encode(const std::string& s) {
     static const char* hex = "0123456789ABCDEF";
     std::string out;
     for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
+            out += static_cast<char>(c);
         else {
             out += '%';
             out += hex[c >> 4];
@@ -97,7 +97,8 @@ std::string url_encode(const std::string& s) {
 std::string qualified_name(const adql::TableInfo& table) {
     if (table.schema.empty()) return table.name;
     // TableInfo.name may already be qualified.
-    if (table.name.size() > table.schema.size() && table.name.compare(0, table.schema.size() + 1, table.schema + ".") == 0)
+    if (table.name.size() > table.schema.size() &&
+        table.name.compare(0, table.schema.size() + 1, table.schema + ".") == 0)
         return table.name;
     return table.schema + "." + table.name;
 }
@@ -114,11 +115,12 @@ std::string availability_document(bool available, const std::string& note) {
 std::string capabilities_document(const Config& config, const std::vector<adql::UdfDecl>& udfs) {
     const std::string tap = xml_escape(config.base_url() + "/tap");
     std::string out = kXmlDecl;
-    out += "<vosi:capabilities xmlns:vosi=\"http://www.ivoa.net/xml/VOSICapabilities/v1.0\""
-           " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
-           " xmlns:vr=\"http://www.ivoa.net/xml/VOResource/v1.0\""
-           " xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\""
-           " xmlns:tr=\"http://www.ivoa.net/xml/TAPRegExt/v1.0\">\n";
+    out +=
+        "<vosi:capabilities xmlns:vosi=\"http://www.ivoa.net/xml/VOSICapabilities/v1.0\""
+        " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
+        " xmlns:vr=\"http://www.ivoa.net/xml/VOResource/v1.0\""
+        " xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\""
+        " xmlns:tr=\"http://www.ivoa.net/xml/TAPRegExt/v1.0\">\n";
 
     // TAP 1.1 section 2.4: exactly one TAP capability, base URL interface.
     out += "  <capability standardID=\"ivo://ivoa.net/std/TAP\" xsi:type=\"tr:TableAccess\">\n";
@@ -131,7 +133,9 @@ std::string capabilities_document(const Config& config, const std::vector<adql::
     out += "    <language>\n      <name>ADQL</name>\n";
     out += "      <version ivo-id=\"ivo://ivoa.net/std/ADQL#v2.0\">2.0</version>\n";
     out += "      <version ivo-id=\"ivo://ivoa.net/std/ADQL#v2.1\">2.1</version>\n";
-    out += "      <description>ADQL 2.1 (ADQL 2.0 queries are accepted too); geometry evaluated on the sphere with S2</description>\n";
+    out +=
+        "      <description>ADQL 2.1 (ADQL 2.0 queries are accepted too); geometry evaluated on the sphere with "
+        "S2</description>\n";
     if (!udfs.empty()) {
         out += "      <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-udf\">\n";
         for (const auto& u : udfs) {
@@ -160,7 +164,8 @@ std::string capabilities_document(const Config& config, const std::vector<adql::
         out += open + "      <mime>" + votable::xml_escape(f.mime) + "</mime>\n";
         for (auto alias : f.aliases) out += "      <alias>" + votable::xml_escape(alias) + "</alias>\n";
         out += "    </outputFormat>\n";
-        for (auto mime : f.other_mimes) out += open + "      <mime>" + votable::xml_escape(mime) + "</mime>\n    </outputFormat>\n";
+        for (auto mime : f.other_mimes)
+            out += open + "      <mime>" + votable::xml_escape(mime) + "</mime>\n    </outputFormat>\n";
     }
     // TAPRegExt 1.0 section 2.5: TAP_UPLOAD by inline part and by http URL
     out += "    <uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-inline\"/>\n";
@@ -173,7 +178,8 @@ std::string capabilities_document(const Config& config, const std::vector<adql::
            "</default>\n      <hard>" + std::to_string(config.limits.max_retention_seconds) +
            "</hard>\n    </retentionPeriod>\n";
     out += "    <executionDuration>\n      <default>" + std::to_string(config.limits.async_default_seconds) +
-           "</default>\n      <hard>" + std::to_string(config.limits.async_max_seconds) + "</hard>\n    </executionDuration>\n";
+           "</default>\n      <hard>" + std::to_string(config.limits.async_max_seconds) +
+           "</hard>\n    </executionDuration>\n";
     out += "    <outputLimit>\n      <default unit=\"row\">" + std::to_string(config.limits.maxrec_default) +
            "</default>\n      <hard unit=\"row\">" + std::to_string(config.limits.maxrec_hard) +
            "</hard>\n    </outputLimit>\n";
@@ -204,9 +210,10 @@ std::string capabilities_document(const Config& config, const std::vector<adql::
 
 std::string tableset_document(const adql::Catalog& catalog, bool min_detail, const std::vector<ForeignKey>& keys) {
     std::string out = kXmlDecl;
-    out += "<vosi:tableset xmlns:vosi=\"http://www.ivoa.net/xml/VOSITables/v1.0\""
-           " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
-           " xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">\n";
+    out +=
+        "<vosi:tableset xmlns:vosi=\"http://www.ivoa.net/xml/VOSITables/v1.0\""
+        " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
+        " xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">\n";
     // Group by schema, in the catalogue's order of first appearance.
     std::vector<std::string> schemas;
     for (const auto& t : catalog.tables())
@@ -230,9 +237,10 @@ std::string tableset_document(const adql::Catalog& catalog, bool min_detail, con
 
 std::string table_document(const adql::TableInfo& table, const std::vector<ForeignKey>& keys) {
     std::string out = kXmlDecl;
-    out += "<vosi:table xmlns:vosi=\"http://www.ivoa.net/xml/VOSITables/v1.0\""
-           " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
-           " xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">\n";
+    out +=
+        "<vosi:table xmlns:vosi=\"http://www.ivoa.net/xml/VOSITables/v1.0\""
+        " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
+        " xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">\n";
     table_body(out, table, false, keys);
     out += "</vosi:table>\n";
     return out;
@@ -244,13 +252,16 @@ std::string landing_page(const Config& config, const std::vector<CollectionSumma
     const std::string title = html_escape(config.archive.title);
     std::string out;
     out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" + title + "</title>\n";
-    out += "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em;line-height:1.4}"
-           "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}"
-           "code,pre{background:#f4f4f4}pre{padding:.6em;overflow-x:auto}</style>\n</head>\n<body>\n";
+    out +=
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em;line-height:1.4}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}"
+        "code,pre{background:#f4f4f4}pre{padding:.6em;overflow-x:auto}</style>\n</head>\n<body>\n";
     out += "<h1>" + title + "</h1>\n";
     if (!config.archive.description.empty()) out += "<p>" + html_escape(config.archive.description) + "</p>\n";
-    out += "<p>" + std::to_string(total_products) + " data products in the ObsCore 1.1 table <code>ivoa.obscore</code>. "
-           "Publisher: <code>ivo://" + html_escape(config.archive.authority) + "</code>.</p>\n";
+    out += "<p>" + std::to_string(total_products) +
+           " data products in the ObsCore 1.1 table <code>ivoa.obscore</code>. "
+           "Publisher: <code>ivo://" +
+           html_escape(config.archive.authority) + "</code>.</p>\n";
 
     out += "<h2>Services</h2>\n<table>\n<tr><th>service</th><th>standard</th><th>URL</th></tr>\n";
     const auto row = [&](const char* what, const char* standard, const std::string& path) {
@@ -267,18 +278,23 @@ std::string landing_page(const Config& config, const std::vector<CollectionSumma
 
     out += "<h2>Collections</h2>\n<table>\n<tr><th>obs_collection</th><th>products</th><th>description</th></tr>\n";
     for (const auto& c : collections) {
-        const std::string q = "SELECT TOP 100 obs_id, dataproduct_type, target_name, s_ra, s_dec, em_min, em_max, access_url "
-                              "FROM ivoa.obscore WHERE obs_collection = '" + c.name + "'";
-        out += "<tr><td><a href=\"" + html_escape(base + "/tap/sync?LANG=ADQL&RESPONSEFORMAT=votable&QUERY=" + url_encode(q)) +
-               "\">" + html_escape(c.name) + "</a></td><td>" + std::to_string(c.products) + "</td><td>" +
+        const std::string q =
+            "SELECT TOP 100 obs_id, dataproduct_type, target_name, s_ra, s_dec, em_min, em_max, access_url "
+            "FROM ivoa.obscore WHERE obs_collection = '" +
+            c.name + "'";
+        out += "<tr><td><a href=\"" +
+               html_escape(base + "/tap/sync?LANG=ADQL&RESPONSEFORMAT=votable&QUERY=" + url_encode(q)) + "\">" +
+               html_escape(c.name) + "</a></td><td>" + std::to_string(c.products) + "</td><td>" +
                html_escape(c.description) + "</td></tr>\n";
     }
     out += "</table>\n";
 
-    out += "<h2>Using it</h2>\n<pre>import pyvo\ntap = pyvo.dal.TAPService(\"" + html_escape(base) + "/tap\")\n"
+    out += "<h2>Using it</h2>\n<pre>import pyvo\ntap = pyvo.dal.TAPService(\"" + html_escape(base) +
+           "/tap\")\n"
            "tap.search(\"SELECT TOP 10 obs_id, s_ra, s_dec, em_min, em_max FROM ivoa.obscore\").to_table()</pre>\n";
     out += "<pre>curl '" + html_escape(base) +
-           "/tap/sync?LANG=ADQL&amp;RESPONSEFORMAT=csv&amp;QUERY=SELECT+TOP+5+obs_id,s_ra,s_dec+FROM+ivoa.obscore'</pre>\n";
+           "/tap/sync?LANG=ADQL&amp;RESPONSEFORMAT=csv&amp;QUERY=SELECT+TOP+5+obs_id,s_ra,s_dec+FROM+ivoa.obscore'</"
+           "pre>\n";
     out += "<p>TOPCAT: <em>VO &rarr; Table Access Protocol (TAP) Query</em>, TAP URL <code>" + html_escape(base) +
            "/tap</code>.</p>\n";
     out += "</body>\n</html>\n";
@@ -288,16 +304,21 @@ std::string landing_page(const Config& config, const std::vector<CollectionSumma
 std::string service_capabilities_document(const std::string& service_url, const std::string& protocol_capabilities) {
     const std::string base = votable::xml_escape(service_url);
     std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-    out += "<vosi:capabilities xmlns:vosi=\"http://www.ivoa.net/xml/VOSICapabilities/v1.0\""
-           " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
-           " xmlns:vr=\"http://www.ivoa.net/xml/VOResource/v1.0\""
-           " xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">\n";
+    out +=
+        "<vosi:capabilities xmlns:vosi=\"http://www.ivoa.net/xml/VOSICapabilities/v1.0\""
+        " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
+        " xmlns:vr=\"http://www.ivoa.net/xml/VOResource/v1.0\""
+        " xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">\n";
     out += protocol_capabilities;
-    for (const auto& [id, path] : {std::pair<const char*, const char*>{"ivo://ivoa.net/std/VOSI#capabilities", "/capabilities"},
-                                   {"ivo://ivoa.net/std/VOSI#availability", "/availability"}}) {
-        out += std::string("  <capability standardID=\"") + id + "\">\n"
+    for (const auto& [id, path] :
+         {std::pair<const char*, const char*>{"ivo://ivoa.net/std/VOSI#capabilities", "/capabilities"},
+          {"ivo://ivoa.net/std/VOSI#availability", "/availability"}}) {
+        out += std::string("  <capability standardID=\"") + id +
+               "\">\n"
                "    <interface xsi:type=\"vs:ParamHTTP\">\n"
-               "      <accessURL use=\"full\">" + base + path + "</accessURL>\n"
+               "      <accessURL use=\"full\">" +
+               base + path +
+               "</accessURL>\n"
                "    </interface>\n  </capability>\n";
     }
     out += "</vosi:capabilities>\n";

@@ -36,8 +36,7 @@ using ForeignKey = obscore::ForeignKey;
 /// `min_detail` (detail=min) leaves out the columns. Table names are
 /// qualified ("ivoa.obscore"), as in TAP_SCHEMA.tables.
 /// `keys`: the foreign keys, written in their from_table (max detail only).
-std::string tableset_document(const adql::Catalog& catalog, bool min_detail,
-                              const std::vector<ForeignKey>& keys = {});
+std::string tableset_document(const adql::Catalog& catalog, bool min_detail, const std::vector<ForeignKey>& keys = {});
 
 /// VOSI 1.1 section 3.3 single-table document (vosi:table root) for the
 /// child resource /tables/{schema.table}.

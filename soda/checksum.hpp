@@ -23,19 +23,19 @@ namespace vo::soda {
 /// bytes of each position within the word with native 64-bit loads and masks
 /// (no byte swapping, several GB/s) and weights the four sums at the end.
 class OnesComplementSum {
- public:
-  /// Adds n bytes.
-  void add(const char* data, std::size_t n);
-  /// The folded 32-bit sum of all bytes added so far (a trailing partial word is
-  /// zero-padded, as FITS zero padding of the data unit would do).
-  std::uint32_t value() const;
+public:
+    /// Adds n bytes.
+    void add(const char* data, std::size_t n);
+    /// The folded 32-bit sum of all bytes added so far (a trailing partial word is
+    /// zero-padded, as FITS zero padding of the data unit would do).
+    std::uint32_t value() const;
 
- private:
-  void add_word(std::uint32_t big_endian_value);
-  std::uint32_t residue_ = 0;  // sum modulo 2^32 - 1 (0xffffffff also stands for 0)
-  bool nonzero_ = false;       // any non-zero byte added
-  std::uint32_t partial_ = 0;  // bytes of the current incomplete word
-  unsigned pos_ = 0;           // bytes in partial_ (0..3)
+private:
+    void add_word(std::uint32_t big_endian_value);
+    std::uint32_t residue_ = 0;  // sum modulo 2^32 - 1 (0xffffffff also stands for 0)
+    bool nonzero_ = false;       // any non-zero byte added
+    std::uint32_t partial_ = 0;  // bytes of the current incomplete word
+    unsigned pos_ = 0;           // bytes in partial_ (0..3)
 };
 
 /// Ones' complement addition of two 32-bit sums.

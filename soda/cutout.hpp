@@ -23,23 +23,23 @@ namespace vo::soda {
 /// every `step`-th pixel (step > 1 only for a STOKES axis when POL picks
 /// evenly spaced planes, e.g. I and U of IQUV).
 struct AxisCut {
-  long first = 0;
-  long count = 0;
-  long step = 1;
-  /// 1-based inclusive FITS range of this cut: [first+1, first+1+(count-1)*step].
-  long fits_first() const { return first + 1; }
-  long fits_last() const { return first + 1 + (count - 1) * step; }
+    long first = 0;
+    long count = 0;
+    long step = 1;
+    /// 1-based inclusive FITS range of this cut: [first+1, first+1+(count-1)*step].
+    long fits_first() const { return first + 1; }
+    long fits_last() const { return first + 1 + (count - 1) * step; }
 };
 
 /// One HDU of the output.
 struct CutHdu {
-  int hdu = 0;                ///< 0-based HDU number in the input file
-  std::string extname;        ///< EXTNAME ("" if none)
-  int bitpix = 0;             ///< BITPIX of the output (= input, or ZBITPIX for tile-compressed input)
-  std::vector<long> naxes;    ///< input NAXISn, FITS order (NAXIS1 first)
-  bool cut = false;           ///< false: header-only HDU (the kept primary header of a multi-extension product)
-  std::uint64_t header_bytes = 0;  ///< output header size, multiple of 2880
-  std::uint64_t data_bytes = 0;    ///< output data size without padding
+    int hdu = 0;                     ///< 0-based HDU number in the input file
+    std::string extname;             ///< EXTNAME ("" if none)
+    int bitpix = 0;                  ///< BITPIX of the output (= input, or ZBITPIX for tile-compressed input)
+    std::vector<long> naxes;         ///< input NAXISn, FITS order (NAXIS1 first)
+    bool cut = false;                ///< false: header-only HDU (the kept primary header of a multi-extension product)
+    std::uint64_t header_bytes = 0;  ///< output header size, multiple of 2880
+    std::uint64_t data_bytes = 0;    ///< output data size without padding
 };
 
 /// A planned cutout: everything is decided (pixel box per axis, output
@@ -55,64 +55,64 @@ struct CutHdu {
 /// DATASUM (FITS 4.0 Appendix J) are written for every HDU. BITPIX, BZERO,
 /// BSCALE and BLANK are kept and the stored values copied unchanged.
 class Cutout {
- public:
-  Cutout();
-  ~Cutout();
-  Cutout(Cutout&&) noexcept;
-  Cutout& operator=(Cutout&&) noexcept;
+public:
+    Cutout();
+    ~Cutout();
+    Cutout(Cutout&&) noexcept;
+    Cutout& operator=(Cutout&&) noexcept;
 
-  /// Exact number of bytes write() produces (FITS: headers and data padded to
-  /// 2880-byte blocks; META: text length). Known before writing, for
-  /// Content-Length.
-  std::uint64_t size_bytes() const;
-  /// "application/fits", or "text/plain" for META=true.
-  std::string content_type() const;
-  /// Suggested file name for Content-Disposition: product stem + 1-based
-  /// inclusive pixel ranges per axis, e.g.
-  /// "udf_mosaic_subcube_cut_3-17_5-19_101-140.fits" (".txt" for META).
-  std::string filename() const;
-  /// The pixel selection, one entry per axis of the reference image (FITS
-  /// order, 0-based first).
-  const std::vector<AxisCut>& axes() const;
-  /// The HDUs written, in output order (the first is the output primary HDU).
-  const std::vector<CutHdu>& hdus() const;
-  /// The HISTORY text recording the request.
-  const std::string& history() const;
-  /// True if this is a META=true (headers only) response.
-  bool is_meta() const;
+    /// Exact number of bytes write() produces (FITS: headers and data padded to
+    /// 2880-byte blocks; META: text length). Known before writing, for
+    /// Content-Length.
+    std::uint64_t size_bytes() const;
+    /// "application/fits", or "text/plain" for META=true.
+    std::string content_type() const;
+    /// Suggested file name for Content-Disposition: product stem + 1-based
+    /// inclusive pixel ranges per axis, e.g.
+    /// "udf_mosaic_subcube_cut_3-17_5-19_101-140.fits" (".txt" for META).
+    std::string filename() const;
+    /// The pixel selection, one entry per axis of the reference image (FITS
+    /// order, 0-based first).
+    const std::vector<AxisCut>& axes() const;
+    /// The HDUs written, in output order (the first is the output primary HDU).
+    const std::vector<CutHdu>& hdus() const;
+    /// The HISTORY text recording the request.
+    const std::string& history() const;
+    /// True if this is a META=true (headers only) response.
+    bool is_meta() const;
 
-  /// Streams the output to `sink` in chunks of at most 4 MiB. `sink` returns
-  /// false to stop (client gone): write() then returns false at once without
-  /// reading further. Returns true when all size_bytes() bytes were passed.
-  ///
-  /// FITS output: DATASUM must be in each header before its data, so each
-  /// HDU's selected data are read, checksummed, and the first 24 MiB of them
-  /// kept in memory; after the header, the kept part is sent from memory and
-  /// only the rest (if any) is read a second time. The box is read as
-  /// contiguous runs (a run is a row of the box; consecutive rows merge into
-  /// one run when the box spans full rows or planes). Uncompressed files are
-  /// read with pread(): runs of 64 kB or more straight into the output buffer;
-  /// shorter runs through a 1 MiB buffer filled by one read over the remaining
-  /// rows of the box in the current plane when rows are at most 16 kB apart,
-  /// else one read per run. Tile-compressed and gzip files are read through
-  /// CFITSIO (fits_read_pix, stored values, no scaling) and written as
-  /// uncompressed images. Memory: at most 24 MiB kept + 3 x 1 MiB buffers,
-  /// whatever the cube size (gzip input excepted: CFITSIO decompresses it in
-  /// memory).
-  ///
-  /// META output: text/plain, the headers the FITS output would have (without
-  /// CHECKSUM/DATASUM), one 80-character card per line, HDUs separated by a
-  /// line "# HDU n" (the format of the CADC/astropy header dumps). DaCHS
-  /// offers the same information through its non-standard KIND=HEADER.
-  ///
-  /// Throws SodaError(500, "Error") if the file can no longer be read.
-  bool write(const std::function<bool(const char* data, std::size_t n)>& sink);
+    /// Streams the output to `sink` in chunks of at most 4 MiB. `sink` returns
+    /// false to stop (client gone): write() then returns false at once without
+    /// reading further. Returns true when all size_bytes() bytes were passed.
+    ///
+    /// FITS output: DATASUM must be in each header before its data, so each
+    /// HDU's selected data are read, checksummed, and the first 24 MiB of them
+    /// kept in memory; after the header, the kept part is sent from memory and
+    /// only the rest (if any) is read a second time. The box is read as
+    /// contiguous runs (a run is a row of the box; consecutive rows merge into
+    /// one run when the box spans full rows or planes). Uncompressed files are
+    /// read with pread(): runs of 64 kB or more straight into the output buffer;
+    /// shorter runs through a 1 MiB buffer filled by one read over the remaining
+    /// rows of the box in the current plane when rows are at most 16 kB apart,
+    /// else one read per run. Tile-compressed and gzip files are read through
+    /// CFITSIO (fits_read_pix, stored values, no scaling) and written as
+    /// uncompressed images. Memory: at most 24 MiB kept + 3 x 1 MiB buffers,
+    /// whatever the cube size (gzip input excepted: CFITSIO decompresses it in
+    /// memory).
+    ///
+    /// META output: text/plain, the headers the FITS output would have (without
+    /// CHECKSUM/DATASUM), one 80-character card per line, HDUs separated by a
+    /// line "# HDU n" (the format of the CADC/astropy header dumps). DaCHS
+    /// offers the same information through its non-standard KIND=HEADER.
+    ///
+    /// Throws SodaError(500, "Error") if the file can no longer be read.
+    bool write(const std::function<bool(const char* data, std::size_t n)>& sink);
 
-  struct Impl;
+    struct Impl;
 
- private:
-  std::unique_ptr<Impl> impl_;
-  friend Cutout plan_cutout(const std::string&, const std::vector<int>&, const Params&);
+private:
+    std::unique_ptr<Impl> impl_;
+    friend Cutout plan_cutout(const std::string&, const std::vector<int>&, const Params&);
 };
 
 /// Plans a cutout of the FITS file `fits_path` (SODA 1.0 section 3.3).
@@ -180,21 +180,21 @@ Cutout plan_cutout(const std::string& fits_path, const std::vector<int>& image_h
 /// (SODA 1.0 section 4.2: VALUES MIN/MAX of BAND and TIME, MAX of CIRCLE and
 /// POLYGON, OPTIONs of POL).
 struct Bounds {
-  /// Footprint polygon (lon, lat) in ICRS degrees: the image corners (pixel
-  /// edges) wound counter-clockwise, the ObsCore s_region
-  /// (fits::sky_footprint), or a sampled border when corners are off the sky.
-  /// Empty if there is no celestial WCS within NAXIS.
-  std::vector<std::pair<double, double>> polygon;
-  /// Covering circle (ICRS degrees): centre of the pixel grid (ObsCore s_ra,
-  /// s_dec), radius to the farthest corner (half of s_fov), or of a grid of
-  /// the image when corners are off the sky. Only meaningful if polygon is not
-  /// empty.
-  double circle_lon = 0, circle_lat = 0, circle_radius = 0;
-  std::optional<Interval> band;   ///< vacuum wavelength in m, if a spectral axis exists and converts
-  std::optional<Interval> time;   ///< MJD, if known
-  std::vector<std::string> pol;   ///< Stokes labels present on a STOKES axis
-  std::vector<long> naxes;        ///< NAXISn of the reference image (FITS order)
-  std::vector<int> image_hdus;    ///< 0-based HDUs a cutout would include
+    /// Footprint polygon (lon, lat) in ICRS degrees: the image corners (pixel
+    /// edges) wound counter-clockwise, the ObsCore s_region
+    /// (fits::sky_footprint), or a sampled border when corners are off the sky.
+    /// Empty if there is no celestial WCS within NAXIS.
+    std::vector<std::pair<double, double>> polygon;
+    /// Covering circle (ICRS degrees): centre of the pixel grid (ObsCore s_ra,
+    /// s_dec), radius to the farthest corner (half of s_fov), or of a grid of
+    /// the image when corners are off the sky. Only meaningful if polygon is not
+    /// empty.
+    double circle_lon = 0, circle_lat = 0, circle_radius = 0;
+    std::optional<Interval> band;  ///< vacuum wavelength in m, if a spectral axis exists and converts
+    std::optional<Interval> time;  ///< MJD, if known
+    std::vector<std::string> pol;  ///< Stokes labels present on a STOKES axis
+    std::vector<long> naxes;       ///< NAXISn of the reference image (FITS order)
+    std::vector<int> image_hdus;   ///< 0-based HDUs a cutout would include
 };
 
 /// Describes what plan_cutout can cut in `fits_path` (same HDU selection

@@ -43,25 +43,25 @@ namespace vo::soda {
 /// hdus, headers, data_start and compressed have one entry per output HDU, in
 /// output order.
 struct Cutout::Impl {
-  std::string path;                               ///< the product file
-  bool gzip = false;                              ///< the file is gzip-compressed (read through CFITSIO)
-  bool meta = false;                              ///< META=true: headers only, as text
-  std::vector<AxisCut> axes;                      ///< the pixel selection, one per axis of the reference image
-  std::vector<CutHdu> hdus;                       ///< the output HDUs
-  std::vector<std::vector<std::string>> headers;  ///< per output HDU: 80-character cards without END, with
-                                                  ///< DATASUM = '0' and CHECKSUM = '0000000000000000' placeholders
-  std::vector<long long> data_start;              ///< per output HDU: byte offset of its input data unit
-  std::vector<bool> compressed;                   ///< per output HDU: tile-compressed input
-  std::string history;                            ///< the HISTORY text (lines separated by '\n')
-  std::string filename;                           ///< Cutout::filename()
-  std::uint64_t size = 0;                         ///< Cutout::size_bytes()
+    std::string path;                               ///< the product file
+    bool gzip = false;                              ///< the file is gzip-compressed (read through CFITSIO)
+    bool meta = false;                              ///< META=true: headers only, as text
+    std::vector<AxisCut> axes;                      ///< the pixel selection, one per axis of the reference image
+    std::vector<CutHdu> hdus;                       ///< the output HDUs
+    std::vector<std::vector<std::string>> headers;  ///< per output HDU: 80-character cards without END, with
+                                                    ///< DATASUM = '0' and CHECKSUM = '0000000000000000' placeholders
+    std::vector<long long> data_start;              ///< per output HDU: byte offset of its input data unit
+    std::vector<bool> compressed;                   ///< per output HDU: tile-compressed input
+    std::string history;                            ///< the HISTORY text (lines separated by '\n')
+    std::string filename;                           ///< Cutout::filename()
+    std::uint64_t size = 0;                         ///< Cutout::size_bytes()
 
-  /// Length in bytes of meta_text(), for Content-Length (output.cpp).
-  std::uint64_t meta_size() const;
-  /// The META=true document (output.cpp): per HDU a line "# HDU n" (0-based
-  /// output position), its cards without CHECKSUM/DATASUM one per line, then
-  /// the END card.
-  std::string meta_text() const;
+    /// Length in bytes of meta_text(), for Content-Length (output.cpp).
+    std::uint64_t meta_size() const;
+    /// The META=true document (output.cpp): per HDU a line "# HDU n" (0-based
+    /// output position), its cards without CHECKSUM/DATASUM one per line, then
+    /// the END card.
+    std::string meta_text() const;
 };
 
 namespace detail {
@@ -90,10 +90,10 @@ inline std::uint64_t pad_block(std::uint64_t n) { return (n + kBlock - 1) / kBlo
 
 /// Closes a CFITSIO file (errors on close ignored: the file is read-only).
 struct FitsCloser {
-  void operator()(fitsfile* f) const {
-    int s = 0;
-    fits_close_file(f, &s);
-  }
+    void operator()(fitsfile* f) const {
+        int s = 0;
+        fits_close_file(f, &s);
+    }
 };
 using FitsPtr = std::unique_ptr<fitsfile, FitsCloser>;
 
@@ -111,15 +111,15 @@ FitsPtr open_fits(const std::string& path);
 /// The facts of one HDU of the product, read once and checked before anything
 /// relies on them (read by select_hdus).
 struct HduInfo {
-  int hdu = 0;                     ///< 0-based HDU number
-  bool image = false;              ///< image HDU with data: NAXIS >= 1 (at most 9 axes read), all NAXISn > 0
-  bool compressed = false;         ///< tile-compressed image (cards are the uncompressed image's)
-  int bitpix = 0;                  ///< BITPIX of the image (ZBITPIX if compressed); 0 for a table
-  std::vector<long> naxes;         ///< NAXISn, FITS order (NAXIS1 first); empty for a table
-  long long data_start = 0;        ///< byte offset of the data unit in the file (in the inflated stream
-                                   ///< of a gzip file; unused for a tile-compressed image)
-  std::vector<std::string> cards;  ///< 80-character header cards, without END
-  std::string extname;             ///< EXTNAME ("" if none)
+    int hdu = 0;                     ///< 0-based HDU number
+    bool image = false;              ///< image HDU with data: NAXIS >= 1 (at most 9 axes read), all NAXISn > 0
+    bool compressed = false;         ///< tile-compressed image (cards are the uncompressed image's)
+    int bitpix = 0;                  ///< BITPIX of the image (ZBITPIX if compressed); 0 for a table
+    std::vector<long> naxes;         ///< NAXISn, FITS order (NAXIS1 first); empty for a table
+    long long data_start = 0;        ///< byte offset of the data unit in the file (in the inflated stream
+                                     ///< of a gzip file; unused for a tile-compressed image)
+    std::vector<std::string> cards;  ///< 80-character header cards, without END
+    std::string extname;             ///< EXTNAME ("" if none)
 };
 
 /// Reads every HDU of `f` (opened from `path`) and picks those to cut
@@ -200,9 +200,9 @@ std::string card_block(const std::vector<std::string>& cards);
 /// A 1-based inclusive pixel range [first, last] along the 0-based FITS axis
 /// `axis`, as a filter returns it (first <= last, both within [1, NAXISn]).
 struct PixelRange {
-  int axis = 0;
-  long first = 1;
-  long last = 0;
+    int axis = 0;
+    long first = 1;
+    long last = 0;
 };
 
 /// `cut` narrowed to the 1-based inclusive range [first1, last1] (step kept;

@@ -26,73 +26,72 @@ constexpr std::size_t kRetain = 24u << 20;  // data of one HDU kept from the che
 /// gathered into chunks of kChunk bytes; large ready-made blocks go to the sink
 /// directly.
 class Out {
- public:
-  explicit Out(const std::function<bool(const char*, std::size_t)>& sink)
-      : sink_(sink), buf_(new char[kChunk]) {}
-  /// Appends n bytes at p (copied into the buffer, flushed when full).
-  /// False once the sink has refused a chunk.
-  bool put(const char* p, std::size_t n) {
-    while (n > 0) {
-      if (pos_ == kChunk && !flush()) return false;
-      const std::size_t k = std::min(n, kChunk - pos_);
-      std::memcpy(buf_.get() + pos_, p, k);
-      pos_ += k, p += k, n -= k;
+public:
+    explicit Out(const std::function<bool(const char*, std::size_t)>& sink) : sink_(sink), buf_(new char[kChunk]) {}
+    /// Appends n bytes at p (copied into the buffer, flushed when full).
+    /// False once the sink has refused a chunk.
+    bool put(const char* p, std::size_t n) {
+        while (n > 0) {
+            if (pos_ == kChunk && !flush()) return false;
+            const std::size_t k = std::min(n, kChunk - pos_);
+            std::memcpy(buf_.get() + pos_, p, k);
+            pos_ += k, p += k, n -= k;
+        }
+        return !stopped_;
     }
-    return !stopped_;
-  }
-  /// Appends n zero bytes (padding of a data unit). False as put().
-  bool zeros(std::size_t n) {
-    while (n > 0) {
-      if (pos_ == kChunk && !flush()) return false;
-      const std::size_t k = std::min(n, kChunk - pos_);
-      std::memset(buf_.get() + pos_, 0, k);
-      pos_ += k, n -= k;
+    /// Appends n zero bytes (padding of a data unit). False as put().
+    bool zeros(std::size_t n) {
+        while (n > 0) {
+            if (pos_ == kChunk && !flush()) return false;
+            const std::size_t k = std::min(n, kChunk - pos_);
+            std::memset(buf_.get() + pos_, 0, k);
+            pos_ += k, n -= k;
+        }
+        return !stopped_;
     }
-    return !stopped_;
-  }
-  /// Sends n bytes at p without copying them (after what is buffered), in
-  /// pieces of at most 4 * kChunk.
-  bool direct(const char* p, std::size_t n) {
-    if (!flush()) return false;
-    while (n > 0) {
-      const std::size_t k = std::min(n, 4 * kChunk);
-      if (!sink_(p, k)) return stop();
-      p += k, n -= k;
+    /// Sends n bytes at p without copying them (after what is buffered), in
+    /// pieces of at most 4 * kChunk.
+    bool direct(const char* p, std::size_t n) {
+        if (!flush()) return false;
+        while (n > 0) {
+            const std::size_t k = std::min(n, 4 * kChunk);
+            if (!sink_(p, k)) return stop();
+            p += k, n -= k;
+        }
+        return true;
     }
-    return true;
-  }
-  /// Free space at the end of the buffer (flushing first if less than
-  /// `at_least` bytes are free); fill it, then commit().
-  char* room(std::size_t at_least, std::size_t& size) {
-    if (kChunk - pos_ < at_least && !flush()) {
-      size = 0;
-      return nullptr;
+    /// Free space at the end of the buffer (flushing first if less than
+    /// `at_least` bytes are free); fill it, then commit().
+    char* room(std::size_t at_least, std::size_t& size) {
+        if (kChunk - pos_ < at_least && !flush()) {
+            size = 0;
+            return nullptr;
+        }
+        size = kChunk - pos_;
+        return buf_.get() + pos_;
     }
-    size = kChunk - pos_;
-    return buf_.get() + pos_;
-  }
-  /// Counts n bytes written at room() as buffered.
-  void commit(std::size_t n) { pos_ += n; }
-  /// Passes what is buffered to the sink. False if the sink refused it (or an
-  /// earlier chunk).
-  bool flush() {
-    if (stopped_) return false;
-    if (pos_ == 0) return true;
-    const bool ok = sink_(buf_.get(), pos_);
-    pos_ = 0;
-    return ok ? true : stop();
-  }
+    /// Counts n bytes written at room() as buffered.
+    void commit(std::size_t n) { pos_ += n; }
+    /// Passes what is buffered to the sink. False if the sink refused it (or an
+    /// earlier chunk).
+    bool flush() {
+        if (stopped_) return false;
+        if (pos_ == 0) return true;
+        const bool ok = sink_(buf_.get(), pos_);
+        pos_ = 0;
+        return ok ? true : stop();
+    }
 
- private:
-  /// Marks the sink as stopped; returns false.
-  bool stop() {
-    stopped_ = true;
-    return false;
-  }
-  const std::function<bool(const char*, std::size_t)>& sink_;
-  std::unique_ptr<char[]> buf_;
-  std::size_t pos_ = 0;
-  bool stopped_ = false;
+private:
+    /// Marks the sink as stopped; returns false.
+    bool stop() {
+        stopped_ = true;
+        return false;
+    }
+    const std::function<bool(const char*, std::size_t)>& sink_;
+    std::unique_ptr<char[]> buf_;
+    std::size_t pos_ = 0;
+    bool stopped_ = false;
 };
 
 /// The output header of one HDU as bytes (FITS 4.0 Appendix J): `cards`
@@ -101,99 +100,102 @@ class Out {
 /// ones' complement sum of the data unit), END, blanks up to `header_bytes`
 /// (a multiple of 2880), and CHECKSUM set so that the whole HDU sums to -0.
 std::string checksummed_header(std::vector<std::string> cards, std::uint64_t header_bytes, std::uint32_t datasum) {
-  for (auto& c : cards)
-    if (card_key(c) == "DATASUM") c = string_card("DATASUM", std::to_string(datasum), "data unit checksum");
-  std::string header;
-  header.reserve(header_bytes);
-  for (const auto& c : cards) header += c;
-  header += pad80("END");
-  header.resize(header_bytes, ' ');
-  OnesComplementSum hs;
-  hs.add(header.data(), header.size());
-  const std::string encoded = checksum_encode(ones_complement_add(hs.value(), datasum));
-  const std::size_t pos = header.find("CHECKSUM= '0000000000000000'");
-  if (pos != std::string::npos && pos % 80 == 0) header.replace(pos + 11, 16, encoded);
-  return header;
+    for (auto& c : cards)
+        if (card_key(c) == "DATASUM") c = string_card("DATASUM", std::to_string(datasum), "data unit checksum");
+    std::string header;
+    header.reserve(header_bytes);
+    for (const auto& c : cards) header += c;
+    header += pad80("END");
+    header.resize(header_bytes, ' ');
+    OnesComplementSum hs;
+    hs.add(header.data(), header.size());
+    const std::string encoded = checksum_encode(ones_complement_add(hs.value(), datasum));
+    const std::size_t pos = header.find("CHECKSUM= '0000000000000000'");
+    if (pos != std::string::npos && pos % 80 == 0) header.replace(pos + 11, 16, encoded);
+    return header;
 }
 
 }  // namespace
 
 std::string Cutout::Impl::meta_text() const {
-  std::string s;
-  for (std::size_t i = 0; i < headers.size(); ++i) {
-    s += "# HDU " + std::to_string(i) + "\n";
-    for (const auto& c : headers[i]) {
-      const std::string k = card_key(c);
-      if (k == "CHECKSUM" || k == "DATASUM") continue;
-      s += c + "\n";
+    std::string s;
+    for (std::size_t i = 0; i < headers.size(); ++i) {
+        s += "# HDU " + std::to_string(i) + "\n";
+        for (const auto& c : headers[i]) {
+            const std::string k = card_key(c);
+            if (k == "CHECKSUM" || k == "DATASUM") continue;
+            s += c + "\n";
+        }
+        s += pad80("END") + "\n";
     }
-    s += pad80("END") + "\n";
-  }
-  return s;
+    return s;
 }
 
 std::uint64_t Cutout::Impl::meta_size() const { return meta_text().size(); }
 
 bool Cutout::write(const std::function<bool(const char* data, std::size_t n)>& sink) {
-  Impl& im = *impl_;
-  if (im.meta) {
-    const std::string text = im.meta_text();
-    return sink(text.data(), text.size());
-  }
-  const bool use_cfitsio = im.gzip || std::any_of(im.compressed.begin(), im.compressed.end(), [](bool c) { return c; });
-  PixelSource src(im.path, use_cfitsio);
-  Out out(sink);
-  // The first kRetain bytes of each HDU's data are kept from the checksum pass
-  // and sent from memory; only the rest is read a second time.
-  std::uint64_t retain_size = 0;
-  for (const auto& h : im.hdus)
-    if (h.cut) retain_size = std::max<std::uint64_t>(retain_size, std::min<std::uint64_t>(h.data_bytes, kRetain));
-  std::unique_ptr<char[]> retained(retain_size ? new char[retain_size] : nullptr);
-  std::unique_ptr<char[]> scratch;
-  for (std::size_t i = 0; i < im.hdus.size(); ++i) {
-    const CutHdu& h = im.hdus[i];
-    std::uint32_t datasum = 0;
-    std::optional<BoxCursor> resume;
-    std::uint64_t kept = 0;
-    if (h.cut) {
-      src.select(h, im.data_start[i]);
-      const std::size_t bpp = src.bytes_per_pixel();
-      OnesComplementSum sum;
-      BoxCursor cursor(h.naxes, im.axes);
-      // Retained part, summed piece by piece while the piece is in cache.
-      const std::uint64_t keep = std::min<std::uint64_t>(h.data_bytes, kRetain) / bpp * bpp;
-      while (kept < keep) {
-        const std::uint64_t n = cursor.fill(retained.get() + kept, std::min<std::uint64_t>(keep - kept, kChunk) / bpp, bpp, src) * bpp;
-        if (n == 0) break;
-        sum.add(retained.get() + kept, static_cast<std::size_t>(n));
-        kept += n;
-      }
-      resume = cursor;
-      if (kept < h.data_bytes) {
-        if (!scratch) scratch.reset(new char[kChunk]);
-        while (const std::uint64_t n = cursor.fill(scratch.get(), kChunk / bpp, bpp, src))
-          sum.add(scratch.get(), static_cast<std::size_t>(n * bpp));
-      }
-      datasum = sum.value();
+    Impl& im = *impl_;
+    if (im.meta) {
+        const std::string text = im.meta_text();
+        return sink(text.data(), text.size());
     }
-    const std::string header = checksummed_header(im.headers[i], h.header_bytes, datasum);
-    if (!out.put(header.data(), header.size())) return false;
-    if (h.cut) {
-      if (!out.direct(retained.get(), static_cast<std::size_t>(kept))) return false;
-      const std::size_t bpp = src.bytes_per_pixel();
-      for (std::uint64_t sent = kept; sent < h.data_bytes;) {
-        std::size_t room = 0;
-        char* p = out.room(bpp, room);
-        if (!p) return false;
-        const std::uint64_t n = resume->fill(p, room / bpp, bpp, src);
-        if (n == 0) throw SodaError(500, "Error", "", "internal error: cutout data shorter than planned");
-        out.commit(static_cast<std::size_t>(n * bpp));
-        sent += n * bpp;
-      }
-      if (!out.zeros(pad_block(h.data_bytes) - h.data_bytes)) return false;
+    const bool use_cfitsio =
+        im.gzip || std::any_of(im.compressed.begin(), im.compressed.end(), [](bool c) { return c; });
+    PixelSource src(im.path, use_cfitsio);
+    Out out(sink);
+    // The first kRetain bytes of each HDU's data are kept from the checksum pass
+    // and sent from memory; only the rest is read a second time.
+    std::uint64_t retain_size = 0;
+    for (const auto& h : im.hdus)
+        if (h.cut) retain_size = std::max<std::uint64_t>(retain_size, std::min<std::uint64_t>(h.data_bytes, kRetain));
+    std::unique_ptr<char[]> retained(retain_size ? new char[retain_size] : nullptr);
+    std::unique_ptr<char[]> scratch;
+    for (std::size_t i = 0; i < im.hdus.size(); ++i) {
+        const CutHdu& h = im.hdus[i];
+        std::uint32_t datasum = 0;
+        std::optional<BoxCursor> resume;
+        std::uint64_t kept = 0;
+        if (h.cut) {
+            src.select(h, im.data_start[i]);
+            const std::size_t bpp = src.bytes_per_pixel();
+            OnesComplementSum sum;
+            BoxCursor cursor(h.naxes, im.axes);
+            // Retained part, summed piece by piece while the piece is in cache.
+            const std::uint64_t keep = std::min<std::uint64_t>(h.data_bytes, kRetain) / bpp * bpp;
+            while (kept < keep) {
+                const std::uint64_t n =
+                    cursor.fill(retained.get() + kept, std::min<std::uint64_t>(keep - kept, kChunk) / bpp, bpp, src) *
+                    bpp;
+                if (n == 0) break;
+                sum.add(retained.get() + kept, static_cast<std::size_t>(n));
+                kept += n;
+            }
+            resume = cursor;
+            if (kept < h.data_bytes) {
+                if (!scratch) scratch.reset(new char[kChunk]);
+                while (const std::uint64_t n = cursor.fill(scratch.get(), kChunk / bpp, bpp, src))
+                    sum.add(scratch.get(), static_cast<std::size_t>(n * bpp));
+            }
+            datasum = sum.value();
+        }
+        const std::string header = checksummed_header(im.headers[i], h.header_bytes, datasum);
+        if (!out.put(header.data(), header.size())) return false;
+        if (h.cut) {
+            if (!out.direct(retained.get(), static_cast<std::size_t>(kept))) return false;
+            const std::size_t bpp = src.bytes_per_pixel();
+            for (std::uint64_t sent = kept; sent < h.data_bytes;) {
+                std::size_t room = 0;
+                char* p = out.room(bpp, room);
+                if (!p) return false;
+                const std::uint64_t n = resume->fill(p, room / bpp, bpp, src);
+                if (n == 0) throw SodaError(500, "Error", "", "internal error: cutout data shorter than planned");
+                out.commit(static_cast<std::size_t>(n * bpp));
+                sent += n * bpp;
+            }
+            if (!out.zeros(pad_block(h.data_bytes) - h.data_bytes)) return false;
+        }
     }
-  }
-  return out.flush();
+    return out.flush();
 }
 
 }  // namespace vo::soda

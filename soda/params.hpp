@@ -34,16 +34,16 @@ namespace vo::soda {
 /// what() is a complete message that already starts with the code, e.g.
 /// "UsageError: CIRCLE: radius must be in (0,180] degrees, got -1".
 class SodaError : public std::runtime_error {
- public:
-  SodaError(int http_status, std::string code, std::string parameter, const std::string& message);
-  int http_status() const noexcept { return http_status_; }
-  const std::string& code() const noexcept { return code_; }
-  const std::string& parameter() const noexcept { return parameter_; }
+public:
+    SodaError(int http_status, std::string code, std::string parameter, const std::string& message);
+    int http_status() const noexcept { return http_status_; }
+    const std::string& code() const noexcept { return code_; }
+    const std::string& parameter() const noexcept { return parameter_; }
 
- private:
-  int http_status_;
-  std::string code_;
-  std::string parameter_;
+private:
+    int http_status_;
+    std::string code_;
+    std::string parameter_;
 };
 
 /// The DALI interval and sky region types (fits/dali_params.hpp, shared with
@@ -56,28 +56,28 @@ using fits::SkyRegion;
 /// All filters are conjunctive: the cutout is the part of the product that
 /// satisfies every given filter (e.g. CIRCLE and BAND).
 struct Params {
-  /// Spatial filters (POS, CIRCLE, POLYGON: at most one value each, see
-  /// parse_params). Several different ones are intersected.
-  std::vector<SkyRegion> regions;
-  /// BAND: vacuum (barycentric) wavelength interval in metres (SODA 3.3.4).
-  std::optional<Interval> band;
-  /// TIME: MJD (UTC) interval (SODA 3.3.5).
-  std::optional<Interval> time;
-  /// POL: Stokes/correlation labels (I Q U V RR LL RL LR XX YY XY YX), all
-  /// values combined into one filter (SODA 3.3.6). Duplicates removed.
-  std::vector<std::string> pol;
-  /// PIXEL_n (non-standard, DaCHS): axis number n (1-based, FITS NAXISn order)
-  /// -> inclusive 1-based pixel range [first, last].
-  std::map<int, std::pair<long, long>> pixel;
-  /// META=true (non-standard): return the headers the cutout would have, not
-  /// the data (see Cutout::write).
-  bool meta = false;
+    /// Spatial filters (POS, CIRCLE, POLYGON: at most one value each, see
+    /// parse_params). Several different ones are intersected.
+    std::vector<SkyRegion> regions;
+    /// BAND: vacuum (barycentric) wavelength interval in metres (SODA 3.3.4).
+    std::optional<Interval> band;
+    /// TIME: MJD (UTC) interval (SODA 3.3.5).
+    std::optional<Interval> time;
+    /// POL: Stokes/correlation labels (I Q U V RR LL RL LR XX YY XY YX), all
+    /// values combined into one filter (SODA 3.3.6). Duplicates removed.
+    std::vector<std::string> pol;
+    /// PIXEL_n (non-standard, DaCHS): axis number n (1-based, FITS NAXISn order)
+    /// -> inclusive 1-based pixel range [first, last].
+    std::map<int, std::pair<long, long>> pixel;
+    /// META=true (non-standard): return the headers the cutout would have, not
+    /// the data (see Cutout::write).
+    bool meta = false;
 
-  /// True if no filter at all was given (the whole product is returned).
-  bool empty() const;
-  /// A one-line description of the request ("CIRCLE=... BAND=..."), for the
-  /// HISTORY card and logs.
-  std::string describe() const;
+    /// True if no filter at all was given (the whole product is returned).
+    bool empty() const;
+    /// A one-line description of the request ("CIRCLE=... BAND=..."), for the
+    /// HISTORY card and logs.
+    std::string describe() const;
 };
 
 /// Parses SODA parameters.

@@ -21,7 +21,8 @@ constexpr const char* kNamespaces =
 bool iequal(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+            return false;
     return true;
 }
 
@@ -54,7 +55,8 @@ std::optional<Phase> parse_phase(std::string_view s) {
 bool is_active(Phase p) { return p == Phase::PENDING || p == Phase::QUEUED || p == Phase::EXECUTING; }
 
 Time now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 std::string iso8601(Time t) {
@@ -120,8 +122,10 @@ std::string xml_escape(std::string_view s) {
             case '\'': out += "&apos;"; break;
             default:
                 // XML 1.0 allows no control characters but tab, LF and CR
-                if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') out += ' ';
-                else out += c;
+                if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r')
+                    out += ' ';
+                else
+                    out += c;
         }
     }
     return out;
@@ -151,8 +155,8 @@ std::string results_document(const Job& job, const std::string& job_url) {
 }
 
 std::string job_document(const Job& job, const std::string& job_url) {
-    std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<uws:job" + std::string(kNamespaces) +
-                    " version=\"1.1\">\n";
+    std::string x =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<uws:job" + std::string(kNamespaces) + " version=\"1.1\">\n";
     x += "  <uws:jobId>" + xml_escape(job.id) + "</uws:jobId>\n";
     if (!job.run_id.empty()) x += "  <uws:runId>" + xml_escape(job.run_id) + "</uws:runId>\n";
     x += job.owner.empty() ? "  <uws:ownerId xsi:nil=\"true\"/>\n"
@@ -177,8 +181,8 @@ std::string job_document(const Job& job, const std::string& job_url) {
 }
 
 std::string jobs_document(const std::vector<Job>& jobs, const std::string& jobs_url) {
-    std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<uws:jobs" + std::string(kNamespaces) +
-                    " version=\"1.1\">\n";
+    std::string x =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<uws:jobs" + std::string(kNamespaces) + " version=\"1.1\">\n";
     for (const auto& j : jobs) {
         x += "  <uws:jobref id=\"" + xml_escape(j.id) + "\" xlink:type=\"simple\" xlink:href=\"" +
              xml_escape(jobs_url + "/" + j.id) + "\">\n";

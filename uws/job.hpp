@@ -52,18 +52,18 @@ struct Result {
 /// their first submission; names compare case-insensitively (DALI 1.1 section 3.1).
 struct Job {
     std::string id;
-    std::string run_id;                 ///< RUNID, client-supplied label (section 2.1.9)
-    std::string owner;                  ///< "" = anonymous (section 2.1.8)
+    std::string run_id;  ///< RUNID, client-supplied label (section 2.1.9)
+    std::string owner;   ///< "" = anonymous (section 2.1.8)
     Phase phase = Phase::PENDING;
     Time creation_time = 0;
     std::optional<Time> start_time, end_time;
     std::int64_t execution_duration = 0;  ///< seconds, 0 = unlimited (section 2.1.5)
-    Time destruction = 0;               ///< when the job and its results are deleted (section 2.1.6)
-    std::optional<Time> quote;          ///< expected end (section 2.1.10), when known
+    Time destruction = 0;                 ///< when the job and its results are deleted (section 2.1.6)
+    std::optional<Time> quote;            ///< expected end (section 2.1.10), when known
     std::vector<std::pair<std::string, std::string>> parameters;
     std::vector<Result> results;
-    std::string error_message;          ///< set in phase ERROR (section 2.1.11)
-    bool error_fatal = true;            ///< errorSummary type fatal / transient
+    std::string error_message;  ///< set in phase ERROR (section 2.1.11)
+    bool error_fatal = true;    ///< errorSummary type fatal / transient
 
     /// The value of parameter `name` (case-insensitive), if given.
     std::optional<std::string> parameter(std::string_view name) const;

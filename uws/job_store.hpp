@@ -24,9 +24,9 @@ public:
 /// Filters of a job list (UWS 1.1 section 2.2.2.1). Jobs are listed by
 /// descending creation time; ARCHIVED jobs only when `phases` names ARCHIVED.
 struct JobFilter {
-    std::vector<Phase> phases;       ///< PHASE= (repeatable, a union); empty = all but ARCHIVED
-    std::optional<Time> after;       ///< AFTER=: created strictly after
-    std::optional<std::size_t> last; ///< LAST=: at most this many, the most recent
+    std::vector<Phase> phases;         ///< PHASE= (repeatable, a union); empty = all but ARCHIVED
+    std::optional<Time> after;         ///< AFTER=: created strictly after
+    std::optional<std::size_t> last;   ///< LAST=: at most this many, the most recent
     std::optional<std::string> owner;  ///< only this owner's jobs (authentication, later)
 };
 

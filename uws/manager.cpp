@@ -22,7 +22,8 @@ namespace {
 bool iequal(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+            return false;
     return true;
 }
 
@@ -39,8 +40,8 @@ struct JobManager::Impl {
     };
 
     mutable std::mutex mutex;
-    std::condition_variable changed;   // any phase change (for WAIT)
-    std::condition_variable work;      // queue or stop
+    std::condition_variable changed;  // any phase change (for WAIT)
+    std::condition_variable work;     // queue or stop
     std::deque<std::string> queue;
     std::map<std::string, std::shared_ptr<Running>> running;
     bool stopping = false;
@@ -60,7 +61,9 @@ struct JobManager::Impl {
     }
 
     std::string job_dir(const std::string& id) const { return (fs::path(options.results_dir) / id).string(); }
-    std::string input_dir(const std::string& id) const { return (fs::path(options.results_dir) / (id + ".in")).string(); }
+    std::string input_dir(const std::string& id) const {
+        return (fs::path(options.results_dir) / (id + ".in")).string();
+    }
 
     Job must_find(const std::string& id) const {
         auto j = store->find(id);
@@ -257,7 +260,8 @@ JobManager::JobManager(std::unique_ptr<JobStore> store, Executor executor, Manag
     impl_->options = std::move(options);
     std::error_code ec;
     fs::create_directories(impl_->options.results_dir, ec);
-    if (ec) throw JobStoreError("cannot create the results directory " + impl_->options.results_dir + ": " + ec.message());
+    if (ec)
+        throw JobStoreError("cannot create the results directory " + impl_->options.results_dir + ": " + ec.message());
     impl_->recover();
     for (std::size_t i = 0; i < std::max<std::size_t>(1, impl_->options.workers); ++i)
         impl_->workers.emplace_back([this] { impl_->worker_loop(); });
@@ -332,16 +336,20 @@ Job JobManager::abort(const std::string& id) {
 
 bool JobManager::destroy(const std::string& id) { return impl_->destroy(id); }
 
-Job JobManager::set_parameters(const std::string& id, const std::vector<std::pair<std::string, std::string>>& parameters) {
+Job JobManager::set_parameters(const std::string& id,
+                               const std::vector<std::pair<std::string, std::string>>& parameters) {
     std::lock_guard lk(impl_->mutex);
     Job j = impl_->must_find(id);
     if (j.phase != Phase::PENDING)
         throw JobStateError(std::string("the parameters of a job cannot change once it has left PENDING (it is ") +
                             to_string(j.phase) + ")");
     for (const auto& [k, v] : parameters) {
-        auto it = std::find_if(j.parameters.begin(), j.parameters.end(), [&](const auto& p) { return iequal(p.first, k); });
-        if (it != j.parameters.end()) it->second = v;
-        else j.parameters.emplace_back(k, v);
+        auto it =
+            std::find_if(j.parameters.begin(), j.parameters.end(), [&](const auto& p) { return iequal(p.first, k); });
+        if (it != j.parameters.end())
+            it->second = v;
+        else
+            j.parameters.emplace_back(k, v);
     }
     impl_->save(j);
     return j;

@@ -58,7 +58,7 @@ std::vector<std::pair<std::string, std::string>> read_input_files(const std::str
 
 /// One result an Executor wrote: `file` is a path inside ExecContext::result_dir.
 struct ProducedResult {
-    std::string id;         ///< "result" for TAP (TAP 1.1 section 2.4)
+    std::string id;  ///< "result" for TAP (TAP 1.1 section 2.4)
     std::string mime_type;
     std::string file;
 };
@@ -69,16 +69,16 @@ using Executor = std::function<std::vector<ProducedResult>(const Job&, const Exe
 /// Options of a JobManager (configuration [uws]; every limit is published by
 /// the service in its capabilities).
 struct ManagerOptions {
-    std::string results_dir;                           ///< one sub-directory per job
-    std::size_t workers = 2;                           ///< jobs running at once
-    std::size_t max_queued = 1000;                     ///< QUEUED jobs beyond this: RUN refused
-    std::int64_t default_execution_duration = 3600;    ///< s, when the client gives none
-    std::int64_t max_execution_duration = 4 * 3600;    ///< s, larger requests are lowered to this
-    std::int64_t default_retention = 7 * 86400;        ///< s from creation to destruction
-    std::int64_t max_retention = 30 * 86400;           ///< s, later DESTRUCTION requests are lowered
-    int max_wait_seconds = 60;                         ///< WAIT=-1 and larger values are capped to this
+    std::string results_dir;                         ///< one sub-directory per job
+    std::size_t workers = 2;                         ///< jobs running at once
+    std::size_t max_queued = 1000;                   ///< QUEUED jobs beyond this: RUN refused
+    std::int64_t default_execution_duration = 3600;  ///< s, when the client gives none
+    std::int64_t max_execution_duration = 4 * 3600;  ///< s, larger requests are lowered to this
+    std::int64_t default_retention = 7 * 86400;      ///< s from creation to destruction
+    std::int64_t max_retention = 30 * 86400;         ///< s, later DESTRUCTION requests are lowered
+    int max_wait_seconds = 60;                       ///< WAIT=-1 and larger values are capped to this
     std::int64_t results_quota_bytes = std::int64_t{20} * 1024 * 1024 * 1024;  ///< all results together
-    std::chrono::seconds reap_interval{60};            ///< how often destruction times are checked
+    std::chrono::seconds reap_interval{60};  ///< how often destruction times are checked
     /// What a job found EXECUTING at start-up becomes: true = QUEUED again
     /// (it runs from the start), false = ERROR saying the server restarted.
     bool rerun_interrupted = false;

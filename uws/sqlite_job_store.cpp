@@ -122,10 +122,12 @@ public:
     std::vector<Job> list(const JobFilter& f) const override {
         std::lock_guard lk(mutex_);
         std::string sql = "SELECT * FROM uws_job WHERE 1";
-        if (f.phases.empty()) sql += " AND phase <> 'ARCHIVED'";
+        if (f.phases.empty())
+            sql += " AND phase <> 'ARCHIVED'";
         else {
             sql += " AND phase IN (";
-            for (std::size_t i = 0; i < f.phases.size(); ++i) sql += std::string(i ? "," : "") + "'" + to_string(f.phases[i]) + "'";
+            for (std::size_t i = 0; i < f.phases.size(); ++i)
+                sql += std::string(i ? "," : "") + "'" + to_string(f.phases[i]) + "'";
             sql += ")";
         }
         if (f.after) sql += " AND creation_time > ?1";

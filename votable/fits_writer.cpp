@@ -53,10 +53,13 @@ struct Column {
     std::size_t width() const {  ///< bytes of one cell in a row
         const std::size_t n = static_cast<std::size_t>(repeat());
         switch (code) {
-        case 'A': case 'B': case 'L': return n;
-        case 'I': return 2 * n;
-        case 'J': case 'E': return 4 * n;
-        default: return 8 * n;
+            case 'A':
+            case 'B':
+            case 'L': return n;
+            case 'I': return 2 * n;
+            case 'J':
+            case 'E': return 4 * n;
+            default: return 8 * n;
         }
     }
 };
@@ -70,7 +73,8 @@ Column column_of(const Field& f) {
     } else if (!f.arraysize.empty()) {
         c.kind = Column::array;
         c.code = d == "float" ? 'E' : 'D';
-        if (f.arraysize.find('*') == std::string::npos) c.fixed = std::max(1L, std::strtol(f.arraysize.c_str(), nullptr, 10));
+        if (f.arraysize.find('*') == std::string::npos)
+            c.fixed = std::max(1L, std::strtol(f.arraysize.c_str(), nullptr, 10));
     } else if (d == "double") {
         c.code = 'D';
     } else if (d == "float") {
@@ -80,10 +84,19 @@ Column column_of(const Field& f) {
         c.code = 'L';
     } else {
         c.kind = Column::integer;
-        if (d == "short") { c.code = 'I'; c.tnull = -32768; }
-        else if (d == "int") { c.code = 'J'; c.tnull = std::numeric_limits<std::int32_t>::min(); }
-        else if (d == "unsignedByte") { c.code = 'B'; c.tnull = 255; }
-        else { c.code = 'K'; c.tnull = std::numeric_limits<long long>::min(); }
+        if (d == "short") {
+            c.code = 'I';
+            c.tnull = -32768;
+        } else if (d == "int") {
+            c.code = 'J';
+            c.tnull = std::numeric_limits<std::int32_t>::min();
+        } else if (d == "unsignedByte") {
+            c.code = 'B';
+            c.tnull = 255;
+        } else {
+            c.code = 'K';
+            c.tnull = std::numeric_limits<long long>::min();
+        }
     }
     return c;
 }
@@ -145,75 +158,88 @@ public:
         for (std::size_t i = 0; i < columns_.size(); ++i) {
             Column& col = columns_[i];
             const Cell c = source.cell(i);
-            const bool null = c.kind == CellKind::null || (c.kind == CellKind::text && c.text.empty() && col.kind != Column::string);
+            const bool null =
+                c.kind == CellKind::null || (c.kind == CellKind::text && c.text.empty() && col.kind != Column::string);
             switch (col.kind) {
-            case Column::string: {
-                text_.clear();
-                if (!null) {
-                    if (c.kind == CellKind::text) text_.assign(c.text);
-                    else if (c.kind == CellKind::integer) text_ = std::to_string(c.integer);
-                    else append_double(text_, c.real);
-                }
-                // printable ASCII only in FITS strings (FITS 4.0 section 7.3.3.1)
-                for (auto& ch : text_)
-                    if (static_cast<unsigned char>(ch) < 32 || static_cast<unsigned char>(ch) > 126) ch = '?';
-                const auto n = static_cast<std::uint32_t>(text_.size());
-                append_raw(n);
-                record_.append(text_);
-                col.widest = std::max<std::size_t>(col.widest, n);
-                break;
-            }
-            case Column::array: {
-                values_.clear();
-                if (!null && c.kind == CellKind::text) {
-                    std::string t(c.text);
-                    const char* p = t.c_str();
-                    char* end = nullptr;
-                    for (double v = std::strtod(p, &end); end != p; v = std::strtod(p, &end)) {
-                        values_.push_back(v);
-                        p = end;
+                case Column::string: {
+                    text_.clear();
+                    if (!null) {
+                        if (c.kind == CellKind::text)
+                            text_.assign(c.text);
+                        else if (c.kind == CellKind::integer)
+                            text_ = std::to_string(c.integer);
+                        else
+                            append_double(text_, c.real);
                     }
+                    // printable ASCII only in FITS strings (FITS 4.0 section 7.3.3.1)
+                    for (auto& ch : text_)
+                        if (static_cast<unsigned char>(ch) < 32 || static_cast<unsigned char>(ch) > 126) ch = '?';
+                    const auto n = static_cast<std::uint32_t>(text_.size());
+                    append_raw(n);
+                    record_.append(text_);
+                    col.widest = std::max<std::size_t>(col.widest, n);
+                    break;
                 }
-                if (col.fixed > 0) values_.resize(static_cast<std::size_t>(col.fixed), std::numeric_limits<double>::quiet_NaN());
-                const auto n = static_cast<std::uint32_t>(values_.size());
-                append_raw(n);
-                for (double v : values_) append_raw(v);
-                col.widest = std::max<std::size_t>(col.widest, n);
-                break;
-            }
-            case Column::integer: {
-                long long v = col.tnull;
-                if (!null && c.kind == CellKind::integer) v = c.integer;
-                else if (!null && c.kind == CellKind::real && std::isfinite(c.real) && std::fabs(c.real) < 9.2e18)
-                    v = static_cast<long long>(std::nearbyint(c.real));
-                else if (!null && c.kind == CellKind::text) v = std::strtoll(std::string(c.text).c_str(), nullptr, 10);
-                if (!null && v != col.tnull && !fits_in(col, v))
-                    throw std::runtime_error("FITS output: the value " + std::to_string(v) + " of column " +
-                                             fields_[i].name + " does not fit its " + fields_[i].datatype + " type");
-                append_raw(static_cast<std::int64_t>(v));
-                break;
-            }
-            case Column::real: {
-                double v = std::numeric_limits<double>::quiet_NaN();
-                if (!null) {
-                    if (c.kind == CellKind::integer) v = static_cast<double>(c.integer);
-                    else if (c.kind == CellKind::real) v = c.real;
-                    else v = std::strtod(std::string(c.text).c_str(), nullptr);
+                case Column::array: {
+                    values_.clear();
+                    if (!null && c.kind == CellKind::text) {
+                        std::string t(c.text);
+                        const char* p = t.c_str();
+                        char* end = nullptr;
+                        for (double v = std::strtod(p, &end); end != p; v = std::strtod(p, &end)) {
+                            values_.push_back(v);
+                            p = end;
+                        }
+                    }
+                    if (col.fixed > 0)
+                        values_.resize(static_cast<std::size_t>(col.fixed), std::numeric_limits<double>::quiet_NaN());
+                    const auto n = static_cast<std::uint32_t>(values_.size());
+                    append_raw(n);
+                    for (double v : values_) append_raw(v);
+                    col.widest = std::max<std::size_t>(col.widest, n);
+                    break;
                 }
-                append_raw(v);
-                break;
-            }
-            case Column::logical: {
-                char v = 0;  // FITS 4.0 section 7.3.3.1: a zero byte is the undefined logical
-                if (!null) {
-                    bool t;
-                    if (c.kind == CellKind::text) t = c.text == "1" || c.text == "T" || c.text == "true";
-                    else t = c.kind == CellKind::integer ? c.integer != 0 : c.real != 0;
-                    v = t ? 'T' : 'F';
+                case Column::integer: {
+                    long long v = col.tnull;
+                    if (!null && c.kind == CellKind::integer)
+                        v = c.integer;
+                    else if (!null && c.kind == CellKind::real && std::isfinite(c.real) && std::fabs(c.real) < 9.2e18)
+                        v = static_cast<long long>(std::nearbyint(c.real));
+                    else if (!null && c.kind == CellKind::text)
+                        v = std::strtoll(std::string(c.text).c_str(), nullptr, 10);
+                    if (!null && v != col.tnull && !fits_in(col, v))
+                        throw std::runtime_error("FITS output: the value " + std::to_string(v) + " of column " +
+                                                 fields_[i].name + " does not fit its " + fields_[i].datatype +
+                                                 " type");
+                    append_raw(static_cast<std::int64_t>(v));
+                    break;
                 }
-                record_.push_back(v);
-                break;
-            }
+                case Column::real: {
+                    double v = std::numeric_limits<double>::quiet_NaN();
+                    if (!null) {
+                        if (c.kind == CellKind::integer)
+                            v = static_cast<double>(c.integer);
+                        else if (c.kind == CellKind::real)
+                            v = c.real;
+                        else
+                            v = std::strtod(std::string(c.text).c_str(), nullptr);
+                    }
+                    append_raw(v);
+                    break;
+                }
+                case Column::logical: {
+                    char v = 0;  // FITS 4.0 section 7.3.3.1: a zero byte is the undefined logical
+                    if (!null) {
+                        bool t;
+                        if (c.kind == CellKind::text)
+                            t = c.text == "1" || c.text == "T" || c.text == "true";
+                        else
+                            t = c.kind == CellKind::integer ? c.integer != 0 : c.real != 0;
+                        v = t ? 'T' : 'F';
+                    }
+                    record_.push_back(v);
+                    break;
+                }
             }
         }
         if (std::fwrite(record_.data(), 1, record_.size(), spool_) != record_.size())
@@ -234,10 +260,11 @@ private:
 
     static bool fits_in(const Column& col, long long v) {
         switch (col.code) {
-        case 'B': return v >= 0 && v <= 255;
-        case 'I': return v >= -32768 && v <= 32767;
-        case 'J': return v >= std::numeric_limits<std::int32_t>::min() && v <= std::numeric_limits<std::int32_t>::max();
-        default: return true;
+            case 'B': return v >= 0 && v <= 255;
+            case 'I': return v >= -32768 && v <= 32767;
+            case 'J':
+                return v >= std::numeric_limits<std::int32_t>::min() && v <= std::numeric_limits<std::int32_t>::max();
+            default: return true;
         }
     }
 
@@ -301,7 +328,8 @@ private:
     template <class T>
     T spool_value() {
         T v;
-        if (std::fread(&v, sizeof v, 1, spool_) != 1) throw std::runtime_error("FITS output: the temporary file of rows is short");
+        if (std::fread(&v, sizeof v, 1, spool_) != 1)
+            throw std::runtime_error("FITS output: the temporary file of rows is short");
         return v;
     }
 
@@ -322,41 +350,45 @@ private:
         for (LONGLONG r = 0; r < rows_; ++r) {
             for (const auto& col : columns_) {
                 switch (col.kind) {
-                case Column::string: {
-                    const auto n = spool_value<std::uint32_t>();
-                    const std::size_t at = block.size();
-                    read_spool(block, n);
-                    block.resize(at + col.width(), '\0');
-                    break;
-                }
-                case Column::array: {
-                    const auto n = spool_value<std::uint32_t>();
-                    const auto repeat = static_cast<std::uint32_t>(col.repeat());
-                    for (std::uint32_t k = 0; k < repeat; ++k) {
-                        const double v = k < n ? spool_value<double>() : std::numeric_limits<double>::quiet_NaN();
-                        if (col.code == 'E') put_be(block, static_cast<float>(v));
-                        else put_be(block, v);
+                    case Column::string: {
+                        const auto n = spool_value<std::uint32_t>();
+                        const std::size_t at = block.size();
+                        read_spool(block, n);
+                        block.resize(at + col.width(), '\0');
+                        break;
                     }
-                    for (std::uint32_t k = repeat; k < n; ++k) spool_value<double>();  // never: repeat >= n
-                    break;
-                }
-                case Column::integer: {
-                    const auto v = spool_value<std::int64_t>();
-                    switch (col.code) {
-                    case 'B': block.push_back(static_cast<char>(static_cast<unsigned char>(v))); break;
-                    case 'I': put_be(block, static_cast<std::int16_t>(v)); break;
-                    case 'J': put_be(block, static_cast<std::int32_t>(v)); break;
-                    default: put_be(block, v); break;
+                    case Column::array: {
+                        const auto n = spool_value<std::uint32_t>();
+                        const auto repeat = static_cast<std::uint32_t>(col.repeat());
+                        for (std::uint32_t k = 0; k < repeat; ++k) {
+                            const double v = k < n ? spool_value<double>() : std::numeric_limits<double>::quiet_NaN();
+                            if (col.code == 'E')
+                                put_be(block, static_cast<float>(v));
+                            else
+                                put_be(block, v);
+                        }
+                        for (std::uint32_t k = repeat; k < n; ++k) spool_value<double>();  // never: repeat >= n
+                        break;
                     }
-                    break;
-                }
-                case Column::real: {
-                    const auto v = spool_value<double>();
-                    if (col.code == 'E') put_be(block, static_cast<float>(v));
-                    else put_be(block, v);
-                    break;
-                }
-                case Column::logical: block.push_back(spool_value<char>()); break;
+                    case Column::integer: {
+                        const auto v = spool_value<std::int64_t>();
+                        switch (col.code) {
+                            case 'B': block.push_back(static_cast<char>(static_cast<unsigned char>(v))); break;
+                            case 'I': put_be(block, static_cast<std::int16_t>(v)); break;
+                            case 'J': put_be(block, static_cast<std::int32_t>(v)); break;
+                            default: put_be(block, v); break;
+                        }
+                        break;
+                    }
+                    case Column::real: {
+                        const auto v = spool_value<double>();
+                        if (col.code == 'E')
+                            put_be(block, static_cast<float>(v));
+                        else
+                            put_be(block, v);
+                        break;
+                    }
+                    case Column::logical: block.push_back(spool_value<char>()); break;
                 }
             }
             if (++in_block == block_rows || r + 1 == rows_) {

@@ -43,7 +43,8 @@ MimeKey mime_key(std::string_view text) {
         const std::size_t eq = param.find('=');
         if (eq != std::string::npos && lower_trimmed(std::string_view(param).substr(0, eq)) == "serialization") {
             std::string value = lower_trimmed(std::string_view(param).substr(eq + 1));
-            if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+            if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+                value = value.substr(1, value.size() - 2);
             key.serialization = value;
         }
         semi = next;
@@ -54,9 +55,12 @@ MimeKey mime_key(std::string_view text) {
 bool names(const FormatSpec& f, const MimeKey& want) {
     auto same = [&](std::string_view name) { return mime_key(name) == want; };
     if (same(f.mime)) return true;
-    for (auto n : f.aliases) if (same(n)) return true;
-    for (auto n : f.other_mimes) if (same(n)) return true;
-    for (auto n : f.accepted) if (same(n)) return true;
+    for (auto n : f.aliases)
+        if (same(n)) return true;
+    for (auto n : f.other_mimes)
+        if (same(n)) return true;
+    for (auto n : f.accepted)
+        if (same(n)) return true;
     return false;
 }
 
@@ -64,17 +68,28 @@ bool names(const FormatSpec& f, const MimeKey& want) {
 
 const std::vector<FormatSpec>& output_formats() {
     static const std::vector<FormatSpec> formats = {
-        {Format::votable, "application/x-votable+xml", "ivo://ivoa.net/std/TAPRegExt#output-votable-td",
-         {"votable", "votable/td"}, {"text/xml"},
+        {Format::votable,
+         "application/x-votable+xml",
+         "ivo://ivoa.net/std/TAPRegExt#output-votable-td",
+         {"votable", "votable/td"},
+         {"text/xml"},
          {"votable/tabledata", "application/xml", "application/x-votable+xml;serialization=TABLEDATA",
           "text/xml;serialization=TABLEDATA"},
          td},
-        {Format::votable_binary, "application/x-votable+xml;serialization=BINARY",
-         "ivo://ivoa.net/std/TAPRegExt#output-votable-binary", {"votable/b"}, {},
-         {"binary", "votable/binary", "text/xml;serialization=BINARY"}, b1},
-        {Format::votable_binary2, "application/x-votable+xml;serialization=BINARY2",
-         "ivo://ivoa.net/std/TAPRegExt#output-votable-binary2", {"votable/b2"}, {},
-         {"binary2", "votable/binary2", "text/xml;serialization=BINARY2"}, b2},
+        {Format::votable_binary,
+         "application/x-votable+xml;serialization=BINARY",
+         "ivo://ivoa.net/std/TAPRegExt#output-votable-binary",
+         {"votable/b"},
+         {},
+         {"binary", "votable/binary", "text/xml;serialization=BINARY"},
+         b1},
+        {Format::votable_binary2,
+         "application/x-votable+xml;serialization=BINARY2",
+         "ivo://ivoa.net/std/TAPRegExt#output-votable-binary2",
+         {"votable/b2"},
+         {},
+         {"binary2", "votable/binary2", "text/xml;serialization=BINARY2"},
+         b2},
         {Format::csv, "text/csv;header=present", "", {"csv"}, {}, {}, csv},
         {Format::tsv, "text/tab-separated-values", "", {"tsv"}, {}, {"text/tsv"}, tsv},
         {Format::fits, "application/fits", "", {"fits"}, {}, {"image/fits"}, make_fits_writer},

@@ -19,16 +19,29 @@ namespace {
 
 // ---------------------------------------------------------------- datatypes
 
-enum class Prim { boolean, bit, ubyte, shortint, integer, longint, real32, real64, character, unicode, complex32, complex64 };
+enum class Prim {
+    boolean,
+    bit,
+    ubyte,
+    shortint,
+    integer,
+    longint,
+    real32,
+    real64,
+    character,
+    unicode,
+    complex32,
+    complex64
+};
 
 /// What a FIELD declares, as the reader needs it.
 struct Column {
-    Field field;          ///< as handed to the receiver
+    Field field;  ///< as handed to the receiver
     Prim prim = Prim::character;
-    bool array = false;       ///< arraysize given (strings, numeric arrays)
-    bool variable = false;    ///< arraysize ends in '*'
-    std::size_t fixed = 1;    ///< elements of a fixed array (product of the dimensions)
-    std::string null;         ///< VALUES null, "" when none
+    bool array = false;                        ///< arraysize given (strings, numeric arrays)
+    bool variable = false;                     ///< arraysize ends in '*'
+    std::size_t fixed = 1;                     ///< elements of a fixed array (product of the dimensions)
+    std::string null;                          ///< VALUES null, "" when none
     std::optional<std::int64_t> null_integer;  ///< the same, parsed, for integer types
 };
 
@@ -48,20 +61,25 @@ std::optional<Prim> prim_of(std::string_view d) {
     return std::nullopt;
 }
 
-bool is_integer(Prim p) {
-    return p == Prim::ubyte || p == Prim::shortint || p == Prim::integer || p == Prim::longint;
-}
+bool is_integer(Prim p) { return p == Prim::ubyte || p == Prim::shortint || p == Prim::integer || p == Prim::longint; }
 bool is_real(Prim p) { return p == Prim::real32 || p == Prim::real64; }
 bool is_string(Prim p) { return p == Prim::character || p == Prim::unicode; }
 
 /// Bytes of one element in BINARY (bit is handled apart).
 std::size_t element_bytes(Prim p) {
     switch (p) {
-    case Prim::boolean: case Prim::ubyte: case Prim::character: case Prim::bit: return 1;
-    case Prim::shortint: case Prim::unicode: return 2;
-    case Prim::integer: case Prim::real32: return 4;
-    case Prim::longint: case Prim::real64: case Prim::complex32: return 8;
-    case Prim::complex64: return 16;
+        case Prim::boolean:
+        case Prim::ubyte:
+        case Prim::character:
+        case Prim::bit: return 1;
+        case Prim::shortint:
+        case Prim::unicode: return 2;
+        case Prim::integer:
+        case Prim::real32: return 4;
+        case Prim::longint:
+        case Prim::real64:
+        case Prim::complex32: return 8;
+        case Prim::complex64: return 16;
     }
     return 1;
 }
@@ -88,20 +106,35 @@ std::optional<std::int64_t> parse_integer(std::string_view t, Prim p) {
         if (errno || end != s.c_str() + s.size()) return std::nullopt;
         // Hex gives the bit pattern of the type (e.g. 0xFFFF is -1 as a short).
         switch (p) {
-        case Prim::ubyte: if (u > 0xff) return std::nullopt; v = static_cast<long long>(u); break;
-        case Prim::shortint: if (u > 0xffff) return std::nullopt; v = static_cast<std::int16_t>(u); break;
-        case Prim::integer: if (u > 0xffffffffULL) return std::nullopt; v = static_cast<std::int32_t>(u); break;
-        default: v = static_cast<long long>(u); break;
+            case Prim::ubyte:
+                if (u > 0xff) return std::nullopt;
+                v = static_cast<long long>(u);
+                break;
+            case Prim::shortint:
+                if (u > 0xffff) return std::nullopt;
+                v = static_cast<std::int16_t>(u);
+                break;
+            case Prim::integer:
+                if (u > 0xffffffffULL) return std::nullopt;
+                v = static_cast<std::int32_t>(u);
+                break;
+            default: v = static_cast<long long>(u); break;
         }
         return v;
     }
     v = std::strtoll(s.c_str(), &end, 10);
     if (errno || end != s.c_str() + s.size()) return std::nullopt;
     switch (p) {
-    case Prim::ubyte: if (v < 0 || v > 255) return std::nullopt; break;
-    case Prim::shortint: if (v < INT16_MIN || v > INT16_MAX) return std::nullopt; break;
-    case Prim::integer: if (v < INT32_MIN || v > INT32_MAX) return std::nullopt; break;
-    default: break;
+        case Prim::ubyte:
+            if (v < 0 || v > 255) return std::nullopt;
+            break;
+        case Prim::shortint:
+            if (v < INT16_MIN || v > INT16_MAX) return std::nullopt;
+            break;
+        case Prim::integer:
+            if (v < INT32_MIN || v > INT32_MAX) return std::nullopt;
+            break;
+        default: break;
     }
     return v;
 }
@@ -395,13 +428,15 @@ private:
         if (f.name.empty()) f.name = attribute("ID");
         const std::string datatype = attribute("datatype");
         const auto p = prim_of(datatype);
-        const std::string label = f.name.empty() ? "FIELD " + std::to_string(columns_.size() + 1)
-                                                 : "FIELD \"" + f.name + "\"";
-        if (!p) throw ReadError(label + " of the uploaded table has datatype=\"" + datatype +
-                                "\", which is not a VOTable datatype (VOTable 1.4 section 2.1)");
+        const std::string label =
+            f.name.empty() ? "FIELD " + std::to_string(columns_.size() + 1) : "FIELD \"" + f.name + "\"";
+        if (!p)
+            throw ReadError(label + " of the uploaded table has datatype=\"" + datatype +
+                            "\", which is not a VOTable datatype (VOTable 1.4 section 2.1)");
         c.prim = *p;
         if (!read_arraysize(attribute("arraysize"), c))
-            throw ReadError(label + " of the uploaded table has a malformed arraysize=\"" + attribute("arraysize") + "\"");
+            throw ReadError(label + " of the uploaded table has a malformed arraysize=\"" + attribute("arraysize") +
+                            "\"");
         f.datatype = datatype;
         f.arraysize = c.array ? attribute("arraysize") : "";
         f.xtype = attribute("xtype");
@@ -465,8 +500,9 @@ private:
 
     [[noreturn]] void bad_cell(const Column& c, std::string_view text) const {
         std::string shown(trim(text).substr(0, 60));
-        throw ReadError("row " + std::to_string(rows_ + 1) + ", FIELD \"" + c.field.name + "\" of the uploaded table: \"" +
-                        shown + "\" is not a " + c.field.datatype + (c.array ? " array" : ""));
+        throw ReadError("row " + std::to_string(rows_ + 1) + ", FIELD \"" + c.field.name +
+                        "\" of the uploaded table: \"" + shown + "\" is not a " + c.field.datatype +
+                        (c.array ? " array" : ""));
     }
 
     // ------------------------------------------------------------ TABLEDATA
@@ -516,8 +552,10 @@ private:
             if (e == std::string_view::npos) e = t.size();
             const std::string_view el = t.substr(b, e - b);
             bool ok = true;
-            if (c.prim == Prim::boolean || c.prim == Prim::bit) parse_boolean(el, ok);
-            else if (is_integer(c.prim)) ok = parse_integer(el, c.prim).has_value();
+            if (c.prim == Prim::boolean || c.prim == Prim::bit)
+                parse_boolean(el, ok);
+            else if (is_integer(c.prim))
+                ok = parse_integer(el, c.prim).has_value();
             else {
                 const auto r = parse_real(el);
                 ok = r.has_value();
@@ -573,10 +611,10 @@ private:
     /// Element `p` of an integer type as int64, sign-extended.
     static std::int64_t integer_at(Prim prim, const unsigned char* p) {
         switch (prim) {
-        case Prim::ubyte: return p[0];
-        case Prim::shortint: return static_cast<std::int16_t>(be(p, 2));
-        case Prim::integer: return static_cast<std::int32_t>(be(p, 4));
-        default: return static_cast<std::int64_t>(be(p, 8));
+            case Prim::ubyte: return p[0];
+            case Prim::shortint: return static_cast<std::int16_t>(be(p, 2));
+            case Prim::integer: return static_cast<std::int32_t>(be(p, 4));
+            default: return static_cast<std::int64_t>(be(p, 8));
         }
     }
     static double real_at(Prim prim, const unsigned char* p) {
@@ -665,22 +703,23 @@ private:
         for (std::size_t k = 0; k < elements; ++k) {
             if (k) t += ' ';
             switch (c.prim) {
-            case Prim::bit: t += (p[k / 8] & (0x80u >> (k % 8))) ? '1' : '0'; break;
-            case Prim::boolean: {
-                bool ok = true;
-                const auto b = parse_boolean(std::string_view(reinterpret_cast<const char*>(p + k), 1), ok);
-                t += b ? (*b ? "T" : "F") : "?";
-                break;
-            }
-            case Prim::complex32: append_double(t, real_at(Prim::real32, p + 4 * k)); break;
-            case Prim::complex64: append_double(t, real_at(Prim::real64, p + 8 * k)); break;
-            case Prim::real32: case Prim::real64: {
-                const double d = real_at(c.prim, p + element_bytes(c.prim) * k);
-                if (!std::isnan(d)) all_nan = false;
-                append_double(t, d);
-                break;
-            }
-            default: t += std::to_string(integer_at(c.prim, p + element_bytes(c.prim) * k)); break;
+                case Prim::bit: t += (p[k / 8] & (0x80u >> (k % 8))) ? '1' : '0'; break;
+                case Prim::boolean: {
+                    bool ok = true;
+                    const auto b = parse_boolean(std::string_view(reinterpret_cast<const char*>(p + k), 1), ok);
+                    t += b ? (*b ? "T" : "F") : "?";
+                    break;
+                }
+                case Prim::complex32: append_double(t, real_at(Prim::real32, p + 4 * k)); break;
+                case Prim::complex64: append_double(t, real_at(Prim::real64, p + 8 * k)); break;
+                case Prim::real32:
+                case Prim::real64: {
+                    const double d = real_at(c.prim, p + element_bytes(c.prim) * k);
+                    if (!std::isnan(d)) all_nan = false;
+                    append_double(t, d);
+                    break;
+                }
+                default: t += std::to_string(integer_at(c.prim, p + element_bytes(c.prim) * k)); break;
             }
         }
         if (all_nan) return Value{};

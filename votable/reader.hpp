@@ -55,8 +55,8 @@ public:
 
 /// Bounds on what one document may hold.
 struct ReadLimits {
-    std::uint64_t max_rows = 100000;   ///< rows at most; one more is a ReadError
-    std::size_t max_fields = 1000;     ///< FIELDs at most
+    std::uint64_t max_rows = 100000;  ///< rows at most; one more is a ReadError
+    std::size_t max_fields = 1000;    ///< FIELDs at most
 };
 
 /// Reads the first TABLE of the VOTable document `document` (VOTable 1.1 to

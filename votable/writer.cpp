@@ -30,10 +30,17 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
     std::size_t n;
     std::uint32_t cp;
     if (c < 0x80) return 1;
-    if ((c & 0xE0) == 0xC0) { n = 2; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { n = 3; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { n = 4; cp = c & 0x07; }
-    else return 0;
+    if ((c & 0xE0) == 0xC0) {
+        n = 2;
+        cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+        n = 3;
+        cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+        n = 4;
+        cp = c & 0x07;
+    } else
+        return 0;
     if (i + n > s.size()) return 0;
     for (std::size_t k = 1; k < n; ++k) {
         const auto cc = static_cast<unsigned char>(s[i + k]);
@@ -56,44 +63,43 @@ bool is_integer_type(std::string_view datatype) {
 /// true/false for booleans. Returns false for a NULL.
 bool format_cell(std::string& out, const Field& field, const Cell& cell) {
     switch (cell.kind) {
-    case CellKind::null:
-        return false;
-    case CellKind::integer:
-        if (field.datatype == "boolean" && field.arraysize.empty()) {
-            out += cell.integer != 0 ? "true" : "false";
-        } else {
-            // Integral values in a floating column: plain digits are valid too.
-            char buf[32];
-            auto r = std::to_chars(buf, buf + sizeof buf, cell.integer);
-            out.append(buf, r.ptr);
-        }
-        return true;
-    case CellKind::real:
-        if (is_integer_type(field.datatype)) {
-            if (!std::isfinite(cell.real)) return false;
-            const double r = std::nearbyint(cell.real);
-            if (r < -9.2e18 || r > 9.2e18) return false;
-            char buf[32];
-            auto res = std::to_chars(buf, buf + sizeof buf, static_cast<std::int64_t>(r));
-            out.append(buf, res.ptr);
-        } else if (field.datatype == "boolean" && field.arraysize.empty()) {
-            out += cell.real != 0.0 ? "true" : "false";
-        } else if (field.datatype == "float") {
-            const float f = static_cast<float>(cell.real);
-            if (std::isnan(f)) out += "NaN";
-            else if (std::isinf(f)) out += f > 0 ? "+Inf" : "-Inf";
-            else {
-                char buf[48];
-                auto res = std::to_chars(buf, buf + sizeof buf, f);
-                out.append(buf, res.ptr);
+        case CellKind::null: return false;
+        case CellKind::integer:
+            if (field.datatype == "boolean" && field.arraysize.empty()) {
+                out += cell.integer != 0 ? "true" : "false";
+            } else {
+                // Integral values in a floating column: plain digits are valid too.
+                char buf[32];
+                auto r = std::to_chars(buf, buf + sizeof buf, cell.integer);
+                out.append(buf, r.ptr);
             }
-        } else {
-            append_double(out, cell.real);
-        }
-        return true;
-    case CellKind::text:
-        out.append(cell.text);
-        return true;
+            return true;
+        case CellKind::real:
+            if (is_integer_type(field.datatype)) {
+                if (!std::isfinite(cell.real)) return false;
+                const double r = std::nearbyint(cell.real);
+                if (r < -9.2e18 || r > 9.2e18) return false;
+                char buf[32];
+                auto res = std::to_chars(buf, buf + sizeof buf, static_cast<std::int64_t>(r));
+                out.append(buf, res.ptr);
+            } else if (field.datatype == "boolean" && field.arraysize.empty()) {
+                out += cell.real != 0.0 ? "true" : "false";
+            } else if (field.datatype == "float") {
+                const float f = static_cast<float>(cell.real);
+                if (std::isnan(f))
+                    out += "NaN";
+                else if (std::isinf(f))
+                    out += f > 0 ? "+Inf" : "-Inf";
+                else {
+                    char buf[48];
+                    auto res = std::to_chars(buf, buf + sizeof buf, f);
+                    out.append(buf, res.ptr);
+                }
+            } else {
+                append_double(out, cell.real);
+            }
+            return true;
+        case CellKind::text: out.append(cell.text); return true;
     }
     return false;
 }
@@ -120,18 +126,24 @@ constexpr std::string_view kVOTableOpen =
 struct BinaryLayout {
     enum class Type { boolean, ubyte, shortint, integer, longint, real32, real64, character, unicode };
     Type type = Type::character;
-    bool array = false;        ///< an array (of numbers, or a string)
-    bool variable = false;     ///< variable length: a 4-byte count first
-    std::size_t fixed = 0;     ///< element count of a fixed array
+    bool array = false;     ///< an array (of numbers, or a string)
+    bool variable = false;  ///< variable length: a 4-byte count first
+    std::size_t fixed = 0;  ///< element count of a fixed array
 };
 
 BinaryLayout binary_layout(const Field& f) {
     BinaryLayout l;
     using T = BinaryLayout::Type;
     const std::string& d = f.datatype;
-    l.type = d == "boolean" ? T::boolean : d == "unsignedByte" ? T::ubyte : d == "short" ? T::shortint
-           : d == "int" ? T::integer : d == "long" ? T::longint : d == "float" ? T::real32 : d == "double" ? T::real64
-           : d == "unicodeChar" ? T::unicode : T::character;
+    l.type = d == "boolean"        ? T::boolean
+             : d == "unsignedByte" ? T::ubyte
+             : d == "short"        ? T::shortint
+             : d == "int"          ? T::integer
+             : d == "long"         ? T::longint
+             : d == "float"        ? T::real32
+             : d == "double"       ? T::real64
+             : d == "unicodeChar"  ? T::unicode
+                                   : T::character;
     std::string as = f.arraysize;
     // as in the FIELD written: a char column without arraysize is variable
     if (as.empty() && (l.type == T::character || l.type == T::unicode)) as = "*";
@@ -166,15 +178,15 @@ void put_float(std::string& out, float f) {
 /// A cell as a number (text cells parsed), or nullopt.
 std::optional<double> cell_number(const Cell& c) {
     switch (c.kind) {
-    case CellKind::integer: return static_cast<double>(c.integer);
-    case CellKind::real: return c.real;
-    case CellKind::text: {
-        double v;
-        auto r = std::from_chars(c.text.data(), c.text.data() + c.text.size(), v);
-        if (r.ec != std::errc()) return std::nullopt;
-        return v;
-    }
-    default: return std::nullopt;
+        case CellKind::integer: return static_cast<double>(c.integer);
+        case CellKind::real: return c.real;
+        case CellKind::text: {
+            double v;
+            auto r = std::from_chars(c.text.data(), c.text.data() + c.text.size(), v);
+            if (r.ec != std::errc()) return std::nullopt;
+            return v;
+        }
+        default: return std::nullopt;
     }
 }
 
@@ -193,10 +205,10 @@ std::optional<std::int64_t> cell_integer(const Cell& c) {
 std::int64_t binary_null(BinaryLayout::Type type) {
     using T = BinaryLayout::Type;
     switch (type) {
-    case T::ubyte: return 255;
-    case T::shortint: return -32768;
-    case T::integer: return std::numeric_limits<std::int32_t>::min();
-    default: return std::numeric_limits<std::int64_t>::min();
+        case T::ubyte: return 255;
+        case T::shortint: return -32768;
+        case T::integer: return std::numeric_limits<std::int32_t>::min();
+        default: return std::numeric_limits<std::int64_t>::min();
     }
 }
 
@@ -210,32 +222,34 @@ bool is_integer_layout(BinaryLayout::Type t) {
 void put_scalar(std::string& out, BinaryLayout::Type type, const Cell& c, bool null, std::int64_t null_int = 0) {
     using T = BinaryLayout::Type;
     switch (type) {
-    case T::boolean: {
-        char v = '?';
-        if (!null) {
-            if (c.kind == CellKind::text) {
-                const std::string_view t = c.text;
-                v = (t == "1" || t == "T" || t == "t" || t == "true" || t == "TRUE" || t == "True") ? 'T'
-                    : (t == "0" || t == "F" || t == "f" || t == "false" || t == "FALSE" || t == "False") ? 'F' : '?';
-            } else if (const auto d = cell_number(c)) {
-                v = *d != 0 ? 'T' : 'F';
+        case T::boolean: {
+            char v = '?';
+            if (!null) {
+                if (c.kind == CellKind::text) {
+                    const std::string_view t = c.text;
+                    v = (t == "1" || t == "T" || t == "t" || t == "true" || t == "TRUE" || t == "True")      ? 'T'
+                        : (t == "0" || t == "F" || t == "f" || t == "false" || t == "FALSE" || t == "False") ? 'F'
+                                                                                                             : '?';
+                } else if (const auto d = cell_number(c)) {
+                    v = *d != 0 ? 'T' : 'F';
+                }
             }
+            out.push_back(v);
+            return;
         }
-        out.push_back(v);
-        return;
-    }
-    case T::real32:
-        put_float(out, null ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(cell_number(c).value_or(NAN)));
-        return;
-    case T::real64:
-        put_double(out, null ? std::numeric_limits<double>::quiet_NaN() : cell_number(c).value_or(NAN));
-        return;
-    default: {
-        const std::int64_t v = null ? null_int : cell_integer(c).value_or(null_int);
-        const int n = type == T::ubyte ? 1 : type == T::shortint ? 2 : type == T::integer ? 4 : 8;
-        put_be(out, static_cast<std::uint64_t>(v), n);
-        return;
-    }
+        case T::real32:
+            put_float(
+                out, null ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(cell_number(c).value_or(NAN)));
+            return;
+        case T::real64:
+            put_double(out, null ? std::numeric_limits<double>::quiet_NaN() : cell_number(c).value_or(NAN));
+            return;
+        default: {
+            const std::int64_t v = null ? null_int : cell_integer(c).value_or(null_int);
+            const int n = type == T::ubyte ? 1 : type == T::shortint ? 2 : type == T::integer ? 4 : 8;
+            put_be(out, static_cast<std::uint64_t>(v), n);
+            return;
+        }
     }
 }
 
@@ -460,8 +474,13 @@ public:
                 // 6); floating-point arrays with a DALI geometry xtype get
                 // NaNs instead, the VOTable 1.4 section 6 null of floating
                 // arrays, because validators parse those cells as geometry.
-                if (null_text_[i].empty()) b += "<TD/>";
-                else { b += "<TD>"; b += null_text_[i]; b += "</TD>"; }
+                if (null_text_[i].empty())
+                    b += "<TD/>";
+                else {
+                    b += "<TD>";
+                    b += null_text_[i];
+                    b += "</TD>";
+                }
             } else if (c.kind == CellKind::text) {
                 b += "<TD>";
                 if (fields_[i].datatype == "boolean" && fields_[i].arraysize.empty()) {
@@ -489,8 +508,8 @@ public:
         raw_.assign(binary2_ ? (fields_.size() + 7) / 8 : 0, '\0');
         for (std::size_t i = 0; i < fields_.size(); ++i) {
             const Cell c = source.cell(i);
-            bool null = c.kind == CellKind::null ||
-                        (c.kind == CellKind::text && c.text.empty() && !is_char(fields_[i]));
+            bool null =
+                c.kind == CellKind::null || (c.kind == CellKind::text && c.text.empty() && !is_char(fields_[i]));
             if (!null && !layouts_[i].array && layouts_[i].type != BinaryLayout::Type::boolean &&
                 layouts_[i].type != BinaryLayout::Type::real32 && layouts_[i].type != BinaryLayout::Type::real64 &&
                 !cell_integer(c))
@@ -551,13 +570,21 @@ private:
     static std::string null_text(const Field& f) {
         if (f.arraysize.empty() || (f.datatype != "double" && f.datatype != "float")) return {};
         std::size_t n = 0;
-        if (f.xtype == "polygon") n = 6;
-        else if (f.xtype == "point") n = 2;
-        else if (f.xtype == "circle") n = 3;
-        else if (f.xtype == "interval") n = 2;
-        else return {};
+        if (f.xtype == "polygon")
+            n = 6;
+        else if (f.xtype == "point")
+            n = 2;
+        else if (f.xtype == "circle")
+            n = 3;
+        else if (f.xtype == "interval")
+            n = 2;
+        else
+            return {};
         if (f.arraysize.find('*') == std::string::npos) {
-            try { n = std::stoul(f.arraysize); } catch (...) {}
+            try {
+                n = std::stoul(f.arraysize);
+            } catch (...) {
+            }
         }
         std::string t;
         for (std::size_t k = 0; k < n; ++k) t += k ? " NaN" : "NaN";
@@ -631,11 +658,11 @@ private:
             // tab or newline; write them as escapes.
             for (char ch : t) {
                 switch (ch) {
-                case '\t': b += "\\t"; break;
-                case '\n': b += "\\n"; break;
-                case '\r': b += "\\r"; break;
-                case '\\': b += "\\\\"; break;
-                default: b += ch;
+                    case '\t': b += "\\t"; break;
+                    case '\n': b += "\\n"; break;
+                    case '\r': b += "\\r"; break;
+                    case '\\': b += "\\\\"; break;
+                    default: b += ch;
                 }
             }
         }
@@ -657,20 +684,23 @@ void append_xml_escaped(std::string& out, std::string_view text) {
         const auto u = static_cast<unsigned char>(c);
         if (u < 0x80) {
             switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&apos;"; break;
-            case '\t': case '\n': out += c; break;
-            case '\r': out += "&#13;"; break;
-            default:
-                if (u < 0x20 || u == 0x7F) {
-                    if (u == 0x7F) out += "&#127;";
-                    else out += kReplacement;
-                } else {
-                    out += c;
-                }
+                case '&': out += "&amp;"; break;
+                case '<': out += "&lt;"; break;
+                case '>': out += "&gt;"; break;
+                case '"': out += "&quot;"; break;
+                case '\'': out += "&apos;"; break;
+                case '\t':
+                case '\n': out += c; break;
+                case '\r': out += "&#13;"; break;
+                default:
+                    if (u < 0x20 || u == 0x7F) {
+                        if (u == 0x7F)
+                            out += "&#127;";
+                        else
+                            out += kReplacement;
+                    } else {
+                        out += c;
+                    }
             }
             ++i;
             continue;

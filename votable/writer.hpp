@@ -162,8 +162,8 @@ std::unique_ptr<TableWriter> make_writer(Format format, Sink sink, std::size_t c
 
 /// Result of stream_rows.
 struct StreamResult {
-    std::int64_t rows = 0;   ///< rows written
-    bool overflow = false;   ///< the source had more than `maxrec` rows
+    std::int64_t rows = 0;  ///< rows written
+    bool overflow = false;  ///< the source had more than `maxrec` rows
 };
 
 /// Writes rows of `source` to `writer` (between begin and end, which the

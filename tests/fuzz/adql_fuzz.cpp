@@ -43,12 +43,17 @@ public:
         o.schema = "ivoa";
         o.name = "obscore";
         o.physical = "ivoa_obscore";
-        o.columns = {col("obs_id", "char", "*", "", ""),          col("s_ra", "double", "", "", "deg"),
-                     col("s_dec", "double", "", "", "deg"),        col("s_region", "char", "*", "adql:REGION", ""),
-                     col("s_fov", "double", "", "", "deg"),        col("em_min", "double", "", "", "m"),
-                     col("t_min", "double", "", "", "d"),          col("calib_level", "short", "", "", ""),
+        o.columns = {col("obs_id", "char", "*", "", ""),
+                     col("s_ra", "double", "", "", "deg"),
+                     col("s_dec", "double", "", "", "deg"),
+                     col("s_region", "char", "*", "adql:REGION", ""),
+                     col("s_fov", "double", "", "", "deg"),
+                     col("em_min", "double", "", "", "m"),
+                     col("t_min", "double", "", "", "d"),
+                     col("calib_level", "short", "", "", ""),
                      col("obs_release_date", "char", "*", "timestamp", ""),
-                     col("pos", "double", "2", "point", "deg"),    col("size", "long", "", "", "byte")};
+                     col("pos", "double", "2", "point", "deg"),
+                     col("size", "long", "", "", "byte")};
         vo::adql::SpatialIndexInfo si;
         si.cell_table = "ivoa_obscore_s2";
         si.cover_function = "adql_s2_cover";
@@ -69,8 +74,8 @@ public:
             g.schema = "public";
             g.name = n;
             g.physical = std::string("g_") + n;
-            g.columns = {col("x", "double", "", "", "deg"), col("y", "double", "", "", "deg"),
-                         col("a", "int", "", "", ""),       col("b", "char", "*", "", ""),
+            g.columns = {col("x", "double", "", "", "deg"),  col("y", "double", "", "", "deg"),
+                         col("a", "int", "", "", ""),        col("b", "char", "*", "", ""),
                          col("ra", "double", "", "", "deg"), col("dec", "double", "", "", "deg")};
             tables_.push_back(g);
         }

@@ -93,8 +93,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size == 0) return 0;
     const std::string_view content(reinterpret_cast<const char*>(data + 1), size - 1);
     try {
-        if (data[0] & 1) fits_file(content);
-        else header_text(content);
+        if (data[0] & 1)
+            fits_file(content);
+        else
+            header_text(content);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "fits_fuzz: extraction threw: %s\n", e.what());
         std::abort();

@@ -183,16 +183,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     double d[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     long long k[2] = {0, 0};
     for (std::size_t t = 0; t < tokens.size(); ++t) {
-        if (t < 8) d[t] = std::strtod(tokens[t].c_str(), nullptr);
-        else k[t - 8] = std::strtoll(tokens[t].c_str(), nullptr, 10);
+        if (t < 8)
+            d[t] = std::strtod(tokens[t].c_str(), nullptr);
+        else
+            k[t - 8] = std::strtoll(tokens[t].c_str(), nullptr, 10);
     }
     for (sqlite3_stmt* st : db.numbers) {
         const int n = sqlite3_bind_parameter_count(st);
         for (int p = 1; p <= n; ++p) {
             const char* name = sqlite3_bind_parameter_name(st, p);  // "?N"
             const int idx = name ? std::atoi(name + 1) : p;
-            if (idx >= 1 && idx <= 8) sqlite3_bind_double(st, p, d[idx - 1]);
-            else if (idx == 9 || idx == 10) sqlite3_bind_int64(st, p, k[idx - 9]);
+            if (idx >= 1 && idx <= 8)
+                sqlite3_bind_double(st, p, d[idx - 1]);
+            else if (idx == 9 || idx == 10)
+                sqlite3_bind_int64(st, p, k[idx - 9]);
         }
         run(st);
     }

@@ -37,10 +37,10 @@ using vo::soda::SodaError;
 // AWAV spectrum in an extension, WFPC2 image extension, and an ALMA cube
 // (cut with META=true only: its data are 3 MB).
 constexpr const char* kProducts[] = {
-    "radio/first_vla_cutout.fits",          "radio/jcmt_harp_13CO_3-2_integ.fits",
-    "other/apogee_sip-wcs.fits",            "muse/udf10_00002_spectrum.fits",
-    "hst/wfpc2_test0.fits",                 "alma/ngc3256_alma_sv_co10_cube.fits",
-    "radio/first_vla_cutout.fits",          "other/apogee_sip-wcs.fits",
+    "radio/first_vla_cutout.fits", "radio/jcmt_harp_13CO_3-2_integ.fits",
+    "other/apogee_sip-wcs.fits",   "muse/udf10_00002_spectrum.fits",
+    "hst/wfpc2_test0.fits",        "alma/ngc3256_alma_sv_co10_cube.fits",
+    "radio/first_vla_cutout.fits", "other/apogee_sip-wcs.fits",
 };
 constexpr int kMetaOnlyProduct = 5;
 

@@ -87,8 +87,9 @@ TEST_CASE("bind: result column metadata", "[adql][bind]") {
 }
 
 TEST_CASE("bind: REGION and IN_UNIT are resolved at bind time", "[adql][bind]") {
-    auto st = bind_text("SELECT IN_UNIT(DEGREES(s_ra), 'arcsec') FROM ivoa.obscore WHERE "
-                        "1 = CONTAINS(POINT(s_ra, 0), REGION('Circle ICRS 10 20 0.5'))");
+    auto st = bind_text(
+        "SELECT IN_UNIT(DEGREES(s_ra), 'arcsec') FROM ivoa.obscore WHERE "
+        "1 = CONTAINS(POINT(s_ra, 0), REGION('Circle ICRS 10 20 0.5'))");
     const Expr& conv = *body(st).items[0].expr;
     CHECK(conv.kind == BK::Binary);
     CHECK(conv.op == "*");
@@ -103,8 +104,9 @@ TEST_CASE("bind: REGION and IN_UNIT are resolved at bind time", "[adql][bind]") 
 }
 
 TEST_CASE("bind: joins, derived tables and WITH", "[adql][bind]") {
-    auto st = bind_text("WITH w AS (SELECT obs_id AS id, s_ra FROM ivoa.obscore) "
-                        "SELECT w.id, q.s_ra FROM w JOIN (SELECT obs_id, s_ra FROM ivoa.obscore) AS q ON w.id = q.obs_id");
+    auto st = bind_text(
+        "WITH w AS (SELECT obs_id AS id, s_ra FROM ivoa.obscore) "
+        "SELECT w.id, q.s_ra FROM w JOIN (SELECT obs_id, s_ra FROM ivoa.obscore) AS q ON w.id = q.obs_id");
     REQUIRE(st.with.size() == 1);
     CHECK(st.with[0].name == "w");
     const auto& join = *body(st).from[0];

@@ -40,21 +40,21 @@ TEST_CASE("lyonetia: every verdict matches the parser or contradicts the BNF", "
         bool expect_valid = obj.contains("valid") && obj.at("valid").as_bool();
         if (expect_valid) ++valid;
         std::vector<vo::adql::UdfDecl> udfs;
-        for (auto& u : obj.at("udfs").as_array())
-            udfs.push_back(vo::adql::parse_udf_decl(std::string(u.as_string())));
+        for (auto& u : obj.at("udfs").as_array()) udfs.push_back(vo::adql::parse_udf_decl(std::string(u.as_string())));
         std::string adql(obj.at("adql").as_string());
         auto err = vo::adql::check_syntax(adql, udfs);
         bool got_valid = !err.has_value();
-        const std::string key = std::string(obj.at("file").as_string()) + " #" +
-                                std::to_string(obj.at("index").as_int64());
+        const std::string key =
+            std::string(obj.at("file").as_string()) + " #" + std::to_string(obj.at("index").as_int64());
         if (kContradictsBnf.count(key)) {
             CHECK(got_valid != expect_valid);
             continue;
         }
         if (got_valid != expect_valid) {
             ++n_mismatch;
-            mismatches << "\n" << obj.at("file").as_string() << " #" << obj.at("index").as_int64()
-                       << " expected " << (expect_valid ? "valid" : "invalid") << ": " << adql
+            mismatches << "\n"
+                       << obj.at("file").as_string() << " #" << obj.at("index").as_int64() << " expected "
+                       << (expect_valid ? "valid" : "invalid") << ": " << adql
                        << (err ? "\n    -> " + *err : std::string("\n    -> accepted"));
         }
     }

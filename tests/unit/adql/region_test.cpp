@@ -18,8 +18,8 @@ using test::Obscore;
 
 std::string sql_of(const std::string& region) {
     Obscore cat;
-    return translate_sqlite("SELECT s_region FROM ivoa.obscore WHERE 1 = INTERSECTS(s_region, REGION('" + region + "'))",
-                            cat)
+    return translate_sqlite(
+               "SELECT s_region FROM ivoa.obscore WHERE 1 = INTERSECTS(s_region, REGION('" + region + "'))", cat)
         .sql;
 }
 
@@ -41,7 +41,7 @@ TEST_CASE("STC-S shapes are read with their numbers in degrees", "[adql][region]
     auto p = parse_stcs_region("  polygon icrs barycenter spherical2 0 0 10 0 10 10 unit deg ");
     CHECK(p.kind == "polygon");
     CHECK(p.values.size() == 6);
-    CHECK(parse_stcs_region("Position 1 2").kind == "point");  // frame omitted: ICRS
+    CHECK(parse_stcs_region("Position 1 2").kind == "point");      // frame omitted: ICRS
     auto b = parse_stcs_region("Box UNKNOWNFrame 180 0 100 120");  // a height beyond 90 is not a latitude
     CHECK(b.kind == "box");
     CHECK(b.values[3] == 120);
@@ -68,7 +68,8 @@ TEST_CASE("REGION strings the service cannot evaluate are refused naming the pro
     // the position is that of the REGION call
     Obscore cat;
     try {
-        translate_sqlite("SELECT s_region FROM ivoa.obscore\nWHERE 1 = INTERSECTS(s_region, REGION('Not (Circle 1 2 3)'))", cat);
+        translate_sqlite(
+            "SELECT s_region FROM ivoa.obscore\nWHERE 1 = INTERSECTS(s_region, REGION('Not (Circle 1 2 3)'))", cat);
         FAIL("no error");
     } catch (const AdqlError& e) {
         CHECK(e.line() == 2);

@@ -26,9 +26,9 @@ public:
         TableInfo t;
         t.schema = "ivoa";
         t.name = t.physical = "obscore";
-        t.columns = {col("obs_id", "char", "*"), col("s_ra", "double"), col("calib_level", "int"),
-                     col("s_region", "char", "*", "adql:REGION"), col("t_min", "double"),
-                     col("obs_release_date", "char", "*", "timestamp")};
+        t.columns = {col("obs_id", "char", "*"), col("s_ra", "double"),
+                     col("calib_level", "int"),  col("s_region", "char", "*", "adql:REGION"),
+                     col("t_min", "double"),     col("obs_release_date", "char", "*", "timestamp")};
         tables_.push_back(t);
     }
     const std::vector<TableInfo>& tables() const override { return tables_; }

@@ -31,8 +31,7 @@ TEST_CASE("comparisons between a string and a number are type errors", "[adql][t
     CHECK_THAT(error_of("SELECT obs_id FROM ivoa.obscore WHERE obs_id > 3"),
                Catch::Contains("cannot compare") && Catch::Contains("character string") && Catch::Contains("integer"));
     CHECK_THAT(error_of("SELECT obs_id FROM ivoa.obscore WHERE 'x' = s_ra"), Catch::Contains("cannot compare"));
-    CHECK_THAT(error_of("SELECT obs_id FROM ivoa.obscore WHERE s_ra BETWEEN 'a' AND 'b'"),
-               Catch::Contains("BETWEEN"));
+    CHECK_THAT(error_of("SELECT obs_id FROM ivoa.obscore WHERE s_ra BETWEEN 'a' AND 'b'"), Catch::Contains("BETWEEN"));
     CHECK_THAT(error_of("SELECT obs_id FROM ivoa.obscore WHERE calib_level IN (1, 'two')"), Catch::Contains("IN"));
     // positions: line 1, the column of the comparison
     CHECK_THAT(error_of("SELECT obs_id FROM ivoa.obscore WHERE obs_id > 3"), Catch::Contains("column"));
@@ -71,7 +70,8 @@ TEST_CASE("aggregates and plain columns: GROUP BY is checked", "[adql][grouping]
     CHECK(error_of("SELECT calib_level + 1 AS c, COUNT(*) FROM ivoa.obscore GROUP BY calib_level").empty());
     CHECK(error_of("SELECT calib_level AS c, MAX(s_ra) FROM ivoa.obscore GROUP BY c").empty());
     CHECK(error_of("SELECT COUNT(*), MAX(s_ra), 1 FROM ivoa.obscore").empty());
-    CHECK(error_of("SELECT calib_level, COUNT(*) FROM ivoa.obscore GROUP BY calib_level HAVING COUNT(*) > 1 AND calib_level > 0")
+    CHECK(error_of("SELECT calib_level, COUNT(*) FROM ivoa.obscore GROUP BY calib_level HAVING COUNT(*) > 1 AND "
+                   "calib_level > 0")
               .empty());
     CHECK(error_of("SELECT o.calib_level, COUNT(*) FROM ivoa.obscore AS o GROUP BY calib_level").empty());
 }

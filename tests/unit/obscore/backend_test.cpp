@@ -63,10 +63,10 @@ std::vector<std::vector<std::string>> all_rows(ResultCursor& cursor, std::size_t
         for (std::size_t i = 0; i < columns; ++i) {
             const Cell c = cursor.cell(i);
             switch (c.kind) {
-            case Cell::Kind::null: r.emplace_back("<null>"); break;
-            case Cell::Kind::integer: r.push_back(std::to_string(c.integer)); break;
-            case Cell::Kind::real: r.push_back(std::to_string(c.real)); break;
-            case Cell::Kind::text: r.emplace_back(c.text); break;
+                case Cell::Kind::null: r.emplace_back("<null>"); break;
+                case Cell::Kind::integer: r.push_back(std::to_string(c.integer)); break;
+                case Cell::Kind::real: r.push_back(std::to_string(c.real)); break;
+                case Cell::Kind::text: r.emplace_back(c.text); break;
             }
         }
     }
@@ -118,9 +118,11 @@ TEST_CASE("backend: a query is translated, prepared and streamed row by row", "[
 TEST_CASE("backend: catalogue, keys, collections, products and the cost estimate", "[backend]") {
     auto db = open_query_backend(backend_store("meta.sqlite"));
     const auto& tables = db->catalog().tables();
-    CHECK(std::any_of(tables.begin(), tables.end(), [](const auto& t) { return t.schema == "ivoa" && t.name == "obscore"; }));
+    CHECK(std::any_of(tables.begin(), tables.end(),
+                      [](const auto& t) { return t.schema == "ivoa" && t.name == "obscore"; }));
     const auto keys = db->foreign_keys();
-    CHECK(std::any_of(keys.begin(), keys.end(), [](const ForeignKey& k) { return k.from_table == "TAP_SCHEMA.columns"; }));
+    CHECK(std::any_of(keys.begin(), keys.end(),
+                      [](const ForeignKey& k) { return k.from_table == "TAP_SCHEMA.columns"; }));
     CHECK(db->collection_counts() == std::map<std::string, long long>{{"alma", 10}, {"muse", 30}});
     CHECK(std::any_of(db->udfs().begin(), db->udfs().end(), [](const auto& u) { return u.name == "ivo_hasword"; }));
 
@@ -230,7 +232,8 @@ TEST_CASE("backend: an upload table is TAP_UPLOAD.<name> while it lives", "[back
         x.name = "x";
         x.datatype = "double";
         auto table = db->add_upload_table("mine", {name, x});
-        for (const auto& [n, v] : std::vector<std::pair<std::string, double>>{{"obs107", 2.0}, {"obs103", 1.0}, {"zzz", 3.0}}) {
+        for (const auto& [n, v] :
+             std::vector<std::pair<std::string, double>>{{"obs107", 2.0}, {"obs103", 1.0}, {"zzz", 3.0}}) {
             Cell a, b;
             a.kind = Cell::Kind::text;
             a.text = n;
@@ -245,7 +248,8 @@ TEST_CASE("backend: an upload table is TAP_UPLOAD.<name> while it lives", "[back
 
         auto q = prepare(*db, adql);
         auto cursor = q->execute({});
-        CHECK(all_rows(*cursor, 2) == std::vector<std::vector<std::string>>{{"obs103", "obs103"}, {"obs107", "obs107"}});
+        CHECK(all_rows(*cursor, 2) ==
+              std::vector<std::vector<std::string>>{{"obs103", "obs103"}, {"obs107", "obs107"}});
     }
     // gone with its handle: neither in the catalogue nor queryable
     CHECK(db->catalog().tables().size() == published);

@@ -247,12 +247,12 @@ TEST_CASE("radio cube headers with STOKES and FREQ; polarisation list", "[extrac
 }
 
 TEST_CASE("headers with real-world defects do not stop extraction", "[extract]") {
-    for (const char* f : {"other/ptf_too_many_pv.hdr", "other/ptf_siponly.hdr", "other/ptf_tpvonly.hdr",
-                          "other/spitzer_irac_sip.hdr", "other/zpn-hole.hdr", "radio/sin_pv_outside_sky.hdr",
-                          "other/int_wfc_zpn_2wcses.hdr", "hst/acs_hst_sip.hdr", "radio/apex_cmz_h2co_cubewcs1.hdr",
-                          "other/cfht_sitelle_2384125p_cube.fits.header", "muse/origin-00026.fits",
-                          "hst/acs_dist_lookup.fits.gz", "other/rosat_allsky_ait.fits", "radio/ngc6946_wsrt_hi_cube.fits",
-                          "radio/cgps_MC2_HI_line_image.fits.header", "other/keck_deimos_spectrum_variance.fits"}) {
+    for (const char* f :
+         {"other/ptf_too_many_pv.hdr", "other/ptf_siponly.hdr", "other/ptf_tpvonly.hdr", "other/spitzer_irac_sip.hdr",
+          "other/zpn-hole.hdr", "radio/sin_pv_outside_sky.hdr", "other/int_wfc_zpn_2wcses.hdr", "hst/acs_hst_sip.hdr",
+          "radio/apex_cmz_h2co_cubewcs1.hdr", "other/cfht_sitelle_2384125p_cube.fits.header", "muse/origin-00026.fits",
+          "hst/acs_dist_lookup.fits.gz", "other/rosat_allsky_ait.fits", "radio/ngc6946_wsrt_hi_cube.fits",
+          "radio/cgps_MC2_HI_line_image.fits.header", "other/keck_deimos_spectrum_variance.fits"}) {
         INFO(f);
         ExtractResult r;
         REQUIRE_NOTHROW(r = extract(f));
@@ -268,9 +268,10 @@ TEST_CASE("headers with real-world defects do not stop extraction", "[extract]")
 }
 
 TEST_CASE("files that cannot be products are skipped with a reason", "[extract]") {
-    for (const char* f : {"radio/alfalfa_hi_spectrum.fits", "other/gemini_igrins2_N20240429S0122_hdronly.fits",
-                          "muse/MUSE.2017-06-16T01:34:56.867_IMAGE_FOV_hdronly.fits", "radio/vlass1.2_ql_image.fits.header",
-                          "hst/wfc3_ia1d23dmq_flt_hlet.fits", "radio/casa_322MHz_sub-segfault.hdr"}) {
+    for (const char* f :
+         {"radio/alfalfa_hi_spectrum.fits", "other/gemini_igrins2_N20240429S0122_hdronly.fits",
+          "muse/MUSE.2017-06-16T01:34:56.867_IMAGE_FOV_hdronly.fits", "radio/vlass1.2_ql_image.fits.header",
+          "hst/wfc3_ia1d23dmq_flt_hlet.fits", "radio/casa_322MHz_sub-segfault.hdr"}) {
         INFO(f);
         const auto r = extract(f);
         CHECK_FALSE(r.ok());

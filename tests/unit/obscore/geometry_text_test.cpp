@@ -45,11 +45,11 @@ TEST_CASE("geometry text: bad values are refused with a message", "[geometry_tex
     CHECK(error_of("10 20 -1") == "invalid circle");
     CHECK(error_of("10 nan") == "coordinates must be finite numbers (found nan)");
     CHECK(error_of("1e999 0").find("invalid geometry value") == 0);  // from_chars: out of range
-    CHECK(error_of("10 20 30 40") .find("expected 2, 3 or an even number >= 6") != std::string::npos);
+    CHECK(error_of("10 20 30 40").find("expected 2, 3 or an even number >= 6") != std::string::npos);
     CHECK(error_of("10 20 11 95 12 20") == "polygon vertex latitude out of [-90, 90]");
     CHECK(error_of("range 0 10 5 -5") == "invalid coordinate range");
     CHECK(error_of("range 0 10 5") == "invalid coordinate range");
-    CHECK(error_of("") .find("expected 2, 3") != std::string::npos);
+    CHECK(error_of("").find("expected 2, 3") != std::string::npos);
     CHECK(error_of("Polygon ICRS 1 2 x").find("invalid geometry value") == 0);
     // a long value is quoted cut to 60 characters, not whole
     CHECK(error_of(std::string(500, '7') + " x").size() < 120);

@@ -77,8 +77,8 @@ TEST_CASE("ingest ../shared/data/fits: every product with pixel data, bad files 
                                            "wfc3_ia1d23dmq_flt_hlet.fits", "astrometry_net_wcs_sol.fit"});
 
     // The four cubes.
-    for (const char* id : {"ngc3256_alma_sv_co10_cube", "udf_mosaic_subcube", "l1448_13co_fcrao_cube",
-                           "ngc6946_wsrt_hi_cube"}) {
+    for (const char* id :
+         {"ngc3256_alma_sv_co10_cube", "udf_mosaic_subcube", "l1448_13co_fcrao_cube", "ngc6946_wsrt_hi_cube"}) {
         INFO(id);
         const std::string did = std::string("ivo://voserver.example/samples?") + id;
         CHECK(query_text(*store, "SELECT dataproduct_type FROM ivoa_obscore WHERE obs_publisher_did='" + did + "'") ==
@@ -127,10 +127,10 @@ TEST_CASE("bad inputs are events, not crashes", "[ingest]") {
         std::ofstream(tmp.path / "empty.fits") << "";
     }
     std::vector<IngestEvent> events;
-    const auto s = ingest(*store,
-                          {tmp.path.string(), (tmp.path / "missing.fits").string(),
-                           kFits + "/radio/vla_m33_hi_header_jybeam.hdr"},
-                          options(), [&](const IngestEvent& e) { events.push_back(e); });
+    const auto s =
+        ingest(*store,
+               {tmp.path.string(), (tmp.path / "missing.fits").string(), kFits + "/radio/vla_m33_hi_header_jybeam.hdr"},
+               options(), [&](const IngestEvent& e) { events.push_back(e); });
     CHECK(s.ingested + s.skipped == 5);
     CHECK(events.size() == 5);
     std::map<std::string, std::string> reasons;

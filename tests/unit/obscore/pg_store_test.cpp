@@ -82,8 +82,8 @@ public:
         static const std::unique_ptr<TestDatabase> db = [] {
             auto admin = connect(admin_url("postgres"));
             if (PQstatus(admin.get()) != CONNECTION_OK) {
-                reason = std::string("PostgreSQL is not reachable on ") + kHost + " (scripts/postgres start): " +
-                         PQerrorMessage(admin.get());
+                reason = std::string("PostgreSQL is not reachable on ") + kHost +
+                         " (scripts/postgres start): " + PQerrorMessage(admin.get());
                 return std::unique_ptr<TestDatabase>();
             }
             return std::unique_ptr<TestDatabase>(new TestDatabase());
@@ -103,8 +103,7 @@ public:
 
 private:
     TestDatabase() : name_("voserver_test_" + std::to_string(::getpid())) {
-        const std::string command =
-            std::string(VO_SOURCE_DIR) + "/scripts/postgres createdb " + name_ + " >/dev/null";
+        const std::string command = std::string(VO_SOURCE_DIR) + "/scripts/postgres createdb " + name_ + " >/dev/null";
         INFO(command);
         REQUIRE(std::system(command.c_str()) == 0);
     }
@@ -115,12 +114,12 @@ private:
     std::string name_;
 };
 
-#define REQUIRE_TEST_DATABASE(db)                        \
-    std::string skip_reason;                             \
+#define REQUIRE_TEST_DATABASE(db)                            \
+    std::string skip_reason;                                 \
     const TestDatabase* db = TestDatabase::get(skip_reason); \
-    if (!db) {                                           \
-        WARN("SKIPPED: " << skip_reason);                \
-        return;                                          \
+    if (!db) {                                               \
+        WARN("SKIPPED: " << skip_reason);                    \
+        return;                                              \
     }
 
 ObsCoreRecord record(int i) {
@@ -184,7 +183,8 @@ std::string load_error(const std::string& path, const std::string& url) {
 TEST_CASE("an unreachable database is a StoreError naming its URL, never its password", "[pg_store]") {
     TempDir tmp;
     const auto path = make_store(tmp.path, 1);
-    const auto uri = load_error(path, "postgresql://voserver_writer:s3cret@127.0.0.1:1/voserver?password=s3cret&connect_timeout=3");
+    const auto uri =
+        load_error(path, "postgresql://voserver_writer:s3cret@127.0.0.1:1/voserver?password=s3cret&connect_timeout=3");
     CHECK(uri.find("postgresql://voserver_writer@127.0.0.1:1/voserver?connect_timeout=3") != std::string::npos);
     CHECK(uri.find("s3cret") == std::string::npos);
     CHECK(uri.find("cannot connect") != std::string::npos);
@@ -201,9 +201,8 @@ TEST_CASE("a store is published into PostgreSQL: same rows, types, TAP_SCHEMA, r
     TempDir tmp;
     const auto path = make_store(tmp.path, 5);
     std::vector<std::string> lines;
-    const auto report = load_into_postgres(path, db->url("voserver_writer"), [&](const std::string& l) {
-        lines.push_back(l);
-    });
+    const auto report =
+        load_into_postgres(path, db->url("voserver_writer"), [&](const std::string& l) { lines.push_back(l); });
     CHECK(report.rows == 5);
     CHECK(report.files == 5);
     CHECK(report.seconds > 0);
@@ -225,12 +224,14 @@ TEST_CASE("a store is published into PostgreSQL: same rows, types, TAP_SCHEMA, r
           "Polygon ICRS 157 -43.95 156.9 -43.95 156.9 -43.85 157 -43.85");
     CHECK(value(c, "SELECT snr FROM ivoa.obscore WHERE obs_id = 'obs3'") == "37.5");
     // types from TAP_SCHEMA's datatype/arraysize
-    CHECK(value(c, "SELECT pg_typeof(s_ra)::text || ' ' || pg_typeof(calib_level)::text || ' ' || "
-                   "pg_typeof(access_estsize)::text || ' ' || pg_typeof(is_public)::text || ' ' || "
-                   "pg_typeof(obs_id)::text FROM ivoa.obscore LIMIT 1") ==
+    CHECK(value(c,
+                "SELECT pg_typeof(s_ra)::text || ' ' || pg_typeof(calib_level)::text || ' ' || "
+                "pg_typeof(access_estsize)::text || ' ' || pg_typeof(is_public)::text || ' ' || "
+                "pg_typeof(obs_id)::text FROM ivoa.obscore LIMIT 1") ==
           "double precision integer bigint smallint text");
-    CHECK(value(c, "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'ivoa' "
-                   "AND column_name = 'voserver_row_id'") == "0");
+    CHECK(value(c,
+                "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'ivoa' "
+                "AND column_name = 'voserver_row_id'") == "0");
     // indexes: unique DID, TAP_SCHEMA's indexed columns, none on s_region
     CHECK(value(c, "SELECT indexdef FROM pg_indexes WHERE schemaname = 'ivoa' AND indexdef LIKE '%(obs_publisher_did)'")
               .find("UNIQUE") != std::string::npos);
@@ -242,13 +243,16 @@ TEST_CASE("a store is published into PostgreSQL: same rows, types, TAP_SCHEMA, r
           sqlite_value(path, "SELECT count(*) FROM tap_schema_columns"));
     CHECK(value(c, "SELECT count(*) FROM tap_schema.columns WHERE table_name = 'TAP_SCHEMA.columns'") == "14");
     CHECK(value(c, "SELECT count(*) FROM tap_schema.tables WHERE table_name = 'ivoa.obscore'") == "1");
-    CHECK(value(c, "SELECT datatype || ' ' || coalesce(arraysize, '') FROM tap_schema.columns "
-                   "WHERE column_name = 'is_public'") == "boolean ");
+    CHECK(value(c,
+                "SELECT datatype || ' ' || coalesce(arraysize, '') FROM tap_schema.columns "
+                "WHERE column_name = 'is_public'") == "boolean ");
     CHECK(value(c, "SELECT count(*) FROM tap_schema.columns WHERE column_name = '\"size\"'") == "1");
-    CHECK(value(c, "SELECT count(*) FROM tap_schema.keys") == sqlite_value(path, "SELECT count(*) FROM tap_schema_keys"));
+    CHECK(value(c, "SELECT count(*) FROM tap_schema.keys") ==
+          sqlite_value(path, "SELECT count(*) FROM tap_schema_keys"));
 
-    CHECK(value(c, "SELECT path || ' ' || size_bytes || ' ' || image_hdus FROM voserver.files "
-                   "WHERE obs_publisher_did = 'ivo://test/samples?obs2'") == "/data/obs2.fits 1002 0,2");
+    CHECK(value(c,
+                "SELECT path || ' ' || size_bytes || ' ' || image_hdus FROM voserver.files "
+                "WHERE obs_publisher_did = 'ivo://test/samples?obs2'") == "/data/obs2.fits 1002 0,2");
     CHECK(value(c, "SELECT value FROM voserver.meta WHERE key = 'data_version'") == "1");
     // the function library, callable by the reader
     CHECK(value(c, "SELECT adql_fmt(0.5)") == "0.5");
@@ -256,8 +260,8 @@ TEST_CASE("a store is published into PostgreSQL: same rows, types, TAP_SCHEMA, r
 
     // the reader can only read
     CHECK(error_of(c, "INSERT INTO ivoa.obscore (obs_id) VALUES ('x')").find("read-only") != std::string::npos);
-    CHECK(error_of(c, "BEGIN READ WRITE; INSERT INTO ivoa.obscore (obs_id) VALUES ('x')")
-              .find("permission denied") != std::string::npos);
+    CHECK(error_of(c, "BEGIN READ WRITE; INSERT INTO ivoa.obscore (obs_id) VALUES ('x')").find("permission denied") !=
+          std::string::npos);
     PQclear(PQexec(c, "ROLLBACK"));
     CHECK(error_of(c, "BEGIN READ WRITE; DELETE FROM voserver.files").find("permission denied") != std::string::npos);
     PQclear(PQexec(c, "ROLLBACK"));
@@ -291,8 +295,8 @@ TEST_CASE("loading again replaces the content and increments data_version; a fai
     {
         sqlite3* s = nullptr;
         REQUIRE(sqlite3_open(bigger.c_str(), &s) == SQLITE_OK);
-        REQUIRE(sqlite3_exec(s, "UPDATE ivoa_obscore SET calib_level = 'three' WHERE obs_id = 'obs5'", nullptr,
-                             nullptr, nullptr) == SQLITE_OK);
+        REQUIRE(sqlite3_exec(s, "UPDATE ivoa_obscore SET calib_level = 'three' WHERE obs_id = 'obs5'", nullptr, nullptr,
+                             nullptr) == SQLITE_OK);
         sqlite3_close(s);
     }
     const auto what = load_error(bigger, db->url("voserver_writer"));

@@ -62,13 +62,14 @@ TEST_CASE("keyword values take the column's type; defaults fill the rest", "[pro
     bad.keywords = {"PWV"};
     const std::map<std::string, std::string> header = {{"OBSERVER", "almagal"}, {"PWV", "dry"}};
     ObsCoreRecord r;
-    fill_extension_values({pi, science, bad},
-                          [&](const std::string& k) -> std::optional<std::string> {
-                              auto it = header.find(k);
-                              if (it == header.end()) return std::nullopt;
-                              return it->second;
-                          },
-                          r);
+    fill_extension_values(
+        {pi, science, bad},
+        [&](const std::string& k) -> std::optional<std::string> {
+            auto it = header.find(k);
+            if (it == header.end()) return std::nullopt;
+            return it->second;
+        },
+        r);
     CHECK(std::get<std::string>(r.extra.at("obs_creator_name")) == "almagal");  // PI absent: the next keyword
     CHECK(std::get<std::string>(r.extra.at("science_observation")) == "T");
     CHECK(r.extra.count("pwv") == 0);  // "dry" is no number: left NULL

@@ -72,17 +72,19 @@ inline void write_raw_fits(const std::filesystem::path& path, const std::vector<
 /// Header of a primary image with a TAN celestial WCS around (150, 2) deg,
 /// BITPIX -32, axes `naxes`; `extra` cards are inserted before the WCS
 /// cards, `replace` (keyword -> full card) replaces a WCS card.
-inline std::vector<std::string> image_cards(const std::vector<long long>& naxes, const std::vector<std::string>& extra = {},
+inline std::vector<std::string> image_cards(const std::vector<long long>& naxes,
+                                            const std::vector<std::string>& extra = {},
                                             const std::vector<std::pair<std::string, std::string>>& replace = {}) {
     std::vector<std::string> c = {value_card("SIMPLE", "T"), value_card("BITPIX", "-32"),
                                   value_card("NAXIS", std::to_string(naxes.size()))};
-    for (std::size_t i = 0; i < naxes.size(); ++i) c.push_back(value_card("NAXIS" + std::to_string(i + 1), std::to_string(naxes[i])));
+    for (std::size_t i = 0; i < naxes.size(); ++i)
+        c.push_back(value_card("NAXIS" + std::to_string(i + 1), std::to_string(naxes[i])));
     for (const auto& e : extra) c.push_back(card(e));
     std::vector<std::pair<std::string, std::string>> wcs = {
-        {"CTYPE1", value_card("CTYPE1", "'RA---TAN'")}, {"CTYPE2", value_card("CTYPE2", "'DEC--TAN'")},
-        {"CRVAL1", value_card("CRVAL1", "150.0")},      {"CRVAL2", value_card("CRVAL2", "2.0")},
-        {"CRPIX1", value_card("CRPIX1", "5.0")},        {"CRPIX2", value_card("CRPIX2", "5.0")},
-        {"CDELT1", value_card("CDELT1", "-0.001")},     {"CDELT2", value_card("CDELT2", "0.001")},
+        {"CTYPE1", value_card("CTYPE1", "'RA---TAN'")},  {"CTYPE2", value_card("CTYPE2", "'DEC--TAN'")},
+        {"CRVAL1", value_card("CRVAL1", "150.0")},       {"CRVAL2", value_card("CRVAL2", "2.0")},
+        {"CRPIX1", value_card("CRPIX1", "5.0")},         {"CRPIX2", value_card("CRPIX2", "5.0")},
+        {"CDELT1", value_card("CDELT1", "-0.001")},      {"CDELT2", value_card("CDELT2", "0.001")},
         {"RADESYS", value_card("RADESYS", "'ICRS    '")}};
     for (auto& [key, text] : wcs) {
         for (const auto& [rk, rt] : replace)
@@ -112,8 +114,8 @@ inline void write_gzip(const std::filesystem::path& path, const std::string& byt
 struct TempDir {
     std::filesystem::path path;
     explicit TempDir(const std::string& tag) {
-        path = std::filesystem::temp_directory_path() /
-               ("vo_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+        path = std::filesystem::temp_directory_path() / ("vo_" + tag + "_" + std::to_string(::getpid()) + "_" +
+                                                         std::to_string(reinterpret_cast<std::uintptr_t>(this)));
         std::filesystem::create_directories(path);
     }
     ~TempDir() {

@@ -57,14 +57,14 @@ TEST_CASE("header_defect: FITS 4.0 card rules checked before any parser", "[extr
     };
     // A correct header, with a quote inside a string, a HIERARCH string, a
     // CONTINUE card and free text with a lone quote in COMMENT/HISTORY.
-    CHECK_FALSE(header_defect(block({"SIMPLE  =                    T", "OBJECT  = 'O''Brien'  / x",
-                                     "HIERARCH ESO OBS NAME = 'run 1' / y", "LONG    = 'abc&'", "CONTINUE  'def'",
-                                     "COMMENT it's fine", "HISTORY 'unclosed in free text", "CRVAL1  =   1.5D+02",
-                                     "END"}))
-                     .has_value());
+    CHECK_FALSE(
+        header_defect(block({"SIMPLE  =                    T", "OBJECT  = 'O''Brien'  / x",
+                             "HIERARCH ESO OBS NAME = 'run 1' / y", "LONG    = 'abc&'", "CONTINUE  'def'",
+                             "COMMENT it's fine", "HISTORY 'unclosed in free text", "CRVAL1  =   1.5D+02", "END"}))
+            .has_value());
     // NAXIS beyond FITS's 999 axes made WCSLIB allocate gigabytes or crash (fits_fuzz)
-    for (const char* naxis : {"NAXIS   =                66048", "NAXIS   =                11311", "NAXIS   =                   -1",
-                              "WCSAXES =                 5000"}) {
+    for (const char* naxis : {"NAXIS   =                66048", "NAXIS   =                11311",
+                              "NAXIS   =                   -1", "WCSAXES =                 5000"}) {
         const auto d = header_defect(block({"SIMPLE  =                    T", naxis, "END"}));
         REQUIRE(d);
         CHECK(d->find("0..999") != std::string::npos);
@@ -73,12 +73,13 @@ TEST_CASE("header_defect: FITS 4.0 card rules checked before any parser", "[extr
     // a SIP coefficient card without a value crashed wcspih (SEGV, fits_fuzz)
     for (const char* sip : {"B_2_2", "A_2_2   =", "BP_1_1  x", "AP_0_1  = 'text'"}) {
         INFO(sip);
-        const auto d = header_defect(block({"SIMPLE  =                    T", "NAXIS   =                    2", sip, "END"}));
+        const auto d =
+            header_defect(block({"SIMPLE  =                    T", "NAXIS   =                    2", sip, "END"}));
         REQUIRE(d);
         CHECK((d->find("SIP coefficient") != std::string::npos || d->find("finite number") != std::string::npos));
     }
-    CHECK_FALSE(header_defect(block({"SIMPLE  =                    T", "A_ORDER =                    2",
-                                     "A_2_0   = -1.5E-06", "END"})));
+    CHECK_FALSE(header_defect(
+        block({"SIMPLE  =                    T", "A_ORDER =                    2", "A_2_0   = -1.5E-06", "END"})));
     const auto unterminated = header_defect(block({"SIMPLE  =                    T", "CTYPE1  = 'RA---TAN", "END"}));
     REQUIRE(unterminated);
     CHECK(unterminated->find("card 2 (CTYPE1)") != std::string::npos);
@@ -86,7 +87,8 @@ TEST_CASE("header_defect: FITS 4.0 card rules checked before any parser", "[extr
     const auto hierarch = header_defect(block({"SIMPLE  =                    T", "HIERARCH ESO X = 'abc", "END"}));
     REQUIRE(hierarch);
     CHECK(hierarch->find("closing quote") != std::string::npos);
-    const auto cont = header_defect(block({"SIMPLE  =                    T", "LONG    = 'abc&'", "CONTINUE  'def", "END"}));
+    const auto cont =
+        header_defect(block({"SIMPLE  =                    T", "LONG    = 'abc&'", "CONTINUE  'def", "END"}));
     REQUIRE(cont);
     CHECK(cont->find("card 3 (CONTINUE)") != std::string::npos);
     // Non-printable characters (a tab, a byte above 126).
@@ -102,9 +104,9 @@ TEST_CASE("header_defect: FITS 4.0 card rules checked before any parser", "[extr
     CHECK(header_defect(block({"SIMPLE  =                    T"}))->find("no END") != std::string::npos);
     CHECK(header_defect(block({"SIMPLE  =                    T", "END"}).substr(0, 150)).has_value());
     // Non-finite or non-numeric WCS values, named by keyword.
-    for (const char* bad : {"CRVAL1  =                  NaN", "CRVAL2  =               1E+999", "CDELT1  =                  INF",
-                            "CD1_1   =                 -nan", "PC2_2   = 'one'", "CRPIX1A =                  NaN",
-                            "CROTA2  =              1.0D999"}) {
+    for (const char* bad : {"CRVAL1  =                  NaN", "CRVAL2  =               1E+999",
+                            "CDELT1  =                  INF", "CD1_1   =                 -nan", "PC2_2   = 'one'",
+                            "CRPIX1A =                  NaN", "CROTA2  =              1.0D999"}) {
         INFO(bad);
         const auto d = header_defect(block({"SIMPLE  =                    T", bad, "END"}));
         REQUIRE(d);
@@ -129,12 +131,15 @@ TEST_CASE("data_unit_bytes: FITS 4.0 eq. 2 without overflow", "[extract][reliabi
         for (auto& c : cards) s += card(c);
         return s + card("END");
     };
-    CHECK(data_unit_bytes(block({"SIMPLE  =                    T", "BITPIX  =                  -32", "NAXIS   =                    2",
-                                 "NAXIS1  =                  100", "NAXIS2  =                   50"})) == 20000);
-    CHECK(data_unit_bytes(block({"XTENSION= 'BINTABLE'", "BITPIX  =                    8", "NAXIS   =                    2",
-                                 "NAXIS1  =                   12", "NAXIS2  =                   10", "PCOUNT  =                  100",
-                                 "GCOUNT  =                    1"})) == 220);
-    CHECK(data_unit_bytes(block({"SIMPLE  =                    T", "BITPIX  =                    8", "NAXIS   =                    0"})) == 0);
+    CHECK(data_unit_bytes(block({"SIMPLE  =                    T", "BITPIX  =                  -32",
+                                 "NAXIS   =                    2", "NAXIS1  =                  100",
+                                 "NAXIS2  =                   50"})) == 20000);
+    CHECK(data_unit_bytes(
+              block({"XTENSION= 'BINTABLE'", "BITPIX  =                    8", "NAXIS   =                    2",
+                     "NAXIS1  =                   12", "NAXIS2  =                   10",
+                     "PCOUNT  =                  100", "GCOUNT  =                    1"})) == 220);
+    CHECK(data_unit_bytes(block({"SIMPLE  =                    T", "BITPIX  =                    8",
+                                 "NAXIS   =                    0"})) == 0);
     // 2^62 x 4 x 4 bytes wraps to 0 in 64 bits: must be refused, not accepted.
     CHECK_FALSE(data_unit_bytes(block({"SIMPLE  =                    T", "BITPIX  =                  -32",
                                        "NAXIS   =                    2", "NAXIS1  =  4611686018427387904",
@@ -162,9 +167,9 @@ TEST_CASE("extract: an unterminated string in a header is refused, not a crash",
 
 TEST_CASE("extract: NaN or Inf WCS values are refused with the keyword named", "[extract][reliability]") {
     TempDir tmp("extract_nan");
-    const std::vector<std::pair<std::string, std::string>> cases = {
-        {"CRVAL1", "CRVAL1  =                  NaN"}, {"CRVAL2", "CRVAL2  =               1E+999"},
-        {"CDELT1", "CDELT1  =                 -INF"}};
+    const std::vector<std::pair<std::string, std::string>> cases = {{"CRVAL1", "CRVAL1  =                  NaN"},
+                                                                    {"CRVAL2", "CRVAL2  =               1E+999"},
+                                                                    {"CDELT1", "CDELT1  =                 -INF"}};
     for (const auto& [key, text] : cases) {
         INFO(text);
         const fs::path p = tmp.path / (key + ".fits");
@@ -216,7 +221,8 @@ TEST_CASE("extract: a truncated .fits.gz is refused", "[extract][reliability]") 
         write_bytes(tmp.path / "cut.fits.gz", gz.substr(0, keep));
         const auto r = extract_product((tmp.path / "cut.fits.gz").string(), options());
         CHECK_FALSE(r.ok());
-        CHECK((r.skip_reason.find("truncated") != std::string::npos || r.skip_reason.find("corrupt") != std::string::npos));
+        CHECK((r.skip_reason.find("truncated") != std::string::npos ||
+               r.skip_reason.find("corrupt") != std::string::npos));
     }
     // The real gzip product still extracts.
     CHECK(extract_product(kFits + "other/dss_plate_14.29.56-62.41.05.fits.gz", options()).ok());
@@ -252,7 +258,8 @@ TEST_CASE("ingest: a batch with bad files commits the good ones and reports each
     fs::create_directories(dir);
     fs::copy_file(kFits + "other/cfht_megaprime_cutout.fits", dir / "a_good.fits");
     write_unterminated(dir / "b_unterminated.fits");
-    write_raw_fits(dir / "c_nan.fits", {{image_cards({8, 8}, {}, {{"CRVAL1", "CRVAL1  =                  NaN"}}), pixels(64)}});
+    write_raw_fits(dir / "c_nan.fits",
+                   {{image_cards({8, 8}, {}, {{"CRVAL1", "CRVAL1  =                  NaN"}}), pixels(64)}});
     write_raw_fits(dir / "d_huge.fits", {{image_cards({4611686018427387904LL, 4}), pixels(64)}});
     {
         const std::string bytes = raw_fits_bytes({{image_cards({200, 200}), pixels(200 * 200)}});
@@ -344,18 +351,20 @@ TEST_CASE("extract: the streamed gzip path gives the row of the same file uncomp
     CHECK(a.file.image_hdus == b.file.image_hdus);
 }
 
-TEST_CASE("extract: a degenerate STOKES axis beyond NAXIS is published (SODA POL must agree)", "[extract][reliability]") {
+TEST_CASE("extract: a degenerate STOKES axis beyond NAXIS is published (SODA POL must agree)",
+          "[extract][reliability]") {
     // The contract tests/unit/soda/test_reliability.cpp checks on the SODA side.
     const auto r = extract_product(kFits + "radio/first_vla_cutout.fits", options());
     REQUIRE(r.ok());
     CHECK(r.record->pol_states == std::optional<std::string>("/I/"));
     TempDir tmp("extract_pol");
     const fs::path p = tmp.path / "stokes4.fits";
-    write_raw_fits(p, {{image_cards({8, 8, 2},
-                                    {"WCSAXES =                    4", "CTYPE3  = 'FREQ    '", "CRVAL3  =         1.4E9",
-                                     "CDELT3  =           1.0E6", "CRPIX3  =             1.0", "CTYPE4  = 'STOKES  '",
-                                     "CRVAL4  =             2.0", "CDELT4  =             1.0", "CRPIX4  =             1.0"}),
-                        pixels(128)}});
+    write_raw_fits(
+        p, {{image_cards({8, 8, 2},
+                         {"WCSAXES =                    4", "CTYPE3  = 'FREQ    '", "CRVAL3  =         1.4E9",
+                          "CDELT3  =           1.0E6", "CRPIX3  =             1.0", "CTYPE4  = 'STOKES  '",
+                          "CRVAL4  =             2.0", "CDELT4  =             1.0", "CRPIX4  =             1.0"}),
+             pixels(128)}});
     const auto q = extract_product(p.string(), options());
     REQUIRE(q.ok());
     CHECK(q.record->pol_states == std::optional<std::string>("/Q/"));

@@ -87,16 +87,17 @@ using Ids = std::set<std::string>;
 TEST_CASE("SIAv2: no parameter finds every image and cube, never a spectrum", "[sia]") {
     auto store = sample_store();
     CHECK(found(*store, {}) == Ids{"muse", "alma", "image"});
-    CHECK(found(*store, {{"MAXREC", "5"}, {"RESPONSEFORMAT", "csv"}, {"UNKNOWN", "x"}}) == Ids{"muse", "alma", "image"});
+    CHECK(found(*store, {{"MAXREC", "5"}, {"RESPONSEFORMAT", "csv"}, {"UNKNOWN", "x"}}) ==
+          Ids{"muse", "alma", "image"});
 }
 
 TEST_CASE("SIAv2 POS: circle, range (also across RA 0 and open-ended), polygon intersect s_region", "[sia]") {
     auto store = sample_store();
     CHECK(found(*store, {{"POS", "CIRCLE 53.16 -27.78 0.001"}}) == Ids{"muse"});
-    CHECK(found(*store, {{"pos", "circle 53.2 -27.78 0.04"}}) == Ids{"muse"});    // names and shapes ignore case
-    CHECK(found(*store, {{"POS", "CIRCLE 53.2 -27.78 0.02"}}).empty());          // 0.04 deg away: no overlap
+    CHECK(found(*store, {{"pos", "circle 53.2 -27.78 0.04"}}) == Ids{"muse"});  // names and shapes ignore case
+    CHECK(found(*store, {{"POS", "CIRCLE 53.2 -27.78 0.02"}}).empty());         // 0.04 deg away: no overlap
     CHECK(found(*store, {{"POS", "RANGE 149 151 2 3"}}) == Ids{"alma"});
-    CHECK(found(*store, {{"POS", "RANGE 359.99 0.5 -1 1"}}) == Ids{"image"});     // crosses longitude 0
+    CHECK(found(*store, {{"POS", "RANGE 359.99 0.5 -1 1"}}) == Ids{"image"});  // crosses longitude 0
     CHECK(found(*store, {{"POS", "RANGE -Inf +Inf -Inf 0"}}) == Ids{"muse", "image"});
     CHECK(found(*store, {{"POS", "RANGE -Inf +Inf -Inf +Inf"}}) == Ids{"muse", "alma", "image"});
     CHECK(found(*store, {{"POS", "POLYGON 149.9 2.1 150.1 2.1 150.1 2.3"}}) == Ids{"alma"});
@@ -107,10 +108,10 @@ TEST_CASE("SIAv2 POS: circle, range (also across RA 0 and open-ended), polygon i
 TEST_CASE("SIAv2 BAND and TIME: overlap, single values, open ends; NULL coverage never matches", "[sia]") {
     auto store = sample_store();
     CHECK(found(*store, {{"BAND", "5e-7 5.5e-7"}}) == Ids{"muse"});
-    CHECK(found(*store, {{"BAND", "0.0026"}}) == Ids{"alma"});                       // a scalar inside
-    CHECK(found(*store, {{"BAND", "9.35e-7"}}) == Ids{"muse"});                      // bounds included
+    CHECK(found(*store, {{"BAND", "0.0026"}}) == Ids{"alma"});   // a scalar inside
+    CHECK(found(*store, {{"BAND", "9.35e-7"}}) == Ids{"muse"});  // bounds included
     CHECK(found(*store, {{"BAND", "1e-3 +Inf"}}) == Ids{"alma"});
-    CHECK(found(*store, {{"BAND", "-inf inf"}}) == Ids{"muse", "alma"});              // pyvo's spelling; image has NULL
+    CHECK(found(*store, {{"BAND", "-inf inf"}}) == Ids{"muse", "alma"});  // pyvo's spelling; image has NULL
     CHECK(found(*store, {{"BAND", "-Inf 1e-6"}, {"BAND", "2.65e-3 2.66e-3"}}) == Ids{"muse", "alma"});
     CHECK(found(*store, {{"TIME", "57000.25"}}) == Ids{"muse"});
     CHECK(found(*store, {{"TIME", "57999 +Inf"}}) == Ids{"alma"});

@@ -66,7 +66,8 @@ std::string plan(sqlite3* db, const std::string& sql) {
     sqlite3_stmt* s = nullptr;
     REQUIRE(sqlite3_prepare_v2(db, ("EXPLAIN QUERY PLAN " + sql).c_str(), -1, &s, nullptr) == SQLITE_OK);
     std::string out;
-    while (sqlite3_step(s) == SQLITE_ROW) out += std::string(reinterpret_cast<const char*>(sqlite3_column_text(s, 3))) + "\n";
+    while (sqlite3_step(s) == SQLITE_ROW)
+        out += std::string(reinterpret_cast<const char*>(sqlite3_column_text(s, 3))) + "\n";
     sqlite3_finalize(s);
     return out;
 }
@@ -90,9 +91,18 @@ std::string make_store(int n) {
         r.obs_publisher_did = "ivo://test/t?" + r.obs_id;
         double ra, dec;
         switch (i % 4) {
-            case 0: ra = wrap(u(rng) * 4 - 2); dec = u(rng) * 10 - 5; break;  // around RA=0
-            case 1: ra = 360 * u(rng); dec = 90 - 3 * u(rng); break;            // north pole
-            case 2: ra = 360 * u(rng); dec = -90 + 3 * u(rng); break;           // south pole
+            case 0:
+                ra = wrap(u(rng) * 4 - 2);
+                dec = u(rng) * 10 - 5;
+                break;  // around RA=0
+            case 1:
+                ra = 360 * u(rng);
+                dec = 90 - 3 * u(rng);
+                break;  // north pole
+            case 2:
+                ra = 360 * u(rng);
+                dec = -90 + 3 * u(rng);
+                break;  // south pole
             default: ra = 360 * u(rng); dec = std::asin(2 * u(rng) - 1) * 180 / M_PI;
         }
         if (i % 97 != 5) {
@@ -106,8 +116,10 @@ std::string make_store(int n) {
             for (int k = 0; k < 6; ++k) r.s_region.push_back({60.0 * k + ra, lat});
         } else if (i % 31 != 3 && std::abs(dec) + half < 89.9) {
             double dra = half / std::cos(dec * M_PI / 180);
-            r.s_region = {{wrap(ra - dra), dec - half}, {wrap(ra + dra), dec - half},
-                          {wrap(ra + dra), dec + half}, {wrap(ra - dra), dec + half}};
+            r.s_region = {{wrap(ra - dra), dec - half},
+                          {wrap(ra + dra), dec - half},
+                          {wrap(ra + dra), dec + half},
+                          {wrap(ra - dra), dec + half}};
         }
         store->upsert(r, ProductFile{});
     }
@@ -171,7 +183,8 @@ TEST_CASE("spatial index: pre-filtered results equal the exact test alone", "[sp
         "DISTANCE(0.5, -89.5, s_ra, s_dec) < 0.8",
         // mixed with other conditions
         "CONTAINS(POINT(s_ra, s_dec), CIRCLE(0, 0, 3)) = 1 AND obs_id LIKE 'r1%'",
-        "(INTERSECTS(s_region, CIRCLE(0, 0, 2)) = 1 AND s_dec > 0) AND CONTAINS(POINT(s_ra, s_dec), CIRCLE(0, 0, 3)) = 1",
+        "(INTERSECTS(s_region, CIRCLE(0, 0, 2)) = 1 AND s_dec > 0) AND CONTAINS(POINT(s_ra, s_dec), CIRCLE(0, 0, 3)) = "
+        "1",
     };
     std::size_t total = 0;
     for (const auto& w : where) {
@@ -293,7 +306,8 @@ TEST_CASE("spatial index: cross-matches with an uploaded table use the index row
         if (std::string(type) == "char") c.arraysize = "*";
         return c;
     };
-    auto upload = UploadTable::create(*store, "src", {column("name", "char"), column("ra", "double"), column("dec", "double")});
+    auto upload =
+        UploadTable::create(*store, "src", {column("name", "char"), column("ra", "double"), column("dec", "double")});
     std::mt19937_64 rng(5);
     std::uniform_real_distribution<double> u(0.0, 1.0);
     std::vector<std::string> names;
@@ -320,7 +334,8 @@ TEST_CASE("spatial index: cross-matches with an uploaded table use the index row
     const WithTables plain(no_index, {&upload->info()});
     const std::string pair = "SELECT t.name || ' ' || o.obs_id FROM TAP_UPLOAD.src AS t ";
     const std::vector<std::string> queries = {
-        pair + "JOIN ivoa.obscore AS o ON CONTAINS(POINT('ICRS', o.s_ra, o.s_dec), CIRCLE('ICRS', t.ra, t.dec, 0.3)) = 1",
+        pair +
+            "JOIN ivoa.obscore AS o ON CONTAINS(POINT('ICRS', o.s_ra, o.s_dec), CIRCLE('ICRS', t.ra, t.dec, 0.3)) = 1",
         pair + "JOIN ivoa.obscore AS o ON CONTAINS(POINT(t.ra, t.dec), CIRCLE(o.s_ra, o.s_dec, 0.3)) = 1",
         pair + "JOIN ivoa.obscore AS o ON 1 = CONTAINS(POINT(t.ra, t.dec), CIRCLE(POINT(o.s_ra, o.s_dec), 0.3))",
         pair + ", ivoa.obscore AS o WHERE DISTANCE(POINT(t.ra, t.dec), POINT(o.s_ra, o.s_dec)) < 0.3",

@@ -33,7 +33,8 @@ class TestCatalog : public vo::adql::Catalog {
 public:
     TestCatalog() {
         TableInfo t{"ivoa", "obscore", "ivoa_obscore", "test table", {}, {}};
-        auto col = [&](const char* n, const char* dt, const char* as, const char* xt, const char* unit, const char* ucd) {
+        auto col = [&](const char* n, const char* dt, const char* as, const char* xt, const char* unit,
+                       const char* ucd) {
             ColumnInfo c;
             c.name = n;
             c.physical = n;
@@ -156,7 +157,8 @@ TEST_CASE("everyday TAP queries", "[adql][sqlite]") {
     opt.row_limit = 2;
     CHECK(d.rows("SELECT * FROM ivoa.obscore", opt).size() == 2);
     CHECK(d.rows("SELECT TOP 1 * FROM ivoa.obscore", opt).size() == 1);
-    auto tr = vo::adql::translate_sqlite("SELECT TOP 3 s_ra, COUNT(*) AS n, s_region FROM ivoa.obscore GROUP BY s_ra, s_region", d.cat);
+    auto tr = vo::adql::translate_sqlite(
+        "SELECT TOP 3 s_ra, COUNT(*) AS n, s_region FROM ivoa.obscore GROUP BY s_ra, s_region", d.cat);
     CHECK(tr.top == 3);
     REQUIRE(tr.columns.size() == 3);
     CHECK(tr.columns[0].unit == "deg");
@@ -172,21 +174,29 @@ TEST_CASE("everyday TAP queries", "[adql][sqlite]") {
 TEST_CASE("cone and footprint searches on the sphere", "[adql][sqlite][geometry]") {
     Db d;
     // separation (10,20)-(10.05,20) = 0.04698 deg (astropy): inside 0.1, outside 0.04
-    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 10.05, 20, 0.1)) = 1") == V{"a"});
-    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(POINT(s_ra, s_dec), CIRCLE(10.05, 20, 0.04))").empty());
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 10.05, 20, "
+                 "0.1)) = 1") == V{"a"});
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(POINT(s_ra, s_dec), CIRCLE(10.05, 20, 0.04))")
+              .empty());
     // footprint edge at RA 10.1 is 0.1879 deg from (10.3, 20) (astropy)
-    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(s_region, CIRCLE('ICRS', 10.3, 20, 0.25)) = 1") == V{"a"});
-    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(CIRCLE('ICRS', 10.3, 20, 0.15), s_region) = 1").empty());
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(s_region, CIRCLE('ICRS', 10.3, 20, 0.25)) = 1") ==
+          V{"a"});
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(CIRCLE('ICRS', 10.3, 20, 0.15), s_region) = 1")
+              .empty());
     // polygon crossing RA=0, and one around the north pole
     CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE CONTAINS(POINT('ICRS', 0.05, 0.0), s_region) = 1") == V{"B"});
     CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE CONTAINS(POINT(123, 89.95), s_region) = 1") == V{"c"});
-    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(s_region, POLYGON('ICRS', 359.95, -0.05, 0.05, -0.05, 0.0, 0.05)) = 1") == V{"B"});
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(s_region, POLYGON('ICRS', 359.95, -0.05, 0.05, "
+                 "-0.05, 0.0, 0.05)) = 1") == V{"B"});
     // the same triangle, clockwise: the interior is still the smaller region
-    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(s_region, POLYGON('ICRS', 0.0, 0.05, 0.05, -0.05, 359.95, -0.05)) = 1") == V{"B"});
-    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE CONTAINS(POINT(s_ra, s_dec), BOX('ICRS', 10, 20, 1, 1)) = 1") == V{"a"});
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(s_region, POLYGON('ICRS', 0.0, 0.05, 0.05, -0.05, "
+                 "359.95, -0.05)) = 1") == V{"B"});
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE CONTAINS(POINT(s_ra, s_dec), BOX('ICRS', 10, 20, 1, 1)) = 1") ==
+          V{"a"});
     // RANGE_S2D (astroquery ALMA): RA 359..1 wraps through 0
     CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(s_region, RANGE_S2D(359, 1, -1, 1)) = 1") == V{"B"});
-    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(RANGE_S2D(9, 9.95, 19, 21), s_region) = 1") == V{"a"});
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(RANGE_S2D(9, 9.95, 19, 21), s_region) = 1") ==
+          V{"a"});
     CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(RANGE_S2D(9, 9.85, 19, 21), s_region) = 1").empty());
     CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE CONTAINS(CIRCLE(10, 20, 0.05), s_region) = 1") == V{"a"});
     CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE CONTAINS(s_region, CIRCLE(10, 20, 0.5)) = 1") == V{"a"});
@@ -194,23 +204,32 @@ TEST_CASE("cone and footprint searches on the sphere", "[adql][sqlite][geometry]
 
 TEST_CASE("DISTANCE, AREA, CENTROID, COORD1/2 and geometry output", "[adql][sqlite][geometry]") {
     Db d;
-    CHECK(d.number("SELECT DISTANCE(POINT('ICRS', 359.99, 0), POINT('ICRS', 0.01, 0)) FROM ivoa.obscore WHERE obs_id = 'a'") ==
+    CHECK(
+        d.number(
+            "SELECT DISTANCE(POINT('ICRS', 359.99, 0), POINT('ICRS', 0.01, 0)) FROM ivoa.obscore WHERE obs_id = 'a'") ==
+        Approx(0.02).epsilon(1e-9));
+    CHECK(d.number("SELECT DISTANCE(0, 89.99, 180, 89.99) FROM ivoa.obscore WHERE obs_id = 'a'") ==
           Approx(0.02).epsilon(1e-9));
-    CHECK(d.number("SELECT DISTANCE(0, 89.99, 180, 89.99) FROM ivoa.obscore WHERE obs_id = 'a'") == Approx(0.02).epsilon(1e-9));
     CHECK(d.number("SELECT DISTANCE(POINT(s_ra, s_dec), POINT(10.05, 20)) FROM ivoa.obscore WHERE obs_id = 'a'") ==
           Approx(0.0469846308648976).epsilon(1e-9));
-    CHECK(d.number("SELECT AREA(s_region) FROM ivoa.obscore WHERE obs_id = 'a'") == Approx(0.03758771052067973).epsilon(1e-6));
-    CHECK(d.number("SELECT AREA(s_region) FROM ivoa.obscore WHERE obs_id = 'c'") == Approx(2.0001015396550432).epsilon(1e-6));
-    CHECK(d.number("SELECT AREA(CIRCLE(0, 0, 1)) FROM ivoa.obscore WHERE obs_id = 'a'") == Approx(3.1415129057449094).epsilon(1e-9));
+    CHECK(d.number("SELECT AREA(s_region) FROM ivoa.obscore WHERE obs_id = 'a'") ==
+          Approx(0.03758771052067973).epsilon(1e-6));
+    CHECK(d.number("SELECT AREA(s_region) FROM ivoa.obscore WHERE obs_id = 'c'") ==
+          Approx(2.0001015396550432).epsilon(1e-6));
+    CHECK(d.number("SELECT AREA(CIRCLE(0, 0, 1)) FROM ivoa.obscore WHERE obs_id = 'a'") ==
+          Approx(3.1415129057449094).epsilon(1e-9));
     // centroid of the square around (10, 20) is (10, 20) by symmetry in RA
-    CHECK(d.number("SELECT COORD1(CENTROID(s_region)) FROM ivoa.obscore WHERE obs_id = 'a'") == Approx(10.0).epsilon(1e-9));
-    CHECK(d.number("SELECT COORD2(CENTROID(s_region)) FROM ivoa.obscore WHERE obs_id = 'c'") == Approx(90.0).epsilon(1e-9));
+    CHECK(d.number("SELECT COORD1(CENTROID(s_region)) FROM ivoa.obscore WHERE obs_id = 'a'") ==
+          Approx(10.0).epsilon(1e-9));
+    CHECK(d.number("SELECT COORD2(CENTROID(s_region)) FROM ivoa.obscore WHERE obs_id = 'c'") ==
+          Approx(90.0).epsilon(1e-9));
     CHECK(d.number("SELECT COORD2(POINT(s_ra, s_dec)) FROM ivoa.obscore WHERE obs_id = 'D'") == -45);
     // geometry values in the select list are DALI text (numbers only)
     CHECK(d.one("SELECT POINT('ICRS', 10, 20), CIRCLE(1.5, -2, 0.25), s_region FROM ivoa.obscore WHERE obs_id = 'a'") ==
           "10 20|1.5 -2 0.25|9.9 19.9 10.1 19.9 10.1 20.1 9.9 20.1");
     CHECK(d.one("SELECT COORDSYS(POINT('ICRS', 1, 2)) FROM ivoa.obscore WHERE obs_id = 'a'") == "ICRS");
-    auto tr = vo::adql::translate_sqlite("SELECT POINT(1, 2) AS p, CIRCLE(1, 2, 3), POLYGON(1, 2, 3, 4, 5, 6) FROM ivoa.obscore", d.cat);
+    auto tr = vo::adql::translate_sqlite(
+        "SELECT POINT(1, 2) AS p, CIRCLE(1, 2, 3), POLYGON(1, 2, 3, 4, 5, 6) FROM ivoa.obscore", d.cat);
     CHECK(tr.columns[0].xtype == "point");
     CHECK(tr.columns[0].datatype == "double");
     CHECK(tr.columns[1].xtype == "circle");
@@ -230,7 +249,7 @@ TEST_CASE("math as ADQL defines it", "[adql][sqlite]") {
     CHECK(d.number("SELECT ROUND(-2.5)" + from) == -3);  // half away from zero
     CHECK(d.number("SELECT MOD(-7, 3)" + from) == -1);   // sign of the dividend
     CHECK(d.number("SELECT MOD(7.5, -2)" + from) == 1.5);
-    CHECK(d.number("SELECT 7 / 2" + from) == 3);         // exact / exact: integer division
+    CHECK(d.number("SELECT 7 / 2" + from) == 3);  // exact / exact: integer division
     CHECK(d.number("SELECT 7 / 2.0" + from) == 3.5);
     CHECK(d.number("SELECT POWER(2, 10)" + from) == 1024);
     CHECK(d.number("SELECT DEGREES(PI())" + from) == Approx(180.0));
@@ -265,8 +284,8 @@ TEST_CASE("strings, NULL and conditionals", "[adql][sqlite]") {
     CHECK(d.one("SELECT ivo_hasword('Spiral galaxy NGC 1', 'galaxy'), ivo_hasword('galaxys', 'galaxy'), "
                 "ivo_nocasematch('ABC', 'abc'), ivo_interval_overlaps(1, 2, 2, 3), ivo_interval_overlaps(1, 2, 3, 4) "
                 "FROM ivoa.obscore WHERE obs_id = 'a'") == "1|0|1|1|0");
-    CHECK(d.one("SELECT ivo_string_agg(obs_id, ',') FROM (SELECT obs_id FROM ivoa.obscore WHERE calib_level = 2 ORDER BY obs_id) AS s") ==
-          "B,a");
+    CHECK(d.one("SELECT ivo_string_agg(obs_id, ',') FROM (SELECT obs_id FROM ivoa.obscore WHERE calib_level = 2 ORDER "
+                "BY obs_id) AS s") == "B,a");
 }
 
 TEST_CASE("HEALPix UDFs", "[adql][sqlite]") {
@@ -291,30 +310,38 @@ TEST_CASE("HEALPix UDFs", "[adql][sqlite]") {
 
 TEST_CASE("joins, subqueries, set operations, WITH, OFFSET", "[adql][sqlite]") {
     Db d;
-    CHECK(d.rows("SELECT a.obs_id, b.obs_id FROM ivoa.obscore AS a JOIN ivoa.obscore AS b ON a.calib_level = b.calib_level "
-                 "AND a.obs_id < b.obs_id") == V{"B|a"});
+    CHECK(
+        d.rows(
+            "SELECT a.obs_id, b.obs_id FROM ivoa.obscore AS a JOIN ivoa.obscore AS b ON a.calib_level = b.calib_level "
+            "AND a.obs_id < b.obs_id") == V{"B|a"});
     CHECK(d.rows("SELECT obs_id FROM ivoa.obscore NATURAL JOIN (SELECT obs_id, calib_level FROM ivoa.obscore WHERE "
                  "calib_level = 3) AS s") == V{"c"});
     CHECK(d.rows("SELECT x.obs_id FROM ivoa.obscore AS x LEFT OUTER JOIN (SELECT obs_id AS oid FROM ivoa.obscore WHERE "
                  "calib_level = 2) AS y ON x.obs_id = y.oid WHERE y.oid IS NULL ORDER BY 1") == V{"D", "c"});
-    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore AS o JOIN (SELECT calib_level FROM ivoa.obscore WHERE obs_id = 'c') AS "
-                 "q USING (calib_level)") == V{"c"});
-    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE calib_level IN (SELECT MAX(calib_level) FROM ivoa.obscore)") == V{"c"});
-    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore AS o WHERE EXISTS (SELECT * FROM ivoa.obscore AS p WHERE p.calib_level "
-                 "> o.calib_level + 1)") == V{"D"});
+    CHECK(
+        d.rows("SELECT obs_id FROM ivoa.obscore AS o JOIN (SELECT calib_level FROM ivoa.obscore WHERE obs_id = 'c') AS "
+               "q USING (calib_level)") == V{"c"});
+    CHECK(d.rows("SELECT obs_id FROM ivoa.obscore WHERE calib_level IN (SELECT MAX(calib_level) FROM ivoa.obscore)") ==
+          V{"c"});
+    CHECK(
+        d.rows("SELECT obs_id FROM ivoa.obscore AS o WHERE EXISTS (SELECT * FROM ivoa.obscore AS p WHERE p.calib_level "
+               "> o.calib_level + 1)") == V{"D"});
     CHECK(d.one("SELECT (SELECT COUNT(*) FROM ivoa.obscore) - 1 FROM ivoa.obscore WHERE obs_id = 'a'") == "3");
-    CHECK(d.rows("SELECT calib_level, COUNT(*) AS n FROM ivoa.obscore GROUP BY calib_level HAVING COUNT(*) > 1") == V{"2|2"});
-    CHECK(d.rows("SELECT calib_level FROM ivoa.obscore UNION SELECT calib_level FROM ivoa.obscore ORDER BY calib_level") ==
+    CHECK(d.rows("SELECT calib_level, COUNT(*) AS n FROM ivoa.obscore GROUP BY calib_level HAVING COUNT(*) > 1") ==
+          V{"2|2"});
+    CHECK(d.rows(
+              "SELECT calib_level FROM ivoa.obscore UNION SELECT calib_level FROM ivoa.obscore ORDER BY calib_level") ==
           V{"1", "2", "3"});
     CHECK(d.rows("SELECT calib_level FROM ivoa.obscore UNION ALL SELECT 9 FROM ivoa.obscore").size() == 8);
     CHECK(d.rows("SELECT calib_level FROM ivoa.obscore INTERSECT ALL SELECT calib_level FROM ivoa.obscore WHERE "
                  "obs_id <> 'a' ORDER BY 1") == V{"1", "2", "3"});
-    CHECK(d.rows("SELECT calib_level FROM ivoa.obscore EXCEPT ALL SELECT calib_level FROM ivoa.obscore WHERE obs_id = 'a'") ==
-          V{"1", "2", "3"});
+    CHECK(d.rows("SELECT calib_level FROM ivoa.obscore EXCEPT ALL SELECT calib_level FROM ivoa.obscore WHERE obs_id = "
+                 "'a'") == V{"1", "2", "3"});
     CHECK(d.rows("SELECT calib_level FROM ivoa.obscore EXCEPT SELECT calib_level FROM ivoa.obscore WHERE obs_id = 'a' "
                  "ORDER BY calib_level") == V{"1", "3"});
-    CHECK(d.rows("WITH hi AS (SELECT obs_id, calib_level FROM ivoa.obscore WHERE calib_level >= 2) SELECT h.obs_id FROM "
-                 "hi AS h ORDER BY h.obs_id OFFSET 1") == V{"a", "c"});
+    CHECK(
+        d.rows("WITH hi AS (SELECT obs_id, calib_level FROM ivoa.obscore WHERE calib_level >= 2) SELECT h.obs_id FROM "
+               "hi AS h ORDER BY h.obs_id OFFSET 1") == V{"a", "c"});
     CHECK(d.rows("SELECT TOP 1 obs_id FROM ivoa.obscore ORDER BY obs_id OFFSET 2") == V{"a"});
 }
 
@@ -325,8 +352,9 @@ TEST_CASE("errors name the problem", "[adql][sqlite]") {
     CHECK_THAT(d.error("SELECT * FROM ivoa.\"ObsCore\""), Contains("unknown table"));
     CHECK_THAT(d.error("SELECT * FROM ivoa.obscore WHERE CONTAINS(obs_id, CIRCLE(1, 2, 3)) = 1"),
                Contains("argument 1 of CONTAINS must be a geometry"));
-    CHECK_THAT(d.error("SELECT * FROM ivoa.obscore WHERE CONTAINS(POINT('GALACTIC', s_ra, s_dec), CIRCLE(1, 2, 3)) = 1"),
-               Contains("coordinate system 'GALACTIC'"));
+    CHECK_THAT(
+        d.error("SELECT * FROM ivoa.obscore WHERE CONTAINS(POINT('GALACTIC', s_ra, s_dec), CIRCLE(1, 2, 3)) = 1"),
+        Contains("coordinate system 'GALACTIC'"));
     CHECK_THAT(d.error("SELECT my_udf(s_ra) FROM ivoa.obscore"), Contains("unknown function 'my_udf'"));
     CHECK_THAT(d.error("SELECT * FROM ivoa.obscore WHERE"), Contains("line 1, column 33"));
     CHECK_THAT(d.error("SELECT POINT(0, 95) FROM ivoa.obscore"), Contains("latitude"));
@@ -385,8 +413,9 @@ private:
 
 /// The ADQL side of every pair of `section`, read with /usr/bin/python3.
 std::vector<std::string> queryparser_adql(const char* section) {
-    std::string cmd = std::string("/usr/bin/python3 -c \"import yaml,sys,json; d=yaml.safe_load(open(sys.argv[1])); "
-                                  "[print(json.dumps(p[0])) for p in d[sys.argv[2]]]\" ") +
+    std::string cmd = std::string(
+                          "/usr/bin/python3 -c \"import yaml,sys,json; d=yaml.safe_load(open(sys.argv[1])); "
+                          "[print(json.dumps(p[0])) for p in d[sys.argv[2]]]\" ") +
                       VO_SHARED_DIR + "/conformance/adql/queryparser/tests.yaml " + section;
     FILE* f = popen(cmd.c_str(), "r");
     REQUIRE(f);
@@ -428,19 +457,22 @@ TEST_CASE("queryparser ADQL -> PostgreSQL/MySQL pairs return the same results", 
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open(":memory:", &db) == SQLITE_OK);
     REQUIRE(vo::obscore::register_sql_functions(db) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(db,
-                         "CREATE TABLE db_tab (ra REAL, dec REAL);"
-                         "INSERT INTO db_tab VALUES (357, 2), (20, 15), (13.66, -58.3), (180, 45), (0.5, 89), (350, -20);"
-                         "CREATE TABLE test_tab (ra REAL, dec REAL); INSERT INTO test_tab VALUES (1, 1), (2, 2);",
-                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    REQUIRE(
+        sqlite3_exec(db,
+                     "CREATE TABLE db_tab (ra REAL, dec REAL);"
+                     "INSERT INTO db_tab VALUES (357, 2), (20, 15), (13.66, -58.3), (180, 45), (0.5, 89), (350, -20);"
+                     "CREATE TABLE test_tab (ra REAL, dec REAL); INSERT INTO test_tab VALUES (1, 1), (2, 2);",
+                     nullptr, nullptr, nullptr) == SQLITE_OK);
     QpCatalog cat;
     using Rows = std::vector<std::vector<double>>;
-    const Rows all_dist = {{61.743843497117446}, {73.48560108881198}, {0.0}, {164.29515949507604}, {147.3255515663488}, {41.989234085301696}};
+    const Rows all_dist = {{61.743843497117446}, {73.48560108881198}, {0.0},
+                           {164.29515949507604}, {147.3255515663488}, {41.989234085301696}};
     auto times = [](std::vector<double> row, int n) { return Rows(static_cast<std::size_t>(n), row); };
     const Rows box_rows = {{357, 2}};
     const Rows logs_tri = {{1.3010299956639813, 2.70805020110221}};
     const Rows not_circle = {{20, 15}, {13.66, -58.3}, {180, 45}, {0.5, 89}, {350, -20}};
-    const Rows not_tri_logs = {{2.552668216112193, 0.6931471805599453}, {2.255272505103306, 3.8066624897703196},
+    const Rows not_tri_logs = {{2.552668216112193, 0.6931471805599453},
+                               {2.255272505103306, 3.8066624897703196},
                                {-0.3010299956639812, 4.48863636973214}};
     // expected rows per ADQL query (row order as the translation's, which has no ORDER BY: compared as sets)
     const std::map<std::string, Rows> expected = {
@@ -452,17 +484,31 @@ TEST_CASE("queryparser ADQL -> PostgreSQL/MySQL pairs return the same results", 
         {"SELECT POINT('icrs', 10, 10) FROM \"db\".tab", times({10, 10}, 6)},
         {"SELECT POINT(10, 10) AS \"p\" FROM \"db\".tab", times({10, 10}, 6)},
         {"SELECT CIRCLE(10.0, -10.5, 2.0) FROM db.tab;", times({10, -10.5, 2}, 6)},
-        {"SELECT POLYGON('ICRS', 10.0, -10.5, 20.0, 20.5, 30.0, 30.5) FROM db.tab;", times({10, -10.5, 20, 20.5, 30, 30.5}, 6)},
+        {"SELECT POLYGON('ICRS', 10.0, -10.5, 20.0, 20.5, 30.0, 30.5) FROM db.tab;",
+         times({10, -10.5, 20, 20.5, 30, 30.5}, 6)},
         {"SELECT CIRCLE(POINT(10.0, -10.5), 2.0) FROM db.tab;", times({10, -10.5, 2}, 6)},
-        {"SELECT TOP 10 ra, dec FROM db.tab WHERE 1=CONTAINS(POINT('ICRS', ra, dec), BOX('ICRS', -3.0, 5.0, 4.0, 10.0));", box_rows},
-        {"SELECT TOP 10 ra, dec FROM db.tab WHERE CONTAINS(POINT('ICRS', ra, dec), BOX('ICRS', -3.0, 5.0, 4.0, 10.0)) =  1;", box_rows},
+        {"SELECT TOP 10 ra, dec FROM db.tab WHERE 1=CONTAINS(POINT('ICRS', ra, dec), BOX('ICRS', -3.0, 5.0, 4.0, "
+         "10.0));",
+         box_rows},
+        {"SELECT TOP 10 ra, dec FROM db.tab WHERE CONTAINS(POINT('ICRS', ra, dec), BOX('ICRS', -3.0, 5.0, 4.0, 10.0)) "
+         "=  1;",
+         box_rows},
         {"SELECT TOP 10 ra, dec FROM db.tab WHERE 1=CONTAINS(POINT(ra, dec), BOX(-3.0, 5.0, 4.0, 10.0));", box_rows},
-        {"SELECT TOP 10 ra, dec FROM db.tab WHERE 0=CONTAINS(POINT('ICRS', ra, dec), BOX('ICRS', -3.0, 5.0, 4.0, 10.0));", not_circle},
-        {"SELECT TOP 10 ra, dec FROM db.tab WHERE 1=CONTAINS(POINT(ra, dec), CIRCLE(POINT(-3.0, 4.0), 10.0));", box_rows},
-        {"SELECT TOP 10 ra, dec FROM db.tab WHERE CONTAINS(POINT(ra, dec), CIRCLE(POINT(-3.0, 4.0), 10.0))=0;", not_circle},
-        {"SELECT TOP 10 ra, dec FROM db.tab WHERE 0=CONTAINS(POINT(ra, dec), CIRCLE(POINT(-3.0, 4.0), 10.0));", not_circle},
-        {"SELECT TOP 10 LOG10(ra), LOG(dec) FROM db.tab WHERE 1=CONTAINS(POINT('ICRS', ra, dec), POLYGON('ICRS', 10.0, -10.5, 20.0, 20.5, 30.0, 30.5));", logs_tri},
-        {"SELECT TOP 10 LOG10(ra), LOG(dec) FROM db.tab WHERE CONTAINS(POINT(ra, dec), POLYGON(10.0, -10.5, 20.0, 20.5, 30.0, 30.5))=1;", logs_tri},
+        {"SELECT TOP 10 ra, dec FROM db.tab WHERE 0=CONTAINS(POINT('ICRS', ra, dec), BOX('ICRS', -3.0, 5.0, 4.0, "
+         "10.0));",
+         not_circle},
+        {"SELECT TOP 10 ra, dec FROM db.tab WHERE 1=CONTAINS(POINT(ra, dec), CIRCLE(POINT(-3.0, 4.0), 10.0));",
+         box_rows},
+        {"SELECT TOP 10 ra, dec FROM db.tab WHERE CONTAINS(POINT(ra, dec), CIRCLE(POINT(-3.0, 4.0), 10.0))=0;",
+         not_circle},
+        {"SELECT TOP 10 ra, dec FROM db.tab WHERE 0=CONTAINS(POINT(ra, dec), CIRCLE(POINT(-3.0, 4.0), 10.0));",
+         not_circle},
+        {"SELECT TOP 10 LOG10(ra), LOG(dec) FROM db.tab WHERE 1=CONTAINS(POINT('ICRS', ra, dec), POLYGON('ICRS', 10.0, "
+         "-10.5, 20.0, 20.5, 30.0, 30.5));",
+         logs_tri},
+        {"SELECT TOP 10 LOG10(ra), LOG(dec) FROM db.tab WHERE CONTAINS(POINT(ra, dec), POLYGON(10.0, -10.5, 20.0, "
+         "20.5, 30.0, 30.5))=1;",
+         logs_tri},
         {"SELECT TOP 10 DISTANCE(POINT(ra, dec), POINT(13.66, -58.3)) FROM db.tab;", all_dist},
         {"SELECT TOP 10 DISTANCE(ra, dec, 13.66, -58.3) FROM db.tab;", all_dist},
         {"SELECT TOP 10 DISTANCE(POINT('ICRS', ra, dec), POINT('ICRS', 13.66, -58.3)) FROM db.tab;", all_dist},
@@ -470,8 +516,12 @@ TEST_CASE("queryparser ADQL -> PostgreSQL/MySQL pairs return the same results", 
         // rows outside the triangle with dec > 0 (PostgreSQL's LN fails on dec <= 0;
         // the WHERE keeps (357, 2), (180, 45), (0.5, 89) and also the dec < 0 rows,
         // for which LN is undefined): see the NULL check below
-        {"SELECT TOP 10 LOG10(ra), LOG(dec) FROM db.tab WHERE 0=INTERSECTS(POINT('ICRS', ra, dec), POLYGON('ICRS', 10.0, -10.5, 20.0, 20.5, 30.0, 30.5));", not_tri_logs},
-        {"SELECT TOP 10 LOG10(ra), LOG(dec) FROM db.tab WHERE INTERSECTS(POINT('ICRS', ra, dec), POLYGON('ICRS', 10.0, -10.5, 20.0, 20.5, 30.0, 30.5)) = 0;", not_tri_logs},
+        {"SELECT TOP 10 LOG10(ra), LOG(dec) FROM db.tab WHERE 0=INTERSECTS(POINT('ICRS', ra, dec), POLYGON('ICRS', "
+         "10.0, -10.5, 20.0, 20.5, 30.0, 30.5));",
+         not_tri_logs},
+        {"SELECT TOP 10 LOG10(ra), LOG(dec) FROM db.tab WHERE INTERSECTS(POINT('ICRS', ra, dec), POLYGON('ICRS', 10.0, "
+         "-10.5, 20.0, 20.5, 30.0, 30.5)) = 0;",
+         not_tri_logs},
     };
     std::size_t checked = 0;
     for (const char* section : {"adql_postgresql_tests", "adql_mysql_tests"}) {
@@ -685,7 +735,8 @@ TEST_CASE("semantic table: strings, patterns and NULL", "[adql][sqlite][semantic
     CHECK(d.one("SELECT MIN(obs_id), MAX(obs_id) FROM ivoa.obscore") == "B|c");
 }
 
-TEST_CASE("non-finite coordinates are errors, not S2 aborts (found by geometry_fuzz)", "[adql][sqlite][geometry][regression]") {
+TEST_CASE("non-finite coordinates are errors, not S2 aborts (found by geometry_fuzz)",
+          "[adql][sqlite][geometry][regression]") {
     // 1e999 is legal ADQL (an overflowing literal is +Inf); the S2 library
     // aborts the whole process on a non-finite point (tests/fuzz/crashes/geometry/).
     Db d;
@@ -705,14 +756,20 @@ TEST_CASE("non-finite coordinates are errors, not S2 aborts (found by geometry_f
     CHECK(d.error("SELECT DISTANCE(POINT(1, 0), POINT(0, 0)) FROM ivoa.obscore").empty());
 }
 
-TEST_CASE("circles of radius 0 or 180 degrees are not degenerate S2 loops (found by geometry_fuzz)", "[adql][sqlite][geometry][regression]") {
+TEST_CASE("circles of radius 0 or 180 degrees are not degenerate S2 loops (found by geometry_fuzz)",
+          "[adql][sqlite][geometry][regression]") {
     // CONTAINS(range, CIRCLE(.., 0)) made S2Loop::MakeRegularLoop build a
     // degenerate loop, and the Debian libs2 aborted the process (S2 check
     // "IsValid()"); tests/fuzz/crashes/geometry_fuzz/s2-check-zero-radius-circle-loop.
     Db d;
-    CHECK(d.number("SELECT CONTAINS(RANGE_S2D(10, 20, -5, 5), CIRCLE('ICRS', 15, 0, 0)) FROM ivoa.obscore WHERE obs_id = 'a'") == 0);
-    CHECK(d.number("SELECT CONTAINS(RANGE_S2D(10, 20, -5, 5), CIRCLE('ICRS', 15, 0, 180)) FROM ivoa.obscore WHERE obs_id = 'a'") == 1);
-    CHECK(d.number("SELECT CONTAINS(RANGE_S2D(10, 20, -5, 5), CIRCLE('ICRS', 15, 0, 30)) FROM ivoa.obscore WHERE obs_id = 'a'") == 1);
-    CHECK(d.number("SELECT CONTAINS(RANGE_S2D(10, 20, -5, 5), CIRCLE('ICRS', 100, 0, 30)) FROM ivoa.obscore WHERE obs_id = 'a'") == 0);
-    CHECK(d.number("SELECT CONTAINS(CIRCLE('ICRS', 15, 0, 0), CIRCLE('ICRS', 15, 0, 180)) FROM ivoa.obscore WHERE obs_id = 'a'") == 1);
+    CHECK(d.number("SELECT CONTAINS(RANGE_S2D(10, 20, -5, 5), CIRCLE('ICRS', 15, 0, 0)) FROM ivoa.obscore WHERE obs_id "
+                   "= 'a'") == 0);
+    CHECK(d.number("SELECT CONTAINS(RANGE_S2D(10, 20, -5, 5), CIRCLE('ICRS', 15, 0, 180)) FROM ivoa.obscore WHERE "
+                   "obs_id = 'a'") == 1);
+    CHECK(d.number("SELECT CONTAINS(RANGE_S2D(10, 20, -5, 5), CIRCLE('ICRS', 15, 0, 30)) FROM ivoa.obscore WHERE "
+                   "obs_id = 'a'") == 1);
+    CHECK(d.number("SELECT CONTAINS(RANGE_S2D(10, 20, -5, 5), CIRCLE('ICRS', 100, 0, 30)) FROM ivoa.obscore WHERE "
+                   "obs_id = 'a'") == 0);
+    CHECK(d.number("SELECT CONTAINS(CIRCLE('ICRS', 15, 0, 0), CIRCLE('ICRS', 15, 0, 180)) FROM ivoa.obscore WHERE "
+                   "obs_id = 'a'") == 1);
 }

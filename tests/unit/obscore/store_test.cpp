@@ -160,6 +160,7 @@ TEST_CASE("access_url is completed at query time from the public base URL", "[st
     CHECK(run("SELECT COUNT(*) FROM ivoa.obscore WHERE access_url = 'http://archive.test:8080/datalink/sync?ID=x'") ==
           "1");
     set_public_base_url("https://moved.example");  // the same store behind another address
-    CHECK(run("SELECT access_url FROM ivoa.obscore WHERE obs_id = 'ngc3256'") == "https://moved.example/datalink/sync?ID=x");
+    CHECK(run("SELECT access_url FROM ivoa.obscore WHERE obs_id = 'ngc3256'") ==
+          "https://moved.example/datalink/sync?ID=x");
     set_public_base_url("");
 }

@@ -57,7 +57,8 @@ maxrec_hard = 1000
 name = "alma"
 directories = ["/data/alma", "relative"]
 calib_level = 3
-)", "/etc/vo/test.toml");
+)",
+                                  "/etc/vo/test.toml");
     CHECK(c.server.port == 9000);
     CHECK(c.base_url() == "https://archive.example.org/vo");  // trailing '/' dropped
     CHECK(c.archive.authority == "example.org");              // ivo:// prefix dropped
@@ -75,11 +76,14 @@ TEST_CASE("unknown keys and bad values are errors naming the key", "[config]") {
     CHECK_THAT(config_error("[server]\nport = 70000\n"), Catch::Contains("server.port: must be between 0 and 65535"));
     CHECK_THAT(config_error("[server]\nbase_url = \"ftp://x\"\n"), Catch::Contains("server.base_url"));
     CHECK_THAT(config_error("[limits]\nmaxrec_hard = -1\n"), Catch::Contains("limits.maxrec_hard"));
-    CHECK_THAT(config_error("[limits]\nmaxrec_default = 50\nmaxrec_hard = 10\n"), Catch::Contains("limits.maxrec_default"));
+    CHECK_THAT(config_error("[limits]\nmaxrec_default = 50\nmaxrec_hard = 10\n"),
+               Catch::Contains("limits.maxrec_default"));
     CHECK_THAT(config_error("[[collection]]\nname = \"a\"\ndirectories = [\"x\"]\ncolour = 1\n"),
                Catch::Contains("collection[0].colour: unknown key"));
-    CHECK_THAT(config_error("[[collection]]\nname = \"a b\"\ndirectories = [\"x\"]\n"), Catch::Contains("collection[0].name"));
-    CHECK_THAT(config_error("[[collection]]\nname = \"a\"\n"), Catch::Contains("collection[0].directories: is required"));
+    CHECK_THAT(config_error("[[collection]]\nname = \"a b\"\ndirectories = [\"x\"]\n"),
+               Catch::Contains("collection[0].name"));
+    CHECK_THAT(config_error("[[collection]]\nname = \"a\"\n"),
+               Catch::Contains("collection[0].directories: is required"));
     CHECK_THAT(config_error("[[collection]]\nname = \"a\"\ndirectories = [\"x\"]\ncalib_level = 7\n"),
                Catch::Contains("collection[0].calib_level"));
     CHECK_THAT(config_error("[server\nport = 1"), Catch::Contains("/etc/vo/test.toml: line 1"));
@@ -88,8 +92,8 @@ TEST_CASE("unknown keys and bad values are errors naming the key", "[config]") {
 }
 
 TEST_CASE("DALI parameter names are case-insensitive, values are kept as sent", "[params]") {
-    DaliParams p = parse_request_params("GET", "/tap/sync?lang=ADQL&Query=SELECT+TOP+1+*+FROM+t+WHERE+a%3D%27x%2By%27&MAXREC=5",
-                                        "", "");
+    DaliParams p = parse_request_params(
+        "GET", "/tap/sync?lang=ADQL&Query=SELECT+TOP+1+*+FROM+t+WHERE+a%3D%27x%2By%27&MAXREC=5", "", "");
     CHECK(p.single("LANG") == "ADQL");
     CHECK(p.single("query") == "SELECT TOP 1 * FROM t WHERE a='x+y'");
     CHECK(p.single("maxrec") == "5");
@@ -129,7 +133,7 @@ TEST_CASE("POST multipart/form-data (RFC 7578) with fields and a file", "[params
     CHECK(p.files[0].filename == "t1.xml");
     CHECK(p.files[0].content_type == "application/x-votable+xml");
     CHECK(p.files[0].content == "<VOTABLE/>");
-    CHECK_THROWS_AS(parse_multipart("multipart/form-data", body, p), ParamError);             // no boundary
+    CHECK_THROWS_AS(parse_multipart("multipart/form-data", body, p), ParamError);  // no boundary
     CHECK_THROWS_AS(parse_multipart("multipart/form-data; boundary=XyZ", "--XyZ\r\nbroken", p), ParamError);
 }
 
@@ -196,7 +200,8 @@ TEST_CASE("profile errors name the file and the key", "[config]") {
                Catch::Contains("takes no other source"));
     CHECK_THAT(error("[[column]]\nname = \"x\"\ndatatype = \"char\"\n[[column]]\nname = \"X\"\ndatatype = \"char\"\n"),
                Catch::Contains("duplicate column X"));
-    CHECK_THAT(config_error("[archive]\nprofiles = [\"/nonexistent/p.toml\"]\n"), Catch::Contains("cannot read the profile"));
+    CHECK_THAT(config_error("[archive]\nprofiles = [\"/nonexistent/p.toml\"]\n"),
+               Catch::Contains("cannot read the profile"));
     CHECK_THAT(config_error("[[collection]]\nname = \"a\"\ndirectories = [\"/x\"]\nproprietary_months = -1\n"),
                Catch::Contains("proprietary_months"));
 }

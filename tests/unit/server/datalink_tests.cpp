@@ -85,7 +85,8 @@ TEST_CASE("a cube gets #this, its previews and two #cutout rows with descriptors
     CHECK(sync.find("<MIN value=\"4.75e-07\"/><MAX value=\"9.3500000000000005e-07\"/>") != std::string::npos);
     CHECK(sync.find("<MIN value=\"58000.5\"/><MAX value=\"58000.599999999999\"/>") != std::string::npos);
     CHECK(sync.find("<OPTION value=\"I\"/><OPTION value=\"Q\"/>") != std::string::npos);
-    CHECK(sync.find("<MAX value=\"10 20 10.1 20 10.1 20.100000000000001 10 20.100000000000001\"/>") != std::string::npos);
+    CHECK(sync.find("<MAX value=\"10 20 10.1 20 10.1 20.100000000000001 10 20.100000000000001\"/>") !=
+          std::string::npos);
     CHECK(sync.find("name=\"POS\"") != std::string::npos);
     CHECK(l.descriptors[1].find("value=\"ivo://ivoa.net/std/SODA#async-1.0\"") != std::string::npos);
     CHECK(l.descriptors[1].find("value=\"http://archive.test/soda/async\"") != std::string::npos);
@@ -115,9 +116,11 @@ TEST_CASE("no #cutout without cut-able axes, and only the descriptors' parameter
 
 TEST_CASE("configured files next to a product become rows of their semantics with FILE= URLs", "[datalink]") {
     ProductInfo p = cube();
-    p.related.push_back({2, "#auxiliary", "Weight map", "application/fits", "cube_weights.fits", "/x/cube_weights.fits", 2880});
+    p.related.push_back(
+        {2, "#auxiliary", "Weight map", "application/fits", "cube_weights.fits", "/x/cube_weights.fits", 2880});
     const IdLinks l = build_links(kDid, p, kBase, 1);
-    const auto it = std::find_if(l.links.begin(), l.links.end(), [](const Link& x) { return x.semantics == "#auxiliary"; });
+    const auto it =
+        std::find_if(l.links.begin(), l.links.end(), [](const Link& x) { return x.semantics == "#auxiliary"; });
     REQUIRE(it != l.links.end());
     CHECK(it->access_url == kBase + "/datalink/file?ID=ivo%3A%2F%2Farchive.test%2Fsamples%3Fmuse%2Fcube.fits&FILE=2");
     CHECK(it->description == "Weight map (cube_weights.fits)");
@@ -146,20 +149,22 @@ TEST_CASE("unknown, malformed and file-less IDs give one error_message row with 
     CHECK(n.links[0].access_url.empty());
 }
 
-TEST_CASE("the links document has every DataLink 1.1 column, the standardID and overflow after the table", "[datalink]") {
-    const std::string d = links_document({build_links(kDid, cube(), kBase, 1), build_links("ivo://x/y", {}, kBase, 2)}, true);
-    for (const char* f : {"<FIELD name=\"ID\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.id;meta.main\"",
-                          "<FIELD name=\"access_url\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.ref.url\"",
-                          "<FIELD name=\"service_def\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.ref\"",
-                          "<FIELD name=\"error_message\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.code.error\"",
-                          "<FIELD name=\"semantics\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.code\"",
-                          "<FIELD name=\"description\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.note\"",
-                          "<FIELD name=\"content_type\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.code.mime\"",
-                          "<FIELD name=\"content_length\" datatype=\"long\" unit=\"byte\" ucd=\"phys.size;meta.file\"",
-                          "<FIELD name=\"content_qualifier\" datatype=\"char\"",
-                          "<FIELD name=\"local_semantics\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.id.assoc\"",
-                          "<FIELD name=\"link_auth\" datatype=\"char\"",
-                          "<FIELD name=\"link_authorized\" datatype=\"boolean\""})
+TEST_CASE("the links document has every DataLink 1.1 column, the standardID and overflow after the table",
+          "[datalink]") {
+    const std::string d =
+        links_document({build_links(kDid, cube(), kBase, 1), build_links("ivo://x/y", {}, kBase, 2)}, true);
+    for (const char* f :
+         {"<FIELD name=\"ID\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.id;meta.main\"",
+          "<FIELD name=\"access_url\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.ref.url\"",
+          "<FIELD name=\"service_def\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.ref\"",
+          "<FIELD name=\"error_message\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.code.error\"",
+          "<FIELD name=\"semantics\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.code\"",
+          "<FIELD name=\"description\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.note\"",
+          "<FIELD name=\"content_type\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.code.mime\"",
+          "<FIELD name=\"content_length\" datatype=\"long\" unit=\"byte\" ucd=\"phys.size;meta.file\"",
+          "<FIELD name=\"content_qualifier\" datatype=\"char\"",
+          "<FIELD name=\"local_semantics\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.id.assoc\"",
+          "<FIELD name=\"link_auth\" datatype=\"char\"", "<FIELD name=\"link_authorized\" datatype=\"boolean\""})
         CHECK(d.find(f) != std::string::npos);
     CHECK(d.find("<INFO name=\"standardID\" value=\"ivo://ivoa.net/std/DataLink#links-1.1\"/>") != std::string::npos);
     CHECK(count(d, "<TR>") == 7);  // cube: #this, 3 previews, 2 #cutout; unknown: 1

@@ -44,7 +44,8 @@ max_url_bytes = 131072
 max_header_bytes = 32768
 spool_bytes_per_response = 0
 spool_bytes_total = 100
-)", "/etc/vo/test.toml");
+)",
+                                  "/etc/vo/test.toml");
     CHECK(c.server.write_timeout_seconds == 30);
     CHECK(c.server.spool_dir == "/etc/vo/spool");
     CHECK(c.server.access_log == "/etc/vo/log/access.log");

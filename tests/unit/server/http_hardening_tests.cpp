@@ -100,8 +100,8 @@ std::uint64_t pattern_hash(std::uint64_t n) {
 ///   /fixed?N     streamed body of N pattern bytes with Content-Length
 struct TestApp {
     OneWorker worker;
-    std::atomic<int> writes_returned{0};   ///< streamed handlers whose write loop ended
-    std::atomic<int> sink_closed{0};       ///< ... by votable::SinkClosed
+    std::atomic<int> writes_returned{0};  ///< streamed handlers whose write loop ended
+    std::atomic<int> sink_closed{0};      ///< ... by votable::SinkClosed
     std::atomic<int> head_seen{0};
 
     server::Handler handler() {
@@ -289,10 +289,14 @@ TEST_CASE("malformed requests get 400 with Connection: close, then the connectio
         {"bad method token", "G(T /echo HTTP/1.1\r\nHost: x\r\n\r\n"},
         {"bad version", "GET /echo HTTP/9\r\nHost: x\r\n\r\n"},
         {"negative Content-Length", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"},
-        {"two different Content-Length", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd"},
-        {"Content-Length and chunked", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"},
+        {"two different Content-Length",
+         "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd"},
+        {"Content-Length and chunked",
+         "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: "
+         "chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"},
         {"chunked not last", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"},
-        {"bad chunk size", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"},
+        {"bad chunk size",
+         "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"},
         {"NUL in a header", std::string("GET /echo HTTP/1.1\r\nHost: x\r\nX-A: a") + '\0' + "b\r\n\r\n"},
         {"HTTP/1.1 without Host", "GET /echo HTTP/1.1\r\n\r\n"},
         {"two Host fields", "GET /echo HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n"},
@@ -320,8 +324,8 @@ TEST_CASE("size limits: 414 for the target, 431 for the header, 413 for the body
     o.body_limit = 5000;
     TestServer srv(o);
     const auto request = [](std::size_t target, std::size_t header) {
-        return "GET /echo?" + std::string(target - 6, 'a') + " HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(header, 'b') +
-               "\r\n\r\n";
+        return "GET /echo?" + std::string(target - 6, 'a') +
+               " HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(header, 'b') + "\r\n\r\n";
     };
     bool closed = false;
     SECTION("at the limits: served") {
@@ -353,13 +357,17 @@ TEST_CASE("size limits: 414 for the target, 431 for the header, 413 for the body
     }
     SECTION("body over the limit") {
         const std::string got = exchange_until_close(
-            srv.port, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5001\r\n\r\n" + std::string(5001, 'c'), closed);
+            srv.port, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5001\r\n\r\n" + std::string(5001, 'c'),
+            closed);
         CHECK(starts_with(got, "HTTP/1.1 413 "));
         CHECK(closed);
     }
     SECTION("chunked body over the limit") {
-        const std::string got = exchange_until_close(
-            srv.port, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1389\r\n" + std::string(5001, 'c') + "\r\n0\r\n\r\n", closed);
+        const std::string got =
+            exchange_until_close(srv.port,
+                                 "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1389\r\n" +
+                                     std::string(5001, 'c') + "\r\n0\r\n\r\n",
+                                 closed);
         CHECK(starts_with(got, "HTTP/1.1 413 "));
         CHECK(closed);
     }
@@ -509,7 +517,8 @@ TEST_CASE("the access log goes to a file that can be reopened and rotated", "[ht
         srv.server->reopen_access_log();
         c.send("HEAD /echo?second HTTP/1.1\r\nHost: x\r\n\r\n");
         REQUIRE(c.read(true));
-        for (int i = 0; i < 500 && slurp(file).find("HEAD") == std::string::npos; ++i) std::this_thread::sleep_for(10ms);
+        for (int i = 0; i < 500 && slurp(file).find("HEAD") == std::string::npos; ++i)
+            std::this_thread::sleep_for(10ms);
         srv.server->stop();
         const std::string old_text = slurp(dir / "access.log.old"), new_text = slurp(file);
         CHECK(old_text.find("GET /echo 200 4 ") != std::string::npos);

@@ -45,7 +45,10 @@ std::string make_store() {
         r.s_ra = 10.0 + i;
         r.s_dec = -5.0;
         r.s_fov = 0.01;
-        r.s_region = {{10.0 + i - 0.005, -5.005}, {10.0 + i + 0.005, -5.005}, {10.0 + i + 0.005, -4.995}, {10.0 + i - 0.005, -4.995}};
+        r.s_region = {{10.0 + i - 0.005, -5.005},
+                      {10.0 + i + 0.005, -5.005},
+                      {10.0 + i + 0.005, -4.995},
+                      {10.0 + i - 0.005, -4.995}};
         r.em_min = 4.75e-7;
         r.em_max = 9.35e-7;
         r.target_name = i == 0 ? "a<b>&c" : "NGC 628";
@@ -132,7 +135,8 @@ TEST_CASE("TAP sync over HTTP", "[http]") {
     Client client(fx.port);
 
     SECTION("GET with lower-case names, VOTable, MAXREC overflow from the default") {
-        auto r = client.get("/tap/sync?lang=ADQL&query=SELECT%20obs_id,%20target_name%20FROM%20ivoa.obscore%20ORDER%20BY%20obs_id");
+        auto r = client.get(
+            "/tap/sync?lang=ADQL&query=SELECT%20obs_id,%20target_name%20FROM%20ivoa.obscore%20ORDER%20BY%20obs_id");
         CHECK(r.status == 200);
         CHECK(r.content_type == "application/x-votable+xml");
         CHECK(r.chunked);
@@ -149,7 +153,8 @@ TEST_CASE("TAP sync over HTTP", "[http]") {
     SECTION("POST urlencoded, CSV, keep-alive across requests") {
         for (int i = 0; i < 3; ++i) {
             auto r = client.send(http::verb::post, "/tap/sync",
-                                 "REQUEST=doQuery&LANG=ADQL-2.1&RESPONSEFORMAT=csv&MAXREC=10&QUERY=SELECT+obs_id,s_ra+FROM+ivoa.obscore+ORDER+BY+s_ra");
+                                 "REQUEST=doQuery&LANG=ADQL-2.1&RESPONSEFORMAT=csv&MAXREC=10&QUERY=SELECT+obs_id,s_ra+"
+                                 "FROM+ivoa.obscore+ORDER+BY+s_ra");
             CHECK(r.status == 200);
             CHECK(r.content_type == "text/csv;header=present;charset=UTF-8");
             CHECK(r.body == "obs_id,s_ra\r\nobs0,10\r\nobs1,11\r\nobs2,12\r\n");
@@ -159,7 +164,8 @@ TEST_CASE("TAP sync over HTTP", "[http]") {
         const std::string body =
             "--b\r\nContent-Disposition: form-data; name=\"LANG\"\r\n\r\nADQL\r\n"
             "--b\r\nContent-Disposition: form-data; name=\"FORMAT\"\r\n\r\ntext/tab-separated-values\r\n"
-            "--b\r\nContent-Disposition: form-data; name=\"QUERY\"\r\n\r\nSELECT COUNT(*) AS n FROM ivoa.obscore WHERE dataproduct_type = 'cube'\r\n"
+            "--b\r\nContent-Disposition: form-data; name=\"QUERY\"\r\n\r\nSELECT COUNT(*) AS n FROM ivoa.obscore WHERE "
+            "dataproduct_type = 'cube'\r\n"
             "--b--\r\n";
         auto r = client.send(http::verb::post, "/tap/sync", body, "multipart/form-data; boundary=b");
         CHECK(r.status == 200);
@@ -299,22 +305,24 @@ TEST_CASE("a client that disconnects mid-stream does not stop the server", "[htt
         tcp::socket s(ioc);
         s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), fx.port));
         const std::string req =
-            "GET /tap/sync?LANG=ADQL&MAXREC=100&QUERY=SELECT%20*%20FROM%20ivoa.obscore%20AS%20a HTTP/1.1\r\nHost: x\r\n\r\n";
+            "GET /tap/sync?LANG=ADQL&MAXREC=100&QUERY=SELECT%20*%20FROM%20ivoa.obscore%20AS%20a HTTP/1.1\r\nHost: "
+            "x\r\n\r\n";
         net::write(s, net::buffer(req));
         s.close();  // gone before the answer
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     Client client(fx.port);
-    auto r = client.get("/tap/sync?LANG=ADQL&QUERY=SELECT%20COUNT(*)%20AS%20n%20FROM%20ivoa.obscore&RESPONSEFORMAT=csv");
+    auto r =
+        client.get("/tap/sync?LANG=ADQL&QUERY=SELECT%20COUNT(*)%20AS%20n%20FROM%20ivoa.obscore&RESPONSEFORMAT=csv");
     CHECK(r.status == 200);
     CHECK(r.body == "n\r\n3\r\n");
 }
 
 TEST_CASE("HEAD on the App's GET resources answers GET's headers, no body (RFC 9110 section 9.3.2)", "[http][head]") {
     Fixture fx;
-    const std::vector<std::string> targets = {
-        "/tap/capabilities", "/", "/tap/tables",
-        "/tap/sync?LANG=ADQL&QUERY=SELECT%20obs_id%20FROM%20ivoa.obscore", "/no/such/thing"};
+    const std::vector<std::string> targets = {"/tap/capabilities", "/", "/tap/tables",
+                                              "/tap/sync?LANG=ADQL&QUERY=SELECT%20obs_id%20FROM%20ivoa.obscore",
+                                              "/no/such/thing"};
     for (const auto& target : targets) {
         INFO(target);
         net::io_context ioc;
@@ -349,8 +357,10 @@ static std::string slurp(const std::filesystem::path& p) {
     return text.str();
 }
 
-TEST_CASE("the App passes the HTTP limits and the access log of the configuration to the HTTP layer", "[http][config]") {
-    const auto log = std::filesystem::temp_directory_path() / ("voserver-app-access-" + std::to_string(::getpid()) + ".log");
+TEST_CASE("the App passes the HTTP limits and the access log of the configuration to the HTTP layer",
+          "[http][config]") {
+    const auto log =
+        std::filesystem::temp_directory_path() / ("voserver-app-access-" + std::to_string(::getpid()) + ".log");
     std::filesystem::remove(log);
     {
         Fixture fx([&](server::Config& c) {

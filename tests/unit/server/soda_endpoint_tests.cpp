@@ -45,7 +45,8 @@ std::string make_store() {
     std::filesystem::remove(path);
     auto store = obscore::Store::open_for_write(path);
     store->begin();
-    const auto add = [&](const std::string& obs_id, const std::string& did, const std::string& file, std::vector<int> hdus) {
+    const auto add = [&](const std::string& obs_id, const std::string& did, const std::string& file,
+                         std::vector<int> hdus) {
         obscore::ObsCoreRecord r;
         r.obs_collection = "samples";
         r.obs_id = obs_id;
@@ -78,7 +79,8 @@ std::string url_encode(const std::string& s) {
     static const char* hex = "0123456789ABCDEF";
     std::string out;
     for (const unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') out += static_cast<char>(c);
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
+            out += static_cast<char>(c);
         else {
             out += '%';
             out += hex[c >> 4];
@@ -106,9 +108,12 @@ public:
         parser.body_limit(1ull << 30);
         http::read(stream_, buffer_, parser);
         auto& res = parser.get();
-        return {res.result_int(), std::string(res[http::field::content_type]),
-                std::string(res["Content-Disposition"]), std::string(res[http::field::content_length]),
-                res.chunked(), res.body()};
+        return {res.result_int(),
+                std::string(res[http::field::content_type]),
+                std::string(res["Content-Disposition"]),
+                std::string(res[http::field::content_length]),
+                res.chunked(),
+                res.body()};
     }
     Response get(const std::string& target) { return send(http::verb::get, target); }
 
@@ -231,8 +236,8 @@ TEST_CASE("SODA sync cutout of the real MUSE UDF cube over HTTP", "[soda][http]"
     // channels: AWAV edges from all_pix2world, converted to vacuum with the
     // WCSLIB awavwave iteration (Cox/Edlen), kept where [lo, hi) meets the
     // BAND: 200..208 (1-based).
-    const std::string target = "/soda/sync?id=" + url_encode(kMuseId) +
-                               "&circle=53.1752%20-27.8078%200.0003&Band=5.0e-7%205.01e-7";
+    const std::string target =
+        "/soda/sync?id=" + url_encode(kMuseId) + "&circle=53.1752%20-27.8078%200.0003&Band=5.0e-7%205.01e-7";
     const auto r = client.get(target);
     REQUIRE(r.status == 200);
     CHECK(r.content_type == "application/fits");
@@ -317,7 +322,8 @@ TEST_CASE("SODA sync errors map to DALI error documents and statuses", "[soda][h
                contains(r.body, "<INFO name=\"QUERY_STATUS\" value=\"ERROR\">");
     };
 
-    auto r = client.get("/soda/sync?ID=" + url_encode("ivo://voserver.test/samples?nothing_here") + "&CIRCLE=10%2010%201");
+    auto r =
+        client.get("/soda/sync?ID=" + url_encode("ivo://voserver.test/samples?nothing_here") + "&CIRCLE=10%2010%201");
     CHECK(r.status == 404);
     CHECK(is_error_votable(r));
     CHECK(contains(r.body, "ivo://voserver.test/samples?nothing_here"));
@@ -423,28 +429,28 @@ TEST_CASE("streamed responses with a Content-Length (HTTP layer)", "[http]") {
     spdlog::set_level(spdlog::level::err);
     server::HttpOptions options;
     options.port = 0;
-    server::HttpServer http(options, [](std::shared_ptr<const server::Request> req,
-                                        std::shared_ptr<server::ResponseChannel> channel) {
-        if (req->path == "/full") {
-            channel->start(200, "application/octet-stream", {{"X-Test", "1"}}, 10);
-            channel->write("01234");
-            channel->write("56789");
-            channel->finish();
-        } else if (req->path == "/over") {
-            channel->start(200, "application/octet-stream", {}, 4);
-            channel->write("0123456789");  // more than announced: cut at 4
-            channel->finish();
-        } else if (req->path == "/short") {
-            channel->start(200, "application/octet-stream", {}, 10);
-            channel->write("01234");  // then a failure: fewer than announced
-            channel->finish();
-        } else {
-            server::Reply r;
-            r.status = 204;
-            r.content_type = "text/plain";
-            channel->reply(std::move(r));
-        }
-    });
+    server::HttpServer http(
+        options, [](std::shared_ptr<const server::Request> req, std::shared_ptr<server::ResponseChannel> channel) {
+            if (req->path == "/full") {
+                channel->start(200, "application/octet-stream", {{"X-Test", "1"}}, 10);
+                channel->write("01234");
+                channel->write("56789");
+                channel->finish();
+            } else if (req->path == "/over") {
+                channel->start(200, "application/octet-stream", {}, 4);
+                channel->write("0123456789");  // more than announced: cut at 4
+                channel->finish();
+            } else if (req->path == "/short") {
+                channel->start(200, "application/octet-stream", {}, 10);
+                channel->write("01234");  // then a failure: fewer than announced
+                channel->finish();
+            } else {
+                server::Reply r;
+                r.status = 204;
+                r.content_type = "text/plain";
+                channel->reply(std::move(r));
+            }
+        });
     const unsigned short port = http.start();
 
     Client client(port);

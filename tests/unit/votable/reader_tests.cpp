@@ -39,7 +39,8 @@ std::string slurp(const std::string& path) {
 
 std::string wrap(const std::string& fields, const std::string& data) {
     return "<?xml version=\"1.0\"?>\n<VOTABLE version=\"1.4\" xmlns=\"http://www.ivoa.net/xml/VOTable/v1.3\">"
-           "<RESOURCE><TABLE>" + fields + "<DATA>" + data + "</DATA></TABLE></RESOURCE></VOTABLE>";
+           "<RESOURCE><TABLE>" +
+           fields + "<DATA>" + data + "</DATA></TABLE></RESOURCE></VOTABLE>";
 }
 
 /// Rows held in memory, for the writers.
@@ -54,9 +55,24 @@ private:
     long i_ = -1;
 };
 
-Cell integer(std::int64_t v) { Cell c; c.kind = CellKind::integer; c.integer = v; return c; }
-Cell real(double v) { Cell c; c.kind = CellKind::real; c.real = v; return c; }
-Cell text(std::string_view v) { Cell c; c.kind = CellKind::text; c.text = v; return c; }
+Cell integer(std::int64_t v) {
+    Cell c;
+    c.kind = CellKind::integer;
+    c.integer = v;
+    return c;
+}
+Cell real(double v) {
+    Cell c;
+    c.kind = CellKind::real;
+    c.real = v;
+    return c;
+}
+Cell text(std::string_view v) {
+    Cell c;
+    c.kind = CellKind::text;
+    c.text = v;
+    return c;
+}
 Cell null() { return Cell{}; }
 
 }  // namespace
@@ -74,14 +90,14 @@ TEST_CASE("the reader reads GAVO's real ObsCore VOTable (TABLEDATA)", "[reader]"
     REQUIRE(t.rows.size() == 10);
     const auto& r = t.rows[0];
     CHECK(r[0].text == "image");
-    CHECK(r[1].kind == CellKind::null);          // <TD/>
-    CHECK(r[2].kind == CellKind::integer);       // calib_level short
+    CHECK(r[1].kind == CellKind::null);     // <TD/>
+    CHECK(r[2].kind == CellKind::integer);  // calib_level short
     CHECK(r[2].integer == 0);
-    CHECK(r[10].integer == 435344);              // access_estsize long
+    CHECK(r[10].integer == 435344);  // access_estsize long
     CHECK(r[13].real == Approx(3.50857212362378));
     CHECK(r[14].real == Approx(32.5520448642212));
     CHECK(r[16].text.rfind("Polygon ICRS 5.0880992953", 0) == 0);
-    CHECK(r[20].kind == CellKind::null);         // NaN is NULL
+    CHECK(r[20].kind == CellKind::null);  // NaN is NULL
 }
 
 TEST_CASE("TABLEDATA: every scalar datatype, NULLs, VALUES null, arrays", "[reader]") {
@@ -192,7 +208,10 @@ TEST_CASE("BINARY2 by hand: NULL flags, variable arrays, unicodeChar, bits", "[r
     std::string raw;
     raw += static_cast<char>(0x08);  // 5 columns: the fifth is NULL -> bit 4 (0x80 >> 4)
     raw += std::string("\x00\x00\x00\x05", 4);
-    raw += std::string("\x00\x00\x00\x02" "ab", 6);
+    raw += std::string(
+        "\x00\x00\x00\x02"
+        "ab",
+        6);
     raw += std::string("\x00\x00\x00\x01\x00\xe9", 6);
     raw += static_cast<char>(0xA0);
     raw += std::string("\x00\x00\x00\x00", 4);
@@ -208,10 +227,11 @@ TEST_CASE("BINARY2 by hand: NULL flags, variable arrays, unicodeChar, bits", "[r
         enc += i + 2 < raw.size() ? b64[c & 63] : '=';
         if (i % 30 == 27) enc += "\n  ";  // whitespace inside base64 is allowed
     }
-    const auto doc = wrap("<FIELD name=\"i\" datatype=\"int\"/><FIELD name=\"c\" datatype=\"char\" arraysize=\"*\"/>"
-                          "<FIELD name=\"u\" datatype=\"unicodeChar\" arraysize=\"*\"/>"
-                          "<FIELD name=\"bits\" datatype=\"bit\" arraysize=\"3\"/><FIELD name=\"n\" datatype=\"int\"/>",
-                          "<BINARY2><STREAM encoding=\"base64\">" + enc + "</STREAM></BINARY2>");
+    const auto doc = wrap(
+        "<FIELD name=\"i\" datatype=\"int\"/><FIELD name=\"c\" datatype=\"char\" arraysize=\"*\"/>"
+        "<FIELD name=\"u\" datatype=\"unicodeChar\" arraysize=\"*\"/>"
+        "<FIELD name=\"bits\" datatype=\"bit\" arraysize=\"3\"/><FIELD name=\"n\" datatype=\"int\"/>",
+        "<BINARY2><STREAM encoding=\"base64\">" + enc + "</STREAM></BINARY2>");
     const auto t = read(doc);
     REQUIRE(t.rows.size() == 1);
     CHECK(t.rows[0][0].integer == 5);
@@ -224,9 +244,10 @@ TEST_CASE("BINARY2 by hand: NULL flags, variable arrays, unicodeChar, bits", "[r
 TEST_CASE("arraysize=\"1\" is a scalar (VOTable 1.3 erratum 3), and is not echoed in results", "[reader]") {
     // STILTS taplint uploads such columns; echoing arraysize="1" into the
     // result made its UPL stage warn "deprecated since VOTable 1.3 Erratum #3".
-    const auto doc = wrap("<FIELD name=\"flag\" datatype=\"char\" arraysize=\"1\"/>"
-                          "<FIELD name=\"n\" datatype=\"int\" arraysize=\"1\"/>",
-                          "<TABLEDATA><TR><TD>y</TD><TD>42</TD></TR><TR><TD/><TD/></TR></TABLEDATA>");
+    const auto doc = wrap(
+        "<FIELD name=\"flag\" datatype=\"char\" arraysize=\"1\"/>"
+        "<FIELD name=\"n\" datatype=\"int\" arraysize=\"1\"/>",
+        "<TABLEDATA><TR><TD>y</TD><TD>42</TD></TR><TR><TD/><TD/></TR></TABLEDATA>");
     const auto t = read(doc);
     REQUIRE(t.fields.size() == 2);
     CHECK(t.fields[0].arraysize.empty());
@@ -241,9 +262,10 @@ TEST_CASE("arraysize=\"1\" is a scalar (VOTable 1.3 erratum 3), and is not echoe
 }
 
 TEST_CASE("a table without rows, and nested RESOURCEs: the first TABLE is read", "[reader]") {
-    const auto t = read("<VOTABLE><RESOURCE><RESOURCE><TABLE><FIELD name=\"a\" datatype=\"int\"/></TABLE>"
-                        "</RESOURCE></RESOURCE><RESOURCE><TABLE><FIELD name=\"b\" datatype=\"int\"/><DATA><TABLEDATA>"
-                        "<TR><TD>1</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>");
+    const auto t = read(
+        "<VOTABLE><RESOURCE><RESOURCE><TABLE><FIELD name=\"a\" datatype=\"int\"/></TABLE>"
+        "</RESOURCE></RESOURCE><RESOURCE><TABLE><FIELD name=\"b\" datatype=\"int\"/><DATA><TABLEDATA>"
+        "<TR><TD>1</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>");
     REQUIRE(t.fields.size() == 1);
     CHECK(t.fields[0].name == "a");
     CHECK(t.rows.empty());
@@ -259,8 +281,8 @@ TEST_CASE("bad uploads are ReadErrors that say what is wrong", "[reader]") {
         }
         return std::string("(no error)");
     };
-    const std::string good = wrap("<FIELD name=\"a\" datatype=\"int\"/>",
-                                  "<TABLEDATA><TR><TD>1</TD></TR><TR><TD>2</TD></TR></TABLEDATA>");
+    const std::string good =
+        wrap("<FIELD name=\"a\" datatype=\"int\"/>", "<TABLEDATA><TR><TD>1</TD></TR><TR><TD>2</TD></TR></TABLEDATA>");
     CHECK_THAT(message("ra,dec\n1,2\n"), Catch::Contains("not well-formed XML"));
     CHECK_THAT(message(""), Catch::Contains("not"));
     CHECK_THAT(message(good.substr(0, good.size() / 2 + 10)), Catch::Contains("truncated"));
@@ -272,11 +294,12 @@ TEST_CASE("bad uploads are ReadErrors that say what is wrong", "[reader]") {
                Catch::Contains("malformed arraysize"));
     CHECK_THAT(message(wrap("<FIELD name=\"a\" datatype=\"int\"/>", "<TABLEDATA><TR><TD>1.5</TD></TR></TABLEDATA>")),
                Catch::Contains("row 1, FIELD \"a\"") && Catch::Contains("\"1.5\" is not a int"));
-    CHECK_THAT(message(wrap("<FIELD name=\"a\" datatype=\"short\"/>", "<TABLEDATA><TR><TD>40000</TD></TR></TABLEDATA>")),
-               Catch::Contains("is not a short"));
-    CHECK_THAT(message(wrap("<FIELD name=\"a\" datatype=\"int\"/>",
-                            "<TABLEDATA><TR><TD>1</TD><TD>2</TD></TR></TABLEDATA>")),
-               Catch::Contains("more TD"));
+    CHECK_THAT(
+        message(wrap("<FIELD name=\"a\" datatype=\"short\"/>", "<TABLEDATA><TR><TD>40000</TD></TR></TABLEDATA>")),
+        Catch::Contains("is not a short"));
+    CHECK_THAT(
+        message(wrap("<FIELD name=\"a\" datatype=\"int\"/>", "<TABLEDATA><TR><TD>1</TD><TD>2</TD></TR></TABLEDATA>")),
+        Catch::Contains("more TD"));
     CHECK_THAT(message(wrap("<FIELD name=\"a\" datatype=\"int\"/><FIELD name=\"b\" datatype=\"int\"/>",
                             "<TABLEDATA><TR><TD>1</TD></TR></TABLEDATA>")),
                Catch::Contains("1 TD for 2 FIELDs"));
@@ -293,8 +316,9 @@ TEST_CASE("bad uploads are ReadErrors that say what is wrong", "[reader]") {
     CHECK_THAT(message(wrap("<FIELD name=\"a\" datatype=\"int\"/>",
                             "<BINARY><STREAM href=\"http://example.org/x\"/></BINARY>")),
                Catch::Contains("remote data"));
-    CHECK_THAT(message(wrap("<FIELD name=\"a\" datatype=\"int\"/>", "<BINARY><STREAM encoding=\"gzip\">x</STREAM></BINARY>")),
-               Catch::Contains("only base64"));
+    CHECK_THAT(
+        message(wrap("<FIELD name=\"a\" datatype=\"int\"/>", "<BINARY><STREAM encoding=\"gzip\">x</STREAM></BINARY>")),
+        Catch::Contains("only base64"));
     CHECK_THAT(message(wrap("<FIELD name=\"a\" datatype=\"int\"/>", "<FITS><STREAM href=\"x.fits\"/></FITS>")),
                Catch::Contains("FITS"));
     CHECK_THAT(message(wrap("<FIELD name=\"a\" datatype=\"int\"><VALUES null=\"x\"/></FIELD>", "")),

@@ -28,9 +28,16 @@ public:
     Cell cell(std::size_t i) override {
         const Value& v = rows_[static_cast<std::size_t>(index_)][i];
         Cell c;
-        if (auto p = std::get_if<std::int64_t>(&v)) { c.kind = CellKind::integer; c.integer = *p; }
-        else if (auto d = std::get_if<double>(&v)) { c.kind = CellKind::real; c.real = *d; }
-        else if (auto s = std::get_if<std::string>(&v)) { c.kind = CellKind::text; c.text = *s; }
+        if (auto p = std::get_if<std::int64_t>(&v)) {
+            c.kind = CellKind::integer;
+            c.integer = *p;
+        } else if (auto d = std::get_if<double>(&v)) {
+            c.kind = CellKind::real;
+            c.real = *d;
+        } else if (auto s = std::get_if<std::string>(&v)) {
+            c.kind = CellKind::text;
+            c.text = *s;
+        }
         return c;
     }
     long fetched() const { return index_ + 1; }
@@ -47,8 +54,13 @@ public:
     bool next() override { return ++i_ <= n_; }
     Cell cell(std::size_t col) override {
         Cell c;
-        if (col == 0) { c.kind = CellKind::integer; c.integer = i_; }
-        else { c.kind = CellKind::real; c.real = static_cast<double>(i_) * 0.1; }
+        if (col == 0) {
+            c.kind = CellKind::integer;
+            c.integer = i_;
+        } else {
+            c.kind = CellKind::real;
+            c.real = static_cast<double>(i_) * 0.1;
+        }
         return c;
     }
 
@@ -58,8 +70,10 @@ private:
 
 std::vector<Field> sample_fields() {
     return {
-        {"obs_id", "char", "*", "", "", "meta.id", "obscore:DataID.observationID", "Internal ID <given> by the \"ObsTAP\" service & co"},
-        {"s_ra", "double", "", "", "deg", "pos.eq.ra", "obscore:Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C1", ""},
+        {"obs_id", "char", "*", "", "", "meta.id", "obscore:DataID.observationID",
+         "Internal ID <given> by the \"ObsTAP\" service & co"},
+        {"s_ra", "double", "", "", "deg", "pos.eq.ra",
+         "obscore:Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C1", ""},
         {"calib_level", "short", "", "", "", "meta.code;obs.calib", "obscore:ObsDataset.calibLevel", ""},
         {"access_estsize", "long", "", "", "kbyte", "phys.size;meta.file", "", ""},
         {"s_region", "double", "*", "polygon", "deg", "pos.outline;obs.field", "", ""},
@@ -69,7 +83,8 @@ std::vector<Field> sample_fields() {
 std::vector<std::vector<Value>> sample_rows() {
     return {
         {std::string("a<b>&\"c'"), 0.1, std::int64_t{2}, std::int64_t{12345678901}, std::string("10 20 11 20 11 21")},
-        {std::string("tab\there,comma \"quote\"\nline"), std::monostate{}, std::monostate{}, std::monostate{}, std::monostate{}},
+        {std::string("tab\there,comma \"quote\"\nline"), std::monostate{}, std::monostate{}, std::monostate{},
+         std::monostate{}},
         {std::string("\xC3\xA9t\xC3\xA9 \x01 \xFF"), 1.0 / 3.0, std::int64_t{3}, std::int64_t{-1}, std::string("")},
     };
 }
@@ -77,7 +92,13 @@ std::vector<std::vector<Value>> sample_rows() {
 std::string write_all(Format format, std::optional<std::int64_t> maxrec, StreamResult* result = nullptr,
                       std::size_t chunk = 64 * 1024, int* chunks = nullptr) {
     std::string out;
-    auto w = make_writer(format, [&](std::string_view s) { out.append(s); if (chunks) ++*chunks; }, chunk);
+    auto w = make_writer(
+        format,
+        [&](std::string_view s) {
+            out.append(s);
+            if (chunks) ++*chunks;
+        },
+        chunk);
     VectorSource src(sample_rows());
     w->begin(sample_fields(), {{"QUERY", "SELECT * FROM ivoa.obscore WHERE a < 'x'"}});
     auto r = stream_rows(src, *w, maxrec);
@@ -125,20 +146,27 @@ TEST_CASE("VOTable TABLEDATA: header, escaping, NULLs, status INFOs", "[votable]
     const std::string doc = write_all(Format::votable, std::nullopt, &r);
     CHECK(r.rows == 3);
     CHECK_FALSE(r.overflow);
-    CHECK(doc.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<VOTABLE version=\"1.4\" xmlns=\"http://www.ivoa.net/xml/VOTable/v1.3\"", 0) == 0);
+    CHECK(doc.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<VOTABLE version=\"1.4\" "
+                    "xmlns=\"http://www.ivoa.net/xml/VOTable/v1.3\"",
+                    0) == 0);
     // QUERY_STATUS=OK comes before the TABLE (DALI 1.1 section 4.4).
     const auto ok = doc.find("<INFO name=\"QUERY_STATUS\" value=\"OK\"/>");
     REQUIRE(ok != std::string::npos);
     CHECK(ok < doc.find("<TABLE>"));
-    CHECK(doc.find("<INFO name=\"QUERY\" value=\"SELECT * FROM ivoa.obscore WHERE a &lt; &apos;x&apos;\"/>") != std::string::npos);
+    CHECK(doc.find("<INFO name=\"QUERY\" value=\"SELECT * FROM ivoa.obscore WHERE a &lt; &apos;x&apos;\"/>") !=
+          std::string::npos);
     CHECK(doc.find("OVERFLOW") == std::string::npos);
-    CHECK(doc.find("<FIELD name=\"s_region\" datatype=\"double\" arraysize=\"*\" xtype=\"polygon\" unit=\"deg\" ucd=\"pos.outline;obs.field\"/>") != std::string::npos);
-    CHECK(doc.find("<DESCRIPTION>Internal ID &lt;given&gt; by the &quot;ObsTAP&quot; service &amp; co</DESCRIPTION>") != std::string::npos);
-    CHECK(doc.find("<TR><TD>a&lt;b&gt;&amp;&quot;c&apos;</TD><TD>0.1</TD><TD>2</TD><TD>12345678901</TD><TD>10 20 11 20 11 21</TD></TR>") != std::string::npos);
+    CHECK(doc.find("<FIELD name=\"s_region\" datatype=\"double\" arraysize=\"*\" xtype=\"polygon\" unit=\"deg\" "
+                   "ucd=\"pos.outline;obs.field\"/>") != std::string::npos);
+    CHECK(doc.find("<DESCRIPTION>Internal ID &lt;given&gt; by the &quot;ObsTAP&quot; service &amp; co</DESCRIPTION>") !=
+          std::string::npos);
+    CHECK(doc.find("<TR><TD>a&lt;b&gt;&amp;&quot;c&apos;</TD><TD>0.1</TD><TD>2</TD><TD>12345678901</TD><TD>10 20 11 20 "
+                   "11 21</TD></TR>") != std::string::npos);
     // NULLs are empty cells (VOTable 1.4 section 6: an empty TD is NULL in
     // TABLEDATA), except geometry arrays, which get NaNs (votlint rejects an
     // empty polygon).
-    CHECK(doc.find("<TR><TD>tab\there,comma &quot;quote&quot;\nline</TD><TD/><TD/><TD/><TD>NaN NaN NaN NaN NaN NaN</TD></TR>") != std::string::npos);
+    CHECK(doc.find("<TR><TD>tab\there,comma &quot;quote&quot;\nline</TD><TD/><TD/><TD/><TD>NaN NaN NaN NaN NaN "
+                   "NaN</TD></TR>") != std::string::npos);
     CHECK(doc.find("<TD>0.3333333333333333</TD>") != std::string::npos);
     CHECK(doc.find("<TD>\xC3\xA9t\xC3\xA9 \xEF\xBF\xBD \xEF\xBF\xBD</TD>") != std::string::npos);
     const std::string tail = "</TABLEDATA></DATA>\n</TABLE>\n</RESOURCE>\n</VOTABLE>\n";
@@ -184,15 +212,19 @@ TEST_CASE("CSV follows RFC 4180", "[votable]") {
 
 TEST_CASE("TSV escapes tabs and newlines inside values", "[votable]") {
     const std::string tsv = write_all(Format::tsv, 1);
-    CHECK(tsv == "obs_id\ts_ra\tcalib_level\taccess_estsize\ts_region\n"
-                 "a<b>&\"c'\t0.1\t2\t12345678901\t10 20 11 20 11 21\n");
+    CHECK(tsv ==
+          "obs_id\ts_ra\tcalib_level\taccess_estsize\ts_region\n"
+          "a<b>&\"c'\t0.1\t2\t12345678901\t10 20 11 20 11 21\n");
 }
 
 TEST_CASE("booleans and integer columns holding reals", "[votable]") {
     std::string out;
     auto w = make_writer(Format::votable, [&](std::string_view s) { out.append(s); });
-    VectorSource src({{std::int64_t{1}, 2.0, std::string("F")}, {std::int64_t{0}, std::numeric_limits<double>::quiet_NaN(), std::string("true")}});
-    w->begin({{"b", "boolean", "", "", "", "", "", ""}, {"n", "int", "", "", "", "", "", ""}, {"t", "boolean", "", "", "", "", "", ""}});
+    VectorSource src({{std::int64_t{1}, 2.0, std::string("F")},
+                      {std::int64_t{0}, std::numeric_limits<double>::quiet_NaN(), std::string("true")}});
+    w->begin({{"b", "boolean", "", "", "", "", "", ""},
+              {"n", "int", "", "", "", "", "", ""},
+              {"t", "boolean", "", "", "", "", "", ""}});
     stream_rows(src, *w, std::nullopt);
     w->end(false);
     CHECK(out.find("<TR><TD>true</TD><TD>2</TD><TD>false</TD></TR>") != std::string::npos);
@@ -231,11 +263,14 @@ TEST_CASE("FIELD ID attributes and extra resources after the results RESOURCE", 
 TEST_CASE("output goes to the sink in bounded chunks", "[votable]") {
     std::size_t largest = 0, total = 0;
     int chunks = 0;
-    auto w = make_writer(Format::csv, [&](std::string_view s) {
-        largest = std::max(largest, s.size());
-        total += s.size();
-        ++chunks;
-    }, 4096);
+    auto w = make_writer(
+        Format::csv,
+        [&](std::string_view s) {
+            largest = std::max(largest, s.size());
+            total += s.size();
+            ++chunks;
+        },
+        4096);
     CountingSource src(200000);
     w->begin({{"i", "long", "", "", "", "", "", ""}, {"x", "double", "", "", "", "", "", ""}});
     auto r = stream_rows(src, *w, std::nullopt);
@@ -250,9 +285,12 @@ TEST_CASE("output goes to the sink in bounded chunks", "[votable]") {
 
 TEST_CASE("a sink that throws SinkClosed stops the stream", "[votable]") {
     int calls = 0;
-    auto w = make_writer(Format::votable, [&](std::string_view) {
-        if (++calls > 2) throw SinkClosed();
-    }, 1024);
+    auto w = make_writer(
+        Format::votable,
+        [&](std::string_view) {
+            if (++calls > 2) throw SinkClosed();
+        },
+        1024);
     CountingSource src(1000000);
     w->begin({{"i", "long", "", "", "", "", "", ""}, {"x", "double", "", "", "", "", "", ""}});
     CHECK_THROWS_AS(stream_rows(src, *w, std::nullopt), SinkClosed);
@@ -261,7 +299,8 @@ TEST_CASE("a sink that throws SinkClosed stops the stream", "[votable]") {
 
 TEST_CASE("DALI error document", "[votable]") {
     const std::string doc = error_document("unknown column \"foo\" at line 1, column 8 <x>");
-    CHECK(doc.find("<RESOURCE type=\"results\">\n<INFO name=\"QUERY_STATUS\" value=\"ERROR\">unknown column &quot;foo&quot; at line 1, column 8 &lt;x&gt;</INFO>\n</RESOURCE>") != std::string::npos);
+    CHECK(doc.find("<RESOURCE type=\"results\">\n<INFO name=\"QUERY_STATUS\" value=\"ERROR\">unknown column "
+                   "&quot;foo&quot; at line 1, column 8 &lt;x&gt;</INFO>\n</RESOURCE>") != std::string::npos);
     CHECK(doc.find("version=\"1.4\"") != std::string::npos);
 }
 
@@ -343,7 +382,8 @@ TEST_CASE("sample VOTables pass stilts votlint", "[votable][votlint]") {
         const std::string path = dir + "/" + name;
         std::ofstream(path) << text;
         const std::string out = path + ".lint";
-        const int rc = std::system(("/usr/bin/stilts votlint validate=true '" + path + "' > '" + out + "' 2>&1").c_str());
+        const int rc =
+            std::system(("/usr/bin/stilts votlint validate=true '" + path + "' > '" + out + "' 2>&1").c_str());
         std::ifstream in(out);
         std::string report((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         INFO(name << ": " << report);
@@ -394,19 +434,17 @@ std::string be_double(double d) {
 
 }  // namespace
 
-TEST_CASE("VOTable BINARY2: null flags, big-endian values, variable arrays (VOTable 1.4 section 5.5)", "[votable][binary2]") {
+TEST_CASE("VOTable BINARY2: null flags, big-endian values, variable arrays (VOTable 1.4 section 5.5)",
+          "[votable][binary2]") {
     std::vector<Field> fields = {
-        {"obs_id", "char", "*", "", "", "", "", ""},
-        {"s_ra", "double", "", "", "deg", "", "", ""},
-        {"calib_level", "short", "", "", "", "", "", ""},
-        {"n", "long", "", "", "", "", "", ""},
-        {"p", "double", "*", "point", "deg", "", "", ""},
-        {"f", "float", "", "", "", "", "", ""},
+        {"obs_id", "char", "*", "", "", "", "", ""},      {"s_ra", "double", "", "", "deg", "", "", ""},
+        {"calib_level", "short", "", "", "", "", "", ""}, {"n", "long", "", "", "", "", "", ""},
+        {"p", "double", "*", "point", "deg", "", "", ""}, {"f", "float", "", "", "", "", "", ""},
         {"ok", "boolean", "", "", "", "", "", ""},
     };
-    VectorSource src({{std::string("a<b"), 10.5, std::int64_t{2}, std::int64_t{1} << 40, std::string("10 20"), 1.5,
-                       std::int64_t{1}},
-                      {Value{}, Value{}, Value{}, Value{}, Value{}, Value{}, Value{}}});
+    VectorSource src(
+        {{std::string("a<b"), 10.5, std::int64_t{2}, std::int64_t{1} << 40, std::string("10 20"), 1.5, std::int64_t{1}},
+         {Value{}, Value{}, Value{}, Value{}, Value{}, Value{}, Value{}}});
     std::string out;
     auto w = make_writer(Format::votable_binary2, [&](std::string_view s) { out += s; });
     w->begin(fields, {{"QUERY", "SELECT 1"}});
@@ -428,8 +466,8 @@ TEST_CASE("VOTable BINARY2: null flags, big-endian values, variable arrays (VOTa
     float fnan = std::numeric_limits<float>::quiet_NaN();
     std::uint32_t fnan_bits;
     std::memcpy(&fnan_bits, &fnan, 4);
-    const std::string row2 = std::string(1, '\xfe') + be(0, 4) + be(nan_bits, 8) + be(0, 2) + be(0, 8) + be(0, 4) +
-                             be(fnan_bits, 4) + "?";
+    const std::string row2 =
+        std::string(1, '\xfe') + be(0, 4) + be(nan_bits, 8) + be(0, 2) + be(0, 8) + be(0, 4) + be(fnan_bits, 4) + "?";
     CHECK(bytes == row1 + row2);
 }
 
@@ -465,14 +503,18 @@ TEST_CASE("base64 padding when the last group ends a 76-character line (regressi
     }
 }
 
-TEST_CASE("VOTable BINARY2 of many rows streams in bounded chunks and ends cleanly after an error", "[votable][binary2]") {
+TEST_CASE("VOTable BINARY2 of many rows streams in bounded chunks and ends cleanly after an error",
+          "[votable][binary2]") {
     std::vector<Field> fields = {{"i", "long", "", "", "", "", "", ""}, {"x", "double", "", "", "", "", "", ""}};
     CountingSource src(100000);
     std::size_t max_chunk = 0, total = 0;
-    auto w = make_writer(Format::votable_binary2, [&](std::string_view s) {
-        max_chunk = std::max(max_chunk, s.size());
-        total += s.size();
-    }, 8192);
+    auto w = make_writer(
+        Format::votable_binary2,
+        [&](std::string_view s) {
+            max_chunk = std::max(max_chunk, s.size());
+            total += s.size();
+        },
+        8192);
     w->begin(fields);
     stream_rows(src, *w, std::nullopt);
     w->end(true);
@@ -483,8 +525,10 @@ TEST_CASE("VOTable BINARY2 of many rows streams in bounded chunks and ends clean
     auto e = make_writer(Format::votable_binary2, [&](std::string_view s) { out += s; });
     e->begin(fields);
     e->end_with_error("disk on fire");
-    CHECK(out.find("</STREAM></BINARY2></DATA>\n</TABLE>\n<INFO name=\"QUERY_STATUS\" value=\"ERROR\">disk on fire</INFO>") !=
-          std::string::npos);
+    CHECK(
+        out.find(
+            "</STREAM></BINARY2></DATA>\n</TABLE>\n<INFO name=\"QUERY_STATUS\" value=\"ERROR\">disk on fire</INFO>") !=
+        std::string::npos);
 }
 
 TEST_CASE("RESPONSEFORMAT names of BINARY2", "[votable][binary2]") {
@@ -496,16 +540,18 @@ TEST_CASE("RESPONSEFORMAT names of BINARY2", "[votable][binary2]") {
     CHECK(mime_type(Format::votable_binary2) == "application/x-votable+xml;serialization=BINARY2");
 }
 
-TEST_CASE("VOTable BINARY: no NULL flags, NULL integers as the FIELD's VALUES null (VOTable 1.4 section 5.4)", "[votable][binary]") {
-    std::vector<Field> fields = {{"calib_level", "short", "", "", "", "", "", "level"}, {"x", "double", "", "", "", "", "", ""}};
+TEST_CASE("VOTable BINARY: no NULL flags, NULL integers as the FIELD's VALUES null (VOTable 1.4 section 5.4)",
+          "[votable][binary]") {
+    std::vector<Field> fields = {{"calib_level", "short", "", "", "", "", "", "level"},
+                                 {"x", "double", "", "", "", "", "", ""}};
     VectorSource src({{std::int64_t{3}, 2.5}, {Value{}, Value{}}});
     std::string out;
     auto w = make_writer(Format::votable_binary, [&](std::string_view s) { out += s; });
     w->begin(fields);
     stream_rows(src, *w, std::nullopt);
     w->end(false);
-    CHECK(out.find("<FIELD name=\"calib_level\" datatype=\"short\"><DESCRIPTION>level</DESCRIPTION><VALUES null=\"-32768\"/></FIELD>") !=
-          std::string::npos);
+    CHECK(out.find("<FIELD name=\"calib_level\" datatype=\"short\"><DESCRIPTION>level</DESCRIPTION><VALUES "
+                   "null=\"-32768\"/></FIELD>") != std::string::npos);
     CHECK(out.find("<DATA><BINARY><STREAM encoding=\"base64\">") != std::string::npos);
     out.replace(out.find("<BINARY>"), 8, "<BINARY2>");  // let stream_bytes find the stream
     const double nan = std::numeric_limits<double>::quiet_NaN();
@@ -563,7 +609,7 @@ namespace {
 struct FitsResult {
     std::string bytes;
     fitsfile* f = nullptr;
-    void* mem = nullptr;    // CFITSIO keeps the addresses of these two
+    void* mem = nullptr;  // CFITSIO keeps the addresses of these two
     std::size_t size = 0;
     explicit FitsResult(const std::vector<Field>& fields, std::vector<std::vector<Value>> rows, bool overflow = false) {
         auto w = make_writer(Format::fits, [&](std::string_view s) { bytes.append(s); });
@@ -581,7 +627,10 @@ struct FitsResult {
         REQUIRE(status == 0);
         REQUIRE(type == BINARY_TBL);
     }
-    ~FitsResult() { int s = 0; if (f) fits_close_file(f, &s); }
+    ~FitsResult() {
+        int s = 0;
+        if (f) fits_close_file(f, &s);
+    }
     std::string key(const char* name) {
         char v[FLEN_VALUE] = "", c[FLEN_COMMENT];
         int status = 0;
@@ -632,8 +681,8 @@ TEST_CASE("FITS table: fixed-width strings, NULLs, integer TNULLs, padded arrays
                    std::string("10 20"), 1.5, std::int64_t{1}, std::int64_t{7}, std::int64_t{-5}},
                   {Value{}, Value{}, Value{}, Value{}, Value{}, Value{}, Value{}, Value{}, Value{}, Value{}},
                   {std::string("a much longer identifier \xC3\xA9"), -1.0, std::int64_t{0}, std::int64_t{-1},
-                   std::string("7 8 9 10 11 12 13 14"), std::string("1 2"), 0.25, std::int64_t{0}, std::int64_t{255 - 1},
-                   std::int64_t{2147483647}}},
+                   std::string("7 8 9 10 11 12 13 14"), std::string("1 2"), 0.25, std::int64_t{0},
+                   std::int64_t{255 - 1}, std::int64_t{2147483647}}},
                  true);
     CHECK(r.key("NAXIS2") == "3");
     // strings: as wide as the longest value (27 bytes, the two UTF-8 bytes as '?')
@@ -681,8 +730,13 @@ TEST_CASE("FITS table of many rows: every row read back, bounded output chunks",
     std::vector<Field> fields = {{"i", "long", "", "", "", "", "", ""}, {"x", "double", "", "", "", "", "", ""}};
     std::string out;
     std::size_t largest = 0;
-    auto w = make_writer(Format::fits, [&](std::string_view s) { out.append(s); largest = std::max(largest, s.size()); },
-                         64 * 1024);
+    auto w = make_writer(
+        Format::fits,
+        [&](std::string_view s) {
+            out.append(s);
+            largest = std::max(largest, s.size());
+        },
+        64 * 1024);
     CountingSource src(200000);
     w->begin(fields, {});
     stream_rows(src, *w, std::nullopt);
@@ -717,7 +771,8 @@ TEST_CASE("FITS table: an integer too large for its column is an error, not a wr
     CHECK_THROWS_WITH(stream_rows(src, *w, std::nullopt), Catch::Contains("70000") && Catch::Contains("short"));
 }
 
-TEST_CASE("BINARY2: a stream whose last, padded base64 group ends a 76-character line is well formed", "[votable][binary2]") {
+TEST_CASE("BINARY2: a stream whose last, padded base64 group ends a 76-character line is well formed",
+          "[votable][binary2]") {
     // One row of 56 bytes (NULL flags 1, length 4, 51 characters): 19 base64
     // groups, exactly one 76-character line, the last group padded with one '='.
     // The padding once overwrote the line's newline and its last character.
