@@ -4,7 +4,8 @@
 #  - requests per second with 16 concurrent clients (wrk),
 #  - rows per second streaming a 1,000,000-row result as TABLEDATA, BINARY2 and CSV,
 #  - the server's peak memory (VmHWM) during the stream, compared with a 10,000-row stream.
-# Usage: bench/tap_bench.sh [ROWS]   (needs build/voserver and build/bench_gen_obscore)
+# Usage: bench/tap_bench.sh [ROWS]   (needs build/voserver and build/bench_gen_obscore;
+#        VOSERVER=path/to/voserver measures another build, e.g. the previous commit's, on the same store)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-1000000}
@@ -29,7 +30,7 @@ maxrec_hard = 10000000
 TOML
 # port 0: the server picks a free port and writes it to --port-file once it accepts
 rm -f "$WORK/port"
-build/voserver serve --config "$WORK/bench.toml" --port 0 --port-file "$WORK/port" > "$WORK/server.log" 2>&1 &
+"${VOSERVER:-build/voserver}" serve --config "$WORK/bench.toml" --port 0 --port-file "$WORK/port" > "$WORK/server.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
 for i in $(seq 600); do

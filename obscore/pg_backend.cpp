@@ -161,8 +161,14 @@ class PgUpload;
 class PgBackend final : public QueryBackend {
 public:
     PgBackend(std::string url, BackendLimits limits) : url_(std::move(url)), limits_(limits) {
-        connect();
-        load_catalog();
+        try {
+            connect();
+            load_catalog();  // also fails on a database without the voserver layout
+        } catch (...) {
+            PQfinish(conn_);  // the destructor does not run for a constructor that throws
+            conn_ = nullptr;
+            throw;
+        }
     }
     ~PgBackend() override { PQfinish(conn_); }
 
@@ -278,6 +284,8 @@ private:
         if (PQstatus(conn_) != CONNECTION_OK) {
             std::string msg = PQerrorMessage(conn_);
             while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+            PQfinish(conn_);  // a failed connection still owns memory
+            conn_ = nullptr;
             throw StoreError("cannot connect to the PostgreSQL store " + url_without_password(url_) + ": " + msg);
         }
         // Queries only read (the reader role can only SELECT anyway); floats
