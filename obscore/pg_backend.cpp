@@ -15,6 +15,7 @@
 
 #include "adql/bind.hpp"
 #include "adql/dialect.hpp"
+#include "adql/sql_writer.hpp"
 #include "obscore/pg_store.hpp"
 
 namespace vo::obscore {
@@ -23,25 +24,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-/// `s` as a delimited SQL identifier.
-std::string quote_ident(std::string_view s) {
-    std::string r = "\"";
-    for (char c : s) {
-        if (c == '"') r += '"';
-        r += c;
-    }
-    return r + "\"";
-}
-
-/// `s` as an SQL string literal (standard_conforming_strings is on).
-std::string quote_literal(std::string_view s) {
-    std::string r = "'";
-    for (char c : s) {
-        if (c == '\'') r += '\'';
-        r += c;
-    }
-    return r + "'";
-}
+/// SQL quoting as the dialects write it (adql/sql_writer.hpp).
+std::string quote_ident(std::string_view s) { return adql::SqlWriter::quote_ident(s); }
+std::string quote_literal(std::string_view s) { return adql::SqlWriter::quote_string(s); }
 
 std::string lower(std::string s) {
     for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
