@@ -1067,15 +1067,17 @@ void HttpServer::stop() {
     if (!impl_) return;
     auto& im = *impl_;
     im.state->stopping = true;
-    if (im.acceptor) {
-        beast::error_code ec;
-        im.acceptor->close(ec);
-    }
     im.guard.reset();
     im.ioc.stop();
     for (auto& t : im.threads)
         if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
     im.threads.clear();
+    // Only now, with no I/O thread left to run the accept handler (which
+    // re-arms async_accept on the acceptor), is closing it race-free.
+    if (im.acceptor) {
+        beast::error_code ec;
+        im.acceptor->close(ec);
+    }
 }
 
 }  // namespace vo::server

@@ -386,3 +386,34 @@ TEST_CASE("the App passes the HTTP limits and the access log of the configuratio
     CHECK(slurp(log).find("GET /tap/sync 414 ") != std::string::npos);
     std::filesystem::remove(log);
 }
+
+// Regression (CI, ThreadSanitizer): stop() closed the acceptor from the
+// caller's thread while an I/O thread, having just accepted a connection,
+// re-armed async_accept on it: a data race on the acceptor. A connection
+// arriving right before stop() is the case that raced.
+TEST_CASE("stop() right after a connection arrives does not race the accept loop", "[http][stop]") {
+    for (int round = 0; round < 100; ++round) {
+        server::HttpOptions options;
+        options.host = "127.0.0.1";
+        options.port = 0;
+        options.threads = 2;
+        server::HttpServer http(
+            options, [](std::shared_ptr<const server::Request>, std::shared_ptr<server::ResponseChannel> channel) {
+                server::Reply r;
+                r.status = 204;
+                channel->reply(std::move(r));
+            });
+        const unsigned short port = http.start();
+        net::io_context ioc;
+        tcp::socket s(ioc);
+        s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+        if (round % 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        http.stop();
+        http.stop();  // idempotent
+        // The listening socket is closed: a new connection is refused.
+        tcp::socket late(ioc);
+        beast::error_code ec;
+        late.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
+        CHECK(ec == net::error::connection_refused);
+    }
+}
