@@ -2,7 +2,10 @@
 #include "obscore/backend.hpp"
 
 #include "obscore/pg_backend.hpp"
+#include "obscore/pg_writer.hpp"
 #include "obscore/sqlite_backend.hpp"
+#include "obscore/store.hpp"
+#include "obscore/writer.hpp"
 
 namespace vo::obscore {
 
@@ -34,6 +37,21 @@ std::unique_ptr<QueryBackend> open_query_backend(const std::string& database, co
                          "; the store must be the path of a SQLite store file or a postgresql:// URL");
     }
     return open_sqlite_query_backend(database, limits);
+}
+
+bool is_postgresql_url(const std::string& database) {
+    const std::string scheme = url_scheme(database);
+    return scheme == "postgresql" || scheme == "postgres";
+}
+
+std::unique_ptr<ArchiveWriter> open_archive_writer(const std::string& database,
+                                                   const std::vector<ExtensionColumn>& extension_columns) {
+    if (database.empty()) throw StoreError("no store configured ([archive] database is empty)");
+    if (is_postgresql_url(database)) return open_pg_archive_writer(database, extension_columns);
+    if (const std::string scheme = url_scheme(database); !scheme.empty())
+        throw StoreError("the store is a " + scheme + ":// URL, and this build has no backend for " + scheme +
+                         "; the store must be the path of a SQLite store file or a postgresql:// URL");
+    return Store::open_for_write(database, column_defs(extension_columns));
 }
 
 }  // namespace vo::obscore

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "obscore/record.hpp"
+
 namespace vo::obscore {
 
 /// One column of a published table, with the TAP_SCHEMA 1.1 metadata
@@ -32,6 +34,11 @@ struct ColumnDef {
     bool indexed = false;
     bool std = true;        ///< defined by an IVOA standard (false: archive extension)
     bool not_null = false;  ///< ObsCore 1.1 section 4 constraint
+    /// Reads this column's value from a row (NULL: std::monostate): set for
+    /// the ObsCore columns of obscore_columns(), so that the store's writes
+    /// follow this table (s_region: its STC-S text, stcs_region()); null for
+    /// extension columns, whose values are in ObsCoreRecord::extra.
+    ExtraValue (*value)(const ObsCoreRecord&) = nullptr;
 
     /// SQLite column affinity: "TEXT", "INTEGER" or "REAL".
     std::string sql_type() const;

@@ -67,7 +67,7 @@ void collect(const std::string& path, std::vector<std::string>& files, std::vect
 IngestAborted::IngestAborted(IngestSummary summary, const std::string& message)
     : StoreError(message), summary_(std::move(summary)) {}
 
-IngestSummary ingest(Store& store, const std::vector<std::string>& paths, const IngestOptions& options,
+IngestSummary ingest(ArchiveWriter& store, const std::vector<std::string>& paths, const IngestOptions& options,
                      const std::function<void(const IngestEvent&)>& on_event) {
     IngestSummary summary;
     std::vector<std::string> files;
@@ -101,7 +101,7 @@ IngestSummary ingest(Store& store, const std::vector<std::string>& paths, const 
                                           std::to_string(summary.skipped) + "): " + why);
     };
     // a configured expression that cannot be computed stops the run before it starts
-    check_extension_expressions(store, options.extension_columns);
+    check_extension_expressions(store.catalog(), options.extension_columns);
     int uncommitted = 0;
     for (const auto& f : files) {
         IngestEvent ev;
@@ -163,7 +163,7 @@ IngestSummary ingest(Store& store, const std::vector<std::string>& paths, const 
     // data_rights), in one transaction; checked before any file was read.
     try {
         store.begin();
-        evaluate_derived_columns(store, options.extension_columns, options.collection, std::time(nullptr));
+        store.update_derived_columns(options.extension_columns, options.collection, std::time(nullptr));
         store.commit();
     } catch (const StoreError& e) {
         try {

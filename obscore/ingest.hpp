@@ -8,7 +8,8 @@
 #include <vector>
 
 #include "obscore/profile.hpp"
-#include "obscore/store.hpp"
+#include "obscore/backend.hpp"
+#include "obscore/writer.hpp"
 
 namespace vo::obscore {
 
@@ -69,7 +70,7 @@ private:
 
 /// Ingests every FITS file (`.fits`, `.fit`, `.fits.gz`, `.fit.gz`, `.fz`)
 /// found in `paths` (files, or directories searched recursively) into
-/// `store`. A file that cannot become a row is reported (event with reason)
+/// `store` (SQLite or PostgreSQL, obscore/writer.hpp). A file that cannot become a row is reported (event with reason)
 /// and skipped; the run goes on. `on_event` is called once per file met.
 /// Rows are committed in groups (every kCommitEvery ingested files and at
 /// the end), so that what was ingested survives a later failure.
@@ -78,7 +79,7 @@ private:
 /// Ingested files per transaction of ingest().
 inline constexpr int kCommitEvery = 64;
 
-IngestSummary ingest(Store& store, const std::vector<std::string>& paths, const IngestOptions& options,
+IngestSummary ingest(ArchiveWriter& store, const std::vector<std::string>& paths, const IngestOptions& options,
                      const std::function<void(const IngestEvent&)>& on_event = {});
 
 }  // namespace vo::obscore

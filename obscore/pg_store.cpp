@@ -24,6 +24,7 @@
 #include "fits/text.hpp"
 #include "obscore/backend.hpp"
 #include "obscore/pg_functions.hpp"
+#include "obscore/pg_session.hpp"
 #include "obscore/tap_schema.hpp"
 
 namespace vo::obscore {
@@ -46,10 +47,6 @@ constexpr SchemaPair kSchemas[] = {
 /// COPY data is sent to the server in chunks of about this many bytes.
 constexpr std::size_t kCopyChunk = std::size_t{1} << 20;
 
-/// The advisory lock that makes concurrent loads into one database run one
-/// after the other (each reads the data_version the previous one wrote).
-constexpr const char* kLoadLockKey = "7958224571244654";
-
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 /// "0.12 s": a duration for the progress lines.
@@ -57,23 +54,6 @@ std::string format_seconds(double s) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.2f s", s);
     return buf;
-}
-
-/// `message` on one line: libpq's messages end in a newline and may hold
-/// several lines (a hint after "\n\t").
-std::string one_line(const char* message) {
-    std::string out;
-    bool space = false;
-    for (const char* p = message ? message : ""; *p; ++p) {
-        if (*p == '\n' || *p == '\t' || *p == '\r') {
-            space = true;
-            continue;
-        }
-        if (space && !out.empty()) out += ' ';
-        space = false;
-        out += *p;
-    }
-    return out.empty() ? "unknown error" : out;
 }
 
 /// `url` without its password (a URI's "user:password@", a `password`
@@ -160,78 +140,6 @@ std::string pg_type(const std::string& datatype, const std::string& arraysize) {
 }
 
 // ---------------------------------------------------------------- PostgreSQL
-
-using PgResult = std::unique_ptr<PGresult, decltype(&PQclear)>;
-
-/// One connection, its URL without password for messages, and the progress
-/// callback that also receives the server's warnings.
-class PgSession {
-public:
-    PgSession(const std::string& url, const std::function<void(const std::string&)>& progress)
-        : where_(without_password(url)), progress_(progress) {
-        // connect_timeout before dbname: the URL's own setting, if any, wins.
-        const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
-        const char* values[] = {"10", "voserver pg-load", url.c_str(), nullptr};
-        conn_ = PQconnectdbParams(keys, values, 1);
-        if (!conn_) throw StoreError("store " + where_ + ": cannot connect: out of memory");
-        if (PQstatus(conn_) != CONNECTION_OK) {
-            const std::string why = one_line(PQerrorMessage(conn_));
-            PQfinish(conn_);
-            throw StoreError("store " + where_ + ": cannot connect: " + why);
-        }
-        PQsetNoticeProcessor(conn_, &PgSession::on_notice, this);
-    }
-    ~PgSession() { PQfinish(conn_); }
-    PgSession(const PgSession&) = delete;
-    PgSession& operator=(const PgSession&) = delete;
-
-    PGconn* get() const { return conn_; }
-    const std::string& where() const { return where_; }
-
-    [[noreturn]] void fail(const std::string& step) const {
-        throw StoreError("store " + where_ + ": " + step + ": " + one_line(PQerrorMessage(conn_)));
-    }
-
-    /// Runs `sql` (one or several statements); throws StoreError naming
-    /// `step` unless the (last) result has status `want`.
-    PgResult exec(const std::string& sql, const std::string& step, ExecStatusType want = PGRES_COMMAND_OK) {
-        PgResult r(PQexec(conn_, sql.c_str()), PQclear);
-        if (!r || PQresultStatus(r.get()) != want) {
-            const char* msg = r ? PQresultErrorMessage(r.get()) : nullptr;
-            throw StoreError("store " + where_ + ": " + step + ": " +
-                             one_line(msg && *msg ? msg : PQerrorMessage(conn_)));
-        }
-        return r;
-    }
-
-    /// The single value of a one-row query, or "" for NULL / no row.
-    std::string value(const std::string& sql, const std::string& step) {
-        auto r = exec(sql, step, PGRES_TUPLES_OK);
-        if (PQntuples(r.get()) < 1 || PQgetisnull(r.get(), 0, 0)) return "";
-        return PQgetvalue(r.get(), 0, 0);
-    }
-
-    /// Tells the caller about a step.
-    void report(const std::string& line) const {
-        if (progress_) progress_(line);
-    }
-
-    /// Rolls back an open transaction (best effort: closing the connection
-    /// rolls it back too).
-    void rollback() {
-        const auto status = PQtransactionStatus(conn_);
-        if (status == PQTRANS_INTRANS || status == PQTRANS_INERROR) PQclear(PQexec(conn_, "ROLLBACK"));
-    }
-
-private:
-    static void on_notice(void* self, const char* message) {
-        static_cast<PgSession*>(self)->report("postgresql: " + one_line(message));
-    }
-
-    std::string where_;
-    std::function<void(const std::string&)> progress_;
-    PGconn* conn_ = nullptr;
-};
 
 // ---------------------------------------------------------------- SQLite
 
@@ -465,8 +373,7 @@ long long copy_table(PgSession& pg, const SourceStore& store, const TablePlan& t
     std::string buffer;
     buffer.reserve(kCopyChunk + 65536);
     const auto flush = [&] {
-        if (!buffer.empty() && PQputCopyData(pg.get(), buffer.data(), static_cast<int>(buffer.size())) != 1)
-            pg.fail("COPY " + t.label());
+        pg.put_copy_data(buffer, "COPY " + t.label());
         buffer.clear();
     };
     try {
@@ -481,24 +388,10 @@ long long copy_table(PgSession& pg, const SourceStore& store, const TablePlan& t
         }
         flush();
     } catch (...) {
-        // end the COPY with an error so the connection leaves the copy state
-        PQputCopyEnd(pg.get(), "voserver: reading the source store failed");
-        while (PGresult* r = PQgetResult(pg.get())) PQclear(r);
+        pg.abort_copy("voserver: reading the source store failed");
         throw;
     }
-    if (PQputCopyEnd(pg.get(), nullptr) != 1) pg.fail("COPY " + t.label());
-    std::string error;
-    long long copied = -1;
-    while (PGresult* r = PQgetResult(pg.get())) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            if (error.empty()) error = one_line(PQresultErrorMessage(r));
-        } else {
-            const char* n = PQcmdTuples(r);
-            std::from_chars(n, n + std::char_traits<char>::length(n), copied);
-        }
-        PQclear(r);
-    }
-    if (!error.empty()) throw StoreError("store " + pg.where() + ": COPY " + t.label() + ": " + error);
+    const long long copied = pg.end_copy("COPY " + t.label());
     if (copied != sent)
         throw StoreError("store " + pg.where() + ": COPY " + t.label() + ": " + std::to_string(copied) +
                          " rows stored of " + std::to_string(sent) + " sent");
@@ -559,7 +452,7 @@ PgLoadReport load(PgSession& pg, const SourceStore& store, Clock::time_point sta
     pg.exec(
         "SET LOCAL search_path = public; SET LOCAL client_min_messages = warning; "
         "SET LOCAL maintenance_work_mem = '256MB'; SELECT pg_advisory_xact_lock(" +
-            std::string(kLoadLockKey) + ")",
+            std::string(kPgLoadLockKey) + ")",
         "begin the load", PGRES_TUPLES_OK);
     if (pg.value("SELECT to_regtype('spoint') IS NOT NULL", "look for pgSphere") != "t")
         throw StoreError("store " + pg.where() +
@@ -627,7 +520,7 @@ PgLoadReport load_into_postgres(const std::string& sqlite_path, const std::strin
                                 const std::function<void(const std::string&)>& progress) {
     const auto start = Clock::now();
     SourceStore store(sqlite_path);
-    PgSession pg(url, progress);
+    PgSession pg(url, "voserver pg-load", progress);
     const int v = PQserverVersion(pg.get());
     pg.report("connected to " + pg.where() + " (PostgreSQL " + std::to_string(v / 10000) + "." +
               std::to_string(v % 10000) + ")");

@@ -25,16 +25,6 @@ std::string quote_ident(const std::string& name) {
     return out + "\"";
 }
 
-/// The ISO 8601 UTC text of `t` (seconds since the epoch).
-std::string iso_utc(std::time_t t) {
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                  tm.tm_hour, tm.tm_min, tm.tm_sec);
-    return buf;
-}
-
 void check(sqlite3* db, int rc, const std::string& what) {
     if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
         throw StoreError("store: " + what + ": " + sqlite3_errmsg(db));
@@ -60,11 +50,20 @@ std::vector<ColumnDef> column_defs(const std::vector<ExtensionColumn>& columns) 
     return out;
 }
 
-void check_extension_expressions(const Store& store, const std::vector<ExtensionColumn>& columns) {
+std::string iso_utc(std::time_t t) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return buf;
+}
+
+void check_extension_expressions(const adql::Catalog& catalog, const std::vector<ExtensionColumn>& columns) {
     for (const auto& c : columns) {
         if (c.adql.empty()) continue;
         try {
-            (void)adql::translate_sqlite("SELECT " + c.adql + " FROM ivoa.obscore", store.catalog());
+            (void)adql::translate_sqlite("SELECT " + c.adql + " FROM ivoa.obscore", catalog);
         } catch (const adql::AdqlError& e) {
             throw StoreError("extension column " + c.def.name + ": its ADQL expression \"" + c.adql +
                              "\" does not translate: " + e.what());
@@ -90,7 +89,7 @@ void evaluate_derived_columns(Store& store, const std::vector<ExtensionColumn>& 
                 select + " FROM ivoa.obscore WHERE obs_collection = " + adql::string_literal(collection),
                 store.catalog());
         } catch (const adql::AdqlError&) {
-            check_extension_expressions(store, columns);  // throws naming the column
+            check_extension_expressions(store.catalog(), columns);  // throws naming the column
             throw;
         }
         std::string update = std::string("UPDATE ") + kObsCoreTable + " SET ";

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "adql/adql.hpp"
 #include "obscore/columns.hpp"
 #include "obscore/record.hpp"
 
@@ -56,10 +57,10 @@ void fill_extension_values(const std::vector<ExtensionColumn>& columns,
                            const std::function<std::optional<std::string>(const std::string&)>& lookup,
                            ObsCoreRecord& record);
 
-/// Checks that every `adql` expression of `columns` translates against the
-/// store's catalogue (the columns must exist, types must agree). Throws
-/// StoreError naming the column and the ADQL error.
-void check_extension_expressions(const Store& store, const std::vector<ExtensionColumn>& columns);
+/// Checks that every `adql` expression of `columns` translates against
+/// `catalog`, the store's (the columns must exist, types must agree).
+/// Throws StoreError naming the column and the ADQL error.
+void check_extension_expressions(const adql::Catalog& catalog, const std::vector<ExtensionColumn>& columns);
 
 /// Evaluates the `adql` and `data_rights` columns for every row of
 /// `collection` in `store` (opened for writing, inside the caller's
@@ -69,6 +70,11 @@ void check_extension_expressions(const Store& store, const std::vector<Extension
 /// translate (check_extension_expressions) and on store failures.
 void evaluate_derived_columns(Store& store, const std::vector<ExtensionColumn>& columns, const std::string& collection,
                               std::time_t now);
+
+/// The ISO 8601 date-time (UTC, "YYYY-MM-DDThh:mm:ss") of `t` (seconds
+/// since the epoch): the form of obs_release_date, compared as text with it
+/// by the data_rights columns.
+std::string iso_utc(std::time_t t);
 
 /// The ISO 8601 date-time (UTC, "YYYY-MM-DDThh:mm:ss") `months` calendar
 /// months after the MJD `mjd` (the day of month is kept, clamped to the

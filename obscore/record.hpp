@@ -76,4 +76,13 @@ struct ProductFile {
     std::vector<int> image_hdus;  ///< 0-based HDU numbers that carry the product's pixels
 };
 
+/// The s_region value of a row: the STC-S string of ObsCore's adql:REGION
+/// ("Polygon ICRS ra1 dec1 ...", or "Circle ICRS ra dec r" for a bounding
+/// circle), "" for NULL. Degrees, ICRS.
+std::string stcs_region(const ObsCoreRecord& record);
+
+/// Serialises a footprint as the DALI 1.1 polygon value "ra1 dec1 ra2 dec2 ..."
+/// (degrees, each number in the shortest form that reads back exactly).
+std::string dali_polygon(const std::vector<std::pair<double, double>>& vertices);
+
 }  // namespace vo::obscore

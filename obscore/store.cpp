@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <set>
 
+#include "obscore/profile.hpp"
 #include "obscore/spatial_index.hpp"
 #include "obscore/tap_schema.hpp"
 
@@ -144,37 +145,6 @@ std::vector<ColumnDef> all_obscore_columns(const std::vector<ColumnDef>& extensi
 
 }  // namespace
 
-namespace {
-
-/// The shortest text that reads back as exactly `v`.
-std::string shortest(double v) {
-    char buf[64];
-    auto res = std::to_chars(buf, buf + sizeof buf, v);
-    return std::string(buf, res.ptr);
-}
-
-}  // namespace
-
-std::string stcs_region(const ObsCoreRecord& r) {
-    if (!r.s_region.empty()) return "Polygon ICRS " + dali_polygon(r.s_region);
-    if (r.s_region_circle) {
-        const auto& c = *r.s_region_circle;
-        return "Circle ICRS " + shortest(c[0]) + " " + shortest(c[1]) + " " + shortest(c[2]);
-    }
-    return "";
-}
-
-std::string dali_polygon(const std::vector<std::pair<double, double>>& vertices) {
-    std::string out;
-    for (const auto& [ra, dec] : vertices) {
-        for (double v : {ra, dec}) {
-            if (!out.empty()) out += ' ';
-            out += shortest(v);
-        }
-    }
-    return out;
-}
-
 Store::Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
 
 Store::~Store() {
@@ -302,6 +272,11 @@ void Store::load_catalog() {
 const adql::Catalog& Store::catalog() const { return *catalog_; }
 
 void Store::begin() { exec(db_, path_, "BEGIN IMMEDIATE"); }
+
+void Store::update_derived_columns(const std::vector<ExtensionColumn>& columns, const std::string& collection,
+                                   std::time_t now) {
+    evaluate_derived_columns(*this, columns, collection, now);
+}
 void Store::commit() { exec(db_, path_, "COMMIT"); }
 
 void Store::upsert(const ObsCoreRecord& r, const ProductFile& file) {
@@ -336,53 +311,10 @@ void Store::upsert(const ObsCoreRecord& r, const ProductFile& file) {
     }
     Bound s(db_, path_, upsert_stmt_);
 
-    auto index_of = [&](const char* name) {
-        return static_cast<int>(std::find(names.begin(), names.end(), name) - names.begin()) + 1;
-    };
-    s.bind(index_of("dataproduct_type"), r.dataproduct_type);
-    s.bind(index_of("dataproduct_subtype"), r.dataproduct_subtype);
-    s.bind(index_of("calib_level"), r.calib_level);
-    s.bind(index_of("obs_collection"), r.obs_collection);
-    s.bind(index_of("obs_id"), r.obs_id);
-    s.bind(index_of("obs_title"), r.obs_title);
-    s.bind(index_of("obs_publisher_did"), r.obs_publisher_did);
-    s.bind(index_of("obs_creator_did"), r.obs_creator_did);
-    s.bind(index_of("access_url"), r.access_url);
-    s.bind(index_of("access_format"), r.access_format);
-    s.bind(index_of("access_estsize"), r.access_estsize);
-    s.bind(index_of("target_name"), r.target_name);
-    s.bind(index_of("s_ra"), r.s_ra);
-    s.bind(index_of("s_dec"), r.s_dec);
-    s.bind(index_of("s_fov"), r.s_fov);
-    const std::string region = stcs_region(r);
-    if (region.empty())
-        s.bind_null(index_of("s_region"));
-    else
-        s.bind(index_of("s_region"), region);
-    s.bind(index_of("s_resolution"), r.s_resolution);
-    s.bind(index_of("s_xel1"), r.s_xel1);
-    s.bind(index_of("s_xel2"), r.s_xel2);
-    s.bind(index_of("s_pixel_scale"), r.s_pixel_scale);
-    s.bind(index_of("t_min"), r.t_min);
-    s.bind(index_of("t_max"), r.t_max);
-    s.bind(index_of("t_exptime"), r.t_exptime);
-    s.bind(index_of("t_resolution"), r.t_resolution);
-    s.bind(index_of("t_xel"), r.t_xel);
-    s.bind(index_of("em_min"), r.em_min);
-    s.bind(index_of("em_max"), r.em_max);
-    s.bind(index_of("em_res_power"), r.em_res_power);
-    s.bind(index_of("em_xel"), r.em_xel);
-    s.bind(index_of("em_ucd"), r.em_ucd);
-    s.bind(index_of("o_ucd"), r.o_ucd);
-    s.bind(index_of("o_unit"), r.o_unit);
-    s.bind(index_of("pol_states"), r.pol_states);
-    s.bind(index_of("pol_xel"), r.pol_xel);
-    s.bind(index_of("facility_name"), r.facility_name);
-    s.bind(index_of("instrument_name"), r.instrument_name);
-    s.bind(index_of("proposal_id"), r.proposal_id);
-    s.bind(index_of("obs_release_date"), r.obs_release_date);
-    int i = static_cast<int>(cols.size());
-    for (const auto& [name, value] : r.extra) {
+    // Values: each ObsCore column's accessor (obscore/columns.hpp), then the
+    // extension columns, in the order of `names`.
+    int i = 0;
+    auto bind_value = [&](const ExtraValue& value) {
         ++i;
         std::visit(
             [&](const auto& v) {
@@ -393,7 +325,10 @@ void Store::upsert(const ObsCoreRecord& r, const ProductFile& file) {
                     s.bind(i, v);
             },
             value);
-    }
+    };
+    for (const auto& c : cols) bind_value(c.value(r));
+    for (const auto& [name, value] : r.extra) bind_value(value);
+    const std::string region = stcs_region(r);
     s.step();
     index_product(db_, r.obs_publisher_did, r.s_ra, r.s_dec, region);
 

@@ -13,6 +13,7 @@
 #include "obscore/backend.hpp"
 #include "obscore/columns.hpp"
 #include "obscore/record.hpp"
+#include "obscore/writer.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -33,7 +34,7 @@ inline constexpr const char* kObsCoreTable = "ivoa_obscore";
 /// `tap_schema_{schemas,tables,columns,keys,key_columns}` tables of TAP 1.1
 /// section 4 (published as TAP_SCHEMA.schemas etc.), and `voserver_files`
 /// (obs_publisher_did -> file path, size, mtime, image HDUs).
-class Store final : public ProductLookup {
+class Store final : public ProductLookup, public ArchiveWriter {
 public:
     ~Store() override;
     Store(const Store&) = delete;
@@ -51,13 +52,20 @@ public:
     /// not a voserver store.
     static std::unique_ptr<Store> open_read_only(const std::string& path);
 
+    /// The store's path (ArchiveWriter).
+    std::string name() const override { return path_; }
+
     /// Inserts the row, or replaces the row with the same obs_publisher_did
     /// (re-ingesting a file updates its row). Throws StoreError.
-    void upsert(const ObsCoreRecord& record, const ProductFile& file);
+    void upsert(const ObsCoreRecord& record, const ProductFile& file) override;
 
     /// Groups upserts into one transaction (much faster for many rows).
-    void begin();
-    void commit();
+    void begin() override;
+    void commit() override;
+
+    /// ArchiveWriter: evaluate_derived_columns() on this store.
+    void update_derived_columns(const std::vector<ExtensionColumn>& columns, const std::string& collection,
+                                std::time_t now) override;
 
     /// The product file of a dataset, or nullopt for an unknown ID.
     std::optional<ProductFile> find_product(const std::string& obs_publisher_did) const override;
@@ -73,10 +81,10 @@ public:
     std::optional<std::string> find_did_by_obs_id(const std::string& obs_id) const override;
 
     /// The tables published through TAP_SCHEMA, read from TAP_SCHEMA itself.
-    const adql::Catalog& catalog() const;
+    const adql::Catalog& catalog() const override;
 
     /// Number of rows in ivoa.obscore.
-    long long count_rows() const;
+    long long count_rows() const override;
 
     /// TAP_SCHEMA.keys with their key_columns (TAP 1.1 section 4.4), in
     /// key_id order; empty when the store declares none.
@@ -117,14 +125,5 @@ private:
     sqlite3_stmt* data_version_stmt_ = nullptr;
     long long data_version_ = -1;
 };
-
-/// The s_region value of a row: the STC-S string of ObsCore's adql:REGION
-/// ("Polygon ICRS ra1 dec1 ...", or "Circle ICRS ra dec r" for a bounding
-/// circle), "" for NULL. Degrees, ICRS.
-std::string stcs_region(const ObsCoreRecord& record);
-
-/// Serialises a footprint as the DALI 1.1 polygon value "ra1 dec1 ra2 dec2 ..."
-/// (degrees, 17 significant digits).
-std::string dali_polygon(const std::vector<std::pair<double, double>>& vertices);
 
 }  // namespace vo::obscore

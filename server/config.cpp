@@ -11,6 +11,8 @@
 #include <variant>
 #include <sstream>
 
+#include "obscore/writer.hpp"
+
 namespace fs = std::filesystem;
 
 namespace vo::server {
@@ -322,7 +324,10 @@ Config parse_config(const std::string& text, const std::string& path) {
                   [&](const toml::node& x, const std::string& k) { c.archive.description = s.string(x, k); }},
                  {"database",
                   [&](const toml::node& x, const std::string& k) {
-                      c.archive.database = resolve(base_dir, s.string(x, k, false));
+                      const std::string v = s.string(x, k, false);
+                      // a PostgreSQL URL stays as it is (ingest writes into it,
+                      // obscore/writer.hpp); a file path is relative to this file
+                      c.archive.database = obscore::is_postgresql_url(v) ? v : resolve(base_dir, v);
                       have_database = true;
                   }},
                  {"postgresql",
@@ -605,7 +610,10 @@ Config parse_config(const std::string& text, const std::string& path) {
     if (!have_database) c.archive.database = resolve(base_dir, "var/voserver.sqlite");
     if (c.archive.query_database.empty()) c.archive.query_database = c.archive.database;
     {
-        const fs::path dir = fs::path(c.archive.database).parent_path();
+        // beside a SQLite store; in var/ beside this file for a PostgreSQL one
+        const fs::path dir = obscore::is_postgresql_url(c.archive.database)
+                                 ? fs::path(resolve(base_dir, "var"))
+                                 : fs::path(c.archive.database).parent_path();
         if (c.archive.jobs_database.empty()) c.archive.jobs_database = (dir / "jobs.sqlite").string();
         if (c.archive.results_dir.empty()) c.archive.results_dir = (dir / "results").string();
         if (c.archive.previews_dir.empty()) c.archive.previews_dir = (dir / "previews").string();

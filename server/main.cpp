@@ -14,6 +14,7 @@
 #include "obscore/ingest.hpp"
 #include "obscore/pg_store.hpp"
 #include "obscore/store.hpp"
+#include "obscore/writer.hpp"
 #include "server/app.hpp"
 #include "server/config.hpp"
 #include "server/query.hpp"
@@ -51,18 +52,21 @@ obscore::IngestOptions ingest_options(const server::Config& config, const std::s
     return o;
 }
 
-std::unique_ptr<obscore::Store> open_store_for_write(const server::Config& config) {
-    const fs::path db(config.archive.database);
-    if (db.has_parent_path()) fs::create_directories(db.parent_path());
-    return obscore::Store::open_for_write(config.archive.database,
-                                          obscore::column_defs(config.archive.extension_columns));
+/// The configured store ([archive] database: a SQLite path or a PostgreSQL
+/// URL) opened for writing (obscore/writer.hpp).
+std::unique_ptr<obscore::ArchiveWriter> open_store_for_write(const server::Config& config) {
+    if (!obscore::is_postgresql_url(config.archive.database)) {
+        const fs::path db(config.archive.database);
+        if (db.has_parent_path()) fs::create_directories(db.parent_path());
+    }
+    return obscore::open_archive_writer(config.archive.database, config.archive.extension_columns);
 }
 
 void print_summary(const obscore::IngestSummary& summary, const std::string& collection);
 
 /// Runs one ingest and prints one line per skipped file and a summary; after
 /// a store failure, the summary so far and then CliError.
-obscore::IngestSummary run_ingest(obscore::Store& store, const std::vector<std::string>& paths,
+obscore::IngestSummary run_ingest(obscore::ArchiveWriter& store, const std::vector<std::string>& paths,
                                   const obscore::IngestOptions& options) {
     obscore::IngestSummary summary;
     try {
@@ -121,7 +125,8 @@ int cmd_serve(const std::string& config_path, std::optional<int> port, const std
         if (*port < 0 || *port > 65535) throw CliError("--port must be between 0 and 65535");
         config.server.port = *port;
     }
-    if (config.archive.query_database == config.archive.database && !fs::exists(config.archive.database))
+    if (config.archive.query_database == config.archive.database &&
+        !obscore::is_postgresql_url(config.archive.database) && !fs::exists(config.archive.database))
         throw CliError("the store " + config.archive.database +
                        " does not exist: run `voserver build-demo` or `voserver ingest` first");
     if (!port_file.empty()) fs::remove(port_file);  // never leave a stale port for a reader to find
@@ -181,7 +186,13 @@ int cmd_make_demo(const std::string& config_path, std::optional<int> nx, std::op
 
 int cmd_build_demo(const std::string& config_path, bool if_missing) {
     const auto config = load(config_path);
-    if (if_missing && fs::exists(config.archive.database)) {
+    if (if_missing && obscore::is_postgresql_url(config.archive.database)) {
+        auto store = open_store_for_write(config);
+        if (const long long n = store->count_rows(); n > 0) {
+            std::cout << "store " << store->name() << " exists (" << n << " products); nothing to build" << std::endl;
+            return 0;
+        }
+    } else if (if_missing && fs::exists(config.archive.database)) {
         try {
             auto ro = obscore::Store::open_read_only(config.archive.database);
             if (ro->count_rows() > 0) {
@@ -208,7 +219,7 @@ int cmd_build_demo(const std::string& config_path, bool if_missing) {
         if (dirs.empty()) continue;
         ingested += run_ingest(*store, dirs, ingest_options(config, c.name)).ingested;
     }
-    std::cout << "store " << config.archive.database << ": " << store->count_rows() << " products" << std::endl;
+    std::cout << "store " << store->name() << ": " << store->count_rows() << " products" << std::endl;
     if (ingested == 0) throw CliError("build-demo: no product was ingested");
     return 0;
 }
@@ -224,6 +235,10 @@ int cmd_pg_load(const std::string& config_path, std::string url) {
     const auto config = load(config_path);
     if (url.empty()) url = config.archive.postgresql;
     if (url.empty()) throw CliError("pg-load: no database: give --database URL or set [archive] postgresql");
+    if (obscore::is_postgresql_url(config.archive.database))
+        throw CliError(
+            "pg-load publishes a SQLite store, and [archive] database is already a PostgreSQL database "
+            "(`voserver ingest` writes into it directly)");
     if (!fs::exists(config.archive.database))
         throw CliError("pg-load: the store " + config.archive.database +
                        " does not exist: run `voserver build-demo` or `voserver ingest` first");

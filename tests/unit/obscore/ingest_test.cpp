@@ -10,6 +10,7 @@
 #include <string>
 
 #include "obscore/ingest.hpp"
+#include "obscore/store.hpp"
 
 using namespace vo::obscore;
 namespace fs = std::filesystem;

@@ -17,7 +17,9 @@
 
 #include "obscore/backend.hpp"
 #include "obscore/pg_store.hpp"
+#include "obscore/profile.hpp"
 #include "obscore/store.hpp"
+#include "obscore/writer.hpp"
 
 using namespace vo::obscore;
 namespace fs = std::filesystem;
@@ -306,4 +308,124 @@ TEST_CASE("loading again replaces the content and increments data_version; a fai
     CHECK(version() == v1 + 1);
     CHECK(value(writer.get(), "SELECT count(*) FROM ivoa.obscore") == "7");
     CHECK(value(writer.get(), "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'voserver_load%'") == "0");
+}
+
+// obscore/pg_writer.cpp: `voserver ingest` straight into PostgreSQL (issue 11
+// item 3) through the writer interface (obscore/writer.hpp, issue 8 item 2).
+TEST_CASE("ingest writes straight into PostgreSQL: layout made once, upserts by DID, derived columns, data_version",
+          "[pg_store][pg_writer]") {
+    REQUIRE_TEST_DATABASE(db);
+    auto admin = connect(db->url("voserver_writer"));
+    REQUIRE(PQstatus(admin.get()) == CONNECTION_OK);
+    PGconn* w = admin.get();
+    // an empty database: no layout yet
+    PQclear(PQexec(w, "DROP SCHEMA IF EXISTS ivoa, tap_schema, voserver CASCADE"));
+    REQUIRE(value(w, "SELECT to_regclass('ivoa.obscore') IS NULL") == "t");
+
+    ExtensionColumn snr;
+    snr.def.name = "snr";
+    snr.def.adql_type = "DOUBLE";
+    snr.def.datatype = "double";
+    snr.def.std = false;
+    ExtensionColumn ghz;  // derived: the ADQL expression, evaluated by PostgreSQL
+    ghz.def = snr.def;
+    ghz.def.name = "frequency";
+    ghz.adql = "299792458.0 / ((em_min + em_max) / 2) / 1e9";
+    ExtensionColumn rights;
+    rights.def.name = "data_rights";
+    rights.def.adql_type = "VARCHAR";
+    rights.def.datatype = "char";
+    rights.def.arraysize = "*";
+    rights.def.std = false;
+    rights.data_rights = true;
+    const std::vector<ExtensionColumn> columns = {snr, ghz, rights};
+
+    auto writer = open_archive_writer(db->url("voserver_writer"), columns);
+    CHECK(writer->name() == db->url("voserver_writer"));
+    CHECK(writer->count_rows() == 0);
+    CHECK(value(w, "SELECT value FROM voserver.meta WHERE key = 'data_version'") == "1");
+    // TAP_SCHEMA lists the configured columns, the catalogue sees them
+    CHECK(
+        value(w, "SELECT count(*) FROM tap_schema.columns WHERE column_name IN ('snr', 'frequency', 'data_rights')") ==
+        "3");
+    bool frequency_in_catalog = false;
+    for (const auto& t : writer->catalog().tables())
+        for (const auto& c : t.columns) frequency_in_catalog |= t.name == "obscore" && c.name == "frequency";
+    CHECK(frequency_in_catalog);
+
+    writer->begin();
+    for (int i = 0; i < 3; ++i) {
+        auto r = record(i);
+        r.extra.erase("is_public");  // not configured here
+        if (i == 1) {
+            r.obs_title = "tab\there, line\nthere, back\\slash, \\N";
+            r.obs_release_date = "2999-01-01T00:00:00";  // proprietary for a long time
+        }
+        writer->upsert(r, ProductFile{"/data/obs" + std::to_string(i) + ".fits", 1000 + i, 1700000000, {1}});
+    }
+    auto again = record(2);  // the same DID twice in one transaction: the last wins
+    again.extra.erase("is_public");
+    again.calib_level = 4;
+    writer->upsert(again, ProductFile{"/data/obs2-v2.fits", 5, 1700000001, {0, 3}});
+    // nothing visible before the commit
+    CHECK(value(w, "SELECT count(*) FROM ivoa.obscore") == "0");
+    writer->commit();
+    CHECK(writer->count_rows() == 3);
+    CHECK(value(w, "SELECT value FROM voserver.meta WHERE key = 'data_version'") == "2");
+
+    CHECK(value(w, "SELECT obs_title FROM ivoa.obscore WHERE obs_id = 'obs1'") ==
+          "tab\there, line\nthere, back\\slash, \\N");
+    CHECK(value(w, "SELECT obs_title FROM ivoa.obscore WHERE obs_id = 'obs0'") == "<null>");
+    CHECK(std::stod(value(w, "SELECT t_min FROM ivoa.obscore WHERE obs_id = 'obs0'")) == record(0).t_min.value());
+    CHECK(value(w, "SELECT access_estsize FROM ivoa.obscore WHERE obs_id = 'obs1'") == "3350000001");
+    CHECK(value(w, "SELECT s_region FROM ivoa.obscore WHERE obs_id = 'obs0'") == stcs_region(record(0)));
+    CHECK(value(w, "SELECT snr FROM ivoa.obscore WHERE obs_id = 'obs2'") == "25");
+    CHECK(value(w, "SELECT calib_level FROM ivoa.obscore WHERE obs_id = 'obs2'") == "4");
+    CHECK(value(w,
+                "SELECT path || ' ' || image_hdus FROM voserver.files WHERE obs_publisher_did = "
+                "'ivo://test/samples?obs2'") == "/data/obs2-v2.fits 0,3");
+
+    // a later transaction updates a row in place
+    writer->begin();
+    auto changed = record(0);
+    changed.extra.erase("is_public");
+    changed.target_name = "NGC 3256";
+    writer->upsert(changed, ProductFile{"/data/obs0.fits", 1000, 1700000002, {1}});
+    writer->commit();
+    CHECK(writer->count_rows() == 3);
+    CHECK(value(w, "SELECT target_name FROM ivoa.obscore WHERE obs_id = 'obs0'") == "NGC 3256");
+
+    // derived columns: computed by PostgreSQL from the translated ADQL
+    writer->begin();
+    writer->update_derived_columns(columns, "samples", 1893456000);  // 2030-01-01
+    writer->commit();
+    CHECK(std::stod(value(w, "SELECT frequency FROM ivoa.obscore WHERE obs_id = 'obs0'")) ==
+          Approx(299792458.0 / 2.65e-3 / 1e9));
+    CHECK(value(w, "SELECT data_rights FROM ivoa.obscore WHERE obs_id = 'obs0'") == "Public");
+    CHECK(value(w, "SELECT data_rights FROM ivoa.obscore WHERE obs_id = 'obs1'") == "Proprietary");
+
+    // a transaction that is not committed leaves nothing behind
+    writer->begin();
+    writer->upsert(record(7), ProductFile{"/data/obs7.fits", 1, 1, {0}});
+    writer.reset();
+    CHECK(value(w, "SELECT count(*) FROM ivoa.obscore") == "3");
+
+    // reopening finds the layout; a configured column it lacks is named
+    auto reopened = open_archive_writer(db->url("voserver_writer"), columns);
+    CHECK(reopened->count_rows() == 3);
+    ExtensionColumn extra = snr;
+    extra.def.name = "not_there";
+    CHECK_THROWS_WITH(open_archive_writer(db->url("voserver_writer"), {snr, extra}),
+                      Catch::Contains("no column not_there") && Catch::Contains("pg-load"));
+
+    // the reader role queries what the writer stored, through the query backend
+    auto backend = open_query_backend(db->url("voserver_reader"));
+    auto prepared = backend->prepare(backend->translate(
+        "SELECT obs_id FROM ivoa.obscore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 157.06, -43.9, "
+        "0.01)) = 1",
+        {}));
+    auto cursor = prepared->execute({});
+    std::vector<std::string> ids;
+    while (cursor->next()) ids.emplace_back(cursor->cell(0).text);
+    CHECK(ids == std::vector<std::string>{"obs1"});
 }

@@ -99,7 +99,7 @@ TEST_CASE("ADQL expressions and data_rights are computed from the stored rows", 
     r.obs_release_date = std::nullopt;
     store->upsert(r, ProductFile{"/y", 1, 1, {0}});
 
-    CHECK_THROWS_WITH(check_extension_expressions(*store, {frequency, broken}),
+    CHECK_THROWS_WITH(check_extension_expressions(store->catalog(), {frequency, broken}),
                       Catch::Contains("broken") && Catch::Contains("no_such_column"));
     const std::time_t now = 1893456000;  // 2030-01-01T00:00:00Z
     evaluate_derived_columns(*store, {frequency, rights}, "alma", now - 1);

@@ -17,6 +17,7 @@
 #include "obscore/fits_extract.hpp"
 #include "obscore/header_text.hpp"
 #include "obscore/ingest.hpp"
+#include "obscore/store.hpp"
 #include "raw_fits.hpp"
 
 using namespace vo::obscore;

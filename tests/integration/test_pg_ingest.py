@@ -1,0 +1,109 @@
+"""`voserver ingest` straight into PostgreSQL + pgSphere (issue 11 item 3).
+
+The configuration's `[archive] database` is a postgresql:// URL of the writer
+role; queries read the same database as the reader role. What a user checks:
+the archive answers the same rows, values and footprints as the SQLite store
+built from the same files (the `archive` fixture), a product ingested while the
+server runs appears without a restart, ingesting again changes no row count,
+and the product files are found (a SODA cutout of a real cube).
+"""
+import csv
+import io
+import os
+import subprocess
+
+import pytest
+
+import conftest
+
+COLUMNS = ("obs_publisher_did, obs_id, dataproduct_type, calib_level, target_name, s_ra, s_dec, s_fov, s_region, "
+           "em_min, em_max, t_min, t_max, t_exptime, pol_states, access_estsize, access_url, obs_release_date, "
+           "frequency, data_rights, gal_longitude, band_list")
+
+
+def sync_csv(base, adql):
+    r = conftest.session().get(base + "/tap/sync", params={"LANG": "ADQL", "QUERY": adql, "RESPONSEFORMAT": "csv"},
+                               timeout=conftest.TIMEOUT)
+    assert r.status_code == 200, r.text
+    return list(csv.reader(io.StringIO(r.text)))
+
+
+def postgres(*args):
+    return subprocess.run([str(conftest.ROOT / "scripts" / "postgres"), *args], capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.fixture(scope="module")
+def pg_ingested(tmp_path_factory):
+    name = f"voserver_ingest_{os.getpid()}"
+    made = postgres("createdb", name)
+    assert made.returncode == 0, "scripts/postgres createdb failed (scripts/postgres start?):\n" + made.stdout + \
+        made.stderr
+    try:
+        work = tmp_path_factory.mktemp("pg_ingest")
+        cfg = conftest.write_config(work)
+        text = cfg.read_text()
+        text = text.replace(f'database = "{work / "store.sqlite"}"',
+                            f'database = "{conftest.pg_url("voserver_writer", name)}"\n'
+                            f'query_database = "{conftest.pg_url("voserver_reader", name)}"')
+        assert "postgresql://voserver_writer" in text
+        cfg.write_text(text)
+        # first the MUSE products only, then (while serving) the rest
+        first = conftest.ingest(cfg, conftest.FITS_DIR / "muse", "samples")
+        assert first.returncode == 0, first.stdout + first.stderr
+        with conftest.running_server(cfg, work) as base:
+            yield {"base": base, "cfg": cfg, "work": work, "first": first, "database": name}
+    finally:
+        postgres("dropdb", name)
+
+
+def test_ingest_into_postgresql_answers_as_the_sqlite_store(pg_ingested, archive):
+    base = pg_ingested["base"]
+    muse = sync_csv(base, "SELECT COUNT(*) AS n FROM ivoa.obscore")
+    assert int(muse[1][0]) > 0
+    # the rest of the files, while the server runs: the server sees them at once
+    rest = conftest.ingest(pg_ingested["cfg"], conftest.FITS_DIR, "samples")
+    assert rest.returncode == 0, rest.stdout + rest.stderr
+    assert "ingested" in rest.stdout
+    query = f"SELECT {COLUMNS} FROM ivoa.obscore ORDER BY obs_publisher_did"
+    on_pg = sync_csv(base, query)
+    on_sqlite = sync_csv(archive["base"], query)
+    assert len(on_pg) == len(on_sqlite) > 10
+    assert int(muse[1][0]) < len(on_pg) - 1
+    header = on_pg[0]
+    url = header.index("access_url")
+    for a, b in zip(on_pg[1:], on_sqlite[1:]):
+        # access_url is completed with each server's own base URL
+        assert a[url].replace(base, "") == b[url].replace(archive["base"], "")
+        a[url] = b[url] = ""
+        assert a == b
+
+
+def test_ingesting_again_updates_rows_in_place(pg_ingested):
+    base = pg_ingested["base"]
+    before = sync_csv(base, "SELECT COUNT(*) AS n, COUNT(DISTINCT obs_publisher_did) AS d FROM ivoa.obscore")
+    again = conftest.ingest(pg_ingested["cfg"], conftest.FITS_DIR / "muse", "samples")
+    assert again.returncode == 0, again.stdout + again.stderr
+    after = sync_csv(base, "SELECT COUNT(*) AS n, COUNT(DISTINCT obs_publisher_did) AS d FROM ivoa.obscore")
+    assert after == before
+    assert after[1][0] == after[1][1]
+
+
+def test_products_ingested_into_postgresql_are_cut_out(pg_ingested):
+    base = pg_ingested["base"]
+    rows = sync_csv(base, "SELECT TOP 1 obs_publisher_did, s_ra, s_dec FROM ivoa.obscore "
+                          "WHERE dataproduct_type = 'cube' AND instrument_name = 'MUSE' ORDER BY obs_publisher_did")
+    assert len(rows) == 2, rows
+    did, ra, dec = rows[1][0], float(rows[1][1]), float(rows[1][2])
+    r = conftest.session().get(base + "/soda/sync", params={"ID": did, "CIRCLE": f"{ra} {dec} 0.001"},
+                               timeout=conftest.TIMEOUT)
+    assert r.status_code == 200, r.text[:500]
+    assert r.content[:30].startswith(b"SIMPLE  =                    T")
+
+
+def test_pg_load_refuses_a_postgresql_store(pg_ingested):
+    done = subprocess.run([str(conftest.VOSERVER), "pg-load", "--config", str(pg_ingested["cfg"]), "--database",
+                           conftest.pg_url("voserver_writer", pg_ingested["database"])],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "already a PostgreSQL database" in done.stderr + done.stdout
