@@ -2,13 +2,15 @@
 // 2.1 section 2.3, the geometry functions of section 4.2 (REGION's STC-S
 // read here, section 4.2.20), IN_UNIT (4.8), CAST (4.7), the aggregates and
 // the UDFs (4.3). Each function's argument types are checked and its result
-// typed, with unit and UCD where the function defines them.
+// typed, with unit and UCD where the function defines them, as the function
+// catalogue (adql/functions.hpp) declares; functions with forms of their own
+// (ArgKind::Special, Result::Special) are checked and typed here form by form.
 #include <algorithm>
 #include <cstdio>
-#include <set>
 
 #include "adql/bind.hpp"
 #include "adql/binder.hpp"
+#include "adql/functions.hpp"
 #include "adql/stcs.hpp"
 #include "adql/units.hpp"
 
@@ -50,39 +52,52 @@ void check_coordsys(const ast::Expr& e) {
                          "' is not supported; use 'ICRS' (or '') with coordinates in degrees");
 }
 
+/// A node of `kind` typed as the catalogue entry `f` declares for the
+/// arguments `a`: the type of f.result, then the unit (the first argument's
+/// or the entry's), UCD and VOTable datatype the entry gives.
+Node typed_result(BK kind, const FunctionEntry& f, const std::vector<ExprPtr>& a, const ast::Expr& e) {
+    Node t;
+    switch (f.result) {
+        case Result::Double: t = scalar(kind, Type::Double, e); break;
+        case Result::Integer: t = scalar(kind, Type::Integer, e); break;
+        case Result::IntegerIfAllIntegerArgs: {
+            const bool ints = !a.empty() && std::all_of(a.begin(), a.end(),
+                                                        [](const ExprPtr& x) { return x->type == Type::Integer; });
+            t = scalar(kind, ints ? Type::Integer : Type::Double, e);
+            break;
+        }
+        case Result::SameAsFirstArg:
+            t = std::make_shared<Expr>();
+            t->kind = kind;
+            t->type = a.at(0)->type;
+            t->geom = a[0]->geom;
+            t->info = a[0]->info;
+            t->info.name.clear();
+            t->line = e.line;
+            t->column = e.column;
+            break;
+        case Result::String: t = scalar(kind, Type::String, e); break;
+        case Result::Point: t = geometry(kind, "point", e); break;
+        case Result::Circle: t = geometry(kind, "circle", e); break;
+        case Result::Polygon: t = geometry(kind, "polygon", e); break;
+        case Result::Special: Binder::error_at(AdqlError::Kind::Unsupported, e, "unsupported function " + e.text);
+    }
+    if (f.unit_of_first_arg && !a.empty()) t->info.unit = a[0]->info.unit;
+    if (!f.unit.empty()) t->info.unit = f.unit;
+    if (!f.ucd.empty()) t->info.ucd = f.ucd;
+    if (!f.datatype.empty()) t->info.datatype = f.datatype;
+    return t;
+}
+
 }  // namespace
 
 ExprPtr Binder::function(const ast::Expr& e, const Scope& scope, bool allow_alias) {
     const std::string& n = e.text;
     std::vector<ExprPtr> a;
     for (auto& x : e.args) a.push_back(expr(*x, scope, allow_alias));
-    auto numeric_args = [&]() {
-        for (std::size_t i = 0; i < a.size(); ++i)
-            need_numeric(*a[i], *e.args[i], "argument " + std::to_string(i + 1) + " of " + n);
-    };
-    auto fn = [&](Type t) { return function_node(scalar(BK::Function, t, e), n, a); };
     if (e.is_udf) return udf(e, a);
-    if (n == "ABS") {
-        numeric_args();
-        Node t = fn(a[0]->type == Type::Integer ? Type::Integer : Type::Double);
-        t->info.unit = a[0]->info.unit;
-        return t;
-    }
-    if (n == "PI" || n == "RAND") return fn(Type::Double);
-    if (n == "MOD") {
-        numeric_args();
-        return fn(a[0]->type == Type::Integer && a[1]->type == Type::Integer ? Type::Integer : Type::Double);
-    }
-    if (n == "ROUND" || n == "TRUNCATE") {
-        numeric_args();
-        Node t = fn(Type::Double);
-        t->info.unit = a[0]->info.unit;
-        return t;
-    }
-    if (n == "LOWER" || n == "UPPER") {
-        if (a[0]->type == Type::Geometry) error_at(AdqlError::Kind::Type, e, n + " of a geometry");
-        return fn(Type::String);
-    }
+    const FunctionEntry* f = find_function(n);
+    if (!f) error_at(AdqlError::Kind::Unsupported, e, "unsupported function " + n);
     if (n == "COALESCE") {
         ExprPtr first = a[0];
         for (auto& x : a)
@@ -103,56 +118,60 @@ ExprPtr Binder::function(const ast::Expr& e, const Scope& scope, bool allow_alia
             error_at(AdqlError::Kind::Type, e,
                      "IN_UNIT: the value has no unit (only a column with a unit, or MIN/MAX/AVG/SUM of one, can be "
                      "converted)");
-        double f;
+        double factor;
         try {
-            f = unit_conversion_factor(from, e.args[1]->text);
+            factor = unit_conversion_factor(from, e.args[1]->text);
         } catch (const AdqlError& err) {
             error_at(AdqlError::Kind::Type, e, err.what());
         }
         // the value times the factor
         Node t = scalar(BK::Binary, Type::Double, e);
         t->op = "*";
-        t->args = {a[0], literal_double(f, e)};
+        t->args = {a[0], literal_double(factor, e)};
         t->aggregate = a[0]->aggregate;
         t->info.unit = e.args[1]->text;
         t->info.ucd = a[0]->info.ucd;
         return t;
     }
-    static const std::set<std::string> math = {"CEILING", "FLOOR", "DEGREES", "RADIANS", "EXP",  "LOG",
-                                               "LOG10",   "POWER", "SQRT",    "ACOS",    "ASIN", "ATAN",
-                                               "ATAN2",   "COS",   "COT",     "SIN",     "TAN"};
-    if (math.count(n)) {
-        numeric_args();
-        Node t = fn(Type::Double);
-        if (n == "DEGREES") t->info.unit = "deg";
-        if (n == "RADIANS") t->info.unit = "rad";
-        if (n == "CEILING" || n == "FLOOR") t->info.unit = a[0]->info.unit;
-        return t;
-    }
-    return geometry_function(e, a);
+    if (f->geometry) check_coordsys(e);
+    if (f->args == ArgKind::Special) return geometry_function(e, *f, a);
+    check_args(e, *f, a);
+    return function_node(typed_result(BK::Function, *f, a, e), n, a);
 }
 
-ExprPtr Binder::geometry_function(const ast::Expr& e, std::vector<ExprPtr>& a) {
+void Binder::check_args(const ast::Expr& e, const FunctionEntry& f, const std::vector<ExprPtr>& a) {
     const std::string& n = e.text;
-    check_coordsys(e);
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const std::string what = "argument " + std::to_string(i + 1) + " of " + n;
+        switch (f.args) {
+            case ArgKind::Any:
+            case ArgKind::Special: break;
+            case ArgKind::Numeric: need_numeric(*a[i], *e.args[i], what); break;
+            case ArgKind::String:
+                if (a[i]->type == Type::Geometry) error_at(AdqlError::Kind::Type, e, n + " of a geometry");
+                break;
+            case ArgKind::Geometry: need_geometry(*a[i], *e.args[i], what); break;
+            case ArgKind::Point: need_point(*a[i], *e.args[i], what); break;
+        }
+    }
+}
+
+void Binder::need_point(const bound::Expr& t, const ast::Expr& e, const std::string& what) {
+    need_geometry(t, e, what);
+    if (t.type == Type::Geometry && !t.geom.empty() && t.geom != "point")
+        error_at(AdqlError::Kind::Type, e, what + " must be a point, found a " + t.geom);
+}
+
+ExprPtr Binder::geometry_function(const ast::Expr& e, const FunctionEntry& f, std::vector<ExprPtr>& a) {
+    const std::string& n = e.text;
     auto num = [&](std::size_t i, const std::string& what) { need_numeric(*a[i], *e.args[i], what + " of " + n); };
-    auto geo = [&](std::size_t i) {
-        need_geometry(*a[i], *e.args[i], "argument " + std::to_string(i + 1) + " of " + n);
-    };
     auto point_arg = [&](std::size_t i) {
-        geo(i);
-        if (a[i]->type == Type::Geometry && !a[i]->geom.empty() && a[i]->geom != "point")
-            error_at(AdqlError::Kind::Type, *e.args[i],
-                     "argument " + std::to_string(i + 1) + " of " + n + " must be a point, found a " + a[i]->geom);
+        need_point(*a[i], *e.args[i], "argument " + std::to_string(i + 1) + " of " + n);
     };
-    auto shape = [&](const std::string& geom) { return function_node(geometry(BK::Function, geom, e), n, a); };
-    auto value = [&](Type t) { return function_node(scalar(BK::Function, t, e), n, a); };
     if (n == "POINT") {
         num(0, "the longitude");
         num(1, "the latitude");
-        return shape("point");
-    }
-    if (n == "CIRCLE") {
+    } else if (n == "CIRCLE") {
         if (a.size() == 3) {
             num(0, "the centre longitude");
             num(1, "the centre latitude");
@@ -161,9 +180,7 @@ ExprPtr Binder::geometry_function(const ast::Expr& e, std::vector<ExprPtr>& a) {
             point_arg(0);
             num(1, "the radius");
         }
-        return shape("circle");
-    }
-    if (n == "BOX") {
+    } else if (n == "BOX") {
         if (a.size() == 4) {
             for (std::size_t i = 0; i < 4; ++i) num(i, "argument " + std::to_string(i + 1));
         } else {
@@ -171,59 +188,25 @@ ExprPtr Binder::geometry_function(const ast::Expr& e, std::vector<ExprPtr>& a) {
             num(1, "the width");
             num(2, "the height");
         }
-        return shape("polygon");
-    }
-    if (n == "POLYGON") {
+    } else if (n == "POLYGON") {
         bool points = std::all_of(a.begin(), a.end(), [](const ExprPtr& t) { return t->type == Type::Geometry; });
         if (points && a.size() >= 3)
             for (std::size_t i = 0; i < a.size(); ++i) point_arg(i);
         else
             for (std::size_t i = 0; i < a.size(); ++i) num(i, "vertex coordinate " + std::to_string(i + 1));
-        return shape("polygon");
-    }
-    if (n == "REGION") return region(e);
-    if (n == "CENTROID") {
-        geo(0);
-        return shape("point");
-    }
-    if (n == "AREA") {
-        geo(0);
-        Node t = value(Type::Double);
-        t->info.unit = "deg**2";
-        t->info.ucd = "phys.angArea";
-        return t;
-    }
-    if (n == "COORD1" || n == "COORD2") {
-        point_arg(0);
-        Node t = value(Type::Double);
-        t->info.unit = "deg";
-        t->info.ucd = n == "COORD1" ? "pos.eq.ra" : "pos.eq.dec";
-        return t;
-    }
-    if (n == "COORDSYS") {
-        geo(0);
-        return value(Type::String);
-    }
-    if (n == "DISTANCE") {
+    } else if (n == "REGION") {
+        return region(e);
+    } else if (n == "DISTANCE") {
         if (a.size() == 4) {
             for (std::size_t i = 0; i < 4; ++i) num(i, "argument " + std::to_string(i + 1));
         } else {
             point_arg(0);
             point_arg(1);
         }
-        Node t = value(Type::Double);
-        t->info.unit = "deg";
-        t->info.ucd = "pos.angDistance";
-        return t;
+    } else {
+        error_at(AdqlError::Kind::Unsupported, e, "unsupported function " + n);
     }
-    if (n == "CONTAINS" || n == "INTERSECTS") {
-        geo(0);
-        geo(1);
-        Node t = value(Type::Integer);
-        t->info.datatype = "int";
-        return t;
-    }
-    error_at(AdqlError::Kind::Unsupported, e, "unsupported function " + n);
+    return function_node(typed_result(BK::Function, f, a, e), n, a);
 }
 
 /// REGION('<STC-S>') (ADQL 2.1 section 4.2.20): the constant string read at
@@ -340,39 +323,21 @@ ExprPtr Binder::cast(const ast::Expr& e, ExprPtr a) {
 }
 
 ExprPtr Binder::aggregate(const ast::Expr& e, const Scope& scope, bool allow_alias) {
-    Node t;
-    if (e.args.empty()) {
-        t = scalar(BK::Aggregate, Type::Integer, e);
+    const std::string f = lower(e.text);
+    const FunctionEntry* entry = find_function(e.text);
+    if (!entry || !entry->aggregate) error_at(AdqlError::Kind::Unsupported, e, "unsupported function " + e.text);
+    if (e.args.empty()) {  // COUNT(*)
+        Node t = typed_result(BK::Aggregate, *entry, {}, e);
         t->name = "count";
-        t->info.ucd = "meta.number";
         t->aggregate = true;
         return t;
     }
     ExprPtr a = expr(*e.args[0], scope, allow_alias);
-    const std::string f = lower(e.text);
-    if (f == "count") {
-        t = scalar(BK::Aggregate, Type::Integer, e);
-        t->info.ucd = "meta.number";
-    } else if (f == "avg") {
-        need_numeric(*a, *e.args[0], "the argument of AVG");
-        t = scalar(BK::Aggregate, Type::Double, e);
-        t->info.unit = a->info.unit;
-        t->info.ucd = a->info.ucd.empty() ? "" : "stat.mean;" + a->info.ucd;
-    } else if (f == "sum") {
-        need_numeric(*a, *e.args[0], "the argument of SUM");
-        t = scalar(BK::Aggregate, a->type == Type::Integer ? Type::Integer : Type::Double, e);
-        t->info.unit = a->info.unit;
-    } else {  // min, max
-        t = std::make_shared<Expr>();
-        t->kind = BK::Aggregate;
-        t->type = a->type;
-        t->geom = a->geom;
-        t->info = a->info;
-        t->info.ucd = a->info.ucd.empty() ? "" : (f == "min" ? "stat.min;" : "stat.max;") + a->info.ucd;
-        t->info.name.clear();
-        t->line = e.line;
-        t->column = e.column;
-    }
+    if (entry->args == ArgKind::Numeric) need_numeric(*a, *e.args[0], "the argument of " + e.text);
+    Node t = typed_result(BK::Aggregate, *entry, {a}, e);
+    // the statistic of a quantity (UCD1+: stat.mean, stat.min, stat.max)
+    if (f == "avg" || f == "min" || f == "max")
+        t->info.ucd = a->info.ucd.empty() ? "" : (f == "avg" ? "stat.mean;" : "stat." + f + ";") + a->info.ucd;
     t->name = f;
     t->distinct = e.distinct;
     t->args = {std::move(a)};

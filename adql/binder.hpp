@@ -13,6 +13,10 @@
 #include "adql/ast.hpp"
 #include "adql/bound.hpp"
 
+namespace vo::adql {
+struct FunctionEntry;  // adql/functions.hpp
+}
+
 namespace vo::adql::detail {
 
 using bound::ExprPtr;
@@ -95,7 +99,15 @@ private:
 
     // bind_function.cpp
     ExprPtr function(const ast::Expr& e, const Scope& scope, bool allow_alias);
-    ExprPtr geometry_function(const ast::Expr& e, std::vector<ExprPtr>& a);
+    /// The arguments `a` of the call `e` checked against the kind the
+    /// catalogue entry `f` declares (ArgKind::Any and Special: not checked).
+    void check_args(const ast::Expr& e, const FunctionEntry& f, const std::vector<ExprPtr>& a);
+    /// need_geometry, and a geometry of known shape must be a point.
+    void need_point(const bound::Expr& t, const ast::Expr& e, const std::string& what);
+    /// The geometry functions with forms of their own (ArgKind::Special:
+    /// POINT, CIRCLE, BOX, POLYGON, REGION, DISTANCE), checked form by form and
+    /// typed by the catalogue (REGION by the shape its STC-S names).
+    ExprPtr geometry_function(const ast::Expr& e, const FunctionEntry& f, std::vector<ExprPtr>& a);
     ExprPtr region(const ast::Expr& e);
     ExprPtr udf(const ast::Expr& e, std::vector<ExprPtr>& a);
     ExprPtr cast(const ast::Expr& e, ExprPtr a);

@@ -16,59 +16,66 @@ constexpr std::string_view kConditional = "features-adql-conditional";
 }  // namespace
 
 const std::vector<FunctionEntry>& functions() {
+    using A = ArgKind;
+    using R = Result;
+    // name, arity, feature, geometry, aggregate, argument kind, result, unit of
+    // the first argument, unit, UCD, datatype
     static const std::vector<FunctionEntry> f = {
-        // ADQL 2.1 section 2.3.1: mathematical functions
-        {"ABS", 1, 1, {}, false, false},
-        {"CEILING", 1, 1, {}, false, false},
-        {"DEGREES", 1, 1, {}, false, false},
-        {"EXP", 1, 1, {}, false, false},
-        {"FLOOR", 1, 1, {}, false, false},
-        {"LOG", 1, 1, {}, false, false},
-        {"LOG10", 1, 1, {}, false, false},
-        {"MOD", 2, 2, {}, false, false},
-        {"PI", 0, 0, {}, false, false},
-        {"POWER", 2, 2, {}, false, false},
-        {"RADIANS", 1, 1, {}, false, false},
-        {"RAND", 0, 1, {}, false, false},
-        {"ROUND", 1, 2, {}, false, false},
-        {"SQRT", 1, 1, {}, false, false},
-        {"TRUNCATE", 1, 2, {}, false, false},
-        // section 2.3.2: trigonometric functions
-        {"ACOS", 1, 1, {}, false, false},
-        {"ASIN", 1, 1, {}, false, false},
-        {"ATAN", 1, 1, {}, false, false},
-        {"ATAN2", 2, 2, {}, false, false},
-        {"COS", 1, 1, {}, false, false},
-        {"COT", 1, 1, {}, false, false},
-        {"SIN", 1, 1, {}, false, false},
-        {"TAN", 1, 1, {}, false, false},
+        // ADQL 2.1 section 2.3, table 1: mathematical functions
+        {"ABS", 1, 1, {}, false, false, A::Numeric, R::IntegerIfAllIntegerArgs, true, {}, {}, {}},
+        {"CEILING", 1, 1, {}, false, false, A::Numeric, R::Double, true, {}, {}, {}},
+        {"DEGREES", 1, 1, {}, false, false, A::Numeric, R::Double, false, "deg", {}, {}},
+        {"EXP", 1, 1, {}, false, false, A::Numeric, R::Double, false, {}, {}, {}},
+        {"FLOOR", 1, 1, {}, false, false, A::Numeric, R::Double, true, {}, {}, {}},
+        {"LOG", 1, 1, {}, false, false, A::Numeric, R::Double, false, {}, {}, {}},
+        {"LOG10", 1, 1, {}, false, false, A::Numeric, R::Double, false, {}, {}, {}},
+        {"MOD", 2, 2, {}, false, false, A::Numeric, R::IntegerIfAllIntegerArgs, false, {}, {}, {}},
+        {"PI", 0, 0, {}, false, false, A::Numeric, R::Double, false, {}, {}, {}},
+        {"POWER", 2, 2, {}, false, false, A::Numeric, R::Double, false, {}, {}, {}},
+        {"RADIANS", 1, 1, {}, false, false, A::Numeric, R::Double, false, "rad", {}, {}},
+        {"RAND", 0, 1, {}, false, false, A::Numeric, R::Double, false, {}, {}, {}},
+        {"ROUND", 1, 2, {}, false, false, A::Numeric, R::Double, true, {}, {}, {}},
+        {"SQRT", 1, 1, {}, false, false, A::Numeric, R::Double, false, {}, {}, {}},
+        {"TRUNCATE", 1, 2, {}, false, false, A::Numeric, R::Double, true, {}, {}, {}},
+        // section 2.3, table 2: trigonometric functions (COT: the BNF)
+        {"ACOS", 1, 1, {}, false, false, A::Numeric, R::Double, false, {}, {}, {}},
+        {"ASIN", 1, 1, {}, false, false, A::Numeric, R::Double, false, {}, {}, {}},
+        {"ATAN", 1, 1, {}, false, false, A::Numeric, R::Double, false, {}, {}, {}},
+        {"ATAN2", 2, 2, {}, false, false, A::Numeric, R::Double, false, {}, {}, {}},
+        {"COS", 1, 1, {}, false, false, A::Numeric, R::Double, false, {}, {}, {}},
+        {"COT", 1, 1, {}, false, false, A::Numeric, R::Double, false, {}, {}, {}},
+        {"SIN", 1, 1, {}, false, false, A::Numeric, R::Double, false, {}, {}, {}},
+        {"TAN", 1, 1, {}, false, false, A::Numeric, R::Double, false, {}, {}, {}},
         // section 4.4: string functions
-        {"LOWER", 1, 1, kString, false, false},
-        {"UPPER", 1, 1, kString, false, false},
-        // section 4.2: geometry (forms checked by the parser)
-        {"POINT", 2, 3, kGeo, true, false},
-        {"CIRCLE", 2, 4, kGeo, true, false},
-        {"POLYGON", 3, INT_MAX, kGeo, true, false},
-        {"BOX", 3, 5, kGeo, true, false},
-        {"REGION", 1, 1, kGeo, true, false},
-        {"CENTROID", 1, 1, kGeo, true, false},
-        {"COORD1", 1, 1, kGeo, true, false},
-        {"COORD2", 1, 1, kGeo, true, false},
-        {"COORDSYS", 1, 1, kGeo, true, false},
-        {"DISTANCE", 2, 5, kGeo, true, false},
-        {"CONTAINS", 2, 2, kGeo, true, false},
-        {"INTERSECTS", 2, 2, kGeo, true, false},
-        {"AREA", 1, 1, kGeo, true, false},
+        {"LOWER", 1, 1, kString, false, false, A::String, R::String, false, {}, {}, {}},
+        {"UPPER", 1, 1, kString, false, false, A::String, R::String, false, {}, {}, {}},
+        // section 4.2: geometry (forms checked by the parser; Special ones by the binder)
+        {"POINT", 2, 3, kGeo, true, false, A::Special, R::Point, false, {}, {}, {}},
+        {"CIRCLE", 2, 4, kGeo, true, false, A::Special, R::Circle, false, {}, {}, {}},
+        {"POLYGON", 3, INT_MAX, kGeo, true, false, A::Special, R::Polygon, false, {}, {}, {}},
+        {"BOX", 3, 5, kGeo, true, false, A::Special, R::Polygon, false, {}, {}, {}},
+        {"REGION", 1, 1, kGeo, true, false, A::Special, R::Special, false, {}, {}, {}},
+        {"CENTROID", 1, 1, kGeo, true, false, A::Geometry, R::Point, false, {}, {}, {}},
+        {"COORD1", 1, 1, kGeo, true, false, A::Point, R::Double, false, "deg", "pos.eq.ra", {}},
+        {"COORD2", 1, 1, kGeo, true, false, A::Point, R::Double, false, "deg", "pos.eq.dec", {}},
+        {"COORDSYS", 1, 1, kGeo, true, false, A::Geometry, R::String, false, {}, {}, {}},
+        {"DISTANCE", 2, 5, kGeo, true, false, A::Special, R::Double, false, "deg", "pos.angDistance", {}},
+        {"CONTAINS", 2, 2, kGeo, true, false, A::Geometry, R::Integer, false, {}, {}, "int"},
+        {"INTERSECTS", 2, 2, kGeo, true, false, A::Geometry, R::Integer, false, {}, {}, "int"},
+        {"AREA", 1, 1, kGeo, true, false, A::Geometry, R::Double, false, "deg**2", "phys.angArea", {}},
         // special forms with a grammar of their own
-        {"CAST", 1, 1, kType, false, false},                   // section 4.7
-        {"IN_UNIT", 2, 2, kUnit, false, false},                // section 4.9
-        {"COALESCE", 1, INT_MAX, kConditional, false, false},  // section 4.8
-        // set functions (SQL-92)
-        {"COUNT", 0, 1, {}, false, true},
-        {"AVG", 1, 1, {}, false, true},
-        {"MAX", 1, 1, {}, false, true},
-        {"MIN", 1, 1, {}, false, true},
-        {"SUM", 1, 1, {}, false, true},
+        // section 4.7.1: the target type
+        {"CAST", 1, 1, kType, false, false, A::Special, R::Special, false, {}, {}, {}},
+        // section 4.9.1: a number with a unit, and the unit (a literal) the value is in
+        {"IN_UNIT", 2, 2, kUnit, false, false, A::Special, R::Double, false, {}, {}, {}},
+        // section 4.8.1: the first non-NULL argument
+        {"COALESCE", 1, INT_MAX, kConditional, false, false, A::Any, R::Special, false, {}, {}, {}},
+        // set functions (SQL-92; COUNT(*) has no argument)
+        {"COUNT", 0, 1, {}, false, true, A::Any, R::Integer, false, {}, "meta.number", {}},
+        {"AVG", 1, 1, {}, false, true, A::Numeric, R::Double, true, {}, {}, {}},
+        {"MAX", 1, 1, {}, false, true, A::Any, R::SameAsFirstArg, false, {}, {}, {}},
+        {"MIN", 1, 1, {}, false, true, A::Any, R::SameAsFirstArg, false, {}, {}, {}},
+        {"SUM", 1, 1, {}, false, true, A::Numeric, R::IntegerIfAllIntegerArgs, true, {}, {}, {}},
     };
     return f;
 }
