@@ -11,6 +11,7 @@
 
 #include "adql/adql.hpp"
 #include "obscore/backend.hpp"
+#include "obscore/writer.hpp"
 #include "server/datalink.hpp"
 #include "server/examples.hpp"
 #include "server/params.hpp"
@@ -814,13 +815,20 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     uo.max_retention = c.limits.max_retention_seconds;
     uo.max_wait_seconds = c.limits.max_wait_seconds;
     uo.results_quota_bytes = c.limits.results_quota_bytes;
-    {
+    // The job stores: SQLite files, or schemas of a PostgreSQL database that
+    // several instances share (issue 11 item 4; results_dir then shared too).
+    const bool shared_jobs = obscore::is_postgresql_url(c.archive.jobs_database);
+    const auto open_jobs = [&](const std::string& schema, const std::string& sqlite_path) {
+        return shared_jobs ? uws::open_pg_job_store(c.archive.jobs_database, schema)
+                           : uws::open_sqlite_job_store(sqlite_path);
+    };
+    if (!shared_jobs) {
         const std::filesystem::path jobs_db(c.archive.jobs_database);
         if (jobs_db.has_parent_path()) std::filesystem::create_directories(jobs_db.parent_path());
     }
     Impl* impl = impl_.get();
     impl_->tap_jobs = std::make_unique<uws::JobManager>(
-        uws::open_sqlite_job_store(c.archive.jobs_database),
+        open_jobs("uws", c.archive.jobs_database),
         [impl](const uws::Job& job, const uws::ExecContext& ctx) { return impl->run_tap_job(job, ctx); }, uo);
     impl_->control = std::make_unique<WorkerPool>(2, queued * 16);
     uws::ManagerOptions so = uo;
@@ -829,7 +837,7 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     const std::filesystem::path soda_db =
         std::filesystem::path(c.archive.jobs_database).replace_extension(".soda.sqlite");
     impl_->soda_jobs = std::make_unique<uws::JobManager>(
-        uws::open_sqlite_job_store(soda_db.string()),
+        open_jobs("uws_soda", soda_db.string()),
         [impl](const uws::Job& job, const uws::ExecContext& ctx) { return impl->run_soda_job(job, ctx); }, so);
     impl_->make_async_endpoints();
 }

@@ -340,7 +340,9 @@ Config parse_config(const std::string& text, const std::string& path) {
                   }},
                  {"jobs_database",
                   [&](const toml::node& x, const std::string& k) {
-                      c.archive.jobs_database = resolve(base_dir, s.string(x, k, false));
+                      const std::string v = s.string(x, k, false);
+                      // a PostgreSQL URL: the job store several instances share
+                      c.archive.jobs_database = obscore::is_postgresql_url(v) ? v : resolve(base_dir, v);
                   }},
                  {"results_dir",
                   [&](const toml::node& x, const std::string& k) {

@@ -83,6 +83,11 @@ struct ArchiveConfig {
     std::string postgresql;
     /// UWS job store (SQLite, WAL) and the directory of job results; both
     /// default to files beside `database` (jobs.sqlite, results/).
+    /// `jobs_database` may be a `postgresql://` URL (writer role): the job
+    /// store then lives in schemas `uws` and `uws_soda` of that database and
+    /// several instances share it (a job created through one is polled,
+    /// waited on, aborted and fetched through any other); `results_dir`
+    /// must then be a directory they all see (issue 11 item 4).
     std::string jobs_database;
     std::string results_dir;
     /// Preview PNGs kept once made (obscore/preview.hpp); default previews/

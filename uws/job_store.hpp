@@ -4,6 +4,7 @@
 // file without touching the job manager.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -47,6 +48,30 @@ public:
     virtual void remove(const std::string& id) = 0;
     /// Jobs whose destruction time is at or before `t`.
     virtual std::vector<Job> due_for_destruction(Time t) const = 0;
+
+    /// Replaces the stored record of `job.id` only if its stored phase is
+    /// `expected`, atomically (compare and set); false, changing nothing,
+    /// when the phase differs or the job is gone. How server instances that
+    /// share a store claim a QUEUED job (one claim wins) and record a job's
+    /// end without undoing an ABORT made through another instance.
+    virtual bool update_if(const Job& job, Phase expected) = 0;
+
+    /// True when other processes may change the jobs too (a store shared by
+    /// several server instances): the job manager then watches the store for
+    /// their changes (change_stamp), heartbeats the jobs it executes and
+    /// takes over those of an instance that stopped (stale_executing).
+    virtual bool shared() const { return false; }
+
+    /// A value that changes whenever any process changes any job (shared
+    /// stores; 0 otherwise). Cheap: polled several times a second.
+    virtual std::uint64_t change_stamp() const { return 0; }
+
+    /// Records that the EXECUTING jobs `ids` are alive at `t` (shared stores).
+    virtual void heartbeat(const std::vector<std::string>& ids, Time t) {}
+
+    /// EXECUTING jobs whose last heartbeat (or start) is before `t`: jobs
+    /// whose instance stopped without ending them (shared stores).
+    virtual std::vector<Job> stale_executing(Time t) const { return {}; }
 };
 
 /// A JobStore in one SQLite file in WAL mode (crash-safe: each change is one
@@ -54,5 +79,14 @@ public:
 /// the file and its schema when missing. Throws JobStoreError when the file
 /// cannot be opened or created.
 std::unique_ptr<JobStore> open_sqlite_job_store(const std::string& path);
+
+/// A JobStore in a PostgreSQL database, shared by every server instance that
+/// opens it (issue 11 item 4): tables `job`, `parameter`, `result` in schema
+/// `schema` (created when missing, with the writer role that `url` names),
+/// each change one transaction, a sequence `change_seq` bumped by every
+/// change (change_stamp), a `heartbeat` column (stale_executing). A lost
+/// connection is re-established on the next call. Throws JobStoreError
+/// naming the URL without its password.
+std::unique_ptr<JobStore> open_pg_job_store(const std::string& url, const std::string& schema = "uws");
 
 }  // namespace vo::uws

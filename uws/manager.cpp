@@ -50,6 +50,11 @@ struct JobManager::Impl {
     std::vector<std::thread> workers;
     std::thread reaper;
     std::condition_variable reaper_cv;
+    std::thread watcher;  // shared stores only: other instances' changes, heartbeats, orphans
+
+    /// A shared store's EXECUTING job whose instance has not sent a
+    /// heartbeat for this long is taken to have stopped (killed, crashed).
+    static constexpr Time kStaleSeconds = 15;
 
     std::string new_id() {
         static const char* hex = "0123456789abcdef";
@@ -116,7 +121,10 @@ struct JobManager::Impl {
                 job.phase = Phase::EXECUTING;
                 job.start_time = now();
                 if (job.execution_duration > 0) job.quote = *job.start_time + job.execution_duration;
-                save(job);
+                // the claim: on a shared store another instance may have taken it
+                if (!store->update_if(job, Phase::QUEUED)) continue;
+                ++changes;
+                changed.notify_all();
                 run = std::make_shared<Running>();
                 running[id] = run;
             }
@@ -181,8 +189,86 @@ struct JobManager::Impl {
                     job.results.push_back({p.id, p.mime_type, p.file, sec ? 0 : static_cast<std::int64_t>(size)});
                 }
             }
-            save(job);
+            // Unless another instance ended it meanwhile (ABORT through it, or
+            // taken as orphaned): then its record stands and these results go.
+            if (store->update_if(job, Phase::EXECUTING)) {
+                ++changes;
+                changed.notify_all();
+            } else {
+                fs::remove_all(job_dir(id), ec);
+            }
         }
+    }
+
+    /// Shared stores: every 200 ms, the change stamp (other instances' changes
+    /// wake WAITs here; an ABORT or deletion through another instance
+    /// cancels the work here); every 2 s, heartbeats of the jobs running
+    /// here; every 5 s, EXECUTING jobs whose instance stopped become ERROR,
+    /// and QUEUED jobs no instance is running are queued here.
+    void watcher_loop() {
+        std::uint64_t stamp = 0;
+        int tick = 0;
+        std::unique_lock lk(mutex);
+        while (!stopping) {
+            reaper_cv.wait_for(lk, std::chrono::milliseconds(200), [&] { return stopping; });
+            if (stopping) return;
+            std::vector<std::pair<std::string, std::shared_ptr<Running>>> mine(running.begin(), running.end());
+            lk.unlock();
+            try {
+                const std::uint64_t now_stamp = store->change_stamp();
+                if (now_stamp != stamp) {
+                    stamp = now_stamp;
+                    for (auto& [id, run] : mine) {
+                        const auto j = store->find(id);
+                        if (!j || j->phase != Phase::EXECUTING) {
+                            run->aborted = true;
+                            run->cancel = true;
+                        }
+                    }
+                    std::lock_guard g(mutex);
+                    ++changes;
+                    changed.notify_all();
+                }
+                if (++tick % 10 == 0) {
+                    std::vector<std::string> ids;
+                    for (auto& [id, run] : mine) ids.push_back(id);
+                    store->heartbeat(ids, now());
+                }
+                if (tick % 25 == 0) take_over_orphans();
+            } catch (...) {
+                // the store is unreachable: tried again at the next tick
+            }
+            lk.lock();
+        }
+    }
+
+    void take_over_orphans() {
+        for (auto j : store->stale_executing(now() - kStaleSeconds)) {
+            {
+                std::lock_guard g(mutex);
+                if (running.count(j.id)) continue;
+            }
+            j.phase = Phase::ERROR;
+            j.error_message =
+                "the server instance executing this job stopped (killed or crashed) before the job ended; run it "
+                "again";
+            j.error_fatal = false;
+            j.end_time = now();
+            j.results.clear();
+            if (store->update_if(j, Phase::EXECUTING)) {
+                std::error_code ec;
+                fs::remove_all(job_dir(j.id), ec);
+            }
+        }
+        JobFilter queued;
+        queued.phases = {Phase::QUEUED};
+        const auto jobs = store->list(queued);
+        std::lock_guard g(mutex);
+        for (auto it = jobs.rbegin(); it != jobs.rend(); ++it)
+            if (!running.count(it->id) && std::find(queue.begin(), queue.end(), it->id) == queue.end()) {
+                queue.push_back(it->id);
+                work.notify_one();
+            }
     }
 
     void reaper_loop() {
@@ -234,6 +320,13 @@ struct JobManager::Impl {
             auto full = store->find(j.id);
             if (!full) continue;
             j = *full;
+            // a shared store's EXECUTING jobs may be running on another
+            // instance: the watcher takes them over once their heartbeats stop
+            if (j.phase == Phase::EXECUTING && store->shared()) continue;
+            if (j.phase == Phase::QUEUED && store->shared()) {
+                queue.push_back(j.id);
+                continue;
+            }
             if (j.phase == Phase::EXECUTING && !options.rerun_interrupted) {
                 j.phase = Phase::ERROR;
                 j.error_message = "the server restarted while the job was executing; run it again";
@@ -266,6 +359,7 @@ JobManager::JobManager(std::unique_ptr<JobStore> store, Executor executor, Manag
     for (std::size_t i = 0; i < std::max<std::size_t>(1, impl_->options.workers); ++i)
         impl_->workers.emplace_back([this] { impl_->worker_loop(); });
     impl_->reaper = std::thread([this] { impl_->reaper_loop(); });
+    if (impl_->store->shared()) impl_->watcher = std::thread([this] { impl_->watcher_loop(); });
 }
 
 JobManager::~JobManager() {
@@ -279,6 +373,7 @@ JobManager::~JobManager() {
     impl_->changed.notify_all();
     for (auto& t : impl_->workers) t.join();
     impl_->reaper.join();
+    if (impl_->watcher.joinable()) impl_->watcher.join();
 }
 
 Job JobManager::create(std::vector<std::pair<std::string, std::string>> parameters, std::string owner,
@@ -321,8 +416,23 @@ Job JobManager::abort(const std::string& id) {
         if (auto it = impl_->running.find(id); it != impl_->running.end()) {
             it->second->aborted = true;
             it->second->cancel = true;
+            return j;  // becomes ABORTED when the work stops
         }
-        return j;  // becomes ABORTED when the work stops
+        if (impl_->store->shared()) {
+            // executing on another instance: ABORTED now; that instance's
+            // watcher stops the work and drops its results
+            Job aborted = j;
+            aborted.phase = Phase::ABORTED;
+            aborted.end_time = now();
+            aborted.results.clear();
+            if (impl_->store->update_if(aborted, Phase::EXECUTING)) {
+                ++impl_->changes;
+                impl_->changed.notify_all();
+                return aborted;
+            }
+            return impl_->must_find(id);
+        }
+        return j;
     }
     if (j.phase == Phase::PENDING || j.phase == Phase::QUEUED || j.phase == Phase::HELD ||
         j.phase == Phase::SUSPENDED) {

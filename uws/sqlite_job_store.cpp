@@ -100,12 +100,7 @@ public:
     void update(const Job& job) override {
         std::lock_guard lk(mutex_);
         Transaction t(*this);
-        write_job(job,
-                  "UPDATE uws_job SET run_id=?2, owner=?3, phase=?4, creation_time=?5, start_time=?6, end_time=?7, "
-                  "execution_duration=?8, destruction=?9, quote=?10, error_message=?11, error_fatal=?12 WHERE id=?1");
-        Stmt(db_, "DELETE FROM uws_parameter WHERE job_id=?1").bind(1, job.id).step();
-        Stmt(db_, "DELETE FROM uws_result WHERE job_id=?1").bind(1, job.id).step();
-        write_children(job);
+        replace(job);
         t.commit();
     }
 
@@ -157,6 +152,17 @@ public:
         return out;
     }
 
+    bool update_if(const Job& job, Phase expected) override {
+        std::lock_guard lk(mutex_);
+        Transaction t(*this);
+        Stmt s(db_, "SELECT phase FROM uws_job WHERE id=?1");
+        s.bind(1, job.id);
+        if (!s.step() || s.text(0) != to_string(expected)) return false;
+        replace(job);
+        t.commit();
+        return true;
+    }
+
 private:
     struct Transaction {
         SqliteJobStore& st;
@@ -178,6 +184,16 @@ private:
             sqlite3_free(err);
             throw JobStoreError("job store: " + msg);
         }
+    }
+
+    /// Rewrites the record of `job.id` and its parameters and results.
+    void replace(const Job& job) {
+        write_job(job,
+                  "UPDATE uws_job SET run_id=?2, owner=?3, phase=?4, creation_time=?5, start_time=?6, end_time=?7, "
+                  "execution_duration=?8, destruction=?9, quote=?10, error_message=?11, error_fatal=?12 WHERE id=?1");
+        Stmt(db_, "DELETE FROM uws_parameter WHERE job_id=?1").bind(1, job.id).step();
+        Stmt(db_, "DELETE FROM uws_result WHERE job_id=?1").bind(1, job.id).step();
+        write_children(job);
     }
 
     void write_job(const Job& j, const char* sql) {

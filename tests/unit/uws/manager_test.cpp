@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/unit/uws/temp_dir.hpp"
 #include "uws/manager.hpp"
 
 using namespace vo::uws;
@@ -17,17 +18,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        path = fs::temp_directory_path() / ("uws_test_" + std::to_string(std::random_device{}()));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using vo::uws::test::TempDir;
 
 /// Executor: parameter SLEEP_MS (ms, checking the cancel flag), FAIL (message),
 /// TEXT (written to the result "result" as text/plain).
