@@ -50,6 +50,14 @@ private:
     bool client_error_;
 };
 
+/// The database cannot be reached: the connection was refused or lost. Not
+/// the client's fault and not a fault of the query: the service is
+/// unavailable for now (HTTP 503) and the backend reconnects on a later call.
+class DatabaseUnavailable : public QueryError {
+public:
+    explicit DatabaseUnavailable(std::string message) : QueryError(std::move(message), false) {}
+};
+
 /// Thrown by PreparedQuery::execute when ExecuteControl::first_row_by passed
 /// before the first row: nothing has been read, the caller may run the query
 /// again without that bound (the express lane hands it to a general worker).

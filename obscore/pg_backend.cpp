@@ -182,7 +182,7 @@ public:
         const std::string name = "vo" + std::to_string(++statements_);
         Result r(PQprepare(conn_, name.c_str(), translation.sql.c_str(), 0, nullptr));
         if (r.status() != PGRES_COMMAND_OK) {
-            if (connection_lost()) throw QueryError("the database is unavailable: " + r.message(), false);
+            if (connection_lost()) throw DatabaseUnavailable("the database is unavailable: " + r.message());
             throw QueryError("cannot run the query: " + r.message(), true);
         }
         return std::make_unique<PgPrepared>(*this, std::move(translation), name);
@@ -289,7 +289,7 @@ private:
         if (!connection_lost()) return;
         PQreset(conn_);
         if (PQstatus(conn_) != CONNECTION_OK)
-            throw QueryError("the database is unavailable (" + url_without_password(url_) + ")", false);
+            throw DatabaseUnavailable("the database is unavailable (" + url_without_password(url_) + ")");
         connect();
         version_ = -2;  // refresh_if_changed() reloads
     }
@@ -529,7 +529,7 @@ PgCursor::PgCursor(PgBackend& backend, const std::string& statement, const adql:
     if (!PQsendQueryPrepared(conn, statement.c_str(), 0, nullptr, nullptr, nullptr, 0) || !PQsetSingleRowMode(conn)) {
         done_ = true;
         if (backend_.connection_lost())
-            throw QueryError("the database is unavailable (" + url_without_password(backend_.url()) + ")", false);
+            throw DatabaseUnavailable("the database is unavailable (" + url_without_password(backend_.url()) + ")");
         throw QueryError(std::string("cannot run the query: ") + PQerrorMessage(conn), false);
     }
 }
@@ -663,7 +663,7 @@ void PgCursor::fail(const Result& r) {
                              "; narrow it (TOP, a tighter WHERE) or run it asynchronously",
                          true);
     if (backend_.connection_lost() || state.rfind("08", 0) == 0)
-        throw QueryError("the database is unavailable: " + msg, false);
+        throw DatabaseUnavailable("the database is unavailable: " + msg);
     if (state == "54000" || state == "53200")
         throw QueryError("query stopped: it needs more memory or a larger value than the service allows: " + msg, true);
     const bool client = state.rfind("22", 0) == 0 || state.rfind("42", 0) == 0 || state.rfind("54", 0) == 0 ||

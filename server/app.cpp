@@ -136,6 +136,9 @@ private:
 };
 
 struct App::Impl {
+    /// Set when a query found the database unreachable, cleared when one
+    /// succeeds (VOSI 1.1 section 3.3 availability).
+    std::atomic<bool> database_down{false};
     Config config;
     Lane express;  // cheap queries, and every query's classification
     Lane general;  // queries the planner estimates heavy
@@ -512,6 +515,7 @@ struct App::Impl {
                 gz ? gz->sink() : to_channel);
             if (gz) gz->finish();
             channel->finish();
+            database_down = false;
         } catch (const ExpressExpired&) {
             return false;
         } catch (const votable::SinkClosed&) {
@@ -521,9 +525,22 @@ struct App::Impl {
                 channel->reply(dali_error(400, e.what()));
             else
                 channel->finish();
+        } catch (const obscore::DatabaseUnavailable& e) {
+            database_down = true;  // VOSI availability says so until a query succeeds
+            if (!started)
+                channel->reply(dali_error(503, std::string("ServiceUnavailable: ") + e.what() + "; try again later"));
+            else
+                channel->finish();
         } catch (const QueryError& e) {
             if (!started)
                 channel->reply(dali_error(e.client_error() ? 400 : 500, e.what()));
+            else
+                channel->finish();
+        } catch (const obscore::StoreError& e) {
+            // the store could not be opened for this worker (a database that went away)
+            database_down = true;
+            if (!started)
+                channel->reply(dali_error(503, std::string("ServiceUnavailable: ") + e.what() + "; try again later"));
             else
                 channel->finish();
         } catch (const std::exception& e) {
@@ -741,7 +758,11 @@ struct App::Impl {
         if (p == "/" || p == "/index.html") return channel->reply(document(kHtml, docs()->landing));
         if (p == "/tap" || p == "/tap/") return channel->reply(document(kHtml, docs()->tap_page));
         if (p == "/tap/availability")
-            return channel->reply(document(kXml, availability_document(true, "service is accepting queries")));
+            return channel->reply(document(
+                kXml, database_down ? availability_document(false,
+                                                            "the database is unavailable (the last query could not "
+                                                            "reach it); queries answer 503 until it returns")
+                                    : availability_document(true, "service is accepting queries")));
         if (p == "/tap/capabilities") return channel->reply(document(kXml, docs()->capabilities));
         if (p == "/tap/tables" || p.rfind("/tap/tables/", 0) == 0) return tables(req, channel);
         if (p == "/tap/examples")  // DALI 1.1 section 2.3, TAP 1.1 section 2.6

@@ -11,6 +11,7 @@ import csv
 import io
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -107,3 +108,55 @@ def test_pg_load_refuses_a_postgresql_store(pg_ingested):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "already a PostgreSQL database" in done.stderr + done.stdout
+
+
+def admin_sql(sql):
+    """Runs `sql` on the cluster as its superuser (trusted on loopback)."""
+    done = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                           f"postgresql://postgres@127.0.0.1:{conftest.PG_PORT}/postgres", "-c", sql],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_database_lost_answers_503_and_the_server_reconnects(pg_ingested):
+    base, name = pg_ingested["base"], pg_ingested["database"]
+    query = {"LANG": "ADQL", "QUERY": "SELECT COUNT(*) AS n FROM ivoa.obscore", "RESPONSEFORMAT": "csv"}
+    s = conftest.session()
+    good = s.get(base + "/tap/sync", params=query, timeout=conftest.TIMEOUT)
+    assert good.status_code == 200
+    # the database goes away: no new connections, the server's are cut
+    admin_sql(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
+    try:
+        admin_sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+        for _ in range(3):  # whichever connection a request gets
+            r = s.get(base + "/tap/sync", params=query, timeout=conftest.TIMEOUT)
+            assert r.status_code == 503, r.text
+            message = conftest.dali_error(r, 503)
+            assert "unavailable" in message.lower(), message
+        # VOSI availability says so too (VOSI 1.1 section 3.3)
+        avail = s.get(base + "/tap/availability", timeout=conftest.TIMEOUT)
+        assert avail.status_code == 200
+        assert "<vosi:available>false</vosi:available>" in avail.text.replace(" ", ""), avail.text
+    finally:
+        admin_sql(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+    # back: answered again without a restart
+    end = time.monotonic() + 30
+    while True:
+        r = s.get(base + "/tap/sync", params=query, timeout=conftest.TIMEOUT)
+        if r.status_code == 200:
+            break
+        assert time.monotonic() < end, r.text
+        time.sleep(0.5)
+    assert r.text == good.text
+
+
+def test_an_unreachable_database_at_start_up_is_named_and_exits_non_zero(tmp_path):
+    cfg = conftest.write_config(tmp_path)
+    url = "postgresql://voserver_reader:s3cret@127.0.0.1:1/voserver?connect_timeout=3"
+    cfg.write_text(cfg.read_text().replace("[archive]\n", f'[archive]\nquery_database = "{url}"\n', 1))
+    done = subprocess.run([str(conftest.VOSERVER), "serve", "--config", str(cfg), "--port", "0"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    out = done.stdout + done.stderr
+    assert "postgresql://voserver_reader@127.0.0.1:1/voserver" in out, out
+    assert "s3cret" not in out
