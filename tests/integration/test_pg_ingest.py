@@ -160,3 +160,21 @@ def test_an_unreachable_database_at_start_up_is_named_and_exits_non_zero(tmp_pat
     out = done.stdout + done.stderr
     assert "postgresql://voserver_reader@127.0.0.1:1/voserver" in out, out
     assert "s3cret" not in out
+
+
+def test_tap_schema_tables_and_capabilities_identical_on_both_stores(archive, pg_archive):
+    """TAP_SCHEMA (TAP 1.1 section 4), VOSI /tables and /capabilities answered
+    alike by the SQLite store and its PostgreSQL copy (pg-load), modulo each
+    server's own base URL."""
+    s = conftest.session()
+    for adql in ["SELECT * FROM TAP_SCHEMA.schemas ORDER BY schema_name",
+                 "SELECT * FROM TAP_SCHEMA.tables ORDER BY table_name",
+                 "SELECT * FROM TAP_SCHEMA.columns ORDER BY table_name, column_index, column_name",
+                 "SELECT * FROM TAP_SCHEMA.keys ORDER BY key_id",
+                 "SELECT * FROM TAP_SCHEMA.key_columns ORDER BY key_id, from_column"]:
+        assert sync_csv(pg_archive["base"], adql) == sync_csv(archive["base"], adql), adql
+    for path in ["/tap/tables", "/tap/capabilities"]:
+        a = s.get(archive["base"] + path, timeout=conftest.TIMEOUT)
+        b = s.get(pg_archive["base"] + path, timeout=conftest.TIMEOUT)
+        assert a.status_code == b.status_code == 200
+        assert b.text.replace(pg_archive["base"], "BASE") == a.text.replace(archive["base"], "BASE"), path

@@ -27,10 +27,12 @@ def accepted_failure(stage, report):
     return stage == "LOC" and report.get("code") == "NOTP" and "ivoa.obsplan" in report.get("text", "")
 
 
-def test_taplint_all_stages(archive):
+@pytest.mark.parametrize("store", ["archive", "pg_archive"], ids=["sqlite", "postgresql"])
+def test_taplint_all_stages(store, request):
     """stilts taplint on every stage (its default list, including UPL and
     EXA): no ERROR, no FAILURE but the ObsLocTAP one, no WARNING but those
-    accepted above."""
+    accepted above; on the SQLite store and on PostgreSQL + pgSphere (issue 11)."""
+    archive = request.getfixturevalue(store)
     run = subprocess.run(["stilts", "taplint", f"tapurl={archive['tap']}", "format=json", "report=EWF",
                           "maxrepeat=20"], capture_output=True, text=True, timeout=1500)
     report = json.loads(run.stdout)
