@@ -1,10 +1,11 @@
 // ADQL functions as calls of the adql_* SQL function library (adql/library_writer.hpp).
 #include "adql/library_writer.hpp"
 
+#include "adql/functions.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <map>
-#include <set>
 
 namespace vo::adql {
 
@@ -93,10 +94,12 @@ std::string LibraryWriter::function(const Expr& e) {
                (e.args.size() > 1 ? arg_integer(*e.args[1]) : "0") + ")";
     if (n == "LOWER" || n == "UPPER") return ascii_lower(n) + "(" + arg_text(*e.args[0]) + ")";
     if (n == "COALESCE") return e.args.size() == 1 ? "(" + expr(*e.args[0]) + ")" : "coalesce(" + args(e) + ")";
-    static const std::set<std::string> math = {"CEILING", "FLOOR", "DEGREES", "RADIANS", "EXP",  "LOG",
-                                               "LOG10",   "POWER", "SQRT",    "ACOS",    "ASIN", "ATAN",
-                                               "ATAN2",   "COS",   "COT",     "SIN",     "TAN"};
-    if (math.count(n)) return "adql_" + ascii_lower(n) + "(" + double_args(e) + ")";
+    // The other mathematical and trigonometric functions (ADQL 2.1 sections
+    // 2.3.1-2.3.2), as the catalogue declares them (numbers in, a double
+    // out): the library function adql_<name> of the same arguments.
+    if (const FunctionEntry* f = find_function(n);
+        f && f->args == ArgKind::Numeric && f->result == Result::Double && !f->geometry && !f->aggregate)
+        return "adql_" + ascii_lower(n) + "(" + double_args(e) + ")";
     return geometry_function(e);
 }
 
