@@ -43,19 +43,27 @@ struct ColumnInfo {
     std::string sql_template;
 };
 
-/// A spatial index of S2 cells over some columns of a table (issue 3 item 3,
-/// DESIGN.md "Storage"), which the SQLite dialect uses as a pre-filter before
-/// the exact geometric test. `cell_table` (physical name) holds rows
-/// (kind, cell, row_id): kind 0 indexes the point (`ra`, `dec`), kind 1 the
-/// footprint `region`; `row_id` is the SQLite rowid of the indexed table.
-/// `cover_function` is the table-valued SQL function that turns a constant
-/// geometry (DALI text) and a kind into the cell-id ranges (lo, hi) to look up.
-/// Column names are the ADQL names; an empty name means "not indexed".
+/// A spatial index over some columns of a table, which a dialect uses as a
+/// pre-filter before the exact geometric test of CONTAINS/INTERSECTS (ADQL
+/// 2.1 sections 4.2.7, 4.2.11). `ra`, `dec` (the point) and `region` (the
+/// footprint) are the ADQL names of the indexed columns; an empty name means
+/// "not indexed". How the index is read is the store's:
+///  - SQLite (issue 3 item 3, DESIGN.md "Storage"): S2 cells.
+///    `cell_table` (physical name) holds rows (kind, cell, row_id): kind 0
+///    indexes the point, kind 1 the footprint; `row_id` is the SQLite rowid
+///    of the indexed table. `cover_function` is the table-valued SQL function
+///    that turns a constant geometry (DALI text) and a kind into the cell-id
+///    ranges (lo, hi) to look up.
+///  - PostgreSQL (issue 11 item 2, obscore/pg_store.hpp): pgSphere columns
+///    of the table with GiST indexes, `point_column` (spoint of ra, dec) and
+///    `region_column` (scircle enclosing region) (physical names).
 struct SpatialIndexInfo {
     std::string cell_table;
     std::string cover_function;
     std::string ra, dec;
     std::string region;
+    std::string point_column;
+    std::string region_column;
 };
 
 /// A table as published in TAP_SCHEMA.tables: `schema` and `name` are the

@@ -84,58 +84,25 @@ protected:
 
     // ------------------------------------------------------------ spatial index
 
-    // Issue 3 item 3: WHERE (and ON) conjuncts that a spatial index can
-    // pre-filter. For each conjunct
-    //   CONTAINS(POINT(ra, dec), shape) = 1, INTERSECTS(POINT(ra, dec), shape) = 1
-    //     (either order for INTERSECTS)                          -> point cells
-    //   INTERSECTS(region, shape) = 1, CONTAINS(region, shape) = 1,
-    //   CONTAINS(shape, region) = 1 (either order of INTERSECTS)  -> region cells
-    //   DISTANCE(POINT(ra, dec), POINT(x, y)) < r (or <=, either order, the
-    //     4-argument form, also r > DISTANCE(..))                 -> point cells of CIRCLE(x, y, r)
-    // (also `1 = ...`), where ra/dec/region are the indexed columns of one
-    // base table and the shape does not depend on that table's row, adds
+    // Issue 3 item 3: for each WHERE (and ON) conjunct that spatial_filters()
+    // (adql/library_writer.hpp) lists on a table with an S2 cell table, adds
     //   AND alias.rowid IN (SELECT row_id FROM cells matching the shape's covering)
-    // The exact test stays, so the result is unchanged. `= 0` cannot be
-    // pre-filtered (the complement of a covering is not a superset).
+    // (point cells for the point, region cells for the footprint; a circle
+    // given by centre and radius as adql_circle(x, y, max(r, 0))). The exact
+    // test stays, so the result is unchanged.
     std::string condition_extra(const Expr& where) override {
-        std::vector<const Expr*> conj;
-        std::function<void(const Expr&)> flatten = [&](const Expr& e) {
-            if (e.kind == BK::And) {
-                flatten(*e.args[0]);
-                flatten(*e.args[1]);
-            } else if (e.kind == BK::Paren) {
-                flatten(*e.args[0]);
-            } else {
-                conj.push_back(&e);
-            }
-        };
-        flatten(where);
         std::string out;
         std::set<std::string> seen;
-        for (const Expr* c : conj) {
-            std::string p = prefilter_one(*c);
-            if (!p.empty() && seen.insert(p).second) out += " AND " + p;
+        for (const SpatialFilter& f : spatial_filters(where)) {
+            if (f.range->spatial_index->cell_table.empty()) continue;
+            std::string p =
+                f.shape
+                    ? lookup(*f.range, expr(*f.shape), f.region ? 1 : 0)
+                    : lookup(*f.range,
+                             "adql_circle(" + expr(*f.x) + ", " + expr(*f.y) + ", max(" + expr(*f.radius) + ", 0))", 0);
+            if (seen.insert(p).second) out += " AND " + p;
         }
         return out;
-    }
-
-    // The base-table range whose spatial index covers column `e` as `which`
-    // (0: ra, 1: dec, 2: region), or nullptr.
-    static const bound::Range* indexed_column(const Expr& e0, int which) {
-        const Expr& e = unparen(e0);
-        if (e.kind != BK::Column || !e.range || !e.range->spatial_index) return nullptr;
-        const SpatialIndexInfo& si = *e.range->spatial_index;
-        const std::string& want = which == 0 ? si.ra : which == 1 ? si.dec : si.region;
-        if (want.empty() || ascii_lower(e.info.name) != ascii_lower(want)) return nullptr;
-        return e.range.get();
-    }
-    static const bound::Range* indexed_pair(const Expr& ra, const Expr& dec) {
-        const bound::Range* r1 = indexed_column(ra, 0);
-        return r1 && r1 == indexed_column(dec, 1) ? r1 : nullptr;
-    }
-    static const bound::Range* indexed_point(const Expr& e0) {
-        const Expr& p = unparen(e0);
-        return is_function(p, "POINT", 2) ? indexed_pair(*p.args[0], *p.args[1]) : nullptr;
     }
 
     std::string lookup(const bound::Range& r, const std::string& shape_sql, int kind) {
@@ -144,90 +111,6 @@ protected:
         return quote_ident(r.alias) + ".rowid IN (SELECT \"s\".row_id FROM " + si.cover_function + "(" + shape_sql +
                ", " + k + ") AS \"c\" CROSS JOIN " + quote_ident(si.cell_table) + " AS \"s\" ON \"s\".kind = " + k +
                " AND \"s\".cell BETWEEN \"c\".lo AND \"c\".hi)";
-    }
-    std::string circle_lookup(const bound::Range& r, const Expr& x, const Expr& y, const Expr& radius) {
-        if (!bound::independent_of(x, r) || !bound::independent_of(y, r) || !bound::independent_of(radius, r))
-            return {};
-        return lookup(r, "adql_circle(" + expr(x) + ", " + expr(y) + ", max(" + expr(radius) + ", 0))", 0);
-    }
-
-    // `pt` = POINT(x, y) and `circ` = CIRCLE(ra, dec, r) or CIRCLE(POINT(ra,
-    // dec), r) with (ra, dec) the indexed point of a range that x, y and r do
-    // not depend on: the lookup of CIRCLE(x, y, r) in its point cells.
-    std::string circle_on_index(const Expr& pt0, const Expr& circ0) {
-        const Expr& pt = unparen(pt0);
-        const Expr& circ = unparen(circ0);
-        if (!is_function(pt, "POINT", 2) || circ.kind != BK::Function || circ.udf || circ.name != "CIRCLE") return {};
-        const bound::Range* rg = nullptr;
-        const Expr* radius = nullptr;
-        if (circ.args.size() == 3) {
-            rg = indexed_pair(*circ.args[0], *circ.args[1]);
-            radius = circ.args[2].get();
-        } else if (circ.args.size() == 2) {
-            rg = indexed_point(*circ.args[0]);
-            radius = circ.args[1].get();
-        }
-        if (!rg) return {};
-        return circle_lookup(*rg, *pt.args[0], *pt.args[1], *radius);
-    }
-
-    std::string prefilter_one(const Expr& c0) {
-        const Expr& c = unparen(c0);
-        if (c.kind != BK::Compare) return {};
-        const Expr& l = unparen(*c.args[0]);
-        const Expr& r = unparen(*c.args[1]);
-        auto is_one = [](const Expr& e) {
-            return e.kind == BK::Literal && e.type == bound::Type::Integer && std::atoll(e.text.c_str()) == 1;
-        };
-        if (c.op == "=") {
-            const Expr* f = is_one(r) && is_predicate_fn(l) ? &l : is_one(l) && is_predicate_fn(r) ? &r : nullptr;
-            if (!f || f->args.size() != 2) return {};
-            const Expr& a = unparen(*f->args[0]);
-            const Expr& b = unparen(*f->args[1]);
-            const bool contains = f->name == "CONTAINS";
-            if (const auto* rg = indexed_point(a); rg && bound::independent_of(b, *rg)) return lookup(*rg, expr(b), 0);
-            if (!contains)
-                if (const auto* rg = indexed_point(b); rg && bound::independent_of(a, *rg))
-                    return lookup(*rg, expr(a), 0);
-            if (const auto* rg = indexed_column(a, 2); rg && bound::independent_of(b, *rg))
-                return lookup(*rg, expr(b), 1);
-            if (const auto* rg = indexed_column(b, 2); rg && bound::independent_of(a, *rg))
-                return lookup(*rg, expr(a), 1);
-            // POINT(x, y) in a CIRCLE centred on the indexed point: the same as
-            // the indexed point in the CIRCLE of that radius around (x, y).
-            if (std::string p = circle_on_index(a, b); !p.empty()) return p;
-            if (!contains)
-                if (std::string p = circle_on_index(b, a); !p.empty()) return p;
-            return {};
-        }
-        // DISTANCE(...) < r
-        const Expr* dist = nullptr;
-        const Expr* radius = nullptr;
-        auto is_distance = [](const Expr& e) { return e.kind == BK::Function && !e.udf && e.name == "DISTANCE"; };
-        if ((c.op == "<" || c.op == "<=") && is_distance(l)) dist = &l, radius = &r;
-        if ((c.op == ">" || c.op == ">=") && is_distance(r)) dist = &r, radius = &l;
-        if (!dist) return {};
-        const bound::Range* rg = nullptr;
-        const Expr* cx = nullptr;
-        const Expr* cy = nullptr;
-        const auto& d = dist->args;
-        if (d.size() == 4) {
-            if ((rg = indexed_pair(*d[0], *d[1])))
-                cx = d[2].get(), cy = d[3].get();
-            else if ((rg = indexed_pair(*d[2], *d[3])))
-                cx = d[0].get(), cy = d[1].get();
-        } else if (d.size() == 2) {
-            auto centre = [&](const Expr& p) {
-                const Expr& q = unparen(p);
-                if (is_function(q, "POINT", 2)) cx = q.args[0].get(), cy = q.args[1].get();
-            };
-            if ((rg = indexed_point(*d[0])))
-                centre(*d[1]);
-            else if ((rg = indexed_point(*d[1])))
-                centre(*d[0]);
-        }
-        if (!rg || !cx || !cy) return {};
-        return circle_lookup(*rg, *cx, *cy, *radius);
     }
 };
 

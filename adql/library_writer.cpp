@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <map>
 
 namespace vo::adql {
@@ -19,6 +20,148 @@ bool is_function(const Expr& e, std::string_view name, std::size_t nargs) {
 
 bool is_predicate_fn(const Expr& e) {
     return e.kind == BK::Function && !e.udf && (e.name == "CONTAINS" || e.name == "INTERSECTS");
+}
+
+namespace {
+
+// The base-table range whose spatial index covers column `e` as `which`
+// (0: ra, 1: dec, 2: region), or nullptr.
+const bound::Range* indexed_column(const Expr& e0, int which) {
+    const Expr& e = unparen(e0);
+    if (e.kind != BK::Column || !e.range || !e.range->spatial_index) return nullptr;
+    const SpatialIndexInfo& si = *e.range->spatial_index;
+    const std::string& want = which == 0 ? si.ra : which == 1 ? si.dec : si.region;
+    if (want.empty() || ascii_lower(e.info.name) != ascii_lower(want)) return nullptr;
+    return e.range.get();
+}
+const bound::Range* indexed_pair(const Expr& ra, const Expr& dec) {
+    const bound::Range* r1 = indexed_column(ra, 0);
+    return r1 && r1 == indexed_column(dec, 1) ? r1 : nullptr;
+}
+const bound::Range* indexed_point(const Expr& e0) {
+    const Expr& p = unparen(e0);
+    return is_function(p, "POINT", 2) ? indexed_pair(*p.args[0], *p.args[1]) : nullptr;
+}
+
+std::optional<SpatialFilter> circle_filter(const bound::Range& r, const Expr& x, const Expr& y, const Expr& radius) {
+    if (!bound::independent_of(x, r) || !bound::independent_of(y, r) || !bound::independent_of(radius, r))
+        return std::nullopt;
+    SpatialFilter f;
+    f.range = &r;
+    f.x = &x;
+    f.y = &y;
+    f.radius = &radius;
+    return f;
+}
+
+// `pt` = POINT(x, y) and `circ` = CIRCLE(ra, dec, r) or CIRCLE(POINT(ra,
+// dec), r) with (ra, dec) the indexed point of a range that x, y and r do
+// not depend on: the indexed point within r of (x, y).
+std::optional<SpatialFilter> circle_on_index(const Expr& pt0, const Expr& circ0) {
+    const Expr& pt = unparen(pt0);
+    const Expr& circ = unparen(circ0);
+    if (!is_function(pt, "POINT", 2) || circ.kind != BK::Function || circ.udf || circ.name != "CIRCLE")
+        return std::nullopt;
+    const bound::Range* rg = nullptr;
+    const Expr* radius = nullptr;
+    if (circ.args.size() == 3) {
+        rg = indexed_pair(*circ.args[0], *circ.args[1]);
+        radius = circ.args[2].get();
+    } else if (circ.args.size() == 2) {
+        rg = indexed_point(*circ.args[0]);
+        radius = circ.args[1].get();
+    }
+    if (!rg) return std::nullopt;
+    return circle_filter(*rg, *pt.args[0], *pt.args[1], *radius);
+}
+
+SpatialFilter shape_filter(const bound::Range& r, const Expr& shape, const Expr* region_column) {
+    SpatialFilter f;
+    f.range = &r;
+    f.shape = &shape;
+    f.region = region_column != nullptr;
+    f.region_column = region_column;
+    return f;
+}
+
+std::optional<SpatialFilter> filter_one(const Expr& c0) {
+    const Expr& c = unparen(c0);
+    if (c.kind != BK::Compare) return std::nullopt;
+    const Expr& l = unparen(*c.args[0]);
+    const Expr& r = unparen(*c.args[1]);
+    auto is_one = [](const Expr& e) {
+        return e.kind == BK::Literal && e.type == bound::Type::Integer && std::atoll(e.text.c_str()) == 1;
+    };
+    if (c.op == "=") {
+        const Expr* f = is_one(r) && is_predicate_fn(l) ? &l : is_one(l) && is_predicate_fn(r) ? &r : nullptr;
+        if (!f || f->args.size() != 2) return std::nullopt;
+        const Expr& a = unparen(*f->args[0]);
+        const Expr& b = unparen(*f->args[1]);
+        const bool contains = f->name == "CONTAINS";
+        if (const auto* rg = indexed_point(a); rg && bound::independent_of(b, *rg))
+            return shape_filter(*rg, b, nullptr);
+        if (!contains)
+            if (const auto* rg = indexed_point(b); rg && bound::independent_of(a, *rg))
+                return shape_filter(*rg, a, nullptr);
+        if (const auto* rg = indexed_column(a, 2); rg && bound::independent_of(b, *rg)) return shape_filter(*rg, b, &a);
+        if (const auto* rg = indexed_column(b, 2); rg && bound::independent_of(a, *rg)) return shape_filter(*rg, a, &b);
+        // POINT(x, y) in a CIRCLE centred on the indexed point: the same as
+        // the indexed point in the CIRCLE of that radius around (x, y).
+        if (auto p = circle_on_index(a, b)) return p;
+        if (!contains)
+            if (auto p = circle_on_index(b, a)) return p;
+        return std::nullopt;
+    }
+    // DISTANCE(...) < r
+    const Expr* dist = nullptr;
+    const Expr* radius = nullptr;
+    auto is_distance = [](const Expr& e) { return e.kind == BK::Function && !e.udf && e.name == "DISTANCE"; };
+    if ((c.op == "<" || c.op == "<=") && is_distance(l)) dist = &l, radius = &r;
+    if ((c.op == ">" || c.op == ">=") && is_distance(r)) dist = &r, radius = &l;
+    if (!dist) return std::nullopt;
+    const bound::Range* rg = nullptr;
+    const Expr* cx = nullptr;
+    const Expr* cy = nullptr;
+    const auto& d = dist->args;
+    if (d.size() == 4) {
+        if ((rg = indexed_pair(*d[0], *d[1])))
+            cx = d[2].get(), cy = d[3].get();
+        else if ((rg = indexed_pair(*d[2], *d[3])))
+            cx = d[0].get(), cy = d[1].get();
+    } else if (d.size() == 2) {
+        auto centre = [&](const Expr& p) {
+            const Expr& q = unparen(p);
+            if (is_function(q, "POINT", 2)) cx = q.args[0].get(), cy = q.args[1].get();
+        };
+        if ((rg = indexed_point(*d[0])))
+            centre(*d[1]);
+        else if ((rg = indexed_point(*d[1])))
+            centre(*d[0]);
+    }
+    if (!rg || !cx || !cy) return std::nullopt;
+    return circle_filter(*rg, *cx, *cy, *radius);
+}
+
+void flatten_and(const Expr& e, std::vector<const Expr*>& out) {
+    if (e.kind == BK::And) {
+        flatten_and(*e.args[0], out);
+        flatten_and(*e.args[1], out);
+    } else if (e.kind == BK::Paren) {
+        flatten_and(*e.args[0], out);
+    } else {
+        out.push_back(&e);
+    }
+}
+
+}  // namespace
+
+std::vector<SpatialFilter> spatial_filters(const Expr& condition) {
+    std::vector<const Expr*> conj;
+    flatten_and(condition, conj);
+    std::vector<SpatialFilter> out;
+    for (const Expr* c : conj)
+        if (auto f = filter_one(*c)) out.push_back(*f);
+    return out;
 }
 
 std::string ascii_lower(std::string_view s) {

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "adql/sql_writer.hpp"
 
@@ -65,6 +66,44 @@ protected:
 private:
     std::string geometry_function(const bound::Expr& e);
 };
+
+/// A conjunct of a WHERE or ON condition that a spatial index
+/// (SpatialIndexInfo) can pre-filter (issue 3 item 3, issue 11 item 2): the
+/// indexed point or footprint of one base table must meet a geometry that
+/// does not depend on that table's row, so that the rows it can be true for
+/// lie in an index look-up of that geometry. Found by spatial_filters().
+struct SpatialFilter {
+    const bound::Range* range = nullptr;  ///< the indexed table
+    bool region = false;                  ///< the footprint column (else the point (ra, dec))
+    /// The geometry (any ADQL geometry expression); nullptr when the
+    /// geometry is the circle of centre (`x`, `y`) and radius `radius`
+    /// (a DISTANCE bound, or a CIRCLE centred on the indexed point).
+    const bound::Expr* shape = nullptr;
+    const bound::Expr* x = nullptr;
+    const bound::Expr* y = nullptr;
+    const bound::Expr* radius = nullptr;
+    /// The footprint column as the condition names it (`region` only).
+    const bound::Expr* region_column = nullptr;
+};
+
+/// The conjuncts of `condition` (its top-level AND, through parentheses)
+/// that a spatial index can pre-filter, one entry per such conjunct, for
+/// the geometry predicates of ADQL 2.1 section 4.2 (4.2.7 CONTAINS, 4.2.11
+/// INTERSECTS, 4.2.16 DISTANCE):
+///   CONTAINS(POINT(ra, dec), shape) = 1, INTERSECTS(POINT(ra, dec), shape) = 1
+///     (either order for INTERSECTS)                          -> the point
+///   INTERSECTS(region, shape) = 1, CONTAINS(region, shape) = 1,
+///   CONTAINS(shape, region) = 1 (either order of INTERSECTS)  -> the footprint
+///   CONTAINS(POINT(x, y), CIRCLE(ra, dec, r)) = 1 (also INTERSECTS, either
+///     order; CIRCLE(POINT(ra, dec), r))                     -> the point, circle (x, y, r)
+///   DISTANCE(POINT(ra, dec), POINT(x, y)) < r (or <=, either order, the
+///     4-argument form, also r > DISTANCE(..))                 -> the point, circle (x, y, r)
+/// (also `1 = ...`), where ra/dec/region are the indexed columns of one
+/// base table and shape, x, y, r do not depend on that table's row. Every
+/// true row of such a conjunct has its point in the shape, or its footprint
+/// meeting the shape. `= 0`, OR-ed and negated predicates are not listed
+/// (the complement of a look-up is not a superset).
+std::vector<SpatialFilter> spatial_filters(const bound::Expr& condition);
 
 /// True for a built-in (not UDF) function call `name` with `nargs` arguments.
 bool is_function(const bound::Expr& e, std::string_view name, std::size_t nargs);

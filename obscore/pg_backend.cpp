@@ -474,6 +474,22 @@ void PgBackend::load_catalog() {
             c.sql_template = "CASE WHEN substr({}, 1, 1) = '/' THEN vo_base_url() || {} ELSE {} END";
         it->columns.push_back(std::move(c));
     }
+    // the spatial index (pg_store.hpp): the companion columns pg-load adds
+    // to ivoa.obscore, which TAP_SCHEMA does not list
+    Result spatial = query(std::string("SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass('ivoa.obscore') "
+                                       "AND NOT attisdropped AND attname IN ('") +
+                           kPgPointColumn + "', '" + kPgRegionColumn + "')");
+    if (spatial.rows() == 1 && spatial.text(0, 0) == "2")
+        for (auto& t : tables)
+            if (t.physical == "ivoa.obscore") {
+                adql::SpatialIndexInfo si;
+                si.ra = "s_ra";
+                si.dec = "s_dec";
+                si.region = "s_region";
+                si.point_column = kPgPointColumn;
+                si.region_column = kPgRegionColumn;
+                t.spatial_index = si;
+            }
     catalog_.tables_ = std::move(tables);
     version_ = version;
     rebuild_combined();
@@ -538,6 +554,16 @@ void PgCursor::prime() {
     res_ = Result(wait_result());
     primed_ = true;
     control_.first_row_by.reset();
+    if (why_ == Why::express) {
+        // The express time ran out and the cancel went out just before this
+        // first result arrived: the next rows would fail ("canceling
+        // statement"), after the caller had started its response. Nothing
+        // has been read yet, so hand the whole query on now.
+        res_ = Result();
+        while (PGresult* more = wait_result()) PQclear(more);
+        done_ = true;
+        throw FirstRowExpired();
+    }
     if (!res_.r) {
         done_ = true;
         return;

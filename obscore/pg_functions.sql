@@ -12,6 +12,11 @@
 -- output (shortest exact form), as std::to_chars prints them for SQLite.
 -- Installed by the PostgreSQL store with its schema; CREATE OR REPLACE, so it
 -- can be run again to upgrade.
+-- PARALLEL UNSAFE: the functions with an EXCEPTION block and those calling
+-- them (PostgreSQL 15 manual section 15.4: a subtransaction cannot start in
+-- a parallel query, "cannot start subtransactions during a parallel
+-- operation" on a table large enough for a parallel scan); the others are
+-- PARALLEL SAFE.
 
 CREATE OR REPLACE FUNCTION adql_fmt(x double precision) RETURNS text
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT x::text $$;
@@ -57,7 +62,7 @@ CREATE OR REPLACE FUNCTION adql_atan(x double precision) RETURNS double precisio
 CREATE OR REPLACE FUNCTION adql_atan2(y double precision, x double precision) RETURNS double precision
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT atan2(y, x) $$;
 CREATE OR REPLACE FUNCTION adql_power(x double precision, y double precision) RETURNS double precision
-  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS
 $$ BEGIN RETURN adql_finite(power(x, y)); EXCEPTION WHEN OTHERS THEN RETURN NULL; END $$;
 -- ADQL 2.1 section 2.3: r has the sign of x, |r| < |y|, x = f*y + r; y = 0 gives NULL
 CREATE OR REPLACE FUNCTION adql_mod(x bigint, y bigint) RETURNS bigint
@@ -143,7 +148,7 @@ END $$;
 -- A geometry value read: kind 'point' | 'circle' | 'polygon' | 'range' and its
 -- numbers in degrees as given; an error names the problem.
 CREATE OR REPLACE FUNCTION adql_parse(g text, OUT kind text, OUT v double precision[])
-  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS
 $$ DECLARE words text[] := regexp_split_to_array(btrim(g), '\s+'); w text; first text; i integer := 1;
 BEGIN
   first := lower(words[1]);
@@ -182,7 +187,7 @@ CREATE OR REPLACE FUNCTION adql_spoint(ra double precision, dc double precision)
 -- The vertices of a polygon as pgSphere's input '{(ra d, dc d), ...}', with
 -- repeated vertices (and a closing one) dropped as the SQLite store does.
 CREATE OR REPLACE FUNCTION adql_spoly(v double precision[]) RETURNS spoly
-  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS
 $$ DECLARE s text := ''; n integer := 0; k integer; pts spoint[] := '{}'; p spoint;
 BEGIN
   FOR k IN 1 .. array_length(v, 1) / 2 LOOP
@@ -248,7 +253,7 @@ $$ BEGIN
   RETURN adql_fmt(adql_norm_ra(ra)) || ' ' || adql_fmt(dc) || ' ' || adql_fmt(r);
 END $$;
 CREATE OR REPLACE FUNCTION adql_point_of(fn text, g text, i integer) RETURNS double precision[]
-  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS
 $$ DECLARE p record;
 BEGIN
   p := adql_parse(g);
@@ -256,14 +261,14 @@ BEGIN
   RETURN p.v;
 END $$;
 CREATE OR REPLACE FUNCTION adql_circle_p(p text, r double precision) RETURNS text
-  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS
 $$ DECLARE v double precision[] := adql_point_of('CIRCLE', p, 1);
 BEGIN
   IF NOT (r >= 0) THEN RAISE EXCEPTION 'CIRCLE: the radius must be >= 0' USING ERRCODE = '22023'; END IF;
   RETURN adql_fmt(v[1]) || ' ' || adql_fmt(v[2]) || ' ' || adql_fmt(r);
 END $$;
 CREATE OR REPLACE FUNCTION adql_polygon_text(fn text, v double precision[]) RETURNS text
-  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS
 $$ DECLARE s text := ''; k integer;
 BEGIN
   BEGIN
@@ -277,19 +282,19 @@ BEGIN
   RETURN s;
 END $$;
 CREATE OR REPLACE FUNCTION adql_polygon(VARIADIC v double precision[]) RETURNS text
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT adql_polygon_text('POLYGON', v) $$;
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL UNSAFE AS $$ SELECT adql_polygon_text('POLYGON', v) $$;
 CREATE OR REPLACE FUNCTION adql_polygon_p(VARIADIC p text[]) RETURNS text
-  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS
 $$ DECLARE v double precision[] := '{}'; k integer;
 BEGIN
   FOR k IN 1 .. array_length(p, 1) LOOP v := v || adql_point_of('POLYGON', p[k], k); END LOOP;
   RETURN adql_polygon_text('POLYGON', v);
 END $$;
 CREATE OR REPLACE FUNCTION adql_box(ra double precision, dc double precision, w double precision, h double precision)
-  RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS
+  RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL UNSAFE AS
 $$ SELECT adql_polygon_text('BOX', adql_box_vertices(ra, dc, w, h)) $$;
 CREATE OR REPLACE FUNCTION adql_box_p(p text, w double precision, h double precision) RETURNS text
-  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS
 $$ DECLARE v double precision[] := adql_point_of('BOX', p, 1);
 BEGIN RETURN adql_box(v[1], v[2], w, h); END $$;
 CREATE OR REPLACE FUNCTION adql_range(ra1 double precision, ra2 double precision, d1 double precision, d2 double precision)
@@ -301,7 +306,7 @@ $$ BEGIN
   RETURN 'range ' || adql_fmt(ra1) || ' ' || adql_fmt(ra2) || ' ' || adql_fmt(d1) || ' ' || adql_fmt(d2);
 END $$;
 CREATE OR REPLACE FUNCTION adql_geometry(g text, want text) RETURNS text
-  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS
 $$ DECLARE p record;
 BEGIN
   BEGIN
@@ -320,7 +325,7 @@ END $$;
 -- 1 when every point of a lies in b (CONTAINS), or a and b share a point
 -- (INTERSECTS); ADQL 2.1 sections 4.2.7 and 4.2.11.
 CREATE OR REPLACE FUNCTION adql_relate(fn text, a text, b text) RETURNS integer
-  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS
 $$ DECLARE pa record; pb record; ga text; gb text; r boolean;
 BEGIN
   BEGIN
@@ -353,7 +358,7 @@ END $$;
 -- (exact but for points on the boundary); two circles by their centres'
 -- distance.
 CREATE OR REPLACE FUNCTION adql_relate_big(fn text, ka text, va double precision[], kb text, vb double precision[])
-  RETURNS integer LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS
+  RETURNS integer LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS
 $$ DECLARE dist double precision; anti text;
 BEGIN
   IF ka = 'circle' AND kb = 'circle' THEN
@@ -381,7 +386,7 @@ CREATE OR REPLACE FUNCTION adql_pg_type(kind text) RETURNS text
 $$ SELECT CASE kind WHEN 'point' THEN 'spoint' WHEN 'circle' THEN 'scircle' WHEN 'range' THEN 'sbox' ELSE 'spoly' END $$;
 -- The pgSphere text of a parsed geometry (radians).
 CREATE OR REPLACE FUNCTION adql_pg_text(kind text, v double precision[]) RETURNS text
-  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS
 $$ BEGIN
   IF kind = 'point' THEN RETURN adql_spoint(v[1], v[2])::text; END IF;
   IF kind = 'circle' THEN RETURN scircle(adql_spoint(v[1], v[2]), radians(least(v[3], 180.0)))::text; END IF;
@@ -389,11 +394,11 @@ $$ BEGIN
   RETURN adql_spoly(v)::text;
 END $$;
 CREATE OR REPLACE FUNCTION adql_contains(a text, b text) RETURNS integer
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT adql_relate('CONTAINS', a, b) $$;
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL UNSAFE AS $$ SELECT adql_relate('CONTAINS', a, b) $$;
 CREATE OR REPLACE FUNCTION adql_intersects(a text, b text) RETURNS integer
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT adql_relate('INTERSECTS', a, b) $$;
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL UNSAFE AS $$ SELECT adql_relate('INTERSECTS', a, b) $$;
 CREATE OR REPLACE FUNCTION adql_contains_point(ra double precision, dc double precision, g text) RETURNS integer
-  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS
 $$ BEGIN
   IF adql_finite(ra) IS NULL THEN
     RAISE EXCEPTION 'CONTAINS: right ascension % is not a finite number', ra USING ERRCODE = '22023';
@@ -423,7 +428,7 @@ $$ BEGIN
   RETURN degrees(adql_spoint(ra1, dec1) <-> adql_spoint(ra2, dec2));
 END $$;
 CREATE OR REPLACE FUNCTION adql_distance_p(a text, b text) RETURNS double precision
-  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS
 $$ DECLARE pa record; pb record;
 BEGIN
   pa := adql_parse(a);
@@ -438,7 +443,7 @@ END $$;
 -- the smaller of the two regions the boundary defines (as the SQLite store
 -- takes it), in steradians.
 CREATE OR REPLACE FUNCTION adql_polygon_sr(v double precision[]) RETURNS double precision
-  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS
 $$ DECLARE n integer := array_length(v, 1) / 2; k integer; d double precision := pi() / 180;
   a double precision[]; b double precision[]; c double precision[]; total double precision := 0;
   num double precision; den double precision;
@@ -458,7 +463,7 @@ BEGIN
   RETURN least(total, 4 * pi() - total);
 END $$;
 CREATE OR REPLACE FUNCTION adql_area(g text) RETURNS double precision
-  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS
 $$ DECLARE p record; sr double precision; d double precision := pi() / 180; w double precision;
 BEGIN
   p := adql_parse(g);
@@ -475,7 +480,7 @@ END $$;
 -- vector over its area (a sum over its edges, by the divergence theorem),
 -- on the side of the vertices (the smaller of the two regions).
 CREATE OR REPLACE FUNCTION adql_centroid(g text) RETURNS text
-  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS
 $$ DECLARE p record; n integer; k integer; a double precision[]; b double precision[]; x double precision[];
   s double precision[] := ARRAY[0, 0, 0]; m double precision[] := ARRAY[0, 0, 0]; th double precision; len double precision;
   d double precision := pi() / 180; ra double precision; dc double precision;
@@ -506,7 +511,7 @@ BEGIN
   RETURN adql_fmt(adql_norm_ra(degrees(atan2(s[2], s[1])))) || ' ' || adql_fmt(degrees(asin(s[3] / len)));
 END $$;
 CREATE OR REPLACE FUNCTION adql_coord(g text, which integer) RETURNS double precision
-  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS
 $$ DECLARE p record;
 BEGIN
   p := adql_parse(g);
@@ -516,9 +521,112 @@ BEGIN
   RETURN p.v[which];
 END $$;
 CREATE OR REPLACE FUNCTION adql_coord1(g text) RETURNS double precision
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT adql_coord(g, 1) $$;
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL UNSAFE AS $$ SELECT adql_coord(g, 1) $$;
 CREATE OR REPLACE FUNCTION adql_coord2(g text) RETURNS double precision
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT adql_coord(g, 2) $$;
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL UNSAFE AS $$ SELECT adql_coord(g, 2) $$;
+
+-- ---------------------------------------------------------------- the spatial index (issue 11 item 2)
+
+-- ivoa.obscore has two companion columns that pg-load adds as STORED
+-- GENERATED columns (obscore/pg_store.hpp), each with a GiST index, and that
+-- TAP_SCHEMA does not publish: voserver_s_point = voserver_point(s_ra, s_dec)
+-- and voserver_s_region = voserver_bound(s_region). The PostgreSQL dialect
+-- AND-s a test of them (adql/dialect_postgres.cpp) with the exact adql_*
+-- predicate, so they only need to hold a superset of its true rows: every
+-- bound below encloses its geometry with a margin of kBoundMargin = 1e-7 rad
+-- (0.02 arcsec, well above pgSphere's tolerance of 1e-9 rad), and NULL means
+-- "no bound" (the dialect then keeps the row or the whole query unfiltered).
+-- None of them raises: a value the exact test rejects gets NULL.
+
+-- The position (ra, dc) in degrees as an spoint; NULL unless ra is finite
+-- and dc in [-90, 90] (the exact tests find no such position in a shape, or
+-- raise an error the row then still reaches when the index is not used).
+CREATE OR REPLACE FUNCTION voserver_point(ra double precision, dc double precision) RETURNS spoint
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
+$$ SELECT CASE WHEN adql_finite(ra) IS NOT NULL AND dc >= -90 AND dc <= 90 THEN spoint(radians(ra), radians(dc)) END $$;
+
+-- The circle of centre (ra, dc) and radius r in degrees enlarged by the
+-- margin; NULL when a value is invalid or the radius exceeds 90 degrees
+-- (pgSphere's largest circle).
+CREATE OR REPLACE FUNCTION voserver_bound_circle(ra double precision, dc double precision, r double precision)
+  RETURNS scircle LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS
+$$ BEGIN
+  IF adql_finite(ra) IS NULL OR NOT (dc >= -90 AND dc <= 90) OR NOT (r >= 0) OR radians(r) + 1e-7 > pi() / 2 THEN
+    RETURN NULL;
+  END IF;
+  RETURN scircle(spoint(radians(ra), radians(dc)), radians(r) + 1e-7);
+END $$;
+
+-- A circle (scircle) that contains every point of the geometry g (DALI text
+-- or STC-S, as adql_parse reads them), or NULL when g cannot be read or no
+-- circle of at most 90 degrees contains it.
+--  - point, circle: itself (plus the margin);
+--  - polygon: centred on the normalised sum of its vertices, through the
+--    farthest vertex. A cap of radius below 90 degrees that holds every
+--    vertex holds the shorter great-circle arcs between them (it is convex),
+--    so the whole boundary, and the side of the boundary that does not hold
+--    the cap's complement, which is the polygon (the smaller side);
+--  - range (RANGE_S2D, pgSphere's sbox: equal RA ends mean all RA; none
+--    with a corner at a pole, where sbox is not the RA/dec box): centred
+--    on its middle; the farthest point lies on a meridian edge (at fixed dec
+--    the distance grows with the RA offset), where cos(distance) is a
+--    sinusoid in dec: its minimum is at an end or at its trough.
+CREATE OR REPLACE FUNCTION voserver_bound(g text) RETURNS scircle
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS
+$$ DECLARE p record; d double precision := pi() / 180; n integer; k integer;
+  x double precision; y double precision; z double precision; cx double precision := 0; cy double precision := 0;
+  cz double precision := 0; len double precision; cosmin double precision := 1; c double precision;
+  w double precision; hw double precision; d0 double precision; a double precision; b double precision;
+  t double precision;
+BEGIN
+  BEGIN
+    p := adql_parse(g);
+  EXCEPTION WHEN OTHERS THEN
+    RETURN NULL;
+  END;
+  IF p.kind = 'point' THEN RETURN voserver_bound_circle(p.v[1], p.v[2], 0); END IF;
+  IF p.kind = 'circle' THEN RETURN voserver_bound_circle(p.v[1], p.v[2], p.v[3]); END IF;
+  IF p.kind = 'range' THEN
+    -- a corner at a pole: pgSphere's sbox is then no longer the RA/dec box
+    -- (sbox((350d, 75d), (10d, 90d)) holds (180d, 80d)), so no bound
+    IF adql_finite(p.v[1]) IS NULL OR adql_finite(p.v[2]) IS NULL OR NOT (p.v[3] > -90 + 1e-6 AND p.v[4] < 90 - 1e-6)
+       OR NOT (p.v[3] <= p.v[4]) THEN
+      RETURN NULL;
+    END IF;
+    w := CASE WHEN p.v[2] - p.v[1] >= 360 THEN 360 ELSE adql_norm_ra(p.v[2] - p.v[1]) END;
+    IF w < 1e-6 OR w > 360 - 1e-6 THEN w := 360; END IF;
+    hw := w / 2 * d;
+    d0 := (p.v[3] + p.v[4]) / 2 * d;
+    -- cos(distance) on a meridian edge: a sin(dec) + b cos(dec)
+    a := sin(d0);
+    b := cos(d0) * cos(hw);
+    cosmin := least(a * sin(p.v[3] * d) + b * cos(p.v[3] * d), a * sin(p.v[4] * d) + b * cos(p.v[4] * d));
+    t := atan2(a, b) + pi();  -- the trough
+    IF t > pi() THEN t := t - 2 * pi(); END IF;
+    IF t >= p.v[3] * d AND t <= p.v[4] * d THEN cosmin := least(cosmin, -sqrt(a * a + b * b)); END IF;
+    RETURN voserver_bound_circle(p.v[1] + w / 2, d0 / d, degrees(acos(greatest(-1.0, least(1.0, cosmin)))));
+  END IF;
+  n := array_length(p.v, 1) / 2;
+  FOR k IN 1 .. n LOOP
+    IF adql_finite(p.v[2 * k - 1]) IS NULL OR NOT (p.v[2 * k] >= -90 AND p.v[2 * k] <= 90) THEN RETURN NULL; END IF;
+    cx := cx + cos(p.v[2 * k] * d) * cos(p.v[2 * k - 1] * d);
+    cy := cy + cos(p.v[2 * k] * d) * sin(p.v[2 * k - 1] * d);
+    cz := cz + sin(p.v[2 * k] * d);
+  END LOOP;
+  len := sqrt(cx * cx + cy * cy + cz * cz);
+  IF len < 1e-9 THEN RETURN NULL; END IF;
+  cx := cx / len; cy := cy / len; cz := cz / len;
+  FOR k IN 1 .. n LOOP
+    x := cos(p.v[2 * k] * d) * cos(p.v[2 * k - 1] * d);
+    y := cos(p.v[2 * k] * d) * sin(p.v[2 * k - 1] * d);
+    z := sin(p.v[2 * k] * d);
+    c := x * cx + y * cy + z * cz;
+    IF c < cosmin THEN cosmin := c; END IF;
+  END LOOP;
+  IF cosmin <= 0 THEN RETURN NULL; END IF;
+  RETURN voserver_bound_circle(degrees(atan2(cy, cx)), degrees(asin(greatest(-1.0, least(1.0, cz)))),
+                               degrees(acos(least(1.0, cosmin))));
+END $$;
 
 -- ---------------------------------------------------------------- HEALPix (NESTED, Gorski et al. 2005)
 

@@ -400,18 +400,37 @@ long long copy_table(PgSession& pg, const SourceStore& store, const TablePlan& t
 
 // ---------------------------------------------------------------- DDL
 
+/// True when `t` is ivoa.obscore with s_ra and s_dec (double precision) and
+/// s_region (text): the table gets the pgSphere companion columns.
+bool has_spatial_columns(const TablePlan& t) {
+    if (t.label() != "ivoa.obscore") return false;
+    int found = 0;
+    for (const auto& c : t.columns) {
+        if ((c.name == "s_ra" || c.name == "s_dec") && c.type == "double precision") ++found;
+        if (c.name == "s_region" && c.type == "text") ++found;
+    }
+    return found == 3;
+}
+
 std::string create_table_sql(const TablePlan& t) {
     std::string sql = "CREATE TABLE " + t.staging() + " (";
     for (std::size_t i = 0; i < t.columns.size(); ++i) {
         const auto& c = t.columns[i];
         sql += (i ? ", " : "") + quote_ident(c.name) + " " + c.type + (c.not_null ? " NOT NULL" : "");
     }
+    // the companion columns of the spatial index (pg_store.hpp), computed by
+    // the function library from what the writer stores
+    if (has_spatial_columns(t))
+        sql += std::string(", ") + kPgPointColumn +
+               " spoint GENERATED ALWAYS AS (public.voserver_point(s_ra, s_dec)) " + "STORED, " + kPgRegionColumn +
+               " scircle GENERATED ALWAYS AS (public.voserver_bound(s_region)) STORED";
     return sql + ")";
 }
 
 /// The index statements of a table: the unique obs_publisher_did of
 /// ivoa.obscore, the primary key of voserver.files, a B-tree per column
-/// TAP_SCHEMA marks indexed.
+/// TAP_SCHEMA marks indexed, the GiST indexes of the spatial companion
+/// columns and the partial index of the unbounded footprints.
 std::vector<std::string> index_sql(const TablePlan& t) {
     const std::string table = t.staging();
     std::vector<std::string> out;
@@ -428,6 +447,13 @@ std::vector<std::string> index_sql(const TablePlan& t) {
         if (t.columns[i].indexed)
             out.push_back("CREATE INDEX " + name(t.columns[i].name, i + 1) + " ON " + table + " (" +
                           quote_ident(t.columns[i].name) + ")");
+    if (has_spatial_columns(t)) {
+        out.push_back("CREATE INDEX obscore_voserver_s_point ON " + table + " USING gist (" + kPgPointColumn + ")");
+        out.push_back("CREATE INDEX obscore_voserver_s_region ON " + table + " USING gist (" + kPgRegionColumn + ")");
+        // the footprints without a bound, which every footprint pre-filter keeps
+        out.push_back("CREATE INDEX obscore_voserver_s_region_unbounded ON " + table + " (obs_publisher_did) WHERE " +
+                      kPgRegionColumn + " IS NULL AND s_region IS NOT NULL");
+    }
     return out;
 }
 
@@ -462,6 +488,10 @@ PgLoadReport load(PgSession& pg, const SourceStore& store, Clock::time_point sta
     const auto plan = read_plan(store);
     pg.report("store " + store.path() + ": " + std::to_string(plan.size()) + " tables to load");
 
+    // first: the generated columns of the tables call it
+    pg.exec(pg_function_library(), "install the function library");
+    done("function library installed");
+
     std::string ddl;
     for (const auto& s : kSchemas)
         ddl += std::string("DROP SCHEMA IF EXISTS ") + s.staging + " CASCADE; CREATE SCHEMA " + s.staging + "; ";
@@ -470,9 +500,6 @@ PgLoadReport load(PgSession& pg, const SourceStore& store, Clock::time_point sta
            "INSERT INTO voserver_load_voserver.meta VALUES ('data_version', '" + std::to_string(version) + "')";
     pg.exec(ddl, "create the tables");
     done("tables created");
-
-    pg.exec(pg_function_library(), "install the function library");
-    done("function library installed");
 
     for (const auto& t : plan) {
         const long long n = copy_table(pg, store, t);

@@ -10,7 +10,24 @@
 //    smallint, float and double -> double precision (the SQLite store keeps
 //    8-byte values for both: the same values on both stores), any other
 //    array -> text; unique obs_publisher_did; B-tree indexes where the column table
-//    says `indexed`.
+//    says `indexed`. The spatial index (issue 11 item 2), when the table has
+//    s_ra, s_dec and s_region: two companion columns, STORED GENERATED (no
+//    writer fills them), computed by the function library (pg_functions.sql)
+//    and not published (TAP_SCHEMA does not list them, so neither ADQL nor
+//    SELECT * sees them):
+//      voserver_s_point spoint = voserver_point(s_ra, s_dec): the position,
+//        NULL when s_ra/s_dec are NULL or not a valid position;
+//      voserver_s_region scircle = voserver_bound(s_region): a circle that
+//        encloses the footprint (a polygon's vertices' cap, a circle itself,
+//        enlarged by 1e-7 rad), NULL when s_region is NULL, unreadable or
+//        has no enclosing circle of at most 90 degrees ("unbounded");
+//    each with a GiST index (pgSphere), plus a partial B-tree index of the
+//    unbounded footprints (WHERE voserver_s_region IS NULL AND s_region IS
+//    NOT NULL). One bounding circle for every kind of footprint keeps one
+//    column, one index and one operator (scircle && scircle) whatever the
+//    footprint is; the exact test (adql_relate over the text) stays, so the
+//    circle only has to enclose. The PostgreSQL dialect
+//    (adql/dialect_postgres.cpp) tests them before the exact predicate.
 //  - `tap_schema.schemas`, `.tables`, `.columns`, `.keys`, `.key_columns`:
 //    TAP 1.1 section 4, the same columns and rows as the SQLite store's
 //    `tap_schema_*` tables (TAP_SCHEMA names the tables as ADQL sees them;
@@ -34,6 +51,11 @@ namespace vo::obscore {
 
 /// The reader role of the layout above (scripts/postgres creates it).
 inline constexpr const char* kPgReaderRole = "voserver_reader";
+
+/// The spatial companion columns of ivoa.obscore (the layout above): the
+/// pgSphere position of (s_ra, s_dec) and the circle enclosing s_region.
+inline constexpr const char* kPgPointColumn = "voserver_s_point";
+inline constexpr const char* kPgRegionColumn = "voserver_s_region";
 
 /// The PostgreSQL type of a column of VOTable `datatype` and `arraysize`
 /// (TAP 1.1 section 4.3), by the mapping above.

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "adql/adql.hpp"
+#include "obscore/backend.hpp"
 #include "obscore/demo.hpp"
 #include "obscore/ingest.hpp"
 #include "obscore/pg_store.hpp"
@@ -269,8 +270,17 @@ int cmd_adql_check(const std::vector<std::string>& udf_forms) {
 }
 
 int cmd_query(const std::string& adql_text, const std::string& format_name, const std::string& config_path,
-              std::optional<std::int64_t> maxrec) {
+              std::optional<std::int64_t> maxrec, bool sql_only) {
     const auto config = load(config_path);
+    if (sql_only) {  // the query database's SQL, e.g. for its EXPLAIN
+        const auto backend = obscore::open_query_backend(config.archive.query_database);
+        try {
+            std::cout << backend->translate(adql_text, {}).sql << std::endl;
+        } catch (const adql::AdqlError& e) {
+            throw CliError(std::string("query: ") + e.what());
+        }
+        return 0;
+    }
     const auto format = votable::parse_format(format_name);
     if (!format) throw CliError("query: unknown --format " + format_name + " (votable, csv, tsv)");
     obscore::set_public_base_url(config.base_url());  // access_url as the configured server would give it
@@ -351,6 +361,8 @@ int main(int argc, char** argv) {
     query->add_option("--format", format, "votable (default), csv or tsv");
     query->add_option("--maxrec", maxrec, "rows at most (default: [limits] maxrec_hard)");
     query->add_option("--config", config_path, config_help);
+    bool sql_only = false;
+    query->add_flag("--sql", sql_only, "print the SQL the query database would run, do not run it");
 
     try {
         app.parse(argc, argv);
@@ -365,7 +377,7 @@ int main(int argc, char** argv) {
         if (*build_demo) return cmd_build_demo(config_path, if_missing);
         if (*pg_load) return cmd_pg_load(config_path, pg_url);
         if (*adql_check) return cmd_adql_check(udfs);
-        if (*query) return cmd_query(adql_text, format, config_path, maxrec);
+        if (*query) return cmd_query(adql_text, format, config_path, maxrec, sql_only);
     } catch (const std::exception& e) {
         std::cerr << "voserver: " << e.what() << std::endl;
         return 1;

@@ -1,6 +1,6 @@
 // obscore/pg_store.cpp: a SQLite store published into PostgreSQL + pgSphere
 // (issue 11). Needs the cluster of `scripts/postgres start` on
-// 127.0.0.1:54329; each run makes its own database (`scripts/postgres
+// 127.0.0.1:54329 (port: VO_PG_PORT); each run makes its own database (`scripts/postgres
 // createdb voserver_test_<pid>`) and drops it at exit. Without the cluster the
 // tests that need it are skipped with a warning.
 #include <catch2/catch.hpp>
@@ -26,7 +26,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kHost = "127.0.0.1:54329";
+/// The cluster of scripts/postgres: its port is VO_PG_PORT (default 54329),
+/// as for the script itself, which makes the test databases.
+const std::string kHost =
+    std::string("127.0.0.1:") +
+    (std::getenv("VO_PG_PORT") && *std::getenv("VO_PG_PORT") ? std::getenv("VO_PG_PORT") : "54329");
 
 struct TempDir {
     fs::path path;

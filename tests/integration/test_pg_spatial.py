@@ -1,0 +1,210 @@
+"""The PostgreSQL spatial index (issue 11 item 2): ivoa.obscore's pgSphere
+companion columns voserver_s_point / voserver_s_region with GiST indexes
+(obscore/pg_store.hpp) and the pre-filter the PostgreSQL dialect AND-s with
+the exact CONTAINS / INTERSECTS / DISTANCE test (ADQL 2.1 section 4.2;
+adql/dialect_postgres.cpp).
+
+What a user would check, without EXPLAIN: cone searches and footprint
+intersections return the same rows from the SQLite store and from
+PostgreSQL, around the real products of the test archive and over 20,000
+synthetic rows (bench_gen_obscore) where circles cross RA 0, hold a pole or
+are larger than a hemisphere; on PostgreSQL the same predicate also answers
+alike when OR-ing it with a false condition keeps the pre-filter out (the
+exact test alone), including rows whose footprint has no bounding circle or
+is NULL. Then one EXPLAIN: the translated cone search (`voserver query
+--sql`) is planned on the GiST index."""
+import contextlib
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import pyvo
+
+import conftest
+
+GEN = conftest.ROOT / "build" / "bench_gen_obscore"
+PSQL = shutil.which("psql") or "/usr/lib/postgresql/15/bin/psql"
+N_SYNTHETIC = 20000
+
+
+def run(base, adql):
+    """Runs one ADQL query through pyvo on the server at `base`; an astropy Table."""
+    return pyvo.dal.TAPService(base + "/tap", session=conftest.session()).search(adql, maxrec=200000).to_table()
+
+
+def ids(base, where, columns="obs_id"):
+    """The obs_id set of `SELECT obs_id FROM ivoa.obscore WHERE where`."""
+    t = run(base, f"SELECT {columns} FROM ivoa.obscore WHERE {where}")
+    return {v.decode() if isinstance(v, bytes) else str(v) for v in t["obs_id"]}
+
+
+def psql(database, sql, role="voserver_writer"):
+    """Runs `sql` with psql on the scripts/postgres cluster; its stdout (unaligned, tuples only)."""
+    done = subprocess.run([PSQL, "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p",
+                           str(conftest.PG_PORT), "-U", role, "-d", database, "-c", sql],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    """20,000 synthetic rows (0.1 degree squares uniform over the sky) in a
+    SQLite store and, through `voserver pg-load`, in a fresh PostgreSQL
+    database, each served by a server; plus, in PostgreSQL only, three rows
+    extra-1..3 whose footprint has no bounding circle (circles of 120 and 95
+    degrees) or is NULL. Yields {"sqlite": base, "postgresql": base, "database", "pg_config"}."""
+    work = tmp_path_factory.mktemp("pg_spatial")
+    cfg = conftest.write_config(work)
+    made = subprocess.run([str(GEN), str(work / "store.sqlite"), str(N_SYNTHETIC), "7"], capture_output=True,
+                          text=True, timeout=600)
+    assert made.returncode == 0, made.stdout + made.stderr
+    name = f"voserver_sp_{os.getpid()}"
+    created = subprocess.run([str(conftest.ROOT / "scripts" / "postgres"), "createdb", name], capture_output=True,
+                             text=True, timeout=300)
+    assert created.returncode == 0, created.stdout + created.stderr
+    try:
+        loaded = subprocess.run([str(conftest.VOSERVER), "pg-load", "--config", str(cfg), "--database",
+                                 conftest.pg_url("voserver_writer", name)], capture_output=True, text=True,
+                                timeout=900)
+        assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+        # rows only PostgreSQL has: copies of bench-0 with other footprints
+        psql(name, """
+            DO $$ DECLARE cols text; BEGIN
+              SELECT string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position) INTO cols
+                FROM information_schema.columns
+               WHERE table_schema = 'ivoa' AND table_name = 'obscore' AND is_generated = 'NEVER';
+              EXECUTE format('CREATE TEMP TABLE extra AS SELECT %s FROM ivoa.obscore WHERE obs_id = ''bench-0''', cols);
+              EXECUTE format('INSERT INTO ivoa.obscore (%s) SELECT %s FROM ('
+                || 'SELECT * FROM extra CROSS JOIN generate_series(1, 3) AS k) AS e', cols,
+                replace(replace(replace(replace(cols, 'obs_publisher_did', '''ivo://bench/extra?'' || k AS d'),
+                  'obs_id', '''extra-'' || k AS i'),
+                  's_region', 'CASE k WHEN 1 THEN ''Circle ICRS 10 20 120'' WHEN 2 THEN ''Circle ICRS 359.5 0.5 95'' END'),
+                  's_ra', 'CASE k WHEN 3 THEN 0.1 ELSE s_ra END'));
+            END $$;
+            ANALYZE ivoa.obscore""")
+        pg_work = work / "pg"
+        pg_work.mkdir()
+        pg_cfg = pg_work / "voserver.toml"
+        pg_cfg.write_text(cfg.read_text().replace(
+            "[archive]\n", f'[archive]\nquery_database = "{conftest.pg_url("voserver_reader", name)}"\n', 1))
+        with contextlib.ExitStack() as stack:
+            lite = stack.enter_context(conftest.running_server(cfg, work))
+            pg = stack.enter_context(conftest.running_server(pg_cfg, pg_work))
+            yield {"sqlite": lite, "postgresql": pg, "database": name, "pg_config": pg_cfg}
+    finally:
+        subprocess.run([str(conftest.ROOT / "scripts" / "postgres"), "dropdb", name], capture_output=True,
+                       text=True, timeout=120)
+
+
+SYNTHETIC_CASES = [
+    # cones: crossing RA 0, holding a pole, near 90 degrees, larger than a hemisphere
+    "CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 0.2, 5, 3)) = 1",
+    "CONTAINS(POINT(s_ra, s_dec), CIRCLE(359.5, -20, 2)) = 1",
+    "1 = CONTAINS(POINT(s_ra, s_dec), CIRCLE(45, 88.5, 3))",
+    "CONTAINS(POINT(s_ra, s_dec), CIRCLE(0, -90, 4)) = 1",
+    "CONTAINS(POINT(s_ra, s_dec), CIRCLE(100, 10, 89.99)) = 1",
+    "CONTAINS(POINT(s_ra, s_dec), CIRCLE(10, 20, 120)) = 1",
+    "INTERSECTS(POINT(s_ra, s_dec), BOX(0, 0, 4, 4)) = 1",
+    "CONTAINS(POINT(s_ra, s_dec), POLYGON(358, -3, 3, -3, 3, 3, 358, 3)) = 1",
+    "CONTAINS(POINT(s_ra, s_dec), RANGE_S2D(350, 10, 75, 89)) = 1",
+    "DISTANCE(POINT(s_ra, s_dec), POINT(359.9, 0)) < 2",
+    "CONTAINS(POINT(359.9, 0), CIRCLE(s_ra, s_dec, 2)) = 1",
+    # footprints
+    "INTERSECTS(s_region, CIRCLE(0.1, -10, 2)) = 1",
+    "INTERSECTS(s_region, POLYGON(358, -2, 2, -2, 2, 2, 358, 2)) = 1",
+    "INTERSECTS(s_region, RANGE_S2D(359, 1, -3, 3)) = 1",
+    "INTERSECTS(CIRCLE(0, 90, 4), s_region) = 1",
+    "INTERSECTS(s_region, CIRCLE(200, -30, 100)) = 1",
+    "CONTAINS(s_region, CIRCLE(0.5, 0.5, 3)) = 1",
+    "calib_level = 2 AND INTERSECTS(s_region, CIRCLE(180, -89.5, 3)) = 1 AND dataproduct_type = 'image'",
+]
+
+
+@pytest.mark.parametrize("where", SYNTHETIC_CASES)
+def test_synthetic_rows_agree(synthetic, where):
+    """The same rows from SQLite, from PostgreSQL, and from PostgreSQL with
+    the pre-filter kept out (an OR with a false condition)."""
+    pg = ids(synthetic["postgresql"], where)
+    exact = ids(synthetic["postgresql"], f"({where}) OR obs_id = 'none'")
+    assert pg == exact, "the pre-filter changed the result"
+    lite = ids(synthetic["sqlite"], where)
+    assert {i for i in pg if not i.startswith("extra-")} == lite, "SQLite and PostgreSQL differ"
+    assert lite  # each case finds some of the synthetic rows
+
+
+def test_footprints_holding_a_point_agree(synthetic):
+    """CONTAINS(POINT, s_region) at the centres of footprints near RA 0 and a pole."""
+    t = run(synthetic["sqlite"], "SELECT TOP 4 s_ra, s_dec FROM ivoa.obscore WHERE s_ra < 0.5 OR s_ra > 359.5 "
+            "OR s_dec > 85 ORDER BY obs_id")
+    assert len(t) == 4
+    for ra, dec in zip(t["s_ra"], t["s_dec"]):
+        where = f"CONTAINS(POINT({float(ra)!r}, {float(dec)!r}), s_region) = 1"
+        pg = ids(synthetic["postgresql"], where)
+        assert pg == ids(synthetic["postgresql"], f"({where}) OR obs_id = 'none'")
+        lite = ids(synthetic["sqlite"], where)
+        assert lite and {i for i in pg if not i.startswith("extra-")} == lite
+
+
+def test_footprints_without_a_bound_are_found(synthetic):
+    """Rows whose footprint no circle of at most 90 degrees encloses are kept
+    by the pre-filter (its partial index); a NULL footprint matches nothing."""
+    got = ids(synthetic["postgresql"], "INTERSECTS(s_region, CIRCLE(150, 50, 0.1)) = 1")
+    assert "extra-1" in got and "extra-2" not in got and "extra-3" not in got
+    got = ids(synthetic["postgresql"], "INTERSECTS(s_region, POINT(359.8, 0.4)) = 1")
+    assert "extra-2" in got and "extra-3" not in got
+
+
+def test_cone_search_uses_the_gist_index(synthetic):
+    """EXPLAIN of the SQL `voserver query --sql` gives for a cone search and
+    for a footprint search: the GiST indexes of the companion columns."""
+    def plan(adql):
+        sql = subprocess.run([str(conftest.VOSERVER), "query", "--sql", "--config", str(synthetic["pg_config"]),
+                              adql], capture_output=True, text=True, timeout=60)
+        assert sql.returncode == 0, sql.stderr
+        return psql(synthetic["database"], "EXPLAIN " + sql.stdout, role="voserver_reader")
+
+    cone = plan("SELECT obs_id FROM ivoa.obscore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), "
+                "CIRCLE('ICRS', 10, 20, 0.5)) = 1")
+    assert "obscore_voserver_s_point" in cone, cone
+    footprint = plan("SELECT * FROM ivoa.obscore WHERE INTERSECTS(s_region, CIRCLE(10, 20, 0.5)) = 1")
+    assert "obscore_voserver_s_region" in footprint, footprint
+    # no bound (a circle over 90 degrees): nothing to look up, the exact test alone
+    big = plan("SELECT obs_id FROM ivoa.obscore WHERE CONTAINS(POINT(s_ra, s_dec), CIRCLE(10, 20, 100)) = 1")
+    assert "voserver_s_point" not in big, big
+
+
+@pytest.fixture(scope="module")
+def products(archive):
+    """The real products with a position: (obs_id, s_ra, s_dec)."""
+    t = run(archive["base"], "SELECT obs_id, s_ra, s_dec FROM ivoa.obscore WHERE s_ra IS NOT NULL")
+    out = [(str(t["obs_id"][i]), float(t["s_ra"][i]), float(t["s_dec"][i])) for i in range(len(t))
+           if not np.ma.is_masked(t["s_dec"][i])]
+    assert len(out) >= 10
+    return out
+
+
+@pytest.mark.parametrize("radius", [0.001, 0.05, 2.0])
+def test_real_products_agree(archive, pg_archive, products, radius):
+    """Around every real product: its cone and the footprints meeting a circle
+    on it are the same rows from both stores; the product finds itself."""
+    for obs_id, ra, dec in products:
+        for where in (f"CONTAINS(POINT(s_ra, s_dec), CIRCLE({ra!r}, {dec!r}, {radius})) = 1",
+                      f"INTERSECTS(s_region, CIRCLE({ra!r}, {dec!r}, {radius})) = 1"):
+            lite = ids(archive["base"], where)
+            assert ids(pg_archive["base"], where) == lite, where
+            if where.startswith("CONTAINS"):
+                assert obs_id in lite, where
+
+
+def test_companion_columns_are_not_published(pg_archive):
+    """TAP_SCHEMA and SELECT * do not show voserver_s_point / voserver_s_region."""
+    names = run(pg_archive["base"], "SELECT column_name FROM TAP_SCHEMA.columns WHERE table_name = 'ivoa.obscore'")
+    listed = {str(v).lower() for v in names["column_name"]}
+    assert "s_region" in listed and not any(n.startswith("voserver_") for n in listed)
+    star = run(pg_archive["base"], "SELECT TOP 1 * FROM ivoa.obscore")
+    assert "s_region" in star.colnames and not any(n.startswith("voserver_") for n in star.colnames)
+    with pytest.raises(pyvo.dal.DALQueryError):
+        run(pg_archive["base"], "SELECT TOP 1 voserver_s_point FROM ivoa.obscore")
