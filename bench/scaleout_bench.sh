@@ -37,6 +37,8 @@ jobs_database = "$WRITER"
 results_dir = "$WORK/results"
 [limits]
 maxrec_default = 10000
+# all wrk connections come from one address (and through HAProxy from its address)
+max_queries_per_client = 64
 TOML
 PIDS=()
 trap 'kill ${PIDS[*]} 2>/dev/null || true; scripts/postgres dropdb '$DB' >/dev/null 2>&1 || true' EXIT
@@ -52,7 +54,7 @@ PB=$(start_instance "$WORK/b")
 haproxy_with() {  # backends...
   {
     printf 'defaults\n  mode http\n  timeout connect 2s\n  timeout client 60s\n  timeout server 60s\n'
-    printf 'frontend f\n  bind 127.0.0.1:%s\n  default_backend b\nbackend b\n  balance roundrobin\n  http-reuse always\n' "$LB"
+    printf 'frontend f\n  bind 127.0.0.1:%s\n  default_backend b\nbackend b\n  balance %s\n  http-reuse always\n' "$LB" "${BALANCE:-roundrobin}"
     for p in "$@"; do printf '  server s%s 127.0.0.1:%s\n' "$p" "$p"; done
   } > "$WORK/haproxy.cfg"
   haproxy -f "$WORK/haproxy.cfg" -db > "$WORK/haproxy.log" 2>&1 &
@@ -69,8 +71,8 @@ echo "== TOP 10, 16 clients, one instance directly"
 wrk -t2 -c16 -d10s --latency "http://127.0.0.1:$PA$Q" | grep -E "50%|99%|Requests/sec"
 haproxy_with "$PA"
 echo "== TOP 10, 16 clients, HAProxy + one instance"
-wrk -t2 -c16 -d10s --latency "http://127.0.0.1:$LB$Q" | grep -E "50%|99%|Requests/sec"
+wrk -t2 -c16 -d10s --latency "http://127.0.0.1:$LB$Q" | grep -E "50%|99%|Requests\/sec|Non-2xx|errors"
 kill $HPID; wait $HPID 2>/dev/null || true
 haproxy_with "$PA" "$PB"
 echo "== TOP 10, 16 clients, HAProxy + two instances"
-wrk -t2 -c16 -d10s --latency "http://127.0.0.1:$LB$Q" | grep -E "50%|99%|Requests/sec"
+wrk -t2 -c16 -d10s --latency "http://127.0.0.1:$LB$Q" | grep -E "50%|99%|Requests\/sec|Non-2xx|errors"
