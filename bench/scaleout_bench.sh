@@ -29,6 +29,7 @@ port = 0
 threads = 2
 query_workers = 4
 base_url = "http://127.0.0.1:$LB"
+trusted_proxies = ["127.0.0.1"]
 [archive]
 authority = "bench"
 database = "$WRITER"
@@ -53,7 +54,7 @@ PA=$(start_instance "$WORK/a")
 PB=$(start_instance "$WORK/b")
 haproxy_with() {  # backends...
   {
-    printf 'defaults\n  mode http\n  timeout connect 2s\n  timeout client 60s\n  timeout server 60s\n'
+    printf 'defaults\n  mode http\n  option forwardfor\n  timeout connect 2s\n  timeout client 60s\n  timeout server 60s\n'
     printf 'frontend f\n  bind 127.0.0.1:%s\n  default_backend b\nbackend b\n  balance %s\n  http-reuse always\n' "$LB" "${BALANCE:-roundrobin}"
     for p in "$@"; do printf '  server s%s 127.0.0.1:%s\n' "$p" "$p"; done
   } > "$WORK/haproxy.cfg"

@@ -63,6 +63,38 @@ std::string client_address(const std::string& remote) {
     return colon == std::string::npos ? remote : remote.substr(0, colon);
 }
 
+/// The client of a request: the connection's address, or, when that is a
+/// trusted proxy, the right-most X-Forwarded-For address (all such header
+/// fields in order, comma-separated lists) that is not a trusted proxy
+/// (the convention HAProxy's `option forwardfor` and nginx's
+/// `proxy_add_x_forwarded_for` follow; RFC 7239 section 5.2 describes it).
+std::string client_of(const Request& req, const std::vector<std::string>& trusted_proxies) {
+    std::string client = client_address(req.remote);
+    const auto trusted = [&](const std::string& a) {
+        return std::find(trusted_proxies.begin(), trusted_proxies.end(), a) != trusted_proxies.end();
+    };
+    if (!trusted(client)) return client;
+    std::vector<std::string> chain;
+    for (const auto& [name, value] : req.headers) {
+        if (!iequals(name, "X-Forwarded-For")) continue;
+        std::size_t start = 0;
+        while (start <= value.size()) {
+            const auto comma = value.find(',', start);
+            std::string a = value.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+            a.erase(0, a.find_first_not_of(" \t"));
+            a.erase(a.find_last_not_of(" \t") + 1);
+            if (!a.empty()) chain.push_back(a);
+            if (comma == std::string::npos) break;
+            start = comma + 1;
+        }
+    }
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+        client = *it;
+        if (!trusted(client)) break;
+    }
+    return client;
+}
+
 /// Percent-decodes a path segment (for /tap/tables/{name}).
 std::string decode_path(std::string_view s) {
     const auto hex = [](char c) -> int {
@@ -445,7 +477,7 @@ struct App::Impl {
         q.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(sync_seconds);
         q.deadline_reason = "the " + std::to_string(sync_seconds) +
                             " s execution limit of synchronous queries (limits.max_sync_seconds)";
-        auto slot = slots->acquire(client_address(req->remote));
+        auto slot = slots->acquire(client_of(*req, config.server.trusted_proxies));
         if (!slot) return channel->reply(too_many_from_client());
 
         // Issue 7 item 2: every query is classified on an express worker from
@@ -570,7 +602,7 @@ struct App::Impl {
         } catch (const soda::SodaError& e) {
             return channel->reply(soda_error_reply(e));
         }
-        auto slot = slots->acquire(client_address(req->remote));
+        auto slot = slots->acquire(client_of(*req, config.server.trusted_proxies));
         if (!slot) return channel->reply(too_many_from_client());
         auto task = [this, channel, soda_request = std::move(soda_request), slot](std::size_t worker) {
             QueryEngine* engine = nullptr;
@@ -591,7 +623,7 @@ struct App::Impl {
     /// (the SODA lane), holding a client slot; replies 429/503/500 itself.
     void on_download_lane(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel,
                           std::function<void(const obscore::ProductLookup&)> task) {
-        auto slot = slots->acquire(client_address(req->remote));
+        auto slot = slots->acquire(client_of(*req, config.server.trusted_proxies));
         if (!slot) return channel->reply(too_many_from_client());
         auto run = [this, channel, task = std::move(task), slot](std::size_t worker) {
             QueryEngine* engine = nullptr;

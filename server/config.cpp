@@ -3,6 +3,8 @@
 
 #include <toml++/toml.h>
 
+#include <boost/asio/ip/address.hpp>
+
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -248,6 +250,18 @@ Config parse_config(const std::string& text, const std::string& path) {
                  {"threads",
                   [&](const toml::node& x, const std::string& k) {
                       c.server.threads = static_cast<int>(s.integer(x, k, 1, 256));
+                  }},
+                 {"trusted_proxies",
+                  [&](const toml::node& x, const std::string& k) {
+                      if (!x.is_array()) s.fail(k, "must be an array of IP addresses");
+                      for (const auto& d : *x.as_array()) {
+                          if (!d.is_string()) s.fail(k, "must be an array of IP addresses");
+                          boost::system::error_code ec;
+                          const std::string a = *d.value<std::string>();
+                          boost::asio::ip::make_address(a, ec);
+                          if (ec) s.fail(k, "\"" + a + "\" is not an IP address");
+                          c.server.trusted_proxies.push_back(a);
+                      }
                   }},
                  {"query_workers",
                   [&](const toml::node& x, const std::string& k) {

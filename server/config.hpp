@@ -33,6 +33,13 @@ struct ServerConfig {
     /// port 0, from the port bound (App::start updates `port`).
     std::string base_url;
     bool base_url_explicit = false;
+    /// Addresses of the load balancers / reverse proxies in front of this
+    /// server (e.g. ["127.0.0.1"]): for a request from one of them, the
+    /// client is the right-most X-Forwarded-For address that is not itself
+    /// a trusted proxy, which is what per-client limits count and the access
+    /// log shows. Requests from other addresses never have X-Forwarded-For
+    /// believed (it is the client's to forge).
+    std::vector<std::string> trusted_proxies;
     int threads = 2;        ///< I/O threads (network only)
     int query_workers = 4;  ///< threads running SQLite queries
     /// Threads that run only queries the planner estimates cheap (and any

@@ -66,7 +66,8 @@ def cluster(tmp_path_factory):
                             f'results_dir = "{work / "shared-results"}"\n'
                             f'previews_dir = "{work / "previews"}"')
         # every URL the instances publish is the balancer's
-        text = text.replace("[server]\n", f'[server]\nbase_url = "http://127.0.0.1:{lb_port}"\n', 1)
+        text = text.replace("[server]\n", f'[server]\nbase_url = "http://127.0.0.1:{lb_port}"\n'
+                            'trusted_proxies = ["127.0.0.1"]\n', 1)
         cfg.write_text(text)
         done = conftest.ingest(cfg, conftest.FITS_DIR, "samples")
         assert done.returncode == 0, done.stdout + done.stderr
@@ -90,6 +91,7 @@ defaults
   timeout server 120s
   retries 3
   option redispatch
+  option forwardfor
 frontend voserver
   bind 127.0.0.1:{lb_port}
   default_backend instances

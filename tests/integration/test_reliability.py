@@ -65,6 +65,8 @@ threads = 2
 query_workers = 4
 express_workers = 1
 soda_workers = 2
+# the tests' own address stands for a load balancer here (X-Forwarded-For)
+trusted_proxies = ["127.0.0.1"]
 
 [archive]
 authority = "voserver.test"
@@ -272,6 +274,25 @@ def test_one_client_address_cannot_hold_every_worker(server):
     assert codes.count(429) >= 1, codes
     r429 = next(r for r in results if r.status_code == 429)
     assert "limits.max_queries_per_client" in dali_message(r429)
+    alive(server)
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(server):
+    """[server] trusted_proxies: requests from the balancer count against the
+    client X-Forwarded-For names (its right-most untrusted address), so one
+    busy user behind the balancer does not lock the others out."""
+    def as_client(address, query):
+        url = server["base"] + "/tap/sync"
+        return requests.get(url, params={"LANG": "ADQL", "QUERY": query},
+                            headers={"X-Forwarded-For": f"203.0.113.9, {address}"}, timeout=60)
+    with cf.ThreadPoolExecutor(21) as pool:
+        busy = [pool.submit(as_client, "198.51.100.7", HEAVY) for _ in range(20)]
+        time.sleep(0.5)  # the busy client's 16 slots are taken now
+        other = pool.submit(as_client, "192.0.2.1", "SELECT TOP 1 obs_id FROM ivoa.obscore")
+        codes = sorted(f.result().status_code for f in busy)
+        answered = other.result()
+    assert codes.count(429) >= 1, codes
+    assert answered.status_code == 200, answered.text[:300]
     alive(server)
 
 

@@ -67,3 +67,24 @@ TEST_CASE("HTTP keys: bad values name the key", "[config][http]") {
     CHECK_THAT(error_of("[limits]\nspool_bytes_total = -5\n"), Catch::Contains("limits.spool_bytes_total"));
     CHECK_THAT(error_of("[limits]\nspool_byte_total = 5\n"), Catch::Contains("limits.spool_byte_total: unknown key"));
 }
+
+TEST_CASE("HTTP keys: trusted_proxies and database URLs", "[config][http]") {
+    const Config c = parse_config(R"(
+[server]
+trusted_proxies = ["127.0.0.1", "::1", "10.0.0.5"]
+[archive]
+database = "postgresql://voserver_writer@db.example.org:5432/archive"
+jobs_database = "postgresql://voserver_writer@db.example.org:5432/archive"
+)",
+                                  "/etc/vo/test.toml");
+    CHECK(c.server.trusted_proxies == std::vector<std::string>{"127.0.0.1", "::1", "10.0.0.5"});
+    // URLs are kept as written (a file path would be resolved against /etc/vo)
+    CHECK(c.archive.database == "postgresql://voserver_writer@db.example.org:5432/archive");
+    CHECK(c.archive.jobs_database == c.archive.database);
+    CHECK(c.archive.query_database == c.archive.database);
+    CHECK(c.archive.results_dir == "/etc/vo/var/results");
+    CHECK(parse_config("", "/etc/vo/test.toml").server.trusted_proxies.empty());
+    CHECK_THAT(error_of("[server]\ntrusted_proxies = [\"balancer\"]\n"),
+               Catch::Contains("server.trusted_proxies") && Catch::Contains("not an IP address"));
+    CHECK_THAT(error_of("[server]\ntrusted_proxies = \"127.0.0.1\"\n"), Catch::Contains("must be an array"));
+}
