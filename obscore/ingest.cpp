@@ -87,10 +87,35 @@ IngestSummary ingest(ArchiveWriter& store, const std::vector<std::string>& paths
     // A store failure ends the run: what was upserted is committed (if the
     // store still can), and the caller gets the summary so far.
     bool in_transaction = false;
+    // The events of the files upserted in the open transaction: a failed
+    // commit takes them back (a store may report errors only at commit, as
+    // the PostgreSQL writer does for the rows it sends in bulk then).
+    std::vector<std::size_t> uncommitted_events;
+    auto take_back = [&](const std::string& why) {
+        for (std::size_t i : uncommitted_events) {
+            auto& ev = summary.events[i];
+            if (!ev.ingested) continue;
+            ev.ingested = false;
+            ev.reason = "not stored: the transaction holding it failed: " + why;
+            --summary.ingested;
+            ++summary.skipped;
+        }
+        uncommitted_events.clear();
+    };
+    auto commit = [&] {
+        in_transaction = false;
+        try {
+            store.commit();
+        } catch (const StoreError& e) {
+            take_back(e.what());
+            throw;
+        }
+        uncommitted_events.clear();
+    };
     auto abort_run = [&](const std::string& file, const std::string& why) -> IngestAborted {
         if (in_transaction) {
             try {
-                store.commit();
+                commit();
             } catch (const std::exception&) {
             }
         }
@@ -140,21 +165,20 @@ IngestSummary ingest(ArchiveWriter& store, const std::vector<std::string>& paths
         }
         ev.ingested = true;
         ev.obs_publisher_did = r.record->obs_publisher_did;
+        uncommitted_events.push_back(summary.events.size());
         report(std::move(ev));
         if (++uncommitted >= kCommitEvery) {
-            in_transaction = false;
             uncommitted = 0;
             try {
-                store.commit();
+                commit();
             } catch (const StoreError& e) {
                 throw abort_run("", e.what());
             }
         }
     }
     if (in_transaction) {
-        in_transaction = false;
         try {
-            store.commit();
+            commit();
         } catch (const StoreError& e) {
             throw abort_run("", e.what());
         }

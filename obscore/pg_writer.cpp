@@ -92,13 +92,20 @@ class PgWriter final : public ArchiveWriter {
 public:
     PgWriter(const std::string& url, const std::vector<ExtensionColumn>& extension_columns)
         : url_(url), pg_(std::make_unique<PgSession>(url, "voserver ingest")) {
+        pg_->exec("SET client_encoding = 'UTF8'", "set the client encoding");
         if (pg_->value("SELECT to_regclass('ivoa.obscore') IS NULL", "look for ivoa.obscore") == "t") {
             pg_.reset();
             create_layout(extension_columns);
             pg_ = std::make_unique<PgSession>(url, "voserver ingest");
+            pg_->exec("SET client_encoding = 'UTF8'", "set the client encoding");
         }
         columns_ = obscore_columns();
-        for (const auto& c : extension_columns) columns_.push_back(c.def);
+        for (const auto& c : extension_columns) {
+            columns_.push_back(c.def);
+            // computed from the stored rows after the upserts: a re-ingested
+            // row keeps its value until then (as in the SQLite store)
+            if (!c.adql.empty() || c.data_rights) derived_.insert(c.def.name);
+        }
         check_columns();
         for (const auto& c : columns_) column_list_ += (column_list_.empty() ? "" : ", ") + quote_ident(c.name);
         backend_ = open_pg_query_backend(url);
@@ -107,16 +114,21 @@ public:
     std::string name() const override { return pg_->where(); }
 
     void begin() override {
-        pg_->exec("BEGIN; SET LOCAL client_min_messages = warning; SELECT pg_advisory_xact_lock(" +
-                      std::string(kPgLoadLockKey) + ")",
-                  "begin", PGRES_TUPLES_OK);
-        // The staging tables have the published columns' types (and none of
-        // the columns the layout adds for itself, such as index companions).
-        pg_->exec(std::string("CREATE TEMP TABLE IF NOT EXISTS ") + kStageRows + " AS SELECT " + column_list_ +
-                      " FROM ivoa.obscore WITH NO DATA; CREATE TEMP TABLE IF NOT EXISTS " + kStageFiles +
-                      " AS SELECT obs_publisher_did, path, size_bytes, mtime, image_hdus FROM voserver.files WITH "
-                      "NO DATA",
-                  "create the staging tables");
+        try {
+            pg_->exec("BEGIN; SET LOCAL client_min_messages = warning; SELECT pg_advisory_xact_lock(" +
+                          std::string(kPgLoadLockKey) + ")",
+                      "begin", PGRES_TUPLES_OK);
+            // The staging tables have the published columns' types (and none of
+            // the columns the layout adds for itself, such as index companions).
+            pg_->exec(std::string("CREATE TEMP TABLE IF NOT EXISTS ") + kStageRows + " AS SELECT " + column_list_ +
+                          " FROM ivoa.obscore WITH NO DATA; CREATE TEMP TABLE IF NOT EXISTS " + kStageFiles +
+                          " AS SELECT obs_publisher_did, path, size_bytes, mtime, image_hdus FROM voserver.files "
+                          "WITH NO DATA",
+                      "create the staging tables");
+        } catch (...) {
+            pg_->rollback();
+            throw;
+        }
         in_transaction_ = true;
     }
 
@@ -223,7 +235,7 @@ private:
         copy(kStageFiles, "obs_publisher_did, path, size_bytes, mtime, image_hdus", files_);
         std::string updates;
         for (const auto& c : columns_)
-            if (c.name != "obs_publisher_did")
+            if (c.name != "obs_publisher_did" && !derived_.count(c.name))
                 updates += (updates.empty() ? "" : ", ") + quote_ident(c.name) + " = EXCLUDED." + quote_ident(c.name);
         pg_->exec("INSERT INTO ivoa.obscore (" + column_list_ + ") SELECT " + column_list_ + " FROM " + kStageRows +
                       " ON CONFLICT (obs_publisher_did) DO UPDATE SET " + updates +
@@ -307,6 +319,7 @@ private:
     std::string url_;
     std::unique_ptr<PgSession> pg_;
     std::vector<ColumnDef> columns_;
+    std::set<std::string> derived_;  // extension columns computed by update_derived_columns()
     std::string column_list_;
     std::unique_ptr<QueryBackend> backend_;
     Pending rows_, files_;

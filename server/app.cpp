@@ -70,8 +70,11 @@ std::string client_address(const std::string& remote) {
 /// `proxy_add_x_forwarded_for` follow; RFC 7239 section 5.2 describes it).
 std::string client_of(const Request& req, const std::vector<std::string>& trusted_proxies) {
     std::string client = client_address(req.remote);
+    if (!client.empty() && client.front() == '[' && client.back() == ']') client = client.substr(1, client.size() - 2);
+    if (trusted_proxies.empty()) return client;
     const auto trusted = [&](const std::string& a) {
-        return std::find(trusted_proxies.begin(), trusted_proxies.end(), a) != trusted_proxies.end();
+        const std::string n = normalized_address(a);
+        return !n.empty() && std::find(trusted_proxies.begin(), trusted_proxies.end(), n) != trusted_proxies.end();
     };
     if (!trusted(client)) return client;
     std::vector<std::string> chain;
@@ -536,7 +539,7 @@ struct App::Impl {
             const votable::Sink to_channel = [&](std::string_view chunk) { channel->write(chunk); };
             std::optional<votable::GzipSink> gz;
             if (job.gzip) gz.emplace(to_channel);
-            lane.engine(worker).run(
+            const QueryOutcome outcome = lane.engine(worker).run(
                 q,
                 [&] {
                     std::vector<std::pair<std::string, std::string>> headers;
@@ -547,7 +550,9 @@ struct App::Impl {
                 gz ? gz->sink() : to_channel);
             if (gz) gz->finish();
             channel->finish();
-            database_down = false;
+            // a query that failed after its first row (the database lost
+            // mid-stream) says nothing about the database being back
+            if (!outcome.error) database_down = false;
         } catch (const ExpressExpired&) {
             return false;
         } catch (const votable::SinkClosed&) {

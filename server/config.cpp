@@ -256,11 +256,10 @@ Config parse_config(const std::string& text, const std::string& path) {
                       if (!x.is_array()) s.fail(k, "must be an array of IP addresses");
                       for (const auto& d : *x.as_array()) {
                           if (!d.is_string()) s.fail(k, "must be an array of IP addresses");
-                          boost::system::error_code ec;
                           const std::string a = *d.value<std::string>();
-                          boost::asio::ip::make_address(a, ec);
-                          if (ec) s.fail(k, "\"" + a + "\" is not an IP address");
-                          c.server.trusted_proxies.push_back(a);
+                          const std::string n = normalized_address(a);
+                          if (n.empty()) s.fail(k, "\"" + a + "\" is not an IP address");
+                          c.server.trusted_proxies.push_back(n);
                       }
                   }},
                  {"query_workers",
@@ -643,6 +642,15 @@ Config parse_config(const std::string& text, const std::string& path) {
         throw ConfigError(file + ": limits.maxrec_default: must not exceed limits.maxrec_hard (" +
                           std::to_string(c.limits.maxrec_default) + " > " + std::to_string(c.limits.maxrec_hard) + ")");
     return c;
+}
+
+std::string normalized_address(const std::string& text) {
+    boost::system::error_code ec;
+    auto a = boost::asio::ip::make_address(text, ec);
+    if (ec) return "";
+    if (a.is_v6() && a.to_v6().is_v4_mapped())
+        a = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, a.to_v6());
+    return a.to_string();
 }
 
 Config load_config(const std::string& path) {

@@ -34,10 +34,11 @@ struct ServerConfig {
     std::string base_url;
     bool base_url_explicit = false;
     /// Addresses of the load balancers / reverse proxies in front of this
-    /// server (e.g. ["127.0.0.1"]): for a request from one of them, the
-    /// client is the right-most X-Forwarded-For address that is not itself
-    /// a trusted proxy, which is what per-client limits count and the access
-    /// log shows. Requests from other addresses never have X-Forwarded-For
+    /// server (e.g. ["127.0.0.1"]; kept in normalized_address() form): for a
+    /// request from one of them, the client is the right-most
+    /// X-Forwarded-For address that is not itself a trusted proxy, which is
+    /// what per-client limits count (the access log shows the connection's
+    /// address). Requests from other addresses never have X-Forwarded-For
     /// believed (it is the client's to forge).
     std::vector<std::string> trusted_proxies;
     int threads = 2;        ///< I/O threads (network only)
@@ -213,6 +214,11 @@ std::vector<obscore::ExtensionColumn> load_profile(const std::string& path);
 /// Reads and checks a configuration file. Unknown keys or sections and values
 /// of the wrong type or range are errors naming the key. Throws ConfigError.
 Config load_config(const std::string& path);
+
+/// `text` as an IP address in one canonical text form (IPv6 compressed and
+/// lower case, an IPv4-mapped IPv6 address as plain IPv4), "" when it is not
+/// an IP address. What trusted_proxies and client addresses are compared in.
+std::string normalized_address(const std::string& text);
 
 /// Parses configuration text; `path` is used in messages and to resolve
 /// relative paths (its directory; the working directory if `path` is empty).

@@ -66,12 +66,25 @@ public:
     /// stores; 0 otherwise). Cheap: polled several times a second.
     virtual std::uint64_t change_stamp() const { return 0; }
 
-    /// Records that the EXECUTING jobs `ids` are alive at `t` (shared stores).
-    virtual void heartbeat(const std::vector<std::string>& ids, Time t) {}
+    /// Records that the EXECUTING jobs `ids` are alive now, by the store's
+    /// clock (shared stores; every write of a job counts as a sign of life too).
+    virtual void heartbeat(const std::vector<std::string>& ids) {}
 
-    /// EXECUTING jobs whose last heartbeat (or start) is before `t`: jobs
-    /// whose instance stopped without ending them (shared stores).
-    virtual std::vector<Job> stale_executing(Time t) const { return {}; }
+    /// EXECUTING jobs without a sign of life for more than `seconds` by the
+    /// store's clock (so instances' clocks need not agree): jobs whose
+    /// instance stopped without ending them (shared stores).
+    virtual std::vector<Job> stale_executing(std::int64_t seconds) const { return {}; }
+
+    /// Bytes of all results of COMPLETED jobs (the results quota).
+    virtual std::int64_t results_bytes() const {
+        std::int64_t total = 0;
+        JobFilter completed;
+        completed.phases = {Phase::COMPLETED};
+        for (const auto& j : list(completed))
+            if (const auto full = find(j.id))
+                for (const auto& r : full->results) total += r.size;
+        return total;
+    }
 };
 
 /// A JobStore in one SQLite file in WAL mode (crash-safe: each change is one

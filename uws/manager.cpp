@@ -36,7 +36,7 @@ struct JobManager::Impl {
 
     struct Running {
         std::atomic<bool> cancel{false};
-        bool aborted = false;
+        std::atomic<bool> aborted{false};  // set by ABORT here or, on a shared store, by the watcher
     };
 
     mutable std::mutex mutex;
@@ -51,10 +51,6 @@ struct JobManager::Impl {
     std::thread reaper;
     std::condition_variable reaper_cv;
     std::thread watcher;  // shared stores only: other instances' changes, heartbeats, orphans
-
-    /// A shared store's EXECUTING job whose instance has not sent a
-    /// heartbeat for this long is taken to have stopped (killed, crashed).
-    static constexpr Time kStaleSeconds = 15;
 
     std::string new_id() {
         static const char* hex = "0123456789abcdef";
@@ -76,22 +72,14 @@ struct JobManager::Impl {
         return *j;
     }
 
-    void save(const Job& j) {
-        store->update(j);
+    /// Stores `j` if its stored phase is still `expected` (read-modify-write
+    /// without losing another instance's change on a shared store); false,
+    /// storing nothing, when the job changed phase meanwhile.
+    bool save(const Job& j, Phase expected) {
+        if (!store->update_if(j, expected)) return false;
         ++changes;
         changed.notify_all();
-    }
-
-    std::int64_t results_bytes() const {
-        std::int64_t total = 0;
-        JobFilter all;
-        all.phases = {Phase::COMPLETED};
-        for (const auto& j : store->list(all)) {
-            auto full = store->find(j.id);
-            if (full)
-                for (const auto& r : full->results) total += r.size;
-        }
-        return total;
+        return true;
     }
 
     void worker_loop() {
@@ -105,26 +93,32 @@ struct JobManager::Impl {
                 if (stopping) return;
                 id = queue.front();
                 queue.pop_front();
-                auto found = store->find(id);
-                if (!found || found->phase != Phase::QUEUED) continue;  // aborted or destroyed meanwhile
-                job = *found;
-                if (results_bytes() >= options.results_quota_bytes) {
-                    job.phase = Phase::ERROR;
-                    job.error_message = "the results quota of this service (" +
-                                        std::to_string(options.results_quota_bytes) +
-                                        " bytes) is used up; delete finished jobs or try again later";
-                    job.error_fatal = false;
-                    job.end_time = now();
-                    save(job);
+                // A store failure here leaves the job QUEUED: a shared store's
+                // watcher queues it again; a local store at the next start.
+                try {
+                    auto found = store->find(id);
+                    if (!found || found->phase != Phase::QUEUED) continue;  // aborted or destroyed meanwhile
+                    job = *found;
+                    if (store->results_bytes() >= options.results_quota_bytes) {
+                        Job refused = job;
+                        refused.phase = Phase::ERROR;
+                        refused.error_message = "the results quota of this service (" +
+                                                std::to_string(options.results_quota_bytes) +
+                                                " bytes) is used up; delete finished jobs or try again later";
+                        refused.error_fatal = false;
+                        refused.end_time = now();
+                        if (store->update_if(refused, Phase::QUEUED)) notify();
+                        continue;
+                    }
+                    job.phase = Phase::EXECUTING;
+                    job.start_time = now();
+                    if (job.execution_duration > 0) job.quote = *job.start_time + job.execution_duration;
+                    // the claim: on a shared store another instance may have taken it
+                    if (!store->update_if(job, Phase::QUEUED)) continue;
+                } catch (const std::exception&) {
                     continue;
                 }
-                job.phase = Phase::EXECUTING;
-                job.start_time = now();
-                if (job.execution_duration > 0) job.quote = *job.start_time + job.execution_duration;
-                // the claim: on a shared store another instance may have taken it
-                if (!store->update_if(job, Phase::QUEUED)) continue;
-                ++changes;
-                changed.notify_all();
+                notify();
                 run = std::make_shared<Running>();
                 running[id] = run;
             }
@@ -154,20 +148,48 @@ struct JobManager::Impl {
                     failure = "unknown error";
                 }
             }
+            // The end is recorded even through a store outage (retried, the
+            // job kept in `running` so that its heartbeats go on meanwhile).
             std::unique_lock lk(mutex);
-            running.erase(id);
-            auto current = store->find(id);
-            if (!current) {  // destroyed while running
-                fs::remove_all(job_dir(id), ec);
-                continue;
+            for (int attempt = 0;; ++attempt) {
+                try {
+                    record_end(id, *run, failed, failure, produced);
+                    break;
+                } catch (const std::exception&) {
+                    if (stopping || attempt >= 120) break;  // the record stays EXECUTING: an orphan for the watcher
+                    lk.unlock();
+                    std::this_thread::sleep_for(std::chrono::seconds(1));
+                    lk.lock();
+                }
             }
-            job = *current;
+            running.erase(id);
+        }
+    }
+
+    /// Wakes WAITs (and watchers of change_count) after a change. Under `mutex`.
+    void notify() {
+        ++changes;
+        changed.notify_all();
+    }
+
+    /// Records how the run of job `id` ended (under `mutex`); throws
+    /// JobStoreError when the store fails.
+    void record_end(const std::string& id, const Running& run, bool failed, const std::string& failure,
+                    const std::vector<ProducedResult>& produced) {
+        std::error_code ec;
+        auto current = store->find(id);
+        if (!current) {  // destroyed while running
+            fs::remove_all(job_dir(id), ec);
+            return;
+        }
+        {
+            Job job = *current;
             job.end_time = now();
             job.results.clear();
-            if (run->aborted) {
+            if (run.aborted) {
                 job.phase = Phase::ABORTED;
                 fs::remove_all(job_dir(id), ec);
-            } else if (stopping && run->cancel) {
+            } else if (stopping && run.cancel) {
                 if (options.rerun_interrupted) {
                     job.phase = Phase::QUEUED;
                     job.start_time.reset();
@@ -191,12 +213,10 @@ struct JobManager::Impl {
             }
             // Unless another instance ended it meanwhile (ABORT through it, or
             // taken as orphaned): then its record stands and these results go.
-            if (store->update_if(job, Phase::EXECUTING)) {
-                ++changes;
-                changed.notify_all();
-            } else {
+            if (store->update_if(job, Phase::EXECUTING))
+                notify();
+            else
                 fs::remove_all(job_dir(id), ec);
-            }
         }
     }
 
@@ -232,7 +252,7 @@ struct JobManager::Impl {
                 if (++tick % 10 == 0) {
                     std::vector<std::string> ids;
                     for (auto& [id, run] : mine) ids.push_back(id);
-                    store->heartbeat(ids, now());
+                    store->heartbeat(ids);
                 }
                 if (tick % 25 == 0) take_over_orphans();
             } catch (...) {
@@ -243,7 +263,7 @@ struct JobManager::Impl {
     }
 
     void take_over_orphans() {
-        for (auto j : store->stale_executing(now() - kStaleSeconds)) {
+        for (auto j : store->stale_executing(options.stale_seconds)) {
             {
                 std::lock_guard g(mutex);
                 if (running.count(j.id)) continue;
@@ -402,8 +422,10 @@ Job JobManager::run(const std::string& id) {
     if (impl_->queue.size() >= impl_->options.max_queued)
         throw JobStateError("too many jobs queued (" + std::to_string(impl_->options.max_queued) +
                             "); the job stays PENDING, run it again later");
+    const Phase was = j.phase;
     j.phase = Phase::QUEUED;
-    impl_->save(j);
+    // RUN through another instance at the same moment: one of them queues it
+    if (!impl_->save(j, was)) return impl_->must_find(id);
     impl_->queue.push_back(id);
     impl_->work.notify_one();
     return j;
@@ -437,9 +459,11 @@ Job JobManager::abort(const std::string& id) {
     if (j.phase == Phase::PENDING || j.phase == Phase::QUEUED || j.phase == Phase::HELD ||
         j.phase == Phase::SUSPENDED) {
         impl_->queue.erase(std::remove(impl_->queue.begin(), impl_->queue.end(), id), impl_->queue.end());
+        const Phase was = j.phase;
         j.phase = Phase::ABORTED;
         j.end_time = now();
-        impl_->save(j);
+        // claimed by another instance meanwhile: the client sees EXECUTING and may abort again
+        if (!impl_->save(j, was)) return impl_->must_find(id);
     }
     return j;
 }
@@ -461,7 +485,7 @@ Job JobManager::set_parameters(const std::string& id,
         else
             j.parameters.emplace_back(k, v);
     }
-    impl_->save(j);
+    if (!impl_->save(j, Phase::PENDING)) throw JobStateError("the job left PENDING meanwhile; its parameters stay");
     return j;
 }
 
@@ -510,7 +534,7 @@ void JobManager::attach(const std::string& id, const std::string& name, std::str
     if (j.phase != Phase::PENDING)
         throw JobStateError(std::string("the input files of a job cannot change once it has left PENDING (it is ") +
                             to_string(j.phase) + ")");
-    if (impl_->results_bytes() + static_cast<std::int64_t>(content.size()) > impl_->options.results_quota_bytes)
+    if (impl_->store->results_bytes() + static_cast<std::int64_t>(content.size()) > impl_->options.results_quota_bytes)
         throw JobStateError("the results quota of this service (" + std::to_string(impl_->options.results_quota_bytes) +
                             " bytes) has no room for this upload; delete finished jobs or try again later");
     std::error_code ec;
@@ -535,16 +559,20 @@ Job JobManager::set_execution_duration(const std::string& id, std::int64_t secon
                             to_string(j.phase) + ")");
     const std::int64_t cap = impl_->options.max_execution_duration;
     j.execution_duration = (seconds <= 0 || (cap > 0 && seconds > cap)) ? cap : seconds;
-    impl_->save(j);
+    if (!impl_->save(j, Phase::PENDING)) throw JobStateError("the job left PENDING meanwhile; EXECUTIONDURATION stays");
     return j;
 }
 
 Job JobManager::set_destruction(const std::string& id, Time t) {
     std::lock_guard lk(impl_->mutex);
-    Job j = impl_->must_find(id);
-    j.destruction = std::min(t, j.creation_time + impl_->options.max_retention);
-    impl_->save(j);
-    return j;
+    // read-modify-write again when the job changed phase meanwhile (it
+    // completed on another instance: its results must not be lost)
+    for (int attempt = 0;; ++attempt) {
+        Job j = impl_->must_find(id);
+        j.destruction = std::min(t, j.creation_time + impl_->options.max_retention);
+        if (impl_->save(j, j.phase)) return j;
+        if (attempt >= 5) throw JobStateError("the job keeps changing; set DESTRUCTION again");
+    }
 }
 
 std::optional<Job> JobManager::wait(const std::string& id, int seconds, std::optional<Phase> phase) {

@@ -82,6 +82,11 @@ struct ManagerOptions {
     /// What a job found EXECUTING at start-up becomes: true = QUEUED again
     /// (it runs from the start), false = ERROR saying the server restarted.
     bool rerun_interrupted = false;
+    /// On a store shared by several instances: an EXECUTING job without a
+    /// heartbeat for this many seconds (by the store's clock; instances send
+    /// one every 2 s) belongs to an instance that stopped, and is ended in
+    /// ERROR by whichever instance notices first.
+    std::int64_t stale_seconds = 15;
 };
 
 /// The job manager. Thread-safe. Methods throw JobStoreError on storage

@@ -13,6 +13,10 @@ namespace {
 
 using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
 
+/// The store's clock in UWS time (seconds since the epoch): heartbeats and
+/// their staleness are judged by one clock, whatever the instances' clocks say.
+constexpr const char* kNow = "extract(epoch from clock_timestamp())::bigint";
+
 /// `message` on one line (libpq's end in a newline and may hold several).
 std::string one_line(const char* message) {
     std::string out;
@@ -176,26 +180,36 @@ public:
 
     std::uint64_t change_stamp() const override {
         std::lock_guard lk(mutex_);
-        auto r = exec("SELECT last_value FROM " + schema_ + ".change_seq", {}, PGRES_TUPLES_OK);
+        // before the first nextval last_value is already 1: is_called tells them apart
+        auto r = exec("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM " + schema_ + ".change_seq", {},
+                      PGRES_TUPLES_OK);
         return PQntuples(r.get()) == 1 ? static_cast<std::uint64_t>(to_int(PQgetvalue(r.get(), 0, 0))) : 0;
     }
 
-    void heartbeat(const std::vector<std::string>& ids, Time t) override {
+    void heartbeat(const std::vector<std::string>& ids) override {
         if (ids.empty()) return;
         std::lock_guard lk(mutex_);
         std::string list;
         Params p;
-        p.add(t);
         for (const auto& id : ids) {
             p.add(id);
             list += (list.empty() ? "$" : ", $") + std::to_string(p.size());
         }
-        exec("UPDATE " + schema_ + ".job SET heartbeat = $1 WHERE phase = 'EXECUTING' AND id IN (" + list + ")", p,
-             PGRES_COMMAND_OK);
+        exec("UPDATE " + schema_ + ".job SET heartbeat = " + kNow + " WHERE phase = 'EXECUTING' AND id IN (" + list +
+                 ")",
+             p, PGRES_COMMAND_OK);
     }
 
-    std::vector<Job> stale_executing(Time t) const override {
-        return jobs_where("phase = 'EXECUTING' AND coalesce(heartbeat, start_time, creation_time) < $1", t);
+    std::vector<Job> stale_executing(std::int64_t seconds) const override {
+        return jobs_where("phase = 'EXECUTING' AND heartbeat < " + std::string(kNow) + " - $1", seconds);
+    }
+
+    std::int64_t results_bytes() const override {
+        std::lock_guard lk(mutex_);
+        auto r = exec("SELECT coalesce(sum(r.size), 0) FROM " + schema_ + ".result r JOIN " + schema_ +
+                          ".job j ON j.id = r.job_id WHERE j.phase = 'COMPLETED'",
+                      {}, PGRES_TUPLES_OK);
+        return to_int(PQgetvalue(r.get(), 0, 0));
     }
 
 private:
@@ -207,7 +221,11 @@ private:
         void commit() {
             st.exec("COMMIT", {}, PGRES_COMMAND_OK);
             done = true;
-            st.bump();  // after the commit: whoever sees the new stamp reads the new rows
+            try {
+                st.bump();  // after the commit: whoever sees the new stamp reads the new rows
+            } catch (const JobStoreError&) {
+                // committed; the others see it at the next change (or their own polls)
+            }
         }
         ~Transaction() {
             if (!done) PQclear(PQexec(st.conn_, "ROLLBACK"));
@@ -249,7 +267,7 @@ private:
                schema_ + ".job";
     }
 
-    std::vector<Job> jobs_where(const std::string& condition, Time t) const {
+    std::vector<Job> jobs_where(const std::string& condition, std::int64_t t) const {
         std::lock_guard lk(mutex_);
         auto r = exec(select_jobs() + " WHERE " + condition, Params().add(t), PGRES_TUPLES_OK);
         std::vector<Job> out;
@@ -272,12 +290,14 @@ private:
         p.add(j.error_message).add(std::string(j.error_fatal ? "t" : "f"));
         exec(insert ? "INSERT INTO " + schema_ +
                           ".job (id, run_id, owner, phase, creation_time, start_time, end_time, execution_duration, "
-                          "destruction, quote, error_message, error_fatal) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-                          "$9, $10, $11, $12)"
+                          "destruction, quote, error_message, error_fatal, heartbeat) VALUES ($1, $2, $3, $4, $5, $6, "
+                          "$7, $8, $9, $10, $11, $12, " +
+                          kNow + ")"
                     : "UPDATE " + schema_ +
                           ".job SET run_id = $2, owner = $3, phase = $4, creation_time = $5, start_time = $6, "
                           "end_time = $7, execution_duration = $8, destruction = $9, quote = $10, error_message = "
-                          "$11, error_fatal = $12 WHERE id = $1",
+                          "$11, error_fatal = $12, heartbeat = " +
+                          kNow + " WHERE id = $1",
              p, PGRES_COMMAND_OK);
     }
 

@@ -148,3 +148,44 @@ TEST_CASE("bad inputs are events, not crashes", "[ingest]") {
     CHECK(s.ingested == 0);
     CHECK(store->count_rows() == 0);
 }
+
+namespace {
+
+/// A store that accepts upserts and fails at commit (as the PostgreSQL
+/// writer reports a bad row only when it sends the transaction's rows).
+class FailingAtCommit : public ArchiveWriter {
+public:
+    explicit FailingAtCommit(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
+    std::string name() const override { return "failing"; }
+    void begin() override {}
+    void upsert(const ObsCoreRecord&, const ProductFile&) override { ++upserts; }
+    void commit() override { throw StoreError("store failing: COPY: invalid byte sequence (test)"); }
+    const vo::adql::Catalog& catalog() const override { return inner_->catalog(); }
+    long long count_rows() const override { return 0; }
+    void update_derived_columns(const std::vector<ExtensionColumn>&, const std::string&, std::time_t) override {}
+    int upserts = 0;
+
+private:
+    std::unique_ptr<Store> inner_;
+};
+
+}  // namespace
+
+// Regression (review): files upserted into a transaction whose commit failed
+// were still counted as ingested in the summary and the error message.
+TEST_CASE("a failed commit takes back the files of its transaction from the summary", "[ingest]") {
+    TempDir tmp;
+    FailingAtCommit store(Store::open_for_write((tmp.path / "store.sqlite").string()));
+    try {
+        ingest(store, {kFits + "/muse"}, options());
+        FAIL("no IngestAborted");
+    } catch (const IngestAborted& e) {
+        REQUIRE(store.upserts > 0);
+        CHECK(e.summary().ingested == 0);
+        int taken_back = 0;
+        for (const auto& ev : e.summary().events)
+            if (ev.reason.find("not stored: the transaction holding it failed") != std::string::npos) ++taken_back;
+        CHECK(taken_back == store.upserts);
+        CHECK_THAT(std::string(e.what()), Catch::Contains("ingested 0") && Catch::Contains("invalid byte sequence"));
+    }
+}

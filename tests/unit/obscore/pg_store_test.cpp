@@ -407,6 +407,13 @@ TEST_CASE("ingest writes straight into PostgreSQL: layout made once, upserts by 
           Approx(299792458.0 / 2.65e-3 / 1e9));
     CHECK(value(w, "SELECT data_rights FROM ivoa.obscore WHERE obs_id = 'obs0'") == "Public");
     CHECK(value(w, "SELECT data_rights FROM ivoa.obscore WHERE obs_id = 'obs1'") == "Proprietary");
+    // Regression (review): a re-ingested row kept its derived values until they
+    // are computed again (the upsert set them to NULL in between)
+    writer->begin();
+    writer->upsert(changed, ProductFile{"/data/obs0.fits", 1000, 1700000003, {1}});
+    writer->commit();
+    CHECK(value(w, "SELECT data_rights FROM ivoa.obscore WHERE obs_id = 'obs0'") == "Public");
+    CHECK(value(w, "SELECT frequency FROM ivoa.obscore WHERE obs_id = 'obs0'") != "<null>");
 
     // a transaction that is not committed leaves nothing behind
     writer->begin();

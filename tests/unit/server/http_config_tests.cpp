@@ -88,3 +88,13 @@ jobs_database = "postgresql://voserver_writer@db.example.org:5432/archive"
                Catch::Contains("server.trusted_proxies") && Catch::Contains("not an IP address"));
     CHECK_THAT(error_of("[server]\ntrusted_proxies = \"127.0.0.1\"\n"), Catch::Contains("must be an array"));
 }
+
+TEST_CASE("addresses compare in one form: IPv4-mapped IPv6 is IPv4, IPv6 in lower case", "[config][http]") {
+    CHECK(normalized_address("10.0.0.5") == "10.0.0.5");
+    CHECK(normalized_address("::ffff:10.0.0.5") == "10.0.0.5");
+    CHECK(normalized_address("2001:DB8::1") == "2001:db8::1");
+    CHECK(normalized_address("balancer").empty());
+    CHECK(
+        parse_config("[server]\ntrusted_proxies = [\"::FFFF:127.0.0.1\"]\n", "/etc/vo/t.toml").server.trusted_proxies ==
+        std::vector<std::string>{"127.0.0.1"});
+}

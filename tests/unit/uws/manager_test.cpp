@@ -3,6 +3,7 @@
 // a real result file.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -233,4 +234,51 @@ TEST_CASE("after a restart every job is there; QUEUED ones run, EXECUTING ones e
     while (q && is_active(q->phase)) q = m.wait("queuedjob", 5, std::nullopt);
     REQUIRE(q->phase == Phase::COMPLETED);
     CHECK(slurp(q->results[0].path) == "after restart");
+}
+
+namespace {
+
+/// A job store whose recording of a job's end fails a few times (a database
+/// outage just as a job ends), then works.
+class FlakyStore : public JobStore {
+public:
+    FlakyStore(std::unique_ptr<JobStore> inner, int failures) : inner_(std::move(inner)), failures_(failures) {}
+    void insert(const Job& job) override { inner_->insert(job); }
+    void update(const Job& job) override { inner_->update(job); }
+    std::optional<Job> find(const std::string& id) const override { return inner_->find(id); }
+    std::vector<Job> list(const JobFilter& filter) const override { return inner_->list(filter); }
+    void remove(const std::string& id) override { inner_->remove(id); }
+    std::vector<Job> due_for_destruction(Time t) const override { return inner_->due_for_destruction(t); }
+    bool update_if(const Job& job, Phase expected) override {
+        if (expected == Phase::EXECUTING && failures_ > 0) {
+            --failures_;
+            throw JobStoreError("job store: connection lost (test)");
+        }
+        return inner_->update_if(job, expected);
+    }
+
+private:
+    std::unique_ptr<JobStore> inner_;
+    std::atomic<int> failures_;
+};
+
+}  // namespace
+
+// Regression (review): a JobStoreError in a worker escaped its thread and
+// terminated the server; the end of a job is now retried until the store is back.
+TEST_CASE("a job store failure as a job ends is retried, not fatal", "[uws]") {
+    TempDir d;
+    auto store = std::make_unique<FlakyStore>(open_sqlite_job_store((d.path / "jobs.sqlite").string()), 2);
+    JobManager m(std::move(store), test_executor(), options(d));
+    Job j = m.create({{"TEXT", "still here"}}, "", "");
+    m.run(j.id);
+    std::optional<Job> w;
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    do {
+        w = m.wait(j.id, 1, std::nullopt);
+    } while (w && is_active(w->phase) && std::chrono::steady_clock::now() < until);
+    REQUIRE(w);
+    CHECK(w->phase == Phase::COMPLETED);
+    REQUIRE(w->results.size() == 1);
+    CHECK(slurp(w->results[0].path) == "still here");
 }

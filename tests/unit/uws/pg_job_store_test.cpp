@@ -51,7 +51,8 @@ private:
         const std::string made =
             std::string(VO_SOURCE_DIR) + "/scripts/postgres createdb " + name_ + " >/dev/null 2>&1";
         if (std::system(made.c_str()) != 0) return;
-        url_ = "postgresql://voserver_writer@127.0.0.1:54329/" + name_;
+        const char* port = std::getenv("VO_PG_PORT");  // the cluster of scripts/postgres
+        url_ = "postgresql://voserver_writer@127.0.0.1:" + std::string(port && *port ? port : "54329") + "/" + name_;
     }
     std::string name_;
     std::string url_;
@@ -225,21 +226,41 @@ TEST_CASE("a job whose instance stopped without a word ends in ERROR through ano
     orphan.destruction = now() + 3600;
     orphan.parameters = {{"QUERY", "SELECT 1"}};
     store->insert(orphan);
-    Job alive = orphan;  // an EXECUTING job of an instance that still runs
+    Job alive = orphan;  // an EXECUTING job of an instance that still runs: its heartbeats go on
     alive.id = "alive00000000000001";
-    alive.start_time = now() - 60;
     store->insert(alive);
-    store->heartbeat({alive.id}, now());
-    store.reset();
+    std::atomic<bool> done{false};
+    std::thread beating([&] {
+        while (!done) {
+            store->heartbeat({alive.id});
+            std::this_thread::sleep_for(300ms);
+        }
+    });
 
-    JobManager b(open_pg_job_store(url, schema), counting_executor(runs), options(d));
+    ManagerOptions o = options(d);
+    o.stale_seconds = 2;
+    JobManager b(open_pg_job_store(url, schema), counting_executor(runs), o);
     // at start-up it leaves both alone (either could be running elsewhere) ...
     CHECK(b.find(orphan.id)->phase == Phase::EXECUTING);
-    // ... then takes over the one without heartbeats (within its 5 s check)
+    // ... then takes over the one without heartbeats (stale after 2 s, checked every 5 s)
     const auto j = poll(b, orphan.id, Phase::ERROR);
+    done = true;
+    beating.join();
     REQUIRE(j);
     CHECK(j->phase == Phase::ERROR);
     CHECK(j->error_message.find("stopped (killed or crashed)") != std::string::npos);
     CHECK(b.find(alive.id)->phase == Phase::EXECUTING);
     CHECK(runs.count.empty());
+}
+
+// Regression (review): before the first nextval a sequence's last_value is
+// already 1, so the first change of a fresh store never reached the other
+// instances (a WAIT there slept to its timeout).
+TEST_CASE("the very first change of a fresh shared store wakes the other instance", "[uws][pg]") {
+    REQUIRE_POSTGRES(url);
+    TwoInstances two(url);
+    std::this_thread::sleep_for(500ms);  // b's watcher has read the stamp of the empty store
+    const std::uint64_t before = two.b.change_count();
+    two.a.create({{"TEXT", "first"}}, "", "");
+    CHECK(two.b.wait_for_change(before, 3000ms) != before);
 }
