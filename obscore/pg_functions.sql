@@ -322,6 +322,27 @@ END $$;
 
 -- ---------------------------------------------------------------- predicates
 
+-- A point (degrees) in a RANGE_S2D (v: ra_min, ra_max, dec_min, dec_max),
+-- computed as the SQLite library's S2LatLngRect does: dec in [dec_min,
+-- dec_max]; RA in the interval from ra_min to ra_max going east (both ends
+-- reduced to (-180, 180], wrapping through 180; a width of 360 or more is
+-- every RA). pgSphere's sbox is not that box once a corner is at a pole.
+CREATE OR REPLACE FUNCTION adql_point_in_range(ra double precision, dc double precision, v double precision[])
+  RETURNS boolean LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS
+$$ DECLARE lo double precision; hi double precision; p double precision;
+BEGIN
+  IF dc < v[3] OR dc > v[4] THEN RETURN false; END IF;
+  IF v[2] - v[1] >= 360 THEN RETURN true; END IF;
+  lo := v[1] - 360 * round(v[1] / 360);
+  hi := v[2] - 360 * round(v[2] / 360);
+  p := ra - 360 * round(ra / 360);
+  IF lo = -180 AND hi <> 180 THEN lo := 180; END IF;
+  IF hi = -180 AND lo <> 180 THEN hi := 180; END IF;
+  IF p = -180 THEN p := 180; END IF;
+  IF lo <= hi THEN RETURN p >= lo AND p <= hi; END IF;
+  RETURN p >= lo OR p <= hi;
+END $$;
+
 -- 1 when every point of a lies in b (CONTAINS), or a and b share a point
 -- (INTERSECTS); ADQL 2.1 sections 4.2.7 and 4.2.11.
 CREATE OR REPLACE FUNCTION adql_relate(fn text, a text, b text) RETURNS integer
@@ -336,6 +357,14 @@ BEGIN
   END;
   IF fn = 'INTERSECTS' AND pb.kind = 'point' AND pa.kind <> 'point' THEN
     RETURN adql_relate(fn, b, a);
+  END IF;
+  -- nothing but a point lies wholly inside a point (pgSphere has no
+  -- "region <@ spoint" operator); the SQLite library answers 0 alike
+  IF fn = 'CONTAINS' AND pb.kind = 'point' AND pa.kind <> 'point' THEN
+    RETURN 0;
+  END IF;
+  IF pa.kind = 'point' AND pb.kind = 'range' THEN
+    RETURN adql_point_in_range(pa.v[1], pa.v[2], pb.v)::integer;
   END IF;
   -- pgSphere's circles have radii up to 90 degrees: a larger circle is the
   -- complement of the open circle of 180 - r around its antipode

@@ -178,3 +178,16 @@ def test_tap_schema_tables_and_capabilities_identical_on_both_stores(archive, pg
         b = s.get(pg_archive["base"] + path, timeout=conftest.TIMEOUT)
         assert a.status_code == b.status_code == 200
         assert b.text.replace(pg_archive["base"], "BASE") == a.text.replace(archive["base"], "BASE"), path
+
+
+def test_contains_a_region_in_a_point_is_0_on_both_stores(archive, pg_archive):
+    """Regression: CONTAINS(s_region, POINT(...)) failed on PostgreSQL with
+    "operator is not unique: spoly <@ spoint"; ADQL 2.1 section 4.2.12 asks
+    whether the region lies wholly inside the point: 0, as on SQLite."""
+    adql = ("SELECT obs_id, CONTAINS(s_region, POINT('ICRS', s_ra, s_dec)) AS c FROM ivoa.obscore "
+            "WHERE s_region IS NOT NULL AND s_ra IS NOT NULL ORDER BY obs_id")
+    on_sqlite = sync_csv(archive["base"], adql)
+    on_pg = sync_csv(pg_archive["base"], adql)
+    assert len(on_sqlite) > 10
+    assert on_pg == on_sqlite
+    assert {row[1] for row in on_pg[1:]} == {"0"}
