@@ -51,7 +51,7 @@ constexpr double kCrval3 = 4749.76;  // Angstrom, air (MUSE WFM nominal)
 constexpr double kCdelt3 = 1.25;     // Angstrom
 constexpr double kSpaxel = 0.2;      // arcsec
 constexpr double kC = 299792.458;    // km/s
-constexpr int kVersion = 1;          // bump when the pixel model changes
+constexpr int kVersion = 2;          // bump when the pixel model or the headers change
 
 /// Emission lines: rest air wavelength (Angstrom) and strength relative to H-alpha.
 struct Line {
@@ -211,7 +211,14 @@ void write_cube(const std::string& path, const PhangsMuseTarget& t, const DemoOp
     int ncombine = t.n_exposures;
     fits_write_key(f, TINT, "NCOMBINE", &ncombine, "Number of exposures combined", &status);
     key_s("PRODCATG", "SCIENCE.CUBE.IFS", "Data product category");
-    key_s("PROG_ID", "1100.B-0651", "ESO programme identification");
+    if (t.galaxy == kProprietaryGalaxy) {
+        // issue 12: the demo's proprietary project (conf/voserver.toml reads
+        // RELDATE through release_date_keyword; its PI is build-demo's demo-pi)
+        key_s("PROG_ID", kProprietaryProject, "ESO programme identification");
+        key_s("RELDATE", kProprietaryRelease, "Release date of the data (end of the proprietary period)");
+    } else {
+        key_s("PROG_ID", "1100.B-0651", "ESO programme identification");
+    }
     key_s("OBSTECH", "IFU", "");
     key_s("FLUXCAL", "ABSOLUTE", "");
     key_s("REFERENC", "2022A&A...659A.191E", "Emsellem et al. 2022, PHANGS-MUSE");

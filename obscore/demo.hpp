@@ -7,6 +7,13 @@
 
 namespace vo::obscore {
 
+/// The demo's proprietary product (issue 12): this galaxy's cube carries
+/// PROG_ID kProprietaryProject and RELDATE kProprietaryRelease (a date in
+/// the future), the other cubes the public PHANGS-MUSE programme.
+inline constexpr const char* kProprietaryGalaxy = "NGC1087";
+inline constexpr const char* kProprietaryProject = "112.VOSR.001";
+inline constexpr const char* kProprietaryRelease = "2099-12-31T00:00:00";
+
 /// Options of the demo generator.
 struct DemoOptions {
     std::string out_dir;                ///< created if missing

@@ -70,4 +70,41 @@ std::string release_date(double mjd, int months) {
     return buf;
 }
 
+std::optional<std::string> iso_date_time(const std::string& text) {
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
+    const auto digits = [&](std::size_t at, std::size_t n, int& out) {
+        if (at + n > text.size()) return false;
+        out = 0;
+        for (std::size_t i = at; i < at + n; ++i) {
+            if (text[i] < '0' || text[i] > '9') return false;
+            out = out * 10 + (text[i] - '0');
+        }
+        return true;
+    };
+    if (!digits(0, 4, y) || text.size() < 10 || text[4] != '-' || !digits(5, 2, mo) || text[7] != '-' ||
+        !digits(8, 2, d))
+        return std::nullopt;
+    std::size_t at = 10;
+    if (at < text.size() && text[at] == 'T') {
+        if (!digits(11, 2, h) || text.size() < 19 || text[13] != ':' || !digits(14, 2, mi) || text[16] != ':' ||
+            !digits(17, 2, se))
+            return std::nullopt;
+        at = 19;
+        if (at < text.size() && text[at] == '.') {
+            ++at;
+            const std::size_t first = at;
+            while (at < text.size() && text[at] >= '0' && text[at] <= '9') ++at;
+            if (at == first) return std::nullopt;
+        }
+    }
+    if (at < text.size() && text[at] == 'Z') ++at;
+    if (at != text.size()) return std::nullopt;
+    static const int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] || h > 23 || mi > 59 || se > 60) return std::nullopt;
+    if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return std::nullopt;
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", y, mo, d, h, mi, std::min(se, 59));
+    return std::string(buf);
+}
+
 }  // namespace vo::obscore

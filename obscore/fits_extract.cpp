@@ -306,8 +306,19 @@ ExtractResult extract_from_hdus(std::vector<Hdu>& hdus, const std::string& path,
     if (r.s_xel1) r.s_resolution = derive_resolution(kw);
     derive_time(kw, r);
     if (r.t_min || r.t_max) r.t_xel = 1;
-    // ObsCore 1.1 section 4.26: released a proprietary period after the observation
-    if (options.proprietary_months && r.t_min) r.obs_release_date = release_date(*r.t_min, *options.proprietary_months);
+    // ObsCore 1.1 section 4.26: released a proprietary period after the end
+    // of the observation (issue 12 item 1), or on the date a configured
+    // keyword gives
+    const auto end = r.t_max ? r.t_max : r.t_min;
+    if (options.proprietary_months && end) r.obs_release_date = release_date(*end, *options.proprietary_months);
+    if (!options.release_date_keyword.empty())
+        if (auto v = kw.str(options.release_date_keyword.c_str())) {
+            if (auto iso = iso_date_time(*v))
+                r.obs_release_date = *iso;
+            else
+                res.warnings.push_back(options.release_date_keyword + " = '" + *v +
+                                       "' is not an ISO 8601 date; the release date follows the proprietary period");
+        }
     fill_extension_values(
         options.extension_columns, [&](const std::string& key) { return kw.str(key.c_str()); }, r);
 

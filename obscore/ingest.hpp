@@ -29,9 +29,13 @@ struct IngestOptions {
     /// and defaults are read at extraction, ADQL expressions and data_rights
     /// evaluated for the collection when the run has stored its rows.
     std::vector<ExtensionColumn> extension_columns;
-    /// Proprietary period: obs_release_date = t_min + this many months
-    /// (ALMA: 12). Unset: obs_release_date stays NULL (public at once).
+    /// Proprietary period: obs_release_date = the end of the observation
+    /// (t_max, else t_min) + this many months (ALMA: 12). Unset:
+    /// obs_release_date stays NULL (public at once).
     std::optional<int> proprietary_months;
+    /// A FITS keyword whose ISO 8601 value is the release date; when the
+    /// header has it, it wins over proprietary_months ("" = none).
+    std::string release_date_keyword;
 
     /// Default of max_decompressed_bytes: 16 GiB.
     static constexpr std::int64_t kMaxDecompressedBytes = std::int64_t{16} << 30;

@@ -82,4 +82,10 @@ std::string iso_utc(std::time_t t);
 /// proprietary period of `months` (ObsCore 1.1 section 4.26 obs_release_date).
 std::string release_date(double mjd, int months);
 
+/// An ISO 8601 date ("2027-05-01") or date-time ("2027-05-01T12:00:00",
+/// optional fraction and trailing 'Z') in the form obs_release_date is stored
+/// in ("YYYY-MM-DDThh:mm:ss", UTC); nullopt for anything else (a value out
+/// of range, other separators, text after it).
+std::optional<std::string> iso_date_time(const std::string& text);
+
 }  // namespace vo::obscore

@@ -11,7 +11,11 @@
 
 #include "adql/adql.hpp"
 #include "obscore/backend.hpp"
+#include "obscore/clock.hpp"
 #include "obscore/writer.hpp"
+#include "server/access.hpp"
+#include "server/auth.hpp"
+#include "server/auth_api.hpp"
 #include "server/datalink.hpp"
 #include "server/examples.hpp"
 #include "server/params.hpp"
@@ -98,29 +102,6 @@ std::string client_of(const Request& req, const std::vector<std::string>& truste
     return client;
 }
 
-/// Percent-decodes a path segment (for /tap/tables/{name}).
-std::string decode_path(std::string_view s) {
-    const auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size()) {
-            const int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
-            if (hi >= 0 && lo >= 0) {
-                out += static_cast<char>(hi * 16 + lo);
-                i += 2;
-                continue;
-            }
-        }
-        out += s[i];
-    }
-    return out;
-}
-
 }  // namespace
 
 /// A pool of workers with one read-only QueryEngine each (created by its
@@ -188,6 +169,20 @@ struct App::Impl {
     std::unique_ptr<uws::JobManager> soda_jobs;  // SODA 1.0 section 3.2 {async}
     std::unique_ptr<UwsEndpoint> soda_async;
     std::unique_ptr<HttpServer> http;
+    // issue 12: users, authentication, the guard of product bytes, the audit log
+    std::shared_ptr<UserStore> users;
+    std::unique_ptr<Authenticator> authenticator;
+    std::unique_ptr<AuditLog> audit;
+    std::unique_ptr<ProductGuard> guard;
+    std::vector<std::string> protected_collections;  ///< collections whose metadata are protected
+
+    /// The door check of a product's bytes for `caller` (ProductGuard::admit).
+    AdmitProduct admit_for(const Caller& caller, const std::string& client, const char* action) const {
+        return [this, caller, client, action](const std::string& did, const obscore::ProductFile& product,
+                                              ResponseChannel& channel) {
+            return guard->admit(caller, client, action, did, product, channel);
+        };
+    }
 
     /// (Re)creates the UWS endpoints of /tap/async and /soda/async, whose job
     /// URLs derive from config.base_url(); called again by App::start when the
@@ -202,9 +197,16 @@ struct App::Impl {
         tap_async.reset();
         tap_async = std::make_unique<UwsEndpoint>(*tap_jobs, "/tap/async", config.base_url() + "/tap/async",
                                                   submit_to(control.get()), submit_to(soda.pool.get()), waiting);
+        tap_async->set_access(authenticator->challenges(), {});
         soda_async.reset();
         soda_async = std::make_unique<UwsEndpoint>(*soda_jobs, "/soda/async", config.base_url() + "/soda/async",
                                                    submit_to(control.get()), submit_to(soda.pool.get()), waiting);
+        // a cutout job of a product the caller may not have is refused at
+        // creation (and checked again when it runs: parameters may change)
+        soda_async->set_access(authenticator->challenges(),
+                               [this](const DaliParams& params, const Caller& caller) -> std::optional<Reply> {
+                                   return admit_soda_job(params, caller);
+                               });
     }
 
     /// A ResponseChannel that writes a response into a file instead of a
@@ -283,7 +285,16 @@ struct App::Impl {
         if (!engine) engine = std::make_unique<QueryEngine>(config.archive.query_database, engine_limits);
         const std::string path = ctx.result_dir + "/result";
         FileChannel out(path, ctx.cancel);
-        run_soda_sync(request, engine->backend(), out);
+        // issue 12: the owner's rights now (the parameters may have changed
+        // since creation, a delegation may have been withdrawn)
+        const Caller owner = authenticator->caller_named(job.owner);
+        const AdmitProduct admit = [&](const std::string& did, const obscore::ProductFile& product, ResponseChannel&) {
+            unsigned status = 0;
+            const std::string refusal = guard->check(owner, "job " + job.id, "cutout-async", did, product, status);
+            if (!refusal.empty()) throw uws::JobFailure(refusal);
+            return true;
+        };
+        run_soda_sync(request, engine->backend(), out, admit);
         if (out.status == 204) {
             std::FILE* f = std::fopen(path.c_str(), "wb");
             const std::string msg =
@@ -319,6 +330,8 @@ struct App::Impl {
             throw uws::JobFailure(e.what());
         }
         t.query.datalink_base_url = config.base_url();
+        // issue 12 item 3: the rows the job's owner may see
+        t.query.visibility = row_visibility(authenticator->caller_named(job.owner), protected_collections);
         t.query.cancel = ctx.cancel;
         t.query.deadline = ctx.deadline;
         t.query.deadline_reason = "the execution duration of this job (" + std::to_string(job.execution_duration) +
@@ -436,8 +449,27 @@ struct App::Impl {
         return d;
     }
 
-    void tap_sync(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
-        sync_query(req, channel, "/tap/sync", [this](const DaliParams& params) {
+    /// SODA async creation (issue 12 item 3): each ID's product checked
+    /// for `caller`; nullopt = create the job. Runs on a control worker.
+    std::optional<Reply> admit_soda_job(const DaliParams& params, const Caller& caller) {
+        const auto ids = params.all("ID");
+        if (ids.empty()) return std::nullopt;              // the run reports the missing ID
+        thread_local std::unique_ptr<QueryEngine> engine;  // this control worker's store
+        if (!engine) engine = std::make_unique<QueryEngine>(config.archive.query_database, engine_limits);
+        for (const auto& id : ids) {
+            const auto product = engine->backend().find_product(id);
+            if (!product) continue;  // the run reports an unknown ID
+            unsigned status = 0;
+            const std::string refusal = guard->check(caller, caller.client, "cutout-async", id, *product, status);
+            if (!refusal.empty())
+                return status == 401 ? unauthorized_reply(refusal, guard->challenges()) : forbidden_reply(refusal);
+        }
+        return std::nullopt;
+    }
+
+    void tap_sync(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel,
+                  const Caller& caller) {
+        sync_query(req, channel, caller, "/tap/sync", [this](const DaliParams& params) {
             TapRequest t = parse_tap_request(params, config.limits);
             t.query.datalink_base_url = config.base_url();
             return t;
@@ -445,8 +477,9 @@ struct App::Impl {
     }
 
     /// SIA 2.0 section 2.1: the parameters as one ADQL query on the TAP path.
-    void sia_query(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
-        sync_query(req, channel, "/sia2/query", [this](const DaliParams& params) {
+    void sia_query(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel,
+                   const Caller& caller) {
+        sync_query(req, channel, caller, "/sia2/query", [this](const DaliParams& params) {
             TapRequest t = parse_sia_request(params, config.limits, config.base_url());
             t.query.datalink_base_url = config.base_url();
             return t;
@@ -459,7 +492,7 @@ struct App::Impl {
     /// per-client slots.
     template <class Parse>
     void sync_query(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel,
-                    const char* path, Parse parse) {
+                    const Caller& caller, const char* path, Parse parse) {
         if (req->method != "GET" && req->method != "POST") {
             Reply r = dali_error(405, "method " + req->method + " not allowed on " + path + " (use GET or POST)");
             r.headers.emplace_back("Allow", "GET, POST");
@@ -475,6 +508,7 @@ struct App::Impl {
         } catch (const ParamError& e) {
             return channel->reply(dali_error(400, e.what()));
         }
+        q.visibility = row_visibility(caller, protected_collections);  // issue 12 item 3
         q.cancel = &channel->cancel_flag();
         const int sync_seconds = std::min(config.limits.max_sync_seconds, config.limits.max_query_seconds);
         q.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(sync_seconds);
@@ -592,7 +626,8 @@ struct App::Impl {
 
     /// SODA 1.0 {sync} (server/soda_endpoint.hpp): parameters checked here,
     /// the ID lookup and the cutout on a worker with its read-only store.
-    void soda_sync(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
+    void soda_sync(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel,
+                   const Caller& caller) {
         if (req->method != "GET" && req->method != "POST") {
             Reply r = dali_error(405, "method " + req->method + " not allowed on /soda/sync (use GET or POST)");
             r.headers.emplace_back("Allow", "GET, POST");
@@ -609,7 +644,8 @@ struct App::Impl {
         }
         auto slot = slots->acquire(client_of(*req, config.server.trusted_proxies));
         if (!slot) return channel->reply(too_many_from_client());
-        auto task = [this, channel, soda_request = std::move(soda_request), slot](std::size_t worker) {
+        auto task = [this, channel, soda_request = std::move(soda_request), slot,
+                     admit = admit_for(caller, caller.client, "cutout")](std::size_t worker) {
             QueryEngine* engine = nullptr;
             try {
                 engine = &soda.engine(worker);
@@ -618,7 +654,7 @@ struct App::Impl {
                 return channel->reply(
                     dali_error(500, std::string("Error: the archive store cannot be opened: ") + e.what()));
             }
-            run_soda_sync(soda_request, engine->backend(), *channel);
+            run_soda_sync(soda_request, engine->backend(), *channel, admit);
         };
         if (!soda.pool->try_submit(std::move(task)))
             channel->reply(dali_error(503, "ServiceUnavailable: too many requests waiting; try again shortly"));
@@ -648,7 +684,8 @@ struct App::Impl {
     /// DataLink 1.1 {links} (server/datalink.hpp): GET with one ID, POST
     /// (urlencoded or multipart) with many; each ID looked up on a download
     /// worker; per-ID failures are error_message rows of a 200 response.
-    void datalink_sync(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
+    void datalink_sync(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel,
+                       const Caller& caller) {
         if (req->method != "GET" && req->method != "POST") {
             Reply r = dali_error(
                 405, "UsageFault: method " + req->method + " not allowed on /datalink/sync (use GET or POST)");
@@ -664,30 +701,36 @@ struct App::Impl {
             return channel->reply(dali_error(400, m.rfind("UsageFault", 0) == 0 ? m : "UsageFault: " + m));
         }
         const std::string base = config.base_url();
-        on_download_lane(req, channel, [this, channel, dl = std::move(dl), base](const obscore::ProductLookup& store) {
-            std::vector<IdLinks> all;
-            all.reserve(dl.ids.size());
-            try {
-                for (std::size_t i = 0; i < dl.ids.size(); ++i) {
-                    if (channel->cancelled()) return;
-                    all.push_back(
-                        build_links(dl.ids[i], describe_product(store, dl.ids[i], config.collections), base, i + 1));
+        // DataLink 1.1 sections 3.2.11-12: link_auth and link_authorized for this caller
+        const RightsOf rights = [caller](const obscore::ProductFile& product) {
+            return product_rights(caller, product, obscore::archive_now());
+        };
+        on_download_lane(
+            req, channel, [this, channel, dl = std::move(dl), base, rights](const obscore::ProductLookup& store) {
+                std::vector<IdLinks> all;
+                all.reserve(dl.ids.size());
+                try {
+                    for (std::size_t i = 0; i < dl.ids.size(); ++i) {
+                        if (channel->cancelled()) return;
+                        all.push_back(build_links(
+                            dl.ids[i], describe_product(store, dl.ids[i], config.collections, rights), base, i + 1));
+                    }
+                } catch (const std::exception& e) {
+                    spdlog::error("DataLink: {}", e.what());
+                    return channel->reply(
+                        dali_error(500, std::string("FatalFault: the archive store cannot be read: ") + e.what()));
                 }
-            } catch (const std::exception& e) {
-                spdlog::error("DataLink: {}", e.what());
-                return channel->reply(
-                    dali_error(500, std::string("FatalFault: the archive store cannot be read: ") + e.what()));
-            }
-            Reply r;
-            r.content_type = kDataLinkMime;
-            r.body = links_document(all, dl.overflow);
-            channel->reply(std::move(r));
-        });
+                Reply r;
+                r.content_type = kDataLinkMime;
+                r.body = links_document(all, dl.overflow);
+                channel->reply(std::move(r));
+            });
     }
 
     /// Product downloads: GET/HEAD /datalink/file?ID=<obs_publisher_did>
     /// (server/datalink.hpp send_product_file), streamed on a download worker.
-    void datalink_file(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
+    void datalink_file(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel,
+                       const Caller& caller) {
         if (req->method != "GET") {
             Reply r = dali_error(
                 405, "UsageFault: method " + req->method + " not allowed on /datalink/file (use GET or HEAD)");
@@ -721,16 +764,18 @@ struct App::Impl {
         } catch (const ParamError& e) {
             return channel->reply(dali_error(400, std::string("UsageFault: ") + e.what()));
         }
-        on_download_lane(req, channel,
-                         [this, channel, id, file_index, range = req->header("Range"),
-                          if_range = req->header("If-Range")](const obscore::ProductLookup& store) {
-                             send_product_file(store, id, range, if_range, *channel, config.collections, file_index);
-                         });
+        on_download_lane(
+            req, channel,
+            [this, channel, id, file_index, range = req->header("Range"), if_range = req->header("If-Range"),
+             admit = admit_for(caller, caller.client, "download")](const obscore::ProductLookup& store) {
+                send_product_file(store, id, range, if_range, *channel, config.collections, file_index, admit);
+            });
     }
 
     /// Previews: GET/HEAD /datalink/preview?ID=<obs_publisher_did>&KIND=<kind>
     /// (server/datalink.hpp send_preview), made and served on a download worker.
-    void datalink_preview(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
+    void datalink_preview(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel,
+                          const Caller& caller) {
         if (req->method != "GET") {
             Reply r = dali_error(
                 405, "UsageFault: method " + req->method + " not allowed on /datalink/preview (use GET or HEAD)");
@@ -748,21 +793,21 @@ struct App::Impl {
         if (kind.empty())
             return channel->reply(
                 dali_error(400, "UsageFault: missing parameter KIND (peak, mean, spectrum or image)"));
-        on_download_lane(req, channel,
-                         [channel, id, kind, dir = config.archive.previews_dir](const obscore::ProductLookup& store) {
-                             send_preview(store, dir, id, kind, *channel);
-                         });
+        on_download_lane(
+            req, channel,
+            [channel, id, kind, dir = config.archive.previews_dir, admit = admit_for(caller, caller.client, "preview")](
+                const obscore::ProductLookup& store) { send_preview(store, dir, id, kind, *channel, admit); });
     }
 
     void tables(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
         const std::string prefix = "/tap/tables/";
         if (req->path.size() > prefix.size()) {
-            const std::string name = lower(decode_path(req->path.substr(prefix.size())));
+            const std::string name = lower(percent_decode_path(req->path.substr(prefix.size())));
             const auto d = docs();
             auto it = d->table_docs.find(name);
             if (it == d->table_docs.end())
-                return channel->reply(
-                    dali_error(404, "no table " + decode_path(req->path.substr(prefix.size())) + " in this service"));
+                return channel->reply(dali_error(
+                    404, "no table " + percent_decode_path(req->path.substr(prefix.size())) + " in this service"));
             return channel->reply(document(kXml, it->second));
         }
         bool min = false;
@@ -776,16 +821,49 @@ struct App::Impl {
         channel->reply(document(kXml, min ? d->tableset_min : d->tableset_max));
     }
 
+    /// Issue 12 item 2: the caller of a request (anonymous without an
+    /// Authorization header). Bad credentials are answered here (401 with
+    /// the challenges, 429 past the failed-login limit) and audited.
+    std::optional<Caller> authenticate(const Request& req, const std::shared_ptr<ResponseChannel>& channel) {
+        const std::string client = client_of(req, config.server.trusted_proxies);
+        const std::string authorization = req.header("Authorization");
+        if (authorization.empty()) {
+            Caller anonymous;
+            anonymous.client = client;
+            return anonymous;
+        }
+        AuthResult r = authenticator->authenticate(authorization, client);
+        if (r.caller) {
+            r.caller->client = client;
+            return std::move(r.caller);
+        }
+        const AuthFailure& f = *r.failure;
+        audit->record(client, f.user, "login", "-",
+                      f.kind == AuthFailure::Kind::rate_limited ? "refused-429" : "failed-401");
+        if (f.kind == AuthFailure::Kind::rate_limited) {
+            Reply reply = dali_error(429, "AuthenticationError: " + f.message);
+            reply.headers.emplace_back("Retry-After", std::to_string(f.retry_after_seconds));
+            channel->reply(std::move(reply));
+        } else {
+            channel->reply(unauthorized_reply("AuthenticationError: " + f.message, authenticator->challenges()));
+        }
+        return std::nullopt;
+    }
+
     void route(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
         const std::string& p = req->path;
-        if (p == "/tap/sync") return tap_sync(req, channel);
-        if (p == "/soda/sync") return soda_sync(req, channel);
-        if (p == "/datalink/sync") return datalink_sync(req, channel);
-        if (p == "/datalink/file") return datalink_file(req, channel);
-        if (p == "/datalink/preview") return datalink_preview(req, channel);
+        const auto who = authenticate(*req, channel);
+        if (!who) return;
+        const Caller& caller = *who;
+        if (p == "/tap/sync") return tap_sync(req, channel, caller);
+        if (p == "/soda/sync") return soda_sync(req, channel, caller);
+        if (p == "/datalink/sync") return datalink_sync(req, channel, caller);
+        if (p == "/datalink/file") return datalink_file(req, channel, caller);
+        if (p == "/datalink/preview") return datalink_preview(req, channel, caller);
+        if (p == "/auth" || p.rfind("/auth/", 0) == 0) return auth_api(*req, caller, *authenticator, *channel);
 
-        if (p == "/tap/async" || p.rfind("/tap/async/", 0) == 0) return tap_async->handle(req, channel);
-        if (p == "/soda/async" || p.rfind("/soda/async/", 0) == 0) return soda_async->handle(req, channel);
+        if (p == "/tap/async" || p.rfind("/tap/async/", 0) == 0) return tap_async->handle(req, channel, caller);
+        if (p == "/soda/async" || p.rfind("/soda/async/", 0) == 0) return soda_async->handle(req, channel, caller);
         const bool read = req->method == "GET" || req->method == "POST";
         if (!read) {
             Reply r = dali_error(405, "method " + req->method + " not allowed on " + p);
@@ -817,7 +895,7 @@ struct App::Impl {
             return channel->reply(
                 document(kXml, availability_document(true, "service is accepting DataLink requests")));
         // SIA 2.0 sections 2.1-2.3
-        if (p == "/sia2/query") return sia_query(req, channel);
+        if (p == "/sia2/query") return sia_query(req, channel, caller);
         if (p == "/sia2/capabilities") return channel->reply(document(kXml, docs()->sia_capabilities));
         if (p == "/sia2/availability")
             return channel->reply(document(kXml, availability_document(true, "service is accepting SIAv2 queries")));
@@ -841,6 +919,23 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
         if (a.results_dir.empty()) a.results_dir = (dir / "results").string();
         if (a.previews_dir.empty()) a.previews_dir = (dir / "previews").string();
         if (a.query_database.empty()) a.query_database = a.database;
+    }
+    {
+        auto& a = impl_->config.auth;
+        const std::filesystem::path dir = obscore::is_postgresql_url(impl_->config.archive.database)
+                                              ? std::filesystem::path(impl_->config.archive.results_dir).parent_path()
+                                              : std::filesystem::path(impl_->config.archive.database).parent_path();
+        if (a.users_database.empty()) a.users_database = (dir / "users.sqlite").string();
+        if (a.audit_log.empty()) a.audit_log = (dir / "audit.log").string();
+        obscore::archive_now();  // a malformed VOSERVER_NOW stops the start here
+        const std::filesystem::path users_db(a.users_database);
+        if (users_db.has_parent_path()) std::filesystem::create_directories(users_db.parent_path());
+        impl_->users = std::make_shared<UserStore>(a.users_database);
+        impl_->authenticator = std::make_unique<Authenticator>(a, impl_->users);
+        impl_->audit = std::make_unique<AuditLog>(a.audit_log);
+        impl_->guard = std::make_unique<ProductGuard>(impl_->authenticator.get(), impl_->audit.get());
+        for (const auto& col : impl_->config.collections)
+            if (col.metadata_protected) impl_->protected_collections.push_back(col.name);
     }
     impl_->build_documents();
     const Config& c = impl_->config;

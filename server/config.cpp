@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <algorithm>
 #include <cctype>
 #include <map>
 #include <variant>
@@ -518,6 +519,78 @@ Config parse_config(const std::string& text, const std::string& path) {
                   }},
              });
          }},
+        {"auth",
+         [&](const toml::node& v, const std::string& key) {
+             Section s(as_table(v, key), "auth.", file);
+             s.each({
+                 {"users_database",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.auth.users_database = resolve(base_dir, s.string(x, k, false));
+                  }},
+                 {"realm",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.auth.realm = s.string(x, k, false);
+                      if (c.auth.realm.find_first_of("\"\\\r\n") != std::string::npos)
+                          s.fail(k, "may not hold quotes, backslashes or line breaks");
+                  }},
+                 {"audit_log",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.auth.audit_log = resolve(base_dir, s.string(x, k, false));
+                  }},
+                 {"max_failed_logins",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.auth.max_failed_logins = static_cast<int>(s.integer(x, k, 1, 1000000));
+                  }},
+                 {"failed_login_window_seconds",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.auth.failed_login_window_seconds = static_cast<int>(s.integer(x, k, 1, 86400));
+                  }},
+                 {"cache_seconds",
+                  [&](const toml::node& x, const std::string& k) {
+                      c.auth.cache_seconds = static_cast<int>(s.integer(x, k, 0, 86400));
+                  }},
+                 {"jwt",
+                  [&](const toml::node& x, const std::string& k) {
+                      Section j(as_table(x, k), "auth.jwt.", file);
+                      j.each({
+                          {"issuer", [&](const toml::node& y,
+                                         const std::string& k2) { c.auth.jwt.issuer = j.string(y, k2, false); }},
+                          {"audience", [&](const toml::node& y,
+                                           const std::string& k2) { c.auth.jwt.audience = j.string(y, k2, false); }},
+                          {"public_key",
+                           [&](const toml::node& y, const std::string& k2) {
+                               c.auth.jwt.public_key_file = resolve(base_dir, j.string(y, k2, false));
+                               std::ifstream in(c.auth.jwt.public_key_file, std::ios::binary);
+                               std::stringstream text;
+                               text << in.rdbuf();
+                               if (!in || text.str().find("-----BEGIN PUBLIC KEY-----") == std::string::npos)
+                                   j.fail(k2, "cannot read a PEM public key from " + c.auth.jwt.public_key_file);
+                               c.auth.jwt.public_key = text.str();
+                           }},
+                          {"algorithm",
+                           [&](const toml::node& y, const std::string& k2) {
+                               const std::string a = j.string(y, k2, false);
+                               static const char* const known[] = {"RS256", "RS384", "RS512", "ES256", "ES384",
+                                                                   "ES512", "PS256", "PS384", "PS512"};
+                               if (std::find(std::begin(known), std::end(known), a) == std::end(known))
+                                   j.fail(k2, "must be an asymmetric JWS algorithm (RS256, ES256, PS256, ...; got \"" +
+                                                  a + "\")");
+                               c.auth.jwt.algorithm = a;
+                           }},
+                          {"user_claim",
+                           [&](const toml::node& y, const std::string& k2) {
+                               c.auth.jwt.user_claim = j.string(y, k2, false);
+                           }},
+                          {"leeway_seconds",
+                           [&](const toml::node& y, const std::string& k2) {
+                               c.auth.jwt.leeway_seconds = static_cast<int>(j.integer(y, k2, 0, 3600));
+                           }},
+                      });
+                      if (c.auth.jwt.public_key.empty()) j.fail("public_key", "is required for bearer tokens");
+                      if (c.auth.jwt.issuer.empty()) j.fail("issuer", "is required for bearer tokens");
+                  }},
+             });
+         }},
         {"collection",
          [&](const toml::node& v, const std::string& key) {
              if (!v.is_array_of_tables())
@@ -560,6 +633,20 @@ Config parse_config(const std::string& text, const std::string& path) {
                      {"proprietary_months",
                       [&](const toml::node& x, const std::string& k) {
                           col.proprietary_months = static_cast<int>(s.integer(x, k, 0, 1200));
+                      }},
+                     {"release_date_keyword",
+                      [&](const toml::node& x, const std::string& k) {
+                          col.release_date_keyword = s.string(x, k, false);
+                          if (col.release_date_keyword.size() > 8 ||
+                              col.release_date_keyword.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") !=
+                                  std::string::npos)
+                              s.fail(k, "must be a FITS keyword (up to 8 of A-Z 0-9 - _; got \"" +
+                                            col.release_date_keyword + "\")");
+                      }},
+                     {"metadata_protected",
+                      [&](const toml::node& x, const std::string& k) {
+                          if (!x.is_boolean()) s.fail(k, "must be true or false");
+                          col.metadata_protected = *x.value<bool>();
                       }},
                      {"link",
                       [&](const toml::node& x, const std::string& k) {
@@ -632,6 +719,8 @@ Config parse_config(const std::string& text, const std::string& path) {
         if (c.archive.jobs_database.empty()) c.archive.jobs_database = (dir / "jobs.sqlite").string();
         if (c.archive.results_dir.empty()) c.archive.results_dir = (dir / "results").string();
         if (c.archive.previews_dir.empty()) c.archive.previews_dir = (dir / "previews").string();
+        if (c.auth.users_database.empty()) c.auth.users_database = (dir / "users.sqlite").string();
+        if (c.auth.audit_log.empty()) c.auth.audit_log = (dir / "audit.log").string();
     }
     if (c.limits.async_default_seconds > c.limits.async_max_seconds)
         throw ConfigError(file + ": limits.async_default_seconds: must not exceed limits.async_max_seconds");

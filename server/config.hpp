@@ -6,6 +6,7 @@
 #pragma once
 
 #include "obscore/profile.hpp"
+#include "server/auth.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -130,8 +131,17 @@ struct CollectionConfig {
     std::optional<int> calib_level;  ///< 0..4 (ObsCore 1.1 section 3.3.7)
     std::optional<std::string> facility_name;
     std::optional<std::string> instrument_name;
-    /// obs_release_date = t_min + this many months (ALMA: 12); unset: NULL.
+    /// Proprietary period (issue 12 item 1): obs_release_date = the end of
+    /// the observation (t_max, else t_min) + this many months (ALMA: 12);
+    /// 0 = public at once; unset: NULL (public).
     std::optional<int> proprietary_months;
+    /// A FITS keyword holding the release date (ISO 8601 date or date-time);
+    /// when a product's header has it, it wins over proprietary_months.
+    std::string release_date_keyword;
+    /// The rows of this collection are themselves protected (issue 12 item
+    /// 3): before their release date no TAP, SIAv2 or DataLink query of
+    /// someone without rights to the project sees, counts or joins them.
+    bool metadata_protected = false;
     /// Files next to each product offered as DataLink rows.
     std::vector<CollectionLink> links;
 };
@@ -195,6 +205,9 @@ struct Config {
     DemoConfig demo;
     std::vector<CollectionConfig> collections;
     LimitsConfig limits;
+    /// [auth] and [auth.jwt]: users store, failed-login limits, audit log,
+    /// bearer tokens (server/auth.hpp).
+    AuthConfig auth;
 
     /// The base URL in effect (explicit, or derived from host and port).
     std::string base_url() const;

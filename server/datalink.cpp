@@ -66,12 +66,12 @@ std::string unusable_reason(const std::string& id) {
 bool is_ivoid(const std::string& id) { return id.rfind("ivo://", 0) == 0 || id.rfind("IVO://", 0) == 0; }
 
 /// A row of `id` with `semantics` that needs no authorization (section 3.2.11-12).
-Link open_link(const std::string& id, const std::string& semantics) {
+Link open_link(const std::string& id, const std::string& semantics, const ProductInfo& p) {
     Link l;
     l.id = id;
     l.semantics = semantics;
-    l.link_auth = "false";
-    l.link_authorized = true;
+    l.link_auth = p.link_auth;  // the product's bytes behind every link of it
+    l.link_authorized = p.authorized;
     return l;
 }
 
@@ -223,13 +223,13 @@ IdLinks build_links(const std::string& id, const ProductInfo& p, const std::stri
     self.description = "The whole file " + p.filename + " (" + std::to_string(p.file_bytes) + " bytes)";
     self.content_length = p.file_bytes;
     self.local_semantics = "file";
-    self.link_auth = "false";
-    self.link_authorized = true;
+    self.link_auth = p.link_auth;
+    self.link_authorized = p.authorized;
     out.links.push_back(self);
 
     // issue 10 item 4: previews of images and cubes (DataLink 1.1 section 3.2.4)
     for (const auto& kind : obscore::preview_kinds(p.dataproduct_type)) {
-        Link preview = open_link(id, kind.semantics);
+        Link preview = open_link(id, kind.semantics, p);
         preview.access_url = preview_url(base_url, did, kind.name);
         preview.description = kind.description + " of " + p.filename;
         preview.content_type = "image/png";
@@ -239,7 +239,7 @@ IdLinks build_links(const std::string& id, const ProductInfo& p, const std::stri
 
     // configured files next to the product ([[collection.link]])
     for (const auto& r : p.related) {
-        Link rel = open_link(id, r.semantics);
+        Link rel = open_link(id, r.semantics, p);
         rel.access_url = file_url(base_url, did) + "&FILE=" + std::to_string(r.index);
         rel.description = r.description.empty() ? r.name : r.description + " (" + r.name + ")";
         rel.content_type = r.content_type;
@@ -258,7 +258,7 @@ IdLinks build_links(const std::string& id, const ProductInfo& p, const std::stri
         for (const auto& a : axes) by += (by.empty() ? "" : ", ") + a;
         for (const bool async : {false, true}) {
             const std::string xml_id = std::string(async ? "soda-async-" : "soda-sync-") + std::to_string(index);
-            Link cut = open_link(id, "#cutout");
+            Link cut = open_link(id, "#cutout", p);
             cut.service_def = xml_id;
             cut.description = std::string(async ? "Asynchronous (UWS) SODA cutout" : "SODA cutout") + " of " +
                               p.filename + " by " + by;
@@ -427,7 +427,7 @@ std::vector<RelatedFile> related_files(const std::vector<CollectionConfig>& coll
 }
 
 ProductInfo describe_product(const obscore::ProductLookup& store, const std::string& id,
-                             const std::vector<CollectionConfig>& collections) {
+                             const std::vector<CollectionConfig>& collections, const RightsOf& rights) {
     ProductInfo p;
     p.malformed = unusable_reason(id);
     if (!p.malformed.empty()) return p;
@@ -447,6 +447,11 @@ ProductInfo describe_product(const obscore::ProductLookup& store, const std::str
     const auto file = store.find_product(p.did);
     if (!file || file->path.empty()) return p;
     p.has_file = true;
+    if (rights) {
+        const ProductRights r = rights(*file);
+        p.link_auth = r.released ? "optional" : "true";
+        p.authorized = r.authorized;
+    }
     p.filename = std::filesystem::path(file->path).filename().string();
     std::error_code ec;
     const auto size = std::filesystem::file_size(file->path, ec);
@@ -485,8 +490,7 @@ std::string datalink_capabilities_document(const Config& config) {
                 "\">\n"
                 "    <interface xsi:type=\"vs:ParamHTTP\" role=\"std\" version=\"1.1\">\n"
                 "      <accessURL use=\"base\">" +
-                votable::xml_escape(dl) +
-                "/sync</accessURL>\n"
+                votable::xml_escape(dl) + "/sync</accessURL>\n" + security_methods_xml(config) +
                 "      <queryType>GET</queryType>\n      <queryType>POST</queryType>\n"
                 "      <resultType>" +
                 votable::xml_escape(kDataLinkMime) +
@@ -495,12 +499,15 @@ std::string datalink_capabilities_document(const Config& config) {
                 "(obs_publisher_did)</description><ucd>meta.id;meta.main</ucd><dataType>string</dataType></param>\n"
                 "      <param std=\"true\" use=\"optional\"><name>RESPONSEFORMAT</name><description>only the DataLink "
                 "VOTable (the default)</description></param>\n"
-                "    </interface>\n  </capability>\n");
+                "    </interface>\n  </capability>\n" +
+                // downloads and previews (/datalink/file, /datalink/preview) take credentials too
+                authenticated_base_capability(config, dl));
 }
 
 void send_product_file(const obscore::ProductLookup& store, const std::string& id, const std::string& range,
                        const std::string& if_range, ResponseChannel& channel,
-                       const std::vector<CollectionConfig>& collections, std::size_t file_index) {
+                       const std::vector<CollectionConfig>& collections, std::size_t file_index,
+                       const AdmitProduct& admit) {
     const auto not_found = [&](const std::string& why) { reply_error(channel, 404, "NotFoundFault: " + why); };
     if (id.empty()) return not_found("missing parameter ID (the obs_publisher_did of the dataset to download)");
     std::optional<obscore::ProductFile> file;
@@ -513,6 +520,7 @@ void send_product_file(const obscore::ProductLookup& store, const std::string& i
     if (!file || file->path.empty())
         return not_found("no file for ID " + id +
                          " in this archive (IDs are the obs_publisher_did values of ivoa.obscore)");
+    if (admit && !admit(id, *file, channel)) return;
     FileResponse f;
     f.path = file->path;
     std::string name = std::filesystem::path(file->path).filename().string();
@@ -540,7 +548,7 @@ std::string preview_url(const std::string& base_url, const std::string& did, con
 }
 
 void send_preview(const obscore::ProductLookup& store, const std::string& previews_dir, const std::string& id,
-                  const std::string& kind, ResponseChannel& channel) {
+                  const std::string& kind, ResponseChannel& channel, const AdmitProduct& admit) {
     const auto error = [&](unsigned status, const std::string& message) { reply_error(channel, status, message); };
     if (id.empty()) return error(400, "UsageFault: missing parameter ID (the obs_publisher_did of the dataset)");
     std::optional<obscore::ProductFile> file;
@@ -554,6 +562,7 @@ void send_preview(const obscore::ProductLookup& store, const std::string& previe
     }
     if (!type || !file || file->path.empty() || file->image_hdus.empty())
         return error(404, "NotFoundFault: no dataset with ID " + id + " and a file in this archive");
+    if (admit && !admit(id, *file, channel)) return;
     const auto kinds = obscore::preview_kinds(*type);
     std::string names;
     bool known = false;

@@ -14,11 +14,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "obscore/backend.hpp"
+#include "server/access.hpp"
 #include "server/config.hpp"
 #include "server/http.hpp"
 #include "server/params.hpp"
@@ -81,6 +83,12 @@ struct ProductInfo {
     std::string filename;                ///< its base name (for descriptions)
     std::optional<soda::Bounds> bounds;  ///< what a cutout can cut (none: not cut-able)
     std::vector<RelatedFile> related;    ///< configured files next to it (#auxiliary, #documentation, ...)
+    /// DataLink 1.1 sections 3.2.11-12 for every link of the product: "true"
+    /// while it is proprietary (its bytes need authentication), "optional"
+    /// once released (anonymous or authenticated); whether the caller may
+    /// use the links now.
+    std::string link_auth = "optional";
+    bool authorized = true;
 };
 
 /// The rows of one ID and the service descriptor RESOURCEs they reference.
@@ -116,8 +124,10 @@ std::string preview_url(const std::string& base_url, const std::string& did, con
 /// mtime, so a changed file gets new previews). Unknown ID or a kind the
 /// product has not: 404 DALI error; data that cannot be read: 500 naming
 /// the reason (the rest of the server is unaffected).
+/// `admit` (if set) decides, once the product is found, whether the caller
+/// may have it (issue 12 item 3; it replies 401/403 itself).
 void send_preview(const obscore::ProductLookup& store, const std::string& previews_dir, const std::string& id,
-                  const std::string& kind, ResponseChannel& channel);
+                  const std::string& kind, ResponseChannel& channel, const AdmitProduct& admit = {});
 
 /// True when a SODA cutout can cut something of the product (SODA 1.0
 /// section 3.3): a celestial footprint (POS, CIRCLE, POLYGON), a spectral
@@ -174,8 +184,9 @@ DataLinkRequest parse_datalink_request(const DaliParams& params, int max_ids);
 /// failures propagate (obscore::StoreError); file and FITS problems are
 /// recorded in the result (file_problem, no bounds) and logged.
 /// `collections`: the configuration's, for the related files of each product.
+/// `rights` (if set): the caller's rights, for link_auth and link_authorized.
 ProductInfo describe_product(const obscore::ProductLookup& store, const std::string& id,
-                             const std::vector<CollectionConfig>& collections = {});
+                             const std::vector<CollectionConfig>& collections = {}, const RightsOf& rights = {});
 
 /// The service descriptor of this {links} endpoint for a TAP result
 /// (DataLink 1.1 section 4.5): RESOURCE type="meta" utype="adhoc:service"
@@ -195,8 +206,11 @@ std::string datalink_capabilities_document(const Config& config);
 /// Last-Modified, Accept-Ranges and single Range requests (206, 416).
 /// `file_index` > 0: the related file of that index (related_files; FILE=
 /// of its URL) instead of the product, 404 when it does not exist.
+/// `admit` (if set) decides, once the product is found and before any byte
+/// (also of a related file or a Range), whether the caller may have it.
 void send_product_file(const obscore::ProductLookup& store, const std::string& id, const std::string& range,
                        const std::string& if_range, ResponseChannel& channel,
-                       const std::vector<CollectionConfig>& collections = {}, std::size_t file_index = 0);
+                       const std::vector<CollectionConfig>& collections = {}, std::size_t file_index = 0,
+                       const AdmitProduct& admit = {});
 
 }  // namespace vo::server

@@ -1,5 +1,6 @@
 // voserver: the command line (CLI11). `voserver --help` lists every subcommand.
 #include <CLI/CLI.hpp>
+#include <unistd.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -19,6 +20,7 @@
 #include "server/app.hpp"
 #include "server/config.hpp"
 #include "server/query.hpp"
+#include "server/users.hpp"
 #include "votable/writer.hpp"
 
 namespace fs = std::filesystem;
@@ -48,6 +50,7 @@ obscore::IngestOptions ingest_options(const server::Config& config, const std::s
         o.facility_name = c.facility_name;
         o.instrument_name = c.instrument_name;
         o.proprietary_months = c.proprietary_months;
+        o.release_date_keyword = c.release_date_keyword;
     }
     o.extension_columns = config.archive.extension_columns;
     return o;
@@ -185,6 +188,22 @@ int cmd_make_demo(const std::string& config_path, std::optional<int> nx, std::op
     return 0;
 }
 
+/// Issue 12: the demo's proprietary project (obscore/demo.hpp) and its PI
+/// account demo-pi / demo-pi (a demo account, said so in the README and in
+/// conf/voserver.toml), made once in the users store.
+void ensure_demo_account(const server::Config& config) {
+    const fs::path db(config.auth.users_database);
+    if (db.has_parent_path()) fs::create_directories(db.parent_path());
+    server::UserStore users(config.auth.users_database);
+    if (!users.directory(0)->user("demo-pi")) {
+        users.add_user("demo-pi", "demo-pi", false);
+        std::cout << "users: demo account demo-pi (password demo-pi) in " << config.auth.users_database << std::endl;
+    }
+    users.set_pi(obscore::kProprietaryProject, "demo-pi");
+    std::cout << "project " << obscore::kProprietaryProject << " (" << obscore::kProprietaryGalaxy
+              << ", proprietary until " << obscore::kProprietaryRelease << "): PI demo-pi" << std::endl;
+}
+
 int cmd_build_demo(const std::string& config_path, bool if_missing) {
     const auto config = load(config_path);
     if (if_missing && obscore::is_postgresql_url(config.archive.database)) {
@@ -199,6 +218,7 @@ int cmd_build_demo(const std::string& config_path, bool if_missing) {
             if (ro->count_rows() > 0) {
                 std::cout << "store " << config.archive.database << " exists (" << ro->count_rows()
                           << " products); nothing to build" << std::endl;
+                ensure_demo_account(config);
                 return 0;
             }
         } catch (const obscore::StoreError&) {
@@ -222,6 +242,77 @@ int cmd_build_demo(const std::string& config_path, bool if_missing) {
     }
     std::cout << "store " << store->name() << ": " << store->count_rows() << " products" << std::endl;
     if (ingested == 0) throw CliError("build-demo: no product was ingested");
+    ensure_demo_account(config);
+    return 0;
+}
+
+/// A password for `voserver users add`: the first line of standard input
+/// (prompted for on the terminal). Never a command-line argument, which
+/// other users of the machine could read in the process list.
+std::string read_password(const std::string& user) {
+    if (isatty(0)) std::cerr << "password for " << user << ": " << std::flush;
+    std::string line;
+    if (!std::getline(std::cin, line)) throw CliError("users add: no password on standard input");
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return line;
+}
+
+/// `voserver users add|remove|list` (issue 12 item 2).
+int cmd_users(const std::string& config_path, const std::string& action, const std::string& name, bool staff,
+              bool replace) {
+    const auto config = load(config_path);
+    const fs::path db(config.auth.users_database);
+    if (db.has_parent_path()) fs::create_directories(db.parent_path());
+    server::UserStore users(config.auth.users_database);
+    try {
+        if (action == "add") {
+            users.add_user(name, read_password(name), staff, replace);
+            std::cout << (replace ? "set " : "added ") << name << (staff ? " (archive staff)" : "") << std::endl;
+        } else if (action == "remove") {
+            users.remove_user(name);
+            std::cout << "removed " << name << std::endl;
+        } else {
+            const auto d = users.directory(0);
+            for (const auto& [n, u] : d->users) {
+                std::cout << n << (u.staff ? "\tstaff" : "\t-");
+                std::string projects;
+                for (const auto& p : d->projects_of(n)) projects += (projects.empty() ? "" : ",") + p;
+                std::cout << "\t" << (projects.empty() ? "-" : projects) << "\n";
+            }
+        }
+    } catch (const server::UsersError& e) {
+        throw CliError("users " + action + ": " + e.what());
+    }
+    return 0;
+}
+
+/// `voserver projects set-pi|delegate|undelegate|list` (issue 12 item 2).
+int cmd_projects(const std::string& config_path, const std::string& action, const std::string& project,
+                 const std::string& user, const std::string& by) {
+    const auto config = load(config_path);
+    server::UserStore users(config.auth.users_database);
+    try {
+        if (action == "set-pi") {
+            users.set_pi(project, user);
+            std::cout << "project " << project << ": PI " << user << std::endl;
+        } else if (action == "delegate") {
+            users.delegate(project, user, by);
+            std::cout << "project " << project << ": delegate " << user << std::endl;
+        } else if (action == "undelegate") {
+            if (!users.undelegate(project, user, by)) throw CliError(user + " is no delegate of project " + project);
+            std::cout << "project " << project << ": " << user << " is no longer a delegate" << std::endl;
+        } else {
+            const auto d = users.directory(0);
+            for (const auto& [id, p] : d->projects) {
+                std::string delegates;
+                for (const auto& u : p.delegates) delegates += (delegates.empty() ? "" : ",") + u;
+                std::cout << id << "\tPI " << (p.pi.empty() ? "-" : p.pi) << "\tdelegates "
+                          << (delegates.empty() ? "-" : delegates) << "\n";
+            }
+        }
+    } catch (const server::UsersError& e) {
+        throw CliError("projects " + action + ": " + e.what());
+    }
     return 0;
 }
 
@@ -364,6 +455,35 @@ int main(int argc, char** argv) {
     bool sql_only = false;
     query->add_flag("--sql", sql_only, "print the SQL the query database would run, do not run it");
 
+    // issue 12 item 2: users, projects and delegations
+    auto* users_cmd = app.add_subcommand("users", "manage the users store (accounts, passwords, archive staff)");
+    users_cmd->require_subcommand(1);
+    std::string user_name;
+    bool staff = false, replace = false;
+    auto* users_add = users_cmd->add_subcommand("add", "add a user; the password is read from standard input");
+    users_add->add_option("name", user_name, "user name (letters, digits, . _ @ + -)")->required();
+    users_add->add_flag("--staff", staff, "archive staff: may read every product before its release");
+    users_add->add_flag("--replace", replace, "set the password (and staff flag) of an existing user");
+    auto* users_remove = users_cmd->add_subcommand("remove", "remove a user and their delegations");
+    users_remove->add_option("name", user_name, "user name")->required();
+    auto* users_list = users_cmd->add_subcommand("list", "list users, staff flags and readable projects");
+    for (auto* c : {users_add, users_remove, users_list}) c->add_option("--config", config_path, config_help);
+
+    auto* projects_cmd = app.add_subcommand("projects", "manage projects: PIs and their delegates");
+    projects_cmd->require_subcommand(1);
+    std::string project_id, by;
+    auto* set_pi = projects_cmd->add_subcommand("set-pi", "set the PI of a project (its proposal_id)");
+    auto* delegate = projects_cmd->add_subcommand("delegate", "give a user access to a whole project");
+    auto* undelegate = projects_cmd->add_subcommand("undelegate", "withdraw a delegate's access");
+    auto* projects_list = projects_cmd->add_subcommand("list", "list projects, PIs and delegates");
+    for (auto* c : {set_pi, delegate, undelegate}) {
+        c->add_option("project", project_id, "the project's proposal_id")->required();
+        c->add_option("user", user_name, "user name")->required();
+    }
+    for (auto* c : {delegate, undelegate})
+        c->add_option("--by", by, "act as this user (the PI; a delegate may not delegate further)");
+    for (auto* c : {set_pi, delegate, undelegate, projects_list}) c->add_option("--config", config_path, config_help);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -378,6 +498,19 @@ int main(int argc, char** argv) {
         if (*pg_load) return cmd_pg_load(config_path, pg_url);
         if (*adql_check) return cmd_adql_check(udfs);
         if (*query) return cmd_query(adql_text, format, config_path, maxrec, sql_only);
+        if (*users_cmd)
+            return cmd_users(config_path,
+                             *users_add      ? "add"
+                             : *users_remove ? "remove"
+                                             : "list",
+                             user_name, staff, replace);
+        if (*projects_cmd)
+            return cmd_projects(config_path,
+                                *set_pi       ? "set-pi"
+                                : *delegate   ? "delegate"
+                                : *undelegate ? "undelegate"
+                                              : "list",
+                                project_id, user_name, by);
     } catch (const std::exception& e) {
         std::cerr << "voserver: " << e.what() << std::endl;
         return 1;

@@ -52,6 +52,10 @@ private:
 /// Case-insensitive ASCII comparison.
 bool iequals(std::string_view a, std::string_view b);
 
+/// Percent-decodes a URL path segment (RFC 3986 section 2.1; '+' stays '+',
+/// a '%' not followed by two hex digits stays as it is).
+std::string percent_decode_path(std::string_view segment);
+
 /// Adds the pairs of an application/x-www-form-urlencoded string (a URL
 /// query or a POST body): '&'-separated, percent-decoded, '+' as space.
 /// Throws ParamError on a malformed percent escape.

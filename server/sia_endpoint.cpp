@@ -92,8 +92,7 @@ std::string sia_capabilities_document(const Config& config) {
                  "\">\n"
                  "    <interface xsi:type=\"vs:ParamHTTP\" role=\"std\" version=\"2.0\">\n"
                  "      <accessURL use=\"base\">" +
-                 votable::xml_escape(sia) +
-                 "/query</accessURL>\n"
+                 votable::xml_escape(sia) + "/query</accessURL>\n" + security_methods_xml(config) +
                  // one queryType (GET; POST works as well): pyvo 1.2 warns (W17) on a second
                  // one; the parameters are described by every response (section 3.1.2)
                  "      <queryType>GET</queryType>\n"

@@ -103,7 +103,8 @@ std::string content_disposition(const std::string& filename) {
     return token ? "attachment; filename=" + name : "attachment; filename=\"" + name + "\"";
 }
 
-std::uint64_t run_soda_sync(const SodaRequest& request, const obscore::ProductLookup& store, ResponseChannel& channel) {
+std::uint64_t run_soda_sync(const SodaRequest& request, const obscore::ProductLookup& store, ResponseChannel& channel,
+                            const AdmitProduct& admit) {
     std::optional<obscore::ProductFile> product;
     try {
         product = store.find_product(request.id);
@@ -118,6 +119,7 @@ std::uint64_t run_soda_sync(const SodaRequest& request, const obscore::ProductLo
                                    " in this archive (IDs are the obs_publisher_did values of ivoa.obscore)"));
         return 0;
     }
+    if (admit && !admit(request.id, *product, channel)) return 0;
 
     std::optional<soda::Cutout> cutout;
     try {
@@ -218,9 +220,10 @@ std::string soda_capabilities_document(const Config& config) {
                 "\">\n"
                 "    <interface xsi:type=\"vs:ParamHTTP\" role=\"std\" version=\"1.0\">\n"
                 "      <accessURL use=\"full\">" +
-                votable::xml_escape(soda) + path +
-                "</accessURL>\n"
+                votable::xml_escape(soda) + path + "</accessURL>\n" + security_methods_xml(config) +
                 "    </interface>\n  </capability>\n";
+    // job URLs below /soda/async take the job owner's credentials
+    caps += authenticated_base_capability(config, soda);
     return service_capabilities_document(soda, caps);
 }
 

@@ -23,6 +23,7 @@
 
 #include "obscore/backend.hpp"
 #include "server/config.hpp"
+#include "server/access.hpp"
 #include "server/http.hpp"
 #include "server/params.hpp"
 #include "soda/params.hpp"
@@ -78,8 +79,11 @@ Reply soda_error_reply(const soda::SodaError& e);
 /// 4. channel.finish(). A failure after the headers ends the response short,
 ///    which makes the HTTP layer close the connection (the client sees fewer
 ///    bytes than Content-Length).
+/// `admit` (if set) decides after step 1, before any byte is read, whether
+/// the caller may have the product (issue 12 item 3; it replies 401/403).
 /// Returns the number of body bytes handed to the channel (0 for errors).
-std::uint64_t run_soda_sync(const SodaRequest& request, const obscore::ProductLookup& store, ResponseChannel& channel);
+std::uint64_t run_soda_sync(const SodaRequest& request, const obscore::ProductLookup& store, ResponseChannel& channel,
+                            const AdmitProduct& admit = {});
 
 /// A Content-Disposition value (RFC 6266) for a file name, quotes,
 /// backslashes and control characters replaced by '_': `attachment;

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "server/access.hpp"
 #include "server/file_response.hpp"
 #include "server/params.hpp"
 #include "votable/writer.hpp"
@@ -70,6 +71,8 @@ struct UwsEndpoint::Impl {
     std::string jobs_path, jobs_url;
     Submit control, download;
     int max_waiting;
+    std::vector<std::string> challenges;
+    AdmitJob admit;
 
     struct Waiting {
         std::shared_ptr<ResponseChannel> channel;
@@ -139,15 +142,17 @@ struct UwsEndpoint::Impl {
         }
     }
 
-    void handle(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
-        if (!control([this, req, channel] { serve(req, channel); }))
+    void handle(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel,
+                const Caller& caller) {
+        if (!control([this, req, channel, caller] { serve(req, channel, caller); }))
             channel->reply(dali_error(503, "too many job requests waiting; try again shortly"));
     }
 
     /// Runs on a control worker.
-    void serve(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
+    void serve(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel,
+               const Caller& caller) {
         try {
-            serve_or_throw(req, channel);
+            serve_or_throw(req, channel, caller);
         } catch (const ParamError& e) {
             channel->reply(dali_error(400, e.what()));
         } catch (const uws::JobStateError& e) {
@@ -158,7 +163,8 @@ struct UwsEndpoint::Impl {
         }
     }
 
-    void serve_or_throw(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
+    void serve_or_throw(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel,
+                        const Caller& caller) {
         const std::string& m = req->method;
         const bool read = m == "GET" || m == "HEAD";
         const DaliParams params =
@@ -166,9 +172,15 @@ struct UwsEndpoint::Impl {
         std::string rest = req->path.substr(jobs_path.size());
         if (!rest.empty() && rest.back() == '/') rest.pop_back();
         if (rest.empty()) {
-            if (read)
-                return channel->reply(text(200, kXml, uws::jobs_document(manager.list(job_filter(params)), jobs_url)));
-            if (m == "POST") return create(params, channel);
+            if (read) {
+                // an anonymous caller's list is empty: anonymous jobs are
+                // reached only through their unguessable URLs
+                uws::JobFilter filter = job_filter(params);
+                if (!caller.authenticated()) return channel->reply(text(200, kXml, uws::jobs_document({}, jobs_url)));
+                filter.owner = caller.user;
+                return channel->reply(text(200, kXml, uws::jobs_document(manager.list(filter), jobs_url)));
+            }
+            if (m == "POST") return create(params, channel, caller);
             return not_allowed(channel, "GET, POST");
         }
         // rest = /{id}[/{child}[/{result}]]
@@ -182,6 +194,13 @@ struct UwsEndpoint::Impl {
         const std::string& id = parts[0];
         auto job = manager.find(id);
         if (!job) return channel->reply(dali_error(404, "no job " + id + " in " + jobs_url));
+        if (!job->owner.empty() && job->owner != caller.user) {
+            if (!caller.authenticated())
+                return channel->reply(unauthorized_reply(
+                    "AuthenticationError: job " + id + " belongs to a user; authenticate as its owner", challenges));
+            return channel->reply(
+                forbidden_reply("AuthorizationError: job " + id + " belongs to another user than " + caller.user));
+        }
         const std::string url = job_url(id);
         if (parts.size() == 1) {
             if (read) return job_get(*job, params, channel);
@@ -304,7 +323,7 @@ struct UwsEndpoint::Impl {
             throw ParamError("PHASE=" + phase + " cannot be requested (use PHASE=RUN or PHASE=ABORT)");
     }
 
-    void create(const DaliParams& params, const std::shared_ptr<ResponseChannel>& channel) {
+    void create(const DaliParams& params, const std::shared_ptr<ResponseChannel>& channel, const Caller& caller) {
         // check everything before the job exists, so a refused request leaves nothing behind
         if (auto p = params.single("PHASE"); p && !iequals(*p, "RUN"))
             throw ParamError("PHASE=" + *p + " cannot be given at job creation (only PHASE=RUN)");
@@ -312,7 +331,9 @@ struct UwsEndpoint::Impl {
             throw ParamError("EXECUTIONDURATION=" + *d + " must be an integer number of seconds");
         if (auto d = params.single("DESTRUCTION"); d && !uws::parse_iso8601(*d))
             throw ParamError("DESTRUCTION=" + *d + " is not an ISO 8601 UTC date and time");
-        uws::Job job = manager.create({}, "", params.single("RUNID").value_or(""));
+        if (admit)
+            if (auto refusal = admit(params, caller)) return channel->reply(std::move(*refusal));
+        uws::Job job = manager.create({}, caller.user, params.single("RUNID").value_or(""));
         try {
             apply_settings(job, params, true);
             if (params.single("PHASE")) manager.run(job.id);
@@ -377,8 +398,14 @@ UwsEndpoint::UwsEndpoint(uws::JobManager& manager, std::string jobs_path, std::s
 
 UwsEndpoint::~UwsEndpoint() = default;
 
-void UwsEndpoint::handle(std::shared_ptr<const Request> request, std::shared_ptr<ResponseChannel> channel) {
-    impl_->handle(request, channel);
+void UwsEndpoint::handle(std::shared_ptr<const Request> request, std::shared_ptr<ResponseChannel> channel,
+                         const Caller& caller) {
+    impl_->handle(request, channel, caller);
+}
+
+void UwsEndpoint::set_access(std::vector<std::string> challenges, AdmitJob admit) {
+    impl_->challenges = std::move(challenges);
+    impl_->admit = std::move(admit);
 }
 
 }  // namespace vo::server

@@ -126,6 +126,7 @@ std::string capabilities_document(const Config& config, const std::vector<adql::
     out += "  <capability standardID=\"ivo://ivoa.net/std/TAP\" xsi:type=\"tr:TableAccess\">\n";
     out += "    <interface xsi:type=\"vs:ParamHTTP\" role=\"std\" version=\"1.1\">\n";
     out += "      <accessURL use=\"base\">" + tap + "</accessURL>\n";
+    out += security_methods_xml(config);
     out += "    </interface>\n";
     // TAPRegExt 1.0 section 2.2; ObsCore 1.1 section 4.
     out += "    <dataModel ivo-id=\"ivo://ivoa.net/std/ObsCore#core-1.1\">ObsCore-1.1</dataModel>\n";
@@ -299,6 +300,20 @@ std::string landing_page(const Config& config, const std::vector<CollectionSumma
            "/tap</code>.</p>\n";
     out += "</body>\n</html>\n";
     return out;
+}
+
+std::string security_methods_xml(const Config& config) {
+    std::string s =
+        "      <securityMethod/>\n"
+        "      <securityMethod standardID=\"ivo://ivoa.net/sso#BasicAA\"/>\n";
+    if (!config.auth.jwt.public_key.empty()) s += "      <securityMethod standardID=\"ivo://ivoa.net/sso#token\"/>\n";
+    return s;
+}
+
+std::string authenticated_base_capability(const Config& config, const std::string& base_url) {
+    return "  <capability>\n    <interface xsi:type=\"vs:ParamHTTP\">\n      <accessURL use=\"base\">" +
+           votable::xml_escape(base_url) + "</accessURL>\n" + security_methods_xml(config) +
+           "    </interface>\n  </capability>\n";
 }
 
 std::string service_capabilities_document(const std::string& service_url, const std::string& protocol_capabilities) {

@@ -29,6 +29,19 @@ std::string capabilities_document(const Config& config, const std::vector<adql::
 /// availability capabilities at `service_url`/capabilities and /availability.
 std::string service_capabilities_document(const std::string& service_url, const std::string& protocol_capabilities);
 
+/// The securityMethod elements of an interface that takes anonymous and
+/// authenticated requests (TAP 1.1 section 2.4, VOResource 1.1 Interface;
+/// issue 12 item 2), indented for an interface: anonymous (no standardID),
+/// ivo://ivoa.net/sso#BasicAA, and ivo://ivoa.net/sso#token when bearer
+/// tokens are configured. pyvo's AuthSession reads them.
+std::string security_methods_xml(const Config& config);
+
+/// A capability without standardID whose ParamHTTP interface has accessURL
+/// use="base" `base_url` and the security methods: tells clients such as
+/// pyvo's AuthSession that every URL below it (downloads, previews, job
+/// URLs) takes credentials.
+std::string authenticated_base_capability(const Config& config, const std::string& base_url);
+
 /// A foreign key as in TAP_SCHEMA.keys / key_columns (TAP 1.1 section 4.4).
 using ForeignKey = obscore::ForeignKey;
 

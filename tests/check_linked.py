@@ -29,6 +29,8 @@ PACKAGE = {
     "libpng16.so": "libpng-dev",
     "libcairo.so": "libcairo2-dev",
     "libpq.so": "libpq-dev",
+    "libsodium.so": "libsodium-dev",
+    "libjwt.so": "libjwt-dev",
 }
 
 

@@ -9,7 +9,10 @@
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <random>
+#include <sys/random.h>
+
+#include <cerrno>
+#include <cstring>
 #include <sstream>
 #include <thread>
 
@@ -46,18 +49,31 @@ struct JobManager::Impl {
     std::map<std::string, std::shared_ptr<Running>> running;
     bool stopping = false;
     std::uint64_t changes = 0;
-    std::mt19937_64 rng{std::random_device{}()};
     std::vector<std::thread> workers;
     std::thread reaper;
     std::condition_variable reaper_cv;
     std::thread watcher;  // shared stores only: other instances' changes, heartbeats, orphans
 
-    std::string new_id() {
+    /// 128 bits from the kernel's CSPRNG (getrandom(2)) as 32 hex digits:
+    /// a job URL is its only protection for anonymous jobs (issue 12 item 4),
+    /// so IDs must not be predictable from earlier ones (a Mersenne Twister's are).
+    static std::string new_id() {
         static const char* hex = "0123456789abcdef";
+        unsigned char bytes[16];
+        std::size_t got = 0;
+        while (got < sizeof bytes) {
+            const ssize_t n = getrandom(bytes + got, sizeof bytes - got, 0);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                throw std::runtime_error(std::string("cannot draw a job ID: getrandom: ") + std::strerror(errno));
+            }
+            got += static_cast<std::size_t>(n);
+        }
         std::string id;
-        const std::uint64_t a = rng(), b = rng();
-        for (int i = 0; i < 16; ++i) id += hex[(a >> (i * 4)) & 15];
-        for (int i = 0; i < 4; ++i) id += hex[(b >> (i * 4)) & 15];
+        for (unsigned char b : bytes) {
+            id += hex[b >> 4];
+            id += hex[b & 15];
+        }
         return id;
     }
 

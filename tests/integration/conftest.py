@@ -111,18 +111,19 @@ proprietary_months = 12
     return cfg
 
 
-def start_server(cfg: Path, work: Path, log_name: str = "server.log"):
+def start_server(cfg: Path, work: Path, log_name: str = "server.log", env=None):
     """Starts `voserver serve --config cfg --port 0 --port-file work/port`
     (stdout and stderr in work/log_name); returns (process, base URL) once the
     server has written the port it bound, i.e. once it accepts connections.
     Raises RuntimeError with the log if it exits or reports no port within
-    START_TIMEOUT."""
-    port_file = work / "port"
+    START_TIMEOUT. `env`: extra environment variables (e.g. VOSERVER_NOW)."""
+    port_file = work / ("port" if log_name == "server.log" else log_name + ".port")
     port_file.unlink(missing_ok=True)
     log_path = work / log_name
     with open(log_path, "w") as log:
         proc = subprocess.Popen([str(VOSERVER), "serve", "--config", str(cfg), "--port", "0",
-                                 "--port-file", str(port_file)], stdout=log, stderr=subprocess.STDOUT)
+                                 "--port-file", str(port_file)], stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, **(env or {})})
     end = time.monotonic() + START_TIMEOUT
     while not port_file.exists():
         if proc.poll() is not None:
@@ -153,10 +154,11 @@ def listening_port(log_text: str) -> int:
 
 
 @contextlib.contextmanager
-def running_server(cfg: Path, work: Path):
-    """Runs `voserver serve --config cfg --port 0` (log in work/server.log)
-    until the block ends; yields its base URL once it accepts connections."""
-    proc, base = start_server(cfg, work)
+def running_server(cfg: Path, work: Path, env=None, log_name: str = "server.log"):
+    """Runs `voserver serve --config cfg --port 0` (log in work/log_name)
+    until the block ends; yields its base URL once it accepts connections.
+    `env`: extra environment variables."""
+    proc, base = start_server(cfg, work, log_name, env)
     try:
         yield base
     finally:

@@ -110,9 +110,12 @@ def test_get_data_info_by_obs_id_and_download_files(archive, tmp_path):
 def test_release_dates_and_is_proprietary(archive, tmp_path):
     a = alma(archive["base"])
     start = Time(fits.getheader(CUBE)["DATE-OBS"], format="isot", scale="utc").datetime
-    release = start.replace(year=start.year + 1)
-    row = a.query_tap("SELECT obs_release_date, data_rights FROM ivoa.obscore "
+    row = a.query_tap("SELECT obs_release_date, data_rights, t_min, t_max FROM ivoa.obscore "
                       "WHERE obs_id = 'ngc3256_alma_sv_co10_cube'").to_table()[0]
+    # released 12 months after the end of the observation (t_max; issue 12 item 1)
+    assert abs(Time(row["t_min"], format="mjd").datetime - start).total_seconds() < 1
+    end = Time(row["t_max"], format="mjd").datetime
+    release = end.replace(year=end.year + 1)
     assert str(row["obs_release_date"]).startswith(release.strftime("%Y-%m-%dT%H:%M"))
     assert a.is_proprietary("ngc3256_alma_sv_co10_cube") is False
     with pytest.raises(AttributeError):

@@ -14,6 +14,7 @@
 #include "obscore/demo.hpp"
 #include "obscore/fits_extract.hpp"
 #include "obscore/phangs_muse_targets.hpp"
+#include "obscore/profile.hpp"
 
 using namespace vo::obscore;
 namespace fs = std::filesystem;
@@ -191,4 +192,43 @@ TEST_CASE("make_demo writes a PHANGS-MUSE cube that extraction understands", "[d
     DemoOptions bad = o;
     bad.galaxies = {"NGC9999"};
     CHECK_THROWS_WITH(make_demo(bad), Catch::Contains("NGC9999"));
+}
+
+TEST_CASE("the demo's NGC1087 cube is the proprietary project; release dates from a keyword or the period", "[demo]") {
+    TempDir tmp;
+    DemoOptions o;
+    o.out_dir = tmp.path.string();
+    o.nx = 4;
+    o.ny = 4;
+    o.nchan = 20;
+    o.galaxies = {"NGC0628", kProprietaryGalaxy};
+    const auto files = make_demo(o);
+    REQUIRE(files.size() == 2);
+    IngestOptions io;
+    io.collection = "phangs-muse";
+    io.authority = "voserver.example";
+    io.release_date_keyword = "RELDATE";
+    const auto pub = extract_product(files[0], io);
+    const auto secret = extract_product(files[1], io);
+    REQUIRE(pub.ok());
+    REQUIRE(secret.ok());
+    CHECK(pub.record->proposal_id == "1100.B-0651");
+    CHECK_FALSE(pub.record->obs_release_date);  // no keyword, no period: public
+    CHECK(secret.record->proposal_id == kProprietaryProject);
+    CHECK(secret.record->obs_release_date == "2099-12-31T00:00:00");
+    // a proprietary period counts from the end of the observation (t_max)
+    io.release_date_keyword.clear();
+    io.proprietary_months = 12;
+    const auto period = extract_product(files[0], io);
+    REQUIRE(period.ok());
+    REQUIRE(period.record->t_max);
+    CHECK(*period.record->t_max > *period.record->t_min);
+    CHECK(period.record->obs_release_date == release_date(*period.record->t_max, 12));
+    // a malformed keyword value: a warning, and the period decides
+    CHECK(iso_date_time("2099-12-31") == "2099-12-31T00:00:00");
+    CHECK(iso_date_time("2099-12-31T12:30:00.5Z") == "2099-12-31T12:30:00");
+    CHECK_FALSE(iso_date_time("2099-13-01"));
+    CHECK_FALSE(iso_date_time("2023-02-29"));
+    CHECK_FALSE(iso_date_time("31/12/2099"));
+    CHECK_FALSE(iso_date_time("2099-12-31 extra"));
 }

@@ -281,8 +281,14 @@ TEST_CASE("port 0: the bound port is reported and every published URL is on it",
     r = client.send(http::verb::post, "/tap/async", "LANG=ADQL&QUERY=SELECT+TOP+1+obs_id+FROM+ivoa.obscore");
     CHECK(r.status == 303);
     CHECK(r.location.rfind(base + "/tap/async/", 0) == 0);
+    const std::string job = r.location.substr(base.size());
+    // an anonymous job is in no list (issue 12 item 4), but its URL answers
     r = client.get("/tap/async");
-    CHECK(r.body.find("xlink:href=\"" + base + "/tap/async/") != std::string::npos);
+    CHECK(r.body.find("<uws:jobref") == std::string::npos);
+    r = client.get(job);
+    CHECK(r.status == 200);
+    CHECK(r.body.find("<uws:jobId>" + job.substr(std::string("/tap/async/").size()) + "</uws:jobId>") !=
+          std::string::npos);
 }
 
 TEST_CASE("port 0 with an explicit base_url: published URLs keep the base_url", "[http][port]") {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -281,4 +282,19 @@ TEST_CASE("a job store failure as a job ends is retried, not fatal", "[uws]") {
     CHECK(w->phase == Phase::COMPLETED);
     REQUIRE(w->results.size() == 1);
     CHECK(slurp(w->results[0].path) == "still here");
+}
+
+TEST_CASE("job IDs are 128 random bits: 32 hex digits, never repeated", "[uws]") {
+    // an anonymous job's URL is its only protection (issue 12 item 4): the
+    // IDs came from a Mersenne Twister, whose output is predictable from
+    // earlier IDs; they now come from getrandom(2)
+    TempDir d;
+    JobManager m(open_sqlite_job_store((d.path / "jobs.sqlite").string()), test_executor(), options(d));
+    std::set<std::string> seen;
+    for (int i = 0; i < 300; ++i) {
+        const Job j = m.create({}, "", "");
+        CHECK(j.id.size() == 32);
+        CHECK(j.id.find_first_not_of("0123456789abcdef") == std::string::npos);
+        CHECK(seen.insert(j.id).second);
+    }
 }
