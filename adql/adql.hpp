@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -37,9 +38,14 @@ struct ColumnInfo {
     bool principal = false;
     bool std = false;
     /// Non-empty: the SQL of every reference to this column, each "{}" standing
-    /// for the plain (qualified, quoted) column, e.g. a value completed at query
-    /// time from what is stored (ivoa.obscore's access_url: the base URL of the
-    /// server in front of a stored path).
+    /// for the plain (qualified, quoted) column and each "{name}" for the column
+    /// of ADQL name `name` (case-insensitive) of the same table reference, e.g.
+    /// a value completed at query time from what is stored (ivoa.obscore's
+    /// access_url: the base URL of the server in front of a stored path) or
+    /// computed from another column (data_rights from obs_release_date and
+    /// the archive's clock, issue 12). Applied to references to the base
+    /// table (not to the output columns of subqueries, which already carry
+    /// it). A "{name}" the table lacks is an AdqlError (Kind::Unsupported).
     std::string sql_template;
 };
 
@@ -153,6 +159,15 @@ struct TranslateOptions {
     std::optional<std::int64_t> row_limit;
     /// UDFs the service declares in addition to the built-in ones.
     std::vector<UdfDecl> udfs;
+    /// Per physical table name (TableInfo::physical): an SQL condition over
+    /// that table's columns, written unqualified with their physical names,
+    /// that every row the query may see must meet. Every reference to the
+    /// table (in any FROM, join, subquery, WITH query or set operation)
+    /// reads the filtered table `(SELECT ... FROM physical WHERE condition)`
+    /// instead, so that no row failing it is seen, counted or joined (issue
+    /// 12 item 3: protected metadata). The spatial index pre-filters still
+    /// apply. Empty: every table as it is.
+    std::map<std::string, std::string> row_filters;
 };
 
 /// The result of translating one query.

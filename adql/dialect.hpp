@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +18,14 @@
 
 namespace vo::adql {
 
+/// What the emit stage takes of TranslateOptions (adql/adql.hpp).
+struct EmitOptions {
+    /// TranslateOptions::row_limit.
+    std::optional<std::int64_t> row_limit;
+    /// TranslateOptions::row_filters (physical table -> SQL condition).
+    std::map<std::string, std::string> row_filters;
+};
+
 /// One SQL dialect.
 class Dialect {
 public:
@@ -24,10 +33,17 @@ public:
     /// A short name for messages and logs ("sqlite").
     virtual std::string_view name() const = 0;
     /// One SELECT statement computing `query`, returning its result columns
-    /// in order with the names of `query.columns`. `row_limit`: stop after
-    /// this many rows (TAP MAXREC + 1, TAP 1.1 section 2.7.4), combined with
-    /// the outermost TOP as min(TOP, row_limit).
-    virtual std::string sql(const bound::Statement& query, std::optional<std::int64_t> row_limit) const = 0;
+    /// in order with the names of `query.columns`. `options.row_limit`: stop
+    /// after this many rows (TAP MAXREC + 1, TAP 1.1 section 2.7.4), combined
+    /// with the outermost TOP as min(TOP, row_limit); `options.row_filters`:
+    /// the tables read through a filter (TranslateOptions::row_filters).
+    virtual std::string sql(const bound::Statement& query, const EmitOptions& options) const = 0;
+    /// sql() with a row limit and no row filters.
+    std::string sql(const bound::Statement& query, std::optional<std::int64_t> row_limit) const {
+        EmitOptions options;
+        options.row_limit = row_limit;
+        return sql(query, options);
+    }
 };
 
 /// The SQLite dialect: geometry, LOG, LIKE, ROUND/TRUNCATE, MOD, CAST to

@@ -30,14 +30,10 @@ public:
 protected:
     std::string true_condition() override { return "TRUE"; }
 
-    std::string range(const bound::Range& r) override {
-        if (r.kind != bound::Range::Kind::Table) return LibraryWriter::range(r);
-        const std::string& p = r.table->physical;
+    std::string table_name(const std::string& p) override {
         const auto dot = p.find('.');
-        std::string name = dot == std::string::npos
-                               ? quote_ident(p)
-                               : quote_ident(p.substr(0, dot)) + "." + quote_ident(p.substr(dot + 1));
-        return name + " AS " + quote_ident(r.alias);
+        return dot == std::string::npos ? quote_ident(p)
+                                        : quote_ident(p.substr(0, dot)) + "." + quote_ident(p.substr(dot + 1));
     }
 
     std::string literal(const Expr& e) override {
@@ -130,8 +126,8 @@ protected:
 class PostgresDialect final : public Dialect {
 public:
     std::string_view name() const override { return "postgresql"; }
-    std::string sql(const bound::Statement& query, std::optional<std::int64_t> row_limit) const override {
-        PostgresWriter w(row_limit);
+    std::string sql(const bound::Statement& query, const EmitOptions& options) const override {
+        PostgresWriter w(options.row_limit, options.row_filters);
         return w.statement(query);
     }
 };

@@ -105,6 +105,11 @@ protected:
         return out;
     }
 
+    /// A filtered table (TranslateOptions::row_filters) keeps the rowid the
+    /// index look-ups below compare with (SQLite merges the subquery into
+    /// the query, so that they still search by rowid).
+    std::string filtered_columns() override { return "rowid AS \"rowid\", *"; }
+
     std::string lookup(const bound::Range& r, const std::string& shape_sql, int kind) {
         const SpatialIndexInfo& si = *r.spatial_index;
         std::string k = std::to_string(kind);
@@ -117,15 +122,18 @@ protected:
 class SqliteDialect final : public Dialect {
 public:
     std::string_view name() const override { return "sqlite"; }
-    std::string sql(const bound::Statement& query, std::optional<std::int64_t> row_limit) const override {
-        SqliteWriter w(row_limit);
+    std::string sql(const bound::Statement& query, const EmitOptions& options) const override {
+        SqliteWriter w(options.row_limit, options.row_filters);
         return w.statement(query);
     }
 };
 
 Translation emit(const bound::Statement& st, const Dialect& dialect, const TranslateOptions& options) {
     Translation tr;
-    tr.sql = dialect.sql(st, options.row_limit);
+    EmitOptions emit_options;
+    emit_options.row_limit = options.row_limit;
+    emit_options.row_filters = options.row_filters;
+    tr.sql = dialect.sql(st, emit_options);
     tr.columns = st.columns;
     tr.top = st.top;
     return tr;

@@ -8,6 +8,15 @@ namespace vo::adql {
 using bound::Expr;
 using BK = bound::Expr::Kind;
 
+namespace {
+std::string lower_ascii(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+}  // namespace
+
 std::string SqlWriter::quote_ident(std::string_view s) {
     std::string r = "\"";
     for (char c : s) {
@@ -102,11 +111,22 @@ std::string SqlWriter::select(const bound::Query& q, bool outermost) {
 
 std::string SqlWriter::range(const bound::Range& r) {
     switch (r.kind) {
-        case bound::Range::Kind::Table: return quote_ident(r.table->physical) + " AS " + quote_ident(r.alias);
+        case bound::Range::Kind::Table: return table_source(*r.table) + " AS " + quote_ident(r.alias);
         case bound::Range::Kind::Cte: return quote_ident(r.cte_name) + " AS " + quote_ident(r.alias);
         case bound::Range::Kind::Derived: return "(" + query(*r.subquery, false) + ") AS " + quote_ident(r.alias);
     }
     return {};
+}
+
+std::string SqlWriter::table_name(const std::string& physical) { return quote_ident(physical); }
+
+std::string SqlWriter::table_source(const TableInfo& table) {
+    const auto filter = row_filters_.find(table.physical);
+    if (filter == row_filters_.end()) return table_name(table.physical);
+    // issue 12 item 3: the table as the rows the caller may see, wherever it
+    // is named; the outer query's index pre-filters and conditions apply to
+    // it as to the table (both databases merge such a subquery into the query)
+    return "(SELECT " + filtered_columns() + " FROM " + table_name(table.physical) + " WHERE " + filter->second + ")";
 }
 
 std::string SqlWriter::from_item(const bound::FromItem& f) {
@@ -146,11 +166,34 @@ std::string SqlWriter::literal(const bound::Expr& e) {
 
 std::string SqlWriter::column(const bound::Expr& e) {
     std::string ref = quote_ident(e.range->alias) + "." + quote_ident(e.column_name);
-    // a value completed at query time from what is stored (ColumnInfo::sql_template)
+    // a value completed or computed at query time (ColumnInfo::sql_template):
+    // "{}" is this column, "{name}" the column `name` of the same table reference
     if (e.range->kind != bound::Range::Kind::Table || e.info.sql_template.empty()) return ref;
-    std::string t = e.info.sql_template;
-    for (std::size_t at = 0; (at = t.find("{}", at)) != std::string::npos; at += ref.size()) t.replace(at, 2, ref);
-    return "(" + t + ")";
+    const std::string& t = e.info.sql_template;
+    std::string out;
+    for (std::size_t at = 0; at < t.size();) {
+        const std::size_t open = t.find('{', at);
+        const std::size_t close = open == std::string::npos ? open : t.find('}', open);
+        if (close == std::string::npos) {
+            out += t.substr(at);
+            break;
+        }
+        out += t.substr(at, open - at);
+        const std::string name = lower_ascii(std::string_view(t).substr(open + 1, close - open - 1));
+        if (name.empty()) {
+            out += ref;
+        } else {
+            const auto& cols = e.range->columns;
+            const auto it = std::find_if(cols.begin(), cols.end(),
+                                         [&](const bound::RangeColumn& c) { return lower_ascii(c.name) == name; });
+            if (it == cols.end())
+                throw AdqlError(AdqlError::Kind::Unsupported, "column " + e.info.name + " is computed from column " +
+                                                                  name + ", which this table does not have");
+            out += quote_ident(e.range->alias) + "." + quote_ident(it->column);
+        }
+        at = close + 1;
+    }
+    return "(" + out + ")";
 }
 
 std::string SqlWriter::compare(const bound::Expr& e) {

@@ -7,9 +7,11 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "adql/bound.hpp"
 
@@ -19,8 +21,10 @@ namespace vo::adql {
 class SqlWriter {
 public:
     /// `row_limit`: rows at most of the outermost query (TAP MAXREC + 1), see
-    /// Dialect::sql.
-    explicit SqlWriter(std::optional<std::int64_t> row_limit) : row_limit_(row_limit) {}
+    /// Dialect::sql; `row_filters`: physical table -> the condition its rows
+    /// must meet (TranslateOptions::row_filters).
+    explicit SqlWriter(std::optional<std::int64_t> row_limit, std::map<std::string, std::string> row_filters = {})
+        : row_limit_(row_limit), row_filters_(std::move(row_filters)) {}
     virtual ~SqlWriter() = default;
 
     /// The SQL of `st`: WITH queries, then the body.
@@ -41,8 +45,20 @@ protected:
     /// with the row limit by the caller.
     virtual std::string limit_clause(std::optional<std::int64_t> limit, std::optional<std::int64_t> offset);
     virtual std::string from_item(const bound::FromItem& f);
-    /// The SQL of a range in FROM: "physical" AS "t1", (subquery) AS "t2".
+    /// The SQL of a range in FROM: "physical" AS "t1", (subquery) AS "t2";
+    /// a base table as table_source() gives it.
     virtual std::string range(const bound::Range& r);
+    /// A base table in FROM, without its correlation name: table_name() of
+    /// its physical name, or, when a row filter names the table
+    /// (TranslateOptions::row_filters), the filtered table
+    /// "(SELECT filtered_columns() FROM name WHERE condition)", whose
+    /// columns have the table's physical names.
+    std::string table_source(const TableInfo& table);
+    /// The SQL name of a physical table: "physical" (quoted).
+    virtual std::string table_name(const std::string& physical);
+    /// The select list of a filtered table: "*" (a dialect adds what its
+    /// index pre-filters read, e.g. SQLite's rowid).
+    virtual std::string filtered_columns() { return "*"; }
     /// Conjuncts added to a WHERE or explicit ON condition ("" for none;
     /// otherwise starting with " AND "), e.g. a spatial index pre-filter.
     virtual std::string condition_extra(const bound::Expr& condition);
@@ -67,6 +83,7 @@ protected:
     std::string args(const bound::Expr& e, std::size_t from = 0);
 
     std::optional<std::int64_t> row_limit_;
+    std::map<std::string, std::string> row_filters_;
 };
 
 }  // namespace vo::adql

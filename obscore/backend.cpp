@@ -1,6 +1,7 @@
 // Choosing the query backend of a database string (obscore/backend.hpp).
 #include "obscore/backend.hpp"
 
+#include "obscore/clock.hpp"
 #include "obscore/pg_backend.hpp"
 #include "obscore/pg_writer.hpp"
 #include "obscore/sqlite_backend.hpp"
@@ -30,6 +31,13 @@ std::string url_scheme(const std::string& database) {
 
 std::unique_ptr<QueryBackend> open_query_backend(const std::string& database, const BackendLimits& limits) {
     if (database.empty()) throw StoreError("no store configured ([archive] database is empty)");
+    // a malformed VOSERVER_NOW (obscore/clock.hpp) stops the server at start,
+    // not its first query of data_rights or of protected metadata
+    try {
+        (void)archive_now();
+    } catch (const std::runtime_error& e) {
+        throw StoreError(e.what());
+    }
     if (const std::string scheme = url_scheme(database); !scheme.empty()) {
         if (scheme == "postgresql" || scheme == "postgres") return open_pg_query_backend(database, limits);
         // the URL itself is not repeated: it may hold a password

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "adql/adql.hpp"
+#include "obscore/access.hpp"
 #include "obscore/record.hpp"
 
 namespace vo::obscore {
@@ -188,19 +189,44 @@ public:
 /// Finding a product (DataLink 1.1 section 3.2 ID, SODA 1.0 section 3.2 ID):
 /// what the download, preview, DataLink and cutout endpoints read of a store.
 /// Implemented by every QueryBackend and by obscore::Store.
+///
+/// Each look-up takes the caller's RowVisibility (obscore/access.hpp, issue
+/// 12 item 3): a row of ivoa.obscore the caller may not see is answered as
+/// unknown (nullopt), exactly as if it did not exist; the release dates are
+/// compared with archive_now() (obscore/clock.hpp). The forms without it see
+/// every row (RowVisibility{}).
 class ProductLookup {
 public:
     virtual ~ProductLookup() = default;
     /// The product file of a dataset by its obs_publisher_did, or nullopt for
-    /// an unknown ID or a row without a file. Throws StoreError.
-    virtual std::optional<ProductFile> find_product(const std::string& obs_publisher_did) const = 0;
+    /// an unknown or invisible ID or a row without a file. The ProductFile
+    /// carries the row's obs_collection, proposal_id and obs_release_date
+    /// (for the authorization of downloads). Throws StoreError.
+    virtual std::optional<ProductFile> find_product(const std::string& obs_publisher_did,
+                                                    const RowVisibility& visibility) const = 0;
     /// The dataproduct_type of the ivoa.obscore row of a dataset ("" for
-    /// NULL), or nullopt when no row has this obs_publisher_did. Throws StoreError.
-    virtual std::optional<std::string> find_dataproduct_type(const std::string& obs_publisher_did) const = 0;
-    /// The obs_publisher_did of the one row whose obs_id is `obs_id`, or
-    /// nullopt when none or several rows have it (DataLink IDs as
-    /// astroquery.alma passes them). Throws StoreError.
-    virtual std::optional<std::string> find_did_by_obs_id(const std::string& obs_id) const = 0;
+    /// NULL), or nullopt when no row (the caller may see) has this
+    /// obs_publisher_did. Throws StoreError.
+    virtual std::optional<std::string> find_dataproduct_type(const std::string& obs_publisher_did,
+                                                             const RowVisibility& visibility) const = 0;
+    /// The obs_publisher_did of the one row (of those the caller may see)
+    /// whose obs_id is `obs_id`, or nullopt when none or several rows have it
+    /// (DataLink IDs as astroquery.alma passes them). Throws StoreError.
+    virtual std::optional<std::string> find_did_by_obs_id(const std::string& obs_id,
+                                                          const RowVisibility& visibility) const = 0;
+
+    /// find_product() seeing every row.
+    std::optional<ProductFile> find_product(const std::string& obs_publisher_did) const {
+        return find_product(obs_publisher_did, RowVisibility{});
+    }
+    /// find_dataproduct_type() seeing every row.
+    std::optional<std::string> find_dataproduct_type(const std::string& obs_publisher_did) const {
+        return find_dataproduct_type(obs_publisher_did, RowVisibility{});
+    }
+    /// find_did_by_obs_id() seeing every row.
+    std::optional<std::string> find_did_by_obs_id(const std::string& obs_id) const {
+        return find_did_by_obs_id(obs_id, RowVisibility{});
+    }
 };
 
 /// A read-only query connection to the store (DESIGN.md "Storage": reads
@@ -228,6 +254,12 @@ public:
     /// Parses, checks and translates ADQL 2.1 text into this backend's SQL
     /// against catalog(). Throws adql::AdqlError (line, column, names).
     virtual adql::Translation translate(std::string_view adql, const adql::TranslateOptions& options) const = 0;
+    /// The adql::TranslateOptions::row_filters, in this backend's SQL, that
+    /// let a query see only the rows of ivoa.obscore `visibility` allows
+    /// (issue 12 item 3; obscore/access.hpp visibility_row_filters, with
+    /// vo_now() for the clock); empty when visibility.everything(). Throws
+    /// adql::AdqlError when ivoa.obscore lacks a column the rule reads.
+    virtual std::map<std::string, std::string> row_filters(const RowVisibility& visibility) const = 0;
     /// Makes a translation ready to run. Throws QueryError (a client error:
     /// "cannot run the query: <the database's reason>").
     virtual std::unique_ptr<PreparedQuery> prepare(adql::Translation translation) = 0;
@@ -263,7 +295,8 @@ std::string public_base_url();
 /// backend (obscore/sqlite_backend.cpp); a `postgresql://` (or `postgres://`)
 /// URL -> the PostgreSQL backend (obscore/pg_backend.cpp). Throws StoreError
 /// for a file that is missing or not a voserver store, a database that cannot
-/// be reached, and a URL of any other scheme.
+/// be reached, a URL of any other scheme, and a malformed VOSERVER_NOW
+/// (obscore/clock.hpp; the message names it).
 std::unique_ptr<QueryBackend> open_query_backend(const std::string& database, const BackendLimits& limits = {});
 
 }  // namespace vo::obscore

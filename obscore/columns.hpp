@@ -34,6 +34,10 @@ struct ColumnDef {
     bool indexed = false;
     bool std = true;        ///< defined by an IVOA standard (false: archive extension)
     bool not_null = false;  ///< ObsCore 1.1 section 4 constraint
+    /// An extension column computed as data_rights (profile `derive =
+    /// "data_rights"`): the store records it, and queries compute it from
+    /// obs_release_date and the archive's clock (obscore/access.hpp).
+    bool data_rights = false;
     /// Reads this column's value from a row (NULL: std::monostate): set for
     /// the ObsCore columns of obscore_columns(), so that the store's writes
     /// follow this table (s_region: its STC-S text, stcs_region()); null for

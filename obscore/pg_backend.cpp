@@ -16,13 +16,19 @@
 #include "adql/bind.hpp"
 #include "adql/dialect.hpp"
 #include "adql/sql_writer.hpp"
+#include "obscore/clock.hpp"
 #include "obscore/pg_store.hpp"
+#include "obscore/profile.hpp"
 
 namespace vo::obscore {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+/// Text compared as SQLite compares it (bytes), whatever the database's
+/// collation: the release dates against vo_now() (obscore/access.hpp).
+constexpr const char* kCollate = " COLLATE \"C\"";
 
 /// SQL quoting as the dialects write it (adql/sql_writer.hpp).
 std::string quote_ident(std::string_view s) { return adql::SqlWriter::quote_ident(s); }
@@ -190,11 +196,21 @@ public:
     std::unique_ptr<RequestTable> add_upload_table(const std::string& name,
                                                    std::vector<adql::ColumnInfo> columns) override;
 
-    std::optional<ProductFile> find_product(const std::string& did) const override {
+    std::map<std::string, std::string> row_filters(const RowVisibility& visibility) const override {
+        AccessSql sql;
+        sql.collate = kCollate;
+        return visibility_row_filters(visibility, catalog_, sql);
+    }
+
+    using ProductLookup::find_dataproduct_type;
+    using ProductLookup::find_did_by_obs_id;
+    using ProductLookup::find_product;
+    std::optional<ProductFile> find_product(const std::string& did, const RowVisibility& v) const override {
         Result r = query(
-            "SELECT path, size_bytes, mtime, coalesce(image_hdus, '') FROM voserver.files "
-            "WHERE obs_publisher_did = " +
-            quote_literal(did));
+            "SELECT f.path, f.size_bytes, f.mtime, coalesce(f.image_hdus, ''), o.obs_collection, o.proposal_id, "
+            "o.obs_release_date FROM voserver.files AS f LEFT JOIN ivoa.obscore AS o "
+            "ON o.obs_publisher_did = f.obs_publisher_did WHERE f.obs_publisher_did = " +
+            quote_literal(did) + visible_rows(v, "o."));
         if (r.rows() == 0) return std::nullopt;
         ProductFile f;
         f.path = r.text(0, 0);
@@ -207,17 +223,24 @@ public:
             if (end > at) f.image_hdus.push_back(std::stoi(hdus.substr(at, end - at)));
             at = end + 1;
         }
+        auto optional_text = [&](int col) -> std::optional<std::string> {
+            if (PQgetisnull(r.r, 0, col)) return std::nullopt;
+            return r.text(0, col);
+        };
+        f.obs_collection = optional_text(4);
+        f.proposal_id = optional_text(5);
+        f.obs_release_date = optional_text(6);
         return f;
     }
-    std::optional<std::string> find_dataproduct_type(const std::string& did) const override {
+    std::optional<std::string> find_dataproduct_type(const std::string& did, const RowVisibility& v) const override {
         Result r = query("SELECT coalesce(dataproduct_type, '') FROM ivoa.obscore WHERE obs_publisher_did = " +
-                         quote_literal(did));
+                         quote_literal(did) + visible_rows(v, ""));
         if (r.rows() == 0) return std::nullopt;
         return r.text(0, 0);
     }
-    std::optional<std::string> find_did_by_obs_id(const std::string& obs_id) const override {
-        Result r =
-            query("SELECT obs_publisher_did FROM ivoa.obscore WHERE obs_id = " + quote_literal(obs_id) + " LIMIT 2");
+    std::optional<std::string> find_did_by_obs_id(const std::string& obs_id, const RowVisibility& v) const override {
+        Result r = query("SELECT obs_publisher_did FROM ivoa.obscore WHERE obs_id = " + quote_literal(obs_id) +
+                         visible_rows(v, "") + " LIMIT 2");
         if (r.rows() != 1) return std::nullopt;
         return r.text(0, 0);
     }
@@ -234,7 +257,9 @@ public:
             throw StoreError("PostgreSQL store " + url_without_password(url_) + ": " + r.message());
         return r;
     }
-    /// Before each run: the base URL of access_url and the time limit.
+    /// Before each run: the base URL of access_url, the archive's clock of
+    /// vo_now() (issue 12; set when it changed, i.e. at most once a second)
+    /// and the time limit.
     void before_run(const ExecuteControl& control) {
         ensure_connected();
         std::string set;
@@ -242,6 +267,11 @@ public:
         if (base != base_url_) {
             set += "SELECT set_config('voserver.base_url', " + quote_literal(base) + ", false);";
             base_url_ = base;
+        }
+        const std::string now = iso_utc(archive_now());
+        if (now != now_) {
+            set += "SELECT set_config('voserver.now', " + quote_literal(now) + ", false);";
+            now_ = now;
         }
         long long ms = 0;  // statement_timeout: a backstop for the deadline (0: none)
         if (control.deadline != Clock::time_point::max())
@@ -281,6 +311,7 @@ private:
         if (r.status() != PGRES_COMMAND_OK)
             throw StoreError("PostgreSQL store " + url_without_password(url_) + ": " + r.message());
         base_url_ = "\x01";  // unknown: set before the next run
+        now_.clear();
         timeout_ms_ = -1;
     }
     /// Reconnects after a lost connection (prepared statements are lost with
@@ -299,6 +330,25 @@ private:
     }
     void load_catalog();
     void rebuild_combined();
+    /// " AND <visibility_condition>" over `qualifier`'s columns with the
+    /// archive's time as a literal, or "" when everything is visible.
+    std::string visible_rows(const RowVisibility& visibility, const std::string& qualifier) const {
+        if (visibility.everything()) return {};
+        const adql::TableInfo* obscore = nullptr;
+        for (const auto& t : catalog_.tables_)
+            if (t.physical == "ivoa.obscore") obscore = &t;
+        if (!obscore)
+            throw StoreError("PostgreSQL store " + url_without_password(url_) +
+                             ": TAP_SCHEMA does not publish ivoa.obscore");
+        AccessSql sql;
+        sql.now = quote_literal(iso_utc(archive_now()));
+        sql.collate = kCollate;
+        try {
+            return " AND " + visibility_condition(visibility, *obscore, qualifier, sql);
+        } catch (const adql::AdqlError& e) {
+            throw StoreError("PostgreSQL store " + url_without_password(url_) + ": " + e.what());
+        }
+    }
 
     std::string url_;
     BackendLimits limits_;
@@ -308,6 +358,7 @@ private:
     long long version_ = -1;
     long long statements_ = 0;
     std::string base_url_;
+    std::string now_;  // voserver.now as last set ("": not set on this connection)
     long long timeout_ms_ = -1;
     std::vector<const PgUpload*> uploads_;
     friend class PgUpload;
@@ -473,6 +524,13 @@ void PgBackend::load_catalog() {
         if (it->physical == "ivoa.obscore" && c.name == "access_url")
             c.sql_template = "CASE WHEN substr({}, 1, 1) = '/' THEN vo_base_url() || {} ELSE {} END";
         it->columns.push_back(std::move(c));
+    }
+    // data_rights computed at query time from obs_release_date (issue 12);
+    // layouts loaded before it keep their stored values
+    {
+        Result m =
+            query(std::string("SELECT value FROM voserver.meta WHERE key = ") + quote_literal(kDataRightsColumnsKey));
+        if (m.rows() == 1) apply_data_rights_templates(tables, m.text(0, 0), kCollate);
     }
     // the spatial index (pg_store.hpp): the companion columns pg-load adds
     // to ivoa.obscore, which TAP_SCHEMA does not list

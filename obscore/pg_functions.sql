@@ -743,6 +743,18 @@ END $$;
 CREATE OR REPLACE FUNCTION vo_base_url() RETURNS text
   LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT coalesce(current_setting('voserver.base_url', true), '') $$;
 
+-- ---------------------------------------------------------------- the archive's clock
+
+-- The archive's current time (issue 12; the SQLite store's vo_now()) as ISO
+-- 8601 UTC text "YYYY-MM-DDThh:mm:ss", the form of obs_release_date: the
+-- value each query connection sets in voserver.now before a run (the
+-- server's obscore::archive_now(), which VOSERVER_NOW may simulate), or,
+-- when a session has not set it, the database's clock.
+CREATE OR REPLACE FUNCTION vo_now() RETURNS text
+  LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT coalesce(nullif(current_setting('voserver.now', true), ''),
+                  to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')) $$;
+
 -- RAND(seed): a reproducible sequence per statement (each statement is its
 -- own transaction: the first call seeds PostgreSQL's generator with a value
 -- derived from `seed`, later calls in the same transaction draw from it).

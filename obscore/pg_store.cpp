@@ -22,6 +22,7 @@
 
 #include "adql/sql_writer.hpp"
 #include "fits/text.hpp"
+#include "obscore/access.hpp"
 #include "obscore/backend.hpp"
 #include "obscore/pg_functions.hpp"
 #include "obscore/pg_session.hpp"
@@ -498,6 +499,15 @@ PgLoadReport load(PgSession& pg, const SourceStore& store, Clock::time_point sta
     for (const auto& t : plan) ddl += create_table_sql(t) + "; ";
     ddl += std::string("CREATE TABLE voserver_load_voserver.meta (key text PRIMARY KEY, value text NOT NULL); ") +
            "INSERT INTO voserver_load_voserver.meta VALUES ('data_version', '" + std::to_string(version) + "')";
+    // the columns queries compute as data_rights (obscore/access.hpp), as the store records them
+    {
+        auto m =
+            store.prepare(std::string("SELECT value FROM voserver_meta WHERE key = '") + kDataRightsColumnsKey + "'");
+        if (store.step(m.get()))
+            ddl += std::string("; INSERT INTO voserver_load_voserver.meta VALUES (") +
+                   adql::SqlWriter::quote_string(kDataRightsColumnsKey) + ", " +
+                   adql::SqlWriter::quote_string(SourceStore::text(m.get(), 0)) + ")";
+    }
     pg.exec(ddl, "create the tables");
     done("tables created");
 

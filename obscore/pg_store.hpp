@@ -36,10 +36,14 @@
 //  - `voserver.files` (obs_publisher_did primary key, path, size_bytes,
 //    mtime, image_hdus) and `voserver.meta` (key primary key, value), whose
 //    key 'data_version' grows by one with every load (queries reload their
-//    catalogue when it changed).
-//  - the adql_* function library (obscore/pg_functions.hpp) and
+//    catalogue when it changed) and whose key 'data_rights_columns' (copied
+//    from the SQLite store) names the columns queries compute as data_rights
+//    (obscore/access.hpp).
+//  - the adql_* function library (obscore/pg_functions.hpp),
 //    `vo_base_url()` (text: current_setting('voserver.base_url', true), set
-//    by each query connection), both in schema `public`.
+//    by each query connection) and `vo_now()` (text: the archive's clock,
+//    current_setting('voserver.now', true), set by each query connection
+//    before a run; the database's clock where not set), all in schema `public`.
 //  - SELECT on every table and USAGE on the schemas granted to the reader
 //    role (`voserver_reader`), which runs queries in read-only transactions.
 #pragma once

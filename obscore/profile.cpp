@@ -46,7 +46,10 @@ struct Statement {
 std::vector<ColumnDef> column_defs(const std::vector<ExtensionColumn>& columns) {
     std::vector<ColumnDef> out;
     out.reserve(columns.size());
-    for (const auto& c : columns) out.push_back(c.def);
+    for (const auto& c : columns) {
+        out.push_back(c.def);
+        out.back().data_rights = c.data_rights;
+    }
     return out;
 }
 

@@ -30,9 +30,12 @@ class Store;
 ///    GHz), evaluated by the ADQL translator once the ingest run has stored
 ///    the rows, so it means exactly what it would mean in a TAP query;
 /// 4. `data_rights`: 'Public' when obs_release_date is NULL or not later
-///    than the time of the ingest run, else 'Proprietary' (ALMA's
-///    data_rights; computed at ingest, so a re-ingest after a release date
-///    updates it).
+///    than the archive's clock, else 'Proprietary' (ALMA's data_rights).
+///    Queries compute it when they run (obscore/access.hpp: the store
+///    records which columns are data_rights, ColumnDef::data_rights), so it
+///    changes when a release date passes, without a re-ingest; the value an
+///    ingest run stores (at the time of the run) is only what readers of
+///    the table itself, outside voserver's queries, see.
 /// A column with none of them is NULL until a later source fills it.
 struct ExtensionColumn {
     ColumnDef def;  ///< name, ADQL type, VOTable datatype, unit, UCD, utype, description; std = false

@@ -74,6 +74,12 @@ struct ProductFile {
     std::int64_t size_bytes = 0;
     std::int64_t mtime = 0;       ///< seconds since the epoch
     std::vector<int> image_hdus;  ///< 0-based HDU numbers that carry the product's pixels
+    /// Of the product's ivoa.obscore row, as stored (nullopt: NULL, or no
+    /// row), filled by ProductLookup::find_product (obscore/backend.hpp) for
+    /// the authorization of downloads (issue 12); not written by upserts.
+    std::optional<std::string> obs_collection = std::nullopt;
+    std::optional<std::string> proposal_id = std::nullopt;
+    std::optional<std::string> obs_release_date = std::nullopt;  ///< ISO 8601 UTC text, e.g. "2031-01-01T00:00:00"
 };
 
 /// The s_region value of a row: the STC-S string of ObsCore's adql:REGION

@@ -1,6 +1,9 @@
 // The ADQL SQL functions without spherical geometry (obscore/sql_scalar_functions.hpp).
 #include "obscore/sql_scalar_functions.hpp"
 
+#include "obscore/clock.hpp"
+#include "obscore/profile.hpp"
+
 #include <mutex>
 
 #include <algorithm>
@@ -310,6 +313,18 @@ void f_base_url(sqlite3_context* ctx, int, sqlite3_value**) {
     std::lock_guard lock(base_url_mutex);
     result_text(ctx, public_base_url);
 }
+
+/// vo_now(): the archive's clock (obscore/clock.hpp) as ISO 8601 UTC text
+/// "YYYY-MM-DDThh:mm:ss", the form of obs_release_date (issue 12). A
+/// clock-time function like SQLite's own date('now'): constant in one run of
+/// a statement.
+void f_now(sqlite3_context* ctx, int, sqlite3_value**) {
+    try {
+        result_text(ctx, iso_utc(archive_now()));
+    } catch (const std::exception& e) {  // a malformed VOSERVER_NOW
+        sqlite3_result_error(ctx, e.what(), -1);
+    }
+}
 }  // namespace
 
 int register_scalar_functions(sqlite3* db) {
@@ -352,6 +367,10 @@ int register_scalar_functions(sqlite3* db) {
         {"adql_healpix_index", 3, f_healpix_index, true},
         {"adql_healpix_center", 2, f_healpix_center, true},
         {"vo_base_url", 0, f_base_url, false},
+        // SQLITE_DETERMINISTIC: no arguments, so SQLite computes it once per
+        // run of a statement (constant factoring), not once per row; a
+        // prepared statement run again computes it again
+        {"vo_now", 0, f_now, true},
     };
     for (const Def& d : defs) {
         const int flags = SQLITE_UTF8 | (d.deterministic ? SQLITE_DETERMINISTIC : 0) | SQLITE_INNOCUOUS;

@@ -243,12 +243,21 @@ public:
         return table;
     }
 
-    std::optional<ProductFile> find_product(const std::string& did) const override { return store_->find_product(did); }
-    std::optional<std::string> find_dataproduct_type(const std::string& did) const override {
-        return store_->find_dataproduct_type(did);
+    std::map<std::string, std::string> row_filters(const RowVisibility& visibility) const override {
+        return visibility_row_filters(visibility, store_->catalog(), AccessSql{});
     }
-    std::optional<std::string> find_did_by_obs_id(const std::string& obs_id) const override {
-        return store_->find_did_by_obs_id(obs_id);
+
+    using ProductLookup::find_dataproduct_type;
+    using ProductLookup::find_did_by_obs_id;
+    using ProductLookup::find_product;
+    std::optional<ProductFile> find_product(const std::string& did, const RowVisibility& v) const override {
+        return store_->find_product(did, v);
+    }
+    std::optional<std::string> find_dataproduct_type(const std::string& did, const RowVisibility& v) const override {
+        return store_->find_dataproduct_type(did, v);
+    }
+    std::optional<std::string> find_did_by_obs_id(const std::string& obs_id, const RowVisibility& v) const override {
+        return store_->find_did_by_obs_id(obs_id, v);
     }
 
     // For SqlitePrepared and LiveUpload.

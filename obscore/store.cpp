@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <set>
 
+#include "obscore/access.hpp"
+#include "obscore/clock.hpp"
 #include "obscore/profile.hpp"
 #include "obscore/spatial_index.hpp"
 #include "obscore/tap_schema.hpp"
@@ -209,6 +211,16 @@ std::unique_ptr<Store> Store::open_for_write(const std::string& path, const std:
              "CREATE TABLE IF NOT EXISTS voserver_files (obs_publisher_did TEXT PRIMARY KEY, path TEXT NOT NULL, "
              "size_bytes INTEGER, mtime INTEGER, image_hdus TEXT)");
         write_tap_schema(db, path, columns);
+        // issue 12: the columns queries compute as data_rights (obscore/access.hpp)
+        {
+            std::string names;
+            for (const auto& c : extension_columns)
+                if (c.data_rights) names += c.name + "\n";
+            Stmt s(db, path, "INSERT OR REPLACE INTO voserver_meta VALUES (?1, ?2)");
+            s.bind(1, std::string(kDataRightsColumnsKey));
+            s.bind(2, names);
+            s.step();
+        }
         create_spatial_index_schema(db);  // issue 3 item 3: S2 cells of s_ra/s_dec and s_region
         exec(db, path, "COMMIT");
     } catch (...) {
@@ -263,6 +275,13 @@ void Store::load_catalog() {
         if (it->physical == kObsCoreTable && c.name == "access_url")
             c.sql_template = "CASE WHEN substr({}, 1, 1) = '/' THEN vo_base_url() || {} ELSE {} END";
         it->columns.push_back(std::move(c));
+    }
+    // data_rights computed at query time from obs_release_date (issue 12);
+    // stores written before it keep their stored values
+    {
+        Stmt m(db_, path_, "SELECT value FROM voserver_meta WHERE key = ?1");
+        m.bind(1, std::string(kDataRightsColumnsKey));
+        if (m.step()) apply_data_rights_templates(tables, m.text(0), "");
     }
     for (auto& t : tables)
         if (t.physical == kObsCoreTable) t.spatial_index = spatial_index_info(db_);
@@ -349,8 +368,28 @@ void Store::upsert(const ObsCoreRecord& r, const ProductFile& file) {
     f.step();
 }
 
-std::optional<ProductFile> Store::find_product(const std::string& obs_publisher_did) const {
-    Stmt s(db_, path_, "SELECT path, size_bytes, mtime, image_hdus FROM voserver_files WHERE obs_publisher_did = ?1");
+std::string Store::visible_rows(const RowVisibility& visibility, const std::string& qualifier) const {
+    if (visibility.everything()) return {};
+    const adql::TableInfo* obscore = nullptr;
+    for (const auto& t : catalog_->tables())
+        if (t.physical == kObsCoreTable) obscore = &t;
+    if (!obscore) throw StoreError("store " + path_ + ": TAP_SCHEMA does not publish ivoa.obscore");
+    AccessSql sql;
+    sql.now = "'" + iso_utc(archive_now()) + "'";  // digits, '-', 'T' and ':' only
+    try {
+        return " AND " + visibility_condition(visibility, *obscore, qualifier, sql);
+    } catch (const adql::AdqlError& e) {
+        throw StoreError("store " + path_ + ": " + e.what());
+    }
+}
+
+std::optional<ProductFile> Store::find_product(const std::string& obs_publisher_did,
+                                               const RowVisibility& visibility) const {
+    Stmt s(db_, path_,
+           std::string("SELECT f.path, f.size_bytes, f.mtime, f.image_hdus, o.obs_collection, o.proposal_id, "
+                       "o.obs_release_date FROM voserver_files AS f LEFT JOIN ") +
+               kObsCoreTable + " AS o ON o.obs_publisher_did = f.obs_publisher_did WHERE f.obs_publisher_did = ?1" +
+               visible_rows(visibility, "o."));
     s.bind(1, obs_publisher_did);
     if (!s.step()) return std::nullopt;
     ProductFile p;
@@ -367,20 +406,30 @@ std::optional<ProductFile> Store::find_product(const std::string& obs_publisher_
         p.image_hdus.push_back(v);
         pos = comma + 1;
     }
+    auto optional_text = [&](int i) -> std::optional<std::string> {
+        if (sqlite3_column_type(s.get(), i) == SQLITE_NULL) return std::nullopt;
+        return s.text(i);
+    };
+    p.obs_collection = optional_text(4);
+    p.proposal_id = optional_text(5);
+    p.obs_release_date = optional_text(6);
     return p;
 }
 
-std::optional<std::string> Store::find_dataproduct_type(const std::string& obs_publisher_did) const {
-    Stmt s(
-        db_, path_,
-        std::string("SELECT COALESCE(dataproduct_type, '') FROM ") + kObsCoreTable + " WHERE obs_publisher_did = ?1");
+std::optional<std::string> Store::find_dataproduct_type(const std::string& obs_publisher_did,
+                                                        const RowVisibility& visibility) const {
+    Stmt s(db_, path_,
+           std::string("SELECT COALESCE(dataproduct_type, '') FROM ") + kObsCoreTable +
+               " WHERE obs_publisher_did = ?1" + visible_rows(visibility, ""));
     s.bind(1, obs_publisher_did);
     if (!s.step()) return std::nullopt;
     return s.text(0);
 }
 
-std::optional<std::string> Store::find_did_by_obs_id(const std::string& obs_id) const {
-    Stmt s(db_, path_, std::string("SELECT obs_publisher_did FROM ") + kObsCoreTable + " WHERE obs_id = ?1 LIMIT 2");
+std::optional<std::string> Store::find_did_by_obs_id(const std::string& obs_id, const RowVisibility& visibility) const {
+    Stmt s(db_, path_,
+           std::string("SELECT obs_publisher_did FROM ") + kObsCoreTable + " WHERE obs_id = ?1" +
+               visible_rows(visibility, "") + " LIMIT 2");
     s.bind(1, obs_id);
     if (!s.step()) return std::nullopt;
     std::string did = s.text(0);

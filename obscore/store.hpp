@@ -67,18 +67,28 @@ public:
     void update_derived_columns(const std::vector<ExtensionColumn>& columns, const std::string& collection,
                                 std::time_t now) override;
 
-    /// The product file of a dataset, or nullopt for an unknown ID.
-    std::optional<ProductFile> find_product(const std::string& obs_publisher_did) const override;
+    using ProductLookup::find_dataproduct_type;
+    using ProductLookup::find_did_by_obs_id;
+    using ProductLookup::find_product;
+
+    /// The product file of a dataset (with its row's obs_collection,
+    /// proposal_id, obs_release_date), or nullopt for an unknown ID or one
+    /// `visibility` hides (ProductLookup).
+    std::optional<ProductFile> find_product(const std::string& obs_publisher_did,
+                                            const RowVisibility& visibility) const override;
 
     /// The dataproduct_type of the ivoa.obscore row of a dataset ("" for
-    /// NULL), or nullopt when no row has this obs_publisher_did (DataLink:
-    /// an ID is known even when no file is stored for it). Throws StoreError.
-    std::optional<std::string> find_dataproduct_type(const std::string& obs_publisher_did) const override;
+    /// NULL), or nullopt when no row (the caller may see) has this
+    /// obs_publisher_did (DataLink: an ID is known even when no file is
+    /// stored for it). Throws StoreError.
+    std::optional<std::string> find_dataproduct_type(const std::string& obs_publisher_did,
+                                                     const RowVisibility& visibility) const override;
 
-    /// The obs_publisher_did of the one row whose obs_id is `obs_id`, or
-    /// nullopt when none or several rows have it (DataLink IDs as
-    /// astroquery.alma passes them: the obs_id). Throws StoreError.
-    std::optional<std::string> find_did_by_obs_id(const std::string& obs_id) const override;
+    /// The obs_publisher_did of the one row (of those the caller may see)
+    /// whose obs_id is `obs_id`, or nullopt when none or several rows have it
+    /// (DataLink IDs as astroquery.alma passes them: the obs_id). Throws StoreError.
+    std::optional<std::string> find_did_by_obs_id(const std::string& obs_id,
+                                                  const RowVisibility& visibility) const override;
 
     /// The tables published through TAP_SCHEMA, read from TAP_SCHEMA itself.
     const adql::Catalog& catalog() const override;
@@ -113,6 +123,9 @@ public:
 private:
     Store(sqlite3* db, std::string path);
     void load_catalog();
+    /// " AND <visibility_condition>" over `qualifier`'s columns with the
+    /// time of now as a literal, or "" when everything is visible.
+    std::string visible_rows(const RowVisibility& visibility, const std::string& qualifier) const;
 
     sqlite3* db_ = nullptr;
     std::string path_;

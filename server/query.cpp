@@ -57,21 +57,27 @@ std::size_t entry_bytes(const std::string& key, const adql::Translation& t) {
 }
 }  // namespace
 
-adql::TranslateOptions QueryEngine::translate_options(std::int64_t row_limit) const {
+adql::TranslateOptions QueryEngine::translate_options(std::int64_t row_limit,
+                                                      const obscore::RowVisibility& visibility) const {
     adql::TranslateOptions options;
     options.row_limit = row_limit;
     options.limits = limits_.adql;
+    options.row_filters = backend_->row_filters(visibility);  // issue 12 item 3
     return options;
 }
 
-QueryEngine::Cached& QueryEngine::prepare(const std::string& adql, std::int64_t row_limit) {
-    std::string key = std::to_string(row_limit) + '\n' + adql;
+QueryEngine::Cached& QueryEngine::prepare(const std::string& adql, std::int64_t row_limit,
+                                          const obscore::RowVisibility& visibility) {
+    // the visibility key length-prefixed: no visibility text can pass for
+    // a part of the ADQL
+    const std::string vis = obscore::visibility_key(visibility);
+    std::string key = std::to_string(row_limit) + '\n' + std::to_string(vis.size()) + ':' + vis + '\n' + adql;
     if (auto it = cache_.find(key); it != cache_.end()) {
         lru_.splice(lru_.begin(), lru_, it->second.second);
         return it->second.first;
     }
     Cached entry;
-    entry.query = backend_->prepare(backend_->translate(adql, translate_options(row_limit)));
+    entry.query = backend_->prepare(backend_->translate(adql, translate_options(row_limit, visibility)));
     // Issue 7 item 3: the cache is bounded in bytes; a query larger than an
     // eighth of it is not kept at all (it lives until the next one).
     const std::size_t bytes = entry_bytes(key, entry.query->translation());
@@ -101,10 +107,11 @@ void QueryEngine::refresh() {
     transient_ = Cached{};
 }
 
-double QueryEngine::estimate_cost(const std::string& adql, std::int64_t maxrec) {
+double QueryEngine::estimate_cost(const std::string& adql, std::int64_t maxrec,
+                                  const obscore::RowVisibility& visibility) {
     refresh();
     maxrec = std::max<std::int64_t>(0, maxrec);
-    Cached& q = prepare(adql, maxrec == INT64_MAX ? maxrec : maxrec + 1);
+    Cached& q = prepare(adql, maxrec == INT64_MAX ? maxrec : maxrec + 1, visibility);
     if (!q.cost) q.cost = q.query->estimate_cost();  // a repeated query: no second plan
     return *q.cost;
 }
@@ -114,7 +121,8 @@ QueryOutcome QueryEngine::run(const QueryRequest& request, const std::function<v
     const std::int64_t maxrec = std::max<std::int64_t>(0, request.maxrec);
     const std::int64_t row_limit = maxrec == INT64_MAX ? maxrec : maxrec + 1;
     if (request.uploads.empty())
-        return run_prepared(*prepare(request.adql, row_limit).query, request, on_start, std::move(sink));
+        return run_prepared(*prepare(request.adql, row_limit, request.visibility).query, request, on_start,
+                            std::move(sink));
 
     // A query with uploads is never cached: the tables it names exist for
     // this run only (the backend's catalogue holds them while they live).
@@ -129,7 +137,8 @@ QueryOutcome QueryEngine::run(const QueryRequest& request, const std::function<v
         if (request.cancel && request.cancel->load())
             throw QueryError("query interrupted (the client went away)", false);
     }
-    const auto prepared = backend_->prepare(backend_->translate(request.adql, translate_options(row_limit)));
+    const auto prepared =
+        backend_->prepare(backend_->translate(request.adql, translate_options(row_limit, request.visibility)));
     return run_prepared(*prepared, request, on_start, std::move(sink));
 }
 

@@ -62,6 +62,11 @@ struct QueryRequest {
     /// as TAP_UPLOAD.<table> and dropped when it ends.
     std::vector<UploadRequest> uploads;
     UploadLimits upload_limits;
+    /// The rows of ivoa.obscore the caller may see (issue 12 item 3; default:
+    /// every row). Every reference to the table in the query (subqueries,
+    /// joins, set operations, WITH, COUNT(*), joins with TAP_UPLOAD tables)
+    /// reads only those rows (obscore::QueryBackend::row_filters).
+    obscore::RowVisibility visibility;
 };
 
 /// What a run did.
@@ -90,9 +95,10 @@ public:
 
     /// The backend's estimate of the rows a query visits
     /// (obscore::PreparedQuery::estimate_cost; computed once per cached
-    /// query). Throws as run() does for a query that cannot be translated or
-    /// prepared.
-    double estimate_cost(const std::string& adql, std::int64_t maxrec);
+    /// query) for a caller with `visibility` (QueryRequest::visibility; pass
+    /// the request's, so that run() finds the query prepared). Throws as run()
+    /// does for a query that cannot be translated or prepared.
+    double estimate_cost(const std::string& adql, std::int64_t maxrec, const obscore::RowVisibility& visibility = {});
 
     /// Runs `request` (after an ingest into the store has committed, first
     /// reloads the catalogue: new columns and tables are seen at once):
@@ -111,8 +117,8 @@ private:
         std::unique_ptr<obscore::PreparedQuery> query;
         std::optional<double> cost;  ///< estimate_cost(), computed once per cached query
     };
-    Cached& prepare(const std::string& adql, std::int64_t row_limit);
-    adql::TranslateOptions translate_options(std::int64_t row_limit) const;
+    Cached& prepare(const std::string& adql, std::int64_t row_limit, const obscore::RowVisibility& visibility);
+    adql::TranslateOptions translate_options(std::int64_t row_limit, const obscore::RowVisibility& visibility) const;
     /// Drops the cache after an ingest committed (the backend has reloaded
     /// its catalogue: obscore::QueryBackend::refresh_if_changed), so that new
     /// tables and columns are queryable without a restart.
@@ -125,7 +131,9 @@ private:
     EngineLimits limits_;
     std::size_t cache_used_ = 0;  // bytes of keys + SQL in cache_
     Cached transient_;            // the last query too large for the cache
-    // LRU cache of (row limit, ADQL text) -> prepared query.
+    // LRU cache of (row limit, visibility, ADQL text) -> prepared query; the
+    // visibility is part of the key (obscore::visibility_key), so callers who
+    // may see different rows never share a translation.
     std::list<std::string> lru_;
     std::unordered_map<std::string, std::pair<Cached, std::list<std::string>::iterator>> cache_;
 };

@@ -20,6 +20,7 @@
 #include "obscore/profile.hpp"
 #include "obscore/store.hpp"
 #include "obscore/writer.hpp"
+#include "tests/unit/obscore/visibility_scenario.hpp"
 
 using namespace vo::obscore;
 namespace fs = std::filesystem;
@@ -335,13 +336,7 @@ TEST_CASE("ingest writes straight into PostgreSQL: layout made once, upserts by 
     ghz.def = snr.def;
     ghz.def.name = "frequency";
     ghz.adql = "299792458.0 / ((em_min + em_max) / 2) / 1e9";
-    ExtensionColumn rights;
-    rights.def.name = "data_rights";
-    rights.def.adql_type = "VARCHAR";
-    rights.def.datatype = "char";
-    rights.def.arraysize = "*";
-    rights.def.std = false;
-    rights.data_rights = true;
+    const ExtensionColumn rights = vo::test_visibility::data_rights_column(true);
     const std::vector<ExtensionColumn> columns = {snr, ghz, rights};
 
     auto writer = open_archive_writer(db->url("voserver_writer"), columns);
@@ -439,4 +434,55 @@ TEST_CASE("ingest writes straight into PostgreSQL: layout made once, upserts by 
     std::vector<std::string> ids;
     while (cursor->next()) ids.emplace_back(cursor->cell(0).text);
     CHECK(ids == std::vector<std::string>{"obs1"});
+}
+
+TEST_CASE("PostgreSQL: protected rows are invisible to every query form; data_rights follows the clock",
+          "[pg_store][visibility]") {
+    REQUIRE_TEST_DATABASE(db);
+    TempDir tmp;
+    const std::string path = (tmp.path / "visibility.sqlite").string();
+    vo::test_visibility::build_store(path);
+    load_into_postgres(path, db->url("voserver_writer"));
+    auto reader = connect(db->url("voserver_reader"));
+    CHECK(value(reader.get(), "SELECT value FROM voserver.meta WHERE key = 'data_rights_columns'") == "data_rights\n");
+    // a session that has not set the archive's clock gets the database's
+    CHECK(value(reader.get(), "SELECT vo_now() = to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS')") ==
+          "t");
+
+    auto backend = open_query_backend(db->url("voserver_reader"));
+    // the same answers as the SQLite store (tests/unit/obscore/visibility_test.cpp)
+    vo::test_visibility::check_cases(vo::test_visibility::backend_runner(*backend));
+
+    // the pgSphere index still answers a cone on the filtered table
+    vo::adql::TranslateOptions options;
+    options.row_filters = backend->row_filters(vo::test_visibility::caller());
+    const auto t = backend->translate(
+        "SELECT obs_id FROM ivoa.obscore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 10.3, -30, 1)) = 1",
+        options);
+    PQclear(PQexec(reader.get(), "SET enable_seqscan = off"));
+    std::unique_ptr<PGresult, decltype(&PQclear)> plan(PQexec(reader.get(), ("EXPLAIN " + t.sql).c_str()), PQclear);
+    REQUIRE(PQresultStatus(plan.get()) == PGRES_TUPLES_OK);
+    std::string lines;
+    for (int i = 0; i < PQntuples(plan.get()); ++i) lines += std::string(PQgetvalue(plan.get(), i, 0)) + "\n";
+    INFO(t.sql << "\n" << lines);
+    CHECK(lines.find("obscore_voserver_s_point") != std::string::npos);
+
+    // product look-ups with the caller's visibility
+    set_archive_now_for_testing(vo::test_visibility::before());
+    const auto s2 = backend->find_product("ivo://test/vis?s2", vo::test_visibility::caller());
+    REQUIRE(s2);
+    CHECK(s2->path == "/data/s2.fits");
+    CHECK(s2->obs_collection == "secret");
+    CHECK(s2->proposal_id == "P1");
+    CHECK(s2->obs_release_date == "2031-06-01T00:00:00");
+    CHECK_FALSE(backend->find_product("ivo://test/vis?s5")->obs_release_date);
+    CHECK_FALSE(backend->find_product("ivo://test/vis?s3", vo::test_visibility::caller()));
+    CHECK(backend->find_product("ivo://test/vis?s3"));
+    CHECK_FALSE(backend->find_dataproduct_type("ivo://test/vis?s3", vo::test_visibility::caller()));
+    CHECK(backend->find_dataproduct_type("ivo://test/vis?s2", vo::test_visibility::caller()) == "cube");
+    CHECK_FALSE(backend->find_did_by_obs_id("s4", vo::test_visibility::caller()));
+    CHECK(backend->find_did_by_obs_id("s4") == "ivo://test/vis?s4");
+    set_archive_now_for_testing(vo::test_visibility::after());
+    CHECK(backend->find_did_by_obs_id("s4", vo::test_visibility::caller()) == "ivo://test/vis?s4");
+    set_archive_now_for_testing(std::nullopt);
 }
