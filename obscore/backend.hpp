@@ -246,8 +246,12 @@ public:
     /// TAP_SCHEMA.keys with their key_columns (TAP 1.1 section 4.4), in
     /// key_id order. Throws StoreError.
     virtual std::vector<ForeignKey> foreign_keys() const = 0;
-    /// Rows of ivoa.obscore per obs_collection. Throws StoreError.
-    virtual std::map<std::string, long long> collection_counts() const = 0;
+    /// Rows of ivoa.obscore per obs_collection, every row counted. Throws StoreError.
+    std::map<std::string, long long> collection_counts() const { return collection_counts(RowVisibility{}); }
+    /// Rows of ivoa.obscore per obs_collection that `visibility` lets a
+    /// caller see (issue 12 item 3: a page for everyone counts with the
+    /// visibility of an anonymous caller). Throws StoreError.
+    virtual std::map<std::string, long long> collection_counts(const RowVisibility& visibility) const = 0;
     /// The user-defined functions this backend's SQL dialect provides (ADQL
     /// 2.1 section 4.3), as /tap/capabilities advertises them (TAPRegExt 1.0).
     virtual const std::vector<adql::UdfDecl>& udfs() const = 0;

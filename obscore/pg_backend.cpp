@@ -173,9 +173,11 @@ public:
         return true;
     }
     std::vector<ForeignKey> foreign_keys() const override;
-    std::map<std::string, long long> collection_counts() const override {
+    using QueryBackend::collection_counts;
+    std::map<std::string, long long> collection_counts(const RowVisibility& visibility) const override {
         std::map<std::string, long long> out;
-        Result r = query("SELECT coalesce(obs_collection, ''), count(*) FROM ivoa.obscore GROUP BY 1");
+        Result r = query("SELECT coalesce(obs_collection, ''), count(*) FROM ivoa.obscore WHERE TRUE" +
+                         visible_rows(visibility, "") + " GROUP BY 1");
         for (int i = 0; i < r.rows(); ++i) out[r.text(i, 0)] = std::stoll(r.text(i, 1));
         return out;
     }

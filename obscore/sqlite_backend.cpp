@@ -216,7 +216,10 @@ public:
     }
 
     std::vector<ForeignKey> foreign_keys() const override { return store_->foreign_keys(); }
-    std::map<std::string, long long> collection_counts() const override { return store_->collection_counts(); }
+    using QueryBackend::collection_counts;
+    std::map<std::string, long long> collection_counts(const RowVisibility& visibility) const override {
+        return store_->collection_counts(visibility);
+    }
     const std::vector<adql::UdfDecl>& udfs() const override { return adql::sqlite_udfs(); }
 
     adql::Translation translate(std::string_view adql, const adql::TranslateOptions& options) const override {

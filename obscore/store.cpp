@@ -470,10 +470,11 @@ std::vector<ForeignKey> Store::foreign_keys() const {
     return keys;
 }
 
-std::map<std::string, long long> Store::collection_counts() const {
+std::map<std::string, long long> Store::collection_counts(const RowVisibility& visibility) const {
     std::map<std::string, long long> counts;
     Stmt s(db_, path_,
-           std::string("SELECT obs_collection, COUNT(*) FROM ") + kObsCoreTable + " GROUP BY obs_collection");
+           std::string("SELECT obs_collection, COUNT(*) FROM ") + kObsCoreTable + " WHERE 1" +
+               visible_rows(visibility, "") + " GROUP BY obs_collection");
     while (s.step()) counts[s.text(0)] = sqlite3_column_int64(s.get(), 1);
     return counts;
 }

@@ -100,8 +100,9 @@ public:
     /// key_id order; empty when the store declares none.
     std::vector<ForeignKey> foreign_keys() const;
 
-    /// Rows of ivoa.obscore per obs_collection.
-    std::map<std::string, long long> collection_counts() const;
+    /// Rows of ivoa.obscore per obs_collection that `visibility` lets a
+    /// caller see (default: every row). Throws StoreError.
+    std::map<std::string, long long> collection_counts(const RowVisibility& visibility = {}) const;
 
     /// On a read-only store: true when another connection (an ingest) has
     /// committed since the last call or since the store was opened (SQLite's

@@ -482,6 +482,9 @@ TEST_CASE("PostgreSQL: protected rows are invisible to every query form; data_ri
     CHECK(backend->find_dataproduct_type("ivo://test/vis?s2", vo::test_visibility::caller()) == "cube");
     CHECK_FALSE(backend->find_did_by_obs_id("s4", vo::test_visibility::caller()));
     CHECK(backend->find_did_by_obs_id("s4") == "ivo://test/vis?s4");
+    CHECK(backend->collection_counts(vo::test_visibility::caller()) ==
+          std::map<std::string, long long>{{"public", 2}, {"secret", 3}});
+    CHECK(backend->collection_counts() == std::map<std::string, long long>{{"public", 2}, {"secret", 5}});
     set_archive_now_for_testing(vo::test_visibility::after());
     CHECK(backend->find_did_by_obs_id("s4", vo::test_visibility::caller()) == "ivo://test/vis?s4");
     set_archive_now_for_testing(std::nullopt);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <map>
 #include <string>
 
 #include "obscore/access.hpp"
@@ -206,7 +207,11 @@ TEST_CASE("product look-ups answer 'not found' for rows the caller may not see",
         CHECK(store->find_did_by_obs_id("s3") == "ivo://test/vis?s3");
         CHECK(store->find_did_by_obs_id("s1", tv::caller()) == "ivo://test/vis?s1");
     }
+    // counts per collection (the landing page): of the rows the caller sees
+    CHECK(db->collection_counts(tv::caller()) == std::map<std::string, long long>{{"public", 2}, {"secret", 3}});
+    CHECK(db->collection_counts() == std::map<std::string, long long>{{"public", 2}, {"secret", 5}});
     set_archive_now_for_testing(tv::after());
+    CHECK(db->collection_counts(tv::caller()) == std::map<std::string, long long>{{"public", 2}, {"secret", 5}});
     CHECK(db->find_product("ivo://test/vis?s3", tv::caller()));
     CHECK(db->find_did_by_obs_id("s4", tv::caller()) == "ivo://test/vis?s4");
     set_archive_now_for_testing(std::nullopt);
