@@ -30,8 +30,8 @@ ProductRights product_rights(const Caller& caller, const obscore::ProductFile& p
     r.released = obscore::is_released(product.obs_release_date, now);
     if (r.released) return r;
     r.authorized =
-        caller.staff || (!product.proposal_id.empty() &&
-                         std::binary_search(caller.projects.begin(), caller.projects.end(), product.proposal_id));
+        caller.staff || (product.proposal_id &&
+                         std::binary_search(caller.projects.begin(), caller.projects.end(), *product.proposal_id));
     return r;
 }
 
@@ -61,8 +61,7 @@ std::string ProductGuard::check(const Caller& caller, const std::string& client,
     } else {
         status = 403;
         message = "AuthorizationError: user " + caller.user + " may not read dataset " + did +
-                  " before its release on " + until + " (project " +
-                  (product.proposal_id.empty() ? std::string("unknown") : product.proposal_id) +
+                  " before its release on " + until + " (project " + product.proposal_id.value_or("unknown") +
                   "; its PI may delegate access)";
     }
     if (audit_) audit_->record(client, caller.user, action, did, "refused-" + std::to_string(status));

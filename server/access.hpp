@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "obscore/access.hpp"
+#include "obscore/backend.hpp"
 #include "obscore/record.hpp"
 #include "server/auth.hpp"
 #include "server/http.hpp"
@@ -54,6 +55,36 @@ using AdmitProduct =
 /// The caller's rights to a product's bytes (product_rights bound to the
 /// caller and the clock), for link_auth / link_authorized.
 using RightsOf = std::function<ProductRights(const obscore::ProductFile& product)>;
+
+/// A product look-up that sees only the rows of ivoa.obscore a caller may
+/// see (issue 12 item 3: a protected row is unknown, exactly as if it did not
+/// exist): every look-up of `inner` with `visibility`. Used by the DataLink,
+/// download, preview and SODA doors, so an invisible product's size, bounds
+/// or bytes never reach the caller.
+class VisibleProducts final : public obscore::ProductLookup {
+public:
+    VisibleProducts(const obscore::ProductLookup& inner, obscore::RowVisibility visibility)
+        : inner_(inner), visibility_(std::move(visibility)) {}
+    using obscore::ProductLookup::find_dataproduct_type;
+    using obscore::ProductLookup::find_did_by_obs_id;
+    using obscore::ProductLookup::find_product;
+    std::optional<obscore::ProductFile> find_product(const std::string& did,
+                                                     const obscore::RowVisibility&) const override {
+        return inner_.find_product(did, visibility_);
+    }
+    std::optional<std::string> find_dataproduct_type(const std::string& did,
+                                                     const obscore::RowVisibility&) const override {
+        return inner_.find_dataproduct_type(did, visibility_);
+    }
+    std::optional<std::string> find_did_by_obs_id(const std::string& obs_id,
+                                                  const obscore::RowVisibility&) const override {
+        return inner_.find_did_by_obs_id(obs_id, visibility_);
+    }
+
+private:
+    const obscore::ProductLookup& inner_;
+    obscore::RowVisibility visibility_;
+};
 
 /// The guard of the byte-serving doors: decides, answers refusals, audits.
 /// Thread-safe.

@@ -294,7 +294,8 @@ struct App::Impl {
             if (!refusal.empty()) throw uws::JobFailure(refusal);
             return true;
         };
-        run_soda_sync(request, engine->backend(), out, admit);
+        run_soda_sync(request, VisibleProducts(engine->backend(), row_visibility(owner, protected_collections)), out,
+                      admit);
         if (out.status == 204) {
             std::FILE* f = std::fopen(path.c_str(), "wb");
             const std::string msg =
@@ -409,7 +410,8 @@ struct App::Impl {
         for (const auto& t : catalog.tables()) d->table_docs[lower(qualified_name(t))] = table_document(t, keys);
 
         std::vector<CollectionSummary> summaries;
-        const auto counts = backend.collection_counts();
+        // the landing page counts what an anonymous visitor may see (issue 12 item 3)
+        const auto counts = backend.collection_counts(row_visibility(Caller{}, protected_collections));
         long long total = 0;
         for (const auto& [name, n] : counts) total += n;
         for (const auto& c : config.collections) {
@@ -457,7 +459,7 @@ struct App::Impl {
         thread_local std::unique_ptr<QueryEngine> engine;  // this control worker's store
         if (!engine) engine = std::make_unique<QueryEngine>(config.archive.query_database, engine_limits);
         for (const auto& id : ids) {
-            const auto product = engine->backend().find_product(id);
+            const auto product = engine->backend().find_product(id, row_visibility(caller, protected_collections));
             if (!product) continue;  // the run reports an unknown ID
             unsigned status = 0;
             const std::string refusal = guard->check(caller, caller.client, "cutout-async", id, *product, status);
@@ -514,7 +516,7 @@ struct App::Impl {
         q.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(sync_seconds);
         q.deadline_reason = "the " + std::to_string(sync_seconds) +
                             " s execution limit of synchronous queries (limits.max_sync_seconds)";
-        auto slot = slots->acquire(client_of(*req, config.server.trusted_proxies));
+        auto slot = slots->acquire(caller.client);
         if (!slot) return channel->reply(too_many_from_client());
 
         // Issue 7 item 2: every query is classified on an express worker from
@@ -549,9 +551,9 @@ struct App::Impl {
         double cost = 0;
         try {
             // a query with uploads names tables that exist only while it runs: general
-            cost = job->request.uploads.empty()
-                       ? express.engine(worker).estimate_cost(job->request.adql, job->request.maxrec)
-                       : 1e300;
+            cost = job->request.uploads.empty() ? express.engine(worker).estimate_cost(
+                                                      job->request.adql, job->request.maxrec, job->request.visibility)
+                                                : 1e300;
         } catch (...) {
             // translation or preparation errors: run_query reports them
         }
@@ -642,10 +644,11 @@ struct App::Impl {
         } catch (const soda::SodaError& e) {
             return channel->reply(soda_error_reply(e));
         }
-        auto slot = slots->acquire(client_of(*req, config.server.trusted_proxies));
+        auto slot = slots->acquire(caller.client);
         if (!slot) return channel->reply(too_many_from_client());
         auto task = [this, channel, soda_request = std::move(soda_request), slot,
-                     admit = admit_for(caller, caller.client, "cutout")](std::size_t worker) {
+                     admit = admit_for(caller, caller.client, "cutout"),
+                     visibility = row_visibility(caller, protected_collections)](std::size_t worker) {
             QueryEngine* engine = nullptr;
             try {
                 engine = &soda.engine(worker);
@@ -654,7 +657,7 @@ struct App::Impl {
                 return channel->reply(
                     dali_error(500, std::string("Error: the archive store cannot be opened: ") + e.what()));
             }
-            run_soda_sync(soda_request, engine->backend(), *channel, admit);
+            run_soda_sync(soda_request, VisibleProducts(engine->backend(), visibility), *channel, admit);
         };
         if (!soda.pool->try_submit(std::move(task)))
             channel->reply(dali_error(503, "ServiceUnavailable: too many requests waiting; try again shortly"));
@@ -662,11 +665,13 @@ struct App::Impl {
 
     /// Runs `task` with the read-only store of a cutout/download worker
     /// (the SODA lane), holding a client slot; replies 429/503/500 itself.
-    void on_download_lane(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel,
+    /// The task sees only the products `caller` may see (VisibleProducts).
+    void on_download_lane(const Caller& caller, const std::shared_ptr<ResponseChannel>& channel,
                           std::function<void(const obscore::ProductLookup&)> task) {
-        auto slot = slots->acquire(client_of(*req, config.server.trusted_proxies));
+        auto slot = slots->acquire(caller.client);
         if (!slot) return channel->reply(too_many_from_client());
-        auto run = [this, channel, task = std::move(task), slot](std::size_t worker) {
+        auto run = [this, channel, task = std::move(task), slot,
+                    visibility = row_visibility(caller, protected_collections)](std::size_t worker) {
             QueryEngine* engine = nullptr;
             try {
                 engine = &soda.engine(worker);
@@ -675,7 +680,7 @@ struct App::Impl {
                 return channel->reply(
                     dali_error(500, std::string("FatalFault: the archive store cannot be opened: ") + e.what()));
             }
-            task(engine->backend());
+            task(VisibleProducts(engine->backend(), visibility));
         };
         if (!soda.pool->try_submit(std::move(run)))
             channel->reply(dali_error(503, "TransientFault: too many requests waiting; try again shortly"));
@@ -706,7 +711,7 @@ struct App::Impl {
             return product_rights(caller, product, obscore::archive_now());
         };
         on_download_lane(
-            req, channel, [this, channel, dl = std::move(dl), base, rights](const obscore::ProductLookup& store) {
+            caller, channel, [this, channel, dl = std::move(dl), base, rights](const obscore::ProductLookup& store) {
                 std::vector<IdLinks> all;
                 all.reserve(dl.ids.size());
                 try {
@@ -765,7 +770,7 @@ struct App::Impl {
             return channel->reply(dali_error(400, std::string("UsageFault: ") + e.what()));
         }
         on_download_lane(
-            req, channel,
+            caller, channel,
             [this, channel, id, file_index, range = req->header("Range"), if_range = req->header("If-Range"),
              admit = admit_for(caller, caller.client, "download")](const obscore::ProductLookup& store) {
                 send_product_file(store, id, range, if_range, *channel, config.collections, file_index, admit);
@@ -794,7 +799,7 @@ struct App::Impl {
             return channel->reply(
                 dali_error(400, "UsageFault: missing parameter KIND (peak, mean, spectrum or image)"));
         on_download_lane(
-            req, channel,
+            caller, channel,
             [channel, id, kind, dir = config.archive.previews_dir, admit = admit_for(caller, caller.client, "preview")](
                 const obscore::ProductLookup& store) { send_preview(store, dir, id, kind, *channel, admit); });
     }

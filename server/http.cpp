@@ -51,6 +51,22 @@ namespace vo::server {
 
 namespace {
 
+/// Sets a handler's extra header fields on a response: each replaces a field
+/// of the same name set before (e.g. a default), but a name repeated in
+/// `headers` gives repeated fields (RFC 9110 section 5.3), as several
+/// WWW-Authenticate challenges need (section 11.6.1).
+template <class Fields>
+void apply_headers(Fields& fields, const std::vector<std::pair<std::string, std::string>>& headers) {
+    for (std::size_t i = 0; i < headers.size(); ++i) {
+        bool repeated = false;
+        for (std::size_t j = 0; j < i && !repeated; ++j) repeated = beast::iequals(headers[j].first, headers[i].first);
+        if (repeated)
+            fields.insert(headers[i].first, headers[i].second);
+        else
+            fields.set(headers[i].first, headers[i].second);
+    }
+}
+
 constexpr const char* kVOTable = "application/x-votable+xml";
 
 // ---------------------------------------------------------------------------
@@ -624,7 +640,7 @@ private:
                 header_.emplace(static_cast<http::status>(r->status), version_);
                 header_->set(http::field::server, options_.server_name);
                 if (!bodiless && !r->content_type.empty()) header_->set(http::field::content_type, r->content_type);
-                for (auto& [k, v] : r->headers) header_->set(k, v);
+                apply_headers(*header_, r->headers);
                 add_cors(*header_, *channel);
                 header_->keep_alive(channel->keep_alive());
                 if (!bodiless) header_->content_length(r->body.size());
@@ -639,7 +655,7 @@ private:
                 std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r->status), version_);
             res->set(http::field::server, options_.server_name);
             if (!bodiless && !r->content_type.empty()) res->set(http::field::content_type, r->content_type);
-            for (auto& [k, v] : r->headers) res->set(k, v);
+            apply_headers(*res, r->headers);
             add_cors(*res, *channel);
             res->keep_alive(channel->keep_alive());
             if (!bodiless) {
@@ -656,7 +672,7 @@ private:
             header_.emplace(static_cast<http::status>(h->status), version_);
             header_->set(http::field::server, options_.server_name);
             header_->set(http::field::content_type, h->content_type);
-            for (auto& [k, v] : h->headers) header_->set(k, v);
+            apply_headers(*header_, h->headers);
             add_cors(*header_, *channel);
             header_->keep_alive(channel->keep_alive());
             fixed_length_ = h->content_length;

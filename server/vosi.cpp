@@ -205,6 +205,11 @@ std::string capabilities_document(const Config& config, const std::vector<adql::
     out += "    <interface xsi:type=\"vr:WebBrowser\">\n";
     out += "      <accessURL use=\"full\">" + tap + "/examples</accessURL>\n";
     out += "    </interface>\n  </capability>\n";
+    // issue 12: the DataLink documents, downloads, previews and cutouts every
+    // result links to live on this server too; a client that reads only these
+    // capabilities (pyvo's AuthSession.update_from_capabilities) learns that
+    // they take the same credentials
+    out += authenticated_base_capability(config, config.base_url() + "/");
     out += "</vosi:capabilities>\n";
     return out;
 }

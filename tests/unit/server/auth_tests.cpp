@@ -151,7 +151,7 @@ TEST_CASE("a product's bytes go to its PI, delegates and staff before release, t
     p.obs_release_date.reset();  // no release date: public
     CHECK(product_rights(anonymous, p, before).authorized);
     p.obs_release_date = "2030-01-01T00:00:00";
-    p.proposal_id.clear();  // no project: only staff before release
+    p.proposal_id.reset();  // no project: only staff before release
     CHECK_FALSE(product_rights(pi, p, before).authorized);
     CHECK(product_rights(staff, p, before).authorized);
 }
