@@ -856,6 +856,19 @@ struct App::Impl {
     }
 
     void route(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
+        // a credential not verified yet costs an argon2id verification (or a
+        // signature check): on a control worker, never on an I/O thread
+        const std::string authorization = req->header("Authorization");
+        if (!authorization.empty() && !authenticator->cached(authorization)) {
+            if (!control->try_submit([this, req, channel](std::size_t) { dispatch(req, channel); }))
+                channel->reply(dali_error(503, "ServiceUnavailable: too many requests waiting; try again shortly"));
+            return;
+        }
+        dispatch(req, channel);
+    }
+
+    /// route() once the caller's credentials can be checked on this thread.
+    void dispatch(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel) {
         const std::string& p = req->path;
         const auto who = authenticate(*req, channel);
         if (!who) return;
@@ -865,7 +878,12 @@ struct App::Impl {
         if (p == "/datalink/sync") return datalink_sync(req, channel, caller);
         if (p == "/datalink/file") return datalink_file(req, channel, caller);
         if (p == "/datalink/preview") return datalink_preview(req, channel, caller);
-        if (p == "/auth" || p.rfind("/auth/", 0) == 0) return auth_api(*req, caller, *authenticator, *channel);
+        if (p == "/auth" || p.rfind("/auth/", 0) == 0) {  // the users store is written: off the I/O threads
+            if (!control->try_submit(
+                    [this, req, channel, caller](std::size_t) { auth_api(*req, caller, *authenticator, *channel); }))
+                channel->reply(dali_error(503, "ServiceUnavailable: too many requests waiting; try again shortly"));
+            return;
+        }
 
         if (p == "/tap/async" || p.rfind("/tap/async/", 0) == 0) return tap_async->handle(req, channel, caller);
         if (p == "/soda/async" || p.rfind("/soda/async/", 0) == 0) return soda_async->handle(req, channel, caller);

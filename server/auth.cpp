@@ -175,6 +175,15 @@ Caller Authenticator::caller_named(const std::string& user) {
     return finish(user, "job", *d);
 }
 
+bool Authenticator::cached(const std::string& authorization) {
+    const auto dir = users_->directory();
+    const std::string key = cache_key(authorization);
+    std::lock_guard lock(mutex_);
+    auto it = cache_.find(key);
+    return it != cache_.end() && std::chrono::steady_clock::now() < it->second.until &&
+           (it->second.method == "bearer" || it->second.generation == dir->generation);
+}
+
 AuthResult Authenticator::authenticate(const std::string& authorization, const std::string& client) {
     AuthResult r;
     if (authorization.empty()) {

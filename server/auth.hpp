@@ -93,6 +93,12 @@ public:
     /// `client`: the client address failures are counted against.
     AuthResult authenticate(const std::string& authorization, const std::string& client);
 
+    /// True when authenticate() would answer `authorization` from its cache
+    /// (no hash or signature to verify): cheap enough for an I/O thread. The
+    /// server verifies the others on a worker (an argon2id verification
+    /// takes ~50 ms and 64 MiB).
+    bool cached(const std::string& authorization);
+
     /// The WWW-Authenticate challenges of a 401 (RFC 9110 section 11.6.1):
     /// Basic, and Bearer when tokens are configured.
     std::vector<std::string> challenges() const;

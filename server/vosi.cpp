@@ -316,7 +316,11 @@ std::string security_methods_xml(const Config& config) {
 }
 
 std::string authenticated_base_capability(const Config& config, const std::string& base_url) {
-    return "  <capability>\n    <interface xsi:type=\"vs:ParamHTTP\">\n      <accessURL use=\"base\">" +
+    // a standardID of this archive's own (clients such as taplint expect one
+    // on every capability; CADC's services name theirs alike)
+    const std::string id = "ivo://" + config.archive.authority + "/std/voserver#downloads-1.0";
+    return "  <capability standardID=\"" + votable::xml_escape(id) +
+           "\">\n    <interface xsi:type=\"vs:ParamHTTP\">\n      <accessURL use=\"base\">" +
            votable::xml_escape(base_url) + "</accessURL>\n" + security_methods_xml(config) +
            "    </interface>\n  </capability>\n";
 }

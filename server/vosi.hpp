@@ -36,7 +36,8 @@ std::string service_capabilities_document(const std::string& service_url, const 
 /// tokens are configured. pyvo's AuthSession reads them.
 std::string security_methods_xml(const Config& config);
 
-/// A capability without standardID whose ParamHTTP interface has accessURL
+/// A capability (standardID ivo://{authority}/std/voserver#downloads-1.0,
+/// this archive's own) whose ParamHTTP interface has accessURL
 /// use="base" `base_url` and the security methods: tells clients such as
 /// pyvo's AuthSession that every URL below it (downloads, previews, job
 /// URLs) takes credentials.

@@ -54,6 +54,15 @@ def ingest(cfg: Path, paths, collection: str, timeout: float = 300) -> subproces
                           capture_output=True, text=True, timeout=timeout)
 
 
+def add_user(cfg: Path, name: str, password: str, staff: bool = False):
+    """`voserver users add NAME --replace` (password on stdin) in the users
+    store of `cfg`; a running server sees the user within a second."""
+    done = subprocess.run([str(VOSERVER), "users", "add", name, "--replace", *(["--staff"] if staff else []),
+                           "--config", str(cfg)], input=password + "\n", capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    time.sleep(1.1)  # the server rereads a changed users store at most once a second
+
+
 def rebase(url: str, base: str) -> str:
     """`url` (e.g. a job URL a previous server run published) on the server
     at `base`: same path and query, base's scheme, host and port."""

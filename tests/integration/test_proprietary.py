@@ -106,6 +106,15 @@ def archive(tmp_path_factory):
                "public_file": (cubes / "NGC0628_PHANGS_DATACUBE_native.fits").read_bytes()}
 
 
+@pytest.fixture(scope="module")
+def released_today(archive):
+    """The same archive on the day NGC1087's cube is released (VOSERVER_NOW =
+    its release date, 2099-12-31T00:00:00): the "released-today" product."""
+    with conftest.running_server(archive["cfg"], archive["work"], env={"VOSERVER_NOW": RELEASE},
+                                 log_name="server-release-day.log") as base:
+        yield base
+
+
 def did_of(galaxy):
     return f"ivo://voserver.test/phangs-muse?{galaxy}_PHANGS_DATACUBE_native"
 
@@ -162,18 +171,20 @@ ALLOWED = {"anonymous": False, "other": False, "friend": True, "pi": True, "staf
 
 @pytest.mark.parametrize("door", sorted(DOORS))
 @pytest.mark.parametrize("who", sorted(ALLOWED) + ["bad"])
-@pytest.mark.parametrize("product", ["public", "proprietary"])
-def test_matrix_of_doors_callers_and_products(archive, door, who, product):
+@pytest.mark.parametrize("product", ["public", "proprietary", "released-today"])
+def test_matrix_of_doors_callers_and_products(archive, released_today, door, who, product):
     path, ok = DOORS[door]
     did = PUBLIC if product == "public" else SECRET
     headers = {"Range": "bytes=0-99"} if door == "download-range" else {}
-    r = get(archive, path(did), who, headers=headers)
+    server = {**archive, "base": released_today} if product == "released-today" else archive
+    r = get(server, path(did), who, headers=headers)
+    public = product != "proprietary"
     if who == "bad":  # bad credentials are refused whatever is asked
         assert r.status_code == 401, r.text
         assert r.headers["WWW-Authenticate"].startswith("Basic realm=")
-    elif product == "public" or ALLOWED[who]:
+    elif public or ALLOWED[who]:
         assert r.status_code == ok, r.text[:500]
-        if door.startswith("download") and product == "proprietary":
+        if door.startswith("download") and product != "public":
             expected = archive["secret"] if door == "download" else archive["secret"][:100]
             assert r.content == expected
     else:
@@ -181,7 +192,7 @@ def test_matrix_of_doors_callers_and_products(archive, door, who, product):
         assert "AuthenticationError" in r.text if who == "anonymous" else "AuthorizationError" in r.text
         if who == "anonymous":
             assert any(c.startswith("Basic realm=") for c in r.headers["WWW-Authenticate"].split(", Bearer"))
-    if not (product == "public" or ALLOWED.get(who, False)):
+    if not (public or ALLOWED.get(who, False)):
         assert not leaks(r.content, archive["secret"])
 
 

@@ -172,15 +172,25 @@ def test_bad_job_parameters_are_400_and_leave_no_job(archive):
 
 
 def test_job_list_filters(archive):
-    r = create(archive["base"], QUERY="SELECT TOP 1 obs_id FROM ivoa.obscore")
+    # the job list shows the caller's own jobs (issue 12 item 4: anonymous jobs are in no list)
+    conftest.add_user(archive["config"], "lister", "lister-password")
+    auth = ("lister", "lister-password")
+    r = requests.post(archive["base"] + "/tap/async", data={"LANG": "ADQL", "QUERY": "SELECT TOP 1 obs_id FROM "
+                      "ivoa.obscore"}, auth=auth, allow_redirects=False, timeout=30)
     pending_url = r.headers["Location"]
-    jobs = job_doc(archive["base"] + "/tap/async", PHASE="PENDING")
+    lists = lambda **params: ET.fromstring(requests.get(archive["base"] + "/tap/async", params=params, auth=auth,
+                                                        timeout=90).content)
+    jobs = lists(PHASE="PENDING")
     ids = [j.get("id") for j in jobs.iter(UWS + "jobref")]
     assert pending_url.rsplit("/", 1)[1] in ids
     assert all(j.find(UWS + "phase").text == "PENDING" for j in jobs.iter(UWS + "jobref"))
-    last = list(job_doc(archive["base"] + "/tap/async", LAST=1).iter(UWS + "jobref"))
+    last = list(lists(LAST=1).iter(UWS + "jobref"))
     assert len(last) == 1 and last[0].get("id") == pending_url.rsplit("/", 1)[1]
-    assert not list(job_doc(archive["base"] + "/tap/async", AFTER="2100-01-01T00:00:00Z").iter(UWS + "jobref"))
+    assert not list(lists(AFTER="2100-01-01T00:00:00Z").iter(UWS + "jobref"))
+    # an anonymous caller's list is empty, though its jobs exist
+    anonymous = create(archive["base"], QUERY="SELECT TOP 1 obs_id FROM ivoa.obscore").headers["Location"]
+    assert requests.get(anonymous, timeout=30).status_code == 200
+    assert not list(job_doc(archive["base"] + "/tap/async").iter(UWS + "jobref"))
 
 
 def test_delete_redirects_to_a_cheap_job_list(archive):
