@@ -1,20 +1,16 @@
 #include "server/access.hpp"
+#include "server/dali_error.hpp"
 
 #include <algorithm>
 
 #include "obscore/clock.hpp"
+#include "server/params.hpp"
 #include "votable/writer.hpp"
 
 namespace vo::server {
 
 namespace {
-Reply error_reply(unsigned status, const std::string& message) {
-    Reply r;
-    r.status = status;
-    r.content_type = "application/x-votable+xml";
-    r.body = votable::error_document(message);
-    return r;
-}
+Reply error_reply(unsigned status, const std::string& message) { return dali_error_reply(status, message); }
 }  // namespace
 
 Reply unauthorized_reply(const std::string& message, const std::vector<std::string>& challenges) {

@@ -1,5 +1,6 @@
 // The voserver web application: routing, TAP sync, VOSI, landing page.
 #include "server/app.hpp"
+#include "server/dali_error.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -39,13 +40,7 @@ constexpr const char* kXml = "text/xml;charset=UTF-8";
 constexpr const char* kHtml = "text/html;charset=UTF-8";
 constexpr const char* kVOTable = "application/x-votable+xml";
 
-Reply dali_error(unsigned status, const std::string& message) {
-    Reply r;
-    r.status = status;
-    r.content_type = kVOTable;
-    r.body = votable::error_document(message);
-    return r;
-}
+Reply dali_error(unsigned status, const std::string& message) { return dali_error_reply(status, message); }
 
 Reply document(std::string content_type, std::string body) {
     Reply r;

@@ -1,4 +1,5 @@
 #include "server/auth_api.hpp"
+#include "server/dali_error.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -19,13 +20,7 @@ Reply json_reply(const boost::json::value& v) {
     return r;
 }
 
-Reply error(unsigned status, const std::string& message) {
-    Reply r;
-    r.status = status;
-    r.content_type = "application/x-votable+xml";
-    r.body = votable::error_document(message);
-    return r;
-}
+Reply error(unsigned status, const std::string& message) { return dali_error_reply(status, message); }
 
 Reply no_content() {
     Reply r;

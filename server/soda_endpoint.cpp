@@ -1,5 +1,6 @@
 // SODA 1.0 {sync}: request checking, ID resolution, streamed cutouts.
 #include "server/soda_endpoint.hpp"
+#include "server/dali_error.hpp"
 #include "server/vosi.hpp"
 
 #include <malloc.h>
@@ -31,13 +32,7 @@ std::string upper(std::string s) {
     return s;
 }
 
-Reply votable_error(unsigned status, const std::string& message) {
-    Reply r;
-    r.status = status;
-    r.content_type = "application/x-votable+xml";
-    r.body = votable::error_document(message);
-    return r;
-}
+Reply votable_error(unsigned status, const std::string& message) { return dali_error_reply(status, message); }
 
 }  // namespace
 

@@ -93,6 +93,22 @@ void check_name(const std::string& what, const std::string& name) {
             throw UsersError(what + " '" + name + "': no spaces, quotes, backslashes, '/' or control characters");
 }
 
+/// The project `project` of `d`, when `by` may manage its delegates: its
+/// PI, archive staff, or "" (the operator's command line). A delegate may
+/// not delegate further (ALMA Science Archive Manual). Throws UsersError.
+std::map<std::string, ProjectRecord>::const_iterator managed_project(const Directory& d, const std::string& project,
+                                                                     const std::string& by) {
+    auto p = d.projects.find(project);
+    if (p == d.projects.end()) throw UsersError("no project " + project);
+    if (!by.empty()) {
+        const UserRecord* actor = d.user(by);
+        if (!actor || (!actor->staff && p->second.pi != by))
+            throw UsersError("only the PI of project " + project + " (or archive staff) may manage its delegates" +
+                             (p->second.delegates.count(by) ? "; a delegate cannot delegate further" : ""));
+    }
+    return p;
+}
+
 const char* const kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS users (
   name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, staff INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL);
@@ -262,14 +278,7 @@ void UserStore::delegate(const std::string& project, const std::string& user, co
     std::lock_guard lock(mutex_);
     reload_locked();
     const auto& d = *snapshot_;
-    auto p = d.projects.find(project);
-    if (p == d.projects.end()) throw UsersError("no project " + project);
-    if (!by.empty()) {
-        const UserRecord* actor = d.user(by);
-        if (!actor || (!actor->staff && p->second.pi != by))
-            throw UsersError("only the PI of project " + project + " (or archive staff) may delegate access to it" +
-                             (p->second.delegates.count(by) ? "; a delegate cannot delegate further" : ""));
-    }
+    const auto p = managed_project(d, project, by);
     if (!d.user(user)) throw UsersError("no user " + user);
     if (p->second.pi == user) throw UsersError(user + " is the PI of project " + project);
     Stmt s(db_, path_,
@@ -283,14 +292,7 @@ void UserStore::delegate(const std::string& project, const std::string& user, co
 bool UserStore::undelegate(const std::string& project, const std::string& user, const std::string& by) {
     std::lock_guard lock(mutex_);
     reload_locked();
-    const auto& d = *snapshot_;
-    auto p = d.projects.find(project);
-    if (p == d.projects.end()) throw UsersError("no project " + project);
-    if (!by.empty()) {
-        const UserRecord* actor = d.user(by);
-        if (!actor || (!actor->staff && p->second.pi != by))
-            throw UsersError("only the PI of project " + project + " (or archive staff) may withdraw access to it");
-    }
+    managed_project(*snapshot_, project, by);
     Stmt s(db_, path_, "DELETE FROM delegates WHERE project = ?1 AND user = ?2");
     s.bind(1, project).bind(2, user);
     s.step();

@@ -1,5 +1,6 @@
 // HTTP binding of a UWS 1.1 job list (server/uws_endpoint.hpp).
 #include "server/uws_endpoint.hpp"
+#include "server/dali_error.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -22,13 +23,7 @@ namespace {
 constexpr const char* kXml = "text/xml;charset=UTF-8";
 constexpr const char* kText = "text/plain;charset=UTF-8";
 
-Reply dali_error(unsigned status, const std::string& message) {
-    Reply r;
-    r.status = status;
-    r.content_type = "application/x-votable+xml";
-    r.body = votable::error_document(message);
-    return r;
-}
+Reply dali_error(unsigned status, const std::string& message) { return dali_error_reply(status, message); }
 
 Reply text(unsigned status, const char* content_type, std::string body) {
     Reply r;
