@@ -583,7 +583,9 @@ struct App::Impl {
             channel->finish();
             // a query that failed after its first row (the database lost
             // mid-stream) says nothing about the database being back
-            if (!outcome.error) database_down = false;
+            // (read first: a store to a flag every worker shares would bounce
+            // its cache line between cores on every query)
+            if (!outcome.error && database_down.load(std::memory_order_relaxed)) database_down = false;
         } catch (const ExpressExpired&) {
             return false;
         } catch (const votable::SinkClosed&) {
