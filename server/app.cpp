@@ -26,6 +26,7 @@
 #include "server/sia_endpoint.hpp"
 #include "server/soda_endpoint.hpp"
 #include "server/vosi.hpp"
+#include "server/web_assets.hpp"
 #include "server/worker_pool.hpp"
 #include "soda/params.hpp"
 #include "votable/gzip_sink.hpp"
@@ -866,6 +867,8 @@ struct App::Impl {
         if (p == "/datalink/file") return datalink_file(req, channel, caller);
         if (p == "/datalink/preview") return datalink_preview(req, channel, caller);
         if (p == "/auth" || p.rfind("/auth/", 0) == 0) return auth_api(*req, caller, *authenticator, *channel);
+        if (p == kPortalPrefix || p.rfind("/portal/", 0) == 0)  // issue 13: the browser portal's files
+            return serve_web_asset(req, channel, config.server.web_dir, *control);
 
         if (p == "/tap/async" || p.rfind("/tap/async/", 0) == 0) return tap_async->handle(req, channel, caller);
         if (p == "/soda/async" || p.rfind("/soda/async/", 0) == 0) return soda_async->handle(req, channel, caller);

@@ -67,6 +67,10 @@ struct ServerConfig {
     std::string access_log;
     std::int64_t access_log_max_bytes = 0;  ///< 0 = no size-based rotation
     int access_log_keep = 5;                ///< rotated files kept (FILE.1 ... FILE.n)
+    /// The browser portal's files served under /portal/ (absolute; issue 13):
+    /// `web_dir` in the file, relative to it; default "../web" beside the
+    /// configuration file's folder (the repository's web/). "" = no portal.
+    std::string web_dir;
 };
 
 /// [demo]: the generated PHANGS-MUSE collection (`voserver make-demo`).
