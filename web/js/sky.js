@@ -1,0 +1,212 @@
+// The sky view (issue 13 item 3): every row's footprint (s_region, STC-S
+// "Polygon ICRS ..." / "Circle ICRS ...") drawn with d3-geo on a gnomonic
+// projection, east to the left; the background is the archive's own
+// previews (/datalink/preview PNGs) laid into their footprints, never an
+// outside survey. Hovering a footprint highlights its row and back.
+import { geoGnomonic, geoAzimuthalEqualArea, geoPath, geoGraticule, geoCircle, geoArea, geoCentroid, geoDistance } from "d3-geo";
+
+const SVG = "http://www.w3.org/2000/svg";
+
+/** A footprint text -> GeoJSON geometry (lon = RA, lat = Dec), or null.
+ * STC-S Polygon/Circle/Box (frame ICRS or none), or a DALI polygon (numbers). */
+export function regionGeometry(text) {
+  if (!text || typeof text !== "string") return null;
+  const t = text.trim().split(/\s+/);
+  if (!t.length) return null;
+  let kind = t[0].toLowerCase();
+  let nums;
+  if (/^[-+\d.]/.test(kind)) { nums = t.map(Number); kind = "polygon"; }
+  else {
+    let i = 1;
+    while (i < t.length && !/^[-+\d.]/.test(t[i])) ++i;  // frame, refpos, flavor words
+    nums = t.slice(i).map(Number);
+  }
+  if (nums.some(x => !Number.isFinite(x))) return null;
+  if (kind === "circle" && nums.length >= 3) {
+    return { type: "Polygon", coordinates: geoCircle().center([nums[0], nums[1]]).radius(nums[2]).precision(1)().coordinates, circle: nums.slice(0, 3) };
+  }
+  if (kind === "box" && nums.length >= 4) {
+    const [ra, dec, w, h] = nums;
+    const c = Math.cos(dec * Math.PI / 180) || 1;
+    nums = [ra - w / 2 / c, dec - h / 2, ra + w / 2 / c, dec - h / 2, ra + w / 2 / c, dec + h / 2, ra - w / 2 / c, dec + h / 2];
+    kind = "polygon";
+  }
+  if (kind === "polygon" && nums.length >= 6 && nums.length % 2 === 0) {
+    const ring = [];
+    for (let i = 0; i < nums.length; i += 2) ring.push([nums[i], nums[i + 1]]);
+    ring.push(ring[0]);
+    let g = { type: "Polygon", coordinates: [ring], vertices: ring.slice(0, -1) };
+    if (geoArea(g) > 2 * Math.PI) g = { ...g, coordinates: [ring.slice().reverse()] };  // d3 wants the small side
+    return g;
+  }
+  return null;
+}
+
+/** The sky view in `svg` (an <svg> element). */
+export class SkyView {
+  constructor(svg, { onHover, onClick } = {}) {
+    this.svg = svg;
+    this.onHover = onHover || (() => {});
+    this.onClick = onClick || (() => {});
+    this.items = [];
+    this.byKey = new Map();
+    this.zoom = 1;
+    this.marker = null;
+    svg.addEventListener("wheel", (e) => {
+      if (!this.projection) return;
+      e.preventDefault();
+      this.zoom *= e.deltaY < 0 ? 1.25 : 0.8;
+      this.zoom = Math.min(200, Math.max(0.2, this.zoom));
+      this.render();
+    }, { passive: false });
+  }
+
+  /** Shows `rows` ([{key, region, preview (URL or null), label}]) and the search
+   * circle `marker` ({ra, dec, radiusDeg} or null). */
+  show(rows, marker) {
+    this.items = rows.map(r => ({ ...r, geometry: regionGeometry(r.region) })).filter(r => r.geometry);
+    this.marker = marker;
+    this.zoom = 1;
+    this.fit();
+    this.render();
+  }
+
+  fit() {
+    const features = this.items.map(i => ({ type: "Feature", geometry: i.geometry }));
+    if (this.marker) features.push({ type: "Feature", geometry: geoCircle().center([this.marker.ra, this.marker.dec]).radius(this.marker.radiusDeg)() });
+    this.collection = { type: "FeatureCollection", features };
+    if (!features.length) { this.projection = null; return; }
+    const center = this.marker ? [this.marker.ra, this.marker.dec] : geoCentroid(this.collection);
+    const spread = Math.max(0, ...features.map(f => geoDistance(center, geoCentroid(f)))) * 180 / Math.PI;
+    const proj = spread > 45 ? geoAzimuthalEqualArea() : geoGnomonic().clipAngle(80);
+    proj.rotate([-center[0], -center[1]]).reflectX(true);
+    this.center = center;
+    this.baseProjection = proj;
+  }
+
+  render() {
+    const svg = this.svg;
+    while (svg.firstChild) svg.removeChild(svg.firstChild);
+    const w = svg.clientWidth || 500, h = svg.clientHeight || 360;
+    svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
+    if (!this.baseProjection || !this.collection.features.length) {
+      const t = el("text", { x: w / 2, y: h / 2, "text-anchor": "middle", class: "sky-empty" });
+      t.textContent = "no footprints";
+      svg.append(t);
+      return;
+    }
+    const proj = this.baseProjection.fitExtent([[16, 16], [w - 16, h - 16]], this.collection);
+    proj.scale(proj.scale() * this.zoom);
+    if (this.zoom !== 1) { const c = proj(this.center); const [tx, ty] = proj.translate(); proj.translate([tx + w / 2 - c[0], ty + h / 2 - c[1]]); }
+    this.projection = proj;
+    const path = geoPath(proj);
+    const bg = el("g", { class: "sky-background" });
+    const grid = el("path", { class: "graticule", d: path(graticuleFor(proj, w, h, this.center)) || "" });
+    const fps = el("g", { class: "footprints" });
+    svg.append(bg, grid, fps);
+    for (const it of this.items) {
+      const d = path(it.geometry);
+      if (!d) continue;
+      if (it.preview && it.geometry.vertices && it.geometry.vertices.length === 4) {
+        const m = imageMatrix(it.geometry.vertices.map(v => proj(v)));
+        if (m) bg.append(el("image", { href: it.preview, width: 1, height: 1, preserveAspectRatio: "none", transform: `matrix(${m.join(" ")})`, class: "sky-preview" }));
+      }
+      const p = el("path", { d, class: "footprint", "data-key": it.key, tabindex: "-1" });
+      const title = el("title", {});
+      title.textContent = it.label;
+      p.append(title);
+      p.addEventListener("mouseenter", () => this.onHover(it.key, true));
+      p.addEventListener("mouseleave", () => this.onHover(it.key, false));
+      p.addEventListener("click", () => this.onClick(it.key));
+      fps.append(p);
+      this.byKey.set(it.key, p);
+    }
+    if (this.marker) {
+      svg.append(el("path", { class: "search-circle", d: path(geoCircle().center([this.marker.ra, this.marker.dec]).radius(this.marker.radiusDeg)()) || "" }));
+    }
+    if (this.cutout) {
+      svg.append(el("path", { class: "cutout-circle", d: path(geoCircle().center([this.cutout.ra, this.cutout.dec]).radius(this.cutout.radius)()) || "" }));
+    }
+    const scaleDeg = scaleBar(proj, this.center, w);
+    if (scaleDeg) {
+      const g = el("g", { class: "scale" });
+      g.append(el("line", { x1: 12, y1: h - 12, x2: 12 + scaleDeg.px, y2: h - 12 }));
+      const t = el("text", { x: 12, y: h - 16 });
+      t.textContent = scaleDeg.label + "  (E left, N up; wheel zooms)";
+      g.append(t);
+      svg.append(g);
+    }
+  }
+
+  /** Highlights the footprint of `key` (or clears it). */
+  highlight(key, on) {
+    for (const p of this.svg.querySelectorAll(".footprint.hover")) p.classList.remove("hover");
+    const p = key && this.svg.querySelector(`.footprint[data-key="${CSS.escape(key)}"]`);
+    if (p && on) { p.classList.add("hover"); p.parentNode.append(p); }
+  }
+
+  /** The sky position (ra, dec) under a client point, or null. */
+  invert(clientX, clientY) {
+    if (!this.projection) return null;
+    const r = this.svg.getBoundingClientRect();
+    const vb = this.svg.viewBox.baseVal;
+    const x = (clientX - r.left) * (vb.width / r.width), y = (clientY - r.top) * (vb.height / r.height);
+    const p = this.projection.invert([x, y]);
+    return p ? { ra: (p[0] + 360) % 360, dec: p[1] } : null;
+  }
+
+  setCutout(c) { this.cutout = c; this.render(); }
+}
+
+function el(name, attrs) {
+  const e = document.createElementNS(SVG, name);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  return e;
+}
+
+/** The affine map of a unit square (a preview PNG, north up) onto the projected
+ * corners of a 4-vertex footprint. The footprint starts at the first or the
+ * last pixel-grid corner (fits/bounds.cpp orders it counter-clockwise on the
+ * sky); of the two readings, the one without a mirror (an east-left image) is
+ * taken. Returns [a, b, c, d, e, f] or null. */
+export function imageMatrix(P) {
+  if (P.some(p => !p || !Number.isFinite(p[0]) || !Number.isFinite(p[1]))) return null;
+  const cand = [
+    { o: P[0], ex: sub(P[1], P[0]), ey: sub(P[3], P[0]) },  // PNG top-left at vertex 0
+    { o: P[3], ex: sub(P[2], P[3]), ey: sub(P[0], P[3]) },  // PNG top-left at vertex 3
+  ];
+  for (const c of cand) {
+    const det = c.ex[0] * c.ey[1] - c.ex[1] * c.ey[0];
+    if (det > 0) return [c.ex[0], c.ex[1], c.ey[0], c.ey[1], c.o[0], c.o[1]];
+  }
+  return null;
+}
+
+function sub(a, b) { return [a[0] - b[0], a[1] - b[1]]; }
+
+function graticuleFor(proj, w, h, center) {
+  // a step near 1/6 of the view's width on the sky, over the part of the sky in view
+  const a = proj.invert([0, 0]), b = proj.invert([w, h]);
+  const span = a && b ? Math.min(180, geoDistance(a, b) * 180 / Math.PI) : 180;
+  const steps = [1 / 3600, 2 / 3600, 5 / 3600, 10 / 3600, 30 / 3600, 1 / 60, 2 / 60, 5 / 60, 10 / 60, 0.25, 0.5, 1, 2, 5, 10, 15, 30];
+  const step = steps.find(s => s >= span / 6) || 30;
+  const g = geoGraticule().step([step, step]).precision(Math.min(2.5, step / 4));
+  if (span < 60) {
+    const dLat = span, dLon = Math.min(180, span / Math.max(0.05, Math.cos(center[1] * Math.PI / 180)));
+    const snap = (v, f) => f(v / step) * step;
+    g.extent([[snap(center[0] - dLon, Math.floor), Math.max(-90, snap(center[1] - dLat, Math.floor))],
+              [snap(center[0] + dLon, Math.ceil), Math.min(90, snap(center[1] + dLat, Math.ceil))]]);
+  }
+  return g();
+}
+
+function scaleBar(proj, center, w) {
+  const p0 = proj(center);
+  if (!p0) return null;
+  const p1 = proj([center[0], center[1] + 1 / 60]);
+  if (!p1) return null;
+  const pxPerArcmin = Math.hypot(p1[0] - p0[0], p1[1] - p0[1]);
+  const choices = [[1 / 60, '1"'], [10 / 60, '10"'], [0.5, "30\""], [1, "1'"], [2, "2'"], [5, "5'"], [10, "10'"], [30, "30'"], [60, "1°"], [300, "5°"], [600, "10°"], [1800, "30°"]];
+  const c = choices.find(([m]) => m * pxPerArcmin >= 40) || choices[choices.length - 1];
+  return { px: c[0] * pxPerArcmin, label: c[1] };
+}
