@@ -12,7 +12,7 @@ import { showDownloads, showPreviews } from "./download.js";
 import { initAuth } from "./auth_ui.js";
 
 const $ = (s) => document.querySelector(s);
-const DEBOUNCE_MS = 150;
+const DEBOUNCE_MS = 100;
 const ASYNC_ABOVE = 10000;  // MAXREC beyond which the query runs as an async job
 
 const state = { available: null, columns: null, descriptions: {}, controller: null, seq: 0, lastTable: null };
@@ -30,7 +30,7 @@ const table = new ResultTable($("#results"), {
   onHover: (key, on) => { sky.highlight(key, on); spectral.highlight(key, on); },
   onPreview: (row) => showPreviews($("#preview-dialog"), table.get(row, "obs_publisher_did"), `${table.get(row, "target_name") ?? ""} ${table.get(row, "obs_id") ?? ""}`),
   thumbnail: (row) => previewUrl(row, (r, n) => table.get(r, n)),
-  onPage: () => drawSpectral(),
+  onPage: () => { if (state.drawing) return; drawSpectral(); sky.setPreviews(pageKeys()); },
   onSelect: () => { $("#download-button").textContent = `Download selected (${table.selected.size})`; },
 });
 const sky = new SkyView($("#sky"), {
@@ -39,6 +39,10 @@ const sky = new SkyView($("#sky"), {
 const spectral = new SpectralView($("#spectral"), {
   onHover: (key, on) => { table.highlight(key, on, true); sky.highlight(key, on); },
 });
+
+window.voPortal.views = { table, sky, spectral };
+
+function pageKeys() { return new Set(table.pageRows().map(r => table.key(r))); }
 
 function drawSpectral() {
   const t = state.lastTable;
@@ -140,20 +144,34 @@ async function run() {
   state.lastTable = t;
   state.lastSearch = q.search;
   const hidden = new Set(REQUIRED_COLUMNS.filter(c => !(state.columns || DEFAULT_COLUMNS).includes(c)));
+  state.drawing = true;
+  const r0 = performance.now();
   table.show(t, hidden);
-  const g = (r, n) => table.get(r, n);
-  sky.show(t.rows.map(r => ({
-    key: table.key(r), region: g(r, "s_region"), label: `${g(r, "target_name") ?? ""} ${g(r, "obs_id") ?? ""}`,
-    preview: previewUrl(r, g),
-  })), q.search.kind === "position" ? { ra: q.search.ra, dec: q.search.dec, radiusDeg: q.search.radiusArcmin / 60 } : null);
+  state.drawing = false;
   drawSpectral();
-  const rendered = performance.now();
-  const timing = { rows: t.rows.length, sinceKey: rendered - keyTime, query: fetched - started, render: rendered - fetched };
+  const r1 = performance.now();
+  const timing = { rows: t.rows.length, sinceKey: r1 - keyTime, query: fetched - started, render: r1 - fetched, ...(t.timing || {}), table: r1 - r0 };
   window.voPortal.timings.push(timing);
   $("#status").className = "";
-  $("#status").textContent = `${t.rows.length} row(s)${t.overflow ? ` (the first ${fs.maxrec}: raise the row limit for more)` : ""} · query ${timing.query.toFixed(0)} ms, drawn ${timing.render.toFixed(0)} ms`;
-  $("#results").dataset.seq = String(seq);
-  document.body.dataset.ready = String(seq);
+  $("#status").textContent = `${t.rows.length} row(s)${t.overflow ? ` (the first ${fs.maxrec}: raise the row limit for more)` : ""} · query ${timing.query.toFixed(0)} ms`;
+  // The table and the spectral panel are painted first; the sky view (1,000
+  // SVG paths cost ~100 ms to build and paint) follows in the next task.
+  const g = (r, n) => table.get(r, n);
+  const marker = q.search.kind === "position" ? { ra: q.search.ra, dec: q.search.dec, radiusDeg: q.search.radiusArcmin / 60 } : null;
+  requestAnimationFrame(() => setTimeout(() => {
+    timing.painted = performance.now() - keyTime;  // the first frame with the new table
+    if (seq !== state.seq) return;
+    const s0 = performance.now();
+    sky.show(t.rows.map(r => ({
+      key: table.key(r), region: g(r, "s_region"), label: `${g(r, "target_name") ?? ""} ${g(r, "obs_id") ?? ""}`,
+      preview: previewUrl(r, g),
+    })), marker, pageKeys());
+    timing.sky = performance.now() - s0;
+    $("#status").textContent += ` · drawn ${(performance.now() - fetched).toFixed(0)} ms`;
+    $("#results").dataset.seq = String(seq);
+    document.body.dataset.ready = String(seq);
+    requestAnimationFrame(() => setTimeout(() => { timing.skyPainted = performance.now() - keyTime; }, 0));
+  }, 0));
   if (!t.rows.length && q.search.kind === "name") checkName(q.search.names);
 }
 

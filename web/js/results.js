@@ -127,6 +127,7 @@ export class ResultTable {
         img.alt = "preview";
         img.src = url;
         img.width = 48; img.height = 48;
+        img.addEventListener("error", () => { img.remove(); pbtn.textContent = "links"; });
         pbtn.append(img);
       } else pbtn.textContent = rights === "Proprietary" ? "locked" : "links";
       pbtn.addEventListener("click", () => this.o.onPreview?.(row));

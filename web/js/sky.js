@@ -3,7 +3,7 @@
 // projection, east to the left; the background is the archive's own
 // previews (/datalink/preview PNGs) laid into their footprints, never an
 // outside survey. Hovering a footprint highlights its row and back.
-import { geoGnomonic, geoAzimuthalEqualArea, geoPath, geoGraticule, geoCircle, geoArea, geoCentroid, geoDistance } from "d3-geo";
+import { geoGnomonic, geoAzimuthalEqualArea, geoPath, geoGraticule, geoCircle, geoArea, geoDistance } from "d3-geo";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -49,9 +49,23 @@ export class SkyView {
     this.onHover = onHover || (() => {});
     this.onClick = onClick || (() => {});
     this.items = [];
-    this.byKey = new Map();
+    this.labels = new Map();
     this.zoom = 1;
     this.marker = null;
+    // one set of listeners for every footprint (event delegation: 1,000 paths cost no listeners)
+    const keyOf = (e) => e.target.classList?.contains("footprint") ? e.target.getAttribute("data-key") : null;
+    svg.addEventListener("mouseover", (e) => {
+      const k = keyOf(e);
+      if (!k) return;
+      if (!e.target.firstChild) {  // the tooltip, made when first needed
+        const t = el("title", {});
+        t.textContent = this.labels.get(k) || k;
+        e.target.append(t);
+      }
+      this.onHover(k, true);
+    });
+    svg.addEventListener("mouseout", (e) => { const k = keyOf(e); if (k) this.onHover(k, false); });
+    svg.addEventListener("click", (e) => { const k = keyOf(e); if (k) this.onClick(k); });
     svg.addEventListener("wheel", (e) => {
       if (!this.projection) return;
       e.preventDefault();
@@ -62,9 +76,12 @@ export class SkyView {
   }
 
   /** Shows `rows` ([{key, region, preview (URL or null), label}]) and the search
-   * circle `marker` ({ra, dec, radiusDeg} or null). */
-  show(rows, marker) {
+   * circle `marker` ({ra, dec, radiusDeg} or null); previews are laid only
+   * under the footprints of `previewKeys` (a Set; the table's page). */
+  show(rows, marker, previewKeys) {
     this.items = rows.map(r => ({ ...r, geometry: regionGeometry(r.region) })).filter(r => r.geometry);
+    this.labels = new Map(this.items.map(i => [i.key, i.label]));
+    this.previewKeys = previewKeys || null;
     this.marker = marker;
     this.zoom = 1;
     this.fit();
@@ -76,8 +93,19 @@ export class SkyView {
     if (this.marker) features.push({ type: "Feature", geometry: geoCircle().center([this.marker.ra, this.marker.dec]).radius(this.marker.radiusDeg)() });
     this.collection = { type: "FeatureCollection", features };
     if (!features.length) { this.projection = null; return; }
-    const center = this.marker ? [this.marker.ra, this.marker.dec] : geoCentroid(this.collection);
-    const spread = Math.max(0, ...features.map(f => geoDistance(center, geoCentroid(f)))) * 180 / Math.PI;
+    const center = this.marker ? [this.marker.ra, this.marker.dec] : meanDirection(features);
+    // how far the footprints reach from the centre (degrees): the projection, and the graticule's extent
+    let reach = 0;  // radians
+    for (const f of features)
+      for (const ring of f.geometry.coordinates)
+        for (let i = 0; i < ring.length; i += Math.max(1, ring.length >> 3)) reach = Math.max(reach, geoDistance(center, ring[i]));
+    const spread = Math.max(reach * 180 / Math.PI, this.marker ? this.marker.radiusDeg : 0);
+    this.spread = Math.max(spread, 1 / 3600);
+    // d3 drops circles below ~1 arcsec as degenerate: small fields are fitted to 4 points at the reach instead
+    const r = Math.min(179, this.spread * 1.02), cosDec = Math.max(0.05, Math.cos(center[1] * Math.PI / 180));
+    this.fitShape = r > 1 ? geoCircle().center(center).radius(r)() : { type: "MultiPoint", coordinates: [
+      [center[0] - r / cosDec, center[1]], [center[0] + r / cosDec, center[1]],
+      [center[0], Math.max(-90, center[1] - r)], [center[0], Math.min(90, center[1] + r)]] };
     const proj = spread > 45 ? geoAzimuthalEqualArea() : geoGnomonic().clipAngle(80);
     proj.rotate([-center[0], -center[1]]).reflectX(true);
     this.center = center;
@@ -95,31 +123,24 @@ export class SkyView {
       svg.append(t);
       return;
     }
-    const proj = this.baseProjection.fitExtent([[16, 16], [w - 16, h - 16]], this.collection);
+    // fitted to the circle holding every footprint (one shape: fitting all footprints costs ~40 ms per 1,000)
+    const proj = this.baseProjection.fitExtent([[16, 16], [w - 16, h - 16]], this.fitShape);
     proj.scale(proj.scale() * this.zoom);
     if (this.zoom !== 1) { const c = proj(this.center); const [tx, ty] = proj.translate(); proj.translate([tx + w / 2 - c[0], ty + h / 2 - c[1]]); }
     this.projection = proj;
     const path = geoPath(proj);
     const bg = el("g", { class: "sky-background" });
-    const grid = el("path", { class: "graticule", d: path(graticuleFor(proj, w, h, this.center)) || "" });
+    const grid = el("path", { class: "graticule", d: path(graticuleFor(Math.min(180, 2 * this.spread * Math.max(1, w / h) / this.zoom), this.center)) || "" });
     const fps = el("g", { class: "footprints" });
     svg.append(bg, grid, fps);
     for (const it of this.items) {
       const d = path(it.geometry);
       if (!d) continue;
-      if (it.preview && it.geometry.vertices && it.geometry.vertices.length === 4) {
+      if (it.preview && this.previewKeys?.has(it.key) && it.geometry.vertices && it.geometry.vertices.length === 4) {
         const m = imageMatrix(it.geometry.vertices.map(v => proj(v)));
         if (m) bg.append(el("image", { href: it.preview, width: 1, height: 1, preserveAspectRatio: "none", transform: `matrix(${m.join(" ")})`, class: "sky-preview" }));
       }
-      const p = el("path", { d, class: "footprint", "data-key": it.key, tabindex: "-1" });
-      const title = el("title", {});
-      title.textContent = it.label;
-      p.append(title);
-      p.addEventListener("mouseenter", () => this.onHover(it.key, true));
-      p.addEventListener("mouseleave", () => this.onHover(it.key, false));
-      p.addEventListener("click", () => this.onClick(it.key));
-      fps.append(p);
-      this.byKey.set(it.key, p);
+      fps.append(el("path", { d, class: "footprint", "data-key": it.key }));
     }
     if (this.marker) {
       svg.append(el("path", { class: "search-circle", d: path(geoCircle().center([this.marker.ra, this.marker.dec]).radius(this.marker.radiusDeg)()) || "" }));
@@ -156,6 +177,27 @@ export class SkyView {
   }
 
   setCutout(c) { this.cutout = c; this.render(); }
+
+  /** Lays previews only under the footprints of `keys` (the table's page), so
+   * that a large result does not ask the archive for every preview at once. */
+  setPreviews(keys) {
+    const same = this.previewKeys && keys.size === this.previewKeys.size && [...keys].every(k => this.previewKeys.has(k));
+    this.previewKeys = keys;
+    if (!same) this.render();
+  }
+}
+
+/** The mean direction of the footprints' first vertices (ra, dec degrees). */
+function meanDirection(features) {
+  let x = 0, y = 0, z = 0;
+  for (const f of features) {
+    const [lon, lat] = f.geometry.coordinates[0][0];
+    const l = lon * Math.PI / 180, b = lat * Math.PI / 180;
+    x += Math.cos(b) * Math.cos(l); y += Math.cos(b) * Math.sin(l); z += Math.sin(b);
+  }
+  const n = Math.hypot(x, y, z);
+  if (n < 1e-9) return [0, 0];
+  return [Math.atan2(y, x) * 180 / Math.PI, Math.asin(z / n) * 180 / Math.PI];
 }
 
 function el(name, attrs) {
@@ -184,10 +226,8 @@ export function imageMatrix(P) {
 
 function sub(a, b) { return [a[0] - b[0], a[1] - b[1]]; }
 
-function graticuleFor(proj, w, h, center) {
-  // a step near 1/6 of the view's width on the sky, over the part of the sky in view
-  const a = proj.invert([0, 0]), b = proj.invert([w, h]);
-  const span = a && b ? Math.min(180, geoDistance(a, b) * 180 / Math.PI) : 180;
+function graticuleFor(span, center) {
+  // a step near 1/6 of the view's width on the sky (span: that width in degrees), over the part of the sky in view
   const steps = [1 / 3600, 2 / 3600, 5 / 3600, 10 / 3600, 30 / 3600, 1 / 60, 2 / 60, 5 / 60, 10 / 60, 0.25, 0.5, 1, 2, 5, 10, 15, 30];
   const step = steps.find(s => s >= span / 6) || 30;
   const g = geoGraticule().step([step, step]).precision(Math.min(2.5, step / 4));
