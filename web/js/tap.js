@@ -4,7 +4,7 @@
 // through these URLs, so a script can do the same.
 
 /** The service root: the portal lives at <base>/portal/. */
-export const BASE = new URL("..", document.baseURI).href.replace(/\/$/, "");
+export const BASE = typeof document === "undefined" ? "" : new URL("..", document.baseURI).href.replace(/\/$/, "");
 
 const CRED_KEY = "voserver.basic";
 
@@ -61,7 +61,7 @@ function xmlText(s) {
  * as rows of strings (null for an empty cell). A string scan: the XML parser
  * takes ~10 times as long on a 1,000-row result. voserver writes TR/TD without
  * attributes; a TD with attributes or CDATA is read too. */
-function tabledataRows(s, ncol) {
+export function tabledataRows(s, ncol) {
   const rows = [];
   let pos = 0;
   for (;;) {
