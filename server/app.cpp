@@ -868,7 +868,7 @@ struct App::Impl {
         if (p == "/datalink/preview") return datalink_preview(req, channel, caller);
         if (p == "/auth" || p.rfind("/auth/", 0) == 0) return auth_api(*req, caller, *authenticator, *channel);
         if (p == kPortalPrefix || p.rfind("/portal/", 0) == 0)  // issue 13: the browser portal's files
-            return serve_web_asset(req, channel, config.server.web_dir, *control);
+            return serve_web_asset(req, channel, config.server, *control);
 
         if (p == "/tap/async" || p.rfind("/tap/async/", 0) == 0) return tap_async->handle(req, channel, caller);
         if (p == "/soda/async" || p.rfind("/soda/async/", 0) == 0) return soda_async->handle(req, channel, caller);

@@ -318,6 +318,13 @@ Config parse_config(const std::string& text, const std::string& path) {
                       c.server.web_dir = d.empty() ? d : resolve(base_dir, d);
                       web_dir_set = true;
                   }},
+                 {"name_resolver",
+                  [&](const toml::node& x, const std::string& k) {
+                      const std::string u = s.string(x, k);
+                      if (!u.empty() && u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0)
+                          s.fail(k, "\"" + u + "\" is not an http:// or https:// URL");
+                      c.server.name_resolver = u;
+                  }},
                  {"access_log_max_bytes",
                   [&](const toml::node& x, const std::string& k) {
                       c.server.access_log_max_bytes = s.integer(x, k, 0, std::int64_t{1} << 53);

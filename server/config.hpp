@@ -71,6 +71,12 @@ struct ServerConfig {
     /// `web_dir` in the file, relative to it; default "../web" beside the
     /// configuration file's folder (the repository's web/). "" = no portal.
     std::string web_dir;
+    /// URL prefix of a Sesame-style name resolver that the portal asks for
+    /// a searched name matching no target_name of the archive (the name is
+    /// appended percent-encoded; the answer holds a Sesame `%J ra dec` line).
+    /// "" = none: names are matched against target_name only. Published to
+    /// the page in /portal/config.json.
+    std::string name_resolver;
 };
 
 /// [demo]: the generated PHANGS-MUSE collection (`voserver make-demo`).

@@ -3,6 +3,8 @@
 
 #include <system_error>
 
+#include <boost/json.hpp>
+
 #include "server/file_response.hpp"
 #include "server/params.hpp"
 #include "votable/writer.hpp"
@@ -78,9 +80,19 @@ std::string web_content_type(const fs::path& file) {
     return "application/octet-stream";
 }
 
+std::string portal_config_json(const ServerConfig& server) {
+    boost::json::object o;
+    if (server.name_resolver.empty())
+        o["name_resolver"] = nullptr;
+    else
+        o["name_resolver"] = server.name_resolver;
+    return boost::json::serialize(o) + "\n";
+}
+
 void serve_web_asset(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel,
-                     const std::string& root, WorkerPool& pool) {
+                     const ServerConfig& server, WorkerPool& pool) {
     const std::string& p = req->path;
+    const std::string& root = server.web_dir;
     if (p == kPortalPrefix) {
         Reply r;
         r.status = 301;
@@ -95,6 +107,13 @@ void serve_web_asset(const std::shared_ptr<const Request>& req, const std::share
         r.content_type = "application/x-votable+xml";
         r.body = votable::error_document("method " + req->method + " not allowed on " + p + " (use GET or HEAD)");
         r.headers.emplace_back("Allow", "GET, HEAD");
+        return channel->reply(std::move(r));
+    }
+    if (p == std::string(kPortalPrefix) + "/config.json" && !root.empty()) {
+        Reply r;
+        r.content_type = "application/json;charset=UTF-8";
+        r.body = portal_config_json(server);
+        r.headers.emplace_back("Cache-Control", "no-cache");
         return channel->reply(std::move(r));
     }
     const bool submitted = pool.try_submit([req, channel, root](std::size_t) {

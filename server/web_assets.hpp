@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "server/config.hpp"
 #include "server/http.hpp"
 #include "server/worker_pool.hpp"
 
@@ -35,15 +36,19 @@ std::optional<std::filesystem::path> resolve_web_asset(const std::filesystem::pa
 /// Text types carry charset=UTF-8.
 std::string web_content_type(const std::filesystem::path& file);
 
-/// Answers a request for `req.path` under kPortalPrefix from `root`:
-/// "/portal" is redirected (301) to "/portal/"; GET and HEAD only (405 with
+/// The page's settings, /portal/config.json: {"name_resolver": URL or null}.
+std::string portal_config_json(const ServerConfig& server);
+
+/// Answers a request for `req.path` under kPortalPrefix from
+/// `server.web_dir`: "/portal" is redirected (301) to "/portal/";
+/// "/portal/config.json" is portal_config_json; GET and HEAD only (405 with
 /// Allow otherwise); the file is resolved by resolve_web_asset and sent by
 /// send_file (ETag, Last-Modified, ranges, `Cache-Control: no-cache`) on a
 /// `pool` worker (file reads never block an I/O thread). An unknown or
 /// refused path is a 404 DALI error naming the request path, as is every
-/// path when `root` is empty (no portal configured); 503 when the pool's
+/// path when `web_dir` is empty (no portal configured); 503 when the pool's
 /// queue is full.
 void serve_web_asset(const std::shared_ptr<const Request>& req, const std::shared_ptr<ResponseChannel>& channel,
-                     const std::string& root, WorkerPool& pool);
+                     const ServerConfig& server, WorkerPool& pool);
 
 }  // namespace vo::server

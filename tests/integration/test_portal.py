@@ -12,11 +12,11 @@ and the result view go to build/portal_screenshots/.
 Needs the Debian packages chromium, chromium-driver, python3-selenium and the
 portal's npm packages (`npm ci --prefix web`), all installed by scripts/setup.
 """
-import base64
 import fnmatch
+import http.server
 import subprocess
-import time
-from pathlib import Path
+import threading
+import urllib.parse
 
 import pytest
 import requests
@@ -77,7 +77,7 @@ release_date_keyword = "RELDATE"
     run("users", "add", "demo-pi", "--config", cfg, stdin="demo-pi\n")
     run("projects", "set-pi", PROJECT, "demo-pi", "--config", cfg)
     with conftest.running_server(cfg, work) as base:
-        yield {"base": base, "work": work, "cubes": work / "cubes"}
+        yield {"base": base, "work": work, "cubes": work / "cubes", "config": cfg}
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +150,20 @@ def all_rows(portal):
 
 # ---------------------------------------------------------------- the search box
 
+def test_landing_page_links_the_portal_and_the_files_are_typed(portal):
+    r = requests.get(portal["base"] + "/", timeout=conftest.TIMEOUT)
+    assert r.status_code == 200 and portal["base"] + "/portal/" in r.text
+    for path, ctype in (("/portal/", "text/html"), ("/portal/js/portal.js", "text/javascript"),
+                        ("/portal/css/portal.css", "text/css"),
+                        ("/portal/node_modules/d3-geo/dist/d3-geo.min.mjs", "text/javascript")):
+        r = requests.get(portal["base"] + path, timeout=conftest.TIMEOUT)
+        assert r.status_code == 200 and r.headers["Content-Type"].startswith(ctype), path
+    r = requests.get(portal["base"] + "/portal/config.json", timeout=conftest.TIMEOUT)
+    assert r.json() == {"name_resolver": None}
+    r = requests.get(portal["base"] + "/portal/%2e%2e/%2e%2e/voserver.toml", timeout=conftest.TIMEOUT)
+    assert r.status_code == 404 and "QUERY_STATUS" in r.text
+
+
 def test_name_search_returns_the_rows_of_an_independent_query(page, portal):
     search(page, "ngc1*|NGC0628")
     rows = all_rows(portal)
@@ -193,6 +207,59 @@ def test_bad_input_gets_a_message_next_to_its_field(page, portal):
     type_search(page, "50..20", field="f-s_fov")
     WebDriverWait(page, WAIT).until(lambda d: "impossible range" in d.find_element(By.ID, "f-s_fov-error").text)
     assert page.find_element(By.ID, "f-s_fov").get_attribute("aria-invalid") == "true"
+
+
+class Sesame(http.server.BaseHTTPRequestHandler):
+    """A stand-in for CDS Sesame (-oI output): knows one name, answers others
+    with Sesame's "nothing found" text; CORS open, as the page calls it directly."""
+    known = {}
+
+    def do_GET(self):
+        name = urllib.parse.unquote(self.path.split("?", 1)[-1])
+        where = self.known.get(name.lower())
+        body = (f"# {name}\n#=S=Simbad: 1\n%J {where[0]:.6f} {where[1]:+.6f} = 00:00:00 +00:00:00\n" if where
+                else f"# {name}\n#! *** Nothing found *** \n").encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_names_unknown_to_the_archive_go_to_a_configured_resolver(browser, portal):
+    """A second server on the same store, with [server] name_resolver naming a local stand-in."""
+    rows = all_rows(portal)
+    target = next(r for r in rows if r["target_name"] == "NGC0628")
+    Sesame.known = {"phantom galaxy": (float(target["s_ra"]), float(target["s_dec"]))}
+    sesame = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sesame)
+    threading.Thread(target=sesame.serve_forever, daemon=True).start()
+    work = portal["work"] / "resolver"
+    work.mkdir()
+    cfg = work / "voserver.toml"
+    cfg.write_text(portal["config"].read_text().replace(
+        "[archive]", f'name_resolver = "http://127.0.0.1:{sesame.server_address[1]}/sesame?"\n\n[archive]\n'
+                     f'jobs_database = "{work / "jobs.sqlite"}"\nresults_dir = "{work / "results"}"'))
+    try:
+        with conftest.running_server(cfg, work) as base:
+            browser.get(base + "/portal/")
+            wait_ready(browser, 0)
+            expected = {str(did) for did in tap(
+                portal, "SELECT obs_publisher_did FROM ivoa.obscore WHERE 1 = INTERSECTS(s_region, CIRCLE('ICRS', "
+                        f"{float(target['s_ra'])!r}, {float(target['s_dec'])!r}, {10 / 60!r}))")["obs_publisher_did"]}
+            before = type_search(browser, "Phantom Galaxy")
+            WebDriverWait(browser, WAIT).until(lambda d: "resolved" in d.find_element(By.ID, "status").text)
+            wait_ready(browser, before)
+            assert set(shown_keys(browser)) == expected
+            type_search(browser, "Nowhere Nebula")
+            WebDriverWait(browser, WAIT).until(lambda d: "resolver does not know" in d.find_element(By.ID, "search-error").text)
+            severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+            assert not severe, severe
+    finally:
+        sesame.shutdown()
 
 
 # ---------------------------------------------------------------- the result view
@@ -254,6 +321,28 @@ def test_sort_columns_and_paging(page, portal):
     page.find_element(By.CSS_SELECTOR, "#results .page-size option[value='20'], #results .page-size").click()
     page.execute_script("const s = document.querySelector('#results .page-size'); s.value = '20'; s.dispatchEvent(new Event('change'));")
     assert len(page.find_elements(By.CSS_SELECTOR, "#results tbody tr")) == min(20, len(names))
+
+
+def test_column_chooser_and_async_for_large_limits(page, portal):
+    page.find_element(By.CSS_SELECTOR, "#column-chooser summary").click()
+    box = page.find_element(By.CSS_SELECTOR, "#column-chooser input[value='t_exptime']")
+    assert box.is_selected()
+    before = page.execute_script("return window.voPortal.state.seq")
+    box.click()
+    wait_ready(page, before)
+    assert not page.find_elements(By.CSS_SELECTOR, "#results th[data-name='t_exptime']")
+    assert "t_exptime" not in page.find_element(By.ID, "adql").get_attribute("textContent")
+    box.click()
+    wait_ready(page, before + 1)
+    assert page.find_elements(By.CSS_SELECTOR, "#results th[data-name='t_exptime']")
+    # beyond 10,000 rows the query runs as a UWS job (/tap/async)
+    before = page.execute_script("return window.voPortal.state.seq")
+    page.execute_script("const s = document.getElementById('maxrec'); s.value = '100000'; s.dispatchEvent(new Event('input', {bubbles: true}));")
+    wait_ready(page, before)
+    assert len(shown_keys(page)) == len(all_rows(portal))
+    jobs = page.execute_script("return JSON.parse(sessionStorage.getItem('voserver.jobs') || '[]')")
+    assert jobs and "/tap/async/" in jobs[0]["url"]
+    page.execute_script("sessionStorage.removeItem('voserver.columns')")
 
 
 # ---------------------------------------------------------------- exports and downloads
@@ -360,6 +449,14 @@ def test_adql_page_examples_errors_and_samp(browser, portal):
     browser.find_element(By.ID, "run").click()
     WebDriverWait(browser, WAIT).until(lambda d: d.find_element(By.ID, "editor-error").text)
     assert "line 3" in browser.find_element(By.ID, "editor-error").text
+    # an async job, listed with its phase and result
+    editor.clear()
+    editor.send_keys("SELECT obs_publisher_did, s_region, em_min, em_max FROM ivoa.obscore")
+    browser.find_element(By.ID, "run").click()
+    WebDriverWait(browser, WAIT).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#sky path.footprint")) == len(all_rows(portal)))
+    browser.find_element(By.ID, "run-async").click()
+    WebDriverWait(browser, WAIT).until(lambda d: any(td.text == "COMPLETED" for td in d.find_elements(By.CSS_SELECTOR, "#jobs td.phase")))
+    assert "/results/" in browser.find_element(By.CSS_SELECTOR, "#jobs td.result a").get_attribute("href")
     browser.find_element(By.ID, "samp").click()
     WebDriverWait(browser, WAIT).until(lambda d: "no SAMP hub" in d.find_element(By.ID, "samp-status").text)
     # the only console errors: the 400 of the bad query and the refused hub connection, both expected

@@ -1,17 +1,15 @@
 // The ADQL page (issue 13 item 5): an editor, /tap/examples one click away,
-// errors at their line and column, results in the same table as the query
-// page, exports, async jobs with their phases, SAMP.
+// errors at their line and column, results in the same result view as the
+// query page (table, sky, spectral coverage), exports, async jobs with their phases, SAMP.
 import { BASE, tapSync, tapAsync, jobInfo, syncUrl, authFetch, credentials } from "./tap.js";
-import { ResultTable, escapeHtml } from "./results.js";
-import { showPreviews } from "./download.js";
+import { escapeHtml } from "./results.js";
+import { ResultView } from "./result_view.js";
 import { sendTable } from "./samp.js";
 import { initAuth } from "./auth_ui.js";
 
 const $ = (s) => document.querySelector(s);
 const editor = $("#editor");
-const table = new ResultTable($("#results"), {
-  onPreview: (row) => showPreviews($("#preview-dialog"), table.get(row, "obs_publisher_did"), String(table.get(row, "obs_id") ?? "")),
-});
+const view = new ResultView({ results: $("#results"), sky: $("#sky"), spectral: $("#spectral"), dialog: $("#preview-dialog") });
 
 function updateExports() {
   const q = editor.value.trim();
@@ -47,9 +45,8 @@ async function run() {
   const t0 = performance.now();
   try {
     const t = await tapSync(editor.value, { maxrec: parseInt($("#maxrec").value, 10) || undefined });
-    table.show(t);
     $("#status").textContent = `${t.rows.length} row(s)${t.overflow ? " (MAXREC reached)" : ""} in ${(performance.now() - t0).toFixed(0)} ms`;
-    document.body.dataset.ready = String(Date.now());
+    view.show(t, { onDrawn: () => { document.body.dataset.ready = String(Date.now()); } });
   } catch (e) {
     $("#status").textContent = "";
     showError(e.message);

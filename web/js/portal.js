@@ -4,53 +4,25 @@
 // view and the spectral panel, linked by hover; previews and downloads
 // through DataLink.
 import { GROUPS, DEFAULT_COLUMNS, REQUIRED_COLUMNS, buildQuery, nameCondition } from "./query.js";
-import { BASE, tapSync, tapAsyncResult, syncUrl, obscoreColumns } from "./tap.js";
-import { ResultTable, escapeHtml } from "./results.js";
-import { SkyView } from "./sky.js";
-import { SpectralView } from "./spectral.js";
-import { showDownloads, showPreviews } from "./download.js";
+import { tapSync, tapAsyncResult, syncUrl, obscoreColumns } from "./tap.js";
+import { escapeHtml } from "./results.js";
+import { ResultView } from "./result_view.js";
+import { showDownloads } from "./download.js";
 import { initAuth } from "./auth_ui.js";
 
 const $ = (s) => document.querySelector(s);
 const DEBOUNCE_MS = 100;
 const ASYNC_ABOVE = 10000;  // MAXREC beyond which the query runs as an async job
 
-const state = { available: null, columns: null, descriptions: {}, controller: null, seq: 0, lastTable: null };
+const state = { available: null, columns: null, descriptions: {}, controller: null, seq: 0, lastTable: null,
+  resolver: null, resolved: new Map() };  // resolved: lower-case name -> {ra, dec} or null (the resolver does not know it)
 window.voPortal = { timings: [], state };  // read by tests and bench/portal_bench.py
 
-function previewUrl(row, get) {
-  const did = get(row, "obs_publisher_did");
-  const type = get(row, "dataproduct_type");
-  if (!did || !(type === "cube" || type === "image")) return null;
-  if (get(row, "data_rights") === "Proprietary") return null;  // an <img> cannot send credentials; the pop-up can
-  return `${BASE}/datalink/preview?ID=${encodeURIComponent(did)}&KIND=${type === "cube" ? "peak" : "image"}`;
-}
-
-const table = new ResultTable($("#results"), {
-  onHover: (key, on) => { sky.highlight(key, on); spectral.highlight(key, on); },
-  onPreview: (row) => showPreviews($("#preview-dialog"), table.get(row, "obs_publisher_did"), `${table.get(row, "target_name") ?? ""} ${table.get(row, "obs_id") ?? ""}`),
-  thumbnail: (row) => previewUrl(row, (r, n) => table.get(r, n)),
-  onPage: () => { if (state.drawing) return; drawSpectral(); sky.setPreviews(pageKeys()); },
-  onSelect: () => { $("#download-button").textContent = `Download selected (${table.selected.size})`; },
+const view = new ResultView({ results: $("#results"), sky: $("#sky"), spectral: $("#spectral"), dialog: $("#preview-dialog") }, {
+  onSelect: () => { $("#download-button").textContent = `Download selected (${view.table.selected.size})`; },
 });
-const sky = new SkyView($("#sky"), {
-  onHover: (key, on) => { table.highlight(key, on, true); spectral.highlight(key, on); sky.highlight(key, on); },
-});
-const spectral = new SpectralView($("#spectral"), {
-  onHover: (key, on) => { table.highlight(key, on, true); sky.highlight(key, on); },
-});
-
+const { table, sky, spectral } = view;
 window.voPortal.views = { table, sky, spectral };
-
-function pageKeys() { return new Set(table.pageRows().map(r => table.key(r))); }
-
-function drawSpectral() {
-  const t = state.lastTable;
-  if (!t) return;
-  const g = (r, n) => table.get(r, n);
-  const item = (r) => ({ key: table.key(r), em_min: g(r, "em_min"), em_max: g(r, "em_max"), label: `${g(r, "target_name") ?? ""} ${g(r, "obs_id") ?? ""}` });
-  spectral.show(t.rows.map(item), table.pageRows().map(item));
-}
 
 function buildForm() {
   const box = $("#constraints");
@@ -112,9 +84,23 @@ function schedule() {
   timer = setTimeout(run, DEBOUNCE_MS);
 }
 
+/** The name a resolver may be asked for: one name without wildcards. */
+function literalName(search) {
+  return search.kind === "name" && search.names.length === 1 && !/[*?]/.test(search.names[0]) ? search.names[0] : null;
+}
+
 async function run() {
   const fs = formState();
-  const q = buildQuery(fs);
+  let q = buildQuery(fs);
+  // a name the resolver placed on the sky: a position search there
+  const name = literalName(q.search);
+  const where = name && state.resolved.get(name.toLowerCase());
+  let resolvedNote = "";
+  if (where) {
+    const radius = q.search.radiusArcmin;
+    q = buildQuery({ ...fs, search: `${where.ra} ${where.dec}, ${radius}` });
+    resolvedNote = ` · ${name} resolved by the name resolver to ${where.ra.toFixed(5)} ${where.dec.toFixed(5)} (radius ${radius}')`;
+  }
   showErrors(q.errors);
   $("#adql").textContent = q.adql || "(fix the fields marked in red)";
   if (!q.adql) return;
@@ -141,46 +127,60 @@ async function run() {
   }
   if (seq !== state.seq) return;
   const fetched = performance.now();
-  state.lastTable = t;
+  state.lastTable = t;  // the download handler reads it
   state.lastSearch = q.search;
   const hidden = new Set(REQUIRED_COLUMNS.filter(c => !(state.columns || DEFAULT_COLUMNS).includes(c)));
-  state.drawing = true;
   const r0 = performance.now();
-  table.show(t, hidden);
-  state.drawing = false;
-  drawSpectral();
+  const marker = q.search.kind === "position" ? { ra: q.search.ra, dec: q.search.dec, radiusDeg: q.search.radiusArcmin / 60 } : null;
+  let timing = null;
+  view.show(t, {
+    hidden, marker, stale: () => seq !== state.seq,
+    onDrawn: ({ painted, sky: skyMs }) => {
+      timing.painted = painted - keyTime;  // the first frame with the new table
+      timing.sky = skyMs;
+      $("#status").textContent += ` · drawn ${(performance.now() - fetched).toFixed(0)} ms`;
+      $("#results").dataset.seq = String(seq);
+      document.body.dataset.ready = String(seq);
+      requestAnimationFrame(() => setTimeout(() => { timing.skyPainted = performance.now() - keyTime; }, 0));
+    },
+  });
   const r1 = performance.now();
-  const timing = { rows: t.rows.length, sinceKey: r1 - keyTime, query: fetched - started, render: r1 - fetched, ...(t.timing || {}), table: r1 - r0 };
+  timing = { rows: t.rows.length, sinceKey: r1 - keyTime, query: fetched - started, render: r1 - fetched, ...(t.timing || {}), table: r1 - r0 };
   window.voPortal.timings.push(timing);
   $("#status").className = "";
-  $("#status").textContent = `${t.rows.length} row(s)${t.overflow ? ` (the first ${fs.maxrec}: raise the row limit for more)` : ""} · query ${timing.query.toFixed(0)} ms`;
-  // The table and the spectral panel are painted first; the sky view (1,000
-  // SVG paths cost ~100 ms to build and paint) follows in the next task.
-  const g = (r, n) => table.get(r, n);
-  const marker = q.search.kind === "position" ? { ra: q.search.ra, dec: q.search.dec, radiusDeg: q.search.radiusArcmin / 60 } : null;
-  requestAnimationFrame(() => setTimeout(() => {
-    timing.painted = performance.now() - keyTime;  // the first frame with the new table
-    if (seq !== state.seq) return;
-    const s0 = performance.now();
-    sky.show(t.rows.map(r => ({
-      key: table.key(r), region: g(r, "s_region"), label: `${g(r, "target_name") ?? ""} ${g(r, "obs_id") ?? ""}`,
-      preview: previewUrl(r, g),
-    })), marker, pageKeys());
-    timing.sky = performance.now() - s0;
-    $("#status").textContent += ` · drawn ${(performance.now() - fetched).toFixed(0)} ms`;
-    $("#results").dataset.seq = String(seq);
-    document.body.dataset.ready = String(seq);
-    requestAnimationFrame(() => setTimeout(() => { timing.skyPainted = performance.now() - keyTime; }, 0));
-  }, 0));
+  $("#status").textContent = `${t.rows.length} row(s)${t.overflow ? ` (the first ${fs.maxrec}: raise the row limit for more)` : ""} · query ${timing.query.toFixed(0)} ms${resolvedNote}`;
   if (!t.rows.length && q.search.kind === "name") checkName(q.search.names);
 }
 
-/** A name search without rows: is the name in the archive at all? (the message goes next to the search box) */
+/** A name search without rows: is the name in the archive at all? If not, and
+ * a Sesame-style resolver is configured (/portal/config.json), ask it and
+ * search around the position it gives. Messages go next to the search box. */
 async function checkName(names) {
   try {
     const t = await tapSync(`SELECT TOP 1 target_name FROM ivoa.obscore WHERE ${nameCondition(names)}`);
-    if (!t.rows.length) showErrors([{ field: "search", message: `no target named ${names.join(" | ")} in this archive (use * and ? as wildcards, | for OR, or give a position)` }]);
-  } catch { /* the status line says it */ }
+    if (t.rows.length) return;
+  } catch { return; /* the status line says it */ }
+  const name = names.length === 1 && !/[*?]/.test(names[0]) ? names[0] : null;
+  if (name && state.resolver && !state.resolved.has(name.toLowerCase())) {
+    const where = await resolveName(name);
+    state.resolved.set(name.toLowerCase(), where);
+    if (where) return run();
+  }
+  showErrors([{ field: "search", message: `no target named ${names.join(" | ")} in this archive${state.resolver && name ? " and the name resolver does not know it" : ""} (use * and ? as wildcards, | for OR, or give a position)` }]);
+}
+
+/** Asks the configured resolver for a name: {ra, dec} (ICRS degrees) or null.
+ * Reads Sesame's "%J ra dec" line, or JSON {ra, dec}. */
+async function resolveName(name) {
+  try {
+    const r = await fetch(state.resolver + encodeURIComponent(name));
+    if (!r.ok) return null;
+    const text = await r.text();
+    const m = /^%J\s+([-+]?[\d.]+)\s+([-+]?[\d.]+)/m.exec(text);
+    if (m) return { ra: parseFloat(m[1]), dec: parseFloat(m[2]) };
+    try { const j = JSON.parse(text); if (Number.isFinite(j.ra) && Number.isFinite(j.dec)) return { ra: j.ra, dec: j.dec }; } catch { /* not JSON */ }
+  } catch { /* unreachable: as unknown */ }
+  return null;
 }
 
 function buildColumnChooser(columns) {
@@ -203,6 +203,7 @@ function buildColumnChooser(columns) {
 async function init() {
   const saved = sessionStorage.getItem("voserver.columns");
   if (saved) state.columns = JSON.parse(saved);
+  try { state.resolver = (await (await fetch("config.json")).json()).name_resolver || null; } catch { state.resolver = null; }
   await initAuth($("#auth"), () => schedule());
   try {
     const cols = await obscoreColumns();
@@ -219,7 +220,6 @@ async function init() {
     const rowsByKey = new Map((state.lastTable?.rows || []).map(r => [table.key(r), { s_ra: g(r, "s_ra"), s_dec: g(r, "s_dec"), s_fov: g(r, "s_fov"), em_min: g(r, "em_min"), em_max: g(r, "em_max") }]));
     showDownloads($("#downloads"), [...table.selected], rowsByKey, sky);
   });
-  window.addEventListener("resize", () => { sky.render(); drawSpectral(); });
   const params = new URLSearchParams(location.hash.slice(1));
   if (params.get("search")) $("#search").value = params.get("search");
   run();

@@ -20,6 +20,7 @@ export class ResultTable {
   show(table, hidden = new Set()) {
     this.table = table;
     this.index = Object.fromEntries(table.fields.map((f, i) => [f.name, i]));
+    this.rowIndex = new Map(table.rows.map((r, i) => [r, i]));
     this.hidden = hidden;
     this.page = 0;
     this.order = table.rows.map((_, i) => i);
@@ -29,7 +30,7 @@ export class ResultTable {
   }
 
   get(row, name) { const i = this.index[name]; return i === undefined ? undefined : row[i]; }
-  key(row) { return String(this.get(row, "obs_publisher_did") ?? this.table.rows.indexOf(row)); }
+  key(row) { return String(this.get(row, "obs_publisher_did") ?? "row " + this.rowIndex.get(row)); }
 
   /** The rows of the current page (in display order). */
   pageRows() {

@@ -105,15 +105,18 @@ TEST_CASE("web assets: Content-Types by extension", "[web]") {
     CHECK(web_content_type("LICENSE") == "application/octet-stream");
 }
 
-TEST_CASE("web assets over HTTP: served with types, traversal a 404 DALI error, /portal redirected", "[web]") {
+TEST_CASE("web assets over HTTP: served with types, traversal a 404 DALI error, /portal redirected, config.json",
+          "[web]") {
     WebTree t;
     vo::server::WorkerPool pool(1, 16);
     HttpOptions o;
     o.port = 0;
-    const std::string root = t.root.string();
+    vo::server::ServerConfig server;
+    server.web_dir = t.root.string();
+    server.name_resolver = "http://resolver.test/sesame?";
     HttpServer srv(
         o, [&](std::shared_ptr<const vo::server::Request> req, std::shared_ptr<vo::server::ResponseChannel> channel) {
-            vo::server::serve_web_asset(req, channel, root, pool);
+            vo::server::serve_web_asset(req, channel, server, pool);
         });
     const unsigned short port = srv.start();
 
@@ -125,6 +128,9 @@ TEST_CASE("web assets over HTTP: served with types, traversal a 404 DALI error, 
     CHECK(r.result_int() == 200);
     CHECK(r[http::field::content_type] == "text/javascript;charset=UTF-8");
     CHECK_FALSE(r[http::field::etag].empty());
+    r = get(port, "/portal/config.json");
+    CHECK(r.result_int() == 200);
+    CHECK(r.body() == "{\"name_resolver\":\"http://resolver.test/sesame?\"}\n");
     r = get(port, "/portal");
     CHECK(r.result_int() == 301);
     CHECK(r[http::field::location] == "/portal/");
