@@ -101,7 +101,7 @@ export async function showDownloads(panel, keys, rowsByKey, sky) {
   for (const f of files) {
     html += `<tr class="${f.allowed ? "" : "denied"}"><td>${f.allowed ? `<a class="file-link" data-protected="${f.protected}" href="${escapeHtml(f.url)}" download="${escapeHtml(f.name)}">${escapeHtml(f.name)}</a>` : escapeHtml(f.name)}</td>
       <td>${escapeHtml(String(f.semantics))}</td><td class="num">${size(Number(f.content_length))}</td>
-      <td>${f.allowed ? (f.protected ? "🔓 yours" : "public") : "🔒 proprietary: sign in as a member of the project"}</td></tr>`;
+      <td>${f.allowed ? (f.protected ? "proprietary: yours" : "public") : "proprietary: sign in as a member of the project"}</td></tr>`;
   }
   html += "</tbody></table>";
   for (const e of errors) html += `<p class="error">${escapeHtml(String(e.ID))}: ${escapeHtml(String(e.error_message))}</p>`;

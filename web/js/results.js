@@ -111,8 +111,9 @@ export class ResultTable {
       if (rights === "Proprietary") {
         const lock = document.createElement("span");
         lock.className = "lock";
-        lock.textContent = "🔒";
+        lock.textContent = "P";
         lock.title = `proprietary until ${release}`;
+        lock.setAttribute("aria-label", `proprietary until ${release}`);
         c0.append(lock);
       }
       const c1 = tr.insertCell();

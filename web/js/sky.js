@@ -53,7 +53,7 @@ export class SkyView {
     this.zoom = 1;
     this.marker = null;
     // one set of listeners for every footprint (event delegation: 1,000 paths cost no listeners)
-    const keyOf = (e) => e.target.classList?.contains("footprint") ? e.target.getAttribute("data-key") : null;
+    const keyOf = (e) => e.target.classList?.contains("footprint") || e.target.classList?.contains("footprint-dot") ? e.target.getAttribute("data-key") : null;
     svg.addEventListener("mouseover", (e) => {
       const k = keyOf(e);
       if (!k) return;
@@ -65,7 +65,33 @@ export class SkyView {
       this.onHover(k, true);
     });
     svg.addEventListener("mouseout", (e) => { const k = keyOf(e); if (k) this.onHover(k, false); });
-    svg.addEventListener("click", (e) => { const k = keyOf(e); if (k) this.onClick(k); });
+    svg.addEventListener("click", (e) => {
+      if (this.suppressClick) { this.suppressClick = false; e.stopImmediatePropagation(); return; }
+      const k = keyOf(e);
+      if (k) this.onClick(k);
+    });
+    // drag to pan: the sky point under the pointer follows it
+    let drag = null;
+    svg.addEventListener("pointerdown", (e) => {
+      if (!this.projection || e.button !== 0) return;
+      drag = { x: e.clientX, y: e.clientY, moved: false, center: this.viewCenter || this.center };
+    });
+    svg.addEventListener("pointermove", (e) => {
+      if (!drag || !this.projection) return;
+      const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
+      if (!drag.moved && Math.hypot(dx, dy) < 4) return;
+      drag.moved = true;
+      const r = svg.getBoundingClientRect(), vb = svg.viewBox.baseVal;
+      const k = vb.width / r.width;
+      const p = this.projection.invert([vb.width / 2 - dx * k, vb.height / 2 - dy * k]);
+      if (p) { this.viewCenter = p; drag.x = e.clientX; drag.y = e.clientY; this.render(); }
+    });
+    const endDrag = (e) => {
+      if (drag?.moved) { e.stopPropagation(); this.suppressClick = true; }
+      drag = null;
+    };
+    svg.addEventListener("pointerup", endDrag);
+    svg.addEventListener("pointerleave", () => { drag = null; });
     svg.addEventListener("wheel", (e) => {
       if (!this.projection) return;
       e.preventDefault();
@@ -84,6 +110,7 @@ export class SkyView {
     this.previewKeys = previewKeys || null;
     this.marker = marker;
     this.zoom = 1;
+    this.viewCenter = null;
     this.fit();
     this.render();
   }
@@ -126,7 +153,13 @@ export class SkyView {
     // fitted to the circle holding every footprint (one shape: fitting all footprints costs ~40 ms per 1,000)
     const proj = this.baseProjection.fitExtent([[16, 16], [w - 16, h - 16]], this.fitShape);
     proj.scale(proj.scale() * this.zoom);
-    if (this.zoom !== 1) { const c = proj(this.center); const [tx, ty] = proj.translate(); proj.translate([tx + w / 2 - c[0], ty + h / 2 - c[1]]); }
+    if (this.zoom !== 1 || this.viewCenter) {  // zoomed or panned: the view's centre in the middle
+      const vc = this.viewCenter || this.center;
+      proj.rotate([-vc[0], -vc[1]]);
+      const c = proj(vc);
+      const [tx, ty] = proj.translate();
+      proj.translate([tx + w / 2 - c[0], ty + h / 2 - c[1]]);
+    }
     this.projection = proj;
     const path = geoPath(proj);
     const bg = el("g", { class: "sky-background" });
@@ -141,6 +174,9 @@ export class SkyView {
         if (m) bg.append(el("image", { href: it.preview, width: 1, height: 1, preserveAspectRatio: "none", transform: `matrix(${m.join(" ")})`, class: "sky-preview" }));
       }
       fps.append(el("path", { d, class: "footprint", "data-key": it.key }));
+      const [x0, y0, x1, y1] = screenBox(proj, it.geometry);
+      if (x1 - x0 < 5 && y1 - y0 < 5)  // too small to see or point at: a dot at its place
+        fps.append(el("circle", { cx: (x0 + x1) / 2, cy: (y0 + y1) / 2, r: 3.5, class: "footprint-dot", "data-key": it.key }));
     }
     if (this.marker) {
       svg.append(el("path", { class: "search-circle", d: path(geoCircle().center([this.marker.ra, this.marker.dec]).radius(this.marker.radiusDeg)()) || "" }));
@@ -153,7 +189,7 @@ export class SkyView {
       const g = el("g", { class: "scale" });
       g.append(el("line", { x1: 12, y1: h - 12, x2: 12 + scaleDeg.px, y2: h - 12 }));
       const t = el("text", { x: 12, y: h - 16 });
-      t.textContent = scaleDeg.label + "  (E left, N up; wheel zooms)";
+      t.textContent = scaleDeg.label + "  (E left, N up; wheel zooms, drag pans)";
       g.append(t);
       svg.append(g);
     }
@@ -161,9 +197,9 @@ export class SkyView {
 
   /** Highlights the footprint of `key` (or clears it). */
   highlight(key, on) {
-    for (const p of this.svg.querySelectorAll(".footprint.hover")) p.classList.remove("hover");
-    const p = key && this.svg.querySelector(`.footprint[data-key="${CSS.escape(key)}"]`);
-    if (p && on) { p.classList.add("hover"); p.parentNode.append(p); }
+    for (const p of this.svg.querySelectorAll(".hover")) p.classList.remove("hover");
+    if (!key || !on) return;
+    for (const p of this.svg.querySelectorAll(`[data-key="${CSS.escape(key)}"]`)) { p.classList.add("hover"); p.parentNode.append(p); }
   }
 
   /** The sky position (ra, dec) under a client point, or null. */
@@ -187,17 +223,35 @@ export class SkyView {
   }
 }
 
-/** The mean direction of the footprints' first vertices (ra, dec degrees). */
+/** The projected box [x0, y0, x1, y1] of at most 8 vertices of a footprint's
+ * ring (cheaper than a path's bounds; enough to tell a dot from a shape). */
+function screenBox(proj, geometry) {
+  const ring = geometry.coordinates[0];
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  const n = ring.length - 1;
+  for (let i = 0; i < n; i += Math.max(1, n >> 3)) {
+    const p = proj(ring[i]);
+    if (!p) continue;
+    x0 = Math.min(x0, p[0]); y0 = Math.min(y0, p[1]); x1 = Math.max(x1, p[0]); y1 = Math.max(y1, p[1]);
+  }
+  return [x0, y0, x1, y1];
+}
+
+/** The mean direction of the footprints' vertices (ra, dec degrees; at most
+ * 8 vertices of each ring, closing vertex left out). */
 function meanDirection(features) {
   let x = 0, y = 0, z = 0;
-  for (const f of features) {
-    const [lon, lat] = f.geometry.coordinates[0][0];
-    const l = lon * Math.PI / 180, b = lat * Math.PI / 180;
-    x += Math.cos(b) * Math.cos(l); y += Math.cos(b) * Math.sin(l); z += Math.sin(b);
-  }
-  const n = Math.hypot(x, y, z);
-  if (n < 1e-9) return [0, 0];
-  return [Math.atan2(y, x) * 180 / Math.PI, Math.asin(z / n) * 180 / Math.PI];
+  for (const f of features)
+    for (const ring of f.geometry.coordinates) {
+      const n = ring.length - 1;
+      for (let i = 0; i < n; i += Math.max(1, n >> 3)) {
+        const l = ring[i][0] * Math.PI / 180, b = ring[i][1] * Math.PI / 180;
+        x += Math.cos(b) * Math.cos(l); y += Math.cos(b) * Math.sin(l); z += Math.sin(b);
+      }
+    }
+  const norm = Math.hypot(x, y, z);
+  if (norm < 1e-12) return [0, 0];
+  return [Math.atan2(y, x) * 180 / Math.PI, Math.asin(z / norm) * 180 / Math.PI];
 }
 
 function el(name, attrs) {
