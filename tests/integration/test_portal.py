@@ -32,11 +32,13 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import WebDriverWait
 
 PROJECT = "112.VOSR.001"
 SHOTS = conftest.ROOT / "build" / "portal_screenshots"
 WAIT = 30  # seconds for the page to answer a step
+STALE = (StaleElementReferenceException,)  # a wait's elements may be redrawn while it looks: look again
 
 
 def run(*args, stdin=None):
@@ -122,7 +124,7 @@ def wait_ready(driver, after):
         seq = d.execute_script("return window.voPortal && window.voPortal.state.seq")
         ready = d.execute_script("return document.body.dataset.ready")
         return seq if seq and seq > after and ready == str(seq) else False
-    return WebDriverWait(driver, WAIT).until(done)
+    return WebDriverWait(driver, WAIT, ignored_exceptions=STALE).until(done)
 
 
 def type_search(driver, text, field="search"):
@@ -199,13 +201,13 @@ def test_position_search_icrs_sexagesimal_and_galactic_agree_with_tap(page, port
 
 def test_bad_input_gets_a_message_next_to_its_field(page, portal):
     type_search(page, "02:36:61 +95:00:00")
-    WebDriverWait(page, WAIT).until(lambda d: d.find_element(By.ID, "search-error").text)
+    WebDriverWait(page, WAIT, ignored_exceptions=STALE).until(lambda d: d.find_element(By.ID, "search-error").text)
     assert "60" in page.find_element(By.ID, "search-error").text or "90" in page.find_element(By.ID, "search-error").text
     search(page, "no_such_galaxy_here")
-    WebDriverWait(page, WAIT).until(lambda d: "no target" in d.find_element(By.ID, "search-error").text)
+    WebDriverWait(page, WAIT, ignored_exceptions=STALE).until(lambda d: "no target" in d.find_element(By.ID, "search-error").text)
     search(page, "")
     type_search(page, "50..20", field="f-s_fov")
-    WebDriverWait(page, WAIT).until(lambda d: "impossible range" in d.find_element(By.ID, "f-s_fov-error").text)
+    WebDriverWait(page, WAIT, ignored_exceptions=STALE).until(lambda d: "impossible range" in d.find_element(By.ID, "f-s_fov-error").text)
     assert page.find_element(By.ID, "f-s_fov").get_attribute("aria-invalid") == "true"
 
 
@@ -251,11 +253,11 @@ def test_names_unknown_to_the_archive_go_to_a_configured_resolver(browser, porta
                 portal, "SELECT obs_publisher_did FROM ivoa.obscore WHERE 1 = INTERSECTS(s_region, CIRCLE('ICRS', "
                         f"{float(target['s_ra'])!r}, {float(target['s_dec'])!r}, {10 / 60!r}))")["obs_publisher_did"]}
             before = type_search(browser, "Phantom Galaxy")
-            WebDriverWait(browser, WAIT).until(lambda d: "resolved" in d.find_element(By.ID, "status").text)
+            WebDriverWait(browser, WAIT, ignored_exceptions=STALE).until(lambda d: "resolved" in d.find_element(By.ID, "status").text)
             wait_ready(browser, before)
             assert set(shown_keys(browser)) == expected
             type_search(browser, "Nowhere Nebula")
-            WebDriverWait(browser, WAIT).until(lambda d: "resolver does not know" in d.find_element(By.ID, "search-error").text)
+            WebDriverWait(browser, WAIT, ignored_exceptions=STALE).until(lambda d: "resolver does not know" in d.find_element(By.ID, "search-error").text)
             severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
             assert not severe, severe
     finally:
@@ -276,12 +278,12 @@ def test_footprints_drawn_for_every_row_and_hover_highlights_both_ways(page, por
     row = page.find_elements(By.CSS_SELECTOR, "#results tbody tr")[2]
     key = row.get_attribute("data-key")
     ActionChains(page).move_to_element(row).perform()
-    WebDriverWait(page, WAIT).until(lambda d: [p.get_attribute("data-key") for p in d.find_elements(By.CSS_SELECTOR, "#sky path.footprint.hover")] == [key])
+    WebDriverWait(page, WAIT, ignored_exceptions=STALE).until(lambda d: [p.get_attribute("data-key") for p in d.find_elements(By.CSS_SELECTOR, "#sky path.footprint.hover")] == [key])
     # footprint -> row, zoomed in on one galaxy so that the footprint is large
     search(page, "NGC0628, 2")
     fp = page.find_element(By.CSS_SELECTOR, "#sky path.footprint")
     ActionChains(page).move_to_element(fp).perform()
-    WebDriverWait(page, WAIT).until(lambda d: [r.get_attribute("data-key") for r in d.find_elements(By.CSS_SELECTOR, "#results tbody tr.hover")] == [fp.get_attribute("data-key")])
+    WebDriverWait(page, WAIT, ignored_exceptions=STALE).until(lambda d: [r.get_attribute("data-key") for r in d.find_elements(By.CSS_SELECTOR, "#results tbody tr.hover")] == [fp.get_attribute("data-key")])
     # the sky background is the archive's own preview, laid into the footprint
     images = page.find_elements(By.CSS_SELECTOR, "#sky image.sky-preview")
     assert images and all(i.get_attribute("href").startswith(portal["base"] + "/datalink/preview?") for i in images)
@@ -298,7 +300,7 @@ def test_proprietary_rows_are_marked_with_their_release_date(page, portal):
 def test_preview_popup_shows_the_products_preview(page, portal):
     search(page, "NGC0628")
     page.find_element(By.CSS_SELECTOR, "#results tbody tr .preview-button").click()
-    WebDriverWait(page, WAIT).until(lambda d: d.execute_script(
+    WebDriverWait(page, WAIT, ignored_exceptions=STALE).until(lambda d: d.execute_script(
         "const i = [...document.querySelectorAll('#preview-dialog img.preview-image')];"
         "return i.length > 0 && i.every(x => x.complete && x.naturalWidth > 0);"))
     img = page.find_elements(By.CSS_SELECTOR, "#preview-dialog img.preview-image")[0]
@@ -371,7 +373,7 @@ def select_rows(driver, names):
 def download_script(driver):
     driver.find_element(By.ID, "download-button").click()
     try:
-        WebDriverWait(driver, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#downloads pre.script"))
+        WebDriverWait(driver, WAIT, ignored_exceptions=STALE).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#downloads pre.script"))
     except Exception:
         raise AssertionError("no download script: " + driver.find_element(By.ID, "downloads").text)
     return driver.find_element(By.CSS_SELECTOR, "#downloads pre.script").get_attribute("textContent")
@@ -415,7 +417,7 @@ def test_sign_in_marks_and_downloads_the_proprietary_file(page, portal):
     page.find_element(By.CSS_SELECTOR, "#auth summary").click()
     page.find_element(By.CSS_SELECTOR, "#auth input[name=user]").send_keys("demo-pi")
     page.find_element(By.CSS_SELECTOR, "#auth input[name=password]").send_keys("demo-pi" + Keys.ENTER)
-    WebDriverWait(page, WAIT).until(lambda d: "demo-pi" in d.find_element(By.ID, "auth").text)
+    WebDriverWait(page, WAIT, ignored_exceptions=STALE).until(lambda d: "demo-pi" in d.find_element(By.ID, "auth").text)
     assert PROJECT in page.find_element(By.ID, "auth").text
     assert page.execute_script("return JSON.parse(sessionStorage.getItem('voserver.basic')).user") == "demo-pi"
     wait_ready(page, page.execute_script("return window.voPortal.state.seq") - 1)
@@ -437,28 +439,30 @@ def test_sign_in_marks_and_downloads_the_proprietary_file(page, portal):
 
 def test_adql_page_examples_errors_and_samp(browser, portal):
     browser.get(portal["base"] + "/portal/adql.html")
-    WebDriverWait(browser, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".examples button"))
+    WebDriverWait(browser, WAIT, ignored_exceptions=STALE).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".examples button"))
     nearest = [b for b in browser.find_elements(By.CSS_SELECTOR, ".examples button") if "nearest" in b.text]
     assert nearest, "the examples of /tap/examples are one click away"
     nearest[0].click()
-    WebDriverWait(browser, WAIT).until(lambda d: d.execute_script("return document.body.dataset.ready"))
+    WebDriverWait(browser, WAIT, ignored_exceptions=STALE).until(lambda d: d.execute_script("return document.body.dataset.ready"))
     assert browser.find_elements(By.CSS_SELECTOR, "#results tbody tr")
     editor = browser.find_element(By.ID, "editor")
     editor.clear()
     editor.send_keys("SELECT obs_id\nFROM ivoa.obscore\nWHERE obs_id = = 'x'")
     browser.find_element(By.ID, "run").click()
-    WebDriverWait(browser, WAIT).until(lambda d: d.find_element(By.ID, "editor-error").text)
+    WebDriverWait(browser, WAIT, ignored_exceptions=STALE).until(lambda d: d.find_element(By.ID, "editor-error").text)
     assert "line 3" in browser.find_element(By.ID, "editor-error").text
     # an async job, listed with its phase and result
     editor.clear()
     editor.send_keys("SELECT obs_publisher_did, s_region, em_min, em_max FROM ivoa.obscore")
     browser.find_element(By.ID, "run").click()
-    WebDriverWait(browser, WAIT).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#sky path.footprint")) == len(all_rows(portal)))
+    WebDriverWait(browser, WAIT, ignored_exceptions=STALE).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#sky path.footprint")) == len(all_rows(portal)))
     browser.find_element(By.ID, "run-async").click()
-    WebDriverWait(browser, WAIT).until(lambda d: any(td.text == "COMPLETED" for td in d.find_elements(By.CSS_SELECTOR, "#jobs td.phase")))
-    assert "/results/" in browser.find_element(By.CSS_SELECTOR, "#jobs td.result a").get_attribute("href")
+    # read in one script: the list is rebuilt while jobs run (elements found before would be stale)
+    WebDriverWait(browser, WAIT, ignored_exceptions=STALE).until(lambda d: d.execute_script(
+        "return [...document.querySelectorAll('#jobs tr')].some(tr => tr.querySelector('td.phase')?.textContent === "
+        "'COMPLETED' && tr.querySelector('td.result a')?.href.includes('/results/'))"))
     browser.find_element(By.ID, "samp").click()
-    WebDriverWait(browser, WAIT).until(lambda d: "no SAMP hub" in d.find_element(By.ID, "samp-status").text)
+    WebDriverWait(browser, WAIT, ignored_exceptions=STALE).until(lambda d: "no SAMP hub" in d.find_element(By.ID, "samp-status").text)
     # the only console errors: the 400 of the bad query and the refused hub connection, both expected
     severe = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert all("/tap/sync" in m and "400" in m or "21012" in m for m in severe), severe

@@ -62,7 +62,10 @@ async function runAsync() {
   } catch (e) { showError(e.message); }
 }
 
+let jobsTimer = null;
+
 async function refreshJobs() {
+  clearTimeout(jobsTimer);
   const body = $("#jobs tbody");
   const mine = JSON.parse(sessionStorage.getItem("voserver.jobs") || "[]");
   const urls = new Map(mine.map(j => [j.url, j.adql]));
@@ -84,7 +87,7 @@ async function refreshJobs() {
       tr.querySelector(".phase").textContent = j.phase;
       const res = j.results[0];
       if (res) tr.querySelector(".result").innerHTML = `<a href="${escapeHtml(res.href)}">result</a>`;
-      if (j.phase === "QUEUED" || j.phase === "EXECUTING") setTimeout(refreshJobs, 2000);
+      if (j.phase === "QUEUED" || j.phase === "EXECUTING" || j.phase === "PENDING") { clearTimeout(jobsTimer); jobsTimer = setTimeout(refreshJobs, 1000); }
     }).catch(e => { tr.querySelector(".phase").textContent = "gone (" + e.message + ")"; });
   }
 }
