@@ -27,6 +27,7 @@
 #include "server/sia_endpoint.hpp"
 #include "server/soda_endpoint.hpp"
 #include "server/vosi.hpp"
+#include "server/web_assets.hpp"
 #include "server/worker_pool.hpp"
 #include "soda/params.hpp"
 #include "votable/gzip_sink.hpp"
@@ -881,6 +882,8 @@ struct App::Impl {
                 channel->reply(dali_error(503, "ServiceUnavailable: too many requests waiting; try again shortly"));
             return;
         }
+        if (p == kPortalPrefix || p.rfind("/portal/", 0) == 0)  // issue 13: the browser portal's files
+            return serve_web_asset(req, channel, config.server, *control);
 
         if (p == "/tap/async" || p.rfind("/tap/async/", 0) == 0) return tap_async->handle(req, channel, caller);
         if (p == "/soda/async" || p.rfind("/soda/async/", 0) == 0) return soda_async->handle(req, channel, caller);

@@ -225,6 +225,7 @@ Config parse_config(const std::string& text, const std::string& path) {
     Config c;
     c.source = path;
     bool have_database = false;
+    bool web_dir_set = false;
     const auto as_table = [&](const toml::node& v, const std::string& key) -> const toml::table& {
         if (!v.is_table()) throw ConfigError(file + ": " + key + ": must be a table ([" + key + "])");
         return *v.as_table();
@@ -310,6 +311,19 @@ Config parse_config(const std::string& text, const std::string& path) {
                   [&](const toml::node& x, const std::string& k) {
                       const std::string l = s.string(x, k);
                       c.server.access_log = l.empty() || l == "-" ? l : resolve(base_dir, l);
+                  }},
+                 {"web_dir",
+                  [&](const toml::node& x, const std::string& k) {
+                      const std::string d = s.string(x, k);
+                      c.server.web_dir = d.empty() ? d : resolve(base_dir, d);
+                      web_dir_set = true;
+                  }},
+                 {"name_resolver",
+                  [&](const toml::node& x, const std::string& k) {
+                      const std::string u = s.string(x, k);
+                      if (!u.empty() && u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0)
+                          s.fail(k, "\"" + u + "\" is not an http:// or https:// URL");
+                      c.server.name_resolver = u;
                   }},
                  {"access_log_max_bytes",
                   [&](const toml::node& x, const std::string& k) {
@@ -710,6 +724,7 @@ Config parse_config(const std::string& text, const std::string& path) {
         }
     }
     if (!have_database) c.archive.database = resolve(base_dir, "var/voserver.sqlite");
+    if (!web_dir_set) c.server.web_dir = resolve(base_dir, "../web");
     if (c.archive.query_database.empty()) c.archive.query_database = c.archive.database;
     {
         // beside a SQLite store; in var/ beside this file for a PostgreSQL one

@@ -67,6 +67,16 @@ struct ServerConfig {
     std::string access_log;
     std::int64_t access_log_max_bytes = 0;  ///< 0 = no size-based rotation
     int access_log_keep = 5;                ///< rotated files kept (FILE.1 ... FILE.n)
+    /// The browser portal's files served under /portal/ (absolute; issue 13):
+    /// `web_dir` in the file, relative to it; default "../web" beside the
+    /// configuration file's folder (the repository's web/). "" = no portal.
+    std::string web_dir;
+    /// URL prefix of a Sesame-style name resolver that the portal asks for
+    /// a searched name matching no target_name of the archive (the name is
+    /// appended percent-encoded; the answer holds a Sesame `%J ra dec` line).
+    /// "" = none: names are matched against target_name only. Published to
+    /// the page in /portal/config.json.
+    std::string name_resolver;
 };
 
 /// [demo]: the generated PHANGS-MUSE collection (`voserver make-demo`).

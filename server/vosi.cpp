@@ -269,6 +269,10 @@ std::string landing_page(const Config& config, const std::vector<CollectionSumma
            "Publisher: <code>ivo://" +
            html_escape(config.archive.authority) + "</code>.</p>\n";
 
+    if (!config.server.web_dir.empty())  // issue 13: the browser portal (server/web_assets.hpp)
+        out += "<p><strong><a href=\"" + html_escape(base) +
+               "/portal/\">Search the archive in your browser</a></strong> (query page, result browser, "
+               "downloads, ADQL).</p>\n";
     out += "<h2>Services</h2>\n<table>\n<tr><th>service</th><th>standard</th><th>URL</th></tr>\n";
     const auto row = [&](const char* what, const char* standard, const std::string& path) {
         const std::string url = html_escape(base + path);
@@ -280,6 +284,10 @@ std::string landing_page(const Config& config, const std::vector<CollectionSumma
     row("capabilities", "VOSI 1.1, TAPRegExt 1.0", "/tap/capabilities");
     row("table metadata", "VOSI-tables 1.1", "/tap/tables");
     row("availability", "VOSI 1.1", "/tap/availability");
+    row("TAP examples", "DALI 1.1 section 2.3", "/tap/examples");
+    row("SIAv2 queries", "SIA 2.0", "/sia2/query");
+    row("DataLink", "DataLink 1.1", "/datalink/sync");
+    row("SODA cutouts", "SODA 1.0", "/soda/sync");
     out += "</table>\n";
 
     out += "<h2>Collections</h2>\n<table>\n<tr><th>obs_collection</th><th>products</th><th>description</th></tr>\n";

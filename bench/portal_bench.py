@@ -1,0 +1,112 @@
+"""The browser portal's figures (issue 13): keystroke-to-rendered-table time of
+a 1,000-row name search in headless Chromium, and the first visit's page
+weight.
+
+    /usr/bin/python3 bench/portal_bench.py [ROWS] [RUNS]
+
+Builds a store of ROWS synthetic rows (build/bench_gen_obscore, default
+10,000; target names "field 0" .. "field 999"), serves it with the portal
+(web/, after `npm ci --prefix web`), opens /portal/ in headless Chromium and
+types "field 1*|field 2*" and "field 3*|field 4*" in turn (each matches 2,220
+rows; the page's row limit of 1,000 returns 1,000). For each run the page
+reports (window.voPortal.timings): from the last keystroke to the table, sky
+and spectral panel built (`sinceKey`, which includes the 100 ms typing
+debounce), to the next painted frame (`painted`), to the frame after the sky
+view (`skyPainted`), the /tap/sync round trip (`query`: `fetch` = request and
+transfer, `parse` = VOTable parsing) and the drawing (`render`: table and
+spectral panel; `sky` apart).
+Page weight: the Resource Timing entries of the first visit (transfer sizes
+and bodies), static files and service calls apart."""
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+import conftest  # noqa: E402
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.options import Options  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
+RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+
+
+def main():
+    work = Path(tempfile.mkdtemp(prefix="portal_bench_"))
+    store = work / "store.sqlite"
+    subprocess.run([str(ROOT / "build" / "bench_gen_obscore"), str(store), str(ROWS)], check=True, timeout=600,
+                   capture_output=True)
+    cfg = work / "voserver.toml"
+    cfg.write_text(f"""
+[server]
+host = "127.0.0.1"
+port = 0
+web_dir = "{ROOT / 'web'}"
+
+[archive]
+authority = "bench"
+database = "{store}"
+""")
+    o = Options()
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+        o.add_argument(a)
+    with conftest.running_server(cfg, work) as base:
+        d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
+        try:
+            t0 = time.monotonic()
+            d.get(base + "/portal/")
+            WebDriverWait(d, 60).until(lambda x: x.execute_script("return document.body.dataset.ready"))
+            first_table = time.monotonic() - t0
+            entries = d.execute_script(
+                "return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))"
+                ".map(e => ({name: e.name, transfer: e.transferSize, body: e.encodedBodySize, decoded: e.decodedBodySize}))")
+            static = [e for e in entries if "/portal/" in e["name"]]
+            api = [e for e in entries if "/portal/" not in e["name"]]
+            runs = []
+            for i in range(RUNS):
+                text = "field 1*|field 2*" if i % 2 == 0 else "field 3*|field 4*"
+                seq = d.execute_script("return window.voPortal.state.seq")
+                box = d.find_element(By.ID, "search")
+                box.send_keys(Keys.CONTROL, "a")
+                box.send_keys(Keys.DELETE)
+                box.send_keys(text)
+                WebDriverWait(d, 60).until(lambda x: x.execute_script(
+                    "const s = window.voPortal.state.seq, t = window.voPortal.timings;"
+                    f"return s > {seq} && document.body.dataset.ready == String(s) && t.length && t[t.length-1].skyPainted !== undefined"))
+                t = d.execute_script("return window.voPortal.timings[window.voPortal.timings.length - 1]")
+                assert t["rows"] == 1000, t
+                runs.append(t)
+        finally:
+            d.quit()
+    med = lambda k: statistics.median(r[k] for r in runs)
+    out = {
+        "rows_in_store": ROWS, "runs": RUNS, "rows_shown": runs[0]["rows"],
+        "keystroke_to_table_ms": {"median": med("sinceKey"), "min": min(r["sinceKey"] for r in runs), "max": max(r["sinceKey"] for r in runs)},
+        "keystroke_to_painted_table_ms": {"median": med("painted"), "max": max(r["painted"] for r in runs)},
+        "keystroke_to_painted_sky_ms": {"median": med("skyPainted"), "max": max(r["skyPainted"] for r in runs)},
+        "debounce_ms": 100,
+        "query_ms_median": med("query"), "render_ms_median": med("render"),
+        "parts_ms_median": {k: med(k) for k in ("fetch", "parse", "table", "sky")},
+        "votable_bytes": runs[0]["bytes"],
+        "first_visit": {
+            "static_requests": len(static), "static_transfer_bytes": sum(e["transfer"] for e in static),
+            "static_body_bytes": sum(e["decoded"] for e in static),
+            "service_requests": len(api), "service_transfer_bytes": sum(e["transfer"] for e in api),
+            "load_to_first_table_s": round(first_table, 2),
+            "largest": sorted(((e["decoded"], e["name"].split("/portal/")[-1]) for e in static), reverse=True)[:4],
+        },
+    }
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,306 @@
+// The sky view (issue 13 item 3): every row's footprint (s_region, STC-S
+// "Polygon ICRS ..." / "Circle ICRS ...") drawn with d3-geo on a gnomonic
+// projection, east to the left; the background is the archive's own
+// previews (/datalink/preview PNGs) laid into their footprints, never an
+// outside survey. Hovering a footprint highlights its row and back.
+import { geoGnomonic, geoAzimuthalEqualArea, geoPath, geoGraticule, geoCircle, geoArea, geoDistance } from "d3-geo";
+
+const SVG = "http://www.w3.org/2000/svg";
+
+/** A footprint text -> GeoJSON geometry (lon = RA, lat = Dec), or null.
+ * STC-S Polygon/Circle/Box (frame ICRS or none), or a DALI polygon (numbers). */
+export function regionGeometry(text) {
+  if (!text || typeof text !== "string") return null;
+  const t = text.trim().split(/\s+/);
+  if (!t.length) return null;
+  let kind = t[0].toLowerCase();
+  let nums;
+  if (/^[-+\d.]/.test(kind)) { nums = t.map(Number); kind = "polygon"; }
+  else {
+    let i = 1;
+    while (i < t.length && !/^[-+\d.]/.test(t[i])) ++i;  // frame, refpos, flavor words
+    nums = t.slice(i).map(Number);
+  }
+  if (nums.some(x => !Number.isFinite(x))) return null;
+  if (kind === "circle" && nums.length >= 3) {
+    return { type: "Polygon", coordinates: geoCircle().center([nums[0], nums[1]]).radius(nums[2]).precision(1)().coordinates, circle: nums.slice(0, 3) };
+  }
+  if (kind === "box" && nums.length >= 4) {
+    const [ra, dec, w, h] = nums;
+    const c = Math.cos(dec * Math.PI / 180) || 1;
+    nums = [ra - w / 2 / c, dec - h / 2, ra + w / 2 / c, dec - h / 2, ra + w / 2 / c, dec + h / 2, ra - w / 2 / c, dec + h / 2];
+    kind = "polygon";
+  }
+  if (kind === "polygon" && nums.length >= 6 && nums.length % 2 === 0) {
+    const ring = [];
+    for (let i = 0; i < nums.length; i += 2) ring.push([nums[i], nums[i + 1]]);
+    ring.push(ring[0]);
+    let g = { type: "Polygon", coordinates: [ring], vertices: ring.slice(0, -1) };
+    if (geoArea(g) > 2 * Math.PI) g = { ...g, coordinates: [ring.slice().reverse()] };  // d3 wants the small side
+    return g;
+  }
+  return null;
+}
+
+/** The sky view in `svg` (an <svg> element). */
+export class SkyView {
+  constructor(svg, { onHover, onClick } = {}) {
+    this.svg = svg;
+    this.onHover = onHover || (() => {});
+    this.onClick = onClick || (() => {});
+    this.items = [];
+    this.labels = new Map();
+    this.zoom = 1;
+    this.marker = null;
+    // one set of listeners for every footprint (event delegation: 1,000 paths cost no listeners)
+    const keyOf = (e) => e.target.classList?.contains("footprint") || e.target.classList?.contains("footprint-dot") ? e.target.getAttribute("data-key") : null;
+    svg.addEventListener("mouseover", (e) => {
+      const k = keyOf(e);
+      if (!k) return;
+      if (!e.target.firstChild) {  // the tooltip, made when first needed
+        const t = el("title", {});
+        t.textContent = this.labels.get(k) || k;
+        e.target.append(t);
+      }
+      this.onHover(k, true);
+    });
+    svg.addEventListener("mouseout", (e) => { const k = keyOf(e); if (k) this.onHover(k, false); });
+    svg.addEventListener("click", (e) => {
+      if (this.suppressClick) { this.suppressClick = false; e.stopImmediatePropagation(); return; }
+      const k = keyOf(e);
+      if (k) this.onClick(k);
+    });
+    // drag to pan: the sky point under the pointer follows it
+    let drag = null;
+    svg.addEventListener("pointerdown", (e) => {
+      if (!this.projection || e.button !== 0) return;
+      drag = { x: e.clientX, y: e.clientY, moved: false, center: this.viewCenter || this.center };
+    });
+    svg.addEventListener("pointermove", (e) => {
+      if (!drag || !this.projection) return;
+      const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
+      if (!drag.moved && Math.hypot(dx, dy) < 4) return;
+      drag.moved = true;
+      const r = svg.getBoundingClientRect(), vb = svg.viewBox.baseVal;
+      const k = vb.width / r.width;
+      const p = this.projection.invert([vb.width / 2 - dx * k, vb.height / 2 - dy * k]);
+      if (p) { this.viewCenter = p; drag.x = e.clientX; drag.y = e.clientY; this.render(); }
+    });
+    const endDrag = (e) => {
+      if (drag?.moved) { e.stopPropagation(); this.suppressClick = true; }
+      drag = null;
+    };
+    svg.addEventListener("pointerup", endDrag);
+    svg.addEventListener("pointerleave", () => { drag = null; });
+    svg.addEventListener("wheel", (e) => {
+      if (!this.projection) return;
+      e.preventDefault();
+      this.zoom *= e.deltaY < 0 ? 1.25 : 0.8;
+      this.zoom = Math.min(200, Math.max(0.2, this.zoom));
+      this.render();
+    }, { passive: false });
+  }
+
+  /** Shows `rows` ([{key, region, preview (URL or null), label}]) and the search
+   * circle `marker` ({ra, dec, radiusDeg} or null); previews are laid only
+   * under the footprints of `previewKeys` (a Set; the table's page). */
+  show(rows, marker, previewKeys) {
+    this.items = rows.map(r => ({ ...r, geometry: regionGeometry(r.region) })).filter(r => r.geometry);
+    this.labels = new Map(this.items.map(i => [i.key, i.label]));
+    this.previewKeys = previewKeys || null;
+    this.marker = marker;
+    this.zoom = 1;
+    this.viewCenter = null;
+    this.fit();
+    this.render();
+  }
+
+  fit() {
+    const features = this.items.map(i => ({ type: "Feature", geometry: i.geometry }));
+    if (this.marker) features.push({ type: "Feature", geometry: geoCircle().center([this.marker.ra, this.marker.dec]).radius(this.marker.radiusDeg)() });
+    this.collection = { type: "FeatureCollection", features };
+    if (!features.length) { this.projection = null; return; }
+    const center = this.marker ? [this.marker.ra, this.marker.dec] : meanDirection(features);
+    // how far the footprints reach from the centre (degrees): the projection, and the graticule's extent
+    let reach = 0;  // radians
+    for (const f of features)
+      for (const ring of f.geometry.coordinates)
+        for (let i = 0; i < ring.length; i += Math.max(1, ring.length >> 3)) reach = Math.max(reach, geoDistance(center, ring[i]));
+    const spread = Math.max(reach * 180 / Math.PI, this.marker ? this.marker.radiusDeg : 0);
+    this.spread = Math.max(spread, 1 / 3600);
+    // d3 drops circles below ~1 arcsec as degenerate: small fields are fitted to 4 points at the reach instead
+    const r = Math.min(179, this.spread * 1.02), cosDec = Math.max(0.05, Math.cos(center[1] * Math.PI / 180));
+    this.fitShape = r > 1 ? geoCircle().center(center).radius(r)() : { type: "MultiPoint", coordinates: [
+      [center[0] - r / cosDec, center[1]], [center[0] + r / cosDec, center[1]],
+      [center[0], Math.max(-90, center[1] - r)], [center[0], Math.min(90, center[1] + r)]] };
+    const proj = spread > 45 ? geoAzimuthalEqualArea() : geoGnomonic().clipAngle(80);
+    proj.rotate([-center[0], -center[1]]).reflectX(true);
+    this.center = center;
+    this.baseProjection = proj;
+  }
+
+  render() {
+    const svg = this.svg;
+    while (svg.firstChild) svg.removeChild(svg.firstChild);
+    const w = svg.clientWidth || 500, h = svg.clientHeight || 360;
+    svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
+    if (!this.baseProjection || !this.collection.features.length) {
+      const t = el("text", { x: w / 2, y: h / 2, "text-anchor": "middle", class: "sky-empty" });
+      t.textContent = "no footprints";
+      svg.append(t);
+      return;
+    }
+    // fitted to the circle holding every footprint (one shape: fitting all footprints costs ~40 ms per 1,000)
+    const proj = this.baseProjection.fitExtent([[16, 16], [w - 16, h - 16]], this.fitShape);
+    proj.scale(proj.scale() * this.zoom);
+    if (this.zoom !== 1 || this.viewCenter) {  // zoomed or panned: the view's centre in the middle
+      const vc = this.viewCenter || this.center;
+      proj.rotate([-vc[0], -vc[1]]);
+      const c = proj(vc);
+      const [tx, ty] = proj.translate();
+      proj.translate([tx + w / 2 - c[0], ty + h / 2 - c[1]]);
+    }
+    this.projection = proj;
+    const path = geoPath(proj);
+    const bg = el("g", { class: "sky-background" });
+    const grid = el("path", { class: "graticule", d: path(graticuleFor(Math.min(180, 2 * this.spread * Math.max(1, w / h) / this.zoom), this.center)) || "" });
+    const fps = el("g", { class: "footprints" });
+    svg.append(bg, grid, fps);
+    for (const it of this.items) {
+      const d = path(it.geometry);
+      if (!d) continue;
+      if (it.preview && this.previewKeys?.has(it.key) && it.geometry.vertices && it.geometry.vertices.length === 4) {
+        const m = imageMatrix(it.geometry.vertices.map(v => proj(v)));
+        if (m) bg.append(el("image", { href: it.preview, width: 1, height: 1, preserveAspectRatio: "none", transform: `matrix(${m.join(" ")})`, class: "sky-preview" }));
+      }
+      fps.append(el("path", { d, class: "footprint", "data-key": it.key }));
+      const [x0, y0, x1, y1] = screenBox(proj, it.geometry);
+      if (x1 - x0 < 5 && y1 - y0 < 5)  // too small to see or point at: a dot at its place
+        fps.append(el("circle", { cx: (x0 + x1) / 2, cy: (y0 + y1) / 2, r: 3.5, class: "footprint-dot", "data-key": it.key }));
+    }
+    if (this.marker) {
+      svg.append(el("path", { class: "search-circle", d: path(geoCircle().center([this.marker.ra, this.marker.dec]).radius(this.marker.radiusDeg)()) || "" }));
+    }
+    if (this.cutout) {
+      svg.append(el("path", { class: "cutout-circle", d: path(geoCircle().center([this.cutout.ra, this.cutout.dec]).radius(this.cutout.radius)()) || "" }));
+    }
+    const scaleDeg = scaleBar(proj, this.center, w);
+    if (scaleDeg) {
+      const g = el("g", { class: "scale" });
+      g.append(el("line", { x1: 12, y1: h - 12, x2: 12 + scaleDeg.px, y2: h - 12 }));
+      const t = el("text", { x: 12, y: h - 16 });
+      t.textContent = scaleDeg.label + "  (E left, N up; wheel zooms, drag pans)";
+      g.append(t);
+      svg.append(g);
+    }
+  }
+
+  /** Highlights the footprint of `key` (or clears it). */
+  highlight(key, on) {
+    for (const p of this.svg.querySelectorAll(".hover")) p.classList.remove("hover");
+    if (!key || !on) return;
+    for (const p of this.svg.querySelectorAll(`[data-key="${CSS.escape(key)}"]`)) { p.classList.add("hover"); p.parentNode.append(p); }
+  }
+
+  /** The sky position (ra, dec) under a client point, or null. */
+  invert(clientX, clientY) {
+    if (!this.projection) return null;
+    const r = this.svg.getBoundingClientRect();
+    const vb = this.svg.viewBox.baseVal;
+    const x = (clientX - r.left) * (vb.width / r.width), y = (clientY - r.top) * (vb.height / r.height);
+    const p = this.projection.invert([x, y]);
+    return p ? { ra: (p[0] + 360) % 360, dec: p[1] } : null;
+  }
+
+  setCutout(c) { this.cutout = c; this.render(); }
+
+  /** Lays previews only under the footprints of `keys` (the table's page), so
+   * that a large result does not ask the archive for every preview at once. */
+  setPreviews(keys) {
+    const same = this.previewKeys && keys.size === this.previewKeys.size && [...keys].every(k => this.previewKeys.has(k));
+    this.previewKeys = keys;
+    if (!same) this.render();
+  }
+}
+
+/** The projected box [x0, y0, x1, y1] of at most 8 vertices of a footprint's
+ * ring (cheaper than a path's bounds; enough to tell a dot from a shape). */
+function screenBox(proj, geometry) {
+  const ring = geometry.coordinates[0];
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  const n = ring.length - 1;
+  for (let i = 0; i < n; i += Math.max(1, n >> 3)) {
+    const p = proj(ring[i]);
+    if (!p) continue;
+    x0 = Math.min(x0, p[0]); y0 = Math.min(y0, p[1]); x1 = Math.max(x1, p[0]); y1 = Math.max(y1, p[1]);
+  }
+  return [x0, y0, x1, y1];
+}
+
+/** The mean direction of the footprints' vertices (ra, dec degrees; at most
+ * 8 vertices of each ring, closing vertex left out). */
+function meanDirection(features) {
+  let x = 0, y = 0, z = 0;
+  for (const f of features)
+    for (const ring of f.geometry.coordinates) {
+      const n = ring.length - 1;
+      for (let i = 0; i < n; i += Math.max(1, n >> 3)) {
+        const l = ring[i][0] * Math.PI / 180, b = ring[i][1] * Math.PI / 180;
+        x += Math.cos(b) * Math.cos(l); y += Math.cos(b) * Math.sin(l); z += Math.sin(b);
+      }
+    }
+  const norm = Math.hypot(x, y, z);
+  if (norm < 1e-12) return [0, 0];
+  return [Math.atan2(y, x) * 180 / Math.PI, Math.asin(z / norm) * 180 / Math.PI];
+}
+
+function el(name, attrs) {
+  const e = document.createElementNS(SVG, name);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  return e;
+}
+
+/** The affine map of a unit square (a preview PNG, north up) onto the projected
+ * corners of a 4-vertex footprint. The footprint starts at the first or the
+ * last pixel-grid corner (fits/bounds.cpp orders it counter-clockwise on the
+ * sky); of the two readings, the one without a mirror (an east-left image) is
+ * taken. Returns [a, b, c, d, e, f] or null. */
+export function imageMatrix(P) {
+  if (P.some(p => !p || !Number.isFinite(p[0]) || !Number.isFinite(p[1]))) return null;
+  const cand = [
+    { o: P[0], ex: sub(P[1], P[0]), ey: sub(P[3], P[0]) },  // PNG top-left at vertex 0
+    { o: P[3], ex: sub(P[2], P[3]), ey: sub(P[0], P[3]) },  // PNG top-left at vertex 3
+  ];
+  for (const c of cand) {
+    const det = c.ex[0] * c.ey[1] - c.ex[1] * c.ey[0];
+    if (det > 0) return [c.ex[0], c.ex[1], c.ey[0], c.ey[1], c.o[0], c.o[1]];
+  }
+  return null;
+}
+
+function sub(a, b) { return [a[0] - b[0], a[1] - b[1]]; }
+
+function graticuleFor(span, center) {
+  // a step near 1/6 of the view's width on the sky (span: that width in degrees), over the part of the sky in view
+  const steps = [1 / 3600, 2 / 3600, 5 / 3600, 10 / 3600, 30 / 3600, 1 / 60, 2 / 60, 5 / 60, 10 / 60, 0.25, 0.5, 1, 2, 5, 10, 15, 30];
+  const step = steps.find(s => s >= span / 6) || 30;
+  const g = geoGraticule().step([step, step]).precision(Math.min(2.5, step / 4));
+  if (span < 60) {
+    const dLat = span, dLon = Math.min(180, span / Math.max(0.05, Math.cos(center[1] * Math.PI / 180)));
+    const snap = (v, f) => f(v / step) * step;
+    g.extent([[snap(center[0] - dLon, Math.floor), Math.max(-90, snap(center[1] - dLat, Math.floor))],
+              [snap(center[0] + dLon, Math.ceil), Math.min(90, snap(center[1] + dLat, Math.ceil))]]);
+  }
+  return g();
+}
+
+function scaleBar(proj, center, w) {
+  const p0 = proj(center);
+  if (!p0) return null;
+  const p1 = proj([center[0], center[1] + 1 / 60]);
+  if (!p1) return null;
+  const pxPerArcmin = Math.hypot(p1[0] - p0[0], p1[1] - p0[1]);
+  const choices = [[1 / 60, '1"'], [10 / 60, '10"'], [0.5, "30\""], [1, "1'"], [2, "2'"], [5, "5'"], [10, "10'"], [30, "30'"], [60, "1°"], [300, "5°"], [600, "10°"], [1800, "30°"]];
+  const c = choices.find(([m]) => m * pxPerArcmin >= 40) || choices[choices.length - 1];
+  return { px: c[0] * pxPerArcmin, label: c[1] };
+}
