@@ -147,3 +147,19 @@ TEST_CASE("web assets over HTTP: served with types, traversal a 404 DALI error, 
     CHECK(r[http::field::allow] == "GET, HEAD");
     srv.stop();
 }
+
+TEST_CASE("web assets: [server] web_dir and name_resolver in the configuration", "[web][config]") {
+    using vo::server::parse_config;
+    // default: the repository's web/ beside the configuration file's folder (conf/../web)
+    CHECK(parse_config("", "/srv/voserver/conf/voserver.toml").server.web_dir == "/srv/voserver/web");
+    CHECK(parse_config("[server]\nweb_dir = \"portal\"\n", "/srv/voserver/conf/voserver.toml").server.web_dir ==
+          "/srv/voserver/conf/portal");
+    CHECK(parse_config("[server]\nweb_dir = \"\"\n", "/srv/voserver/conf/voserver.toml").server.web_dir.empty());
+    CHECK(parse_config("", "/srv/voserver/conf/voserver.toml").server.name_resolver.empty());
+    CHECK(parse_config("[server]\nname_resolver = \"https://cds.example/sesame/-oI/A?\"\n", "/x/voserver.toml")
+              .server.name_resolver == "https://cds.example/sesame/-oI/A?");
+    CHECK_THROWS_WITH(parse_config("[server]\nname_resolver = \"ftp://x\"\n", "/x/voserver.toml"),
+                      Catch::Contains("name_resolver") && Catch::Contains("http"));
+    vo::server::ServerConfig none;
+    CHECK(vo::server::portal_config_json(none) == "{\"name_resolver\":null}\n");
+}
