@@ -284,6 +284,12 @@ def test_footprints_drawn_for_every_row_and_hover_highlights_both_ways(page, por
     fp = page.find_element(By.CSS_SELECTOR, "#sky path.footprint")
     ActionChains(page).move_to_element(fp).perform()
     WebDriverWait(page, WAIT, ignored_exceptions=STALE).until(lambda d: [r.get_attribute("data-key") for r in d.find_elements(By.CSS_SELECTOR, "#results tbody tr.hover")] == [fp.get_attribute("data-key")])
+    # keyboard: + zooms, arrows pan, 0 resets
+    scale = page.execute_script("return window.voPortal.views.sky.projection.scale()")
+    page.find_element(By.ID, "sky").send_keys("+")
+    assert page.execute_script("return window.voPortal.views.sky.projection.scale()") > scale
+    page.find_element(By.ID, "sky").send_keys(Keys.ARROW_LEFT, "0")
+    assert abs(page.execute_script("return window.voPortal.views.sky.projection.scale()") - scale) < 1e-6 * scale
     # the sky background is the archive's own preview, laid into the footprint
     images = page.find_elements(By.CSS_SELECTOR, "#sky image.sky-preview")
     assert images and all(i.get_attribute("href").startswith(portal["base"] + "/datalink/preview?") for i in images)
