@@ -457,6 +457,8 @@ def test_adql_page_examples_errors_and_samp(browser, portal):
     browser.find_element(By.ID, "run").click()
     WebDriverWait(browser, WAIT, ignored_exceptions=STALE).until(lambda d: d.find_element(By.ID, "editor-error").text)
     assert "line 3" in browser.find_element(By.ID, "editor-error").text
+    assert "^" in browser.find_element(By.CSS_SELECTOR, "#editor-error .error-pointer").text
+    browser.save_screenshot(str(SHOTS / "adql_page.png"))
     # an async job, listed with its phase and result
     editor.clear()
     editor.send_keys("SELECT obs_publisher_did, s_region, em_min, em_max FROM ivoa.obscore")
