@@ -103,6 +103,24 @@ std::uint64_t send_file(const FileResponse& f, ResponseChannel& channel, const s
         headers.emplace_back("Last-Modified", modified);
     }
     for (const auto& h : f.headers) headers.push_back(h);
+    if (!etag.empty() && !f.if_none_match.empty()) {
+        bool match = false;
+        std::string_view list = f.if_none_match;
+        while (!list.empty() && !match) {  // a comma-separated list of entity tags; W/ ignored (weak comparison)
+            const std::size_t comma = list.find(',');
+            std::string_view tag = trim(list.substr(0, comma));
+            list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+            if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
+            match = tag == "*" || tag == etag;
+        }
+        if (match) {
+            Reply r;
+            r.status = 304;
+            r.headers = std::move(headers);
+            channel.reply(std::move(r));
+            return 0;
+        }
+    }
 
     ByteRange range = parse_byte_range(f.range, size);
     if (!f.if_range.empty() && range.kind != ByteRange::Kind::whole) {

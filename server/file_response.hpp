@@ -54,13 +54,18 @@ struct FileResponse {
     /// the file's ETag (strong comparison) or Last-Modified date, Range is
     /// ignored and the whole file is sent (RFC 9110 section 13.1.5).
     std::string if_range;
+    /// The request's If-None-Match header ("" = none): with `validators`,
+    /// when one of its entity tags is the file's ETag (weak comparison) or it
+    /// is "*", 304 Not Modified without a body (RFC 9110 section 13.1.2).
+    std::string if_none_match;
     /// Send the validators of the file as opened: `ETag: "<size>-<mtime in
     /// ns, hex>"` and Last-Modified (RFC 9110 sections 8.8.3, 8.8.2).
     bool validators = false;
     std::vector<std::pair<std::string, std::string>> headers;  ///< more fields, e.g. Content-Disposition
 };
 
-/// Streams `f.path` into `channel` on the calling (worker) thread: 200 with
+/// Streams `f.path` into `channel` on the calling (worker) thread: 304 when
+/// `f.if_none_match` names the file's ETag; else 200 with
 /// Content-Length and `Accept-Ranges: bytes`, or for a satisfiable single
 /// range 206 with Content-Range "bytes first-last/size"; 416 with
 /// "Content-Range: bytes */size" and a short text body when the range lies

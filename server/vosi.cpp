@@ -1,6 +1,9 @@
 // VOSI 1.1 documents and the landing page.
 #include "server/vosi.hpp"
 
+#include <filesystem>
+#include <system_error>
+
 #include "adql/functions.hpp"
 #include "adql/parser.hpp"
 #include "votable/formats.hpp"
@@ -269,7 +272,9 @@ std::string landing_page(const Config& config, const std::vector<CollectionSumma
            "Publisher: <code>ivo://" +
            html_escape(config.archive.authority) + "</code>.</p>\n";
 
-    if (!config.server.web_dir.empty())  // issue 13: the browser portal (server/web_assets.hpp)
+    std::error_code no_portal;  // issue 13: the browser portal (server/web_assets.hpp), when its files are there
+    if (!config.server.web_dir.empty() &&
+        std::filesystem::is_regular_file(std::filesystem::path(config.server.web_dir) / "index.html", no_portal))
         out += "<p><strong><a href=\"" + html_escape(base) +
                "/portal/\">Search the archive in your browser</a></strong> (query page, result browser, "
                "downloads, ADQL).</p>\n";

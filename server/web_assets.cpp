@@ -124,6 +124,7 @@ void serve_web_asset(const std::shared_ptr<const Request>& req, const std::share
         f.content_type = web_content_type(*file);
         f.range = req->header("Range");
         f.if_range = req->header("If-Range");
+        f.if_none_match = req->header("If-None-Match");  // a revisit costs a 304 per file
         f.validators = true;
         f.headers.emplace_back("Cache-Control", "no-cache");
         f.headers.emplace_back("X-Content-Type-Options", "nosniff");

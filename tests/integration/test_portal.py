@@ -14,6 +14,8 @@ portal's npm packages (`npm ci --prefix web`), all installed by scripts/setup.
 """
 import fnmatch
 import http.server
+import socket
+import xmlrpc.server
 import subprocess
 import threading
 import urllib.parse
@@ -284,6 +286,12 @@ def test_footprints_drawn_for_every_row_and_hover_highlights_both_ways(page, por
     fp = page.find_element(By.CSS_SELECTOR, "#sky path.footprint")
     ActionChains(page).move_to_element(fp).perform()
     WebDriverWait(page, WAIT, ignored_exceptions=STALE).until(lambda d: [r.get_attribute("data-key") for r in d.find_elements(By.CSS_SELECTOR, "#results tbody tr.hover")] == [fp.get_attribute("data-key")])
+    # keyboard: + zooms, arrows pan, 0 resets
+    scale = page.execute_script("return window.voPortal.views.sky.projection.scale()")
+    page.find_element(By.ID, "sky").send_keys("+")
+    assert page.execute_script("return window.voPortal.views.sky.projection.scale()") > scale
+    page.find_element(By.ID, "sky").send_keys(Keys.ARROW_LEFT, "0")
+    assert abs(page.execute_script("return window.voPortal.views.sky.projection.scale()") - scale) < 1e-6 * scale
     # the sky background is the archive's own preview, laid into the footprint
     images = page.find_elements(By.CSS_SELECTOR, "#sky image.sky-preview")
     assert images and all(i.get_attribute("href").startswith(portal["base"] + "/datalink/preview?") for i in images)
@@ -437,6 +445,42 @@ def test_sign_in_marks_and_downloads_the_proprietary_file(page, portal):
 
 # ---------------------------------------------------------------- the ADQL page
 
+class SampHubHandler(xmlrpc.server.SimpleXMLRPCRequestHandler):
+    """XML-RPC over HTTP with the CORS answers a SAMP Web Profile hub gives a web page."""
+    rpc_paths = ("/", "/xmlrpc")
+
+    def end_headers(self):
+        self.send_header("Access-Control-Allow-Origin", self.headers.get("Origin") or "*")
+        self.send_header("Access-Control-Allow-Headers", "Content-Type")
+        self.send_header("Access-Control-Allow-Methods", "POST, OPTIONS")
+        super().end_headers()
+
+    def do_OPTIONS(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def start_samp_hub():
+    """A stand-in SAMP Web Profile hub on localhost:21012 recording what it is sent; None when the port is taken."""
+    with socket.socket() as s:
+        if s.connect_ex(("127.0.0.1", 21012)) == 0:
+            return None, None
+    received = []
+    hub = xmlrpc.server.SimpleXMLRPCServer(("127.0.0.1", 21012), requestHandler=SampHubHandler, logRequests=False,
+                                           allow_none=True)
+    hub.register_function(lambda meta: {"samp.private-key": "k1", "samp.hub-id": "hub", "samp.self-id": "c1"},
+                          "samp.webhub.register")
+    hub.register_function(lambda key, meta: "", "samp.webhub.declareMetadata")
+    hub.register_function(lambda key, msg: received.append((key, msg)) or "", "samp.webhub.notifyAll")
+    hub.register_function(lambda key: "", "samp.webhub.unregister")
+    threading.Thread(target=hub.serve_forever, daemon=True).start()
+    return hub, received
+
+
 def test_adql_page_examples_errors_and_samp(browser, portal):
     browser.get(portal["base"] + "/portal/adql.html")
     WebDriverWait(browser, WAIT, ignored_exceptions=STALE).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".examples button"))
@@ -451,6 +495,8 @@ def test_adql_page_examples_errors_and_samp(browser, portal):
     browser.find_element(By.ID, "run").click()
     WebDriverWait(browser, WAIT, ignored_exceptions=STALE).until(lambda d: d.find_element(By.ID, "editor-error").text)
     assert "line 3" in browser.find_element(By.ID, "editor-error").text
+    assert "^" in browser.find_element(By.CSS_SELECTOR, "#editor-error .error-pointer").text
+    browser.save_screenshot(str(SHOTS / "adql_page.png"))
     # an async job, listed with its phase and result
     editor.clear()
     editor.send_keys("SELECT obs_publisher_did, s_region, em_min, em_max FROM ivoa.obscore")
@@ -463,6 +509,21 @@ def test_adql_page_examples_errors_and_samp(browser, portal):
         "'COMPLETED' && tr.querySelector('td.result a')?.href.includes('/results/'))"))
     browser.find_element(By.ID, "samp").click()
     WebDriverWait(browser, WAIT, ignored_exceptions=STALE).until(lambda d: "no SAMP hub" in d.find_element(By.ID, "samp-status").text)
+    # with a hub: the table's URL goes to every client as table.load.votable
+    editor.clear()
+    editor.send_keys("SELECT obs_publisher_did, target_name FROM ivoa.obscore")
+    hub, received = start_samp_hub()
+    if hub is not None:
+        try:
+            browser.find_element(By.ID, "samp").click()
+            WebDriverWait(browser, WAIT, ignored_exceptions=STALE).until(lambda d: "sent" in d.find_element(By.ID, "samp-status").text)
+            key, msg = received[0]
+            assert key == "k1" and msg["samp.mtype"] == "table.load.votable"
+            r = requests.get(msg["samp.params"]["url"], timeout=conftest.TIMEOUT)
+            assert r.status_code == 200 and r.text.count("<TR>") == len(all_rows(portal))
+        finally:
+            hub.shutdown()
+            hub.server_close()
     # the only console errors: the 400 of the bad query and the refused hub connection, both expected
     severe = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert all("/tap/sync" in m and "400" in m or "21012" in m for m in severe), severe

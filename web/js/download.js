@@ -106,7 +106,9 @@ export async function showDownloads(panel, keys, rowsByKey, sky) {
   html += "</tbody></table>";
   for (const e of errors) html += `<p class="error">${escapeHtml(String(e.ID))}: ${escapeHtml(String(e.error_message))}</p>`;
   html += `<details><summary>the script</summary><pre class="script">${escapeHtml(script)}</pre></details>`;
-  html += cutoutForm(keys, rowsByKey);
+  // the cutout form offers the products whose file the caller may have (SODA guards the same bytes)
+  const cuttable = keys.filter(k => files.some(f => f.ID === k && f.semantics === "#this" && f.allowed));
+  html += cuttable.length ? cutoutForm(cuttable, rowsByKey) : "<p>No selected product can be cut out by you (proprietary: sign in).</p>";
   panel.innerHTML = panel.innerHTML.replace(/<p class="busy">[\s\S]*$/, "") + html;
   panel.querySelector(".close").addEventListener("click", () => { panel.hidden = true; sky?.setCutout(null); });
   for (const a of panel.querySelectorAll('a.file-link[data-protected="true"]')) {
@@ -127,8 +129,8 @@ function cutoutForm(keys, rowsByKey) {
     <label>RA (deg) <input name="ra" inputmode="decimal" size="10"></label>
     <label>Dec (deg) <input name="dec" inputmode="decimal" size="10"></label>
     <label>radius (arcsec) <input name="radius" inputmode="decimal" size="6"></label>
-    <label>band from (m) <input name="bandlo" inputmode="decimal" size="12"></label>
-    <label>to (m) <input name="bandhi" inputmode="decimal" size="12"></label>
+    <label>band from (m) <input name="bandlo" inputmode="decimal" size="14"></label>
+    <label>to (m) <input name="bandhi" inputmode="decimal" size="14"></label>
     <span class="field-error" id="cutout-error" role="alert"></span>
     <p><a class="cutout-link" href="#" hidden>cutout (FITS)</a></p></form>`;
 }
@@ -142,8 +144,8 @@ function wireCutout(panel, rowsByKey, sky) {
     form.ra.value = r.s_ra ?? "";
     form.dec.value = r.s_dec ?? "";
     form.radius.value = r.s_fov ? (r.s_fov * 3600 / 4).toPrecision(3) : "10";
-    form.bandlo.value = r.em_min ?? "";
-    form.bandhi.value = r.em_max ?? "";
+    form.bandlo.value = r.em_min == null ? "" : Number(r.em_min.toPrecision(8));
+    form.bandhi.value = r.em_max == null ? "" : Number(r.em_max.toPrecision(8));
     update();
   };
   const update = () => {

@@ -131,7 +131,8 @@ function splitPair(t) {
   return null;
 }
 
-const POSITION_LIKE = /^\s*(?:(?:gal(?:actic)?|icrs|fk5|j2000)\b[\s:,]*)?[-+\d.:hdms°'"′″\s,]+(?:\s+(?:gal(?:actic)?|icrs))?\s*$/i;
+// A position starts with a number or a sign (after an optional frame word): "M 83" and "m1" are names
+const POSITION_LIKE = /^\s*(?:(?:gal(?:actic)?|icrs|fk5|j2000)\b[\s:,]*)?[-+\d.][-+\d.:hdms°'"′″\s,]*(?:\s+(?:gal(?:actic)?|icrs))?\s*$/i;
 
 /** Reads the search box (issue 13, ALMA Manual section 3.2): a position
  * (ICRS "RA DEC" in decimal degrees or sexagesimal, RA in hours when

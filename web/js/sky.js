@@ -92,6 +92,22 @@ export class SkyView {
     };
     svg.addEventListener("pointerup", endDrag);
     svg.addEventListener("pointerleave", () => { drag = null; });
+    // keyboard: arrows pan by a quarter of the view, + and - zoom, 0 resets
+    svg.setAttribute("tabindex", "0");
+    svg.addEventListener("keydown", (e) => {
+      if (!this.projection) return;
+      const vb = svg.viewBox.baseVal;
+      const step = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] }[e.key];
+      if (step) {
+        const p = this.projection.invert([vb.width / 2 + step[0] * vb.width / 4, vb.height / 2 + step[1] * vb.height / 4]);
+        if (p) this.viewCenter = p;
+      } else if (e.key === "+" || e.key === "=") this.zoom = Math.min(200, this.zoom * 1.25);
+      else if (e.key === "-") this.zoom = Math.max(0.2, this.zoom * 0.8);
+      else if (e.key === "0") { this.zoom = 1; this.viewCenter = null; }
+      else return;
+      e.preventDefault();
+      this.render();
+    });
     svg.addEventListener("wheel", (e) => {
       if (!this.projection) return;
       e.preventDefault();
@@ -189,7 +205,7 @@ export class SkyView {
       const g = el("g", { class: "scale" });
       g.append(el("line", { x1: 12, y1: h - 12, x2: 12 + scaleDeg.px, y2: h - 12 }));
       const t = el("text", { x: 12, y: h - 16 });
-      t.textContent = scaleDeg.label + "  (E left, N up; wheel zooms, drag pans)";
+      t.textContent = scaleDeg.label + "  (E left, N up; wheel or +/- zoom, drag or arrows pan)";
       g.append(t);
       svg.append(g);
     }

@@ -12,6 +12,8 @@ test("names: wildcards, OR, radius", () => {
   const q = buildQuery({ search: "ngc?087|M8*" });
   assert.match(q.adql, /\(target_name ILIKE 'ngc_087' OR target_name ILIKE 'M8%'\)/);
   assert.match(buildQuery({ search: "O'Brien" }).adql, /'O''Brien'/);
+  for (const name of ["M83", "M 83", "m 1", "NGC 1087", "3C 273", "30 Dor", "1E 0657-56", "HD 1, 3"])
+    assert.equal(parseSearch(name).kind, "name", name);
 });
 
 test("positions: decimal, sexagesimal, galactic, radius", () => {

@@ -128,6 +128,22 @@ TEST_CASE("web assets over HTTP: served with types, traversal a 404 DALI error, 
     CHECK(r.result_int() == 200);
     CHECK(r[http::field::content_type] == "text/javascript;charset=UTF-8");
     CHECK_FALSE(r[http::field::etag].empty());
+    {  // a revisit: the ETag sent back gets 304 without a body
+        const std::string etag(r[http::field::etag]);
+        boost::asio::io_context io;
+        boost::beast::tcp_stream s(io);
+        s.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+        http::request<http::string_body> req{http::verb::get, "/portal/js/app.js", 11};
+        req.set(http::field::host, "127.0.0.1");
+        req.set(http::field::if_none_match, "\"other\", W/" + etag);
+        http::write(s, req);
+        boost::beast::flat_buffer buf;
+        http::response<http::string_body> res;
+        http::read(s, buf, res);
+        CHECK(res.result_int() == 304);
+        CHECK(res.body().empty());
+        CHECK(res[http::field::etag] == etag);
+    }
     r = get(port, "/portal/config.json");
     CHECK(r.result_int() == 200);
     CHECK(r.body() == "{\"name_resolver\":\"http://resolver.test/sesame?\"}\n");
@@ -146,4 +162,20 @@ TEST_CASE("web assets over HTTP: served with types, traversal a 404 DALI error, 
     CHECK(r.result_int() == 405);
     CHECK(r[http::field::allow] == "GET, HEAD");
     srv.stop();
+}
+
+TEST_CASE("web assets: [server] web_dir and name_resolver in the configuration", "[web][config]") {
+    using vo::server::parse_config;
+    // default: the repository's web/ beside the configuration file's folder (conf/../web)
+    CHECK(parse_config("", "/srv/voserver/conf/voserver.toml").server.web_dir == "/srv/voserver/web");
+    CHECK(parse_config("[server]\nweb_dir = \"portal\"\n", "/srv/voserver/conf/voserver.toml").server.web_dir ==
+          "/srv/voserver/conf/portal");
+    CHECK(parse_config("[server]\nweb_dir = \"\"\n", "/srv/voserver/conf/voserver.toml").server.web_dir.empty());
+    CHECK(parse_config("", "/srv/voserver/conf/voserver.toml").server.name_resolver.empty());
+    CHECK(parse_config("[server]\nname_resolver = \"https://cds.example/sesame/-oI/A?\"\n", "/x/voserver.toml")
+              .server.name_resolver == "https://cds.example/sesame/-oI/A?");
+    CHECK_THROWS_WITH(parse_config("[server]\nname_resolver = \"ftp://x\"\n", "/x/voserver.toml"),
+                      Catch::Contains("name_resolver") && Catch::Contains("http"));
+    vo::server::ServerConfig none;
+    CHECK(vo::server::portal_config_json(none) == "{\"name_resolver\":null}\n");
 }
