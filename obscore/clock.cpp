@@ -2,6 +2,7 @@
 #include "obscore/clock.hpp"
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -87,6 +88,15 @@ std::time_t archive_now() {
 void set_archive_now_for_testing(std::optional<std::time_t> now) {
     if (now) override_value.store(*now);
     overridden.store(now.has_value());
+}
+
+std::string iso_utc(std::time_t t) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return buf;
 }
 
 }  // namespace vo::obscore

@@ -11,6 +11,7 @@
 
 #include <ctime>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace vo::obscore {
@@ -26,6 +27,11 @@ inline constexpr const char* kNowVariable = "VOSERVER_NOW";
 /// (parse_iso_utc); every call throws again, so call it once at start-up to
 /// fail early.
 std::time_t archive_now();
+
+/// The ISO 8601 date-time (UTC, "YYYY-MM-DDThh:mm:ss") of `t` (seconds
+/// since the epoch): the form of obs_release_date, compared as text with it
+/// by the data_rights columns and vo_now().
+std::string iso_utc(std::time_t t);
 
 /// Replaces the clock of archive_now() in this process (nullopt: back to
 /// VOSERVER_NOW or the real time). For tests only. Thread-safe.

@@ -53,15 +53,6 @@ std::vector<ColumnDef> column_defs(const std::vector<ExtensionColumn>& columns) 
     return out;
 }
 
-std::string iso_utc(std::time_t t) {
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                  tm.tm_hour, tm.tm_min, tm.tm_sec);
-    return buf;
-}
-
 void check_extension_expressions(const adql::Catalog& catalog, const std::vector<ExtensionColumn>& columns) {
     for (const auto& c : columns) {
         if (c.adql.empty()) continue;

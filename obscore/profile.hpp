@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "obscore/clock.hpp"  // iso_utc, where it used to be declared
 #include "adql/adql.hpp"
 #include "obscore/columns.hpp"
 #include "obscore/record.hpp"
@@ -73,11 +74,6 @@ void check_extension_expressions(const adql::Catalog& catalog, const std::vector
 /// translate (check_extension_expressions) and on store failures.
 void evaluate_derived_columns(Store& store, const std::vector<ExtensionColumn>& columns, const std::string& collection,
                               std::time_t now);
-
-/// The ISO 8601 date-time (UTC, "YYYY-MM-DDThh:mm:ss") of `t` (seconds
-/// since the epoch): the form of obs_release_date, compared as text with it
-/// by the data_rights columns.
-std::string iso_utc(std::time_t t);
 
 /// The ISO 8601 date-time (UTC, "YYYY-MM-DDThh:mm:ss") `months` calendar
 /// months after the MJD `mjd` (the day of month is kept, clamped to the
