@@ -8,6 +8,7 @@
 # Usage: bench/auth_bench.sh   (needs build/voserver, wrk, python3-jwt, python3-cryptography)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 WORK=${BENCH_DIR:-/tmp/voserver-auth-bench}
 rm -rf "$WORK" && mkdir -p "$WORK"
 VS=${VOSERVER:-build/voserver}
@@ -53,15 +54,9 @@ TOML
 echo "pi-password" | "$VS" users add pi --config "$WORK/bench.toml" > /dev/null
 "$VS" projects set-pi 112.VOSR.001 pi --config "$WORK/bench.toml" > /dev/null
 
-"$VS" serve --config "$WORK/bench.toml" --port 0 --port-file "$WORK/port" > "$WORK/server.log" 2>&1 &
-PID=$!
-trap 'kill $PID 2>/dev/null || true' EXIT
-for i in $(seq 600); do
-  [ -s "$WORK/port" ] && break
-  kill -0 $PID 2>/dev/null || { cat "$WORK/server.log"; exit 1; }
-  sleep 0.1
-done
-BASE="http://127.0.0.1:$(cat "$WORK/port")"
+trap 'kill ${SERVER_PIDS[*]} 2>/dev/null || true' EXIT
+start_server "$VS" "$WORK/bench.toml" "$WORK"
+BASE="http://127.0.0.1:$SERVER_PORT"
 BASIC="Authorization: Basic $(printf 'pi:pi-password' | base64)"
 BEARER="Authorization: Bearer $(cat "$WORK/token")"
 TOP10="$BASE/tap/sync?LANG=ADQL&QUERY=SELECT%20TOP%2010%20*%20FROM%20ivoa.obscore"

@@ -8,6 +8,7 @@
 # astropy; nginx optional: `apt-get install nginx-light`, not part of scripts/setup)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 ROOT=$(pwd)
 WORK=${BENCH_DIR:-/tmp/voserver-bench-dl}
 mkdir -p "$WORK/big"
@@ -53,17 +54,10 @@ TOML
 rm -f "$WORK"/store.sqlite* ; rm -rf "$WORK/previews"
 build/voserver ingest "$ROOT/../shared/data/fits" --collection samples --config "$WORK/bench.toml" > /dev/null
 build/voserver ingest "$WORK/big" --collection big --config "$WORK/bench.toml" > /dev/null
-rm -f "$WORK/port"
-build/voserver serve --config "$WORK/bench.toml" --port 0 --port-file "$WORK/port" > "$WORK/server.log" 2>&1 &
-PID=$!
-NGINX_PID=""
-trap 'kill $PID 2>/dev/null || true; [ -n "$NGINX_PID" ] && kill $NGINX_PID 2>/dev/null || true' EXIT
-for i in $(seq 600); do
-  [ -s "$WORK/port" ] && break
-  kill -0 $PID 2>/dev/null || { cat "$WORK/server.log"; exit 1; }
-  sleep 0.1
-done
-BASE="http://127.0.0.1:$(cat "$WORK/port")"
+trap 'kill ${SERVER_PIDS[*]} 2>/dev/null || true' EXIT
+start_server build/voserver "$WORK/bench.toml" "$WORK"
+PID=$SERVER_PID
+BASE="http://127.0.0.1:$SERVER_PORT"
 enc() { /usr/bin/python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 CUBE=$(enc "ivo://bench/samples?udf_mosaic_subcube")
 BIGID=$(enc "ivo://bench/big?bench_cube_1gb")
@@ -99,35 +93,13 @@ for run in 1 2 3; do
   t=$(curl -s -o /dev/null -w "%{time_total}" "$BASE/datalink/file?ID=$BIGID")
   echo "voserver run $run: $t s, $(mbps "$t") MB/s"
 done
-if command -v nginx > /dev/null; then
-  mkdir -p "$WORK/nginx"
-  cat > "$WORK/nginx/nginx.conf" <<NGX
-daemon off;
-worker_processes 2;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log;
-events { worker_connections 64; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  client_body_temp_path $WORK/nginx;
-  proxy_temp_path $WORK/nginx;
-  fastcgi_temp_path $WORK/nginx;
-  uwsgi_temp_path $WORK/nginx;
-  scgi_temp_path $WORK/nginx;
-  server { listen 127.0.0.1:18999; root $WORK/big; }
-}
-NGX
-  nginx -c "$WORK/nginx/nginx.conf" &
-  NGINX_PID=$!
-  sleep 1
+if start_nginx "$WORK/big" "$WORK/nginx"; then
   for run in 1 2 3; do
-    t=$(curl -s -o /dev/null -w "%{time_total}" "http://127.0.0.1:18999/bench_cube_1gb.fits")
+    t=$(curl -s -o /dev/null -w "%{time_total}" "http://127.0.0.1:$NGINX_PORT/bench_cube_1gb.fits")
     echo "nginx run $run: $t s, $(mbps "$t") MB/s"
   done
 else
-  echo "nginx: not installed (apt-get install nginx-light), skipped"
+  echo "nginx reference skipped"
 fi
 
 echo "== previews of the cube: first request (makes peak, mean and spectrum), then a stored one"

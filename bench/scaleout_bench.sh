@@ -8,6 +8,7 @@
 #        the cluster of scripts/postgres start, haproxy and wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 ROWS=${1:-100000}
 WORK=${BENCH_DIR:-/tmp/voserver-scaleout}
 PGPORT=${VO_PG_PORT:-54329}
@@ -41,17 +42,13 @@ maxrec_default = 10000
 # all wrk connections come from one address (and through HAProxy from its address)
 max_queries_per_client = 64
 TOML
+# (the instances' PIDs are in SERVER_PIDS, HAProxy's in PIDS)
 PIDS=()
-trap 'kill ${PIDS[*]} 2>/dev/null || true; scripts/postgres dropdb '$DB' >/dev/null 2>&1 || true' EXIT
-start_instance() {  # dir -> prints the port
-  mkdir -p "$1"
-  build/voserver serve --config "$WORK/voserver.toml" --port 0 --port-file "$1/port" > "$1/server.log" 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 600); do [ -s "$1/port" ] && break; sleep 0.1; done
-  cat "$1/port"
-}
-PA=$(start_instance "$WORK/a")
-PB=$(start_instance "$WORK/b")
+trap 'kill ${SERVER_PIDS[*]} ${PIDS[*]} 2>/dev/null || true; scripts/postgres dropdb '$DB' >/dev/null 2>&1 || true' EXIT
+start_server build/voserver "$WORK/voserver.toml" "$WORK/a"
+PA=$SERVER_PORT
+start_server build/voserver "$WORK/voserver.toml" "$WORK/b"
+PB=$SERVER_PORT
 haproxy_with() {  # backends...
   {
     printf 'defaults\n  mode http\n  option forwardfor\n  timeout connect 2s\n  timeout client 60s\n  timeout server 60s\n'

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # Issue 4 SODA benchmark over HTTP (see bench/README.md, "SODA cutouts").
 #
 #   bench/soda/http_bench.sh [build-dir] [runs]     (default build-sodahttp, 9)
@@ -16,11 +16,14 @@
 #    VmHWM; then (a) CIRCLE 5 arcsec over all channels, `runs` times, each
 #    followed by `dd bs=1M` of the same number of bytes from the same file;
 #    VmHWM again; finally the same number of bytes from a zero-work HTTP
-#    sender (bench/soda/loopback_reference.py): the transport floor. Times
+#    sender (bench/soda/loopback_reference.py): the transport floor, and
+#    from nginx (sendfile on) serving a file of the same size (issue 14's
+#    reference; skipped when nginx is not installed). Times
 #    are curl's time_total (connect to last byte) with -o /dev/null; the
 #    median and best are printed.
-set -e
+set -euo pipefail
 cd "$(dirname "$0")/../.."
+source bench/lib.sh
 build=${1:-build-sodahttp}
 runs=${2:-9}
 dir=${VO_BENCH_DIR:-/tmp/sodahttp_bench/demo}
@@ -65,17 +68,10 @@ EOF
 rm -f "$work/store.sqlite"
 "$vs" ingest "$cube" --collection phangs-muse --config "$cfg" >"$work/ingest.log" 2>&1
 
-# port 0: the server picks a free port and writes it to --port-file once it accepts
-rm -f "$work/port"
-"$vs" serve --config "$cfg" --port 0 --port-file "$work/port" >"$work/server.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null || true' EXIT INT TERM
-i=0
-until [ -s "$work/port" ]; do
-    i=$((i + 1)); { [ $i -lt 600 ] && kill -0 $server 2>/dev/null; } || { cat "$work/server.log"; exit 1; }
-    sleep 0.1
-done
-base="http://127.0.0.1:$(cat "$work/port")"
+trap 'kill ${SERVER_PIDS[*]} 2>/dev/null || true' EXIT INT TERM
+start_server "$vs" "$cfg" "$work"
+server=$SERVER_PID
+base="http://127.0.0.1:$SERVER_PORT"
 
 q() { curl -sf "$base/tap/sync" --data-urlencode LANG=ADQL --data-urlencode RESPONSEFORMAT=csv --data-urlencode "QUERY=$1" | tail -n +2; }
 row=$(q "SELECT obs_publisher_did, s_ra, s_dec FROM ivoa.obscore")
@@ -126,7 +122,7 @@ echo "server VmHWM after (a): $(hwm) MB"
 rport=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 /usr/bin/python3 bench/soda/loopback_reference.py "$rport" "$abytes" "$runs" >"$work/loopback.log" 2>&1 &
 rpid=$!
-trap 'kill $server $rpid 2>/dev/null || true' EXIT INT TERM
+SERVER_PIDS+=("$rpid")
 until grep -q ready "$work/loopback.log" 2>/dev/null; do sleep 0.1; done
 : >"$work/raw.txt"
 for _ in $(seq "$runs"); do
@@ -135,13 +131,28 @@ for _ in $(seq "$runs"); do
 done
 kill $rpid 2>/dev/null || true
 wait $rpid 2>/dev/null || true
+# Static-file reference: nginx with sendfile serving a file of the same size
+# from the page cache to the same curl command.
+nmed=0; nbest=0
+mkdir -p "$work/nginx-root"
+head -c "$abytes" "$cube" > "$work/nginx-root/same_size.bin"
+if start_nginx "$work/nginx-root" "$work/nginx"; then
+    : >"$work/nginx.txt"
+    curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/same_size.bin"  # warm-up
+    for _ in $(seq "$runs"); do
+        curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$NGINX_PORT/same_size.bin" >>"$work/nginx.txt"
+    done
+    kill "$NGINX_PID" 2>/dev/null || true
+    set -- $(stats <"$work/nginx.txt")
+    nmed=$1; nbest=$2
+fi
 set -- $(stats <"$work/raw.txt")
 rmed=$1; rbest=$2
 set -- $(awk '{print $1}' "$work/a.txt" | stats)
 amed=$1; abest=$2
 set -- $(stats <"$work/dd.txt")
 dmed=$1; dbest=$2
-awk -v rm="$rmed" -v rb="$rbest" -v b="$abytes" -v am="$amed" -v ab="$abest" -v dm="$dmed" -v db="$dbest" -v code="$acode" -v runs="$runs" 'BEGIN {
+awk -v nm="$nmed" -v nb="$nbest" -v rm="$rmed" -v rb="$rbest" -v b="$abytes" -v am="$amed" -v ab="$abest" -v dm="$dmed" -v db="$dbest" -v code="$acode" -v runs="$runs" 'BEGIN {
     printf "(a) CIRCLE: HTTP %s, %d bytes (%.1f MB), median %.1f ms (%.0f MB/s), best %.1f ms (%.0f MB/s) (%d runs)\n",
         code, b, b / 1e6, am, b / 1e3 / am, ab, b / 1e3 / ab, runs
     printf "    dd bs=1M of the same bytes: median %.1f ms (%.0f MB/s), best %.1f ms (%.0f MB/s)\n",
@@ -149,5 +160,10 @@ awk -v rm="$rmed" -v rb="$rbest" -v b="$abytes" -v am="$amed" -v ab="$abest" -v 
     printf "    ratio of throughputs (a)/dd, medians: %.2f\n", dm / am
     printf "    zero-work HTTP sender of the same bytes (transport floor): median %.1f ms (%.0f MB/s), best %.1f ms\n",
         rm, b / 1e3 / rm, rb
+    if (nm > 0) {
+        printf "    nginx (sendfile) serving a file of the same size: median %.1f ms (%.0f MB/s), best %.1f ms\n",
+            nm, b / 1e3 / nm, nb
+        printf "    ratio of throughputs (a)/nginx, medians: %.2f (issue 14 target: at least 0.7)\n", nm / am
+    }
 }'
 echo "server-side times (log, ms): $(grep -o '/soda/sync 200 [0-9]* [0-9.]*ms' "$work/server.log" | tail -3 | awk '{print $4}' | tr '\n' ' ')"

@@ -15,6 +15,7 @@
 #include "obscore/fits_extract.hpp"
 #include "obscore/phangs_muse_targets.hpp"
 #include "obscore/profile.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 using namespace vo::obscore;
 namespace fs = std::filesystem;
@@ -23,17 +24,7 @@ using Catch::Matchers::WithinRel;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        path = fs::temp_directory_path() / ("vo_demo_test_" + std::to_string(::getpid()));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using vo::testing::TempDir;
 
 std::string read_key(fitsfile* f, const char* key) {
     char value[FLEN_VALUE] = {0};

@@ -11,26 +11,16 @@
 
 #include "obscore/ingest.hpp"
 #include "obscore/store.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 using namespace vo::obscore;
 namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kFits = std::string(VO_SHARED_DIR) + "/data/fits";
+using vo::testing::TempDir;
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        path = fs::temp_directory_path() / ("vo_ingest_test_" + std::to_string(::getpid()) + "_" +
-                                            std::to_string(reinterpret_cast<std::uintptr_t>(this)));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+const std::string kFits = std::string(VO_SHARED_DIR) + "/data/fits";
 
 IngestOptions options() {
     IngestOptions o;

@@ -21,30 +21,20 @@
 #include "obscore/store.hpp"
 #include "obscore/writer.hpp"
 #include "tests/unit/obscore/visibility_scenario.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 using namespace vo::obscore;
 namespace fs = std::filesystem;
 
 namespace {
 
+using vo::testing::TempDir;
+
 /// The cluster of scripts/postgres: its port is VO_PG_PORT (default 54329),
 /// as for the script itself, which makes the test databases.
 const std::string kHost =
     std::string("127.0.0.1:") +
     (std::getenv("VO_PG_PORT") && *std::getenv("VO_PG_PORT") ? std::getenv("VO_PG_PORT") : "54329");
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        path = fs::temp_directory_path() / ("vo_pg_store_test_" + std::to_string(::getpid()) + "_" +
-                                            std::to_string(reinterpret_cast<std::uintptr_t>(this)));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
 
 using Conn = std::unique_ptr<PGconn, decltype(&PQfinish)>;
 

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/temp_dir.hpp"
+
 namespace vo::testing {
 
 /// One card, padded (or cut) to 80 characters.
@@ -111,19 +113,4 @@ inline void write_gzip(const std::filesystem::path& path, const std::string& byt
 }
 
 /// A fresh temporary directory, removed with its content at destruction.
-struct TempDir {
-    std::filesystem::path path;
-    explicit TempDir(const std::string& tag) {
-        path = std::filesystem::temp_directory_path() / ("vo_" + tag + "_" + std::to_string(::getpid()) + "_" +
-                                                         std::to_string(reinterpret_cast<std::uintptr_t>(this)));
-        std::filesystem::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-};
-
 }  // namespace vo::testing

@@ -14,22 +14,13 @@
 #include "server/auth.hpp"
 #include "server/config.hpp"
 #include "server/users.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 using namespace vo::server;
 
 namespace {
 
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        path = std::filesystem::temp_directory_path() / ("auth_test_" + std::to_string(std::random_device{}()));
-        std::filesystem::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-};
+using vo::testing::TempDir;
 
 std::string basic(const std::string& user_password) {
     std::string out(sodium_base64_ENCODED_LEN(user_password.size(), sodium_base64_VARIANT_ORIGINAL), '\0');

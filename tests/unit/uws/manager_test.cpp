@@ -11,7 +11,7 @@
 #include <sstream>
 #include <thread>
 
-#include "tests/unit/uws/temp_dir.hpp"
+#include "tests/unit/temp_dir.hpp"
 #include "uws/manager.hpp"
 
 using namespace vo::uws;
@@ -20,7 +20,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-using vo::uws::test::TempDir;
+using vo::testing::TempDir;
 
 /// Executor: parameter SLEEP_MS (ms, checking the cancel flag), FAIL (message),
 /// TEXT (written to the result "result" as text/plain).

@@ -18,7 +18,7 @@
 #include <sstream>
 #include <thread>
 
-#include "tests/unit/uws/temp_dir.hpp"
+#include "tests/unit/temp_dir.hpp"
 #include "uws/manager.hpp"
 
 using namespace vo::uws;
@@ -27,7 +27,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-using vo::uws::test::TempDir;
+using vo::testing::TempDir;
 
 /// This run's database on the scripts/postgres cluster, dropped at exit;
 /// url() is "" when the cluster is not running.
