@@ -113,9 +113,15 @@ Authenticator::Authenticator(AuthConfig config, std::shared_ptr<UserStore> users
     : config_(std::move(config)), users_(std::move(users)) {
     if (sodium_init() < 0) throw UsersError("libsodium cannot be initialised");
     randombytes_buf(key_, sizeof key_);
-    unsigned char pw[24];
-    randombytes_buf(pw, sizeof pw);
-    dummy_hash_ = hash_password(std::string(reinterpret_cast<char*>(pw), sizeof pw));
+}
+
+const std::string& Authenticator::dummy_hash() {
+    std::call_once(dummy_once_, [this] {
+        unsigned char pw[24];
+        randombytes_buf(pw, sizeof pw);
+        dummy_hash_ = hash_password(std::string(reinterpret_cast<char*>(pw), sizeof pw));
+    });
+    return dummy_hash_;
 }
 
 std::string Authenticator::cache_key(const std::string& authorization) const {
@@ -233,7 +239,7 @@ AuthResult Authenticator::authenticate(const std::string& authorization, const s
         const std::string password = plain.substr(colon + 1);
         const UserRecord* u = dir->user(user);
         // an unknown user costs as much as a known one (no user enumeration by timing)
-        const bool ok = verify_password(u ? u->password_hash : dummy_hash_, password) && u;
+        const bool ok = verify_password(u ? u->password_hash : dummy_hash(), password) && u;
         sodium_memzero(plain.data(), plain.size());
         if (!ok) return fail(AuthFailure::Kind::invalid, "wrong user name or password", user);
         method = "basic";

@@ -125,8 +125,13 @@ private:
 
     AuthConfig config_;
     std::shared_ptr<UserStore> users_;
-    unsigned char key_[32];   ///< random per process: cache keys are keyed digests
-    std::string dummy_hash_;  ///< verified for unknown users, so they take as long as known ones
+    unsigned char key_[32];  ///< random per process: cache keys are keyed digests
+    /// The hash verified for unknown users, so that they take as long as known
+    /// ones; made on the first Basic login (argon2id holds 64 MiB while it
+    /// hashes: a server nobody logs in to with a password never pays it).
+    const std::string& dummy_hash();
+    std::once_flag dummy_once_;
+    std::string dummy_hash_;
     std::mutex mutex_;
     std::unordered_map<std::string, CacheEntry> cache_;
     struct Failures {

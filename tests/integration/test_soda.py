@@ -147,6 +147,31 @@ def test_muse_circle_band_cutout_matches_astropy(archive, tmp_path):
             assert cut[0].header[key] == orig[0].header[key], key
 
 
+def vm_hwm_mb(pid):
+    """The peak resident set (VmHWM) of process `pid`, in MB (2^20 bytes)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM in /proc/PID/status")
+
+
+def test_server_peak_memory_stays_under_64_mb(archive):
+    """Issue 4/14: a server's peak memory stays under 64 MB through start-up and
+    cutouts. Regression: the authenticator hashed a dummy password with
+    argon2id (64 MiB) at start-up, so every server peaked at 84 MB before its
+    first request, whether or not anyone logs in with a password."""
+    work = archive["work"]
+    proc, base = conftest.start_server(archive["config"], work, "memory.log")
+    try:
+        assert vm_hwm_mb(proc.pid) < 64
+        did = publisher_did(archive["tap"], "udf_mosaic_subcube")
+        r = get_cut(base, {"ID": did, "CIRCLE": "53.1752 -27.8078 0.0003", "BAND": "5.0e-7 5.01e-7"})
+        assert r.status_code == 200, r.text
+        assert vm_hwm_mb(proc.pid) < 64
+    finally:
+        conftest.stop_server(proc)
+
+
 def test_muse_post_lower_case_names(archive):
     did = publisher_did(archive["tap"], "udf_mosaic_subcube")
     r = requests.post(archive["base"] + "/soda/sync",
