@@ -158,6 +158,7 @@ std::uint64_t send_file(const FileResponse& f, ResponseChannel& channel, const s
             channel.reply(std::move(r));
             return 0;
         }
+        channel.disable_spool();  // the file is on disk already: wait for the client
         channel.start(status, f.content_type, std::move(headers), count);
         std::vector<char> buf(256 * 1024);
         std::uint64_t left = count;

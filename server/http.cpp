@@ -299,6 +299,10 @@ public:
         push(Item(StreamHeader{status, std::move(content_type), std::move(headers), content_length}), 0);
     }
     void write(std::string_view data) override;
+    void disable_spool() override {
+        std::lock_guard lk(mutex_);
+        spool_unusable_ = true;
+    }
     void finish() override { push(Item(LastChunk{}), 0); }
     bool cancelled() const override { return cancel_.load(); }
     const std::atomic<bool>& cancel_flag() const override { return cancel_; }

@@ -166,6 +166,7 @@ std::uint64_t run_soda_sync(const SodaRequest& request, const obscore::ProductLo
         return n;
     }
 
+    channel.disable_spool();  // the cutout is cheap to read again: wait for the client
     channel.start(200, cutout->content_type(), std::move(headers), size);
     std::uint64_t sent = 0;
     bool gone = false;
@@ -174,7 +175,7 @@ std::uint64_t run_soda_sync(const SodaRequest& request, const obscore::ProductLo
             gone = true;
             return false;
         }
-        // The engine hands over up to 4 MiB at a time; the channel copies what
+        // The engine hands over up to 1 MiB at a time; the channel copies what
         // it queues, so slices keep the server's memory bounded (queue limit
         // plus one slice) while reading and sending still overlap.
         try {
@@ -198,9 +199,9 @@ std::uint64_t run_soda_sync(const SodaRequest& request, const obscore::ProductLo
                       e.what());
     }
     if (!gone) channel.finish();
-    // The engine's large buffers (up to 24 MiB kept per HDU) were allocated
-    // in this worker's malloc arena; give them back so that every worker that
-    // once served a large cutout does not keep them resident.
+    // The channel's copies of the body were allocated in this worker's malloc
+    // arena; give them back so that every worker that once served a large
+    // cutout does not keep them resident.
     if (size >= kTrimAbove) ::malloc_trim(0);
     return sent;
 }

@@ -81,22 +81,22 @@ public:
     /// True if this is a META=true (headers only) response.
     bool is_meta() const;
 
-    /// Streams the output to `sink` in chunks of at most 4 MiB. `sink` returns
+    /// Streams the output to `sink` in chunks of at most 1 MiB. `sink` returns
     /// false to stop (client gone): write() then returns false at once without
     /// reading further. Returns true when all size_bytes() bytes were passed.
     ///
     /// FITS output: DATASUM must be in each header before its data, so each
-    /// HDU's selected data are read, checksummed, and the first 24 MiB of them
-    /// kept in memory; after the header, the kept part is sent from memory and
-    /// only the rest (if any) is read a second time. The box is read as
-    /// contiguous runs (a run is a row of the box; consecutive rows merge into
-    /// one run when the box spans full rows or planes). Uncompressed files are
-    /// read with pread(): runs of 64 kB or more straight into the output buffer;
-    /// shorter runs through a 1 MiB buffer filled by one read over the remaining
-    /// rows of the box in the current plane when rows are at most 16 kB apart,
-    /// else one read per run. Tile-compressed and gzip files are read through
-    /// CFITSIO (fits_read_pix, stored values, no scaling) and written as
-    /// uncompressed images. Memory: at most 24 MiB kept + 3 x 1 MiB buffers,
+    /// HDU's selected data are read twice: once to checksum them (through a
+    /// 1 MiB scratch buffer), then, after the header, into the output buffer.
+    /// The box is read as contiguous runs (a run is a row of the box;
+    /// consecutive rows merge into one run when the box spans full rows or
+    /// planes). Uncompressed files are read with pread(): runs of 64 kB or
+    /// more straight into the output buffer; shorter runs through a 1 MiB
+    /// buffer filled by one read over the remaining rows of the box in the
+    /// current plane when rows are at most 16 kB apart, else one read per run.
+    /// Tile-compressed and gzip files are read through CFITSIO (fits_read_pix,
+    /// stored values, no scaling) and written as uncompressed images. Memory:
+    /// 3 x 1 MiB buffers, kept per thread between cutouts (PooledBuffer),
     /// whatever the cube size (gzip input excepted: CFITSIO decompresses it in
     /// memory).
     ///

@@ -8,7 +8,6 @@
 #include <cstring>
 #include <functional>
 #include <memory>
-#include <optional>
 
 #include "soda/checksum.hpp"
 #include "soda/cutout_internal.hpp"
@@ -19,15 +18,15 @@ using namespace detail;
 
 namespace {
 
-constexpr std::size_t kChunk = 1u << 20;    // output buffer, sink chunk and checksum scratch size
-constexpr std::size_t kRetain = 24u << 20;  // data of one HDU kept from the checksum pass for sending
+static_assert(kSpanBuffer >= (1u << 20), "the output buffer and checksum scratch are pooled span buffers");
+constexpr std::size_t kChunk = 1u << 20;  // output buffer, sink chunk and checksum scratch size
 
 /// Output buffer in front of the sink: small pieces (headers, padding) are
 /// gathered into chunks of kChunk bytes; large ready-made blocks go to the sink
 /// directly.
 class Out {
 public:
-    explicit Out(const std::function<bool(const char*, std::size_t)>& sink) : sink_(sink), buf_(new char[kChunk]) {}
+    explicit Out(const std::function<bool(const char*, std::size_t)>& sink) : sink_(sink) {}
     /// Appends n bytes at p (copied into the buffer, flushed when full).
     /// False once the sink has refused a chunk.
     bool put(const char* p, std::size_t n) {
@@ -48,17 +47,6 @@ public:
             pos_ += k, n -= k;
         }
         return !stopped_;
-    }
-    /// Sends n bytes at p without copying them (after what is buffered), in
-    /// pieces of at most 4 * kChunk.
-    bool direct(const char* p, std::size_t n) {
-        if (!flush()) return false;
-        while (n > 0) {
-            const std::size_t k = std::min(n, 4 * kChunk);
-            if (!sink_(p, k)) return stop();
-            p += k, n -= k;
-        }
-        return true;
     }
     /// Free space at the end of the buffer (flushing first if less than
     /// `at_least` bytes are free); fill it, then commit().
@@ -89,7 +77,7 @@ private:
         return false;
     }
     const std::function<bool(const char*, std::size_t)>& sink_;
-    std::unique_ptr<char[]> buf_;
+    PooledBuffer buf_;
     std::size_t pos_ = 0;
     bool stopped_ = false;
 };
@@ -143,51 +131,33 @@ bool Cutout::write(const std::function<bool(const char* data, std::size_t n)>& s
         im.gzip || std::any_of(im.compressed.begin(), im.compressed.end(), [](bool c) { return c; });
     PixelSource src(im.path, use_cfitsio);
     Out out(sink);
-    // The first kRetain bytes of each HDU's data are kept from the checksum pass
-    // and sent from memory; only the rest is read a second time.
-    std::uint64_t retain_size = 0;
-    for (const auto& h : im.hdus)
-        if (h.cut) retain_size = std::max<std::uint64_t>(retain_size, std::min<std::uint64_t>(h.data_bytes, kRetain));
-    std::unique_ptr<char[]> retained(retain_size ? new char[retain_size] : nullptr);
-    std::unique_ptr<char[]> scratch;
+    PooledBuffer scratch;
     for (std::size_t i = 0; i < im.hdus.size(); ++i) {
         const CutHdu& h = im.hdus[i];
         std::uint32_t datasum = 0;
-        std::optional<BoxCursor> resume;
-        std::uint64_t kept = 0;
         if (h.cut) {
+            // First pass: the DATASUM of the box, through a scratch buffer that
+            // stays in cache. (Keeping the first 24 MiB of each HDU for sending
+            // cost more in fresh-page faults than the second read it saved.)
             src.select(h, im.data_start[i]);
             const std::size_t bpp = src.bytes_per_pixel();
             OnesComplementSum sum;
             BoxCursor cursor(h.naxes, im.axes);
-            // Retained part, summed piece by piece while the piece is in cache.
-            const std::uint64_t keep = std::min<std::uint64_t>(h.data_bytes, kRetain) / bpp * bpp;
-            while (kept < keep) {
-                const std::uint64_t n =
-                    cursor.fill(retained.get() + kept, std::min<std::uint64_t>(keep - kept, kChunk) / bpp, bpp, src) *
-                    bpp;
-                if (n == 0) break;
-                sum.add(retained.get() + kept, static_cast<std::size_t>(n));
-                kept += n;
-            }
-            resume = cursor;
-            if (kept < h.data_bytes) {
-                if (!scratch) scratch.reset(new char[kChunk]);
-                while (const std::uint64_t n = cursor.fill(scratch.get(), kChunk / bpp, bpp, src))
-                    sum.add(scratch.get(), static_cast<std::size_t>(n * bpp));
-            }
+            while (const std::uint64_t n = cursor.fill(scratch.get(), kChunk / bpp, bpp, src))
+                sum.add(scratch.get(), static_cast<std::size_t>(n * bpp));
             datasum = sum.value();
         }
         const std::string header = checksummed_header(im.headers[i], h.header_bytes, datasum);
         if (!out.put(header.data(), header.size())) return false;
         if (h.cut) {
-            if (!out.direct(retained.get(), static_cast<std::size_t>(kept))) return false;
+            // Second pass: the same box straight into the output buffer.
             const std::size_t bpp = src.bytes_per_pixel();
-            for (std::uint64_t sent = kept; sent < h.data_bytes;) {
+            BoxCursor cursor(h.naxes, im.axes);
+            for (std::uint64_t sent = 0; sent < h.data_bytes;) {
                 std::size_t room = 0;
                 char* p = out.room(bpp, room);
                 if (!p) return false;
-                const std::uint64_t n = resume->fill(p, room / bpp, bpp, src);
+                const std::uint64_t n = cursor.fill(p, room / bpp, bpp, src);
                 if (n == 0) throw SodaError(500, "Error", "", "internal error: cutout data shorter than planned");
                 out.commit(static_cast<std::size_t>(n * bpp));
                 sent += n * bpp;

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 namespace vo::soda::detail {
 
@@ -38,7 +39,25 @@ void to_big_endian(char* p, std::size_t nbytes, int size) {
 
 }  // namespace
 
-RawFile::RawFile(const std::string& path) : span_(new char[kSpanBuffer]) {
+namespace {
+/// The buffers PooledBuffer keeps for this thread.
+thread_local std::vector<std::unique_ptr<char[]>> t_pool;
+}  // namespace
+
+PooledBuffer::PooledBuffer() {
+    if (t_pool.empty()) {
+        p_.reset(new char[kSpanBuffer]);
+    } else {
+        p_ = std::move(t_pool.back());
+        t_pool.pop_back();
+    }
+}
+
+PooledBuffer::~PooledBuffer() {
+    if (t_pool.size() < kPooledBuffers) t_pool.push_back(std::move(p_));
+}
+
+RawFile::RawFile(const std::string& path) {
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0)
         throw SodaError(500, "Error", "", "cannot open the product file: " + std::string(std::strerror(errno)));
