@@ -78,6 +78,17 @@ std::string without_distortion_cards(const std::string& cards) {
 
 }  // namespace
 
+std::string wcs_cards(std::string_view cards) {
+    std::string out;
+    out.reserve(cards.size());
+    for (std::size_t p = 0; p + 80 <= cards.size(); p += 80) {
+        const std::string_view key = cards.substr(p, 8);
+        if (key == "COMMENT " || key == "HISTORY " || key == "        " || key == "HIERARCH") continue;
+        out.append(cards.substr(p, 80));
+    }
+    return out;
+}
+
 /// Owns the wcsprm array returned by wcspih() (copying with wcssub() is
 /// avoided: WCSLIB 7.12 reads out of bounds when it copies some distortion
 /// set-ups).
@@ -171,6 +182,8 @@ void load_from(std::unique_ptr<Wcs::Set>& owner, wcsprm*& chosen, std::string& e
         error = "invalid header: " + *defect;
         return;
     }
+    // only the cards WCSLIB can use (after the check, whose messages count all cards)
+    cards = wcs_cards(cards);
     const int ncards = static_cast<int>(cards.size() / 80);
     int nreject = 0, nwcs = 0;
     wcsprm* wcss = nullptr;
