@@ -2,14 +2,19 @@
 #include "obscore/ingest.hpp"
 #include "fits/text.hpp"
 
+#include <fitsio.h>
+
 #include <algorithm>
 #include <cctype>
+#include <condition_variable>
+#include <ctime>
 #include <filesystem>
+#include <mutex>
+#include <optional>
 #include <system_error>
+#include <thread>
 
 #include "obscore/fits_extract.hpp"
-
-#include <ctime>
 
 namespace vo::obscore {
 namespace {
@@ -60,6 +65,100 @@ void collect(const std::string& path, std::vector<std::string>& files, std::vect
     if (ec) missing.push_back({path, false, "", "cannot walk directory: " + ec.message()});
     std::sort(found.begin(), found.end());
     files.insert(files.end(), found.begin(), found.end());
+}
+
+/// One file's extraction as ingest() takes it: header-only dumps are skipped
+/// by name, and an exception (extract_product should throw none) becomes a
+/// skip reason.
+ExtractResult extract_file(const std::string& f, const IngestOptions& options) {
+    ExtractResult r;
+    const std::string lname = lower(f);
+    if (ends_with(lname, ".hdr") || ends_with(lname, ".header")) {
+        r.skip_reason = "header-only file (no pixel data): not a product";
+        return r;
+    }
+    try {
+        r = extract_product(f, options);
+    } catch (const std::exception& e) {
+        r = ExtractResult{};
+        r.skip_reason = std::string("extraction failed: ") + e.what();
+    } catch (...) {
+        r = ExtractResult{};
+        r.skip_reason = "extraction failed: unknown error";
+    }
+    return r;
+}
+
+/// Extracts `files` ahead of the loop that stores them (issue 14: reading
+/// headers and building WCS were most of ingest's time, on one core):
+/// `threads` threads take the next file in order, at most `window` files
+/// ahead of the consumer; take(i) returns file i's result, in order. With 0
+/// threads take() extracts in the caller's thread. The destructor stops and
+/// joins the threads (also when the run is aborted).
+class ExtractAhead {
+public:
+    ExtractAhead(const std::vector<std::string>& files, const IngestOptions& options, unsigned threads,
+                 std::size_t window)
+        : files_(files), options_(options), slots_(window) {
+        for (unsigned t = 0; t < threads; ++t) threads_.emplace_back([this] { run(); });
+    }
+    ~ExtractAhead() {
+        {
+            std::lock_guard lk(mutex_);
+            stop_ = true;
+        }
+        changed_.notify_all();
+        for (auto& t : threads_) t.join();
+    }
+    ExtractAhead(const ExtractAhead&) = delete;
+    ExtractAhead& operator=(const ExtractAhead&) = delete;
+
+    /// The result of files[i]; call with i = 0, 1, 2, ... in order.
+    ExtractResult take(std::size_t i) {
+        if (threads_.empty()) return extract_file(files_[i], options_);
+        std::unique_lock lk(mutex_);
+        auto& slot = slots_[i % slots_.size()];
+        changed_.wait(lk, [&] { return slot.has_value(); });
+        ExtractResult r = std::move(*slot);
+        slot.reset();
+        consumed_ = i + 1;
+        lk.unlock();
+        changed_.notify_all();
+        return r;
+    }
+
+private:
+    void run() {
+        std::unique_lock lk(mutex_);
+        for (;;) {
+            changed_.wait(lk, [&] { return stop_ || (next_ < files_.size() && next_ < consumed_ + slots_.size()); });
+            if (stop_) return;
+            const std::size_t i = next_++;
+            lk.unlock();
+            ExtractResult r = extract_file(files_[i], options_);
+            lk.lock();
+            slots_[i % slots_.size()] = std::move(r);
+            changed_.notify_all();
+        }
+    }
+
+    const std::vector<std::string>& files_;
+    const IngestOptions& options_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::vector<std::optional<ExtractResult>> slots_;  ///< file i in slot i % window until taken
+    std::size_t next_ = 0;                             ///< next file to extract
+    std::size_t consumed_ = 0;                         ///< files taken so far
+    bool stop_ = false;
+    std::vector<std::thread> threads_;
+};
+
+/// Extraction threads for ingest() (IngestOptions::extraction_threads): none
+/// when CFITSIO was built without its reentrant option or there is one file.
+unsigned extraction_threads(std::size_t files, const IngestOptions& options) {
+    if (files < 2 || !fits_is_reentrant()) return 0;
+    if (options.extraction_threads) return std::min(*options.extraction_threads, 16u);
+    return std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
 }
 
 }  // namespace
@@ -128,25 +227,12 @@ IngestSummary ingest(ArchiveWriter& store, const std::vector<std::string>& paths
     // a configured expression that cannot be computed stops the run before it starts
     check_extension_expressions(store.catalog(), options.extension_columns);
     int uncommitted = 0;
-    for (const auto& f : files) {
+    ExtractAhead ahead(files, options, extraction_threads(files.size(), options), 16);
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        const std::string& f = files[i];
         IngestEvent ev;
         ev.path = f;
-        const std::string lname = lower(f);
-        if (ends_with(lname, ".hdr") || ends_with(lname, ".header")) {
-            ev.reason = "header-only file (no pixel data): not a product";
-            report(std::move(ev));
-            continue;
-        }
-        ExtractResult r;
-        try {
-            r = extract_product(f, options);
-        } catch (const std::exception& e) {  // extract_product should not throw; be safe
-            r = ExtractResult{};
-            r.skip_reason = std::string("extraction failed: ") + e.what();
-        } catch (...) {
-            r = ExtractResult{};
-            r.skip_reason = "extraction failed: unknown error";
-        }
+        ExtractResult r = ahead.take(i);
         if (!r.ok()) {
             ev.reason = r.skip_reason;
             report(std::move(ev));

@@ -36,6 +36,11 @@ struct IngestOptions {
     /// A FITS keyword whose ISO 8601 value is the release date; when the
     /// header has it, it wins over proprietary_months ("" = none).
     std::string release_date_keyword;
+    /// Threads that read and extract the files ahead of the thread that
+    /// stores the rows (rows are stored in file order whatever the number):
+    /// unset = one per core, at most 4 (none when CFITSIO is not built
+    /// reentrant); 0 = extraction in the storing thread.
+    std::optional<unsigned> extraction_threads;
 
     /// Default of max_decompressed_bytes: 16 GiB.
     static constexpr std::int64_t kMaxDecompressedBytes = std::int64_t{16} << 30;

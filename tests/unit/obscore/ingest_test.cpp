@@ -179,3 +179,40 @@ TEST_CASE("a failed commit takes back the files of its transaction from the summ
         CHECK_THAT(std::string(e.what()), Catch::Contains("ingested 0") && Catch::Contains("invalid byte sequence"));
     }
 }
+
+TEST_CASE("extraction threads store the same rows, in the same order, as one thread", "[ingest]") {
+    // issue 14: files are extracted ahead of the storing thread; the result
+    // must not depend on the number of threads. The sample set is ingested
+    // twice over (68 files: more than the 16-file window) with 0 and 3
+    // extraction threads, and every column of every row is compared.
+    auto run = [](unsigned threads, const fs::path& dir) {
+        auto store = Store::open_for_write((dir / "store.sqlite").string());
+        IngestOptions o = options();
+        o.extraction_threads = threads;
+        const IngestSummary s = ingest(*store, {kFits, kFits}, o);
+        std::vector<std::string> events;
+        for (const auto& e : s.events)
+            events.push_back(e.path + (e.ingested ? " ingested " + e.obs_publisher_did : " skipped: " + e.reason));
+        sqlite3_stmt* st = nullptr;
+        REQUIRE(sqlite3_prepare_v2(store->db(), "SELECT * FROM ivoa_obscore ORDER BY obs_publisher_did", -1, &st,
+                                   nullptr) == SQLITE_OK);
+        std::vector<std::string> rows;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            std::string row;
+            for (int c = 0; c < sqlite3_column_count(st); ++c) {
+                const unsigned char* t = sqlite3_column_text(st, c);
+                row += (t ? reinterpret_cast<const char*>(t) : "NULL") + std::string("|");
+            }
+            rows.push_back(row);
+        }
+        sqlite3_finalize(st);
+        return std::make_pair(events, rows);
+    };
+    TempDir one, many;
+    const auto [events1, rows1] = run(0, one.path);
+    const auto [events3, rows3] = run(3, many.path);
+    CHECK(events1.size() == 68);
+    CHECK(rows1.size() == 29);
+    CHECK(events3 == events1);
+    CHECK(rows3 == rows1);
+}
