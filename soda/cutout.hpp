@@ -87,7 +87,8 @@ public:
     ///
     /// FITS output: DATASUM must be in each header before its data, so each
     /// HDU's selected data are read twice: once to checksum them (through a
-    /// 1 MiB scratch buffer), then, after the header, into the output buffer.
+    /// 1 MiB scratch buffer), then, after the header, into the output buffer
+    /// (data that fit in the scratch buffer are sent from it, read once).
     /// The box is read as contiguous runs (a run is a row of the box;
     /// consecutive rows merge into one run when the box spans full rows or
     /// planes). Uncompressed files are read with pread(): runs of 64 kB or

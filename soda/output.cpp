@@ -135,21 +135,31 @@ bool Cutout::write(const std::function<bool(const char* data, std::size_t n)>& s
     for (std::size_t i = 0; i < im.hdus.size(); ++i) {
         const CutHdu& h = im.hdus[i];
         std::uint32_t datasum = 0;
+        bool kept = false;  // all of the HDU's data are in `scratch` from the first pass
         if (h.cut) {
             // First pass: the DATASUM of the box, through a scratch buffer that
-            // stays in cache. (Keeping the first 24 MiB of each HDU for sending
-            // cost more in fresh-page faults than the second read it saved.)
+            // stays in cache. Data that fit in it (small cutouts) are sent from
+            // it; larger ones are read again. (Keeping the first 24 MiB of each
+            // HDU in a fresh buffer cost more in page faults than the second
+            // read it saved.)
             src.select(h, im.data_start[i]);
             const std::size_t bpp = src.bytes_per_pixel();
             OnesComplementSum sum;
             BoxCursor cursor(h.naxes, im.axes);
-            while (const std::uint64_t n = cursor.fill(scratch.get(), kChunk / bpp, bpp, src))
+            for (bool first = true;; first = false) {
+                const std::uint64_t n = cursor.fill(scratch.get(), kChunk / bpp, bpp, src);
+                if (n == 0) break;
                 sum.add(scratch.get(), static_cast<std::size_t>(n * bpp));
+                if (first && n * bpp == h.data_bytes) kept = true;
+            }
             datasum = sum.value();
         }
         const std::string header = checksummed_header(im.headers[i], h.header_bytes, datasum);
         if (!out.put(header.data(), header.size())) return false;
-        if (h.cut) {
+        if (kept) {
+            if (!out.put(scratch.get(), static_cast<std::size_t>(h.data_bytes))) return false;
+            if (!out.zeros(pad_block(h.data_bytes) - h.data_bytes)) return false;
+        } else if (h.cut) {
             // Second pass: the same box straight into the output buffer.
             const std::size_t bpp = src.bytes_per_pixel();
             BoxCursor cursor(h.naxes, im.axes);
