@@ -505,6 +505,18 @@ TEST_CASE("spatial index: the exact tests read the binary footprint and give the
         total += a.size();
     }
     CHECK(total > 200);
+    // user aliases (the SQL names ranges t1, t2, ...: no clash with the
+    // footprint subquery's own alias)
+    for (const char* alias : {"f", "s", "c", "voserver_fp"}) {
+        CAPTURE(alias);
+        const std::string adql = std::string("SELECT ") + alias + ".obs_id FROM ivoa.obscore AS " + alias +
+                                 " WHERE INTERSECTS(" + alias + ".s_region, CIRCLE(0, 0, 2)) = 1";
+        auto fast = vo::adql::translate_sqlite(adql, store->catalog());
+        CHECK(fast.sql.find("adql_intersects_fp(") != std::string::npos);
+        auto a = run(store->db(), fast.sql);
+        CHECK(a == run(store->db(), vo::adql::translate_sqlite(adql, plain).sql));
+        CHECK(a.size() > 5);
+    }
 }
 
 TEST_CASE("binary footprints: the same answers as the text on random polygons and shapes", "[spatial_index]") {
