@@ -59,12 +59,6 @@ std::unique_ptr<Store> Store::open_read_only(const std::string& path) {
         }
         sqlite3_finalize(s);
     }
-    // Pages read through a memory map: the random reads of index look-ups
-    // (cells, footprints, candidate rows of a large store) without a system
-    // call and copy per page (issue 14). SQLite caps the size at its compiled
-    // SQLITE_MAX_MMAP_SIZE (2 GB on Debian) and reads the rest as before.
-    if (sqlite3_exec(db, "PRAGMA mmap_size=17179869184", nullptr, nullptr, nullptr) != SQLITE_OK)
-        fail(db, path, "cannot set mmap_size");
     if (sqlite3_exec(db, "PRAGMA query_only=1", nullptr, nullptr, nullptr) != SQLITE_OK)
         fail(db, path, "cannot make the connection query-only");
     if (register_sql_functions(db) != SQLITE_OK) fail(db, path, "cannot register the ADQL SQL functions");
