@@ -61,7 +61,7 @@ inline constexpr int kIndexPoint = 0;   ///< (s_ra, s_dec)
 inline constexpr int kIndexRegion = 1;  ///< s_region
 /// Covering parameters of footprints (stored) and searched shapes (lookups).
 inline constexpr int kRegionCells = 8;
-inline constexpr int kQueryCells = 12;
+inline constexpr int kQueryCells = 32;
 inline constexpr int kMaxLevel = 24;  ///< about 0.5 arcsec cells; finer gains nothing for footprints
 
 /// One entry of the cell table.
