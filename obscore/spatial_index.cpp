@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -369,21 +370,28 @@ void rebuild_spatial_index(sqlite3* db, unsigned threads) {
             rows.push_back({sqlite3_column_int64(read.s, 0), column_double(read.s, 1), column_double(read.s, 2),
                             std::string(column_text(read.s, 3))});
         std::vector<Slice> slices(std::min<std::size_t>(threads, std::max<std::size_t>(rows.size(), 1)));
+        std::vector<std::exception_ptr> failures(slices.size());
         auto work = [&](std::size_t k) {
-            Slice& out = slices[k];
-            std::vector<IndexCell> row_cells;
-            std::string fp;
-            const std::size_t lo = rows.size() * k / slices.size(), hi = rows.size() * (k + 1) / slices.size();
-            for (std::size_t i = lo; i < hi; ++i) {
-                row_index_entries(rows[i].ra, rows[i].dec, rows[i].region, row_cells, fp);
-                for (const IndexCell& c : row_cells) out.cells[c.kind].push_back({c.cell, rows[i].rowid});
-                if (!fp.empty()) out.footprints.emplace_back(rows[i].rowid, std::move(fp));
+            try {  // (an exception leaving a thread would end the process)
+                Slice& out = slices[k];
+                std::vector<IndexCell> row_cells;
+                std::string fp;
+                const std::size_t lo = rows.size() * k / slices.size(), hi = rows.size() * (k + 1) / slices.size();
+                for (std::size_t i = lo; i < hi; ++i) {
+                    row_index_entries(rows[i].ra, rows[i].dec, rows[i].region, row_cells, fp);
+                    for (const IndexCell& c : row_cells) out.cells[c.kind].push_back({c.cell, rows[i].rowid});
+                    if (!fp.empty()) out.footprints.emplace_back(rows[i].rowid, std::move(fp));
+                }
+            } catch (...) {
+                failures[k] = std::current_exception();
             }
         };
         std::vector<std::thread> pool;
         for (std::size_t k = 1; k < slices.size(); ++k) pool.emplace_back(work, k);
         work(0);
         for (auto& t : pool) t.join();
+        for (const auto& f : failures)
+            if (f) std::rethrow_exception(f);
         for (Slice& sl : slices) {
             for (int kind : {0, 1}) cells[kind].insert(cells[kind].end(), sl.cells[kind].begin(), sl.cells[kind].end());
             for (auto& [rowid, fp] : sl.footprints) {  // rowid order: appends to the table's b-tree
