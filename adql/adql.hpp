@@ -59,7 +59,11 @@ struct ColumnInfo {
 ///    indexes the point, kind 1 the footprint; `row_id` is the SQLite rowid
 ///    of the indexed table. `cover_function` is the table-valued SQL function
 ///    that turns a constant geometry (DALI text) and a kind into the cell-id
-///    ranges (lo, hi) to look up.
+///    ranges (lo, hi) to look up. `footprint_table` (physical name; empty
+///    when the store has none) holds (row_id, fp): the footprint's binary
+///    form, which the exact tests CONTAINS/INTERSECTS of the region column
+///    read instead of parsing its text (adql_contains_fp,
+///    adql_intersects_fp; issue 14).
 ///  - PostgreSQL (issue 11 item 2, obscore/pg_store.hpp): pgSphere columns
 ///    of the table with GiST indexes, `point_column` (spoint of ra, dec) and
 ///    `region_column` (scircle enclosing region) (physical names).
@@ -68,6 +72,7 @@ struct SpatialIndexInfo {
     std::string cover_function;
     std::string ra, dec;
     std::string region;
+    std::string footprint_table;
     std::string point_column;
     std::string region_column;
 };

@@ -6,6 +6,7 @@
 #include <s2/s2cell_union.h>
 #include <s2/s2latlng.h>
 #include <s2/s2point_region.h>
+#include <s2/s2polygon.h>
 #include <s2/s2region.h>
 #include <s2/s2region_coverer.h>
 #include <sqlite3.h>
@@ -13,8 +14,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <set>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -222,69 +225,196 @@ bool table_exists(sqlite3* db, const char* name) {
     return s.step();
 }
 
+/// The covering of a footprint: a polygon's bounding cap (see the header).
+void cover_footprint(const S2Region& region, std::vector<IndexCell>& cells) {
+    thread_local S2RegionCoverer coverer(cover_options(kRegionCells));
+    S2CellUnion cover;
+    if (auto* polygon = dynamic_cast<const S2Polygon*>(&region))
+        cover = coverer.GetCovering(polygon->GetCapBound());
+    else
+        cover = coverer.GetCovering(region);
+    for (S2CellId id : cover) cells.push_back({kIndexRegion, as_sql(id)});
+}
+
+std::optional<double> column_double(sqlite3_stmt* s, int i) {
+    if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
+    return sqlite3_column_double(s, i);
+}
+std::string_view column_text(sqlite3_stmt* s, int i) {
+    const char* t = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
+    return t ? std::string_view(t, static_cast<std::size_t>(sqlite3_column_bytes(s, i))) : std::string_view();
+}
+
 }  // namespace
 
+void row_index_entries(std::optional<double> s_ra, std::optional<double> s_dec, std::string_view s_region,
+                       std::vector<IndexCell>& cells, std::string& footprint) {
+    cells.clear();
+    footprint.clear();
+    if (s_ra && s_dec && std::isfinite(*s_ra) && std::isfinite(*s_dec) && *s_dec >= -90.0 && *s_dec <= 90.0)
+        cells.push_back({kIndexPoint, as_sql(S2CellId(S2LatLng::FromDegrees(*s_dec, *s_ra).Normalized()))});
+    if (!s_region.empty()) {
+        std::string error;
+        if (std::optional<IndexedFootprint> f = index_footprint(s_region, error)) {
+            cover_footprint(*f->region, cells);
+            footprint = std::move(f->blob);
+        }
+    }
+}
+
 void create_spatial_index_schema(sqlite3* db) {
-    bool existed = table_exists(db, kSpatialIndexTable);
+    const bool existed = table_exists(db, kSpatialIndexTable) && table_exists(db, kFootprintTable);
     exec(db, std::string("CREATE TABLE IF NOT EXISTS ") + kSpatialIndexTable +
                  " (kind INTEGER NOT NULL, cell INTEGER NOT NULL, row_id INTEGER NOT NULL, "
                  "PRIMARY KEY (kind, cell, row_id)) WITHOUT ROWID");
+    exec(db, std::string("CREATE TABLE IF NOT EXISTS ") + kFootprintTable +
+                 " (row_id INTEGER PRIMARY KEY, fp BLOB NOT NULL)");
+    if (!existed) {
+        rebuild_spatial_index(db);  // makes the row_id index too
+        return;
+    }
     exec(db, std::string("CREATE INDEX IF NOT EXISTS ") + kSpatialIndexTable + "_row ON " + kSpatialIndexTable +
                  " (row_id)");
-    if (!existed) rebuild_spatial_index(db);
+}
+
+struct SpatialIndexWriter::Statements {
+    Stmt find, del_cells, del_fp, ins_cell, ins_fp;
+    explicit Statements(sqlite3* db)
+        : find(db, "SELECT rowid FROM ivoa_obscore WHERE obs_publisher_did = ?1"),
+          del_cells(db, "DELETE FROM ivoa_obscore_s2 WHERE row_id = ?1"),
+          del_fp(db, "DELETE FROM ivoa_obscore_fp WHERE row_id = ?1"),
+          ins_cell(db, "INSERT OR IGNORE INTO ivoa_obscore_s2 (kind, cell, row_id) VALUES (?1, ?2, ?3)"),
+          ins_fp(db, "INSERT OR REPLACE INTO ivoa_obscore_fp (row_id, fp) VALUES (?1, ?2)") {}
+};
+
+SpatialIndexWriter::SpatialIndexWriter(sqlite3* db) : db_(db), s_(new Statements(db)) {}
+SpatialIndexWriter::~SpatialIndexWriter() { delete s_; }
+
+void SpatialIndexWriter::index_row(std::int64_t rowid, std::optional<double> s_ra, std::optional<double> s_dec,
+                                   std::string_view s_region) {
+    row_index_entries(s_ra, s_dec, s_region, cells_, footprint_);
+    auto run = [](Stmt& st) {
+        st.step();
+        sqlite3_reset(st.s);
+        sqlite3_clear_bindings(st.s);
+    };
+    sqlite3_bind_int64(s_->del_cells.s, 1, rowid);
+    run(s_->del_cells);
+    for (const IndexCell& c : cells_) {
+        sqlite3_bind_int(s_->ins_cell.s, 1, c.kind);
+        sqlite3_bind_int64(s_->ins_cell.s, 2, c.cell);
+        sqlite3_bind_int64(s_->ins_cell.s, 3, rowid);
+        run(s_->ins_cell);
+    }
+    if (footprint_.empty()) {
+        sqlite3_bind_int64(s_->del_fp.s, 1, rowid);
+        run(s_->del_fp);
+    } else {
+        sqlite3_bind_int64(s_->ins_fp.s, 1, rowid);
+        sqlite3_bind_blob(s_->ins_fp.s, 2, footprint_.data(), static_cast<int>(footprint_.size()), SQLITE_STATIC);
+        run(s_->ins_fp);
+    }
+}
+
+void SpatialIndexWriter::index_product(std::string_view obs_publisher_did, std::optional<double> s_ra,
+                                       std::optional<double> s_dec, std::string_view s_region) {
+    Stmt& find = s_->find;
+    sqlite3_bind_text(find.s, 1, obs_publisher_did.data(), static_cast<int>(obs_publisher_did.size()), SQLITE_STATIC);
+    const bool found = find.step();
+    const std::int64_t rowid = found ? sqlite3_column_int64(find.s, 0) : 0;
+    sqlite3_reset(find.s);
+    sqlite3_clear_bindings(find.s);
+    if (found) index_row(rowid, s_ra, s_dec, s_region);
 }
 
 void index_row(sqlite3* db, std::int64_t rowid, std::optional<double> s_ra, std::optional<double> s_dec,
                std::string_view s_region) {
-    {
-        Stmt del(db, "DELETE FROM ivoa_obscore_s2 WHERE row_id = ?1");
-        sqlite3_bind_int64(del.s, 1, rowid);
-        del.step();
-    }
-    std::vector<std::pair<int, std::int64_t>> cells;
-    if (s_ra && s_dec && std::isfinite(*s_ra) && std::isfinite(*s_dec) && *s_dec >= -90.0 && *s_dec <= 90.0)
-        cells.emplace_back(kIndexPoint, as_sql(S2CellId(S2LatLng::FromDegrees(*s_dec, *s_ra).Normalized())));
-    if (!s_region.empty()) {
-        std::string error;
-        if (std::unique_ptr<S2Region> region = geometry_region(s_region, error)) {
-            S2RegionCoverer coverer(cover_options(kRegionCells));
-            for (S2CellId id : coverer.GetCovering(*region)) cells.emplace_back(kIndexRegion, as_sql(id));
-        }
-    }
-    if (cells.empty()) return;
-    Stmt ins(db, "INSERT OR IGNORE INTO ivoa_obscore_s2 (kind, cell, row_id) VALUES (?1, ?2, ?3)");
-    for (auto& [kind, cell] : cells) {
-        sqlite3_bind_int(ins.s, 1, kind);
-        sqlite3_bind_int64(ins.s, 2, cell);
-        sqlite3_bind_int64(ins.s, 3, rowid);
-        ins.step();
-        sqlite3_reset(ins.s);
-    }
+    SpatialIndexWriter(db).index_row(rowid, s_ra, s_dec, s_region);
 }
 
 void index_product(sqlite3* db, const std::string& obs_publisher_did, std::optional<double> s_ra,
                    std::optional<double> s_dec, std::string_view s_region) {
-    std::int64_t rowid;
-    {
-        Stmt s(db, "SELECT rowid FROM ivoa_obscore WHERE obs_publisher_did = ?1");
-        sqlite3_bind_text(s.s, 1, obs_publisher_did.data(), static_cast<int>(obs_publisher_did.size()), SQLITE_STATIC);
-        if (!s.step()) return;
-        rowid = sqlite3_column_int64(s.s, 0);
-    }
-    index_row(db, rowid, s_ra, s_dec, s_region);
+    SpatialIndexWriter(db).index_product(obs_publisher_did, s_ra, s_dec, s_region);
 }
 
-void rebuild_spatial_index(sqlite3* db) {
-    exec(db, "DELETE FROM ivoa_obscore_s2");
-    Stmt s(db, "SELECT rowid, s_ra, s_dec, s_region FROM ivoa_obscore");
-    while (s.step()) {
-        auto opt = [&](int i) -> std::optional<double> {
-            if (sqlite3_column_type(s.s, i) == SQLITE_NULL) return std::nullopt;
-            return sqlite3_column_double(s.s, i);
+void rebuild_spatial_index(sqlite3* db, unsigned threads) {
+    if (threads == 0) threads = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+    exec(db, std::string("DROP INDEX IF EXISTS ") + kSpatialIndexTable + "_row");
+    exec(db, std::string("DELETE FROM ") + kSpatialIndexTable);
+    exec(db, std::string("DELETE FROM ") + kFootprintTable);
+    (void)S2CellId(S2Point(1, 0, 0));  // S2's lookup tables made before the threads start
+
+    struct Row {
+        std::int64_t rowid;
+        std::optional<double> ra, dec;
+        std::string region;
+    };
+    struct Entry {
+        std::int64_t cell, row;
+        bool operator<(const Entry& o) const { return cell != o.cell ? cell < o.cell : row < o.row; }
+    };
+    // what one thread computes from a slice of a chunk; slices are in rowid order
+    struct Slice {
+        std::vector<Entry> cells[2];  // by kind
+        std::vector<std::pair<std::int64_t, std::string>> footprints;
+    };
+    std::vector<Entry> cells[2];
+    Stmt read(db, "SELECT rowid, s_ra, s_dec, s_region FROM ivoa_obscore ORDER BY rowid");
+    Stmt ins_fp(db, "INSERT INTO ivoa_obscore_fp (row_id, fp) VALUES (?1, ?2)");
+    constexpr std::size_t kChunk = 1 << 15;
+    std::vector<Row> rows;
+    bool more = true;
+    while (more) {
+        rows.clear();
+        while (rows.size() < kChunk && (more = read.step()))
+            rows.push_back({sqlite3_column_int64(read.s, 0), column_double(read.s, 1), column_double(read.s, 2),
+                            std::string(column_text(read.s, 3))});
+        std::vector<Slice> slices(std::min<std::size_t>(threads, std::max<std::size_t>(rows.size(), 1)));
+        std::vector<std::exception_ptr> failures(slices.size());
+        auto work = [&](std::size_t k) {
+            try {  // (an exception leaving a thread would end the process)
+                Slice& out = slices[k];
+                std::vector<IndexCell> row_cells;
+                std::string fp;
+                const std::size_t lo = rows.size() * k / slices.size(), hi = rows.size() * (k + 1) / slices.size();
+                for (std::size_t i = lo; i < hi; ++i) {
+                    row_index_entries(rows[i].ra, rows[i].dec, rows[i].region, row_cells, fp);
+                    for (const IndexCell& c : row_cells) out.cells[c.kind].push_back({c.cell, rows[i].rowid});
+                    if (!fp.empty()) out.footprints.emplace_back(rows[i].rowid, std::move(fp));
+                }
+            } catch (...) {
+                failures[k] = std::current_exception();
+            }
         };
-        const char* region = reinterpret_cast<const char*>(sqlite3_column_text(s.s, 3));
-        index_row(db, sqlite3_column_int64(s.s, 0), opt(1), opt(2), region ? region : "");
+        std::vector<std::thread> pool;
+        for (std::size_t k = 1; k < slices.size(); ++k) pool.emplace_back(work, k);
+        work(0);
+        for (auto& t : pool) t.join();
+        for (const auto& f : failures)
+            if (f) std::rethrow_exception(f);
+        for (Slice& sl : slices) {
+            for (int kind : {0, 1}) cells[kind].insert(cells[kind].end(), sl.cells[kind].begin(), sl.cells[kind].end());
+            for (auto& [rowid, fp] : sl.footprints) {  // rowid order: appends to the table's b-tree
+                sqlite3_bind_int64(ins_fp.s, 1, rowid);
+                sqlite3_bind_blob(ins_fp.s, 2, fp.data(), static_cast<int>(fp.size()), SQLITE_STATIC);
+                ins_fp.step();
+                sqlite3_reset(ins_fp.s);
+            }
+        }
     }
+    Stmt ins(db, "INSERT OR IGNORE INTO ivoa_obscore_s2 (kind, cell, row_id) VALUES (?1, ?2, ?3)");
+    for (int kind : {0, 1}) {  // key order: every insert appends
+        std::sort(cells[kind].begin(), cells[kind].end());
+        for (const Entry& e : cells[kind]) {
+            sqlite3_bind_int(ins.s, 1, kind);
+            sqlite3_bind_int64(ins.s, 2, e.cell);
+            sqlite3_bind_int64(ins.s, 3, e.row);
+            ins.step();
+            sqlite3_reset(ins.s);
+        }
+        std::vector<Entry>().swap(cells[kind]);
+    }
+    exec(db, std::string("CREATE INDEX ") + kSpatialIndexTable + "_row ON " + kSpatialIndexTable + " (row_id)");
 }
 
 std::optional<adql::SpatialIndexInfo> spatial_index_info(sqlite3* db) {
@@ -295,6 +425,7 @@ std::optional<adql::SpatialIndexInfo> spatial_index_info(sqlite3* db) {
     info.ra = "s_ra";
     info.dec = "s_dec";
     info.region = "s_region";
+    if (table_exists(db, kFootprintTable)) info.footprint_table = kFootprintTable;
     return info;
 }
 

@@ -26,6 +26,9 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
+#include <limits>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -55,8 +58,12 @@ struct Geom {
 
 S2Point to_point(double ra, double dec) { return S2LatLng::FromDegrees(dec, ra).Normalized().ToPoint(); }
 
-/// Builds a polygon from vertices in degrees; error text on failure.
-std::unique_ptr<S2Polygon> make_polygon(const std::vector<double>& v, std::string& error) {
+/// Builds a polygon from vertices in degrees; error text on failure. When
+/// `points` is given, it receives the vertices as the loop was built from
+/// them (unit vectors, consecutive duplicates dropped, before Normalize), the
+/// content of a binary footprint (encode_footprint).
+std::unique_ptr<S2Polygon> make_polygon(const std::vector<double>& v, std::string& error,
+                                        std::vector<S2Point>* points = nullptr) {
     std::vector<S2Point> pts;
     for (std::size_t i = 0; i + 1 < v.size(); i += 2) {
         if (!valid_latitude(v[i + 1]) || !std::isfinite(v[i])) {
@@ -79,8 +86,69 @@ std::unique_ptr<S2Polygon> make_polygon(const std::vector<double>& v, std::strin
         error = "invalid polygon (" + err.text() + ")";
         return nullptr;
     }
+    if (points) *points = std::move(pts);
     loop->Normalize();  // the smaller of the two regions
     return std::make_unique<S2Polygon>(std::move(loop), S2Debug::DISABLE);
+}
+
+// ------------------------------------------------------------ binary footprints
+
+static_assert(std::endian::native == std::endian::little, "binary footprints are stored little-endian");
+static_assert(sizeof(double) == 8 && std::numeric_limits<double>::is_iec559);
+
+constexpr unsigned char kFootprintFormat = 1;
+constexpr std::size_t kFootprintHeader = 1 + 8;  // format, hash of the text
+
+/// FNV-1a, 64 bits: ties a binary footprint to the exact text it was made from.
+std::uint64_t text_hash(std::string_view text) {
+    std::uint64_t h = 14695981039346656037ull;
+    for (unsigned char c : text) {
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+std::string encode_footprint(std::string_view text, const std::vector<S2Point>& pts) {
+    std::string out(kFootprintHeader + 24 * pts.size(), '\0');
+    out[0] = static_cast<char>(kFootprintFormat);
+    const std::uint64_t h = text_hash(text);
+    std::memcpy(out.data() + 1, &h, 8);
+    char* at = out.data() + kFootprintHeader;
+    for (const S2Point& p : pts) {
+        const double xyz[3] = {p.x(), p.y(), p.z()};
+        std::memcpy(at, xyz, 24);
+        at += 24;
+    }
+    return out;
+}
+
+/// The polygon of a binary footprint made from exactly `text`; nullptr when
+/// the blob is malformed or was made from another text (the caller then
+/// parses the text).
+std::unique_ptr<Geom> decode_footprint(const void* blob, std::size_t size, std::string_view text) {
+    const auto* b = static_cast<const unsigned char*>(blob);
+    if (!b || size < kFootprintHeader + 3 * 24 || (size - kFootprintHeader) % 24 != 0 || b[0] != kFootprintFormat)
+        return nullptr;
+    std::uint64_t h;
+    std::memcpy(&h, b + 1, 8);
+    if (h != text_hash(text)) return nullptr;
+    const std::size_t n = (size - kFootprintHeader) / 24;
+    std::vector<S2Point> pts(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        double xyz[3];
+        std::memcpy(xyz, b + kFootprintHeader + 24 * i, 24);
+        if (!std::isfinite(xyz[0]) || !std::isfinite(xyz[1]) || !std::isfinite(xyz[2])) return nullptr;
+        pts[i] = S2Point(xyz[0], xyz[1], xyz[2]);
+        if (std::abs(pts[i].Norm2() - 1) > 1e-12) return nullptr;
+    }
+    // the loop of make_polygon, which validated it when the footprint was made
+    auto loop = std::make_unique<S2Loop>(pts, S2Debug::DISABLE);
+    loop->Normalize();
+    auto g = std::make_unique<Geom>();
+    g->type = Geom::Type::Polygon;
+    g->polygon = std::make_unique<S2Polygon>(std::move(loop), S2Debug::DISABLE);
+    return g;
 }
 
 /// Parses a geometry value (obscore/geometry_text.hpp) and builds its S2
@@ -121,7 +189,10 @@ std::unique_ptr<Geom> parse_geom(std::string_view text, std::string& error) {
 /// Returns nullptr when the argument is NULL (no error) or invalid (error set).
 class GeomArg {
 public:
-    GeomArg(sqlite3_context* ctx, sqlite3_value** argv, int i) : ctx_(ctx), i_(i) {
+    /// `footprint`: the binary footprint of the row whose s_region argument
+    /// `i` is (the fp column of the footprint table), or nullptr; used when it
+    /// was made from exactly this text, else the text is parsed.
+    GeomArg(sqlite3_context* ctx, sqlite3_value** argv, int i, sqlite3_value* footprint = nullptr) : ctx_(ctx), i_(i) {
         if (is_null(argv[i])) return;
         if (auto* cached = static_cast<Geom*>(sqlite3_get_auxdata(ctx, i))) {
             g_ = cached;
@@ -129,6 +200,14 @@ public:
         }
         const char* t = reinterpret_cast<const char*>(sqlite3_value_text(argv[i]));
         std::string_view text(t ? t : "", static_cast<std::size_t>(sqlite3_value_bytes(argv[i])));
+        if (footprint && sqlite3_value_type(footprint) == SQLITE_BLOB) {
+            from_footprint_ = decode_footprint(sqlite3_value_blob(footprint),
+                                               static_cast<std::size_t>(sqlite3_value_bytes(footprint)), text);
+            if (from_footprint_) {
+                g_ = from_footprint_.get();
+                return;
+            }
+        }
         owned_ = parse_geom(text, error_);
         g_ = owned_.get();
     }
@@ -147,6 +226,7 @@ private:
     int i_;
     const Geom* g_ = nullptr;
     std::unique_ptr<Geom> owned_;
+    std::unique_ptr<Geom> from_footprint_;  // a row's value: never cached
     std::string error_;
 };
 
@@ -407,15 +487,20 @@ void f_geometry(sqlite3_context* ctx, int, sqlite3_value** argv) {
 
 // ---- geometry functions
 
+/// Calls f with the geometries of arguments `first` and `first + 1` (n = 2)
+/// or `first` alone (n = 1); NULL for a NULL argument, the error named by
+/// argument number (1-based from `first`). `footprint`/`region`: the binary
+/// footprint of argument `first + region` (adql_*_fp, see register_sql_functions).
 template <typename F>
-void with_geoms(sqlite3_context* ctx, sqlite3_value** argv, int n, const char* fn, F f) {
-    GeomArg a(ctx, argv, 0);
+void with_geoms(sqlite3_context* ctx, sqlite3_value** argv, int n, const char* fn, F f, int first = 0,
+                sqlite3_value* footprint = nullptr, int region = -1) {
+    GeomArg a(ctx, argv, first, region == 0 ? footprint : nullptr);
     if (a.failed()) return sqlite3_result_error(ctx, (std::string(fn) + ": argument 1: " + a.error()).c_str(), -1);
     if (n == 1) {
         if (!a.get()) return sqlite3_result_null(ctx);
         return f(*a.get(), *a.get());
     }
-    GeomArg b(ctx, argv, 1);
+    GeomArg b(ctx, argv, first + 1, region == 1 ? footprint : nullptr);
     if (b.failed()) return sqlite3_result_error(ctx, (std::string(fn) + ": argument 2: " + b.error()).c_str(), -1);
     if (!a.get() || !b.get()) return sqlite3_result_null(ctx);
     f(*a.get(), *b.get());
@@ -427,6 +512,22 @@ void f_contains(sqlite3_context* ctx, int, sqlite3_value** argv) {
 void f_intersects(sqlite3_context* ctx, int, sqlite3_value** argv) {
     with_geoms(ctx, argv, 2, "INTERSECTS",
                [&](const Geom& a, const Geom& b) { sqlite3_result_int(ctx, intersects(a, b)); });
+}
+/// adql_contains_fp(fp, a, b, k) / adql_intersects_fp(fp, a, b, k): CONTAINS(a,
+/// b) / INTERSECTS(a, b) where argument k (0: a, 1: b) is the s_region of a
+/// row and fp that row's binary footprint (NULL when it has none): the same
+/// result and errors as adql_contains/adql_intersects, without parsing the
+/// text when fp was made from it.
+int fp_region(sqlite3_value** argv) { return sqlite3_value_int(argv[3]) == 1 ? 1 : 0; }
+void f_contains_fp(sqlite3_context* ctx, int, sqlite3_value** argv) {
+    with_geoms(
+        ctx, argv, 2, "CONTAINS", [&](const Geom& a, const Geom& b) { sqlite3_result_int(ctx, contains(a, b)); }, 1,
+        argv[0], fp_region(argv));
+}
+void f_intersects_fp(sqlite3_context* ctx, int, sqlite3_value** argv) {
+    with_geoms(
+        ctx, argv, 2, "INTERSECTS", [&](const Geom& a, const Geom& b) { sqlite3_result_int(ctx, intersects(a, b)); }, 1,
+        argv[0], fp_region(argv));
 }
 /// CONTAINS(POINT(ra, dec), geometry) with numeric coordinates.
 void f_contains_point(sqlite3_context* ctx, int, sqlite3_value** argv) {
@@ -512,6 +613,28 @@ std::unique_ptr<S2Region> geometry_region(std::string_view dali, std::string& er
     return nullptr;
 }
 
+IndexedFootprint::IndexedFootprint() = default;
+IndexedFootprint::IndexedFootprint(IndexedFootprint&&) noexcept = default;
+IndexedFootprint& IndexedFootprint::operator=(IndexedFootprint&&) noexcept = default;
+IndexedFootprint::~IndexedFootprint() = default;
+
+std::optional<IndexedFootprint> index_footprint(std::string_view s_region, std::string& error) {
+    auto parsed = parse_geometry_text(s_region, error);
+    if (!parsed) return std::nullopt;
+    IndexedFootprint out;
+    if (parsed->kind == GeometryText::Kind::polygon) {
+        std::vector<S2Point> pts;
+        std::unique_ptr<S2Polygon> polygon = make_polygon(parsed->values, error, &pts);
+        if (!polygon) return std::nullopt;
+        out.blob = encode_footprint(s_region, pts);
+        out.region = std::move(polygon);
+        return out;
+    }
+    out.region = geometry_region(s_region, error);
+    if (!out.region) return std::nullopt;
+    return out;
+}
+
 int register_sql_functions(sqlite3* db) {
     struct Def {
         const char* name;
@@ -531,6 +654,8 @@ int register_sql_functions(sqlite3* db) {
         {"adql_geometry", 2, f_geometry, true},
         {"adql_contains", 2, f_contains, true},
         {"adql_intersects", 2, f_intersects, true},
+        {"adql_contains_fp", 4, f_contains_fp, true},
+        {"adql_intersects_fp", 4, f_intersects_fp, true},
         {"adql_contains_point", 3, f_contains_point, true},
         {"adql_contains_point_circle", 5, f_contains_point_circle, true},
         {"adql_distance", 4, f_distance, true},

@@ -150,6 +150,7 @@ std::vector<ColumnDef> all_obscore_columns(const std::vector<ColumnDef>& extensi
 Store::Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
 
 Store::~Store() {
+    spatial_writer_.reset();
     sqlite3_finalize(upsert_stmt_);
     sqlite3_finalize(file_stmt_);
     sqlite3_finalize(data_version_stmt_);
@@ -349,7 +350,8 @@ void Store::upsert(const ObsCoreRecord& r, const ProductFile& file) {
     for (const auto& [name, value] : r.extra) bind_value(value);
     const std::string region = stcs_region(r);
     s.step();
-    index_product(db_, r.obs_publisher_did, r.s_ra, r.s_dec, region);
+    if (!spatial_writer_) spatial_writer_ = std::make_unique<SpatialIndexWriter>(db_);
+    spatial_writer_->index_product(r.obs_publisher_did, r.s_ra, r.s_dec, region);
 
     if (!file_stmt_ &&
         sqlite3_prepare_v3(db_,

@@ -23,6 +23,8 @@ namespace vo::obscore {
 /// Physical names in the SQLite file of the ADQL tables.
 inline constexpr const char* kObsCoreTable = "ivoa_obscore";
 
+class SpatialIndexWriter;
+
 /// A connection to the store: for ingestion (writes), and read-only inside the
 /// SQLite query backend (obscore/sqlite_backend.cpp); the server reads
 /// through QueryBackend (obscore/backend.hpp).
@@ -135,6 +137,7 @@ private:
     std::string upsert_sql_;
     sqlite3_stmt* upsert_stmt_ = nullptr;
     sqlite3_stmt* file_stmt_ = nullptr;
+    std::unique_ptr<SpatialIndexWriter> spatial_writer_;  // made by the first upsert
     std::unique_ptr<adql::Catalog> catalog_;
     sqlite3_stmt* data_version_stmt_ = nullptr;
     long long data_version_ = -1;

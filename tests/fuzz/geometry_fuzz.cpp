@@ -15,7 +15,10 @@
 //     "ra dec", "ra dec r", "ra1 dec1 ... raN decN", "range ...", "Polygon
 //     ICRS ..."): geometry_region(A) and an S2 covering of it, then every
 //     geometry function of the SQLite dialect on A and B (each in its own
-//     statement, so one error does not hide the others), and adql_s2_cover.
+//     statement, so one error does not hide the others), and adql_s2_cover;
+//     when A is a polygon, its binary footprint (index_footprint) given to
+//     adql_intersects_fp/adql_contains_fp must give the answers of the text
+//     (a difference aborts).
 //   mode bit 0 = 1: A is a list of numbers (strtod, non-numbers give 0),
 //     bound as ?1..?8 (doubles) and ?9, ?10 (integers) to the constructors
 //     (POINT, CIRCLE, BOX, POLYGON, RANGE_S2D), their compositions, and the
@@ -92,9 +95,14 @@ constexpr const char* kNumberSql[] = {
     "SELECT count(*) FROM adql_s2_cover(adql_polygon(?1, ?2, ?3, ?4, ?5, ?6), 0)",
 };
 
+// ?1 = A, ?2 = B, ?3 = the binary footprint of A: each pair of columns equal
+constexpr const char* kFootprintSql =
+    "SELECT adql_intersects(?1, ?2), adql_intersects_fp(?3, ?1, ?2, 0), adql_contains(?1, ?2), "
+    "adql_contains_fp(?3, ?1, ?2, 0), adql_contains(?2, ?1), adql_contains_fp(?3, ?2, ?1, 1)";
+
 struct Db {
     sqlite3* db = nullptr;
-    std::vector<sqlite3_stmt*> text, numbers;
+    std::vector<sqlite3_stmt*> text, numbers, footprint;
     Db() {
         if (sqlite3_open(":memory:", &db) != SQLITE_OK || vo::obscore::register_sql_functions(db) != SQLITE_OK) {
             std::fprintf(stderr, "geometry_fuzz: cannot set up SQLite: %s\n", sqlite3_errmsg(db));
@@ -102,6 +110,8 @@ struct Db {
         }
         prepare(kTextSql, text);
         prepare(kNumberSql, numbers);
+        const char* const fp[] = {kFootprintSql};
+        prepare(fp, footprint);
     }
     template <std::size_t N>
     void prepare(const char* const (&sqls)[N], std::vector<sqlite3_stmt*>& out) {
@@ -161,6 +171,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     if ((mode & 1) == 0) {
         exercise_region(a);
+        std::string error;
+        if (auto f = vo::obscore::index_footprint(a, error); f && !f->blob.empty()) {
+            sqlite3_stmt* st = db.footprint[0];
+            sqlite3_bind_text(st, 1, a.data(), static_cast<int>(a.size()), SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, b.data(), static_cast<int>(b.size()), SQLITE_STATIC);
+            sqlite3_bind_blob(st, 3, f->blob.data(), static_cast<int>(f->blob.size()), SQLITE_STATIC);
+            if (sqlite3_step(st) == SQLITE_ROW)
+                for (int c = 0; c < 6; c += 2)
+                    if (sqlite3_column_type(st, c) != sqlite3_column_type(st, c + 1) ||
+                        sqlite3_column_int(st, c) != sqlite3_column_int(st, c + 1)) {
+                        std::fprintf(stderr, "geometry_fuzz: binary footprint answers differ from the text's\n");
+                        std::abort();
+                    }
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+        }
         for (sqlite3_stmt* st : db.text) {
             const int n = sqlite3_bind_parameter_count(st);
             sqlite3_bind_text(st, 1, a.data(), static_cast<int>(a.size()), SQLITE_STATIC);
