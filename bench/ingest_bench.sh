@@ -21,8 +21,8 @@ if [ "$(find "$WORK/files" -type f 2>/dev/null | wc -l)" -ne "$N" ]; then
     s=${samples[$((i % ${#samples[@]}))]}
     d="$WORK/files/$((i / 1000))"
     mkdir -p "$d"
-    # a copy (not a link: the samples may be on another file system), each under a name of its own
-    cp "$s" "$d/r${i}_$(basename "$s")"
+    # a hard link (a copy when the samples are on another file system), each under a name of its own
+    ln "$s" "$d/r${i}_$(basename "$s")" 2>/dev/null || cp "$s" "$d/r${i}_$(basename "$s")"
   done
 fi
 cat > "$WORK/voserver.toml" <<TOML
