@@ -865,10 +865,16 @@ void Channel::write(std::string_view data) {
             throw votable::SinkClosed();
         }
         if (!spool_active_ && queued_bytes_ < state_->options.max_queued_bytes) {
+            // Only a queue that was empty needs the session woken (issue 14:
+            // a wake-up per chunk cost the worker a tenth of a stream):
+            // otherwise a pump is due, the one of the kick that made the queue
+            // non-empty, or the completion of the write in flight, which pops
+            // the next item.
+            const bool was_empty = queue_.empty();
             queued_bytes_ += data.size();
             queue_.emplace_back(std::string(data));
             lk.unlock();
-            session_->kick(shared_from_this());
+            if (was_empty) session_->kick(shared_from_this());
             return;
         }
         if (const std::size_t n = reserve_spool(data.size()); n > 0) {

@@ -13,7 +13,9 @@ namespace vo::votable {
 
 ChunkedOutput::ChunkedOutput(Sink sink, std::size_t chunk_bytes)
     : sink_(std::move(sink)), chunk_bytes_(chunk_bytes == 0 ? 1 : chunk_bytes) {
-    buffer_.reserve(chunk_bytes_ + 4096);
+    // larger chunks grow to their size on first use: a small result does
+    // not allocate a whole chunk
+    buffer_.reserve(std::min<std::size_t>(chunk_bytes_ + 4096, 64 * 1024));
 }
 
 void ChunkedOutput::flush() {
