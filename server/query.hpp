@@ -116,6 +116,16 @@ private:
     struct Cached {
         std::unique_ptr<obscore::PreparedQuery> query;
         std::optional<double> cost;  ///< estimate_cost(), computed once per cached query
+        /// The writer fields of the translation (fields_of), made at the
+        /// first run and kept with the query (issue 14: per request they
+        /// were a tenth of a small result's work).
+        std::optional<std::vector<votable::Field>> fields;
+        /// The same with the obs_publisher_did FIELD's XML ID, and the
+        /// DataLink service descriptor referring to it, for `link_base`
+        /// (QueryRequest::datalink_base_url); "" descriptor: no such column.
+        std::optional<std::vector<votable::Field>> linked_fields;
+        std::string link_base;
+        std::string link_descriptor;
     };
     Cached& prepare(const std::string& adql, std::int64_t row_limit, const obscore::RowVisibility& visibility);
     adql::TranslateOptions translate_options(std::int64_t row_limit, const obscore::RowVisibility& visibility) const;
@@ -123,8 +133,8 @@ private:
     /// its catalogue: obscore::QueryBackend::refresh_if_changed), so that new
     /// tables and columns are queryable without a restart.
     void refresh();
-    QueryOutcome run_prepared(obscore::PreparedQuery& q, const QueryRequest& request,
-                              const std::function<void()>& on_start, votable::Sink sink);
+    QueryOutcome run_prepared(Cached& entry, const QueryRequest& request, const std::function<void()>& on_start,
+                              votable::Sink sink);
 
     // Declared first: destroyed after every prepared query of it.
     std::unique_ptr<obscore::QueryBackend> backend_;

@@ -483,10 +483,10 @@ public:
           raw_block_(std::max<std::size_t>(3, chunk / 4 * 3)) {}
 
     void begin(const std::vector<Field>& fields, const std::vector<Info>& infos) override {
-        fields_ = fields;
+        columns_ = fields.size();  // the fields themselves are not kept: begin() reads them once
         null_text_.clear();
         kinds_.clear();
-        for (const auto& f : fields_) {
+        for (const auto& f : fields) {
             null_text_.push_back(null_text(f));
             kinds_.push_back(text_kind(f));
         }
@@ -501,7 +501,7 @@ public:
             b += "\"/>\n";
         }
         b += "<TABLE>\n";
-        for (const auto& f : fields_) {
+        for (const auto& f : fields) {
             b += "<FIELD";
             if (!f.id.empty()) append_attr(b, "ID", f.id);
             append_attr(b, "name", f.name);
@@ -533,7 +533,7 @@ public:
             out_.maybe_flush();
         }
         layouts_.clear();
-        for (const auto& f : fields_) layouts_.push_back(binary_layout(f));
+        for (const auto& f : fields) layouts_.push_back(binary_layout(f));
         if (binary2_) {
             b += "<DATA><BINARY2><STREAM encoding=\"base64\">\n";
         } else if (binary1_) {
@@ -548,7 +548,7 @@ public:
         if (binary2_ || binary1_) return row_binary(source);
         std::string& b = out_.buffer();
         b += "<TR>";
-        for (std::size_t i = 0; i < fields_.size(); ++i) {
+        for (std::size_t i = 0; i < columns_; ++i) {
             const Cell c = source.cell(i);
             const TextKind& kind = kinds_[i];
             if (c.kind == CellKind::null || (c.kind == CellKind::text && c.text.empty() && !kind.is_char)) {
@@ -592,8 +592,8 @@ public:
     /// cut, so the bytes are those of encoding row by row.
     void row_binary(RowSource& source) {
         const std::size_t at = raw_.size();  // this row's NULL flags
-        if (binary2_) raw_.append((fields_.size() + 7) / 8, '\0');
-        for (std::size_t i = 0; i < fields_.size(); ++i) {
+        if (binary2_) raw_.append((columns_ + 7) / 8, '\0');
+        for (std::size_t i = 0; i < columns_; ++i) {
             const Cell c = source.cell(i);
             bool null = c.kind == CellKind::null || (c.kind == CellKind::text && c.text.empty() && !kinds_[i].is_char);
             if (!null && !layouts_[i].array && layouts_[i].type != BinaryLayout::Type::boolean &&
@@ -684,7 +684,7 @@ private:
 
     ChunkedOutput out_;
     bool binary2_, binary1_;
-    std::vector<Field> fields_;
+    std::size_t columns_ = 0;
     std::vector<std::string> null_text_;
     std::vector<TextKind> kinds_;
     std::vector<BinaryLayout> layouts_;
@@ -702,13 +702,13 @@ public:
     DelimitedWriter(Sink sink, std::size_t chunk, char sep) : out_(std::move(sink), chunk), sep_(sep) {}
 
     void begin(const std::vector<Field>& fields, const std::vector<Info>&) override {
-        fields_ = fields;
+        columns_ = fields.size();
         kinds_.clear();
-        for (const auto& f : fields_) kinds_.push_back(text_kind(f));
+        for (const auto& f : fields) kinds_.push_back(text_kind(f));
         std::string& b = out_.buffer();
-        for (std::size_t i = 0; i < fields_.size(); ++i) {
+        for (std::size_t i = 0; i < fields.size(); ++i) {
             if (i) b += sep_;
-            append_text(b, fields_[i].name);
+            append_text(b, fields[i].name);
         }
         b += eol();
         out_.maybe_flush();
@@ -716,7 +716,7 @@ public:
 
     void row(RowSource& source) override {
         std::string& b = out_.buffer();
-        for (std::size_t i = 0; i < fields_.size(); ++i) {
+        for (std::size_t i = 0; i < columns_; ++i) {
             if (i) b += sep_;
             const Cell c = source.cell(i);
             if (c.kind == CellKind::text) {
@@ -771,7 +771,7 @@ private:
 
     ChunkedOutput out_;
     char sep_;
-    std::vector<Field> fields_;
+    std::size_t columns_ = 0;
     std::vector<TextKind> kinds_;
 };
 
