@@ -790,13 +790,30 @@ struct XmlPlain {
     }
 };
 constexpr XmlPlain kXmlPlain{};
+
+/// Whether the eight bytes at `p` are all printable ASCII other than the
+/// five XML specials (a sufficient test: tab and LF take the byte loop).
+inline bool xml_plain_word(const char* p) {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    auto zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
+    // a byte below 0x20 (exact for "any": the borrow only follows a hit)
+    const std::uint64_t low = (w - ones * 0x20) & ~w & highs;
+    const std::uint64_t bad = low | (w & highs) | zero(w ^ (ones * 0x7f)) | zero(w ^ (ones * '&')) |
+                              zero(w ^ (ones * '<')) | zero(w ^ (ones * '>')) | zero(w ^ (ones * '"')) |
+                              zero(w ^ (ones * '\''));
+    return bad == 0;
+}
 }  // namespace
 
 void append_xml_escaped(std::string& out, std::string_view text) {
     std::size_t i = 0;
     while (i < text.size()) {
-        // runs of plain bytes in one append
+        // runs of plain bytes in one append, found eight at a time where
+        // a word has no control, non-ASCII or special byte
         std::size_t j = i;
+        while (j + 8 <= text.size() && xml_plain_word(text.data() + j)) j += 8;
         while (j < text.size() && kXmlPlain.plain[static_cast<unsigned char>(text[j])]) ++j;
         if (j > i) {
             out.append(text.data() + i, j - i);
