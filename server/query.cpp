@@ -129,7 +129,7 @@ double QueryEngine::estimate_cost(const std::string& adql, std::int64_t maxrec,
 }
 
 QueryOutcome QueryEngine::run(const QueryRequest& request, const std::function<void()>& on_start, votable::Sink sink) {
-    refresh();
+    if (!request.store_checked) refresh();
     const std::int64_t maxrec = std::max<std::int64_t>(0, request.maxrec);
     const std::int64_t row_limit = maxrec == INT64_MAX ? maxrec : maxrec + 1;
     if (request.uploads.empty())
