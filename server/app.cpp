@@ -545,17 +545,20 @@ struct App::Impl {
 
     void classify_and_run(const std::shared_ptr<QueryJob>& job, std::size_t worker) {
         double cost = 0;
+        bool estimated = false;
         try {
             // a query with uploads names tables that exist only while it runs: general
             cost = job->request.uploads.empty() ? express.engine(worker).estimate_cost(
                                                       job->request.adql, job->request.maxrec, job->request.visibility)
                                                 : 1e300;
+            estimated = job->request.uploads.empty();
         } catch (...) {
             // translation or preparation errors: run_query reports them
         }
         if (cost <= config.limits.express_max_cost) {
             QueryRequest r = job->request;
             r.first_row_by = std::chrono::steady_clock::now() + std::chrono::seconds(config.limits.express_seconds);
+            r.store_checked = estimated;                      // the estimate just looked for an ingest on this engine
             if (run_query(express, worker, r, *job)) return;  // done (or failed cleanly)
         }
         if (!general.pool->try_submit([this, job](std::size_t w) { run_query(general, w, job->request, *job); }))

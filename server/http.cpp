@@ -29,6 +29,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <charconv>
+#include <sstream>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdio>
@@ -323,6 +325,11 @@ public:
 
     // Used by the Session on its strand.
     std::optional<Item> pop();
+    /// When the rest of the response is queued (body strings, then the end),
+    /// takes it: the body concatenated into `body` and the memory-queue
+    /// bytes it held into `queued`; true. Otherwise (more is to come, or
+    /// spooled) takes nothing; false. Right after pop() gave the StreamHeader.
+    bool take_whole_body(std::string& body, std::size_t& queued);
     /// Reads a chunk handed out by pop() into `out`; false on an I/O error.
     bool read_spool(const SpoolChunk& c, std::string& out) {
         out.resize(c.size);
@@ -673,6 +680,44 @@ private:
                 self->response_done(channel, !ec, !res->keep_alive());
             });
         } else if (auto* h = std::get_if<StreamHeader>(&*item)) {
+            std::string body;
+            std::size_t queued = 0;
+            if (!channel->head() && !h->content_length && channel->take_whole_body(body, queued)) {
+                // Issue 14: the whole response is queued already (a small
+                // result): header, one chunk and the last chunk go out in one
+                // write instead of three (the same chunked framing; chunk
+                // boundaries carry no meaning, RFC 9112 section 7.1).
+                http::response<http::empty_body> head(static_cast<http::status>(h->status), version_);
+                head.set(http::field::server, options_.server_name);
+                head.set(http::field::content_type, h->content_type);
+                apply_headers(head, h->headers);
+                add_cors(head, *channel);
+                head.keep_alive(channel->keep_alive());
+                head.chunked(true);
+                // The header as the serializer writes it (Beast's operator<<
+                // uses the same field writer), then the chunks by hand.
+                std::ostringstream header_text;
+                header_text << head.base();
+                auto wire = std::make_shared<std::string>(header_text.str());
+                const std::size_t n = body.size();
+                if (n > 0) {
+                    char size[20];
+                    const auto r = std::to_chars(size, size + sizeof size, n, 16);
+                    wire->append(size, r.ptr);
+                    *wire += "\r\n";
+                    *wire += body;
+                    *wire += "\r\n";
+                }
+                *wire += "0\r\n\r\n";
+                channel->set_status(h->status);
+                net::async_write(stream_, net::buffer(*wire),
+                                 [self, wire, channel, n, queued](beast::error_code ec, std::size_t) {
+                                     self->writing_ = false;
+                                     channel->sent(n, queued, 0);
+                                     self->response_done(channel, !ec, !channel->keep_alive());
+                                 });
+                return;
+            }
             header_.emplace(static_cast<http::status>(h->status), version_);
             header_->set(http::field::server, options_.server_name);
             header_->set(http::field::content_type, h->content_type);
@@ -869,10 +914,16 @@ void Channel::write(std::string_view data) {
             throw votable::SinkClosed();
         }
         if (!spool_active_ && queued_bytes_ < state_->options.max_queued_bytes) {
+            // Only a queue that was empty needs the session woken (issue 14:
+            // a wake-up per chunk cost the worker a tenth of a stream):
+            // otherwise a pump is due, the one of the kick that made the queue
+            // non-empty, or the completion of the write in flight, which pops
+            // the next item.
+            const bool was_empty = queue_.empty();
             queued_bytes_ += data.size();
             queue_.emplace_back(std::string(data));
             lk.unlock();
-            session_->kick(shared_from_this());
+            if (was_empty) session_->kick(shared_from_this());
             return;
         }
         if (const std::size_t n = reserve_spool(data.size()); n > 0) {
@@ -957,6 +1008,23 @@ std::optional<Item> Channel::pop() {
     }
     if (notify) space_.notify_all();
     return out;
+}
+
+bool Channel::take_whole_body(std::string& body, std::size_t& queued) {
+    std::lock_guard lk(mutex_);
+    if (spool_active_ || queue_.empty() || !std::holds_alternative<LastChunk>(queue_.back())) return false;
+    std::size_t total = 0;
+    for (std::size_t i = 0; i + 1 < queue_.size(); ++i) {
+        const auto* s = std::get_if<std::string>(&queue_[i]);
+        if (!s) return false;
+        total += s->size();
+    }
+    body.clear();
+    body.reserve(total);
+    for (std::size_t i = 0; i + 1 < queue_.size(); ++i) body += std::get<std::string>(queue_[i]);
+    queue_.clear();
+    queued = total;
+    return true;
 }
 
 void Channel::sent(std::size_t bytes, std::size_t queued, std::size_t spooled) {

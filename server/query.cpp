@@ -11,6 +11,13 @@ namespace vo::server {
 
 namespace {
 
+/// Bytes of a streamed result handed to the sink at a time (issue 14): each
+/// chunk is one hand-off from the query worker to the I/O thread (a copy, a
+/// wake-up) and one socket write; 256 KiB made those a few percent of a
+/// stream where 64 KiB chunks cost a fifth of the worker's time. Four fit in
+/// the channel's memory queue (HttpOptions::max_queued_bytes, 1 MiB).
+constexpr std::size_t kResultChunkBytes = 256 * 1024;
+
 /// The backend's cursor as the writers read rows (votable::RowSource).
 class CursorSource final : public votable::RowSource {
 public:
@@ -53,7 +60,12 @@ QueryEngine::~QueryEngine() = default;  // the prepared queries go first (backen
 
 namespace {
 std::size_t entry_bytes(const std::string& key, const adql::Translation& t) {
-    return key.size() + t.sql.size() + 256 * t.columns.size() + 512;
+    // the column metadata twice more: the two field lists of Cached
+    std::size_t metadata = 0;
+    for (const auto& c : t.columns)
+        metadata += c.name.size() + c.datatype.size() + c.arraysize.size() + c.xtype.size() + c.unit.size() +
+                    c.ucd.size() + c.utype.size() + c.description.size();
+    return key.size() + t.sql.size() + 256 * t.columns.size() + 2 * metadata + 512;
 }
 }  // namespace
 
@@ -117,12 +129,11 @@ double QueryEngine::estimate_cost(const std::string& adql, std::int64_t maxrec,
 }
 
 QueryOutcome QueryEngine::run(const QueryRequest& request, const std::function<void()>& on_start, votable::Sink sink) {
-    refresh();
+    if (!request.store_checked) refresh();
     const std::int64_t maxrec = std::max<std::int64_t>(0, request.maxrec);
     const std::int64_t row_limit = maxrec == INT64_MAX ? maxrec : maxrec + 1;
     if (request.uploads.empty())
-        return run_prepared(*prepare(request.adql, row_limit, request.visibility).query, request, on_start,
-                            std::move(sink));
+        return run_prepared(prepare(request.adql, row_limit, request.visibility), request, on_start, std::move(sink));
 
     // A query with uploads is never cached: the tables it names exist for
     // this run only (the backend's catalogue holds them while they live).
@@ -137,27 +148,41 @@ QueryOutcome QueryEngine::run(const QueryRequest& request, const std::function<v
         if (request.cancel && request.cancel->load())
             throw QueryError("query interrupted (the client went away)", false);
     }
-    const auto prepared =
-        backend_->prepare(backend_->translate(request.adql, translate_options(row_limit, request.visibility)));
-    return run_prepared(*prepared, request, on_start, std::move(sink));
+    Cached once;
+    once.query = backend_->prepare(backend_->translate(request.adql, translate_options(row_limit, request.visibility)));
+    return run_prepared(once, request, on_start, std::move(sink));
 }
 
-QueryOutcome QueryEngine::run_prepared(obscore::PreparedQuery& q, const QueryRequest& request,
+QueryOutcome QueryEngine::run_prepared(Cached& entry, const QueryRequest& request,
                                        const std::function<void()>& on_start, votable::Sink sink) {
+    obscore::PreparedQuery& q = *entry.query;
     const std::int64_t maxrec = std::max<std::int64_t>(0, request.maxrec);
     const adql::Translation& translation = q.translation();
-    auto fields = fields_of(translation.columns);
-    // DataLink 1.1 section 4.5: the {links} descriptor refers to the
-    // obs_publisher_did FIELD by its XML ID (VOTable writers only emit it).
+    const std::vector<votable::Field>* field_list = nullptr;
     std::string descriptor;
-    if (!request.datalink_base_url.empty()) {
-        for (auto& f : fields) {
-            if (!iequals(f.name, "obs_publisher_did")) continue;
-            f.id = "obs_publisher_did";
-            descriptor = datalink_service_descriptor(request.datalink_base_url, f.id);
-            break;
+    if (request.datalink_base_url.empty()) {
+        if (!entry.fields) entry.fields = fields_of(translation.columns);
+        field_list = &*entry.fields;
+    } else {
+        if (!entry.linked_fields || entry.link_base != request.datalink_base_url) {
+            // DataLink 1.1 section 4.5: the {links} descriptor refers to the
+            // obs_publisher_did FIELD by its XML ID (VOTable writers only emit it).
+            auto linked = fields_of(translation.columns);
+            std::string link;
+            for (auto& f : linked) {
+                if (!iequals(f.name, "obs_publisher_did")) continue;
+                f.id = "obs_publisher_did";
+                link = datalink_service_descriptor(request.datalink_base_url, f.id);
+                break;
+            }
+            entry.linked_fields = std::move(linked);
+            entry.link_base = request.datalink_base_url;
+            entry.link_descriptor = std::move(link);
         }
+        field_list = &*entry.linked_fields;
+        descriptor = entry.link_descriptor;
     }
+    const std::vector<votable::Field>& fields = *field_list;
     descriptor += request.extra_resources;
     QueryOutcome outcome;
 
@@ -184,7 +209,7 @@ QueryOutcome QueryEngine::run_prepared(obscore::PreparedQuery& q, const QueryReq
     CursorSource source(*cursor);
 
     if (on_start) on_start();
-    auto writer = votable::make_writer(request.format, std::move(sink));
+    auto writer = votable::make_writer(request.format, std::move(sink), kResultChunkBytes);
     writer->begin(fields, request.infos);
     writer->set_extra_resources(descriptor);
     try {

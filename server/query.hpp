@@ -58,6 +58,12 @@ struct QueryRequest {
     std::string deadline_reason = "the execution time limit";
     /// Set on express workers: no first row by then -> ExpressExpired.
     std::optional<std::chrono::steady_clock::time_point> first_row_by;
+    /// Set by a caller that has just called QueryEngine::estimate_cost for
+    /// this query on the same engine (the express lane, issue 14): run()
+    /// then does not look for a committed ingest again (that look is a read
+    /// transaction of its own, a tenth of a small query's work). An ingest
+    /// committing between the two calls is seen by the next query.
+    bool store_checked = false;
     /// Tables uploaded with the query (TAP 1.1 section 2.5), visible to it
     /// as TAP_UPLOAD.<table> and dropped when it ends.
     std::vector<UploadRequest> uploads;
@@ -101,7 +107,8 @@ public:
     double estimate_cost(const std::string& adql, std::int64_t maxrec, const obscore::RowVisibility& visibility = {});
 
     /// Runs `request` (after an ingest into the store has committed, first
-    /// reloads the catalogue: new columns and tables are seen at once):
+    /// reloads the catalogue: new columns and tables are seen at once; not
+    /// looked for with QueryRequest::store_checked):
     ///  0. loads the uploads, if any, into TAP_UPLOAD tables of this run
     ///     (throws QueryError, a client error, naming a bad upload);
     ///  1. translates the ADQL (throws adql::AdqlError) with row_limit MAXREC+1;
@@ -116,6 +123,16 @@ private:
     struct Cached {
         std::unique_ptr<obscore::PreparedQuery> query;
         std::optional<double> cost;  ///< estimate_cost(), computed once per cached query
+        /// The writer fields of the translation (fields_of), made at the
+        /// first run and kept with the query (issue 14: per request they
+        /// were a tenth of a small result's work).
+        std::optional<std::vector<votable::Field>> fields;
+        /// The same with the obs_publisher_did FIELD's XML ID, and the
+        /// DataLink service descriptor referring to it, for `link_base`
+        /// (QueryRequest::datalink_base_url); "" descriptor: no such column.
+        std::optional<std::vector<votable::Field>> linked_fields;
+        std::string link_base;
+        std::string link_descriptor;
     };
     Cached& prepare(const std::string& adql, std::int64_t row_limit, const obscore::RowVisibility& visibility);
     adql::TranslateOptions translate_options(std::int64_t row_limit, const obscore::RowVisibility& visibility) const;
@@ -123,8 +140,8 @@ private:
     /// its catalogue: obscore::QueryBackend::refresh_if_changed), so that new
     /// tables and columns are queryable without a restart.
     void refresh();
-    QueryOutcome run_prepared(obscore::PreparedQuery& q, const QueryRequest& request,
-                              const std::function<void()>& on_start, votable::Sink sink);
+    QueryOutcome run_prepared(Cached& entry, const QueryRequest& request, const std::function<void()>& on_start,
+                              votable::Sink sink);
 
     // Declared first: destroyed after every prepared query of it.
     std::unique_ptr<obscore::QueryBackend> backend_;

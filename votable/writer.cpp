@@ -1,6 +1,7 @@
 // Streaming table writers: VOTable 1.4 TABLEDATA, CSV (RFC 4180), TSV.
 #include "votable/writer.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -12,7 +13,11 @@ namespace vo::votable {
 
 ChunkedOutput::ChunkedOutput(Sink sink, std::size_t chunk_bytes)
     : sink_(std::move(sink)), chunk_bytes_(chunk_bytes == 0 ? 1 : chunk_bytes) {
-    buffer_.reserve(chunk_bytes_ + 4096);
+    // Larger chunks grow to their size on first use: a small result does not
+    // allocate a whole chunk. Below 64 KiB, because glibc's free() of a block
+    // that large consolidates and trims the heap (madvise): a seventh of the
+    // server's time at 5,000 small results per second (issue 14).
+    buffer_.reserve(std::min<std::size_t>(chunk_bytes_ + 4096, 16 * 1024));
 }
 
 void ChunkedOutput::flush() {
@@ -55,36 +60,75 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
+/// Whether `t` holds any of the four bytes; eight bytes per step (a word
+/// has a zero byte iff (w - 0x01..01) & ~w & 0x80..80 is non-zero).
+bool has_any_of(std::string_view t, char a, char b, char c, char d) {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    const std::uint64_t ma = ones * static_cast<unsigned char>(a), mb = ones * static_cast<unsigned char>(b),
+                        mc = ones * static_cast<unsigned char>(c), md = ones * static_cast<unsigned char>(d);
+    auto zero = [](std::uint64_t w) { return (w - ones) & ~w & highs; };
+    std::size_t i = 0;
+    for (; i + 8 <= t.size(); i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, t.data() + i, 8);
+        if (zero(w ^ ma) | zero(w ^ mb) | zero(w ^ mc) | zero(w ^ md)) return true;
+    }
+    for (; i < t.size(); ++i)
+        if (t[i] == a || t[i] == b || t[i] == c || t[i] == d) return true;
+    return false;
+}
+
 bool is_integer_type(std::string_view datatype) {
     return datatype == "short" || datatype == "int" || datatype == "long" || datatype == "unsignedByte";
 }
 
-/// Writes a cell as text (no quoting/escaping); `boolean_words` selects
-/// true/false for booleans. Returns false for a NULL.
-bool format_cell(std::string& out, const Field& field, const Cell& cell) {
+/// What format_cell needs to know of a FIELD, worked out once per table
+/// (begin()) instead of comparing datatype strings in every cell.
+struct TextKind {
+    bool boolean = false;  ///< scalar boolean: true/false
+    bool integer = false;  ///< short, int, long, unsignedByte: reals rounded
+    bool real32 = false;   ///< float: single-precision shortest form
+    bool is_char = false;  ///< char, unicodeChar or no datatype: "" is a value, not NULL
+};
+
+TextKind text_kind(const Field& f) {
+    TextKind k;
+    k.boolean = f.datatype == "boolean" && f.arraysize.empty();
+    k.integer = is_integer_type(f.datatype);
+    k.real32 = f.datatype == "float";
+    k.is_char = f.datatype == "char" || f.datatype == "unicodeChar" || f.datatype.empty();
+    return k;
+}
+
+/// Appends an integer in decimal.
+inline void append_int(std::string& out, std::int64_t v) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
+}
+
+/// Writes a cell as text (no quoting/escaping); booleans as true/false.
+/// Returns false for a NULL.
+bool format_cell(std::string& out, const TextKind& kind, const Cell& cell) {
     switch (cell.kind) {
         case CellKind::null: return false;
         case CellKind::integer:
-            if (field.datatype == "boolean" && field.arraysize.empty()) {
+            if (kind.boolean) {
                 out += cell.integer != 0 ? "true" : "false";
             } else {
                 // Integral values in a floating column: plain digits are valid too.
-                char buf[32];
-                auto r = std::to_chars(buf, buf + sizeof buf, cell.integer);
-                out.append(buf, r.ptr);
+                append_int(out, cell.integer);
             }
             return true;
         case CellKind::real:
-            if (is_integer_type(field.datatype)) {
+            if (kind.integer) {
                 if (!std::isfinite(cell.real)) return false;
                 const double r = std::nearbyint(cell.real);
                 if (r < -9.2e18 || r > 9.2e18) return false;
-                char buf[32];
-                auto res = std::to_chars(buf, buf + sizeof buf, static_cast<std::int64_t>(r));
-                out.append(buf, res.ptr);
-            } else if (field.datatype == "boolean" && field.arraysize.empty()) {
+                append_int(out, static_cast<std::int64_t>(r));
+            } else if (kind.boolean) {
                 out += cell.real != 0.0 ? "true" : "false";
-            } else if (field.datatype == "float") {
+            } else if (kind.real32) {
                 const float f = static_cast<float>(cell.real);
                 if (std::isnan(f))
                     out += "NaN";
@@ -162,7 +206,9 @@ BinaryLayout binary_layout(const Field& f) {
 }
 
 void put_be(std::string& out, std::uint64_t v, int n) {
-    for (int i = n - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    char buf[8];
+    for (int i = n - 1; i >= 0; --i, v >>= 8) buf[i] = static_cast<char>(v & 0xff);
+    out.append(buf, static_cast<std::size_t>(n));
 }
 void put_double(std::string& out, double d) {
     std::uint64_t u;
@@ -254,10 +300,10 @@ void put_scalar(std::string& out, BinaryLayout::Type type, const Cell& c, bool n
 }
 
 /// The text of a cell (numbers formatted as TABLEDATA would).
-std::string_view cell_text(const Field& f, const Cell& c, std::string& scratch) {
+std::string_view cell_text(const TextKind& kind, const Cell& c, std::string& scratch) {
     if (c.kind == CellKind::text) return c.text;
     scratch.clear();
-    format_cell(scratch, f, c);
+    format_cell(scratch, kind, c);
     return scratch;
 }
 
@@ -286,12 +332,12 @@ std::vector<std::uint16_t> ucs2(std::string_view s) {
 /// 5.3-5.5; big-endian; variable-length arrays and strings with a 4-byte
 /// element count first; a NULL is flagged by the caller and written here as
 /// an empty array or the type's placeholder).
-void put_field(std::string& out, const Field& f, const BinaryLayout& l, const Cell& c, bool null, std::string& scratch,
-               bool binary1 = false) {
+void put_field(std::string& out, const TextKind& kind, const BinaryLayout& l, const Cell& c, bool null,
+               std::string& scratch, bool binary1 = false) {
     using T = BinaryLayout::Type;
     if (!l.array) return put_scalar(out, l.type, c, null, binary1 ? binary_null(l.type) : 0);
     if (l.type == T::character || l.type == T::unicode) {
-        const std::string_view text = null ? std::string_view() : cell_text(f, c, scratch);
+        const std::string_view text = null ? std::string_view() : cell_text(kind, c, scratch);
         if (l.type == T::character) {
             if (l.variable) {
                 put_be(out, text.size(), 4);
@@ -342,6 +388,20 @@ void put_field(std::string& out, const Field& f, const BinaryLayout& l, const Ce
 /// finish(). A line break follows every 76-character line.
 /// Base64 (RFC 4648 section 4) of a byte stream given in pieces, lines of
 /// 76 characters, written straight into the output buffer.
+/// Two base64 characters per 12 bits (RFC 4648 alphabet): half the table
+/// look-ups of one per 6 bits.
+struct Base64Pairs {
+    char c[4096][2];
+    constexpr Base64Pairs() : c{} {
+        constexpr char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        for (int i = 0; i < 4096; ++i) {
+            c[i][0] = a[i >> 6];
+            c[i][1] = a[i & 63];
+        }
+    }
+};
+constexpr Base64Pairs kPairs{};
+
 class Base64Stream {
 public:
     void add(std::string_view bytes, std::string& out) {
@@ -373,25 +433,39 @@ public:
     }
 
 private:
+    static char* group(char* p, const unsigned char* in) {
+        const std::uint32_t v = (std::uint32_t{in[0]} << 16) | (std::uint32_t{in[1]} << 8) | in[2];
+        std::memcpy(p, kPairs.c[v >> 12], 2);
+        std::memcpy(p + 2, kPairs.c[v & 0xfff], 2);
+        return p + 4;
+    }
+
     void encode(std::string_view b, std::string& out) {
-        static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        const std::size_t groups = b.size() / 3;
+        std::size_t groups = b.size() / 3;
         const std::size_t at = out.size();
         out.resize(at + groups * 4 + groups / 19 + 1);  // 19 groups make a 76-character line
         char* p = out.data() + at;
         const auto* in = reinterpret_cast<const unsigned char*>(b.data());
-        for (std::size_t g = 0; g < groups; ++g, in += 3) {
-            const std::uint32_t v = (std::uint32_t{in[0]} << 16) | (std::uint32_t{in[1]} << 8) | in[2];
-            p[0] = kAlphabet[(v >> 18) & 63];
-            p[1] = kAlphabet[(v >> 12) & 63];
-            p[2] = kAlphabet[(v >> 6) & 63];
-            p[3] = kAlphabet[v & 63];
-            p += 4;
+        // the rest of the current line
+        while (groups > 0 && column_ != 0) {
+            p = group(p, in);
+            in += 3;
+            --groups;
             column_ += 4;
             if (column_ >= 76) {
                 *p++ = '\n';
                 column_ = 0;
             }
+        }
+        // whole lines
+        for (; groups >= 19; groups -= 19) {
+            for (int g = 0; g < 19; ++g, in += 3) p = group(p, in);
+            *p++ = '\n';
+        }
+        // the start of the last line
+        for (; groups > 0; --groups, in += 3) {
+            p = group(p, in);
+            column_ += 4;
         }
         out.resize(static_cast<std::size_t>(p - out.data()));
     }
@@ -403,12 +477,19 @@ class VOTableWriter final : public TableWriter {
 public:
     /// `serialization`: 0 TABLEDATA, 1 BINARY, 2 BINARY2.
     VOTableWriter(Sink sink, std::size_t chunk, int serialization = 0)
-        : out_(std::move(sink), chunk), binary2_(serialization == 2), binary1_(serialization == 1) {}
+        : out_(std::move(sink), chunk),
+          binary2_(serialization == 2),
+          binary1_(serialization == 1),
+          raw_block_(std::max<std::size_t>(3, chunk / 4 * 3)) {}
 
     void begin(const std::vector<Field>& fields, const std::vector<Info>& infos) override {
-        fields_ = fields;
+        columns_ = fields.size();  // the fields themselves are not kept: begin() reads them once
         null_text_.clear();
-        for (const auto& f : fields_) null_text_.push_back(null_text(f));
+        kinds_.clear();
+        for (const auto& f : fields) {
+            null_text_.push_back(null_text(f));
+            kinds_.push_back(text_kind(f));
+        }
         std::string& b = out_.buffer();
         b += kVOTableOpen;
         b += "<RESOURCE type=\"results\">\n<INFO name=\"QUERY_STATUS\" value=\"OK\"/>\n";
@@ -420,7 +501,7 @@ public:
             b += "\"/>\n";
         }
         b += "<TABLE>\n";
-        for (const auto& f : fields_) {
+        for (const auto& f : fields) {
             b += "<FIELD";
             if (!f.id.empty()) append_attr(b, "ID", f.id);
             append_attr(b, "name", f.name);
@@ -452,7 +533,7 @@ public:
             out_.maybe_flush();
         }
         layouts_.clear();
-        for (const auto& f : fields_) layouts_.push_back(binary_layout(f));
+        for (const auto& f : fields) layouts_.push_back(binary_layout(f));
         if (binary2_) {
             b += "<DATA><BINARY2><STREAM encoding=\"base64\">\n";
         } else if (binary1_) {
@@ -467,9 +548,10 @@ public:
         if (binary2_ || binary1_) return row_binary(source);
         std::string& b = out_.buffer();
         b += "<TR>";
-        for (std::size_t i = 0; i < fields_.size(); ++i) {
+        for (std::size_t i = 0; i < columns_; ++i) {
             const Cell c = source.cell(i);
-            if (c.kind == CellKind::null || (c.kind == CellKind::text && c.text.empty() && !is_char(fields_[i]))) {
+            const TextKind& kind = kinds_[i];
+            if (c.kind == CellKind::null || (c.kind == CellKind::text && c.text.empty() && !kind.is_char)) {
                 // An empty cell is NULL in TABLEDATA (VOTable 1.4 section
                 // 6); floating-point arrays with a DALI geometry xtype get
                 // NaNs instead, the VOTable 1.4 section 6 null of floating
@@ -483,7 +565,7 @@ public:
                 }
             } else if (c.kind == CellKind::text) {
                 b += "<TD>";
-                if (fields_[i].datatype == "boolean" && fields_[i].arraysize.empty()) {
+                if (kind.boolean) {
                     b += boolean_text(c.text);
                 } else {
                     append_xml_escaped(b, c.text);
@@ -491,7 +573,7 @@ public:
                 b += "</TD>";
             } else {
                 b += "<TD>";
-                if (!format_cell(b, fields_[i], c)) {
+                if (!format_cell(b, kind, c)) {
                     // NULL after all (e.g. NaN in an integer column)
                 }
                 b += "</TD>";
@@ -504,26 +586,38 @@ public:
     /// VOTable 1.4 section 5.5 (BINARY2): per row, the NULL flags (one bit
     /// per field, most significant bit first), then every field's value;
     /// section 5.4 (BINARY): the values alone, NULLs as the declared values.
+    ///
+    /// Rows are collected in `raw_` and base64-encoded many at a time
+    /// (raw_block_ bytes): the stream's base64 does not depend on where it is
+    /// cut, so the bytes are those of encoding row by row.
     void row_binary(RowSource& source) {
-        raw_.assign(binary2_ ? (fields_.size() + 7) / 8 : 0, '\0');
-        for (std::size_t i = 0; i < fields_.size(); ++i) {
+        const std::size_t at = raw_.size();  // this row's NULL flags
+        if (binary2_) raw_.append((columns_ + 7) / 8, '\0');
+        for (std::size_t i = 0; i < columns_; ++i) {
             const Cell c = source.cell(i);
-            bool null =
-                c.kind == CellKind::null || (c.kind == CellKind::text && c.text.empty() && !is_char(fields_[i]));
+            bool null = c.kind == CellKind::null || (c.kind == CellKind::text && c.text.empty() && !kinds_[i].is_char);
             if (!null && !layouts_[i].array && layouts_[i].type != BinaryLayout::Type::boolean &&
                 layouts_[i].type != BinaryLayout::Type::real32 && layouts_[i].type != BinaryLayout::Type::real64 &&
                 !cell_integer(c))
                 null = true;  // e.g. NaN in an integer column, as in TABLEDATA
-            if (null && binary2_) raw_[i / 8] = static_cast<char>(raw_[i / 8] | (0x80 >> (i % 8)));
-            put_field(raw_, fields_[i], layouts_[i], c, null, scratch_, binary1_);
+            if (null && binary2_) raw_[at + i / 8] = static_cast<char>(raw_[at + i / 8] | (0x80 >> (i % 8)));
+            put_field(raw_, kinds_[i], layouts_[i], c, null, scratch_, binary1_);
         }
+        if (raw_.size() >= raw_block_) encode_raw();
+    }
+
+    /// Encodes the collected rows into the output (and passes on full chunks).
+    void encode_raw() {
         base64_.add(raw_, out_.buffer());
+        raw_.clear();
         out_.maybe_flush();
     }
 
     /// Closes the DATA element (and the BINARY2 stream).
     void close_data(std::string& b) {
         if (binary2_ || binary1_) {
+            base64_.add(raw_, b);
+            raw_.clear();
             base64_.finish(b);
             b += binary2_ ? "</STREAM></BINARY2></DATA>\n</TABLE>\n" : "</STREAM></BINARY></DATA>\n</TABLE>\n";
         } else {
@@ -557,9 +651,6 @@ public:
 private:
     std::string extra_resources_;  // after the results RESOURCE (set_extra_resources)
 
-    static bool is_char(const Field& f) {
-        return f.datatype == "char" || f.datatype == "unicodeChar" || f.datatype.empty();
-    }
     static std::string_view boolean_text(std::string_view t) {
         if (t == "1" || t == "T" || t == "t" || t == "true" || t == "TRUE" || t == "True") return "true";
         if (t == "0" || t == "F" || t == "f" || t == "false" || t == "FALSE" || t == "False") return "false";
@@ -593,9 +684,13 @@ private:
 
     ChunkedOutput out_;
     bool binary2_, binary1_;
-    std::vector<Field> fields_;
+    std::size_t columns_ = 0;
     std::vector<std::string> null_text_;
+    std::vector<TextKind> kinds_;
     std::vector<BinaryLayout> layouts_;
+    /// Raw BINARY/BINARY2 bytes collected before base64: about 3/4 of a
+    /// chunk, so that the encoded block stays within a chunk.
+    std::size_t raw_block_;
     std::string raw_, scratch_;
     Base64Stream base64_;
 };
@@ -607,11 +702,13 @@ public:
     DelimitedWriter(Sink sink, std::size_t chunk, char sep) : out_(std::move(sink), chunk), sep_(sep) {}
 
     void begin(const std::vector<Field>& fields, const std::vector<Info>&) override {
-        fields_ = fields;
+        columns_ = fields.size();
+        kinds_.clear();
+        for (const auto& f : fields) kinds_.push_back(text_kind(f));
         std::string& b = out_.buffer();
-        for (std::size_t i = 0; i < fields_.size(); ++i) {
+        for (std::size_t i = 0; i < fields.size(); ++i) {
             if (i) b += sep_;
-            append_text(b, fields_[i].name);
+            append_text(b, fields[i].name);
         }
         b += eol();
         out_.maybe_flush();
@@ -619,13 +716,13 @@ public:
 
     void row(RowSource& source) override {
         std::string& b = out_.buffer();
-        for (std::size_t i = 0; i < fields_.size(); ++i) {
+        for (std::size_t i = 0; i < columns_; ++i) {
             if (i) b += sep_;
             const Cell c = source.cell(i);
             if (c.kind == CellKind::text) {
                 append_text(b, c.text);
             } else if (c.kind != CellKind::null) {
-                format_cell(b, fields_[i], c);  // numbers never need quoting
+                format_cell(b, kinds_[i], c);  // numbers never need quoting
             }
         }
         b += eol();
@@ -643,7 +740,7 @@ private:
         if (sep_ == ',') {
             // RFC 4180 section 2: fields holding comma, quote, CR or LF are
             // enclosed in double quotes, quotes doubled.
-            if (t.find_first_of(",\"\r\n") == std::string_view::npos) {
+            if (!has_any_of(t, ',', '"', '\r', '\n')) {
                 b.append(t);
                 return;
             }
@@ -656,6 +753,10 @@ private:
         } else {
             // TSV (IANA text/tab-separated-values): values may not contain
             // tab or newline; write them as escapes.
+            if (!has_any_of(t, '\t', '\n', '\r', '\\')) {
+                b.append(t);
+                return;
+            }
             for (char ch : t) {
                 switch (ch) {
                     case '\t': b += "\\t"; break;
@@ -670,16 +771,55 @@ private:
 
     ChunkedOutput out_;
     char sep_;
-    std::vector<Field> fields_;
+    std::size_t columns_ = 0;
+    std::vector<TextKind> kinds_;
 };
 
 }  // namespace
 
 // ---------------------------------------------------------------- public
 
+namespace {
+/// Bytes append_xml_escaped copies as they are: printable ASCII other than
+/// the five XML specials, tab and LF.
+struct XmlPlain {
+    bool plain[256];
+    constexpr XmlPlain() : plain{} {
+        for (int c = 0x20; c < 0x7f; ++c) plain[c] = c != '&' && c != '<' && c != '>' && c != '"' && c != '\'';
+        plain[static_cast<int>('\t')] = plain[static_cast<int>('\n')] = true;
+    }
+};
+constexpr XmlPlain kXmlPlain{};
+
+/// Whether the eight bytes at `p` are all printable ASCII other than the
+/// five XML specials (a sufficient test: tab and LF take the byte loop).
+inline bool xml_plain_word(const char* p) {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    auto zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
+    // a byte below 0x20 (exact for "any": the borrow only follows a hit)
+    const std::uint64_t low = (w - ones * 0x20) & ~w & highs;
+    const std::uint64_t bad = low | (w & highs) | zero(w ^ (ones * 0x7f)) | zero(w ^ (ones * '&')) |
+                              zero(w ^ (ones * '<')) | zero(w ^ (ones * '>')) | zero(w ^ (ones * '"')) |
+                              zero(w ^ (ones * '\''));
+    return bad == 0;
+}
+}  // namespace
+
 void append_xml_escaped(std::string& out, std::string_view text) {
     std::size_t i = 0;
     while (i < text.size()) {
+        // runs of plain bytes in one append, found eight at a time where
+        // a word has no control, non-ASCII or special byte
+        std::size_t j = i;
+        while (j + 8 <= text.size() && xml_plain_word(text.data() + j)) j += 8;
+        while (j < text.size() && kXmlPlain.plain[static_cast<unsigned char>(text[j])]) ++j;
+        if (j > i) {
+            out.append(text.data() + i, j - i);
+            i = j;
+            if (i == text.size()) break;
+        }
         const char c = text[i];
         const auto u = static_cast<unsigned char>(c);
         if (u < 0x80) {

@@ -98,6 +98,9 @@ std::uint64_t pattern_hash(std::uint64_t n) {
 ///   /small       whole reply "small\n"
 ///   /stream?N    streamed chunked body of N pattern bytes, written on the worker
 ///   /fixed?N     streamed body of N pattern bytes with Content-Length
+///   /inline?N    streamed chunked body of N pattern bytes in 1,000-byte
+///                writes, all made by the handler on the I/O thread: the
+///                whole response is queued before the session sends any of it
 struct TestApp {
     OneWorker worker;
     std::atomic<int> writes_returned{0};  ///< streamed handlers whose write loop ended
@@ -115,6 +118,17 @@ struct TestApp {
             }
             const auto q = req->target.find('?');
             const std::uint64_t n = q == std::string::npos ? 0 : std::stoull(req->target.substr(q + 1));
+            if (req->path == "/inline") {
+                ch->start(200, "application/octet-stream", {{"X-Test", "inline"}});
+                std::string piece;
+                for (std::uint64_t off = 0; off < n; off += piece.size()) {
+                    piece.clear();
+                    for (std::uint64_t i = off; i < std::min<std::uint64_t>(n, off + 1000); ++i) piece += pattern(i);
+                    ch->write(piece);
+                }
+                ch->finish();
+                return;
+            }
             if (req->path == "/stream" || req->path == "/fixed") {
                 const bool fixed = req->path == "/fixed";
                 worker.submit([this, ch, n, fixed] {
@@ -280,6 +294,50 @@ TEST_CASE("HEAD answers the headers of GET and no body, pipelined with a GET", "
         CHECK(get->body().size() == 10);
         CHECK(fnv1a(get->body()) == pattern_hash(10));
     }
+}
+
+TEST_CASE("a streamed response queued whole goes out in one write, chunked, with every byte", "[http][stream]") {
+    // Issue 14: header, body and last chunk of a small result are written
+    // together; the framing (chunked, headers) and the bytes are those of the
+    // chunk-by-chunk path, keep-alive and HEAD work as before.
+    TestServer ts;
+    Conn c(ts.port);
+    for (const std::uint64_t n : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{999}, std::uint64_t{123457}}) {
+        INFO("n = " << n);
+        c.send("GET /inline?" + std::to_string(n) + " HTTP/1.1\r\nHost: x\r\n\r\n");
+        auto r = c.read();
+        REQUIRE(r);
+        CHECK(r->result_int() == 200);
+        CHECK(r->chunked());
+        CHECK(r->keep_alive());
+        CHECK((*r)[http::field::content_type] == "application/octet-stream");
+        CHECK((*r)["X-Test"] == "inline");
+        CHECK(r->body().size() == n);
+        CHECK(fnv1a(r->body()) == pattern_hash(n));
+    }
+    c.send("HEAD /inline?5000 HTTP/1.1\r\nHost: x\r\n\r\nGET /inline?10 HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto head = c.read(true);
+    REQUIRE(head);
+    CHECK(head->chunked());
+    CHECK(head->body().empty());
+    auto get = c.read();
+    REQUIRE(get);
+    CHECK(fnv1a(get->body()) == pattern_hash(10));
+    // the wire format of a small one: status line, fields, one chunk, the last chunk
+    Conn raw(ts.port);
+    raw.send("GET /inline?3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    bool closed = false;
+    const std::string bytes = raw.read_to_eof(closed);
+    CHECK(closed);
+    CHECK(bytes.find("Transfer-Encoding: chunked\r\n") != std::string::npos);
+    const std::string body = {pattern(0), pattern(1), pattern(2)};
+    CHECK(bytes.size() > 5);
+    CHECK(bytes.substr(bytes.find("\r\n\r\n") + 4) == "3\r\n" + body + "\r\n0\r\n\r\n");
+    // an empty body: the last chunk alone, once
+    Conn empty(ts.port);
+    empty.send("GET /inline?0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const std::string none = empty.read_to_eof(closed);
+    CHECK(none.substr(none.find("\r\n\r\n") + 4) == "0\r\n\r\n");
 }
 
 TEST_CASE("malformed requests get 400 with Connection: close, then the connection closes", "[http][malformed]") {
