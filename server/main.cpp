@@ -13,6 +13,7 @@
 #include <map>
 
 #include "adql/adql.hpp"
+#include "fits/cfitsio_threads.hpp"
 #include "obscore/backend.hpp"
 #include "obscore/demo.hpp"
 #include "obscore/ingest.hpp"
@@ -135,6 +136,8 @@ int cmd_serve(const std::string& config_path, std::optional<int> port, const std
     // use mmap, and the SODA lane trims after large cutouts.
     ::mallopt(M_TRIM_THRESHOLD, 4 << 20);
     ::mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    // before any worker opens a FITS file (cutouts, previews, FITS results, live ingest)
+    vo::fits::prepare_cfitsio_for_threads();
     auto config = load(config_path);
     if (port) {
         if (*port < 0 || *port > 65535) throw CliError("--port must be between 0 and 65535");
