@@ -1115,6 +1115,10 @@ unsigned short HttpServer::start() {
     const unsigned short port = listen();
     im.do_accept();
     im.guard.emplace(im.ioc.get_executor());
+    // spdlog's registry is made on first use; make it here, before the I/O
+    // threads, so that their first log lines do not race on its construction
+    // (ThreadSanitizer, server_tests: two I/O threads logging first at once).
+    (void)spdlog::default_logger_raw();
     for (int i = 0; i < std::max(1, im.state->options.threads); ++i) im.threads.emplace_back([&im] { im.ioc.run(); });
     return port;
 }
