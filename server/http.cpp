@@ -268,8 +268,10 @@ struct SpoolChunk {
 struct LastChunk {};
 using Item = std::variant<Reply, StreamHeader, std::string, SpoolMark, SpoolChunk, LastChunk>;
 
-constexpr std::size_t kSpoolRead = 256 * 1024;            ///< bytes read from the spool per socket write
-constexpr std::uint64_t kSpoolRelease = 4 * 1024 * 1024;  ///< sent spool bytes given back in steps of this
+constexpr std::chrono::milliseconds kStallBeforeSpool{1000};  ///< see Channel::disable_spool
+constexpr std::chrono::seconds kMaxWaitBeforeSpool{10};       ///< see Channel::disable_spool
+constexpr std::size_t kSpoolRead = 256 * 1024;                ///< bytes read from the spool per socket write
+constexpr std::uint64_t kSpoolRelease = 4 * 1024 * 1024;      ///< sent spool bytes given back in steps of this
 constexpr std::uint64_t kSpoolAlign = 1024 * 1024;
 
 /// The ResponseChannel of one request on one Session.
@@ -303,7 +305,7 @@ public:
     void write(std::string_view data) override;
     void disable_spool() override {
         std::lock_guard lk(mutex_);
-        spool_unusable_ = true;
+        spool_when_stalled_ = true;
     }
     void finish() override { push(Item(LastChunk{}), 0); }
     bool cancelled() const override { return cancel_.load(); }
@@ -371,14 +373,18 @@ private:
     bool failed_ = false;
 
     std::unique_ptr<Spool> spool_;
-    bool spool_unusable_ = false;       ///< cannot create or write it: memory only
-    bool spool_active_ = false;         ///< a SpoolMark is queued: body bytes go to the spool
-    bool producer_writing_ = false;     ///< the producer is writing to the spool (outside the lock)
-    bool punch_ok_ = true;              ///< the file system gives back sent ranges
-    std::uint64_t spool_end_ = 0;       ///< bytes written to the spool
-    std::uint64_t spool_read_ = 0;      ///< bytes handed to the session
-    std::uint64_t spool_freed_ = 0;     ///< bytes whose blocks are given back
-    std::uint64_t spool_reserved_ = 0;  ///< counted in both budgets
+    bool spool_unusable_ = false;  ///< cannot create or write it: memory only
+    /// disable_spool(): spool only once the client has read nothing for
+    /// kStallBeforeSpool, or the producer has waited kMaxWaitBeforeSpool in all.
+    bool spool_when_stalled_ = false;
+    std::chrono::steady_clock::duration waited_{};  ///< producer's waits for space so far (spool_when_stalled_)
+    bool spool_active_ = false;                     ///< a SpoolMark is queued: body bytes go to the spool
+    bool producer_writing_ = false;                 ///< the producer is writing to the spool (outside the lock)
+    bool punch_ok_ = true;                          ///< the file system gives back sent ranges
+    std::uint64_t spool_end_ = 0;                   ///< bytes written to the spool
+    std::uint64_t spool_read_ = 0;                  ///< bytes handed to the session
+    std::uint64_t spool_freed_ = 0;                 ///< bytes whose blocks are given back
+    std::uint64_t spool_reserved_ = 0;              ///< counted in both budgets
 
     std::atomic<bool> cancel_{false};
     std::atomic<bool> logged_{false};
@@ -925,6 +931,21 @@ void Channel::write(std::string_view data) {
             lk.unlock();
             if (was_empty) session_->kick(shared_from_this());
             return;
+        }
+        if (spool_when_stalled_ && !spool_active_ && waited_ < kMaxWaitBeforeSpool) {
+            // A file-backed body: wait for a client that reads (no spool copy);
+            // one that reads nothing for a while goes to the spool as before,
+            // so that it does not hold the worker.
+            const auto start = std::chrono::steady_clock::now();
+            const std::uint64_t before = progress_;
+            space_.wait_for(lk, kStallBeforeSpool, [&] {
+                return failed_ || progress_ != before || queued_bytes_ < state_->options.max_queued_bytes;
+            });
+            waited_ += std::chrono::steady_clock::now() - start;
+            if (failed_ || queued_bytes_ < state_->options.max_queued_bytes) continue;
+            if (progress_ != before) continue;  // reading, not yet below the limit
+            spool_when_stalled_ = false;        // stalled: spool from now on
+            continue;
         }
         if (const std::size_t n = reserve_spool(data.size()); n > 0) {
             if (!spool_active_) {

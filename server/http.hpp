@@ -88,13 +88,15 @@ public:
     /// Throws votable::SinkClosed if the client is gone, the connection was
     /// closed (timeout, server stopping) or the body is not wanted (HEAD).
     virtual void write(std::string_view data) = 0;
-    /// Makes write() wait for the client once the memory queue is full,
-    /// instead of spooling: for bodies read from files already on disk (SODA
-    /// cutouts, file downloads), where a spool would copy every byte to a
-    /// temporary file and back (issue 14: a 100 MB cutout to a fast client
-    /// went through the spool for two thirds of its bytes). Such producers
-    /// run on their own pool, so a slow reader holds only that pool's
-    /// worker. Call before the first write(). The default does nothing.
+    /// For bodies read from files already on disk (SODA cutouts, file
+    /// downloads): once the memory queue is full, write() waits for a client
+    /// that keeps reading instead of spooling, since a spool would copy every
+    /// byte to a temporary file and back (issue 14: a 100 MB cutout to a fast
+    /// client went through the spool for most of its bytes). A client that
+    /// reads nothing for 1 s, or a response whose producer has waited 10 s in
+    /// all, is spooled as before, so that a client that does not read never
+    /// holds the worker. Call before the first write(). The default does
+    /// nothing.
     virtual void disable_spool() {}
     /// Ends a streamed response.
     virtual void finish() = 0;
