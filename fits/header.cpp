@@ -1,4 +1,5 @@
 #include "fits/header.hpp"
+#include "fits/header_check.hpp"
 #include "fits/text.hpp"
 
 #include <algorithm>
@@ -9,7 +10,7 @@
 namespace vo::fits {
 namespace {}  // namespace
 
-FitsHeader::FitsHeader(std::string cards) : cards_(std::move(cards)) {
+FitsHeader::FitsHeader(std::string cards) : cards_(std::move(cards)), defect_(header_defect(cards_)) {
     const std::size_t n = cards_.size();
     for (std::size_t pos = 0; pos < n; pos += 80) {
         std::string_view card = std::string_view(cards_).substr(pos, 80);

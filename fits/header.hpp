@@ -18,7 +18,15 @@ class FitsHeader {
 public:
     FitsHeader() = default;
     /// `cards`: concatenated 80-character cards (a shorter tail is accepted).
+    /// The text is checked with header_defect() once, here (FITS 4.0
+    /// sections 4.1-4.2): defect() gives the result to the parsers that must
+    /// not see unchecked text (WCSLIB's, in Wcs::load) without a second
+    /// pass. The keyword parsing here is bounds-safe on any text.
     explicit FitsHeader(std::string cards);
+
+    /// Why the card block is not a valid FITS header (header_defect's
+    /// message), or nullopt when it is.
+    const std::optional<std::string>& defect() const { return defect_; }
 
     /// The card block as given.
     const std::string& cards() const { return cards_; }
@@ -48,6 +56,7 @@ private:
     const Entry* find(std::string_view key) const;
 
     std::string cards_;
+    std::optional<std::string> defect_;
     std::vector<Entry> entries_;
 };
 

@@ -11,17 +11,11 @@
 #include <cctype>
 #include <cstdio>
 #include <cstring>
-#include <mutex>
 
 #include "fits/header_check.hpp"
 
 namespace vo::fits {
 namespace {
-
-std::mutex& wcslib_mutex() {
-    static std::mutex m;
-    return m;
-}
 
 bool is_length_unit(const std::string& u) {
     const std::string l = lower(trim(u));
@@ -96,10 +90,7 @@ struct Wcs::Set {
     wcsprm* array = nullptr;
     int nwcs = 0;
     ~Set() {
-        if (array) {
-            std::lock_guard<std::mutex> lock(wcslib_mutex());
-            wcsvfree(&nwcs, &array);
-        }
+        if (array) wcsvfree(&nwcs, &array);
     }
 };
 
@@ -178,7 +169,7 @@ void load_from(std::unique_ptr<Wcs::Set>& owner, wcsprm*& chosen, std::string& e
                std::string cards, const std::vector<long>& naxes, std::vector<std::string>& warnings) {
     // WCSLIB's header parser must only see text it can parse safely (an
     // unterminated string value made wcspih overflow a buffer and abort).
-    if (const auto defect = header_defect(cards)) {
+    if (const auto& defect = header.defect()) {  // checked once, by FitsHeader (`cards` are a subset)
         error = "invalid header: " + *defect;
         return;
     }
@@ -188,11 +179,11 @@ void load_from(std::unique_ptr<Wcs::Set>& owner, wcsprm*& chosen, std::string& e
     int nreject = 0, nwcs = 0;
     wcsprm* wcss = nullptr;
     int status = 0;
-    {
-        std::lock_guard<std::mutex> lock(wcslib_mutex());
-        status = wcspih(cards.data(), ncards, WCSHDR_all, 0, &nreject, &nwcs, &wcss);
-        if ((status != 0 || nwcs == 0 || !wcss) && wcss) wcsvfree(&nwcs, &wcss);
-    }
+    // No lock: WCSLIB's Flex header scanners are reentrant since 7.0 and
+    // their last thread hazard was fixed in 7.5 (WCSLIB's CHANGES; Debian
+    // bookworm ships 7.12), so ingest's extraction threads parse at once.
+    status = wcspih(cards.data(), ncards, WCSHDR_all, 0, &nreject, &nwcs, &wcss);
+    if ((status != 0 || nwcs == 0 || !wcss) && wcss) wcsvfree(&nwcs, &wcss);
     if (status != 0 || nwcs == 0 || !wcss) {
         error = "no WCS";
         return;

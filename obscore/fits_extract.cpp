@@ -17,6 +17,7 @@
 #include <set>
 
 #include "fits/bounds.hpp"
+#include "fits/cfitsio_open.hpp"
 #include "fits/sky_frames.hpp"
 #include "fits/spectral.hpp"
 #include "fits/wcs.hpp"
@@ -215,7 +216,7 @@ ExtractResult extract_from_hdus(std::vector<Hdu>& hdus, const std::string& path,
     // Header text and data sizes are checked before any parser or size
     // computation relies on them (FITS 4.0 sections 4.1-4.2 and 4.4.1.1).
     for (const auto& h : hdus) {
-        if (const auto defect = header_defect(h.header.cards())) {
+        if (const auto& defect = h.header.defect()) {
             res.skip_reason = "invalid header in HDU " + std::to_string(h.index) + ": " + *defect;
             return res;
         }
@@ -676,7 +677,7 @@ ExtractResult hdus_from_cfitsio(const std::string& path, std::uint64_t size, std
     ExtractResult res;
     fitsfile* f = nullptr;
     int status = 0;
-    if (fits_open_diskfile(&f, path.c_str(), READONLY, &status)) {
+    if (fits::open_diskfile(&f, path, &status)) {
         char msg[FLEN_STATUS] = {0};
         fits_get_errstatus(status, msg);
         res.skip_reason = std::string("not a readable FITS file (CFITSIO: ") + msg + ")";
@@ -708,12 +709,14 @@ ExtractResult hdus_from_cfitsio(const std::string& path, std::uint64_t size, std
             res.warnings.push_back("HDU " + std::to_string(i - 1) + ": header unreadable");
             break;
         }
-        // The file's own header text first: nothing else parses it before.
-        if (const auto defect = header_defect(raw)) {
+        // The file's own header text is checked first (by FitsHeader, once):
+        // nothing else parses it before.
+        FitsHeader header(std::move(raw));
+        if (const auto& defect = header.defect()) {
             res.skip_reason = "invalid header in HDU " + std::to_string(i - 1) + ": " + *defect;
             break;
         }
-        const auto bytes = data_unit_bytes(raw);
+        const auto bytes = data_unit_bytes(header.cards());
         if (!bytes) {
             res.skip_reason =
                 "invalid header in HDU " + std::to_string(i - 1) +
@@ -725,12 +728,17 @@ ExtractResult hdus_from_cfitsio(const std::string& path, std::uint64_t size, std
         h.index = i - 1;
         int s1 = 0;
         const bool compressed = fits_is_compressed_image(f, &s1) != 0;
-        std::string cards = raw;
-        if (compressed && !header_text(true, cards)) {
-            res.warnings.push_back("HDU " + std::to_string(i - 1) + ": compressed image header unreadable");
-            break;
+        if (compressed) {
+            // The image's header as CFITSIO converts it (ZNAXISn -> NAXISn...).
+            std::string cards;
+            if (!header_text(true, cards)) {
+                res.warnings.push_back("HDU " + std::to_string(i - 1) + ": compressed image header unreadable");
+                break;
+            }
+            h.header = FitsHeader(std::move(cards));
+        } else {
+            h.header = std::move(header);
         }
-        h.header = FitsHeader(cards);
         LONGLONG head = 0, data = 0, end = 0;
         int s3 = 0;
         if (fits_get_hduaddrll(f, &head, &data, &end, &s3) == 0 &&

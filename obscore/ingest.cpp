@@ -14,7 +14,6 @@
 #include <system_error>
 #include <thread>
 
-#include "fits/cfitsio_threads.hpp"
 #include "obscore/fits_extract.hpp"
 
 namespace vo::obscore {
@@ -101,7 +100,6 @@ public:
     ExtractAhead(const std::vector<std::string>& files, const IngestOptions& options, unsigned threads,
                  std::size_t window)
         : files_(files), options_(options), slots_(window) {
-        if (threads > 0) fits::prepare_cfitsio_for_threads();
         for (unsigned t = 0; t < threads; ++t) threads_.emplace_back([this] { run(); });
     }
     ~ExtractAhead() {

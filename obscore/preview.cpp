@@ -15,6 +15,8 @@
 #include <limits>
 #include <memory>
 
+#include "fits/cfitsio_open.hpp"
+
 namespace vo::obscore {
 
 namespace {
@@ -26,7 +28,7 @@ class Fits {
 public:
     Fits(const std::string& path, int hdu) : path_(path) {
         int status = 0;
-        if (fits_open_diskfile(&f_, path.c_str(), READONLY, &status)) {
+        if (fits::open_diskfile(&f_, path, &status)) {
             f_ = nullptr;
             fail("cannot open", status);
         }

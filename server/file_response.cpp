@@ -1,6 +1,8 @@
 // Files from disk as HTTP responses, with single byte ranges (server/file_response.hpp).
 #include "server/file_response.hpp"
 
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -29,12 +31,6 @@ std::optional<std::uint64_t> number(std::string_view t) {
     if (ec != std::errc() || p != t.data() + t.size()) return std::nullopt;
     return v;
 }
-
-struct FileCloser {
-    void operator()(std::FILE* f) const {
-        if (f) std::fclose(f);
-    }
-};
 
 }  // namespace
 
@@ -79,9 +75,10 @@ std::string http_date(std::time_t t) {
 }
 
 std::uint64_t send_file(const FileResponse& f, ResponseChannel& channel, const std::string& what) {
-    std::unique_ptr<std::FILE, FileCloser> file(std::fopen(f.path.c_str(), "rb"));
+    const int fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
+    const auto file = fd >= 0 ? std::make_shared<const OpenFile>(fd) : nullptr;
     struct stat st {};
-    if (!file || ::fstat(fileno(file.get()), &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (!file || ::fstat(file->fd(), &st) != 0 || !S_ISREG(st.st_mode)) {
         Reply r;
         r.status = 500;
         r.content_type = "application/x-votable+xml";
@@ -148,33 +145,25 @@ std::uint64_t send_file(const FileResponse& f, ResponseChannel& channel, const s
         headers.emplace_back("Content-Range", "bytes " + std::to_string(range.first) + "-" +
                                                   std::to_string(range.last) + "/" + std::to_string(size));
     }
-    std::uint64_t sent = 0;
     try {
-        if (first > 0 && ::fseeko(file.get(), static_cast<off_t>(first), SEEK_SET) != 0) {
-            Reply r;
-            r.status = 500;
-            r.content_type = "application/x-votable+xml";
-            r.body = votable::error_document("Error: " + what + " cannot be read");
-            channel.reply(std::move(r));
-            return 0;
-        }
-        channel.disable_spool();  // the file is on disk already: wait for the client
+        channel.spool_only_when_stalled();  // the file is on disk already: wait for the client
         channel.start(status, f.content_type, std::move(headers), count);
-        std::vector<char> buf(256 * 1024);
-        std::uint64_t left = count;
-        while (left > 0) {
-            const std::size_t n = std::fread(
-                buf.data(), 1, static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), left)), file.get());
-            if (n == 0) break;  // the file shrank: finish() closes the connection (short body)
-            channel.write(std::string_view(buf.data(), n));
-            left -= n;
-            sent += n;
-        }
+        // The server's channel sends the region with sendfile after this
+        // worker has returned (a file that shrinks meanwhile ends the body
+        // short, which closes the connection).
+        channel.write_file(file, first, count);
         channel.finish();
     } catch (const votable::SinkClosed&) {
         // the client went away, or HEAD: the header is out, the body not wanted
+        return 0;
+    } catch (const std::exception& e) {
+        // the default write_file could not read the file after the header:
+        // the connection closes with a short body
+        spdlog::error("sending {}: {}", what, e.what());
+        channel.finish();
+        return 0;
     }
-    return sent;
+    return count;
 }
 
 }  // namespace vo::server

@@ -69,9 +69,10 @@ struct FileResponse {
 /// Content-Length and `Accept-Ranges: bytes`, or for a satisfiable single
 /// range 206 with Content-Range "bytes first-last/size"; 416 with
 /// "Content-Range: bytes */size" and a short text body when the range lies
-/// outside the file. The body is read in 256 KiB pieces, each handed to
-/// channel.write (bounded memory; a HEAD request or a gone client stops the
-/// reading at the first write). A file that cannot be opened gets a 500 DALI
+/// outside the file. The body is handed over as one file region
+/// (ResponseChannel::write_file: the server's channel sends it with
+/// sendfile after this returns, no memory used; other channels read it in
+/// 256 KiB pieces). A file that cannot be opened gets a 500 DALI
 /// error naming `what` (e.g. "the result file of this job"), not the path.
 /// Returns the number of body bytes handed to the channel.
 std::uint64_t send_file(const FileResponse& f, ResponseChannel& channel, const std::string& what);

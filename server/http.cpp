@@ -15,6 +15,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -25,6 +26,7 @@
 #include <spdlog/spdlog.h>
 
 #include <fcntl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -266,13 +268,22 @@ struct SpoolChunk {
     std::size_t size;
 };
 struct LastChunk {};
-using Item = std::variant<Reply, StreamHeader, std::string, SpoolMark, SpoolChunk, LastChunk>;
+/// Body bytes from a file (ResponseChannel::write_file), sent with sendfile.
+struct FileRegion {
+    std::shared_ptr<const OpenFile> file;
+    std::uint64_t offset;
+    std::uint64_t count;
+};
+using Item = std::variant<Reply, StreamHeader, std::string, SpoolMark, SpoolChunk, FileRegion, LastChunk>;
 
-constexpr std::chrono::milliseconds kStallBeforeSpool{1000};  ///< see Channel::disable_spool
-constexpr std::chrono::seconds kMaxWaitBeforeSpool{10};       ///< see Channel::disable_spool
+constexpr std::chrono::milliseconds kStallBeforeSpool{1000};  ///< see Channel::spool_only_when_stalled
+constexpr std::chrono::seconds kMaxWaitBeforeSpool{10};       ///< see Channel::spool_only_when_stalled
 constexpr std::size_t kSpoolRead = 256 * 1024;                ///< bytes read from the spool per socket write
 constexpr std::uint64_t kSpoolRelease = 4 * 1024 * 1024;      ///< sent spool bytes given back in steps of this
 constexpr std::uint64_t kSpoolAlign = 1024 * 1024;
+/// File-region bytes sent per turn of an I/O thread before other sessions'
+/// handlers get their turn (a fast client could otherwise keep the thread).
+constexpr std::uint64_t kSendfileTurn = 4 * 1024 * 1024;
 
 /// The ResponseChannel of one request on one Session.
 ///
@@ -300,10 +311,18 @@ public:
     void reply(Reply r) override { push(Item(std::move(r)), 0); }
     void start(unsigned status, std::string content_type, std::vector<std::pair<std::string, std::string>> headers,
                std::optional<std::uint64_t> content_length) override {
+        {
+            std::lock_guard lk(mutex_);
+            identity_body_ = content_length.has_value();
+        }
         push(Item(StreamHeader{status, std::move(content_type), std::move(headers), content_length}), 0);
     }
     void write(std::string_view data) override;
-    void disable_spool() override {
+    /// Queues the region for the session's sendfile (identity bodies only,
+    /// and not behind spooled bytes, which must go out first); otherwise
+    /// the default pread + write().
+    void write_file(std::shared_ptr<const OpenFile> file, std::uint64_t offset, std::uint64_t count) override;
+    void spool_only_when_stalled() override {
         std::lock_guard lk(mutex_);
         spool_when_stalled_ = true;
     }
@@ -374,10 +393,11 @@ private:
 
     std::unique_ptr<Spool> spool_;
     bool spool_unusable_ = false;  ///< cannot create or write it: memory only
-    /// disable_spool(): spool only once the client has read nothing for
+    /// spool_only_when_stalled(): spool only once the client has read nothing for
     /// kStallBeforeSpool, or the producer has waited kMaxWaitBeforeSpool in all.
     bool spool_when_stalled_ = false;
     std::chrono::steady_clock::duration waited_{};  ///< producer's waits for space so far (spool_when_stalled_)
+    bool identity_body_ = false;                    ///< start() announced a Content-Length
     bool spool_active_ = false;                     ///< a SpoolMark is queued: body bytes go to the spool
     bool producer_writing_ = false;                 ///< the producer is writing to the spool (outside the lock)
     bool punch_ok_ = true;                          ///< the file system gives back sent ranges
@@ -403,7 +423,10 @@ bool is_parse_error(const beast::error_code& ec) {
 class Session : public std::enable_shared_from_this<Session> {
 public:
     Session(tcp::socket&& socket, std::shared_ptr<ServerState> state)
-        : stream_(std::move(socket)), state_(std::move(state)), options_(state_->options) {
+        : stream_(std::move(socket)),
+          state_(std::move(state)),
+          options_(state_->options),
+          region_timer_(stream_.get_executor()) {
         beast::error_code ec;
         auto ep = stream_.socket().remote_endpoint(ec);
         if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -748,6 +771,12 @@ private:
                 }
                 self->pump(channel);
             });
+        } else if (auto* region = std::get_if<FileRegion>(&*item)) {
+            if (!fixed_length_) {  // Channel::write_file queues regions for identity bodies only
+                writing_ = false;
+                return write_failed(channel);
+            }
+            send_region(std::move(channel), std::move(*region));
         } else if (std::holds_alternative<std::string>(*item) || std::holds_alternative<SpoolChunk>(*item)) {
             std::size_t queued = 0, spooled = 0;
             if (auto* s = std::get_if<std::string>(&*item)) {
@@ -795,6 +824,78 @@ private:
                 self->response_done(channel, !ec, !channel->keep_alive());
             });
         }
+    }
+
+    /// Sends a queued file region with sendfile(2), page cache to socket
+    /// (Linux; the socket is non-blocking under Asio): as much as the socket
+    /// takes, kSendfileTurn bytes per turn of the I/O thread; when the socket
+    /// is full, waits for it to be writable again, at most write_timeout
+    /// (then the connection is closed, as for any write that makes no
+    /// progress). Never more than the announced Content-Length. A file that
+    /// ends before the region does closes the connection (short body).
+    void send_region(std::shared_ptr<Channel> channel, FileRegion region) {
+        if (closed_) return;
+        auto& socket = stream_.socket();
+        if (!socket.native_non_blocking()) {
+            beast::error_code ec;
+            socket.native_non_blocking(true, ec);
+        }
+        region.count = std::min(region.count, *fixed_length_ - body_sent_);
+        std::uint64_t this_turn = 0;
+        while (region.count > 0) {
+            if (this_turn >= kSendfileTurn) {
+                net::post(stream_.get_executor(), [self = shared_from_this(), channel = std::move(channel),
+                                                   region = std::move(region)]() mutable {
+                    self->send_region(std::move(channel), std::move(region));
+                });
+                return;
+            }
+            auto offset = static_cast<off_t>(region.offset);
+            const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(region.count, kSendfileTurn));
+            const ssize_t n = ::sendfile(socket.native_handle(), region.file->fd(), &offset, want);
+            if (n > 0) {
+                const auto sent = static_cast<std::uint64_t>(n);
+                region.offset += sent;
+                region.count -= sent;
+                body_sent_ += sent;
+                this_turn += sent;
+                channel->sent(static_cast<std::size_t>(sent), 0, 0);
+                continue;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                return wait_writable(std::move(channel), std::move(region));
+            if (n == 0)
+                spdlog::warn("{}: a file ended {} bytes before the region being sent; closing", remote_, region.count);
+            writing_ = false;
+            return write_failed(channel);  // the peer is gone (EPIPE, ECONNRESET), or the file shrank
+        }
+        writing_ = false;
+        const bool body_complete = body_sent_ == *fixed_length_;
+        if (peer_gone_ && !body_complete) return write_failed(channel);
+        pump(channel);
+    }
+
+    /// send_region's wait for room in the socket's send buffer.
+    void wait_writable(std::shared_ptr<Channel> channel, FileRegion region) {
+        region_timer_.expires_after(options_.write_timeout);
+        region_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+            if (ec) return;  // cancelled: the socket became writable
+            spdlog::warn("{}: client read nothing for {} s of a file body; closing", self->remote_,
+                         self->options_.write_timeout.count());
+            beast::error_code ignored;
+            self->stream_.socket().cancel(ignored);
+        });
+        stream_.socket().async_wait(tcp::socket::wait_write,
+                                    [self = shared_from_this(), channel = std::move(channel),
+                                     region = std::move(region)](beast::error_code ec) mutable {
+                                        self->region_timer_.cancel();
+                                        if (ec) {
+                                            self->writing_ = false;
+                                            return self->write_failed(channel);
+                                        }
+                                        self->send_region(std::move(channel), std::move(region));
+                                    });
     }
 
     void write_failed(std::shared_ptr<Channel> channel) {
@@ -860,6 +961,7 @@ private:
     std::optional<http::response_serializer<http::empty_body>> serializer_;
     std::string chunk_;
     std::array<char, 16 * 1024> drain_{};
+    net::steady_timer region_timer_;             ///< write_timeout of send_region's waits
     std::optional<std::uint64_t> fixed_length_;  ///< Content-Length of the current streamed response
     std::uint64_t body_sent_ = 0;                ///< body bytes of it handed to the socket
     std::string remote_;
@@ -1031,6 +1133,25 @@ std::optional<Item> Channel::pop() {
     return out;
 }
 
+void Channel::write_file(std::shared_ptr<const OpenFile> file, std::uint64_t offset, std::uint64_t count) {
+    if (count == 0) return;
+    {
+        std::unique_lock lk(mutex_);
+        if (failed_) {
+            cancel_ = true;
+            throw votable::SinkClosed();
+        }
+        if (identity_body_ && !spool_active_) {
+            const bool was_empty = queue_.empty();
+            queue_.emplace_back(FileRegion{std::move(file), offset, count});
+            lk.unlock();
+            if (was_empty) session_->kick(shared_from_this());
+            return;
+        }
+    }
+    ResponseChannel::write_file(std::move(file), offset, count);
+}
+
 bool Channel::take_whole_body(std::string& body, std::size_t& queued) {
     std::lock_guard lk(mutex_);
     if (spool_active_ || queue_.empty() || !std::holds_alternative<LastChunk>(queue_.back())) return false;
@@ -1072,6 +1193,25 @@ void Channel::sent(std::size_t bytes, std::size_t queued, std::size_t spooled) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------
+// OpenFile, ResponseChannel
+
+OpenFile::~OpenFile() { ::close(fd_); }
+
+void ResponseChannel::write_file(std::shared_ptr<const OpenFile> file, std::uint64_t offset, std::uint64_t count) {
+    std::string buf(static_cast<std::size_t>(std::min<std::uint64_t>(count, 256 * 1024)), '\0');
+    while (count > 0) {
+        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(count, buf.size()));
+        const ssize_t n = ::pread(file->fd(), buf.data(), want, static_cast<off_t>(offset));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw std::runtime_error(std::string("cannot read a file being sent: ") + std::strerror(errno));
+        if (n == 0) return;  // the file shrank: a short body
+        write(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+        offset += static_cast<std::uint64_t>(n);
+        count -= static_cast<std::uint64_t>(n);
+    }
+}
 
 // ---------------------------------------------------------------------------
 // HttpServer

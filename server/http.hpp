@@ -57,8 +57,24 @@ struct Reply {
     std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers
 };
 
+/// A file descriptor open for reading, closed when the last holder lets go:
+/// what ResponseChannel::write_file sends from after the producer returned.
+class OpenFile {
+public:
+    /// Takes ownership of `fd` (>= 0).
+    explicit OpenFile(int fd) : fd_(fd) {}
+    ~OpenFile();
+    OpenFile(const OpenFile&) = delete;
+    OpenFile& operator=(const OpenFile&) = delete;
+    int fd() const { return fd_; }
+
+private:
+    int fd_;
+};
+
 /// Where a handler sends its response. Thread-safe: a handler may hand it to
-/// a worker thread. Exactly one of: reply(), or start() + write()* + finish().
+/// a worker thread. Exactly one of: reply(), or start() + (write() |
+/// write_file())* + finish().
 class ResponseChannel {
 public:
     virtual ~ResponseChannel() = default;
@@ -97,7 +113,18 @@ public:
     /// all, is spooled as before, so that a client that does not read never
     /// holds the worker. Call before the first write(). The default does
     /// nothing.
-    virtual void disable_spool() {}
+    virtual void spool_only_when_stalled() {}
+    /// Sends `count` bytes of `file` from byte `offset` as body bytes, in
+    /// order with write()'s. The server's channel queues the region and the
+    /// connection sends it with sendfile(2), page cache to socket without a
+    /// copy through user space (issue 14: downloads at the speed of a static
+    /// file server), after the producer has returned: the file stays open
+    /// as long as the region is queued. A region shorter than announced
+    /// (the file shrank) ends the body early, which closes the connection
+    /// like any short fixed-length body. This default reads the region with
+    /// pread and write()s it, 256 KiB at a time. Throws like write(); throws
+    /// std::runtime_error when the file cannot be read.
+    virtual void write_file(std::shared_ptr<const OpenFile> file, std::uint64_t offset, std::uint64_t count);
     /// Ends a streamed response.
     virtual void finish() = 0;
     /// True once the client has disconnected (or a write failed, or the

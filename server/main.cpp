@@ -13,7 +13,7 @@
 #include <map>
 
 #include "adql/adql.hpp"
-#include "fits/cfitsio_threads.hpp"
+#include "fits/cfitsio_open.hpp"
 #include "obscore/backend.hpp"
 #include "obscore/demo.hpp"
 #include "obscore/ingest.hpp"
@@ -139,7 +139,8 @@ int cmd_serve(const std::string& config_path, std::optional<int> port, const std
     // cutouts.
     ::mallopt(M_TRIM_THRESHOLD, 4 << 20);
     ::mallopt(M_MMAP_THRESHOLD, 4 << 20);
-    // before any worker opens a FITS file (cutouts, previews, FITS results, live ingest)
+    // votable/'s FITS result writer creates files with CFITSIO from the
+    // query workers but may not use fits/'s open wrappers (include arrows).
     vo::fits::prepare_cfitsio_for_threads();
     auto config = load(config_path);
     if (port) {

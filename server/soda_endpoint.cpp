@@ -166,7 +166,7 @@ std::uint64_t run_soda_sync(const SodaRequest& request, const obscore::ProductLo
         return n;
     }
 
-    channel.disable_spool();  // the cutout is cheap to read again: wait for the client
+    channel.spool_only_when_stalled();  // the cutout is cheap to read again: wait for the client
     channel.start(200, cutout->content_type(), std::move(headers), size);
     std::uint64_t sent = 0;
     bool gone = false;

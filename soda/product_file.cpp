@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "fits/cfitsio_open.hpp"
 #include "fits/header.hpp"
 #include "fits/header_check.hpp"
 #include "soda/cutout_internal.hpp"
@@ -41,9 +42,9 @@ FitsPtr open_fits(const std::string& path) {
     // fits_open_diskfile: no extended-filename parsing (paths may contain [ ] :),
     // but it does not decompress; gzip files go through fits_open_file.
     if (is_gzip(path)) {
-        fits_open_file(&f, path.c_str(), READONLY, &status);
+        fits::open_compressed_file(&f, path, &status);
     } else {
-        fits_open_diskfile(&f, path.c_str(), READONLY, &status);
+        fits::open_diskfile(&f, path, &status);
     }
     if (status) fits_fail("cannot open the product file", status);
     return FitsPtr(f);

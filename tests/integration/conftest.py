@@ -91,33 +91,52 @@ def dali_error(r, status=400) -> str:
     return message
 
 
+def toml_value(v) -> str:
+    """One TOML value: str and Path quoted (with \\ and " escaped), bool as
+    true/false, int and float as they print, a list as an array."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def write_toml(path: Path, **sections) -> Path:
+    """Writes a server configuration to `path` and returns it. Each keyword
+    is a table: a dict gives `[name]` with its keys (dotted names such as
+    `**{"auth.jwt": {...}}` are written as they are), a list of dicts gives
+    one `[[name]]` per dict (collections). Tables in keyword order."""
+    out = []
+    for name, body in sections.items():
+        tables = body if isinstance(body, list) else [body]
+        for table in tables:
+            out.append(f"[[{name}]]" if isinstance(body, list) else f"[{name}]")
+            out += [f"{k} = {toml_value(v)}" for k, v in table.items()]
+            out.append("")
+    path.write_text("\n".join(out))
+    return path
+
+
+def server_section(**extra) -> dict:
+    """The `[server]` table of a test server: loopback, port 0 (the server's
+    URLs derive from the port it bound), with `extra` keys added."""
+    return {"host": "127.0.0.1", "port": 0, **extra}
+
+
 def write_config(directory: Path) -> Path:
     """The test archive's configuration in `directory`: port 0 and no base_url,
     so that a server's URLs derive from the port it bound."""
-    cfg = directory / "voserver.toml"
-    cfg.write_text(f"""
-[server]
-host = "127.0.0.1"
-port = 0
-threads = 4
-
-[archive]
-authority = "voserver.test"
-title = "voserver integration test archive"
-database = "{directory / 'store.sqlite'}"
-profiles = ["{ROOT / 'conf' / 'profiles' / 'alma.toml'}"]
-
-[limits]
-maxrec_default = 10000
-maxrec_hard = 1000000
-
-[[collection]]
-name = "samples"
-directories = ["{FITS_DIR}"]
-description = "Real FITS products from ../shared/data/fits"
-proprietary_months = 12
-""")
-    return cfg
+    return write_toml(
+        directory / "voserver.toml",
+        server=server_section(threads=4),
+        archive={"authority": "voserver.test", "title": "voserver integration test archive",
+                 "database": directory / "store.sqlite",
+                 "profiles": [ROOT / "conf" / "profiles" / "alma.toml"]},
+        limits={"maxrec_default": 10000, "maxrec_hard": 1000000},
+        collection=[{"name": "samples", "directories": [FITS_DIR],
+                     "description": "Real FITS products from ../shared/data/fits", "proprietary_months": 12}])
 
 
 def start_server(cfg: Path, work: Path, log_name: str = "server.log", env=None):

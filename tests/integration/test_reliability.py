@@ -56,32 +56,15 @@ def server(archive, tmp_path_factory):
 
     store = work / "store.sqlite"
     store.write_bytes((archive["work"] / "store.sqlite").read_bytes())
-    cfg = work / "voserver.toml"
-    cfg.write_text(f"""
-[server]
-host = "127.0.0.1"
-port = 0
-threads = 2
-query_workers = 4
-express_workers = 1
-soda_workers = 2
-# the tests' own address stands for a load balancer here (X-Forwarded-For)
-trusted_proxies = ["127.0.0.1"]
-
-[archive]
-authority = "voserver.test"
-database = "{store}"
-
-[limits]
-maxrec_default = 10000
-maxrec_hard = 100000000
-max_sync_seconds = 10
-max_queries_per_client = 16
-
-[[collection]]
-name = "big"
-directories = ["{big}"]
-""")
+    # trusted_proxies: the tests' own address stands for a load balancer here (X-Forwarded-For)
+    cfg = conftest.write_toml(
+        work / "voserver.toml",
+        server=conftest.server_section(threads=2, query_workers=4, express_workers=1, soda_workers=2,
+                                       trusted_proxies=["127.0.0.1"]),
+        archive={"authority": "voserver.test", "database": store},
+        limits={"maxrec_default": 10000, "maxrec_hard": 100000000, "max_sync_seconds": 10,
+                "max_queries_per_client": 16},
+        collection=[{"name": "big", "directories": [big]}])
     ing = conftest.ingest(cfg, big, "big", timeout=120)
     assert ing.returncode == 0, ing.stdout + ing.stderr
     log = work / "server.log"

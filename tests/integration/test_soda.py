@@ -258,27 +258,11 @@ def demo_archive(tmp_path_factory):
     fresh store and served."""
     work = tmp_path_factory.mktemp("demo")
     demo_dir = work / "phangs-muse"
-    cfg = work / "voserver.toml"
-    cfg.write_text(f"""
-[server]
-host = "127.0.0.1"
-port = 0
-threads = 2
-query_workers = 2
-
-[archive]
-authority = "voserver.test"
-title = "demo archive"
-database = "{work / 'store.sqlite'}"
-
-[demo]
-out_dir = "{demo_dir}"
-
-[[collection]]
-name = "phangs-muse"
-directories = ["{demo_dir}"]
-description = "demo"
-""")
+    cfg = conftest.write_toml(
+        work / "voserver.toml", server=conftest.server_section(threads=2, query_workers=2),
+        archive={"authority": "voserver.test", "title": "demo archive", "database": work / "store.sqlite"},
+        demo={"out_dir": demo_dir},
+        collection=[{"name": "phangs-muse", "directories": [demo_dir], "description": "demo"}])
     vs = str(conftest.VOSERVER)
     mk = subprocess.run([vs, "make-demo", "--config", str(cfg), "--nx", "20", "--ny", "20", "--nchan", "200",
                          "--out", str(demo_dir)], capture_output=True, text=True, timeout=600)
@@ -415,23 +399,10 @@ def test_large_cutouts_and_downloads_are_not_spooled(tmp_path):
         fits.HDUList(hdus).writeto(big)
     spool = tmp_path / "spool"
     spool.mkdir()
-    cfg = tmp_path / "voserver.toml"
-    cfg.write_text(f"""
-[server]
-host = "127.0.0.1"
-port = 0
-threads = 2
-query_workers = 2
-spool_dir = "{spool}"
-
-[archive]
-authority = "voserver.test"
-database = "{tmp_path / 'store.sqlite'}"
-
-[[collection]]
-name = "big"
-directories = ["{data_dir}"]
-""")
+    cfg = conftest.write_toml(
+        tmp_path / "voserver.toml", server=conftest.server_section(threads=2, query_workers=2, spool_dir=spool),
+        archive={"authority": "voserver.test", "database": tmp_path / "store.sqlite"},
+        collection=[{"name": "big", "directories": [data_dir]}])
     ing = conftest.ingest(cfg, data_dir, "big")
     assert ing.returncode == 0, ing.stdout + ing.stderr
     proc, base = conftest.start_server(cfg, tmp_path)

@@ -212,23 +212,10 @@ def async_server(archive, tmp_path_factory):
     work = tmp_path_factory.mktemp("async")
     store = work / "store.sqlite"
     store.write_bytes((archive["work"] / "store.sqlite").read_bytes())
-    cfg = work / "voserver.toml"
-    cfg.write_text(f"""
-[server]
-host = "127.0.0.1"
-port = 0
-async_workers = 1
-[archive]
-database = "{store}"
-[limits]
-max_wait_seconds = 3
-async_max_seconds = 5
-async_default_seconds = 5
-max_sync_seconds = 30
-[[collection]]
-name = "samples"
-directories = ["{conftest.FITS_DIR}"]
-""")
+    cfg = conftest.write_toml(
+        work / "voserver.toml", server=conftest.server_section(async_workers=1), archive={"database": store},
+        limits={"max_wait_seconds": 3, "async_max_seconds": 5, "async_default_seconds": 5, "max_sync_seconds": 30},
+        collection=[{"name": "samples", "directories": [conftest.FITS_DIR]}])
     yield {"cfg": cfg, "work": work}
 
 

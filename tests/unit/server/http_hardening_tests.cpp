@@ -22,9 +22,11 @@
 #include <sstream>
 #include <thread>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "server/http.hpp"
+#include "tests/unit/temp_dir.hpp"
 #include "votable/writer.hpp"
 
 namespace beast = boost::beast;
@@ -98,6 +100,12 @@ std::uint64_t pattern_hash(std::uint64_t n) {
 ///   /small       whole reply "small\n"
 ///   /stream?N    streamed chunked body of N pattern bytes, written on the worker
 ///   /fixed?N     streamed body of N pattern bytes with Content-Length
+///   /file?N      N pattern bytes with Content-Length, all from a file region
+///                (ResponseChannel::write_file)
+///   /fileparts?N N pattern bytes with Content-Length: 1,000 written, the
+///                middle as a file region, the last 1,000 written
+///   /filechunked?N  N pattern bytes chunked, as a file region (no length:
+///                the channel reads and writes it)
 ///   /inline?N    streamed chunked body of N pattern bytes in 1,000-byte
 ///                writes, all made by the handler on the I/O thread: the
 ///                whole response is queued before the session sends any of it
@@ -106,6 +114,19 @@ struct TestApp {
     std::atomic<int> writes_returned{0};  ///< streamed handlers whose write loop ended
     std::atomic<int> sink_closed{0};      ///< ... by votable::SinkClosed
     std::atomic<int> head_seen{0};
+    testing::TempDir dir{"http_file"};
+
+    /// A file of the first `n` pattern bytes, open for reading (one per n).
+    std::shared_ptr<const server::OpenFile> pattern_file(std::uint64_t n) {
+        const auto path = dir.path / std::to_string(n);
+        if (!std::filesystem::exists(path)) {
+            std::string s;
+            s.reserve(static_cast<std::size_t>(n));
+            for (std::uint64_t i = 0; i < n; ++i) s += pattern(i);
+            std::ofstream(path, std::ios::binary).write(s.data(), static_cast<std::streamsize>(s.size()));
+        }
+        return std::make_shared<const server::OpenFile>(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    }
 
     server::Handler handler() {
         return [this](std::shared_ptr<const server::Request> req, std::shared_ptr<server::ResponseChannel> ch) {
@@ -142,6 +163,32 @@ struct TestApp {
                             for (std::uint64_t i = 0; i < len; ++i) piece += pattern(off + i);
                             ch->write(piece);
                             off += len;
+                        }
+                        ch->finish();
+                    } catch (const votable::SinkClosed&) {
+                        ++sink_closed;
+                    }
+                    ++writes_returned;
+                });
+                return;
+            }
+            if (req->path == "/file" || req->path == "/fileparts" || req->path == "/filechunked") {
+                const std::string kind = req->path;
+                worker.submit([this, ch, n, kind] {
+                    try {
+                        auto file = pattern_file(n);
+                        const bool chunked = kind == "/filechunked";
+                        ch->start(200, "application/octet-stream", {},
+                                  chunked ? std::nullopt : std::optional<std::uint64_t>(n));
+                        if (kind == "/fileparts") {
+                            std::string head, tail;
+                            for (std::uint64_t i = 0; i < 1000; ++i) head += pattern(i);
+                            for (std::uint64_t i = n - 1000; i < n; ++i) tail += pattern(i);
+                            ch->write(head);
+                            ch->write_file(file, 1000, n - 2000);
+                            ch->write(tail);
+                        } else {
+                            ch->write_file(file, 0, n);
                         }
                         ch->finish();
                     } catch (const votable::SinkClosed&) {
@@ -248,6 +295,21 @@ std::uint64_t resident_bytes() {
 }
 
 bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+
+/// Reads a response on `c` whose body must be the first `n` pattern bytes
+/// (FNV-1a `expected`), then checks that the connection still answers a
+/// request; returns whether the body was chunked.
+bool read_pattern_then_reuse(Conn& c, std::uint64_t n, std::uint64_t expected) {
+    auto big = c.read(false, 60s);
+    REQUIRE(big);
+    CHECK(big->body().size() == n);
+    CHECK(fnv1a(big->body()) == expected);
+    c.send("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto again = c.read();
+    REQUIRE(again);
+    CHECK(again->body() == "GET:");
+    return big->chunked();
+}
 
 }  // namespace
 
@@ -498,15 +560,7 @@ TEST_CASE("a client that does not read does not hold the worker; it later gets e
         REQUIRE(r);
         CHECK(r->body() == "small\n");
         // The slow client now reads all of it, intact; the connection stays usable.
-        auto big = slow.read(false, 60s);
-        REQUIRE(big);
-        CHECK(big->body().size() == n);
-        CHECK(fnv1a(big->body()) == expected);
-        CHECK(big->chunked() == (kind == "stream"));
-        slow.send("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
-        auto again = slow.read();
-        REQUIRE(again);
-        CHECK(again->body() == "GET:");
+        CHECK(read_pattern_then_reuse(slow, n, expected) == (kind == "stream"));
     }
 }
 
@@ -609,4 +663,72 @@ TEST_CASE("the access log goes to a file that can be reopened and rotated", "[ht
         CHECK_THROWS_WITH(s.start(), Catch::Contains("access log"));
     }
     std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("file regions go out whole, in order with written bytes, fixed-length and chunked", "[http][file]") {
+    const std::uint64_t n = 20'000'000;
+    const std::uint64_t expected = pattern_hash(n);
+    TestServer srv;
+    Conn c(srv.port);
+    for (const std::string kind : {"file", "fileparts", "filechunked", "file"}) {
+        INFO(kind);
+        c.send("GET /" + kind + "?" + std::to_string(n) + " HTTP/1.1\r\nHost: x\r\n\r\n");
+        auto r = c.read(false, 30s);
+        REQUIRE(r);
+        CHECK(r->result_int() == 200);
+        CHECK(r->body().size() == n);
+        CHECK(fnv1a(r->body()) == expected);
+        CHECK(r->chunked() == (kind == "filechunked"));
+    }
+    // HEAD: the header of GET, no body; the connection stays usable.
+    c.send("HEAD /file?" + std::to_string(n) + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto h = c.read(true);
+    REQUIRE(h);
+    CHECK(h->at(http::field::content_length) == std::to_string(n));
+    c.send("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto again = c.read();
+    REQUIRE(again);
+    CHECK(again->body() == "GET:");
+}
+
+TEST_CASE("a slow reader of a file region gets every byte; the worker is free at once", "[http][file]") {
+    const std::uint64_t n = 30'000'000;
+    const std::uint64_t expected = pattern_hash(n);
+    TestServer srv;
+    Conn slow(srv.port, 64 * 1024);
+    slow.send("GET /file?" + std::to_string(n) + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    const auto t0 = std::chrono::steady_clock::now();
+    while (srv.app.writes_returned == 0 && std::chrono::steady_clock::now() - t0 < 15s)
+        std::this_thread::sleep_for(10ms);
+    CHECK(srv.app.writes_returned == 1);  // handed over, not sent: the worker did not wait
+    Conn other(srv.port);
+    other.send("GET /small HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto r = other.read(false, 5s);
+    REQUIRE(r);
+    CHECK(r->body() == "small\n");
+    // The client reads nothing for a while (the server meets a full socket
+    // and waits), then reads it all at its pace, intact; the connection
+    // stays usable.
+    std::this_thread::sleep_for(500ms);
+    CHECK_FALSE(read_pattern_then_reuse(slow, n, expected));
+}
+
+TEST_CASE("a client that never reads a file region is closed after the write timeout", "[http][file]") {
+    server::HttpOptions o;
+    o.write_timeout = std::chrono::seconds(1);
+    TestServer srv(o);
+    srv.app.pattern_file(200000000);  // made before: the wait below is the client's alone
+    Conn slow(srv.port, 64 * 1024);
+    slow.send("GET /file?200000000 HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::this_thread::sleep_for(4s);
+    bool closed = false;
+    const std::string got = slow.read_to_eof(closed, 30s);
+    CHECK(closed);
+    CHECK(got.size() < 200000000);
+    // The server still answers others.
+    Conn other(srv.port);
+    other.send("GET /small HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto r = other.read(false, 5s);
+    REQUIRE(r);
+    CHECK(r->body() == "small\n");
 }
