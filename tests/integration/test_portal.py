@@ -136,12 +136,16 @@ def tap(portal, adql):
     return parse_single_table(str(path)).to_table()
 
 
-def wait_ready(driver, after):
-    """Waits until the page has drawn a result of a query newer than `after`; returns its number."""
+def wait_ready(driver, after, text=None):
+    """Waits until the page has drawn a result of a query newer than `after`
+    (and, given `text`, of a query with that search text: typing runs queries
+    of the text typed so far when the keys come slower than the debounce);
+    returns its number."""
     def done(d):
-        seq = d.execute_script("return window.voPortal && window.voPortal.state.seq")
-        ready = d.execute_script("return document.body.dataset.ready")
-        return seq if seq and seq > after and ready == str(seq) else False
+        seq, ready, drawn = d.execute_script("const s = window.voPortal && window.voPortal.state;"
+                                             "return [s && s.seq, document.body.dataset.ready, s && s.drawn];")
+        return seq if seq and seq > after and ready == str(seq) and drawn["seq"] == seq and \
+            (text is None or drawn["search"] == text) else False
     return WebDriverWait(driver, WAIT, ignored_exceptions=STALE).until(done)
 
 
@@ -155,8 +159,9 @@ def type_search(driver, text, field="search"):
     return before
 
 
-def search(driver, text, field="search"):
-    return wait_ready(driver, type_search(driver, text, field))
+def search(driver, text):
+    """Types `text` into the search box; returns the number of the query whose result is then drawn."""
+    return wait_ready(driver, type_search(driver, text), text)
 
 
 def shown_keys(driver):
@@ -184,36 +189,45 @@ def test_landing_page_links_the_portal_and_the_files_are_typed(portal):
     assert r.status_code == 404 and "QUERY_STATUS" in r.text
 
 
-def test_name_search_returns_the_rows_of_an_independent_query(page, portal):
-    search(page, "ngc1*|NGC0628")
+def name_searches(portal):
+    """[(search text, the obs_publisher_did set an independent match of target_name gives)]: wildcards, | and case."""
     rows = all_rows(portal)
-    expected = {str(r["obs_publisher_did"]) for r in rows
-                if fnmatch.fnmatch(str(r["target_name"]).lower(), "ngc1*") or str(r["target_name"]).lower() == "ngc0628"}
-    assert expected and set(shown_keys(page)) == expected
-    # wildcards ? and case
-    search(page, "Ngc?628")
-    assert set(shown_keys(page)) == {str(r["obs_publisher_did"]) for r in rows if str(r["target_name"]) == "NGC0628"}
-    page.save_screenshot(str(SHOTS / "query_page.png"))
+    name = lambda r: str(r["target_name"]).lower()  # noqa: E731
+    both = {str(r["obs_publisher_did"]) for r in rows if fnmatch.fnmatch(name(r), "ngc1*") or name(r) == "ngc0628"}
+    one = {str(r["obs_publisher_did"]) for r in rows if str(r["target_name"]) == "NGC0628"}
+    assert one and len(both) > len(one)
+    return [("ngc1*|NGC0628", both), ("Ngc?628", one)]
 
 
-def test_position_search_icrs_sexagesimal_and_galactic_agree_with_tap(page, portal):
-    rows = all_rows(portal)
-    target = next(r for r in rows if r["target_name"] == "NGC0628")
+def position_searches(portal, radius_arcmin=3):
+    """[(search text, the obs_publisher_did set of a TAP INTERSECTS query)] of one
+    position around NGC0628 written as ICRS degrees, sexagesimal and Galactic (astropy)."""
+    target = next(r for r in all_rows(portal) if r["target_name"] == "NGC0628")
     c = SkyCoord(float(target["s_ra"]) * u.deg, float(target["s_dec"]) * u.deg, frame="icrs")
-    radius_arcmin = 3
     expected = {str(did) for did in tap(
         portal, "SELECT obs_publisher_did FROM ivoa.obscore WHERE 1 = INTERSECTS(s_region, "
                 f"CIRCLE('ICRS', {c.ra.deg!r}, {c.dec.deg!r}, {radius_arcmin / 60!r}))")["obs_publisher_did"]}
     assert str(target["obs_publisher_did"]) in expected
-    search(page, f"{c.ra.deg:.6f} {c.dec.deg:.6f}, {radius_arcmin}")
-    assert set(shown_keys(page)) == expected
-    search(page, c.to_string("hmsdms", sep=":", precision=3) + f", {radius_arcmin}")
-    assert set(shown_keys(page)) == expected
     g = c.galactic
-    search(page, f"gal {g.l.deg:.6f} {g.b.deg:.6f}, {radius_arcmin}")
-    assert set(shown_keys(page)) == expected
+    return [(text, expected) for text in (f"{c.ra.deg:.6f} {c.dec.deg:.6f}, {radius_arcmin}",
+                                          c.to_string("hmsdms", sep=":", precision=3) + f", {radius_arcmin}",
+                                          f"gal {g.l.deg:.6f} {g.b.deg:.6f}, {radius_arcmin}")]
+
+
+def test_name_search_returns_the_rows_of_an_independent_query(page, portal):
+    for text, expected in name_searches(portal):
+        search(page, text)
+        assert set(shown_keys(page)) == expected, text
+    page.save_screenshot(str(SHOTS / "query_page.png"))
+
+
+def test_position_search_icrs_sexagesimal_and_galactic_agree_with_tap(page, portal):
+    cases = position_searches(portal)
+    for text, expected in cases:
+        search(page, text)
+        assert set(shown_keys(page)) == expected, text
     # the default radius is 10 arcmin
-    search(page, f"{c.ra.deg:.6f} {c.dec.deg:.6f}")
+    search(page, cases[0][0].split(",")[0])
     assert "0.16666666" in page.find_element(By.ID, "adql").get_attribute("textContent")
 
 
