@@ -12,6 +12,7 @@ and the result view go to build/portal_screenshots/.
 Needs the Debian packages chromium, chromium-driver, python3-selenium and the
 portal's npm packages (`npm ci --prefix web`), all installed by scripts/setup.
 """
+import base64
 import fnmatch
 import http.server
 import os
@@ -461,7 +462,10 @@ def test_sign_in_marks_and_downloads_the_proprietary_file(page, portal):
     page.find_element(By.CSS_SELECTOR, "#auth input[name=password]").send_keys("demo-pi" + Keys.ENTER)
     WebDriverWait(page, WAIT, ignored_exceptions=STALE).until(lambda d: "demo-pi" in d.find_element(By.ID, "auth").text)
     assert PROJECT in page.find_element(By.ID, "auth").text
-    assert page.execute_script("return JSON.parse(sessionStorage.getItem('voserver.basic')).user") == "demo-pi"
+    # the credentials are kept in the page's memory only: no storage holds the password, in any encoding
+    stored = page.execute_script("return [sessionStorage, localStorage].flatMap(s => Object.keys(s).map(k => k + '=' + s.getItem(k)))")
+    secret = base64.b64encode(b"demo-pi:demo-pi").decode()
+    assert not [x for x in stored if secret in x or "demo-pi" in x], stored
     wait_ready(page, before)
     select_rows(page, {"NGC1087"})
     script = download_script(page)
@@ -475,6 +479,15 @@ def test_sign_in_marks_and_downloads_the_proprietary_file(page, portal):
     got = next(out.glob("NGC1087*.fits"))
     assert got.read_bytes() == (portal["cubes"] / "NGC1087_PHANGS_DATACUBE_native.fits").read_bytes()
     page.find_element(By.CSS_SELECTOR, "#auth .sign-out").click()
+    WebDriverWait(page, WAIT, ignored_exceptions=STALE).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#auth details.sign-in"))
+    # signed in again, then a reload: the page forgot the credentials (they were nowhere else)
+    page.find_element(By.CSS_SELECTOR, "#auth summary").click()
+    page.find_element(By.CSS_SELECTOR, "#auth input[name=user]").send_keys("demo-pi")
+    page.find_element(By.CSS_SELECTOR, "#auth input[name=password]").send_keys("demo-pi" + Keys.ENTER)
+    WebDriverWait(page, WAIT, ignored_exceptions=STALE).until(lambda d: "demo-pi" in d.find_element(By.ID, "auth").text)
+    page.refresh()
+    wait_ready(page, 0)
+    assert page.find_elements(By.CSS_SELECTOR, "#auth details.sign-in") and "demo-pi" not in page.find_element(By.ID, "auth").text
 
 
 # ---------------------------------------------------------------- the ADQL page
