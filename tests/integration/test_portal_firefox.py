@@ -5,7 +5,9 @@ server as test_portal.py (its `portal` fixture).
 
 Firefox must show every page without console errors, uncaught exceptions or
 failed requests, find the rows an independent TAP query finds (by target name
-and by position), and draw a footprint for every row that has one.
+and by position), and draw a footprint for every row that has one; hover,
+the preview pop-up, sign-in with the download handler and the ADQL page's
+errors and async jobs work as in Chromium.
 Screenshots go next to Chromium's, in build/portal_screenshots/firefox_*.png.
 
 Needs the Debian packages firefox-esr and python3-websocket (both installed by
@@ -28,6 +30,7 @@ import conftest
 from test_portal import SHOTS, WAIT, all_rows, name_searches, portal, position_searches  # noqa: F401 (portal: the fixture, shared)
 
 FIREFOX = shutil.which("firefox-esr")
+ENTER = "\ue007"  # the Enter key (WebDriver key codes)
 pytestmark = pytest.mark.skipif(FIREFOX is None, reason="firefox-esr is not installed (scripts/setup installs it)")
 
 # Keep a fresh profile quiet on an offline machine: no first-run pages, update
@@ -169,11 +172,12 @@ class Firefox:
                 raise AssertionError(f"waited {WAIT} s for {what}: {body}")
             time.sleep(0.05)
 
-    def type(self, element_id, text):
-        """Focuses a field, selects its text and types `text` over it as key
-        presses (input.performActions: keyDown/keyUp of each character;
+    def type(self, selector, text):
+        """Focuses the field `selector` selects, selects its text and types
+        `text` over it as key presses (input.performActions: keyDown/keyUp of
+        each character, WebDriver key codes such as ENTER included;
         Backspace clears the selection first)."""
-        self.js("const e = document.getElementById(arguments[0]); e.focus(); e.select(); return true;", element_id)
+        self.js("const e = document.querySelector(arguments[0]); e.focus(); e.select(); return true;", selector)
         keys = []
         for ch in "\ue003" + text:  # U+E003: the Backspace key (WebDriver key codes)
             keys += [{"type": "keyDown", "value": ch}, {"type": "keyUp", "value": ch}]
@@ -263,7 +267,7 @@ def page(firefox, portal):
 def search(ff, text):
     """Types `text` into the search box; returns the number of the query whose result is then drawn."""
     before = ff.js("return window.voPortal.state.seq")
-    ff.type("search", text)
+    ff.type("#search", text)
     return wait_ready(ff, before, text)
 
 
@@ -350,8 +354,54 @@ def test_preview_popup_shows_the_products_preview(page, portal):
 
 
 def test_bad_input_gets_a_message_next_to_its_field(page, portal):
-    page.type("search", "02:36:61 +95:00:00")
+    page.type("#search", "02:36:61 +95:00:00")
     msg = page.wait("return document.getElementById('search-error').textContent", what="the position's message")
     assert "60" in msg or "90" in msg
     search(page, "no_such_galaxy_here")
     page.wait("return document.getElementById('search-error').textContent.includes('no target')", what="no target")
+
+
+def show_downloads(ff):
+    """Presses "Download selected" and waits for the handler's file list and script; returns the list's text."""
+    ff.js("document.getElementById('download-button').click(); return true")
+    ff.wait("return document.querySelector('#downloads pre.script') !== null", what="the download handler")
+    return ff.js("return document.querySelector('#downloads table.files').textContent")
+
+
+def test_sign_in_and_the_download_handler(page, portal):
+    search(page, "NGC1087")
+    select = "const b = document.querySelector('#results tbody tr td.select input'); if (!b.checked) b.click(); return true"
+    page.js(select)
+    assert "proprietary: sign in" in show_downloads(page)
+    before = page.js("return window.voPortal.state.seq")
+    page.js("document.querySelector('#auth summary').click(); return true")
+    page.type("#auth input[name=user]", "demo-pi")
+    page.type("#auth input[name=password]", "demo-pi" + ENTER)
+    page.wait("return document.getElementById('auth').textContent.includes('demo-pi')", what="the signed-in user")
+    wait_ready(page, before)  # signing in runs the search again
+    page.js(select)
+    assert "proprietary: yours" in show_downloads(page)
+    script = page.js("return document.querySelector('#downloads pre.script').textContent")
+    assert any(line.startswith("fetch ") and line.endswith(" protected") for line in script.splitlines()), script
+    # nothing of the credentials in the browser's storage
+    stored = page.js("return [sessionStorage, localStorage].flatMap(s => Object.keys(s).map(k => k + '=' + s.getItem(k)))")
+    assert not [x for x in stored if "demo-pi" in x or base64.b64encode(b"demo-pi:demo-pi").decode() in x], stored
+
+
+def test_adql_page_error_at_its_line_and_an_async_job(firefox, portal):
+    firefox.problems()
+    firefox.get(portal["base"] + "/portal/adql.html")
+    firefox.wait("return document.querySelectorAll('.examples button').length", what="the examples")
+    firefox.type("#editor", f"SELECT obs_id{ENTER}FROM ivoa.obscore{ENTER}WHERE obs_id = = 'x'")
+    firefox.js("document.getElementById('run').click(); return true")
+    error = firefox.wait("return document.getElementById('editor-error').textContent", what="the error")
+    assert "line 3" in error
+    assert "^" in firefox.js("return document.querySelector('#editor-error .error-pointer').textContent")
+    # the only failed request: the 400 of the bad query
+    problems = firefox.problems()
+    assert problems and all(p.startswith("HTTP 400: POST ") and "/tap/sync" in p for p in problems), problems
+    firefox.type("#editor", "SELECT obs_publisher_did, target_name FROM ivoa.obscore")
+    firefox.js("document.getElementById('run-async').click(); return true")
+    firefox.wait("return [...document.querySelectorAll('#jobs tr')].some(tr => tr.querySelector('td.phase')?.textContent === "
+                 "'COMPLETED' && tr.querySelector('td.result a')?.href.includes('/results/'))", what="a completed job")
+    assert firefox.problems() == []
