@@ -13,8 +13,10 @@ Needs the Debian packages chromium, chromium-driver, python3-selenium and the
 portal's npm packages (`npm ci --prefix web`), all installed by scripts/setup.
 """
 import base64
+import csv
 import fnmatch
 import http.server
+import io
 import os
 import shutil
 import socket
@@ -137,16 +139,18 @@ def tap(portal, adql):
     return parse_single_table(str(path)).to_table()
 
 
-def wait_ready(driver, after, text=None):
+def wait_ready(driver, after, text=None, fields=None):
     """Waits until the page has drawn a result of a query newer than `after`
-    (and, given `text`, of a query with that search text: typing runs queries
-    of the text typed so far when the keys come slower than the debounce);
-    returns its number."""
+    (and, given `text`, of a query with that search text, given `fields`
+    ({id: value}), with those constraint values: typing runs queries of the
+    text typed so far when the keys come slower than the debounce); returns
+    its number."""
     def done(d):
         seq, ready, drawn = d.execute_script("const s = window.voPortal && window.voPortal.state;"
                                              "return [s && s.seq, document.body.dataset.ready, s && s.drawn];")
         return seq if seq and seq > after and ready == str(seq) and drawn["seq"] == seq and \
-            (text is None or drawn["search"] == text) else False
+            (text is None or drawn["search"] == text) and \
+            all(drawn["fields"].get(k) == v for k, v in (fields or {}).items()) else False
     return WebDriverWait(driver, WAIT, ignored_exceptions=STALE).until(done)
 
 
@@ -295,6 +299,85 @@ def test_names_unknown_to_the_archive_go_to_a_configured_resolver(browser, porta
             assert not severe, severe
     finally:
         sesame.shutdown()
+
+
+# Publication columns with values (the ALMA profile declares them without a
+# source, so the demo's are NULL): an author and a year by declination, a
+# bibcode per target
+PUBLICATION_PROFILE = """
+description = "publication columns of the portal test"
+
+[[column]]
+name = "bib_reference"
+datatype = "char"
+ucd = "meta.bib.bibcode"
+description = "Bibcodes of the publications"
+adql = "CASE WHEN s_dec < 0 THEN '2022A&A...659A.191E' ELSE '2019ApJ...887...80L' END"
+
+[[column]]
+name = "first_author"
+datatype = "char"
+ucd = "meta.bib.author"
+description = "First authors of the publications"
+adql = "CASE WHEN s_dec < 0 THEN 'Emsellem, E.' ELSE 'Leroy, A. K.' END"
+
+[[column]]
+name = "pub_title"
+datatype = "char"
+ucd = "meta.title"
+description = "Titles of the publications"
+adql = "CASE WHEN s_dec < 0 THEN 'The PHANGS-MUSE survey' ELSE 'PHANGS-ALMA data' END"
+
+[[column]]
+name = "publication_year"
+datatype = "int"
+ucd = "time.publiYear"
+description = "Years of the publications"
+adql = "CASE WHEN s_dec < 0 THEN 2022 ELSE 2019 END"
+"""
+
+
+def test_publication_group_where_the_profile_has_the_columns(browser, portal):
+    """A second store of the same cubes under a profile with only the
+    publication columns (no data_rights either): the Publication group is
+    there and searches them; fields of columns this profile lacks (band, PI)
+    are not."""
+    work = portal["work"] / "publication"
+    work.mkdir()
+    (work / "publication.toml").write_text(PUBLICATION_PROFILE)
+    cfg = work / "voserver.toml"
+    cfg.write_text(portal["config"].read_text()
+                   .replace(str(portal["work"] / "store.sqlite"), str(work / "store.sqlite"))
+                   .replace(str(conftest.ROOT / "conf" / "profiles" / "alma.toml"), str(work / "publication.toml")))
+    done = conftest.ingest(cfg, portal["cubes"], "phangs-muse")
+    assert done.returncode == 0, done.stdout + done.stderr
+    with conftest.running_server(cfg, work) as base:
+        browser.get(base + "/portal/")
+        wait_ready(browser, 0)
+        legends = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#constraints legend")]
+        assert "Publication" in legends
+        for field in ("f-first_author", "f-publication_year", "f-bib_reference", "f-pub_title"):
+            assert browser.find_elements(By.ID, field), field
+        assert not browser.find_elements(By.ID, "f-band_list") and not browser.find_elements(By.ID, "f-obs_creator_name")
+        # no data_rights column: the release date still marks the proprietary row, whose preview is not asked
+        # for (the 401 of an <img> opened the browser's own sign-in dialog, which took the keyboard)
+        tr = browser.find_element(By.CSS_SELECTOR, '#results tbody tr[data-key$="?NGC1087_PHANGS_DATACUBE_native"]')
+        assert "proprietary" in tr.get_attribute("class") and not tr.find_elements(By.CSS_SELECTOR, "img")
+        r = requests.post(base + "/tap/sync", data={"LANG": "ADQL", "RESPONSEFORMAT": "csv", "QUERY":
+                          "SELECT obs_publisher_did, first_author, publication_year FROM ivoa.obscore"}, timeout=conftest.TIMEOUT)
+        assert r.status_code == 200, r.text
+        rows = list(csv.reader(io.StringIO(r.text)))[1:]
+        expected = {did for did, author, year in rows if "emsellem" in author.lower() and 2020 <= int(year) <= 2023}
+        assert expected and len(expected) < len(rows)
+        for field, value in (("first_author", "emsellem"), ("publication_year", "2020..2023")):
+            before = browser.execute_script("return window.voPortal.state.seq")
+            type_search(browser, value, field="f-" + field)
+            wait_ready(browser, before, fields={field: value})
+        assert set(shown_keys(browser)) == expected
+        adql = browser.find_element(By.ID, "adql").get_attribute("textContent")
+        assert "first_author ILIKE '%emsellem%'" in adql and "publication_year BETWEEN 2020 AND 2023" in adql
+        severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        assert not severe, severe
 
 
 # ---------------------------------------------------------------- the result view
