@@ -90,8 +90,9 @@ class BiDi:
 
 
 class Firefox:
-    """Headless Firefox ESR with a profile and TMPDIR of its own (removed by
-    quit()), its BiDi session and the top-level browsing context."""
+    """Headless Firefox ESR with a profile, TMPDIR and cache directory of its
+    own (removed by quit()), its BiDi session and the top-level browsing
+    context."""
 
     def __init__(self):
         self.home = Path(tempfile.mkdtemp(prefix="voserver-firefox-"))
@@ -102,7 +103,7 @@ class Firefox:
         self.log = open(self.home / "firefox.log", "w")
         self.proc = subprocess.Popen(
             [FIREFOX, "--headless", "--no-remote", "--remote-debugging-port", "0", "--profile", str(profile), "about:blank"],
-            stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, "TMPDIR": str(tmp), "MOZ_CRASHREPORTER_DISABLE": "1"})
+            stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, "TMPDIR": str(tmp), "XDG_CACHE_HOME": str(tmp), "MOZ_CRASHREPORTER_DISABLE": "1"})
         self.bidi = None
         try:
             # Firefox writes the port it bound (port 0: a free one) into the profile once it listens
