@@ -12,13 +12,20 @@ and the result view go to build/portal_screenshots/.
 Needs the Debian packages chromium, chromium-driver, python3-selenium and the
 portal's npm packages (`npm ci --prefix web`), all installed by scripts/setup.
 """
+import base64
+import csv
 import fnmatch
 import http.server
+import io
+import os
+import shutil
 import socket
+import tempfile
 import xmlrpc.server
 import subprocess
 import threading
 import urllib.parse
+from pathlib import Path
 
 import pytest
 import requests
@@ -86,12 +93,23 @@ release_date_keyword = "RELDATE"
 
 @pytest.fixture(scope="module")
 def browser(portal):
+    # A profile and a TMPDIR of its own, removed afterwards: Chromium's profile
+    # and its singleton socket directory (/tmp/org.chromium.Chromium.*, which
+    # it leaves behind when ChromeDriver ends it) both go there.
+    home = Path(tempfile.mkdtemp(prefix="voserver-chromium-"))
+    (home / "tmp").mkdir()
     o = Options()
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000",
+              f"--user-data-dir={home / 'profile'}"):
         o.add_argument(a)
     o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     o.add_experimental_option("prefs", {"download.default_directory": str(portal["work"] / "browser-downloads")})
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
+    try:
+        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver", env={**os.environ, "TMPDIR": str(home / "tmp")}),
+                                  options=o)
+    except BaseException:
+        shutil.rmtree(home, ignore_errors=True)
+        raise
     driver.set_page_load_timeout(WAIT)
     driver.set_script_timeout(WAIT)
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -99,6 +117,7 @@ def browser(portal):
         yield driver
     finally:
         driver.quit()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture
@@ -120,12 +139,18 @@ def tap(portal, adql):
     return parse_single_table(str(path)).to_table()
 
 
-def wait_ready(driver, after):
-    """Waits until the page has drawn a result of a query newer than `after`; returns its number."""
+def wait_ready(driver, after, text=None, fields=None):
+    """Waits until the page has drawn a result of a query newer than `after`
+    (and, given `text`, of a query with that search text, given `fields`
+    ({id: value}), with those constraint values: typing runs queries of the
+    text typed so far when the keys come slower than the debounce); returns
+    its number."""
     def done(d):
-        seq = d.execute_script("return window.voPortal && window.voPortal.state.seq")
-        ready = d.execute_script("return document.body.dataset.ready")
-        return seq if seq and seq > after and ready == str(seq) else False
+        seq, ready, drawn = d.execute_script("const s = window.voPortal && window.voPortal.state;"
+                                             "return [s && s.seq, document.body.dataset.ready, s && s.drawn];")
+        return seq if seq and seq > after and ready == str(seq) and drawn["seq"] == seq and \
+            (text is None or drawn["search"] == text) and \
+            all(drawn["fields"].get(k) == v for k, v in (fields or {}).items()) else False
     return WebDriverWait(driver, WAIT, ignored_exceptions=STALE).until(done)
 
 
@@ -139,8 +164,9 @@ def type_search(driver, text, field="search"):
     return before
 
 
-def search(driver, text, field="search"):
-    return wait_ready(driver, type_search(driver, text, field))
+def search(driver, text):
+    """Types `text` into the search box; returns the number of the query whose result is then drawn."""
+    return wait_ready(driver, type_search(driver, text), text)
 
 
 def shown_keys(driver):
@@ -168,36 +194,45 @@ def test_landing_page_links_the_portal_and_the_files_are_typed(portal):
     assert r.status_code == 404 and "QUERY_STATUS" in r.text
 
 
-def test_name_search_returns_the_rows_of_an_independent_query(page, portal):
-    search(page, "ngc1*|NGC0628")
+def name_searches(portal):
+    """[(search text, the obs_publisher_did set an independent match of target_name gives)]: wildcards, | and case."""
     rows = all_rows(portal)
-    expected = {str(r["obs_publisher_did"]) for r in rows
-                if fnmatch.fnmatch(str(r["target_name"]).lower(), "ngc1*") or str(r["target_name"]).lower() == "ngc0628"}
-    assert expected and set(shown_keys(page)) == expected
-    # wildcards ? and case
-    search(page, "Ngc?628")
-    assert set(shown_keys(page)) == {str(r["obs_publisher_did"]) for r in rows if str(r["target_name"]) == "NGC0628"}
-    page.save_screenshot(str(SHOTS / "query_page.png"))
+    name = lambda r: str(r["target_name"]).lower()  # noqa: E731
+    both = {str(r["obs_publisher_did"]) for r in rows if fnmatch.fnmatch(name(r), "ngc1*") or name(r) == "ngc0628"}
+    one = {str(r["obs_publisher_did"]) for r in rows if str(r["target_name"]) == "NGC0628"}
+    assert one and len(both) > len(one)
+    return [("ngc1*|NGC0628", both), ("Ngc?628", one)]
 
 
-def test_position_search_icrs_sexagesimal_and_galactic_agree_with_tap(page, portal):
-    rows = all_rows(portal)
-    target = next(r for r in rows if r["target_name"] == "NGC0628")
+def position_searches(portal, radius_arcmin=3):
+    """[(search text, the obs_publisher_did set of a TAP INTERSECTS query)] of one
+    position around NGC0628 written as ICRS degrees, sexagesimal and Galactic (astropy)."""
+    target = next(r for r in all_rows(portal) if r["target_name"] == "NGC0628")
     c = SkyCoord(float(target["s_ra"]) * u.deg, float(target["s_dec"]) * u.deg, frame="icrs")
-    radius_arcmin = 3
     expected = {str(did) for did in tap(
         portal, "SELECT obs_publisher_did FROM ivoa.obscore WHERE 1 = INTERSECTS(s_region, "
                 f"CIRCLE('ICRS', {c.ra.deg!r}, {c.dec.deg!r}, {radius_arcmin / 60!r}))")["obs_publisher_did"]}
     assert str(target["obs_publisher_did"]) in expected
-    search(page, f"{c.ra.deg:.6f} {c.dec.deg:.6f}, {radius_arcmin}")
-    assert set(shown_keys(page)) == expected
-    search(page, c.to_string("hmsdms", sep=":", precision=3) + f", {radius_arcmin}")
-    assert set(shown_keys(page)) == expected
     g = c.galactic
-    search(page, f"gal {g.l.deg:.6f} {g.b.deg:.6f}, {radius_arcmin}")
-    assert set(shown_keys(page)) == expected
+    return [(text, expected) for text in (f"{c.ra.deg:.6f} {c.dec.deg:.6f}, {radius_arcmin}",
+                                          c.to_string("hmsdms", sep=":", precision=3) + f", {radius_arcmin}",
+                                          f"gal {g.l.deg:.6f} {g.b.deg:.6f}, {radius_arcmin}")]
+
+
+def test_name_search_returns_the_rows_of_an_independent_query(page, portal):
+    for text, expected in name_searches(portal):
+        search(page, text)
+        assert set(shown_keys(page)) == expected, text
+    page.save_screenshot(str(SHOTS / "query_page.png"))
+
+
+def test_position_search_icrs_sexagesimal_and_galactic_agree_with_tap(page, portal):
+    cases = position_searches(portal)
+    for text, expected in cases:
+        search(page, text)
+        assert set(shown_keys(page)) == expected, text
     # the default radius is 10 arcmin
-    search(page, f"{c.ra.deg:.6f} {c.dec.deg:.6f}")
+    search(page, cases[0][0].split(",")[0])
     assert "0.16666666" in page.find_element(By.ID, "adql").get_attribute("textContent")
 
 
@@ -264,6 +299,85 @@ def test_names_unknown_to_the_archive_go_to_a_configured_resolver(browser, porta
             assert not severe, severe
     finally:
         sesame.shutdown()
+
+
+# Publication columns with values (the ALMA profile declares them without a
+# source, so the demo's are NULL): an author and a year by declination, a
+# bibcode per target
+PUBLICATION_PROFILE = """
+description = "publication columns of the portal test"
+
+[[column]]
+name = "bib_reference"
+datatype = "char"
+ucd = "meta.bib.bibcode"
+description = "Bibcodes of the publications"
+adql = "CASE WHEN s_dec < 0 THEN '2022A&A...659A.191E' ELSE '2019ApJ...887...80L' END"
+
+[[column]]
+name = "first_author"
+datatype = "char"
+ucd = "meta.bib.author"
+description = "First authors of the publications"
+adql = "CASE WHEN s_dec < 0 THEN 'Emsellem, E.' ELSE 'Leroy, A. K.' END"
+
+[[column]]
+name = "pub_title"
+datatype = "char"
+ucd = "meta.title"
+description = "Titles of the publications"
+adql = "CASE WHEN s_dec < 0 THEN 'The PHANGS-MUSE survey' ELSE 'PHANGS-ALMA data' END"
+
+[[column]]
+name = "publication_year"
+datatype = "int"
+ucd = "time.publiYear"
+description = "Years of the publications"
+adql = "CASE WHEN s_dec < 0 THEN 2022 ELSE 2019 END"
+"""
+
+
+def test_publication_group_where_the_profile_has_the_columns(browser, portal):
+    """A second store of the same cubes under a profile with only the
+    publication columns (no data_rights either): the Publication group is
+    there and searches them; fields of columns this profile lacks (band, PI)
+    are not."""
+    work = portal["work"] / "publication"
+    work.mkdir()
+    (work / "publication.toml").write_text(PUBLICATION_PROFILE)
+    cfg = work / "voserver.toml"
+    cfg.write_text(portal["config"].read_text()
+                   .replace(str(portal["work"] / "store.sqlite"), str(work / "store.sqlite"))
+                   .replace(str(conftest.ROOT / "conf" / "profiles" / "alma.toml"), str(work / "publication.toml")))
+    done = conftest.ingest(cfg, portal["cubes"], "phangs-muse")
+    assert done.returncode == 0, done.stdout + done.stderr
+    with conftest.running_server(cfg, work) as base:
+        browser.get(base + "/portal/")
+        wait_ready(browser, 0)
+        legends = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#constraints legend")]
+        assert "Publication" in legends
+        for field in ("f-first_author", "f-publication_year", "f-bib_reference", "f-pub_title"):
+            assert browser.find_elements(By.ID, field), field
+        assert not browser.find_elements(By.ID, "f-band_list") and not browser.find_elements(By.ID, "f-obs_creator_name")
+        # no data_rights column: the release date still marks the proprietary row, whose preview is not asked
+        # for (the 401 of an <img> opened the browser's own sign-in dialog, which took the keyboard)
+        tr = browser.find_element(By.CSS_SELECTOR, '#results tbody tr[data-key$="?NGC1087_PHANGS_DATACUBE_native"]')
+        assert "proprietary" in tr.get_attribute("class") and not tr.find_elements(By.CSS_SELECTOR, "img")
+        r = requests.post(base + "/tap/sync", data={"LANG": "ADQL", "RESPONSEFORMAT": "csv", "QUERY":
+                          "SELECT obs_publisher_did, first_author, publication_year FROM ivoa.obscore"}, timeout=conftest.TIMEOUT)
+        assert r.status_code == 200, r.text
+        rows = list(csv.reader(io.StringIO(r.text)))[1:]
+        expected = {did for did, author, year in rows if "emsellem" in author.lower() and 2020 <= int(year) <= 2023}
+        assert expected and len(expected) < len(rows)
+        for field, value in (("first_author", "emsellem"), ("publication_year", "2020..2023")):
+            before = browser.execute_script("return window.voPortal.state.seq")
+            type_search(browser, value, field="f-" + field)
+            wait_ready(browser, before, fields={field: value})
+        assert set(shown_keys(browser)) == expected
+        adql = browser.find_element(By.ID, "adql").get_attribute("textContent")
+        assert "first_author ILIKE '%emsellem%'" in adql and "publication_year BETWEEN 2020 AND 2023" in adql
+        severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        assert not severe, severe
 
 
 # ---------------------------------------------------------------- the result view
@@ -424,11 +538,18 @@ def test_sign_in_marks_and_downloads_the_proprietary_file(page, portal):
     assert "proprietary" in page.find_element(By.CSS_SELECTOR, "#downloads table.files tr.denied").text
     page.find_element(By.CSS_SELECTOR, "#auth summary").click()
     page.find_element(By.CSS_SELECTOR, "#auth input[name=user]").send_keys("demo-pi")
+    # Signing in runs the search again (debounced); its number is only known to be
+    # above the one before the sign-in (reading it after the sign-in raced with
+    # the debounce under load: the old table was taken for the new one)
+    before = page.execute_script("return window.voPortal.state.seq")
     page.find_element(By.CSS_SELECTOR, "#auth input[name=password]").send_keys("demo-pi" + Keys.ENTER)
     WebDriverWait(page, WAIT, ignored_exceptions=STALE).until(lambda d: "demo-pi" in d.find_element(By.ID, "auth").text)
     assert PROJECT in page.find_element(By.ID, "auth").text
-    assert page.execute_script("return JSON.parse(sessionStorage.getItem('voserver.basic')).user") == "demo-pi"
-    wait_ready(page, page.execute_script("return window.voPortal.state.seq") - 1)
+    # the credentials are kept in the page's memory only: no storage holds the password, in any encoding
+    stored = page.execute_script("return [sessionStorage, localStorage].flatMap(s => Object.keys(s).map(k => k + '=' + s.getItem(k)))")
+    secret = base64.b64encode(b"demo-pi:demo-pi").decode()
+    assert not [x for x in stored if secret in x or "demo-pi" in x], stored
+    wait_ready(page, before)
     select_rows(page, {"NGC1087"})
     script = download_script(page)
     assert "yours" in page.find_element(By.CSS_SELECTOR, "#downloads table.files").text
@@ -441,6 +562,15 @@ def test_sign_in_marks_and_downloads_the_proprietary_file(page, portal):
     got = next(out.glob("NGC1087*.fits"))
     assert got.read_bytes() == (portal["cubes"] / "NGC1087_PHANGS_DATACUBE_native.fits").read_bytes()
     page.find_element(By.CSS_SELECTOR, "#auth .sign-out").click()
+    WebDriverWait(page, WAIT, ignored_exceptions=STALE).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#auth details.sign-in"))
+    # signed in again, then a reload: the page forgot the credentials (they were nowhere else)
+    page.find_element(By.CSS_SELECTOR, "#auth summary").click()
+    page.find_element(By.CSS_SELECTOR, "#auth input[name=user]").send_keys("demo-pi")
+    page.find_element(By.CSS_SELECTOR, "#auth input[name=password]").send_keys("demo-pi" + Keys.ENTER)
+    WebDriverWait(page, WAIT, ignored_exceptions=STALE).until(lambda d: "demo-pi" in d.find_element(By.ID, "auth").text)
+    page.refresh()
+    wait_ready(page, 0)
+    assert page.find_elements(By.CSS_SELECTOR, "#auth details.sign-in") and "demo-pi" not in page.find_element(By.ID, "auth").text
 
 
 # ---------------------------------------------------------------- the ADQL page

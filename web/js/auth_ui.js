@@ -1,6 +1,6 @@
 // Sign-in (issue 13 item 4): HTTP Basic credentials checked by /auth/whoami,
-// kept in sessionStorage (gone when the tab closes) and sent with fetch.
-import { whoami, setCredentials, clearCredentials, credentials } from "./tap.js";
+// kept in the page's memory (tap.js: gone with a reload) and sent with fetch.
+import { whoami, setCredentials, clearCredentials, basicAuthorization } from "./tap.js";
 import { escapeHtml } from "./results.js";
 
 /** The signed-in user ({user, staff, projects}) or null. */
@@ -23,9 +23,8 @@ export async function initAuth(box, changed) {
         const err = form.querySelector(".field-error");
         err.textContent = "";
         const user = form.user.value.trim(), password = form.password.value;
-        const bytes = new TextEncoder().encode(`${user}:${password}`);
         try {
-          const me = await whoami("Basic " + btoa(String.fromCharCode(...bytes)));
+          const me = await whoami(basicAuthorization(user, password));
           if (!me.user) throw new Error("not accepted");
           setCredentials(user, password);
           current = me;
@@ -37,9 +36,6 @@ export async function initAuth(box, changed) {
       });
     }
   };
-  if (credentials()) {
-    try { current = await whoami(); if (!current.user) current = null; } catch { clearCredentials(); current = null; }
-  }
   render();
 }
 

@@ -14,8 +14,10 @@ const $ = (s) => document.querySelector(s);
 const DEBOUNCE_MS = 100;
 const ASYNC_ABOVE = 10000;  // MAXREC beyond which the query runs as an async job
 
+// seq: the number of the latest query; drawn: {seq, search, fields} of the result on the page (the search box's
+// text and the constraint fields' values it was asked with); resolved: lower-case name -> {ra, dec} or null
 const state = { available: null, columns: null, descriptions: {}, controller: null, seq: 0, lastTable: null,
-  resolver: null, resolved: new Map() };  // resolved: lower-case name -> {ra, dec} or null (the resolver does not know it)
+  resolver: null, resolved: new Map(), drawn: null };
 window.voPortal = { timings: [], state };  // read by tests and bench/portal_bench.py
 
 const view = new ResultView({ results: $("#results"), sky: $("#sky"), spectral: $("#spectral"), dialog: $("#preview-dialog") }, {
@@ -140,6 +142,7 @@ async function run() {
       timing.sky = skyMs;
       $("#status").textContent += ` · drawn ${(performance.now() - fetched).toFixed(0)} ms`;
       $("#results").dataset.seq = String(seq);
+      state.drawn = { seq, search: fs.search, fields: fs.fields };  // what the drawn result is of (tests wait for it)
       document.body.dataset.ready = String(seq);
       requestAnimationFrame(() => setTimeout(() => { timing.skyPainted = performance.now() - keyTime; }, 0));
     },

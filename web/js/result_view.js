@@ -2,7 +2,7 @@
 // 3): the table, the sky view and the spectral panel of one result, linked
 // by hover (row <-> footprint <-> band), previews from DataLink.
 import { BASE } from "./tap.js";
-import { ResultTable } from "./results.js";
+import { ResultTable, isProprietary } from "./results.js";
 import { SkyView } from "./sky.js";
 import { SpectralView } from "./spectral.js";
 import { showPreviews } from "./download.js";
@@ -14,7 +14,8 @@ export function previewUrl(row, get) {
   const did = get(row, "obs_publisher_did");
   const type = get(row, "dataproduct_type");
   if (!did || !(type === "cube" || type === "image")) return null;
-  if (get(row, "data_rights") === "Proprietary") return null;
+  // a proprietary preview answers 401, and for an <img> the browser opens its own sign-in dialog
+  if (isProprietary(row, get)) return null;
   return `${BASE}/datalink/preview?ID=${encodeURIComponent(did)}&KIND=${type === "cube" ? "peak" : "image"}`;
 }
 

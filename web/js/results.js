@@ -4,6 +4,17 @@
 // release date. Used by the query page and the ADQL page alike.
 import { mjdToIso } from "./query.js";
 
+/** Whether a row is proprietary: its data_rights column says so, or, in an
+ * archive whose profile has no data_rights, its obs_release_date (the
+ * ObsCore 1.1 column) is still to come. `get(row, name)` reads a column (undefined
+ * when the result has no such column). */
+export function isProprietary(row, get) {
+  const rights = get(row, "data_rights");
+  if (rights !== undefined && rights !== null) return rights === "Proprietary";
+  const release = Date.parse(get(row, "obs_release_date") ?? "");
+  return Number.isFinite(release) && release > Date.now();
+}
+
 export class ResultTable {
   /** container: element to render into; options: {onHover(key, on), onPage(), onPreview(row),
    * thumbnail(row) -> URL|null, pageSize} */
@@ -99,16 +110,16 @@ export class ResultTable {
       const key = this.key(row);
       const tr = tbody.insertRow();
       tr.dataset.key = key;
-      const rights = this.get(row, "data_rights");
+      const proprietary = isProprietary(row, (r, n) => this.get(r, n));
       const release = this.get(row, "obs_release_date");
-      if (rights === "Proprietary") { tr.classList.add("proprietary"); tr.title = `proprietary until ${release}`; }
+      if (proprietary) { tr.classList.add("proprietary"); tr.title = `proprietary until ${release}`; }
       const c0 = tr.insertCell();
       c0.className = "select";
       c0.innerHTML = `<input type="checkbox" aria-label="select ${escapeHtml(key)}">`;
       const box = c0.firstChild;
       box.checked = this.selected.has(key);
       box.addEventListener("change", () => { box.checked ? this.selected.add(key) : this.selected.delete(key); this.o.onSelect?.(); });
-      if (rights === "Proprietary") {
+      if (proprietary) {
         const lock = document.createElement("span");
         lock.className = "lock";
         lock.textContent = "P";
@@ -131,7 +142,7 @@ export class ResultTable {
         img.width = 48; img.height = 48;
         img.addEventListener("error", () => { img.remove(); pbtn.textContent = "links"; });
         pbtn.append(img);
-      } else pbtn.textContent = rights === "Proprietary" ? "locked" : "links";
+      } else pbtn.textContent = proprietary ? "locked" : "links";
       pbtn.addEventListener("click", () => this.o.onPreview?.(row));
       c1.append(pbtn);
       for (const { f, i } of shown) {
@@ -141,7 +152,7 @@ export class ResultTable {
           const a = document.createElement("a");
           a.href = v; a.textContent = "DataLink";
           td.append(a);
-        } else if (f.name === "obs_release_date" && rights === "Proprietary") {
+        } else if (f.name === "obs_release_date" && proprietary) {
           td.innerHTML = `<span class="release">${escapeHtml(String(v ?? ""))}</span>`;
         } else td.textContent = this.format(f, v, row);
         if (typeof v === "number") td.className = "num";

@@ -1,26 +1,38 @@
 // voserver's public services seen from the browser: TAP sync/async, VOTable
 // parsing, DataLink, and the signed-in user's credentials (HTTP Basic, kept in
-// sessionStorage and sent with every fetch). Everything the portal does goes
-// through these URLs, so a script can do the same.
+// this page's memory only and sent with every fetch). Everything the portal
+// does goes through these URLs, so a script can do the same.
 
 /** The service root: the portal lives at <base>/portal/. */
 export const BASE = typeof document === "undefined" ? "" : new URL("..", document.baseURI).href.replace(/\/$/, "");
 
-const CRED_KEY = "voserver.basic";
+// The signed-in user's credentials live in this module's memory only, never in
+// sessionStorage or localStorage: a Basic header is the password itself (base64
+// is no encryption), storage is readable by every script of the origin for the
+// tab's life, and browsers write sessionStorage to disk to restore sessions.
+// The price: a reload or the other portal page (query <-> ADQL) asks to sign in
+// again.
+let signedIn = null;  // {user, authorization} or null
+// what an earlier version of the portal kept in sessionStorage is removed
+if (typeof sessionStorage !== "undefined") sessionStorage.removeItem("voserver.basic");
 
-/** The stored credentials {user, authorization} or null. */
-export function credentials() {
-  try { return JSON.parse(sessionStorage.getItem(CRED_KEY) || "null"); } catch { return null; }
-}
-
-/** Stores Basic credentials (after /auth/whoami accepted them). */
-export function setCredentials(user, password) {
+/** The value of an HTTP Basic Authorization header (RFC 7617 section 2:
+ * "Basic " + base64 of the UTF-8 "user:password"). */
+export function basicAuthorization(user, password) {
   const bytes = new TextEncoder().encode(`${user}:${password}`);
-  const auth = "Basic " + btoa(String.fromCharCode(...bytes));
-  sessionStorage.setItem(CRED_KEY, JSON.stringify({ user, authorization: auth }));
+  return "Basic " + btoa(String.fromCharCode(...bytes));
 }
 
-export function clearCredentials() { sessionStorage.removeItem(CRED_KEY); }
+/** The signed-in user's credentials {user, authorization} or null. */
+export function credentials() { return signedIn; }
+
+/** Keeps Basic credentials in memory (after /auth/whoami accepted them). */
+export function setCredentials(user, password) {
+  signedIn = { user, authorization: basicAuthorization(user, password) };
+}
+
+/** Forgets the credentials (sign-out). */
+export function clearCredentials() { signedIn = null; }
 
 /** fetch with the signed-in user's Authorization header. */
 export function authFetch(url, init = {}) {
