@@ -275,11 +275,15 @@ public:
             set += "SELECT set_config('voserver.now', " + quote_literal(now) + ", false);";
             now_ = now;
         }
-        long long ms = 0;  // statement_timeout: a backstop for the deadline (0: none)
-        if (control.deadline != Clock::time_point::max())
-            ms = std::max<long long>(
-                1,
-                std::chrono::duration_cast<std::chrono::milliseconds>(control.deadline - Clock::now()).count() + 1000);
+        // statement_timeout: a backstop for the deadline (0: none), 1-2 s
+        // after it, in whole seconds, so that queries with the same time
+        // limit set it once, not with every run (a round trip each)
+        long long ms = 0;
+        if (control.deadline != Clock::time_point::max()) {
+            const long long left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(control.deadline - Clock::now()).count();
+            ms = (std::max<long long>(0, left) / 1000 + 2) * 1000;
+        }
         if (ms != timeout_ms_) {
             set += "SET statement_timeout = " + std::to_string(ms) + ";";
             timeout_ms_ = ms;
@@ -589,7 +593,10 @@ double PgBackend::plan_cost(const std::string& sql) {
     }
 }
 
-double PgPrepared::estimate_cost() { return backend_.plan_cost(translation_.sql); }
+// EXPLAIN EXECUTE plans the prepared statement, which keeps that plan (a
+// statement without parameters has one generic plan): the run that follows
+// does not plan the query again.
+double PgPrepared::estimate_cost() { return backend_.plan_cost("EXECUTE " + name_); }
 
 PgPrepared::~PgPrepared() { backend_.deallocate(name_); }
 
