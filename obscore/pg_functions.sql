@@ -195,7 +195,10 @@ CREATE OR REPLACE FUNCTION adql_spoly(v double precision[]) RETURNS spoly
 $$ DECLARE s text := ''; n integer := 0; k integer; pts spoint[] := '{}'; p spoint;
 BEGIN
   FOR k IN 1 .. array_length(v, 1) / 2 LOOP
-    PERFORM adql_check('POLYGON', v[2 * k - 1], v[2 * k]);
+    -- adql_check (a call per vertex) only for a value it would refuse
+    IF v[2 * k - 1] IS NULL OR NOT (v[2 * k - 1] - v[2 * k - 1] = 0 AND v[2 * k] >= -90 AND v[2 * k] <= 90) THEN
+      PERFORM adql_check('POLYGON', v[2 * k - 1], v[2 * k]);
+    END IF;
     p := adql_spoint(v[2 * k - 1], v[2 * k]);
     IF n > 0 AND (pts[n] <-> p) < 1e-15 THEN CONTINUE; END IF;
     n := n + 1;

@@ -85,13 +85,14 @@ class PgWriter final : public ArchiveWriter {
 public:
     PgWriter(const std::string& url, const std::vector<ExtensionColumn>& extension_columns)
         : url_(url), pg_(std::make_unique<PgSession>(url, "voserver ingest")) {
-        pg_->exec("SET client_encoding = 'UTF8'", "set the client encoding");
         if (pg_->value("SELECT to_regclass('ivoa.obscore') IS NULL", "look for ivoa.obscore") == "t") {
             pg_.reset();
             create_layout(extension_columns);
             pg_ = std::make_unique<PgSession>(url, "voserver ingest");
-            pg_->exec("SET client_encoding = 'UTF8'", "set the client encoding");
         }
+        // temp_buffers: the staging table's pages stay in memory up to this
+        // size (the default 8 MB spills a 100,000-row merge to temporary files)
+        pg_->exec("SET client_encoding = 'UTF8'; SET temp_buffers = '256MB'", "set up the session");
         columns_ = obscore_columns();
         for (const auto& c : extension_columns) {
             columns_.push_back(c.def);
