@@ -283,3 +283,26 @@ def test_bulk_loaded_rows_are_updated_in_place(bulk_loaded):
         exact = sync_csv(bulk_loaded["postgresql"],
                          f"SELECT obs_id FROM ivoa.obscore WHERE ({where}) OR obs_id = 'none' ORDER BY obs_id")
         assert len(fast) > 2 and fast == exact, where
+
+
+def test_a_product_given_twice_in_one_run_is_stored_once(tmp_path):
+    """The same files twice in one `voserver ingest` (one transaction): each
+    DID is merged once, its last version wins, into an empty database (the
+    bulk path's plain INSERT) and again into the filled one (ON CONFLICT)."""
+    name = f"voserver_twice_{os.getpid()}"
+    made = postgres("createdb", name)
+    assert made.returncode == 0, made.stdout + made.stderr
+    try:
+        cfg = conftest.write_config(tmp_path)
+        cfg.write_text(cfg.read_text().replace(f'database = "{tmp_path / "store.sqlite"}"',
+                                               f'database = "{conftest.pg_url("voserver_writer", name)}"'))
+        muse = conftest.FITS_DIR / "muse"
+        for _ in range(2):
+            done = conftest.ingest(cfg, [muse, muse], "samples")
+            assert done.returncode == 0, done.stdout + done.stderr
+            counts = psql_rows(name, "SELECT count(*), count(DISTINCT obs_publisher_did), "
+                                     "(SELECT count(*) FROM voserver.files) FROM ivoa.obscore")
+            n, distinct, files = counts[0].split("|")
+            assert int(n) == int(distinct) == int(files) > 1
+    finally:
+        postgres("dropdb", name)
