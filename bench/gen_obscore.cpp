@@ -1,11 +1,12 @@
 // Fills a store with N synthetic ObsCore rows spread uniformly over the sky,
 // for the TAP streaming and spatial-query benchmarks (bench/README.md).
 //
-//   bench_gen_obscore STORE N [SEED]
+//   bench_gen_obscore STORE N [SEED [ROWS_PER_COMMIT]]
 //
 // STORE is a SQLite path or a postgresql:// URL of the writer role (the rows
 // then go through the PostgreSQL writer: COPY + upsert, obscore/pg_writer.hpp);
-// the figure printed is the bulk-ingest rate of that store.
+// the figure printed is the bulk-ingest rate of that store. The rows are
+// committed every ROWS_PER_COMMIT rows (default 100,000; 0: one transaction).
 //
 // Each row is a 0.1 x 0.1 degree square image footprint around a random
 // position; spectral and time ranges are random but plausible. The rows have
@@ -20,12 +21,13 @@
 
 int main(int argc, char** argv) {
     if (argc < 3) {
-        std::fprintf(stderr, "usage: %s STORE N [SEED]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s STORE N [SEED [ROWS_PER_COMMIT]]\n", argv[0]);
         return 2;
     }
     const std::string path = argv[1];
     const long n = std::stol(argv[2]);
     std::mt19937_64 rng(argc > 3 ? std::stoul(argv[3]) : 42);
+    const long per_commit = argc > 4 ? std::stol(argv[4]) : 100000;
     std::uniform_real_distribution<double> u01(0.0, 1.0);
     try {
         auto store = vo::obscore::open_archive_writer(path, {});
@@ -66,7 +68,7 @@ int main(int argc, char** argv) {
             r.facility_name = "ESO-VLT-U4";
             r.instrument_name = "MUSE";
             store->upsert(r, vo::obscore::ProductFile{"", 0, 0, {}});
-            if ((i + 1) % 100000 == 0) {
+            if (per_commit > 0 && (i + 1) % per_commit == 0) {
                 store->commit();
                 store->begin();
                 std::fprintf(stderr, "%ld rows\n", i + 1);

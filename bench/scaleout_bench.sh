@@ -6,6 +6,9 @@
 #    directly, one instance behind HAProxy, two instances behind HAProxy.
 # Usage: bench/scaleout_bench.sh [ROWS]   (needs build/voserver, build/bench_gen_obscore,
 #        the cluster of scripts/postgres start, haproxy and wrk)
+# ROWS_PER_COMMIT (default 0: one transaction, i.e. a bulk load into the empty
+# table; 100000 commits every 100,000 rows, so all but the first transaction
+# are incremental merges). INGEST_ONLY=1 stops after the ingest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -18,8 +21,9 @@ scripts/postgres dropdb $DB >/dev/null 2>&1 || true
 scripts/postgres createdb $DB >/dev/null
 WRITER="postgresql://voserver_writer@127.0.0.1:$PGPORT/$DB"
 READER="postgresql://voserver_reader@127.0.0.1:$PGPORT/$DB"
-echo "== bulk ingest into PostgreSQL"
-build/bench_gen_obscore "$WRITER" "$ROWS" 2>/dev/null
+echo "== bulk ingest into PostgreSQL (${ROWS_PER_COMMIT:-0} rows per commit, 0: one transaction)"
+build/bench_gen_obscore "$WRITER" "$ROWS" 42 "${ROWS_PER_COMMIT:-0}" 2>/dev/null
+if [ -n "${INGEST_ONLY:-}" ]; then scripts/postgres dropdb $DB >/dev/null 2>&1 || true; exit 0; fi
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 LB=$(free_port)

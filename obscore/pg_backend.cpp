@@ -129,8 +129,8 @@ private:
 
 class PgPrepared final : public PreparedQuery {
 public:
-    PgPrepared(PgBackend& backend, adql::Translation translation, std::string name)
-        : backend_(backend), translation_(std::move(translation)), name_(std::move(name)) {}
+    PgPrepared(PgBackend& backend, adql::Translation translation, std::string name, double cost)
+        : backend_(backend), translation_(std::move(translation)), name_(std::move(name)), cost_(cost) {}
     ~PgPrepared() override;
     const adql::Translation& translation() const override { return translation_; }
     double estimate_cost() override;
@@ -145,6 +145,7 @@ private:
     PgBackend& backend_;
     adql::Translation translation_;
     std::string name_;
+    double cost_;  // the planner's estimate, from the round trip that prepared the statement
 };
 
 class PgUpload;
@@ -188,12 +189,13 @@ public:
     std::unique_ptr<PreparedQuery> prepare(adql::Translation translation) override {
         ensure_connected();
         const std::string name = "vo" + std::to_string(++statements_);
-        Result r(PQprepare(conn_, name.c_str(), translation.sql.c_str(), 0, nullptr));
+        double cost = 1e300;
+        Result r = prepare_and_explain(name, translation.sql, cost);
         if (r.status() != PGRES_COMMAND_OK) {
             if (connection_lost()) throw DatabaseUnavailable("the database is unavailable: " + r.message());
             throw QueryError("cannot run the query: " + r.message(), true);
         }
-        return std::make_unique<PgPrepared>(*this, std::move(translation), name);
+        return std::make_unique<PgPrepared>(*this, std::move(translation), name, cost);
     }
     std::unique_ptr<RequestTable> add_upload_table(const std::string& name,
                                                    std::vector<adql::ColumnInfo> columns) override;
@@ -275,11 +277,15 @@ public:
             set += "SELECT set_config('voserver.now', " + quote_literal(now) + ", false);";
             now_ = now;
         }
-        long long ms = 0;  // statement_timeout: a backstop for the deadline (0: none)
-        if (control.deadline != Clock::time_point::max())
-            ms = std::max<long long>(
-                1,
-                std::chrono::duration_cast<std::chrono::milliseconds>(control.deadline - Clock::now()).count() + 1000);
+        // statement_timeout: a backstop for the deadline (0: none), 1-2 s
+        // after it, in whole seconds, so that queries with the same time
+        // limit set it once, not with every run (a round trip each)
+        long long ms = 0;
+        if (control.deadline != Clock::time_point::max()) {
+            const long long left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(control.deadline - Clock::now()).count();
+            ms = (std::max<long long>(0, left) / 1000 + 2) * 1000;
+        }
         if (ms != timeout_ms_) {
             set += "SET statement_timeout = " + std::to_string(ms) + ";";
             timeout_ms_ = ms;
@@ -287,7 +293,14 @@ public:
         if (!set.empty()) query(set);
     }
     void forget(const PgUpload* u);
-    double plan_cost(const std::string& sql);
+    /// Prepares `sql` as statement `name` (the extended protocol: one
+    /// statement only) and plans it with EXPLAIN EXECUTE in the same round
+    /// trip (libpq pipeline mode, PostgreSQL 15 manual section 34.5): the
+    /// statement keeps that plan (a statement without parameters has one
+    /// generic plan), so the run that follows does not plan it again.
+    /// Returns the PREPARE's result; `cost` gets the plan's total cost, 1e300
+    /// when it cannot tell (the run then reports a planning error).
+    Result prepare_and_explain(const std::string& name, const std::string& sql, double& cost);
     void deallocate(const std::string& name) {
         if (connection_lost()) return;
         PQclear(PQexec(conn_, ("DEALLOCATE " + name).c_str()));
@@ -575,21 +588,57 @@ std::vector<ForeignKey> PgBackend::foreign_keys() const {
 }
 
 /// The planner's total cost of the plan's top node (PostgreSQL's cost units,
-/// about one per page read), 1e300 when it cannot tell.
-double PgBackend::plan_cost(const std::string& sql) {
+/// about one per page read) on the first line of an EXPLAIN result, 1e300
+/// when it cannot tell.
+double explained_cost(const Result& r) {
+    if (r.status() != PGRES_TUPLES_OK || r.rows() == 0) return 1e300;
+    const std::string line = r.text(0, 0);
+    const auto at = line.find("..");
+    if (at == std::string::npos) return 1e300;
     try {
-        Result r = query("EXPLAIN " + sql);
-        if (r.rows() == 0) return 1e300;
-        const std::string line = r.text(0, 0);
-        const auto at = line.find("..");
-        if (at == std::string::npos) return 1e300;
         return std::stod(line.substr(at + 2));
     } catch (const std::exception&) {
         return 1e300;
     }
 }
 
-double PgPrepared::estimate_cost() { return backend_.plan_cost(translation_.sql); }
+Result PgBackend::prepare_and_explain(const std::string& name, const std::string& sql, double& cost) {
+    cost = 1e300;
+    if (PQenterPipelineMode(conn_) != 1) return Result(PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr));
+    const std::string explain = "EXPLAIN EXECUTE " + name;
+    Result prepared, planned;
+    if (PQsendPrepare(conn_, name.c_str(), sql.c_str(), 0, nullptr) == 1 &&
+        PQsendQueryParams(conn_, explain.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1 &&
+        PQpipelineSync(conn_) == 1) {
+        // each command's results end with a null; the sync point ends the pipeline
+        int command = 0;
+        for (int nulls = 0; nulls < 4;) {
+            PGresult* got = PQgetResult(conn_);
+            if (!got) {
+                ++nulls;
+                ++command;
+                if (connection_lost()) break;
+                continue;
+            }
+            nulls = 0;
+            if (PQresultStatus(got) == PGRES_PIPELINE_SYNC) {
+                PQclear(got);
+                break;
+            }
+            Result& into = command == 0 ? prepared : planned;
+            if (!into.r)
+                into = Result(got);
+            else
+                PQclear(got);
+        }
+    }
+    PQexitPipelineMode(conn_);
+    if (!prepared.r) prepared = Result(PQmakeEmptyPGresult(conn_, PGRES_FATAL_ERROR));
+    cost = explained_cost(planned);
+    return prepared;
+}
+
+double PgPrepared::estimate_cost() { return cost_; }
 
 PgPrepared::~PgPrepared() { backend_.deallocate(name_); }
 

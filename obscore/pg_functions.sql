@@ -149,8 +149,15 @@ END $$;
 -- numbers in degrees as given; an error names the problem.
 CREATE OR REPLACE FUNCTION adql_parse(g text, OUT kind text, OUT v double precision[])
   LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS
-$$ DECLARE words text[] := regexp_split_to_array(btrim(g), '\s+'); w text; first text; i integer := 1;
+$$ DECLARE words text[]; first text; i integer := 1;
 BEGIN
+  -- words split at runs of white space; string_to_array (cheaper) when the
+  -- text has single spaces between printable words only
+  IF g ~ '[^ [:graph:]]|  |^ | $' THEN
+    words := regexp_split_to_array(btrim(g), '\s+');
+  ELSE
+    words := string_to_array(g, ' ');
+  END IF;
   first := lower(words[1]);
   IF first IN ('polygon', 'circle', 'position', 'box') THEN
     kind := CASE first WHEN 'position' THEN 'point' ELSE first END;
@@ -159,14 +166,11 @@ BEGIN
   ELSIF first = 'range' THEN
     kind := 'range'; i := 2;
   END IF;
-  v := '{}';
-  FOR k IN i .. coalesce(array_length(words, 1), 0) LOOP
-    BEGIN
-      v := v || words[k]::double precision;
-    EXCEPTION WHEN OTHERS THEN
-      RAISE EXCEPTION 'not a geometry value: ''%''', left(g, 80) USING ERRCODE = '22023';
-    END;
-  END LOOP;
+  BEGIN
+    v := coalesce(words[i:], '{}')::double precision[];
+  EXCEPTION WHEN OTHERS THEN
+    RAISE EXCEPTION 'not a geometry value: ''%''', left(g, 80) USING ERRCODE = '22023';
+  END;
   IF kind IS NULL THEN
     kind := CASE coalesce(array_length(v, 1), 0) WHEN 2 THEN 'point' WHEN 3 THEN 'circle' ELSE 'polygon' END;
   END IF;
@@ -191,7 +195,10 @@ CREATE OR REPLACE FUNCTION adql_spoly(v double precision[]) RETURNS spoly
 $$ DECLARE s text := ''; n integer := 0; k integer; pts spoint[] := '{}'; p spoint;
 BEGIN
   FOR k IN 1 .. array_length(v, 1) / 2 LOOP
-    PERFORM adql_check('POLYGON', v[2 * k - 1], v[2 * k]);
+    -- adql_check (a call per vertex) only for a value it would refuse
+    IF v[2 * k - 1] IS NULL OR NOT (v[2 * k - 1] - v[2 * k - 1] = 0 AND v[2 * k] >= -90 AND v[2 * k] <= 90) THEN
+      PERFORM adql_check('POLYGON', v[2 * k - 1], v[2 * k]);
+    END IF;
     p := adql_spoint(v[2 * k - 1], v[2 * k]);
     IF n > 0 AND (pts[n] <-> p) < 1e-15 THEN CONTINUE; END IF;
     n := n + 1;
@@ -371,6 +378,12 @@ BEGIN
   IF pa.kind = 'circle' AND pa.v[3] > 90 OR pb.kind = 'circle' AND pb.v[3] > 90 THEN
     RETURN adql_relate_big(fn, pa.kind, pa.v, pb.kind, pb.v);
   END IF;
+  -- the usual pairs with pgSphere's operators written out (plans PL/pgSQL
+  -- keeps), the others through their text and a dynamic statement
+  IF pa.kind IN ('point', 'circle', 'polygon') AND pb.kind IN ('circle', 'polygon')
+     AND NOT (fn = 'INTERSECTS' AND pa.kind = 'point' AND pb.kind = 'point') THEN
+    RETURN adql_relate_static(fn = 'CONTAINS' OR pa.kind = 'point', pa.kind, pa.v, pb.kind, pb.v)::integer;
+  END IF;
   ga := adql_pg_text(pa.kind, pa.v);
   gb := adql_pg_text(pb.kind, pb.v);
   EXECUTE format('SELECT %L::%s %s %L::%s', ga, adql_pg_type(pa.kind),
@@ -379,6 +392,27 @@ BEGIN
                       WHEN pa.kind = 'point' THEN '<@' ELSE '&&' END,
                  gb, adql_pg_type(pb.kind)) INTO r;
   RETURN r::integer;
+END $$;
+-- a <@ b (inside) or a && b (overlap) for a a point, circle or polygon and b
+-- a circle or polygon (parsed values in degrees, radii at most 90), as
+-- adql_relate's dynamic statement computes them.
+CREATE OR REPLACE FUNCTION adql_relate_static(inside boolean, ka text, va double precision[], kb text,
+                                              vb double precision[]) RETURNS boolean
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS
+$$ DECLARE pt spoint; ca scircle; pa spoly; cb scircle; pb spoly;
+BEGIN
+  IF ka = 'point' THEN pt := adql_spoint(va[1], va[2]);
+  ELSIF ka = 'circle' THEN ca := scircle(adql_spoint(va[1], va[2]), radians(least(va[3], 180.0)));
+  ELSE pa := adql_spoly(va);
+  END IF;
+  IF kb = 'circle' THEN
+    cb := scircle(adql_spoint(vb[1], vb[2]), radians(least(vb[3], 180.0)));
+    RETURN CASE WHEN ka = 'point' THEN pt <@ cb WHEN ka = 'circle' THEN CASE WHEN inside THEN ca <@ cb ELSE ca && cb END
+                WHEN inside THEN pa <@ cb ELSE pa && cb END;
+  END IF;
+  pb := adql_spoly(vb);
+  RETURN CASE WHEN ka = 'point' THEN pt <@ pb WHEN ka = 'circle' THEN CASE WHEN inside THEN ca <@ pb ELSE ca && pb END
+              WHEN inside THEN pa <@ pb ELSE pa && pb END;
 END $$;
 -- CONTAINS / INTERSECTS where a circle has a radius over 90 degrees. With
 -- C(c, r) and its complement's closure C(-c, 180 - r):

@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -24,6 +25,7 @@
 #include "fits/text.hpp"
 #include "obscore/access.hpp"
 #include "obscore/backend.hpp"
+#include "obscore/geometry_text.hpp"
 #include "obscore/pg_functions.hpp"
 #include "obscore/pg_session.hpp"
 #include "obscore/tap_schema.hpp"
@@ -138,6 +140,39 @@ std::string pg_type(const std::string& datatype, const std::string& arraysize) {
     if (datatype == "float") return "double precision";  // SQLite keeps 8 bytes: the same values on both
     if (datatype == "double") return "double precision";
     return "text";
+}
+
+// ---------------------------------------------------------------- the spatial companions
+
+/// The margin every bound adds (kBoundMargin of pg_functions.sql), radians.
+constexpr double kBoundMargin = 1e-7;
+constexpr double kRadPerDeg = M_PI / 180.0;  // PostgreSQL's radians() multiplies by the same double
+
+void append_number(std::string& out, double v) {
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest exact form
+    out.append(buf, r.ptr);
+}
+
+/// "(lon , lat)" in radians, lon reduced to [0, 2 pi) as pgSphere keeps it.
+std::string spoint_text(double ra_deg, double dec_deg) {
+    double lon = std::fmod(ra_deg, 360.0);
+    if (lon < 0) lon += 360.0;
+    std::string out = "(";
+    append_number(out, lon * kRadPerDeg);
+    out += " , ";
+    append_number(out, dec_deg * kRadPerDeg);
+    return out + ")";
+}
+
+/// voserver_bound_circle(): the circle (ra, dec, r degrees) plus the margin;
+/// nullopt when invalid or larger than 90 degrees.
+std::optional<std::string> bound_circle_text(double ra, double dec, double r) {
+    if (!std::isfinite(ra) || !(dec >= -90 && dec <= 90) || !(r >= 0) || r * kRadPerDeg + kBoundMargin > M_PI / 2)
+        return std::nullopt;
+    std::string out = "<" + spoint_text(ra, dec) + " , ";
+    append_number(out, r * kRadPerDeg + kBoundMargin);
+    return out + ">";
 }
 
 // ---------------------------------------------------------------- PostgreSQL
@@ -359,15 +394,48 @@ void append_copy_field(std::string& out, sqlite3_stmt* s, int i) {
     }
 }
 
+bool has_spatial_columns(const TablePlan& t);
+
+/// Appends the spatial companion values (pg_store.hpp) of the row `s` is on
+/// as two COPY fields ("\tPOINT\tCIRCLE"); `at` holds the positions of
+/// s_ra, s_dec and s_region in the row.
+void append_companions(std::string& out, sqlite3_stmt* s, const std::array<int, 3>& at) {
+    const auto real = [&](int i) -> std::optional<double> {
+        const int type = sqlite3_column_type(s, i);
+        if (type != SQLITE_FLOAT && type != SQLITE_INTEGER) return std::nullopt;
+        return sqlite3_column_double(s, i);
+    };
+    const auto point = pg_point_text(real(at[0]), real(at[1]));
+    out += '\t';
+    out += point ? *point : "\\N";
+    std::optional<std::string> bound;
+    if (sqlite3_column_type(s, at[2]) == SQLITE_TEXT)
+        bound = pg_bound_text(std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(s, at[2])),
+                                               static_cast<std::size_t>(sqlite3_column_bytes(s, at[2]))));
+    out += '\t';
+    out += bound ? *bound : "\\N";
+}
+
 /// Copies one table from the store into its staging table with COPY FROM
-/// STDIN; returns the rows copied. Throws StoreError.
+/// STDIN, with the spatial companion columns computed on the way; returns
+/// the rows copied. Throws StoreError.
 long long copy_table(PgSession& pg, const SourceStore& store, const TablePlan& t) {
     std::string columns;  // the same names in both databases
-    for (const auto& c : t.columns) columns += (columns.empty() ? "" : ", ") + quote_ident(c.name);
+    std::array<int, 3> spatial{-1, -1, -1};
+    for (std::size_t i = 0; i < t.columns.size(); ++i) {
+        const auto& name = t.columns[i].name;
+        columns += (columns.empty() ? "" : ", ") + quote_ident(name);
+        if (name == "s_ra" || name == "s_dec" || name == "s_region")
+            spatial[name == "s_ra" ? 0 : name == "s_dec" ? 1 : 2] = static_cast<int>(i);
+    }
+    const bool companions = has_spatial_columns(t);
     auto rows = store.prepare("SELECT " + columns + " FROM " + quote_ident(t.source));
     // FREEZE: the table was created in this transaction, so its rows need no
     // later hint-bit or freeze pass.
-    pg.exec("COPY " + t.staging() + " (" + columns + ") FROM STDIN WITH (FREEZE)", "COPY " + t.label(), PGRES_COPY_IN);
+    pg.exec("COPY " + t.staging() + " (" + columns +
+                (companions ? std::string(", ") + kPgPointColumn + ", " + kPgRegionColumn : "") +
+                ") FROM STDIN WITH (FREEZE)",
+            "COPY " + t.label(), PGRES_COPY_IN);
 
     const int ncols = static_cast<int>(t.columns.size());
     long long sent = 0;
@@ -383,6 +451,7 @@ long long copy_table(PgSession& pg, const SourceStore& store, const TablePlan& t
                 if (i) buffer += '\t';
                 append_copy_field(buffer, rows.get(), i);
             }
+            if (companions) append_companions(buffer, rows.get(), spatial);
             buffer += '\n';
             ++sent;
             if (buffer.size() >= kCopyChunk) flush();
@@ -419,12 +488,9 @@ std::string create_table_sql(const TablePlan& t) {
         const auto& c = t.columns[i];
         sql += (i ? ", " : "") + quote_ident(c.name) + " " + c.type + (c.not_null ? " NOT NULL" : "");
     }
-    // the companion columns of the spatial index (pg_store.hpp), computed by
-    // the function library from what the writer stores
-    if (has_spatial_columns(t))
-        sql += std::string(", ") + kPgPointColumn +
-               " spoint GENERATED ALWAYS AS (public.voserver_point(s_ra, s_dec)) " + "STORED, " + kPgRegionColumn +
-               " scircle GENERATED ALWAYS AS (public.voserver_bound(s_region)) STORED";
+    // the companion columns of the spatial index (pg_store.hpp), filled by
+    // the writers (copy_table below, pg_writer.cpp)
+    if (has_spatial_columns(t)) sql += std::string(", ") + kPgPointColumn + " spoint, " + kPgRegionColumn + " scircle";
     return sql + ")";
 }
 
@@ -575,5 +641,46 @@ std::string pg_column_type(const std::string& datatype, const std::string& array
 }
 
 std::string url_without_password(const std::string& url) { return without_password(url); }
+
+std::optional<std::string> pg_point_text(std::optional<double> ra, std::optional<double> dec) {
+    if (!ra || !dec || !std::isfinite(*ra) || !(*dec >= -90 && *dec <= 90)) return std::nullopt;
+    return spoint_text(*ra, *dec);
+}
+
+std::optional<std::string> pg_bound_text(std::string_view s_region) {
+    std::string error;
+    const auto g = parse_geometry_text(s_region, error);
+    if (!g) return std::nullopt;
+    const auto& v = g->values;
+    switch (g->kind) {
+        case GeometryText::Kind::point: return bound_circle_text(v[0], v[1], 0);
+        case GeometryText::Kind::circle: return bound_circle_text(v[0], v[1], v[2]);
+        case GeometryText::Kind::range: return std::nullopt;  // kept by the pre-filter, decided by the exact test
+        case GeometryText::Kind::polygon: break;
+    }
+    // the cap centred on the normalised sum of the vertices through the
+    // farthest vertex: it holds the polygon when its radius is below 90
+    // degrees (pg_functions.sql, voserver_bound)
+    const std::size_t n = v.size() / 2;
+    std::vector<std::array<double, 3>> xyz(n);
+    double cx = 0, cy = 0, cz = 0;
+    for (std::size_t k = 0; k < n; ++k) {
+        const double ra = v[2 * k] * kRadPerDeg, dec = v[2 * k + 1] * kRadPerDeg;
+        xyz[k] = {std::cos(dec) * std::cos(ra), std::cos(dec) * std::sin(ra), std::sin(dec)};
+        cx += xyz[k][0];
+        cy += xyz[k][1];
+        cz += xyz[k][2];
+    }
+    const double len = std::sqrt(cx * cx + cy * cy + cz * cz);
+    if (len < 1e-9) return std::nullopt;
+    cx /= len;
+    cy /= len;
+    cz /= len;
+    double cosmin = 1;
+    for (const auto& p : xyz) cosmin = std::min(cosmin, p[0] * cx + p[1] * cy + p[2] * cz);
+    if (cosmin <= 0) return std::nullopt;
+    return bound_circle_text(std::atan2(cy, cx) / kRadPerDeg, std::asin(std::clamp(cz, -1.0, 1.0)) / kRadPerDeg,
+                             std::acos(std::min(1.0, cosmin)) / kRadPerDeg);
+}
 
 }  // namespace vo::obscore

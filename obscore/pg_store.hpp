@@ -11,10 +11,15 @@
 //    8-byte values for both: the same values on both stores), any other
 //    array -> text; unique obs_publisher_did; B-tree indexes where the column table
 //    says `indexed`. The spatial index (issue 11 item 2), when the table has
-//    s_ra, s_dec and s_region: two companion columns, STORED GENERATED (no
-//    writer fills them), computed by the function library (pg_functions.sql)
-//    and not published (TAP_SCHEMA does not list them, so neither ADQL nor
-//    SELECT * sees them):
+//    s_ra, s_dec and s_region: two companion columns, filled by the writers
+//    (pg-load and the ingest writer compute them in C++ while they copy the
+//    rows: pg_point_text(), pg_bound_text(); a row written by other SQL must
+//    set them with the function library's voserver_point() and
+//    voserver_bound(), which compute the same values) and not published
+//    (TAP_SCHEMA does not list them, so neither ADQL nor SELECT * sees
+//    them). Layouts loaded before this were STORED GENERATED columns computed
+//    by those SQL functions (about 30 us a row in PL/pgSQL, the largest cost
+//    of a bulk load); the writer still accepts them:
 //      voserver_s_point spoint = voserver_point(s_ra, s_dec): the position,
 //        NULL when s_ra/s_dec are NULL or not a valid position;
 //      voserver_s_region scircle = voserver_bound(s_region): a circle that
@@ -49,7 +54,9 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace vo::obscore {
 
@@ -60,6 +67,24 @@ inline constexpr const char* kPgReaderRole = "voserver_reader";
 /// pgSphere position of (s_ra, s_dec) and the circle enclosing s_region.
 inline constexpr const char* kPgPointColumn = "voserver_s_point";
 inline constexpr const char* kPgRegionColumn = "voserver_s_region";
+
+/// The value of the companion column kPgPointColumn for a row's (s_ra,
+/// s_dec) in degrees, as pgSphere spoint input text "(lon , lat)" in radians
+/// (what voserver_point() in pg_functions.sql computes); nullopt (NULL) when
+/// either is missing, ra is not finite or dec is outside [-90, 90].
+std::optional<std::string> pg_point_text(std::optional<double> ra, std::optional<double> dec);
+
+/// The value of the companion column kPgRegionColumn for a row's s_region
+/// (STC-S or DALI text, obscore/geometry_text.hpp), as pgSphere scircle
+/// input text "<(lon , lat) , r>" in radians: a circle enclosing the
+/// footprint with a margin of 1e-7 rad, built as voserver_bound() in
+/// pg_functions.sql builds it (a point or circle itself; a polygon: the cap
+/// centred on the normalised sum of its vertices through the farthest
+/// vertex). nullopt ("no bound": the footprint pre-filter keeps the row)
+/// when the text cannot be read, is a coordinate range, or no circle of at
+/// most 90 degrees encloses it. The circle only has to enclose: the exact
+/// test decides.
+std::optional<std::string> pg_bound_text(std::string_view s_region);
 
 /// The PostgreSQL type of a column of VOTable `datatype` and `arraysize`
 /// (TAP 1.1 section 4.3), by the mapping above.

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <unordered_set>
 
 #include "adql/sql_writer.hpp"
 #include "obscore/backend.hpp"
@@ -25,9 +26,21 @@ namespace fs = std::filesystem;
 constexpr auto quote_ident = adql::SqlWriter::quote_ident;
 constexpr auto quote_literal = adql::SqlWriter::quote_string;
 
-/// The temporary tables a transaction's rows are copied into before the merge.
-constexpr const char* kStageRows = "voserver_ingest_obscore";
-constexpr const char* kStageFiles = "voserver_ingest_files";
+/// The temporary table a transaction's rows are streamed into (COPY) before
+/// the merge: the published columns of ivoa.obscore, the row's voserver.files
+/// columns and its arrival number (the last upsert of a DID wins).
+constexpr const char* kStage = "voserver_ingest_rows";
+constexpr const char* kFileColumns[] = {"path", "size_bytes", "mtime", "image_hdus"};
+constexpr const char* kSeqColumn = "voserver_seq";
+
+/// A merge at least this many rows, into a table holding fewer rows than it
+/// brings, is a bulk load: the secondary indexes are dropped before it and
+/// built again after it, in the same transaction (one sort per index instead
+/// of one insertion per row and index).
+constexpr long long kBulkMinRows = 1;
+
+/// COPY data goes to the server in chunks of about this many bytes.
+constexpr std::size_t kCopyChunk = std::size_t{1} << 20;
 
 /// Appends `text` as a field of COPY's text format (PostgreSQL 15 manual,
 /// COPY, "Text Format"): backslash, tab, newline and carriage return escaped.
@@ -68,37 +81,18 @@ void append_value(std::string& out, const ExtraValue& value) {
         value);
 }
 
-/// Rows buffered for one transaction, one COPY line each, the last upsert
-/// of a DID replacing an earlier one (ON CONFLICT may not touch a row twice
-/// in one statement).
-struct Pending {
-    std::vector<std::string> lines;
-    std::map<std::string, std::size_t> by_did;
-
-    void put(const std::string& did, std::string line) {
-        const auto [it, inserted] = by_did.emplace(did, lines.size());
-        if (inserted)
-            lines.push_back(std::move(line));
-        else
-            lines[it->second] = std::move(line);
-    }
-    void clear() {
-        lines.clear();
-        by_did.clear();
-    }
-};
-
 class PgWriter final : public ArchiveWriter {
 public:
     PgWriter(const std::string& url, const std::vector<ExtensionColumn>& extension_columns)
         : url_(url), pg_(std::make_unique<PgSession>(url, "voserver ingest")) {
-        pg_->exec("SET client_encoding = 'UTF8'", "set the client encoding");
         if (pg_->value("SELECT to_regclass('ivoa.obscore') IS NULL", "look for ivoa.obscore") == "t") {
             pg_.reset();
             create_layout(extension_columns);
             pg_ = std::make_unique<PgSession>(url, "voserver ingest");
-            pg_->exec("SET client_encoding = 'UTF8'", "set the client encoding");
         }
+        // temp_buffers: the staging table's pages stay in memory up to this
+        // size (the default 8 MB spills a 100,000-row merge to temporary files)
+        pg_->exec("SET client_encoding = 'UTF8'; SET temp_buffers = '256MB'", "set up the session");
         columns_ = obscore_columns();
         for (const auto& c : extension_columns) {
             columns_.push_back(c.def);
@@ -107,7 +101,20 @@ public:
             if (!c.adql.empty() || c.data_rights) derived_.insert(c.def.name);
         }
         check_columns();
-        for (const auto& c : columns_) column_list_ += (column_list_.empty() ? "" : ", ") + quote_ident(c.name);
+        for (std::size_t i = 0; i < columns_.size(); ++i) {
+            const auto& name = columns_[i].name;
+            column_list_ += (column_list_.empty() ? "" : ", ") + quote_ident(name);
+            if (name == "s_region") region_index_ = i;
+        }
+        // the spatial companions (pg_store.hpp): written here unless the
+        // layout computes them (STORED GENERATED, layouts before the writers
+        // filled them)
+        fill_companions_ =
+            pg_->value(std::string("SELECT count(*) FROM pg_attribute WHERE attrelid = 'ivoa.obscore'::regclass AND "
+                                   "NOT attisdropped AND attgenerated = '' AND attname IN ('") +
+                           kPgPointColumn + "', '" + kPgRegionColumn + "')",
+                       "look for the spatial companion columns") == "2";
+        if (fill_companions_) column_list_ += std::string(", ") + kPgPointColumn + ", " + kPgRegionColumn;
         backend_ = open_pg_query_backend(url);
     }
 
@@ -115,16 +122,21 @@ public:
 
     void begin() override {
         try {
-            pg_->exec("BEGIN; SET LOCAL client_min_messages = warning; SELECT pg_advisory_xact_lock(" +
-                          std::string(kPgLoadLockKey) + ")",
-                      "begin", PGRES_TUPLES_OK);
-            // The staging tables have the published columns' types (and none of
-            // the columns the layout adds for itself, such as index companions).
-            pg_->exec(std::string("CREATE TEMP TABLE IF NOT EXISTS ") + kStageRows + " AS SELECT " + column_list_ +
-                          " FROM ivoa.obscore WITH NO DATA; CREATE TEMP TABLE IF NOT EXISTS " + kStageFiles +
-                          " AS SELECT obs_publisher_did, path, size_bytes, mtime, image_hdus FROM voserver.files "
-                          "WITH NO DATA",
-                      "create the staging tables");
+            // synchronous_commit off: a crash may lose the last commits (an
+            // ingest run again restores them), never leaves a partial one
+            pg_->exec(
+                "BEGIN; SET LOCAL client_min_messages = warning; SET LOCAL synchronous_commit = off; "
+                "SELECT pg_advisory_xact_lock(" +
+                    std::string(kPgLoadLockKey) + ")",
+                "begin", PGRES_TUPLES_OK);
+            // The staging table has the columns of ivoa.obscore, those of
+            // voserver.files and the arrival number.
+            std::string files;
+            for (const char* c : kFileColumns) files += std::string(", f.") + c + " AS voserver_file_" + c;
+            pg_->exec(std::string("CREATE TEMP TABLE IF NOT EXISTS ") + kStage + " AS SELECT o.*" + files +
+                          ", 0::bigint AS " + kSeqColumn +
+                          " FROM ivoa.obscore AS o CROSS JOIN voserver.files AS f WITH NO DATA; TRUNCATE " + kStage,
+                      "create the staging table");
         } catch (...) {
             pg_->rollback();
             throw;
@@ -135,30 +147,38 @@ public:
     void upsert(const ObsCoreRecord& r, const ProductFile& file) override {
         if (r.obs_publisher_did.empty()) throw StoreError("a row needs an obs_publisher_did");
         if (!in_transaction_) throw StoreError("store " + pg_->where() + ": upsert outside begin()/commit()");
-        std::string line;
+        std::string region;
         for (std::size_t i = 0; i < columns_.size(); ++i) {
-            if (i) line += '\t';
+            if (i) chunk_ += '\t';
             const auto& c = columns_[i];
+            ExtraValue v;
             if (c.value) {
-                append_value(line, c.value(r));
+                v = c.value(r);
             } else {
                 const auto it = r.extra.find(c.name);
-                append_value(line, it == r.extra.end() ? ExtraValue{} : it->second);
+                if (it != r.extra.end()) v = it->second;
             }
+            if (i == region_index_)
+                if (const auto* text = std::get_if<std::string>(&v)) region = *text;
+            append_value(chunk_, v);
         }
-        line += '\n';
-        rows_.put(r.obs_publisher_did, std::move(line));
-
-        std::string f;
-        append_text(f, r.obs_publisher_did);
-        f += '\t';
-        append_text(f, file.path);
-        f += '\t' + std::to_string(file.size_bytes) + '\t' + std::to_string(file.mtime) + '\t';
+        if (fill_companions_) {
+            const auto point = pg_point_text(r.s_ra, r.s_dec);
+            chunk_ += '\t';
+            chunk_ += point ? *point : "\\N";
+            const auto bound = region.empty() ? std::nullopt : pg_bound_text(region);
+            chunk_ += '\t';
+            chunk_ += bound ? *bound : "\\N";
+        }
+        chunk_ += '\t';
+        append_text(chunk_, file.path);
+        chunk_ += '\t' + std::to_string(file.size_bytes) + '\t' + std::to_string(file.mtime) + '\t';
         std::string hdus;
         for (int h : file.image_hdus) hdus += (hdus.empty() ? "" : ",") + std::to_string(h);
-        append_text(f, hdus);
-        f += '\n';
-        files_.put(r.obs_publisher_did, std::move(f));
+        append_text(chunk_, hdus);
+        chunk_ += '\t' + std::to_string(staged_++) + '\n';
+        if (!seen_.insert(r.obs_publisher_did).second) duplicates_ = true;
+        if (chunk_.size() >= kCopyChunk) send_chunk();
     }
 
     void commit() override {
@@ -227,57 +247,110 @@ public:
     }
 
 private:
-    /// Copies the buffered rows into the staging tables and merges them into
-    /// the published ones.
+    /// Sends the rows gathered in chunk_ into the COPY of the staging table,
+    /// starting it with the first rows of a merge: the rows stream to the
+    /// server while the caller makes the next ones.
+    void send_chunk() {
+        try {
+            if (!copying_) {
+                std::string files;
+                for (const char* c : kFileColumns) files += std::string(", voserver_file_") + c;
+                pg_->exec(
+                    std::string("COPY ") + kStage + " (" + column_list_ + files + ", " + kSeqColumn + ") FROM STDIN",
+                    "COPY the rows", PGRES_COPY_IN);
+                copying_ = true;
+            }
+            pg_->put_copy_data(chunk_, "COPY the rows");
+            chunk_.clear();
+        } catch (...) {
+            abandon();
+            throw;
+        }
+    }
+
+    /// Ends the COPY and merges the staged rows into the published tables:
+    /// INSERT ... ON CONFLICT (obs_publisher_did) DO UPDATE, the last upsert
+    /// of a DID winning. A bulk load (at least kBulkMinRows rows into a table
+    /// holding fewer) drops the secondary indexes first and builds them
+    /// again after the merge (then ANALYZE), all in the open transaction:
+    /// readers wait for its commit (the DROP locks the table) and never see
+    /// the table without its indexes or half merged.
     void flush() {
-        if (rows_.lines.empty()) return;
-        copy(kStageRows, column_list_, rows_);
-        copy(kStageFiles, "obs_publisher_did, path, size_bytes, mtime, image_hdus", files_);
+        if (!chunk_.empty()) send_chunk();
+        if (!copying_) return;
+        copying_ = false;
+        const long long n = pg_->end_copy("COPY the rows");
+        if (n != staged_)
+            throw StoreError("store " + pg_->where() + ": COPY the rows: " + std::to_string(n) + " rows stored of " +
+                             std::to_string(staged_) + " sent");
+        const long long rows = static_cast<long long>(seen_.size());
+        // the table's rows, counted up to the size of the load, and whether
+        // voserver.files has any
+        auto counted = pg_->exec(
+            "SELECT count(*), EXISTS (SELECT 1 FROM voserver.files) FROM (SELECT 1 FROM "
+            "ivoa.obscore LIMIT " +
+                std::to_string(rows) + ") AS t",
+            "count rows", PGRES_TUPLES_OK);
+        const long long existing = std::stoll(PQgetvalue(counted.get(), 0, 0));
+        const bool files_empty = std::string_view(PQgetvalue(counted.get(), 0, 1)) == "f";
+        const bool bulk = rows >= kBulkMinRows && existing < rows;
+        std::vector<std::string> rebuild;
+        if (bulk) {
+            auto r = pg_->exec(
+                "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index AS i JOIN pg_class AS c ON c.oid = "
+                "i.indexrelid WHERE i.indrelid = 'ivoa.obscore'::regclass AND NOT i.indisunique ORDER BY c.relname",
+                "read the indexes", PGRES_TUPLES_OK);
+            std::string drop;
+            for (int i = 0; i < PQntuples(r.get()); ++i) {
+                drop += (drop.empty() ? "DROP INDEX " : ", ") + std::string("ivoa.") +
+                        quote_ident(PQgetvalue(r.get(), i, 0));
+                rebuild.push_back(PQgetvalue(r.get(), i, 1));
+            }
+            if (!drop.empty()) pg_->exec(drop, "drop the secondary indexes for a bulk load");
+        }
         std::string updates;
         for (const auto& c : columns_)
             if (c.name != "obs_publisher_did" && !derived_.count(c.name))
                 updates += (updates.empty() ? "" : ", ") + quote_ident(c.name) + " = EXCLUDED." + quote_ident(c.name);
-        pg_->exec("INSERT INTO ivoa.obscore (" + column_list_ + ") SELECT " + column_list_ + " FROM " + kStageRows +
-                      " ON CONFLICT (obs_publisher_did) DO UPDATE SET " + updates +
-                      "; INSERT INTO voserver.files (obs_publisher_did, path, size_bytes, mtime, image_hdus) "
-                      "SELECT obs_publisher_did, path, size_bytes, mtime, image_hdus FROM " +
-                      kStageFiles +
-                      " ON CONFLICT (obs_publisher_did) DO UPDATE SET path = EXCLUDED.path, size_bytes = "
-                      "EXCLUDED.size_bytes, mtime = EXCLUDED.mtime, image_hdus = EXCLUDED.image_hdus; TRUNCATE " +
-                      kStageRows + ", " + kStageFiles,
-                  "merge the rows into ivoa.obscore");
-        rows_.clear();
-        files_.clear();
-    }
-
-    void copy(const char* table, const std::string& columns, const Pending& pending) {
-        const std::string step = std::string("COPY ") + table;
-        pg_->exec(step + " (" + columns + ") FROM STDIN", step, PGRES_COPY_IN);
-        std::string chunk;
-        try {
-            for (const auto& line : pending.lines) {
-                chunk += line;
-                if (chunk.size() >= (std::size_t{1} << 20)) {
-                    pg_->put_copy_data(chunk, step);
-                    chunk.clear();
-                }
-            }
-            pg_->put_copy_data(chunk, step);
-        } catch (...) {
-            pg_->abort_copy("voserver: sending the rows failed");
-            throw;
+        if (fill_companions_)
+            for (const char* c : {kPgPointColumn, kPgRegionColumn})
+                updates += std::string(", ") + c + " = EXCLUDED." + c;
+        // the last upsert of each DID (ON CONFLICT may not touch a row twice)
+        const std::string from = duplicates_ ? std::string("(SELECT DISTINCT ON (obs_publisher_did) * FROM ") + kStage +
+                                                   " ORDER BY obs_publisher_did, " + kSeqColumn + " DESC) AS s"
+                                             : std::string(kStage) + " AS s";
+        std::string file_list = "obs_publisher_did", file_values = "obs_publisher_did", file_updates;
+        for (const char* c : kFileColumns) {
+            file_list += std::string(", ") + c;
+            file_values += std::string(", voserver_file_") + c;
+            file_updates += (file_updates.empty() ? "" : ", ") + std::string(c) + " = EXCLUDED." + c;
         }
-        const long long n = pg_->end_copy(step);
-        if (n != static_cast<long long>(pending.lines.size()))
-            throw StoreError("store " + pg_->where() + ": " + step + ": " + std::to_string(n) + " rows stored of " +
-                             std::to_string(pending.lines.size()) + " sent");
+        pg_->exec("INSERT INTO ivoa.obscore (" + column_list_ + ") SELECT " + column_list_ + " FROM " + from +
+                      // into an empty table nothing conflicts (and a plain INSERT is half the work)
+                      (existing == 0 ? std::string() : " ON CONFLICT (obs_publisher_did) DO UPDATE SET " + updates) +
+                      "; INSERT INTO voserver.files (" + file_list + ") SELECT " + file_values + " FROM " + from +
+                      (files_empty ? std::string() : " ON CONFLICT (obs_publisher_did) DO UPDATE SET " + file_updates) +
+                      "; TRUNCATE " + kStage,
+                  "merge the rows into ivoa.obscore");
+        if (bulk) {
+            pg_->exec("SET LOCAL maintenance_work_mem = '256MB'", "set maintenance_work_mem");
+            for (const auto& sql : rebuild) pg_->exec(sql, "build an index again after a bulk load");
+            pg_->exec("ANALYZE ivoa.obscore", "analyze ivoa.obscore");
+        }
+        staged_ = 0;
+        seen_.clear();
+        duplicates_ = false;
     }
 
-    /// After a failure: the transaction and its buffered rows are dropped.
+    /// After a failure: the COPY, the transaction and the staged rows are dropped.
     void abandon() {
+        if (copying_) pg_->abort_copy("voserver: the ingest failed");
+        copying_ = false;
         pg_->rollback();
-        rows_.clear();
-        files_.clear();
+        chunk_.clear();
+        staged_ = 0;
+        seen_.clear();
+        duplicates_ = false;
         in_transaction_ = false;
     }
 
@@ -322,7 +395,13 @@ private:
     std::set<std::string> derived_;  // extension columns computed by update_derived_columns()
     std::string column_list_;
     std::unique_ptr<QueryBackend> backend_;
-    Pending rows_, files_;
+    std::size_t region_index_ = static_cast<std::size_t>(-1);  // s_region in columns_
+    bool fill_companions_ = false;          // the layout's companion columns are written by this writer
+    std::string chunk_;                     // COPY lines not sent yet
+    bool copying_ = false;                  // the COPY into kStage is open
+    long long staged_ = 0;                  // rows sent into kStage by this merge
+    std::unordered_set<std::string> seen_;  // their DIDs
+    bool duplicates_ = false;               // a DID came twice
     bool in_transaction_ = false;
 };
 

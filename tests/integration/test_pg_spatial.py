@@ -75,7 +75,8 @@ def synthetic(tmp_path_factory):
             DO $$ DECLARE cols text; BEGIN
               SELECT string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position) INTO cols
                 FROM information_schema.columns
-               WHERE table_schema = 'ivoa' AND table_name = 'obscore' AND is_generated = 'NEVER';
+               WHERE table_schema = 'ivoa' AND table_name = 'obscore' AND is_generated = 'NEVER'
+                 AND column_name NOT LIKE 'voserver%';
               EXECUTE format('CREATE TEMP TABLE extra AS SELECT %s FROM ivoa.obscore WHERE obs_id = ''bench-0''', cols);
               EXECUTE format('INSERT INTO ivoa.obscore (%s) SELECT %s FROM ('
                 || 'SELECT * FROM extra CROSS JOIN generate_series(1, 3) AS k) AS e', cols,
@@ -84,6 +85,10 @@ def synthetic(tmp_path_factory):
                   's_region', 'CASE k WHEN 1 THEN ''Circle ICRS 10 20 120'' WHEN 2 THEN ''Circle ICRS 359.5 0.5 95'' END'),
                   's_ra', 'CASE k WHEN 3 THEN 0.1 ELSE s_ra END'));
             END $$;
+            -- the spatial companions, as a writer other than voserver's must set them (pg_store.hpp)
+            UPDATE ivoa.obscore SET voserver_s_point = voserver_point(s_ra, s_dec),
+                                    voserver_s_region = voserver_bound(s_region)
+             WHERE obs_id LIKE 'extra-%';
             ANALYZE ivoa.obscore""")
         pg_work = work / "pg"
         pg_work.mkdir()
