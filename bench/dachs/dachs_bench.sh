@@ -61,6 +61,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+echo "== $(date -u +%FT%TZ), load average $(cut -d" " -f1-3 /proc/loadavg)"
 echo "== versions"
 echo "voserver $(git rev-parse --short HEAD), DaCHS $(dpkg-query -W -f='${Version}' python3-gavo)," \
   "PostgreSQL $(dpkg-query -W -f='${Version}' postgresql-15), pgSphere $(dpkg-query -W -f='${Version}' postgresql-15-pgsphere)," \
@@ -178,13 +179,20 @@ echo "== TAP async round trip, TOP 10 of the $ROWS-row table (as pyvo's run_asyn
 echo "voserver: $($PY "$HERE/measure.py" async "$VOS_BIG" ivoa.obscore "$ASYNC_N")"
 echo "dachs:    $($PY "$HERE/measure.py" async "$DACHS" vsbench.big "$ASYNC_N")"
 
-echo "== SELECT * of $ROWS rows (MAXREC=$ROWS), $STREAM_RUNS runs each"
+echo "== SELECT * of $ROWS rows (MAXREC=$ROWS): one run checked by measure.py (rows counted), then $STREAM_RUNS timed by curl"
+curl_stream() {  # tap, table, format: seconds to the last byte, rows/s, bytes (curl into /dev/null)
+  curl -sf -o /dev/null -w '%{time_total} %{size_download}\n' --data-urlencode "QUERY=SELECT * FROM $2" \
+    -d REQUEST=doQuery -d LANG=ADQL -d RESPONSEFORMAT="$3" -d MAXREC="$ROWS" "$1/sync" |
+    awk -v n="$ROWS" -v f="$3" '{printf "fmt=%s rows=%d secs=%.3f rows_per_s=%.0f bytes=%d\n", f, n, $1, n / $1, $2}'
+}
 # DaCHS names BINARY VOTable "votable" (its default); voserver's "votable" is TABLEDATA
 for fmt in votable/td votable/b votable/b2 csv; do
   dfmt=$fmt; [ "$fmt" = votable/b ] && dfmt=votable
+  echo "voserver checked: $($PY "$HERE/measure.py" stream "$VOS_BIG" ivoa.obscore "$fmt" "$ROWS")"
+  echo "dachs    checked: $($PY "$HERE/measure.py" stream "$DACHS" vsbench.big "$dfmt" "$ROWS")"
   for run in $(seq "$STREAM_RUNS"); do
-    echo "voserver run $run: $($PY "$HERE/measure.py" stream "$VOS_BIG" ivoa.obscore "$fmt" "$ROWS")"
-    echo "dachs    run $run: $($PY "$HERE/measure.py" stream "$DACHS" vsbench.big "$dfmt" "$ROWS")"
+    echo "voserver run $run: $(curl_stream "$VOS_BIG" ivoa.obscore "$fmt")"
+    echo "dachs    run $run: $(curl_stream "$DACHS" vsbench.big "$dfmt")"
   done
 done
 
@@ -201,3 +209,4 @@ done
 
 echo "== server peak memory (VmHWM)"
 echo "voserver (big): $(awk '/VmHWM/ {print $2 " kB"}' /proc/"${SERVER_PIDS[1]}"/status), dachs: $(awk '/VmHWM/ {print $2 " kB"}' /proc/"$DACHS_PID"/status)"
+echo "== $(date -u +%FT%TZ), load average $(cut -d" " -f1-3 /proc/loadavg)"
