@@ -278,13 +278,16 @@ def shown_keys(ff):
 
 def drawn_footprints(ff):
     """{key: [width, height]} of the footprints drawn in the sky view, in
-    screen pixels: the bounding box of the footprint's path, or of the dot
-    that marks a footprint too small to see."""
-    return dict(ff.js("""
-        const box = (e) => { const b = e.getBoundingClientRect(); return [b.width, b.height]; };
-        return [...document.querySelectorAll('#sky path.footprint')].map(p => {
-          const dot = document.querySelector(`#sky circle.footprint-dot[data-key="${CSS.escape(p.dataset.key)}"]`);
-          return [p.dataset.key, box(dot || p)]; });"""))
+    screen pixels, as the drawing reports them (SkyView.drawnFootprints in
+    web/js/sky.js: the box of the footprint's part of the one outline path,
+    or of the dot that marks a footprint too small to see); the outline path
+    itself must be laid out with an extent (a path Firefox could not read has
+    an empty box)."""
+    outline = ff.js("const p = document.querySelector('#sky path.footprints');"
+                    "const b = p && p.getBoundingClientRect(); return b ? [b.width, b.height] : null")
+    drawn = dict(ff.js("return window.voPortal.views.sky.drawnFootprints().map(f => [f.key, [f.width, f.height]])"))
+    assert not drawn or (outline and outline[0] >= 1 and outline[1] >= 1), outline
+    return drawn
 
 
 def test_every_page_loads_without_console_errors(firefox, portal):
