@@ -423,8 +423,8 @@ def test_footprints_drawn_for_every_row_and_hover_highlights_both_ways(page, por
     assert page.execute_script("return window.voPortal.views.sky.projection.scale()") > scale
     page.find_element(By.ID, "sky").send_keys(Keys.ARROW_LEFT, "0")
     assert abs(page.execute_script("return window.voPortal.views.sky.projection.scale()") - scale) < 1e-6 * scale
-    # the sky background is the archive's own preview, laid into the footprint
-    images = page.find_elements(By.CSS_SELECTOR, "#sky image.sky-preview")
+    # the sky background is the archive's own preview, laid into the footprint (once it has loaded)
+    images = WebDriverWait(page, WAIT, ignored_exceptions=STALE).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#sky image.sky-preview"))
     assert images and all(i.get_attribute("href").startswith(portal["base"] + "/datalink/preview?") for i in images)
     page.save_screenshot(str(SHOTS / "result_view.png"))
 

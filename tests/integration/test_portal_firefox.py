@@ -340,7 +340,9 @@ def test_footprints_drawn_for_every_row_that_has_one(page, portal):
     search(page, "NGC0628, 2")
     drawn = drawn_footprints(page)
     assert len(drawn) == 1 and all(w > 50 and h > 50 for w, h in drawn.values()), drawn
-    hrefs = page.js("return [...document.querySelectorAll('#sky image.sky-preview')].map(i => i.href.baseVal)")
+    # (laid once it has loaded)
+    hrefs = page.wait("const h = [...document.querySelectorAll('#sky image.sky-preview')].map(i => i.href.baseVal); return h.length && h",
+                      what="the preview laid into the footprint")
     assert len(hrefs) == 1 and hrefs[0].startswith(portal["base"] + "/datalink/preview?")
     page.screenshot(SHOTS / "firefox_result_view.png")
 

@@ -188,12 +188,9 @@ export class SkyView {
     const bg = el("g", { class: "sky-background" });
     const grid = el("path", { class: "graticule", d: path(graticuleFor(Math.min(180, 2 * this.spread * Math.max(1, w / h) / this.zoom), this.center)) || "" });
     svg.append(bg, grid);
-    for (const it of this.items) {
-      if (it.preview && this.previewKeys?.has(it.key) && it.geometry.vertices && it.geometry.vertices.length === 4) {
-        const m = imageMatrix(it.geometry.vertices.map(v => proj(v)));
-        if (m) bg.append(el("image", { href: it.preview, width: 1, height: 1, preserveAspectRatio: "none", transform: `matrix(${m.join(" ")})`, class: "sky-preview" }));
-      }
-    }
+    this.background = bg;
+    for (const it of this.items)
+      if (it.preview && this.previewKeys?.has(it.key) && it.geometry.vertices && it.geometry.vertices.length === 4) this.layPreview(it, bg);
     const drawn = footprintPaths(this.items, proj, { straightEdges: this.straightEdges });
     this.drawn = drawn.drawn;
     this.outlines = drawn.outlines;
@@ -216,6 +213,33 @@ export class SkyView {
       g.append(t);
       svg.append(g);
     }
+  }
+
+  /** Lays the preview of `it` into its footprint in `bg` (the background
+   * group of the current drawing) once the browser has it: at once when it is
+   * loaded already, else when it loads (if `bg` is still the one drawn); a
+   * preview that fails to load is never laid. (An <image> laid before its
+   * load cannot show anything in that frame, and 50 of them, loading or
+   * broken, cost Chromium 40-100 ms of paint per drawing.) */
+  layPreview(it, bg) {
+    const lay = () => {
+      if (this.background !== bg || !this.projection) return;
+      const m = imageMatrix(it.geometry.vertices.map(v => this.projection(v)));
+      if (m) bg.append(el("image", { href: it.preview, width: 1, height: 1, preserveAspectRatio: "none", transform: `matrix(${m.join(" ")})`, class: "sky-preview" }));
+    };
+    const state = previewCache.get(it.preview);
+    if (state === true) return lay();
+    if (state === false) return;
+    let img = state;
+    if (!img) {
+      if (previewCache.size > 2000) previewCache.clear();
+      img = new Image();
+      img.addEventListener("load", () => previewCache.set(it.preview, true));
+      img.addEventListener("error", () => previewCache.set(it.preview, false));
+      img.src = it.preview;
+      previewCache.set(it.preview, img);
+    }
+    img.addEventListener("load", lay);
   }
 
   /** Highlights the footprint of `key` (or clears it): an overlay path
@@ -291,6 +315,9 @@ export class SkyView {
 }
 
 const DOT_RADIUS = 3.5;
+
+/** Preview URL -> true (loaded), false (failed) or the Image still loading. */
+const previewCache = new Map();
 
 let hitCanvas = null;
 /** A 2D context for Path2D hit tests (never shown). */
