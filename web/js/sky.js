@@ -198,6 +198,7 @@ export class SkyView {
     svg.append(el("path", { class: "footprints", d: drawn.outlines }), el("path", { class: "footprint-dots", d: drawn.dots }));
     this.overlay = el("g", { class: "footprint-overlay" });
     svg.append(this.overlay);
+    if (this.highlighted) this.highlight(this.highlighted, true);
     if (this.marker) {
       svg.append(el("path", { class: "search-circle", d: path(geoCircle().center([this.marker.ra, this.marker.dec]).radius(this.marker.radiusDeg)()) || "" }));
     }
@@ -246,6 +247,7 @@ export class SkyView {
    * (class "footprint hover", data-key) copied from the drawn outline, and its
    * dot when it has one. */
   highlight(key, on) {
+    this.highlighted = key && on ? key : null;  // drawn again after a new drawing (zoom, pan, resize)
     if (!this.overlay) return;
     this.overlay.replaceChildren();
     const d = key && on ? this.drawn.get(key) : null;
