@@ -340,6 +340,13 @@ def test_footprints_drawn_for_every_row_that_has_one(page, portal):
     search(page, "NGC0628, 2")
     drawn = drawn_footprints(page)
     assert len(drawn) == 1 and all(w > 50 and h > 50 for w, h in drawn.values()), drawn
+    # hovering the footprint (a real pointer move onto the sky view's middle, which the footprint covers) highlights its row
+    [key] = drawn
+    assert page.js("const f = window.voPortal.views.sky.drawnFootprints()[0], b = document.getElementById('sky').getBoundingClientRect();"
+                   "const x = b.x + b.width / 2, y = b.y + b.height / 2; return x > f.x && x < f.x + f.width && y > f.y && y < f.y + f.height")
+    page.hover("#sky")
+    page.wait("return [...document.querySelectorAll('#results tbody tr.hover')].map(tr => tr.dataset.key).join() === arguments[0]",
+              key, what="the hovered footprint's row")
     # (laid once it has loaded)
     hrefs = page.wait("const h = [...document.querySelectorAll('#sky image.sky-preview')].map(i => i.href.baseVal); return h.length && h",
                       what="the preview laid into the footprint")
