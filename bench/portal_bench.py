@@ -2,7 +2,7 @@
 a 1,000-row name search in headless Chromium, and the first visit's page
 weight.
 
-    /usr/bin/python3 bench/portal_bench.py [ROWS] [RUNS]
+    /usr/bin/python3 bench/portal_bench.py [ROWS] [RUNS] [--firefox]
 
 Builds a store of ROWS synthetic rows (build/bench_gen_obscore, default
 10,000; target names "field 0" .. "field 999"), serves it with the portal
@@ -12,12 +12,18 @@ rows; the page's row limit of 1,000 returns 1,000). For each run the page
 reports (window.voPortal.timings): from the last keystroke to the table, sky
 and spectral panel built (`sinceKey`, which includes the 100 ms typing
 debounce), to the next painted frame (`painted`), to the frame after the sky
-view (`skyPainted`), the /tap/sync round trip (`query`: `fetch` = request and
+view (`skyPainted`: since the sky view is drawn in the table's task, the same
+frame as `painted`), the /tap/sync round trip (`query`: `fetch` = request and
 transfer, `parse` = VOTable parsing) and the drawing (`render`: table and
 spectral panel; `sky` apart).
+`--firefox`: headless Firefox instead, driven over WebDriver BiDi by the
+client of tests/integration/test_portal_firefox.py (its profile removed
+afterwards; Firefox rounds performance.now() to 1 ms).
 Page weight: the Resource Timing entries of the first visit (transfer sizes
 and bodies), static files and service calls apart."""
 import json
+import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -36,8 +42,44 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
-RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+FIREFOX = "--firefox" in sys.argv
+ARGS = [a for a in sys.argv[1:] if a != "--firefox"]
+ROWS = int(ARGS[0]) if len(ARGS) > 0 else 10000
+RUNS = int(ARGS[1]) if len(ARGS) > 1 else 10
+
+
+class Chromium:
+    """Headless Chromium (Selenium) with the few calls the bench makes, as
+    test_portal_firefox.Firefox has them: get, js, wait, type, quit. `home`: a
+    directory for its profile and TMPDIR (Chromium's singleton socket
+    directory, /tmp/org.chromium.Chromium.* otherwise, goes there)."""
+
+    def __init__(self, home):
+        (home / "tmp").mkdir(parents=True)
+        o = Options()
+        for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000",
+                  f"--user-data-dir={home / 'profile'}"):
+            o.add_argument(a)
+        self.d = webdriver.Chrome(service=Service("/usr/bin/chromedriver", env={**os.environ, "TMPDIR": str(home / "tmp")}),
+                                  options=o)
+
+    def get(self, url):
+        self.d.get(url)
+
+    def js(self, body, *args):
+        return self.d.execute_script(body, *args)
+
+    def wait(self, body, *args):
+        return WebDriverWait(self.d, 60).until(lambda x: x.execute_script(body, *args))
+
+    def type(self, selector, text):
+        box = self.d.find_element(By.CSS_SELECTOR, selector)
+        box.send_keys(Keys.CONTROL, "a")
+        box.send_keys(Keys.DELETE)
+        box.send_keys(text)
+
+    def quit(self):
+        self.d.quit()
 
 
 def main():
@@ -56,17 +98,18 @@ web_dir = "{ROOT / 'web'}"
 authority = "bench"
 database = "{store}"
 """)
-    o = Options()
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000"):
-        o.add_argument(a)
     with conftest.running_server(cfg, work) as base:
-        d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
+        if FIREFOX:
+            from test_portal_firefox import Firefox
+            d = Firefox()
+        else:
+            d = Chromium(work / "chromium")
         try:
             t0 = time.monotonic()
             d.get(base + "/portal/")
-            WebDriverWait(d, 60).until(lambda x: x.execute_script("return document.body.dataset.ready"))
+            d.wait("return document.body.dataset.ready")
             first_table = time.monotonic() - t0
-            entries = d.execute_script(
+            entries = d.js(
                 "return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))"
                 ".map(e => ({name: e.name, transfer: e.transferSize, body: e.encodedBodySize, decoded: e.decodedBodySize}))")
             static = [e for e in entries if "/portal/" in e["name"]]
@@ -74,22 +117,20 @@ database = "{store}"
             runs = []
             for i in range(RUNS):
                 text = "field 1*|field 2*" if i % 2 == 0 else "field 3*|field 4*"
-                seq = d.execute_script("return window.voPortal.state.seq")
-                box = d.find_element(By.ID, "search")
-                box.send_keys(Keys.CONTROL, "a")
-                box.send_keys(Keys.DELETE)
-                box.send_keys(text)
-                WebDriverWait(d, 60).until(lambda x: x.execute_script(
-                    "const s = window.voPortal.state.seq, t = window.voPortal.timings;"
-                    f"return s > {seq} && document.body.dataset.ready == String(s) && t.length && t[t.length-1].skyPainted !== undefined"))
-                t = d.execute_script("return window.voPortal.timings[window.voPortal.timings.length - 1]")
+                seq = d.js("return window.voPortal.state.seq")
+                d.type("#search", text)
+                # the timing of the newest query once its frame with the table and the sky view is painted
+                t = d.wait("const s = window.voPortal.state.seq, t = window.voPortal.timings.find(t => t.seq === s);"
+                           "return s > arguments[0] && document.body.dataset.ready == String(s) && t && t.skyPainted !== undefined && t",
+                           seq)
                 assert t["rows"] == 1000, t
                 runs.append(t)
         finally:
             d.quit()
+    shutil.rmtree(work, ignore_errors=True)
     med = lambda k: statistics.median(r[k] for r in runs)
     out = {
-        "rows_in_store": ROWS, "runs": RUNS, "rows_shown": runs[0]["rows"],
+        "browser": "firefox" if FIREFOX else "chromium", "rows_in_store": ROWS, "runs": RUNS, "rows_shown": runs[0]["rows"],
         "keystroke_to_table_ms": {"median": med("sinceKey"), "min": min(r["sinceKey"] for r in runs), "max": max(r["sinceKey"] for r in runs)},
         "keystroke_to_painted_table_ms": {"median": med("painted"), "max": max(r["painted"] for r in runs)},
         "keystroke_to_painted_sky_ms": {"median": med("skyPainted"), "max": max(r["skyPainted"] for r in runs)},

@@ -382,14 +382,24 @@ def test_publication_group_where_the_profile_has_the_columns(browser, portal):
 
 # ---------------------------------------------------------------- the result view
 
+def drawn_footprints(driver):
+    """The footprints the sky view drew ([{key, x, y, width, height, dot}], client
+    pixels), as its drawing reports them (SkyView.drawnFootprints in web/js/sky.js)."""
+    return driver.execute_script("return window.voPortal.views.sky.drawnFootprints()")
+
+
 def test_footprints_drawn_for_every_row_and_hover_highlights_both_ways(page, portal):
     keys = shown_keys(page)  # the first page of the whole archive
     with_region = {str(r["obs_publisher_did"]) for r in all_rows(portal) if str(r["s_region"] or "").strip()}
-    footprints = page.find_elements(By.CSS_SELECTOR, "#sky path.footprint")
-    drawn = {p.get_attribute("data-key") for p in footprints}
+    # what the sky view drew, read from its drawing: each footprint's part of the outline path and its box on the screen
+    footprints = drawn_footprints(page)
+    drawn = {f["key"] for f in footprints}
     assert with_region and drawn == with_region and set(keys) == with_region
-    for p in footprints:
-        assert len(p.get_attribute("d")) > 10
+    for f in footprints:
+        assert f["width"] >= 1 and f["height"] >= 1, f
+    # the outlines are laid out by the browser with an extent (not an empty or unreadable path)
+    box = page.execute_script("const b = document.querySelector('#sky path.footprints').getBoundingClientRect(); return [b.width, b.height]")
+    assert box[0] >= 1 and box[1] >= 1, box
     # row -> footprint
     row = page.find_elements(By.CSS_SELECTOR, "#results tbody tr")[2]
     key = row.get_attribute("data-key")
@@ -397,17 +407,24 @@ def test_footprints_drawn_for_every_row_and_hover_highlights_both_ways(page, por
     WebDriverWait(page, WAIT, ignored_exceptions=STALE).until(lambda d: [p.get_attribute("data-key") for p in d.find_elements(By.CSS_SELECTOR, "#sky path.footprint.hover")] == [key])
     # footprint -> row, zoomed in on one galaxy so that the footprint is large
     search(page, "NGC0628, 2")
-    fp = page.find_element(By.CSS_SELECTOR, "#sky path.footprint")
-    ActionChains(page).move_to_element(fp).perform()
-    WebDriverWait(page, WAIT, ignored_exceptions=STALE).until(lambda d: [r.get_attribute("data-key") for r in d.find_elements(By.CSS_SELECTOR, "#results tbody tr.hover")] == [fp.get_attribute("data-key")])
+    [fp] = drawn_footprints(page)
+    assert fp["width"] > 50 and fp["height"] > 50 and not fp["dot"], fp
+    sky = page.find_element(By.ID, "sky")
+    r = page.execute_script("const b = arguments[0].getBoundingClientRect(); return {x: b.x, y: b.y, width: b.width, height: b.height}", sky)
+    # the pointer onto the footprint's middle (offsets from the sky view's middle): the page finds the footprint under it
+    dx = fp["x"] + fp["width"] / 2 - (r["x"] + r["width"] / 2)
+    dy = fp["y"] + fp["height"] / 2 - (r["y"] + r["height"] / 2)
+    ActionChains(page).move_to_element_with_offset(sky, round(dx), round(dy)).perform()
+    WebDriverWait(page, WAIT, ignored_exceptions=STALE).until(lambda d: [r.get_attribute("data-key") for r in d.find_elements(By.CSS_SELECTOR, "#results tbody tr.hover")] == [fp["key"]])
+    assert [p.get_attribute("data-key") for p in page.find_elements(By.CSS_SELECTOR, "#sky path.footprint.hover")] == [fp["key"]]
     # keyboard: + zooms, arrows pan, 0 resets
     scale = page.execute_script("return window.voPortal.views.sky.projection.scale()")
     page.find_element(By.ID, "sky").send_keys("+")
     assert page.execute_script("return window.voPortal.views.sky.projection.scale()") > scale
     page.find_element(By.ID, "sky").send_keys(Keys.ARROW_LEFT, "0")
     assert abs(page.execute_script("return window.voPortal.views.sky.projection.scale()") - scale) < 1e-6 * scale
-    # the sky background is the archive's own preview, laid into the footprint
-    images = page.find_elements(By.CSS_SELECTOR, "#sky image.sky-preview")
+    # the sky background is the archive's own preview, laid into the footprint (once it has loaded)
+    images = WebDriverWait(page, WAIT, ignored_exceptions=STALE).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#sky image.sky-preview"))
     assert images and all(i.get_attribute("href").startswith(portal["base"] + "/datalink/preview?") for i in images)
     page.save_screenshot(str(SHOTS / "result_view.png"))
 
@@ -631,7 +648,7 @@ def test_adql_page_examples_errors_and_samp(browser, portal):
     editor.clear()
     editor.send_keys("SELECT obs_publisher_did, s_region, em_min, em_max FROM ivoa.obscore")
     browser.find_element(By.ID, "run").click()
-    WebDriverWait(browser, WAIT, ignored_exceptions=STALE).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#sky path.footprint")) == len(all_rows(portal)))
+    WebDriverWait(browser, WAIT, ignored_exceptions=STALE).until(lambda d: len(drawn_footprints(d)) == len(all_rows(portal)))
     browser.find_element(By.ID, "run-async").click()
     # read in one script: the list is rebuilt while jobs run (elements found before would be stale)
     WebDriverWait(browser, WAIT, ignored_exceptions=STALE).until(lambda d: d.execute_script(

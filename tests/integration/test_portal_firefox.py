@@ -278,13 +278,16 @@ def shown_keys(ff):
 
 def drawn_footprints(ff):
     """{key: [width, height]} of the footprints drawn in the sky view, in
-    screen pixels: the bounding box of the footprint's path, or of the dot
-    that marks a footprint too small to see."""
-    return dict(ff.js("""
-        const box = (e) => { const b = e.getBoundingClientRect(); return [b.width, b.height]; };
-        return [...document.querySelectorAll('#sky path.footprint')].map(p => {
-          const dot = document.querySelector(`#sky circle.footprint-dot[data-key="${CSS.escape(p.dataset.key)}"]`);
-          return [p.dataset.key, box(dot || p)]; });"""))
+    screen pixels, as the drawing reports them (SkyView.drawnFootprints in
+    web/js/sky.js: the box of the footprint's part of the one outline path,
+    or of the dot that marks a footprint too small to see); the outline path
+    itself must be laid out with an extent (a path Firefox could not read has
+    an empty box)."""
+    outline = ff.js("const p = document.querySelector('#sky path.footprints');"
+                    "const b = p && p.getBoundingClientRect(); return b ? [b.width, b.height] : null")
+    drawn = dict(ff.js("return window.voPortal.views.sky.drawnFootprints().map(f => [f.key, [f.width, f.height]])"))
+    assert not drawn or (outline and outline[0] >= 1 and outline[1] >= 1), outline
+    return drawn
 
 
 def test_every_page_loads_without_console_errors(firefox, portal):
@@ -337,7 +340,16 @@ def test_footprints_drawn_for_every_row_that_has_one(page, portal):
     search(page, "NGC0628, 2")
     drawn = drawn_footprints(page)
     assert len(drawn) == 1 and all(w > 50 and h > 50 for w, h in drawn.values()), drawn
-    hrefs = page.js("return [...document.querySelectorAll('#sky image.sky-preview')].map(i => i.href.baseVal)")
+    # hovering the footprint (a real pointer move onto the sky view's middle, which the footprint covers) highlights its row
+    [key] = drawn
+    assert page.js("const f = window.voPortal.views.sky.drawnFootprints()[0], b = document.getElementById('sky').getBoundingClientRect();"
+                   "const x = b.x + b.width / 2, y = b.y + b.height / 2; return x > f.x && x < f.x + f.width && y > f.y && y < f.y + f.height")
+    page.hover("#sky")
+    page.wait("return [...document.querySelectorAll('#results tbody tr.hover')].map(tr => tr.dataset.key).join() === arguments[0]",
+              key, what="the hovered footprint's row")
+    # (laid once it has loaded)
+    hrefs = page.wait("const h = [...document.querySelectorAll('#sky image.sky-preview')].map(i => i.href.baseVal); return h.length && h",
+                      what="the preview laid into the footprint")
     assert len(hrefs) == 1 and hrefs[0].startswith(portal["base"] + "/datalink/preview?")
     page.screenshot(SHOTS / "firefox_result_view.png")
 

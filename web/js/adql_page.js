@@ -10,6 +10,7 @@ import { initAuth } from "./auth_ui.js";
 const $ = (s) => document.querySelector(s);
 const editor = $("#editor");
 const view = new ResultView({ results: $("#results"), sky: $("#sky"), spectral: $("#spectral"), dialog: $("#preview-dialog") });
+window.voPortal = { views: { table: view.table, sky: view.sky, spectral: view.spectral } };  // read by tests
 
 function updateExports() {
   const q = editor.value.trim();

@@ -3,6 +3,12 @@
 // projection, east to the left; the background is the archive's own
 // previews (/datalink/preview PNGs) laid into their footprints, never an
 // outside survey. Hovering a footprint highlights its row and back.
+// The footprints are two SVG paths however many rows there are (one for the
+// outlines, one for the dots marking footprints too small to see) and an
+// overlay path for the highlighted one: ~2,000 SVG elements (one per
+// footprint and dot) cost Chromium 250-300 ms of style, layout and paint per
+// 1,000-row result. The pointer finds its footprint by hit-testing (each
+// footprint's box, then its Path2D), not by the browser's per-element events.
 import { geoGnomonic, geoAzimuthalEqualArea, geoPath, geoGraticule, geoCircle, geoArea, geoDistance } from "d3-geo";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -52,26 +58,26 @@ export class SkyView {
     this.labels = new Map();
     this.zoom = 1;
     this.marker = null;
-    // one set of listeners for every footprint (event delegation: 1,000 paths cost no listeners)
-    const keyOf = (e) => e.target.classList?.contains("footprint") || e.target.classList?.contains("footprint-dot") ? e.target.getAttribute("data-key") : null;
-    svg.addEventListener("mouseover", (e) => {
-      const k = keyOf(e);
-      if (!k) return;
-      if (!e.target.firstChild) {  // the tooltip, made when first needed
-        const t = el("title", {});
-        t.textContent = this.labels.get(k) || k;
-        e.target.append(t);
-      }
-      this.onHover(k, true);
-    });
-    svg.addEventListener("mouseout", (e) => { const k = keyOf(e); if (k) this.onHover(k, false); });
+    this.drawn = new Map();
+    let drag = null;
+    // the footprint under the pointer: hit-tested on every move (one Path2D test per footprint whose box holds the point)
+    this.hovered = null;
+    const setHovered = (k) => {
+      if (k === this.hovered) return;
+      if (this.hovered) this.onHover(this.hovered, false);
+      this.hovered = k;
+      svg.style.cursor = k ? "pointer" : "";
+      if (k) this.onHover(k, true);
+    };
+    // (mousemove: a WebDriver pointer move in Chromium sends mousemove and pointerover, not always pointermove)
+    svg.addEventListener("mousemove", (e) => { if (!drag?.moved) setHovered(this.keyAt(e.clientX, e.clientY)); });
+    svg.addEventListener("mouseleave", () => setHovered(null));
     svg.addEventListener("click", (e) => {
       if (this.suppressClick) { this.suppressClick = false; e.stopImmediatePropagation(); return; }
-      const k = keyOf(e);
+      const k = this.keyAt(e.clientX, e.clientY);
       if (k) this.onClick(k);
     });
     // drag to pan: the sky point under the pointer follows it
-    let drag = null;
     svg.addEventListener("pointerdown", (e) => {
       if (!this.projection || e.button !== 0) return;
       drag = { x: e.clientX, y: e.clientY, moved: false, center: this.viewCenter || this.center };
@@ -153,6 +159,7 @@ export class SkyView {
     proj.rotate([-center[0], -center[1]]).reflectX(true);
     this.center = center;
     this.baseProjection = proj;
+    this.straightEdges = !(spread > 45);  // gnomonic: great circles are straight lines
   }
 
   render() {
@@ -180,20 +187,18 @@ export class SkyView {
     const path = geoPath(proj);
     const bg = el("g", { class: "sky-background" });
     const grid = el("path", { class: "graticule", d: path(graticuleFor(Math.min(180, 2 * this.spread * Math.max(1, w / h) / this.zoom), this.center)) || "" });
-    const fps = el("g", { class: "footprints" });
-    svg.append(bg, grid, fps);
-    for (const it of this.items) {
-      const d = path(it.geometry);
-      if (!d) continue;
-      if (it.preview && this.previewKeys?.has(it.key) && it.geometry.vertices && it.geometry.vertices.length === 4) {
-        const m = imageMatrix(it.geometry.vertices.map(v => proj(v)));
-        if (m) bg.append(el("image", { href: it.preview, width: 1, height: 1, preserveAspectRatio: "none", transform: `matrix(${m.join(" ")})`, class: "sky-preview" }));
-      }
-      fps.append(el("path", { d, class: "footprint", "data-key": it.key }));
-      const [x0, y0, x1, y1] = screenBox(proj, it.geometry);
-      if (x1 - x0 < 5 && y1 - y0 < 5)  // too small to see or point at: a dot at its place
-        fps.append(el("circle", { cx: (x0 + x1) / 2, cy: (y0 + y1) / 2, r: 3.5, class: "footprint-dot", "data-key": it.key }));
-    }
+    svg.append(bg, grid);
+    this.background = bg;
+    for (const it of this.items)
+      if (it.preview && this.previewKeys?.has(it.key) && it.geometry.vertices && it.geometry.vertices.length === 4) this.layPreview(it, bg);
+    const drawn = footprintPaths(this.items, proj, { straightEdges: this.straightEdges });
+    this.drawn = drawn.drawn;
+    this.outlines = drawn.outlines;
+    this.hitPaths = new Map();
+    svg.append(el("path", { class: "footprints", d: drawn.outlines }), el("path", { class: "footprint-dots", d: drawn.dots }));
+    this.overlay = el("g", { class: "footprint-overlay" });
+    svg.append(this.overlay);
+    if (this.highlighted) this.highlight(this.highlighted, true);
     if (this.marker) {
       svg.append(el("path", { class: "search-circle", d: path(geoCircle().center([this.marker.ra, this.marker.dec]).radius(this.marker.radiusDeg)()) || "" }));
     }
@@ -211,11 +216,83 @@ export class SkyView {
     }
   }
 
-  /** Highlights the footprint of `key` (or clears it). */
+  /** Lays the preview of `it` into its footprint in `bg` (the background
+   * group of the current drawing) once the browser has it: at once when it is
+   * loaded already, else when it loads (if `bg` is still the one drawn); a
+   * preview that fails to load is never laid. (An <image> laid before its
+   * load cannot show anything in that frame, and 50 of them, loading or
+   * broken, cost Chromium 40-100 ms of paint per drawing.) */
+  layPreview(it, bg) {
+    const lay = () => {
+      if (this.background !== bg || !this.projection) return;
+      const m = imageMatrix(it.geometry.vertices.map(v => this.projection(v)));
+      if (m) bg.append(el("image", { href: it.preview, width: 1, height: 1, preserveAspectRatio: "none", transform: `matrix(${m.join(" ")})`, class: "sky-preview" }));
+    };
+    const state = previewCache.get(it.preview);
+    if (state === true) return lay();
+    if (state === false) return;
+    let img = state;
+    if (!img) {
+      if (previewCache.size > 2000) previewCache.clear();
+      img = new Image();
+      img.addEventListener("load", () => previewCache.set(it.preview, true));
+      img.addEventListener("error", () => previewCache.set(it.preview, false));
+      img.src = it.preview;
+      previewCache.set(it.preview, img);
+    }
+    img.addEventListener("load", lay);
+  }
+
+  /** Highlights the footprint of `key` (or clears it): an overlay path
+   * (class "footprint hover", data-key) copied from the drawn outline, and its
+   * dot when it has one. */
   highlight(key, on) {
-    for (const p of this.svg.querySelectorAll(".hover")) p.classList.remove("hover");
-    if (!key || !on) return;
-    for (const p of this.svg.querySelectorAll(`[data-key="${CSS.escape(key)}"]`)) { p.classList.add("hover"); p.parentNode.append(p); }
+    this.highlighted = key && on ? key : null;  // drawn again after a new drawing (zoom, pan, resize)
+    if (!this.overlay) return;
+    this.overlay.replaceChildren();
+    const d = key && on ? this.drawn.get(key) : null;
+    if (!d) return;
+    const p = el("path", { class: "footprint hover", "data-key": key, d: this.outlines.slice(d.start, d.end) });
+    const t = el("title", {});
+    t.textContent = this.labels.get(key) || key;
+    p.append(t);
+    this.overlay.append(p);
+    if (d.dot) this.overlay.append(el("circle", { class: "footprint-dot hover", "data-key": key, cx: d.dot[0], cy: d.dot[1], r: DOT_RADIUS }));
+  }
+
+  /** The key of the footprint under a client point (CSS pixels), or null: a
+   * dot within its radius first, else the smallest drawn outline holding the
+   * point (its box, then its Path2D: the same path the view drew). */
+  keyAt(clientX, clientY) {
+    if (!this.drawn.size) return null;
+    const r = this.svg.getBoundingClientRect(), vb = this.svg.viewBox.baseVal;
+    if (!r.width || !r.height) return null;
+    const x = (clientX - r.left) * (vb.width / r.width), y = (clientY - r.top) * (vb.height / r.height);
+    let best = null, bestArea = Infinity;
+    for (const [key, d] of this.drawn) {
+      if (d.dot && Math.hypot(x - d.dot[0], y - d.dot[1]) <= DOT_RADIUS + 1) return key;
+      const [x0, y0, x1, y1] = d.box;
+      if (x < x0 || x > x1 || y < y0 || y > y1) continue;
+      const area = (x1 - x0) * (y1 - y0);
+      if (area >= bestArea) continue;
+      let p = this.hitPaths.get(key);
+      if (!p) { p = new Path2D(this.outlines.slice(d.start, d.end)); this.hitPaths.set(key, p); }
+      if (hitContext().isPointInPath(p, x, y)) { best = key; bestArea = area; }
+    }
+    return best;
+  }
+
+  /** What the view drew, read from the drawing (for tests and scripts): one
+   * entry per footprint drawn, {key, x, y, width, height} its box in client
+   * (CSS) pixels (the dot's box for a footprint drawn as a dot), `dot` whether
+   * it has one. */
+  drawnFootprints() {
+    const r = this.svg.getBoundingClientRect(), vb = this.svg.viewBox.baseVal;
+    const kx = vb.width ? r.width / vb.width : 1, ky = vb.height ? r.height / vb.height : 1;
+    return [...this.drawn].map(([key, d]) => {
+      const [x0, y0, x1, y1] = d.dot ? [d.dot[0] - DOT_RADIUS, d.dot[1] - DOT_RADIUS, d.dot[0] + DOT_RADIUS, d.dot[1] + DOT_RADIUS] : d.box;
+      return { key, x: r.left + x0 * kx, y: r.top + y0 * ky, width: (x1 - x0) * kx, height: (y1 - y0) * ky, dot: !!d.dot };
+    });
   }
 
   /** The sky position (ra, dec) under a client point, or null. */
@@ -239,18 +316,90 @@ export class SkyView {
   }
 }
 
-/** The projected box [x0, y0, x1, y1] of at most 8 vertices of a footprint's
- * ring (cheaper than a path's bounds; enough to tell a dot from a shape). */
-function screenBox(proj, geometry) {
-  const ring = geometry.coordinates[0];
-  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-  const n = ring.length - 1;
-  for (let i = 0; i < n; i += Math.max(1, n >> 3)) {
-    const p = proj(ring[i]);
-    if (!p) continue;
-    x0 = Math.min(x0, p[0]); y0 = Math.min(y0, p[1]); x1 = Math.max(x1, p[0]); y1 = Math.max(y1, p[1]);
+const DOT_RADIUS = 3.5;
+
+/** Preview URL -> true (loaded), false (failed) or the Image still loading. */
+const previewCache = new Map();
+
+let hitCanvas = null;
+/** A 2D context for Path2D hit tests (never shown). */
+function hitContext() {
+  hitCanvas ??= document.createElement("canvas").getContext("2d");
+  return hitCanvas;
+}
+
+/** The footprints of `items` ([{key, geometry}]) projected by `proj` (a d3
+ * projection) into two SVG path strings: `outlines`, every footprint's
+ * outline (pixels, 0.1 px), and `dots`, a circle of DOT_RADIUS at each footprint
+ * whose box is under 5 px both ways (too small to see or point at). `drawn`:
+ * key -> {start, end (its part of `outlines`), box [x0, y0, x1, y1] of the
+ * points drawn, dot [x, y] or null}; a footprint wholly clipped away is
+ * absent.
+ * A footprint whose vertices all lie inside the projection's clip angle is
+ * drawn from its projected vertices (d3's resampling and clipping stream cost
+ * ~70 us a footprint, most of the sky view's time): exact when `straightEdges`
+ * (a gnomonic projection maps great circles to straight lines), else only for
+ * footprints drawn under 24 px both ways (an edge's bow is then well under a
+ * pixel); the others go through d3's geoPath. */
+export function footprintPaths(items, proj, { straightEdges = false } = {}) {
+  const parts = [];
+  let len = 0, x0, y0, x1, y1;
+  const put = (s) => { parts.push(s); len += s.length; };
+  const point = (c, x, y) => {
+    if (x < x0) x0 = x; if (x > x1) x1 = x; if (y < y0) y0 = y; if (y > y1) y1 = y;
+    put(c + (Math.round(x * 10) / 10) + "," + (Math.round(y * 10) / 10));
+  };
+  const pen = {
+    moveTo: (x, y) => point("M", x, y),
+    lineTo: (x, y) => point("L", x, y),
+    closePath: () => put("Z"),
+    arc: (x, y, r) => { point("M", x + r, y); put(`A${r},${r},0,1,1,${x - r},${y}A${r},${r},0,1,1,${x + r},${y}`); },
+    beginPath: () => {},
+  };
+  const path = geoPath(proj, pen);
+  // the view's centre as a unit vector, and the cosine of the clip angle: a vertex is inside when its dot product is larger
+  const [rl, rp] = proj.rotate();
+  const centre = unitVector(-rl, -rp);
+  const cosClip = Math.cos(Math.min(179, proj.clipAngle() ?? 179) * Math.PI / 180);
+  const drawn = new Map();
+  const dots = [];
+  const xy = [];
+  for (const it of items) {
+    const start = len;
+    x0 = y0 = Infinity; x1 = y1 = -Infinity;
+    const ring = it.geometry.vertices || it.geometry.coordinates[0].slice(0, -1);
+    let direct = ring.length >= 3;
+    xy.length = 0;
+    for (const v of ring) {
+      const u = unitVector(v[0], v[1]);
+      if (u[0] * centre[0] + u[1] * centre[1] + u[2] * centre[2] <= cosClip) { direct = false; break; }
+      const p = proj(v);
+      if (!p || !Number.isFinite(p[0]) || !Number.isFinite(p[1])) { direct = false; break; }
+      xy.push(p);
+      if (p[0] < x0) x0 = p[0]; if (p[0] > x1) x1 = p[0]; if (p[1] < y0) y0 = p[1]; if (p[1] > y1) y1 = p[1];
+    }
+    if (direct && (straightEdges || (x1 - x0 < 24 && y1 - y0 < 24))) {
+      for (let i = 0; i < xy.length; ++i) put((i ? "L" : "M") + (Math.round(xy[i][0] * 10) / 10) + "," + (Math.round(xy[i][1] * 10) / 10));
+      put("Z");
+    } else {
+      x0 = y0 = Infinity; x1 = y1 = -Infinity;
+      path(it.geometry);
+    }
+    if (len === start || !(x1 >= x0)) continue;
+    let dot = null;
+    if (x1 - x0 < 5 && y1 - y0 < 5) {
+      dot = [Math.round((x0 + x1) * 5) / 10, Math.round((y0 + y1) * 5) / 10];
+      dots.push(`M${dot[0] + DOT_RADIUS},${dot[1]}A${DOT_RADIUS},${DOT_RADIUS},0,1,1,${dot[0] - DOT_RADIUS},${dot[1]}A${DOT_RADIUS},${DOT_RADIUS},0,1,1,${dot[0] + DOT_RADIUS},${dot[1]}Z`);
+    }
+    drawn.set(it.key, { start, end: len, box: [x0, y0, x1, y1], dot });
   }
-  return [x0, y0, x1, y1];
+  return { outlines: parts.join(""), dots: dots.join(""), drawn };
+}
+
+/** The unit vector of a direction (lon, lat in degrees). */
+function unitVector(lon, lat) {
+  const l = lon * Math.PI / 180, b = lat * Math.PI / 180, c = Math.cos(b);
+  return [c * Math.cos(l), c * Math.sin(l), Math.sin(b)];
 }
 
 /** The mean direction of the footprints' vertices (ra, dec degrees; at most
