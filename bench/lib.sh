@@ -71,3 +71,27 @@ NGX
   cat "$dir/error.log" >&2
   return 1
 }
+
+# write_bench_config FILE STORE [EXTRA_ARCHIVE_LINES]
+#   writes the configuration the TAP benchmarks serve STORE with: loopback,
+#   port 0, 2 I/O threads, 4 query workers, MAXREC up to 10,000,000, and 64
+#   queries per client (wrk's 16 connections all come from one address:
+#   above the default per-client limit of 8 they would be answered 429, fast,
+#   and counted as requests).
+write_bench_config() {
+  cat > "$1" <<TOML
+[server]
+host = "127.0.0.1"
+port = 0
+threads = 2
+query_workers = 4
+[archive]
+authority = "bench"
+database = "$2"
+${3:-}
+[limits]
+maxrec_default = 10000
+maxrec_hard = 10000000
+max_queries_per_client = 64
+TOML
+}

@@ -8,6 +8,7 @@
 #        VOSERVER=path/to/voserver measures another build, e.g. the previous commit's, on the same store)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 ROWS=${1:-1000000}
 WORK=${BENCH_DIR:-/tmp/voserver-bench}
 mkdir -p "$WORK"
@@ -15,22 +16,7 @@ STORE="$WORK/bench-$ROWS.sqlite"
 if [ ! -f "$STORE" ]; then
   build/bench_gen_obscore "$STORE" "$ROWS"
 fi
-cat > "$WORK/bench.toml" <<TOML
-[server]
-host = "127.0.0.1"
-port = 0
-threads = 2
-query_workers = 4
-[archive]
-authority = "bench"
-database = "$STORE"
-[limits]
-maxrec_default = 10000
-maxrec_hard = 10000000
-# wrk's 16 connections all come from one address: above the default per-client
-# limit (8) they would be answered 429, fast, and counted as requests
-max_queries_per_client = 64
-TOML
+write_bench_config "$WORK/bench.toml" "$STORE"
 # port 0: the server picks a free port and writes it to --port-file once it accepts
 rm -f "$WORK/port"
 "${VOSERVER:-build/voserver}" serve --config "$WORK/bench.toml" --port 0 --port-file "$WORK/port" > "$WORK/server.log" 2>&1 &

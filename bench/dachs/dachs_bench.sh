@@ -72,26 +72,8 @@ echo "voserver $(git rev-parse --short HEAD), DaCHS $(dpkg-query -W -f='${Versio
 build/voserver build-demo --config conf/voserver.toml --if-missing > /dev/null
 BIG="$WORK/bench-$ROWS.sqlite"
 [ -f "$BIG" ] || build/bench_gen_obscore "$BIG" "$ROWS"
-vos_config() {  # name, store, extra [archive] lines
-  cat > "$WORK/$1.toml" <<TOML
-[server]
-host = "127.0.0.1"
-port = 0
-threads = 2
-query_workers = 4
-[archive]
-authority = "bench"
-database = "$2"
-$3
-[limits]
-maxrec_default = 10000
-maxrec_hard = 10000000
-# wrk's 16 connections come from one address (default limit 8 -> fast 429s)
-max_queries_per_client = 64
-TOML
-}
-vos_config demo "$ROOT/var/voserver.sqlite" "profiles = [\"$ROOT/conf/profiles/alma.toml\"]"
-vos_config big "$BIG" ""
+write_bench_config "$WORK/demo.toml" "$ROOT/var/voserver.sqlite" "profiles = [\"$ROOT/conf/profiles/alma.toml\"]"
+write_bench_config "$WORK/big.toml" "$BIG"
 start_server build/voserver "$WORK/demo.toml" "$WORK/demo"
 VOS_DEMO=http://127.0.0.1:$SERVER_PORT/tap
 start_server build/voserver "$WORK/big.toml" "$WORK/big"
