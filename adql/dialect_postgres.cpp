@@ -78,6 +78,18 @@ protected:
     std::string string_aggregate(const Expr& e) override {
         return "string_agg(" + arg_text(*e.args[0]) + ", " + arg_text(*e.args[1]) + ")";
     }
+    /// CONTAINS/INTERSECTS where one argument is the indexed footprint column
+    /// (footprint_argument): adql_relate_row('CONTAINS' | 'INTERSECTS', a, b,
+    /// k), k the position of the column, which answers NULL (no match)
+    /// rather than failing the query when the row's stored footprint is not a
+    /// valid geometry, as the SQLite store's adql_*_fp do.
+    std::string function(const Expr& e) override {
+        if (auto [k, range] = footprint_argument(e); range && !range->spatial_index->region_column.empty())
+            return "adql_relate_row(" + quote_string(e.name) + ", " + arg_text(*e.args[0]) + ", " +
+                   arg_text(*e.args[1]) + ", " + std::to_string(k) + ")";
+        return LibraryWriter::function(e);
+    }
+
     // ------------------------------------------------------------ spatial index
 
     /// Issue 11 item 2: for each WHERE (and ON) conjunct that

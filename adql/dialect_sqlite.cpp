@@ -83,25 +83,18 @@ protected:
     }
 
     /// CONTAINS/INTERSECTS of two geometries one of which is the indexed
-    /// footprint column of a table with a footprint table: the same test
-    /// given the row's binary footprint (adql_contains_fp(fp, a, b, k),
-    /// k the position of the column), so the candidate's text is not parsed.
-    /// The point forms (adql_contains_point...) are the library's.
+    /// footprint column of a table with a footprint table (also when the
+    /// other is a POINT): the same test given the row's binary footprint
+    /// (adql_contains_fp(fp, a, b, k), k the position of the column), so the
+    /// candidate's text is not parsed, and a stored footprint that is not a
+    /// valid geometry matches nothing (NULL) rather than failing the query.
+    /// The other point forms (adql_contains_point...) are the library's.
     std::string function(const Expr& e) override {
-        if (!e.udf && is_predicate_fn(e) && e.args.size() == 2 && !point_xy(*e.args[0]) &&
-            !(e.name == "INTERSECTS" && point_xy(*e.args[1]))) {
-            for (int k = 0; k < 2; ++k) {
-                const Expr& c = unparen(*e.args[k]);
-                if (c.kind != BK::Column || !c.range || !c.range->spatial_index) continue;
-                const SpatialIndexInfo& si = *c.range->spatial_index;
-                if (si.footprint_table.empty() || si.region.empty() ||
-                    ascii_lower(c.info.name) != ascii_lower(si.region))
-                    continue;
-                const std::string fp = "(SELECT \"f\".fp FROM " + quote_ident(si.footprint_table) +
-                                       " AS \"f\" WHERE \"f\".row_id = " + quote_ident(c.range->alias) + ".rowid)";
-                return "adql_" + ascii_lower(e.name) + "_fp(" + fp + ", " + arg_text(*e.args[0]) + ", " +
-                       arg_text(*e.args[1]) + ", " + std::to_string(k) + ")";
-            }
+        if (auto [k, range] = footprint_argument(e); range && !range->spatial_index->footprint_table.empty()) {
+            const std::string fp = "(SELECT \"f\".fp FROM " + quote_ident(range->spatial_index->footprint_table) +
+                                   " AS \"f\" WHERE \"f\".row_id = " + quote_ident(range->alias) + ".rowid)";
+            return "adql_" + ascii_lower(e.name) + "_fp(" + fp + ", " + arg_text(*e.args[0]) + ", " +
+                   arg_text(*e.args[1]) + ", " + std::to_string(k) + ")";
         }
         return LibraryWriter::function(e);
     }

@@ -34,6 +34,17 @@ const bound::Range* indexed_column(const Expr& e0, int which) {
     if (want.empty() || ascii_lower(e.info.name) != ascii_lower(want)) return nullptr;
     return e.range.get();
 }
+}  // namespace
+
+std::pair<int, const bound::Range*> footprint_argument(const Expr& e) {
+    if (!is_predicate_fn(e) || e.args.size() != 2) return {-1, nullptr};
+    for (int k = 0; k < 2; ++k)
+        if (const bound::Range* r = indexed_column(*e.args[k], 2)) return {k, r};
+    return {-1, nullptr};
+}
+
+namespace {
+
 const bound::Range* indexed_pair(const Expr& ra, const Expr& dec) {
     const bound::Range* r1 = indexed_column(ra, 0);
     return r1 && r1 == indexed_column(dec, 1) ? r1 : nullptr;

@@ -109,6 +109,13 @@ std::vector<SpatialFilter> spatial_filters(const bound::Expr& condition);
 bool is_function(const bound::Expr& e, std::string_view name, std::size_t nargs);
 /// True for CONTAINS(..) or INTERSECTS(..).
 bool is_predicate_fn(const bound::Expr& e);
+/// For CONTAINS(a, b) or INTERSECTS(a, b) (is_predicate_fn, two
+/// arguments): the position k (0 for a, 1 for b) of the argument that is
+/// the indexed footprint column (SpatialIndexInfo::region) of its table,
+/// through parentheses, and that table's range; {-1, nullptr} otherwise.
+/// The dialects evaluate such a predicate with a function that knows which
+/// value is the row's stored footprint (ADQL 2.1 sections 4.2.7, 4.2.11).
+std::pair<int, const bound::Range*> footprint_argument(const bound::Expr& e);
 /// ASCII lower case.
 std::string ascii_lower(std::string_view s);
 

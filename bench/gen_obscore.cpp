@@ -11,6 +11,7 @@
 // Each row is a 0.1 x 0.1 degree square image footprint around a random
 // position; spectral and time ranges are random but plausible. The rows have
 // no product file (SODA on them answers "not found").
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -36,8 +37,11 @@ int main(int argc, char** argv) {
         for (long i = 0; i < n; ++i) {
             vo::obscore::ObsCoreRecord r;
             const double ra = 360.0 * u01(rng);
-            const double dec = std::asin(2.0 * u01(rng) - 1.0) * 180.0 / M_PI;
             const double half = 0.05;
+            // uniform over the sphere, the centre kept `half` from the poles
+            // so that every corner is a valid latitude (a footprint whose
+            // corners passed a pole was not a valid region)
+            const double dec = std::clamp(std::asin(2.0 * u01(rng) - 1.0) * 180.0 / M_PI, -90.0 + half, 90.0 - half);
             const double dra = half / std::max(std::cos(dec * M_PI / 180.0), 1e-3);
             r.dataproduct_type = (i % 3 == 0) ? "cube" : "image";
             r.calib_level = 2;

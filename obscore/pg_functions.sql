@@ -393,6 +393,20 @@ BEGIN
                  gb, adql_pg_type(pb.kind)) INTO r;
   RETURN r::integer;
 END $$;
+-- adql_relate where argument k (0: a, 1: b) is a row's stored footprint
+-- (the PostgreSQL dialect's CONTAINS/INTERSECTS on the indexed s_region): a
+-- stored value that is not a valid geometry gives NULL (the row matches
+-- nothing) instead of failing the query, as the SQLite store's adql_*_fp
+-- do; an invalid other argument still fails with its own message.
+CREATE OR REPLACE FUNCTION adql_relate_row(fn text, a text, b text, k integer) RETURNS integer
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS
+$$ DECLARE other text := CASE WHEN k = 0 THEN b ELSE a END;
+BEGIN
+  RETURN adql_relate(fn, a, b);
+EXCEPTION WHEN OTHERS THEN
+  PERFORM adql_relate('INTERSECTS', other, other);  -- raises the other argument's error, if it has one
+  RETURN NULL;
+END $$;
 -- a <@ b (inside) or a && b (overlap) for a a point, circle or polygon and b
 -- a circle or polygon (parsed values in degrees, radii at most 90), as
 -- adql_relate's dynamic statement computes them.

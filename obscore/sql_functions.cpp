@@ -490,17 +490,21 @@ void f_geometry(sqlite3_context* ctx, int, sqlite3_value** argv) {
 /// Calls f with the geometries of arguments `first` and `first + 1` (n = 2)
 /// or `first` alone (n = 1); NULL for a NULL argument, the error named by
 /// argument number (1-based from `first`). `footprint`/`region`: the binary
-/// footprint of argument `first + region` (adql_*_fp, see register_sql_functions).
+/// footprint of argument `first + region` (adql_*_fp, see register_sql_functions),
+/// a row's stored s_region: when that argument is not a valid geometry the
+/// result is NULL (the row matches nothing), not an error.
 template <typename F>
 void with_geoms(sqlite3_context* ctx, sqlite3_value** argv, int n, const char* fn, F f, int first = 0,
                 sqlite3_value* footprint = nullptr, int region = -1) {
     GeomArg a(ctx, argv, first, region == 0 ? footprint : nullptr);
+    if (a.failed() && region == 0) return sqlite3_result_null(ctx);  // a row's invalid footprint: no match
     if (a.failed()) return sqlite3_result_error(ctx, (std::string(fn) + ": argument 1: " + a.error()).c_str(), -1);
     if (n == 1) {
         if (!a.get()) return sqlite3_result_null(ctx);
         return f(*a.get(), *a.get());
     }
     GeomArg b(ctx, argv, first + 1, region == 1 ? footprint : nullptr);
+    if (b.failed() && region == 1) return sqlite3_result_null(ctx);
     if (b.failed()) return sqlite3_result_error(ctx, (std::string(fn) + ": argument 2: " + b.error()).c_str(), -1);
     if (!a.get() || !b.get()) return sqlite3_result_null(ctx);
     f(*a.get(), *b.get());
@@ -517,7 +521,8 @@ void f_intersects(sqlite3_context* ctx, int, sqlite3_value** argv) {
 /// b) / INTERSECTS(a, b) where argument k (0: a, 1: b) is the s_region of a
 /// row and fp that row's binary footprint (NULL when it has none): the same
 /// result and errors as adql_contains/adql_intersects, without parsing the
-/// text when fp was made from it.
+/// text when fp was made from it, except that an argument k that is not a
+/// valid geometry gives NULL (no match), not an error.
 int fp_region(sqlite3_value** argv) { return sqlite3_value_int(argv[3]) == 1 ? 1 : 0; }
 void f_contains_fp(sqlite3_context* ctx, int, sqlite3_value** argv) {
     with_geoms(

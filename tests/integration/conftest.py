@@ -91,6 +91,17 @@ def dali_error(r, status=400) -> str:
     return message
 
 
+def complete(results):
+    """`results` (pyvo DALResults) after checking that the service did not end
+    it with a trailing INFO name="QUERY_STATUS" value="ERROR" (an error met
+    after rows were sent: DALI 1.1 section 4.4, TAP 1.1 section 2.9), which
+    pyvo accepts silently with the rows sent before it."""
+    errors = [i.content for r in results.votable.resources for i in r.infos
+              if i.name == "QUERY_STATUS" and i.value == "ERROR"]
+    assert not errors, errors
+    return results
+
+
 def toml_value(v) -> str:
     """One TOML value: str and Path quoted (with \\ and " escaped), bool as
     true/false, int and float as they print, a list as an array."""

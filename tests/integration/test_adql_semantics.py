@@ -29,7 +29,7 @@ GEO = 1e-9
 
 def run(archive, adql):
     """Runs one ADQL query synchronously through pyvo; returns an astropy Table."""
-    return pyvo.dal.TAPService(archive["tap"], session=conftest.session()).search(adql).to_table()
+    return conftest.complete(pyvo.dal.TAPService(archive["tap"], session=conftest.session()).search(adql)).to_table()
 
 
 def pyval(v):

@@ -16,6 +16,7 @@ is NULL. Then one EXPLAIN: the translated cone search (`voserver query
 import contextlib
 import os
 import shutil
+import sqlite3
 import subprocess
 
 import numpy as np
@@ -30,8 +31,10 @@ N_SYNTHETIC = 20000
 
 
 def run(base, adql):
-    """Runs one ADQL query through pyvo on the server at `base`; an astropy Table."""
-    return pyvo.dal.TAPService(base + "/tap", session=conftest.session()).search(adql, maxrec=200000).to_table()
+    """Runs one ADQL query through pyvo on the server at `base`; an astropy
+    Table, after checking that no error ended the rows (conftest.complete)."""
+    return conftest.complete(pyvo.dal.TAPService(base + "/tap", session=conftest.session()).search(
+        adql, maxrec=200000)).to_table()
 
 
 def ids(base, where, columns="obs_id"):
@@ -49,18 +52,49 @@ def psql(database, sql, role="voserver_writer"):
     return done.stdout
 
 
+# a footprint whose corners pass the south pole (latitude -90.02): not a
+# valid region, as bench_gen_obscore once made for |s_dec| > 89.95
+POLE_REGION = "Polygon ICRS 10 -90.02 110 -90.02 110 -89.92 10 -89.92"
+
+
+def add_pole_row(store):
+    """Adds to the SQLite store `store` a copy of bench-0, obs_id pole-1, whose
+    s_region is POLE_REGION. The spatial index tables are dropped; the
+    fixture's `voserver ingest` of an empty directory then builds them again
+    as the writers index a row: the point indexed, the footprint (not a
+    region) not."""
+    con = sqlite3.connect(store)
+    with con:
+        cols = [r[1] for r in con.execute("PRAGMA table_info(ivoa_obscore)") if r[1] != "voserver_row_id"]
+        new = {"obs_publisher_did": "'ivo://bench/pole?1'", "obs_id": "'pole-1'", "s_dec": "-89.97",
+               "s_region": f"'{POLE_REGION}'"}
+        con.execute(f"INSERT INTO ivoa_obscore ({', '.join(cols)}) SELECT "
+                    f"{', '.join(new.get(c, c) for c in cols)} FROM ivoa_obscore WHERE obs_id = 'bench-0'")
+        con.execute("DROP TABLE ivoa_obscore_s2")
+        con.execute("DROP TABLE ivoa_obscore_fp")
+    con.close()
+
+
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
     """20,000 synthetic rows (0.1 degree squares uniform over the sky) in a
     SQLite store and, through `voserver pg-load`, in a fresh PostgreSQL
     database, each served by a server; plus, in PostgreSQL only, three rows
     extra-1..3 whose footprint has no bounding circle (circles of 120 and 95
-    degrees) or is NULL. Yields {"sqlite": base, "postgresql": base, "database", "pg_config"}."""
+    degrees) or is NULL; and in both, pole-1, whose footprint is not a valid
+    region (add_pole_row). Yields {"sqlite": base, "postgresql": base, "database", "pg_config"}."""
     work = tmp_path_factory.mktemp("pg_spatial")
     cfg = conftest.write_config(work)
     made = subprocess.run([str(GEN), str(work / "store.sqlite"), str(N_SYNTHETIC), "7"], capture_output=True,
                           text=True, timeout=600)
     assert made.returncode == 0, made.stdout + made.stderr
+    add_pole_row(work / "store.sqlite")
+    (work / "empty").mkdir()
+    reindexed = subprocess.run([str(conftest.VOSERVER), "ingest", "--config", str(cfg), str(work / "empty")],
+                               capture_output=True, text=True, timeout=600)
+    assert reindexed.returncode == 0, reindexed.stdout + reindexed.stderr
+    with contextlib.closing(sqlite3.connect(work / "store.sqlite")) as con:
+        assert con.execute("SELECT count(*) FROM ivoa_obscore_fp").fetchone()[0] == N_SYNTHETIC
     name = f"voserver_sp_{os.getpid()}"
     created = subprocess.run([str(conftest.ROOT / "scripts" / "postgres"), "createdb", name], capture_output=True,
                              text=True, timeout=300)
@@ -163,6 +197,29 @@ def test_footprints_without_a_bound_are_found(synthetic):
     assert "extra-1" in got and "extra-2" not in got and "extra-3" not in got
     got = ids(synthetic["postgresql"], "INTERSECTS(s_region, POINT(359.8, 0.4)) = 1")
     assert "extra-2" in got and "extra-3" not in got
+
+
+@pytest.mark.parametrize("where", [
+    "INTERSECTS(s_region, CIRCLE(0.1, -27, 1)) = 1",
+    "INTERSECTS(s_region, CIRCLE(60, -89.95, 1)) = 1",
+    "CONTAINS(POINT(60, -89.95), s_region) = 1",
+    "INTERSECTS(s_region, POLYGON(358, -2, 2, -2, 2, 2, 358, 2)) = 1",
+])
+def test_an_invalid_stored_footprint_matches_nothing(synthetic, where):
+    """Regression: a row whose s_region is not a valid region (pole-1, a
+    corner at latitude -90.02) made every PostgreSQL footprint query that
+    reached it in its exact test fail with HTTP 400 "POLYGON: latitude ... is
+    outside [-90, 90]", even one centred at dec -27, and SQLite failed alike
+    once the index was kept out. On both backends, with and without the
+    index, it now matches nothing and the other rows are found."""
+    found = {}
+    for backend in ("postgresql", "sqlite"):
+        assert ids(synthetic[backend], "obs_id = 'pole-1'", "obs_id, s_region") == {"pole-1"}
+        for form in (where, f"({where}) OR obs_id = 'none'"):
+            got = ids(synthetic[backend], form)
+            assert "pole-1" not in got
+            found[backend, form] = {i for i in got if not i.startswith("extra-")}
+    assert len({frozenset(v) for v in found.values()}) == 1, found
 
 
 def test_cone_search_uses_the_gist_index(synthetic):

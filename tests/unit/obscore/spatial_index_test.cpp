@@ -674,9 +674,15 @@ TEST_CASE("binary footprints: used only for the text they were made from", "[spa
     CHECK(eval_int(db, "SELECT adql_contains_fp(NULL, '10.5 10.5 0.1', '" + a + "', 1)", "") == 1);
     CHECK(eval_int(db, "SELECT adql_contains_fp(NULL, '" + a + "', '10.5 10.5 0.1', 0)", "") == 0);
     CHECK(eval_int(db, "SELECT adql_intersects_fp(?1, NULL, '10.5 10.5 0.1', 0)", fa->blob) == -1);
-    // an invalid text: the error of adql_intersects, argument numbers included
+    // the row's text (argument k) not a valid geometry: NULL, no match (a
+    // stored footprint whose corners pass a pole, as bench_gen_obscore
+    // once made); the other argument invalid: the error of adql_intersects,
+    // argument numbers included
+    CHECK(eval_int(db, "SELECT adql_intersects_fp(NULL, '1 2 3 4', '1 1 1', 0)", "") == -1);
+    CHECK(eval_int(db, "SELECT adql_intersects_fp(NULL, '1 1 1', 'Polygon ICRS 10 -90.02 110 -90.02 110 -89.92', 1)",
+                   "") == -1);
     sqlite3_stmt* s = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, "SELECT adql_intersects_fp(NULL, '1 2 3 4', '1 1 1', 0)", -1, &s, nullptr) ==
+    REQUIRE(sqlite3_prepare_v2(db, "SELECT adql_intersects_fp(NULL, '1 2 3 4', '1 1 1', 1)", -1, &s, nullptr) ==
             SQLITE_OK);
     CHECK(sqlite3_step(s) == SQLITE_ERROR);
     const std::string e1 = sqlite3_errmsg(db);
