@@ -6,6 +6,7 @@
 #include <atomic>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -32,6 +33,11 @@ constexpr auto quote_literal = adql::SqlWriter::quote_string;
 constexpr const char* kStage = "voserver_ingest_rows";
 constexpr const char* kFileColumns[] = {"path", "size_bytes", "mtime", "image_hdus"};
 constexpr const char* kSeqColumn = "voserver_seq";
+
+/// The table a direct load (PgWriter::decide_mode) copies the rows into
+/// before it replaces ivoa.obscore; made and renamed in one transaction.
+constexpr const char* kDirectTableName = "obscore_direct_load";
+constexpr const char* kDirectTable = "voserver.obscore_direct_load";
 
 /// A merge at least this many rows, into a table holding fewer rows than it
 /// brings, is a bulk load: the secondary indexes are dropped before it and
@@ -147,6 +153,7 @@ public:
     void upsert(const ObsCoreRecord& r, const ProductFile& file) override {
         if (r.obs_publisher_did.empty()) throw StoreError("a row needs an obs_publisher_did");
         if (!in_transaction_) throw StoreError("store " + pg_->where() + ": upsert outside begin()/commit()");
+        if (mode_ == Mode::undecided) decide_mode();
         std::string region;
         for (std::size_t i = 0; i < columns_.size(); ++i) {
             if (i) chunk_ += '\t';
@@ -170,15 +177,27 @@ public:
             chunk_ += '\t';
             chunk_ += bound ? *bound : "\\N";
         }
-        chunk_ += '\t';
-        append_text(chunk_, file.path);
-        chunk_ += '\t' + std::to_string(file.size_bytes) + '\t' + std::to_string(file.mtime) + '\t';
+        // the voserver.files columns: after the row's in the staging table,
+        // a line of their own (DID first) in a direct load
+        std::string& files = mode_ == Mode::direct ? file_lines_ : chunk_;
+        if (mode_ == Mode::direct) {
+            chunk_ += '\n';
+            append_text(files, r.obs_publisher_did);
+        }
+        files += '\t';
+        append_text(files, file.path);
+        files += '\t' + std::to_string(file.size_bytes) + '\t' + std::to_string(file.mtime) + '\t';
         std::string hdus;
         for (int h : file.image_hdus) hdus += (hdus.empty() ? "" : ",") + std::to_string(h);
-        append_text(chunk_, hdus);
-        chunk_ += '\t' + std::to_string(staged_++) + '\n';
+        append_text(files, hdus);
+        if (mode_ == Mode::direct)
+            files += '\n';
+        else
+            chunk_ += '\t' + std::to_string(staged_) + '\n';
+        ++staged_;
         if (!seen_.insert(r.obs_publisher_did).second) duplicates_ = true;
         if (chunk_.size() >= kCopyChunk) send_chunk();
+        if (file_lines_.size() >= kCopyChunk) spill_file_lines();
     }
 
     void commit() override {
@@ -255,9 +274,11 @@ private:
             if (!copying_) {
                 std::string files;
                 for (const char* c : kFileColumns) files += std::string(", voserver_file_") + c;
-                pg_->exec(
-                    std::string("COPY ") + kStage + " (" + column_list_ + files + ", " + kSeqColumn + ") FROM STDIN",
-                    "COPY the rows", PGRES_COPY_IN);
+                pg_->exec(mode_ == Mode::direct
+                              ? std::string("COPY ") + kDirectTable + " (" + column_list_ + ") FROM STDIN"
+                              : std::string("COPY ") + kStage + " (" + column_list_ + files + ", " + kSeqColumn +
+                                    ") FROM STDIN",
+                          "COPY the rows", PGRES_COPY_IN);
                 copying_ = true;
             }
             pg_->put_copy_data(chunk_, "COPY the rows");
@@ -268,7 +289,9 @@ private:
         }
     }
 
-    /// Ends the COPY and merges the staged rows into the published tables:
+    /// Ends the COPY; a direct load (decide_mode()) then copies the file rows
+    /// and builds the indexes (finish_direct_load()). Otherwise merges the
+    /// staged rows into the published tables:
     /// INSERT ... ON CONFLICT (obs_publisher_did) DO UPDATE, the last upsert
     /// of a DID winning. A bulk load (at least kBulkMinRows rows into a table
     /// holding fewer) drops the secondary indexes first and builds them
@@ -277,12 +300,18 @@ private:
     /// the table without its indexes or half merged.
     void flush() {
         if (!chunk_.empty()) send_chunk();
-        if (!copying_) return;
+        const Mode mode = mode_;
+        mode_ = Mode::undecided;
+        if (!copying_) {
+            if (mode == Mode::direct) finish_direct_load();  // the indexes come back even without rows
+            return;
+        }
         copying_ = false;
         const long long n = pg_->end_copy("COPY the rows");
         if (n != staged_)
             throw StoreError("store " + pg_->where() + ": COPY the rows: " + std::to_string(n) + " rows stored of " +
                              std::to_string(staged_) + " sent");
+        if (mode == Mode::direct) return finish_direct_load();
         const long long rows = static_cast<long long>(seen_.size());
         // the table's rows, counted up to the size of the load, and whether
         // voserver.files has any
@@ -295,19 +324,7 @@ private:
         const bool files_empty = std::string_view(PQgetvalue(counted.get(), 0, 1)) == "f";
         const bool bulk = rows >= kBulkMinRows && existing < rows;
         std::vector<std::string> rebuild;
-        if (bulk) {
-            auto r = pg_->exec(
-                "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index AS i JOIN pg_class AS c ON c.oid = "
-                "i.indexrelid WHERE i.indrelid = 'ivoa.obscore'::regclass AND NOT i.indisunique ORDER BY c.relname",
-                "read the indexes", PGRES_TUPLES_OK);
-            std::string drop;
-            for (int i = 0; i < PQntuples(r.get()); ++i) {
-                drop += (drop.empty() ? "DROP INDEX " : ", ") + std::string("ivoa.") +
-                        quote_ident(PQgetvalue(r.get(), i, 0));
-                rebuild.push_back(PQgetvalue(r.get(), i, 1));
-            }
-            if (!drop.empty()) pg_->exec(drop, "drop the secondary indexes for a bulk load");
-        }
+        if (bulk) rebuild = drop_indexes();
         std::string updates;
         for (const auto& c : columns_)
             if (c.name != "obs_publisher_did" && !derived_.count(c.name))
@@ -332,11 +349,131 @@ private:
                       (files_empty ? std::string() : " ON CONFLICT (obs_publisher_did) DO UPDATE SET " + file_updates) +
                       "; TRUNCATE " + kStage,
                   "merge the rows into ivoa.obscore");
-        if (bulk) {
-            pg_->exec("SET LOCAL maintenance_work_mem = '256MB'", "set maintenance_work_mem");
-            for (const auto& sql : rebuild) pg_->exec(sql, "build an index again after a bulk load");
-            pg_->exec("ANALYZE ivoa.obscore", "analyze ivoa.obscore");
+        if (bulk) rebuild_indexes(rebuild);
+        staged_ = 0;
+        seen_.clear();
+        duplicates_ = false;
+    }
+
+    /// The statements that make the secondary (not unique) indexes of
+    /// ivoa.obscore, after dropping them.
+    std::vector<std::string> drop_indexes() {
+        auto r = pg_->exec(
+            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index AS i JOIN pg_class AS c ON c.oid = "
+            "i.indexrelid WHERE i.indrelid = 'ivoa.obscore'::regclass AND NOT i.indisunique ORDER BY c.relname",
+            "read the indexes", PGRES_TUPLES_OK);
+        std::string drop;
+        std::vector<std::string> rebuild;
+        for (int i = 0; i < PQntuples(r.get()); ++i) {
+            drop +=
+                (drop.empty() ? "DROP INDEX " : ", ") + std::string("ivoa.") + quote_ident(PQgetvalue(r.get(), i, 0));
+            rebuild.push_back(PQgetvalue(r.get(), i, 1));
         }
+        if (!drop.empty()) pg_->exec(drop, "drop the indexes for a bulk load");
+        return rebuild;
+    }
+
+    /// Builds the indexes drop_indexes() dropped, then ANALYZE.
+    void rebuild_indexes(const std::vector<std::string>& statements) {
+        pg_->exec("SET LOCAL maintenance_work_mem = '256MB'", "set maintenance_work_mem");
+        for (const auto& sql : statements) pg_->exec(sql, "build an index again after a bulk load");
+        pg_->exec("ANALYZE ivoa.obscore", "analyze ivoa.obscore");
+    }
+
+    /// At the first upsert of a merge: a direct load when ivoa.obscore and
+    /// voserver.files are empty, else the merge through the staging table.
+    /// A direct load copies the rows straight into a new table,
+    /// kDirectTable, made like ivoa.obscore without indexes (no staging
+    /// table, no INSERT, no index maintenance per row); at its end
+    /// (finish_direct_load()) that table gets ivoa.obscore's indexes and
+    /// replaces it. Readers keep querying the empty ivoa.obscore until the
+    /// swap, then wait for the commit.
+    void decide_mode() {
+        auto r =
+            pg_->exec("SELECT NOT EXISTS (SELECT 1 FROM ivoa.obscore) AND NOT EXISTS (SELECT 1 FROM voserver.files)",
+                      "look for rows", PGRES_TUPLES_OK);
+        mode_ = std::string_view(PQgetvalue(r.get(), 0, 0)) == "t" ? Mode::direct : Mode::staged;
+        if (mode_ != Mode::direct) return;
+        pg_->exec(std::string("CREATE TABLE ") + kDirectTable +
+                      " (LIKE ivoa.obscore INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING STORAGE)",
+                  "create the table of a direct load");
+        // ivoa.obscore's indexes, made on the new table
+        auto defs = pg_->exec(
+            "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid "
+            "WHERE i.indrelid = 'ivoa.obscore'::regclass ORDER BY i.indisunique DESC, c.relname",
+            "read the indexes", PGRES_TUPLES_OK);
+        const std::string on = " ON ivoa.obscore ";
+        for (int i = 0; i < PQntuples(defs.get()); ++i) {
+            std::string sql = PQgetvalue(defs.get(), i, 0);
+            const auto at = sql.find(on);
+            if (at == std::string::npos) throw StoreError("store " + pg_->where() + ": unexpected index: " + sql);
+            direct_rebuild_.push_back(sql.replace(at, on.size(), std::string(" ON ") + kDirectTable + " "));
+        }
+    }
+
+    /// Appends file_lines_ to the spill file (made at the first call).
+    void spill_file_lines() {
+        if (!file_spill_) {
+            file_spill_.reset(std::tmpfile());
+            if (!file_spill_) throw StoreError("store " + pg_->where() + ": cannot make a temporary file");
+        }
+        if (std::fwrite(file_lines_.data(), 1, file_lines_.size(), file_spill_.get()) != file_lines_.size())
+            throw StoreError("store " + pg_->where() + ": cannot write a temporary file");
+        file_lines_.clear();
+    }
+
+    /// The end of a direct load: of the rows of a DID that came more than
+    /// once, the last kept; the voserver.files rows copied (from the spill
+    /// file and file_lines_), ivoa.obscore's indexes built on
+    /// kDirectTable, ANALYZE, then kDirectTable replaces ivoa.obscore (its
+    /// table privileges granted again), all in the open transaction.
+    void finish_direct_load() {
+        // a DID that came more than once: the last row wins. Rows copied
+        // into a new table lie in the order they came (ctid), so the earlier
+        // ones are those with a smaller ctid.
+        if (duplicates_)
+            pg_->exec(std::string("DELETE FROM ") + kDirectTable + " AS a USING " + kDirectTable +
+                          " AS b WHERE a.obs_publisher_did = b.obs_publisher_did AND a.ctid < b.ctid",
+                      "keep the last row of each DID");
+        std::string files = "obs_publisher_did";
+        for (const char* c : kFileColumns) files += std::string(", ") + c;
+        const char* files_stage = "voserver_ingest_files";
+        if (duplicates_)
+            pg_->exec(std::string("CREATE TEMP TABLE ") + files_stage + " (LIKE voserver.files) ON COMMIT DROP",
+                      "create the staging table of the file rows");
+        pg_->exec(std::string("COPY ") + (duplicates_ ? files_stage : "voserver.files") + " (" + files + ") FROM STDIN",
+                  "COPY the file rows", PGRES_COPY_IN);
+        copying_ = true;
+        if (file_spill_) {
+            std::rewind(file_spill_.get());
+            std::string buf(kCopyChunk, '\0');
+            while (const std::size_t got = std::fread(buf.data(), 1, buf.size(), file_spill_.get()))
+                pg_->put_copy_data(buf.substr(0, got), "COPY the file rows");
+            file_spill_.reset();
+        }
+        pg_->put_copy_data(file_lines_, "COPY the file rows");
+        file_lines_.clear();
+        copying_ = false;
+        pg_->end_copy("COPY the file rows");
+        if (duplicates_)
+            pg_->exec("INSERT INTO voserver.files (" + files + ") SELECT DISTINCT ON (obs_publisher_did) " + files +
+                          " FROM " + files_stage + " ORDER BY obs_publisher_did, ctid DESC; DROP TABLE " + files_stage,
+                      "keep the last file row of each DID");
+        pg_->exec("SET LOCAL maintenance_work_mem = '256MB'", "set maintenance_work_mem");
+        for (const auto& sql : direct_rebuild_) pg_->exec(sql, "build an index after a direct load");
+        direct_rebuild_.clear();
+        pg_->exec(std::string("ANALYZE ") + kDirectTable, "analyze the rows of a direct load");
+        // the grants of ivoa.obscore (the reader role's SELECT), given again
+        auto acl = pg_->exec(
+            "SELECT a.privilege_type, a.grantee::regrole::text FROM pg_class AS c, aclexplode(c.relacl) AS a "
+            "WHERE c.oid = 'ivoa.obscore'::regclass AND a.grantee <> c.relowner AND a.grantee <> 0",
+            "read the grants of ivoa.obscore", PGRES_TUPLES_OK);
+        std::string swap = std::string("DROP TABLE ivoa.obscore; ALTER TABLE ") + kDirectTable +
+                           " SET SCHEMA ivoa; ALTER TABLE ivoa." + kDirectTableName + " RENAME TO obscore";
+        for (int i = 0; i < PQntuples(acl.get()); ++i)
+            swap += std::string("; GRANT ") + PQgetvalue(acl.get(), i, 0) + " ON ivoa.obscore TO " +
+                    PQgetvalue(acl.get(), i, 1);
+        pg_->exec(swap, "publish the rows of a direct load");
         staged_ = 0;
         seen_.clear();
         duplicates_ = false;
@@ -348,6 +485,10 @@ private:
         copying_ = false;
         pg_->rollback();
         chunk_.clear();
+        file_lines_.clear();
+        file_spill_.reset();
+        direct_rebuild_.clear();
+        mode_ = Mode::undecided;
         staged_ = 0;
         seen_.clear();
         duplicates_ = false;
@@ -403,6 +544,14 @@ private:
     std::unordered_set<std::string> seen_;  // their DIDs
     bool duplicates_ = false;               // a DID came twice
     bool in_transaction_ = false;
+    /// How the current merge reaches ivoa.obscore (decide_mode()).
+    enum class Mode { undecided, staged, direct } mode_ = Mode::undecided;
+    std::string file_lines_;  // direct load: voserver.files COPY lines not spilled yet
+    struct FileCloser {
+        void operator()(std::FILE* f) const { std::fclose(f); }
+    };
+    std::unique_ptr<std::FILE, FileCloser> file_spill_;  // direct load: the earlier file lines
+    std::vector<std::string> direct_rebuild_;            // direct load: the indexes to build at its end
 };
 
 }  // namespace

@@ -23,12 +23,17 @@ namespace vo::obscore {
 /// - A database with the layout must already have every configured column;
 ///   a missing one is a StoreError naming it (a changed profile is published
 ///   by `voserver pg-load`, which rebuilds the layout).
-/// - upsert() buffers the rows of a transaction; commit() sends them with
-///   one COPY into a temporary table and merges them into ivoa.obscore and
+/// - upsert() streams the rows of a transaction by COPY into a temporary
+///   table while they are made; commit() merges them into ivoa.obscore and
 ///   voserver.files with INSERT ... ON CONFLICT (obs_publisher_did) DO
-///   UPDATE (the last upsert of a DID in a transaction wins), increments
-///   voserver.meta's data_version (running servers reload their catalogue)
-///   and commits; readers see all of a transaction's rows or none.
+///   UPDATE (the last upsert of a DID in a transaction wins; a merge larger
+///   than the table drops its secondary indexes and builds them again),
+///   increments voserver.meta's data_version (running servers reload their
+///   catalogue) and commits; readers see all of a transaction's rows or none.
+/// - Into empty tables (the first load) the rows are copied straight into a
+///   new table without indexes, which at commit gets ivoa.obscore's indexes
+///   and replaces it (a direct load: no temporary table, no INSERT, no index
+///   maintenance per row); readers query the empty table until then.
 /// - Each transaction holds the store's advisory lock (kPgLoadLockKey), so
 ///   loads and ingests into one database run one after the other.
 /// - NaN and infinite doubles are stored as NULL, as the SQLite store does.

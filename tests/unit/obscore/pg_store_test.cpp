@@ -342,6 +342,27 @@ TEST_CASE("ingest writes straight into PostgreSQL: layout made once, upserts by 
         for (const auto& c : t.columns) frequency_in_catalog |= t.name == "obscore" && c.name == "frequency";
     CHECK(frequency_in_catalog);
 
+    // the first rows into empty tables are a direct load (pg_writer.cpp):
+    // copied into a new table that gets ivoa.obscore's indexes and replaces
+    // it at the end; readers are not held up meanwhile; not committed, it
+    // leaves the layout as it was
+    const std::string indexes = "SELECT count(*) FROM pg_index WHERE indrelid = 'ivoa.obscore'::regclass";
+    const std::string files_key =
+        "SELECT count(*) FROM pg_constraint WHERE conrelid = 'voserver.files'::regclass AND contype = 'p'";
+    const std::string layout_indexes = value(w, indexes);
+    CHECK(std::stoi(layout_indexes) >= 4);  // obs_publisher_did, two GiST, the unbounded footprints
+    CHECK(value(w, files_key) == "1");
+    {
+        auto abandoned = open_archive_writer(db->url("voserver_writer"), columns);
+        abandoned->begin();
+        auto r = record(8);
+        r.extra.erase("is_public");
+        abandoned->upsert(r, ProductFile{"/data/obs8.fits", 1, 1, {0}});
+    }
+    CHECK(value(w, "SELECT count(*) FROM ivoa.obscore") == "0");
+    CHECK(value(w, indexes) == layout_indexes);
+    CHECK(value(w, files_key) == "1");
+
     writer->begin();
     for (int i = 0; i < 3; ++i) {
         auto r = record(i);
@@ -361,6 +382,12 @@ TEST_CASE("ingest writes straight into PostgreSQL: layout made once, upserts by 
     writer->commit();
     CHECK(writer->count_rows() == 3);
     CHECK(value(w, "SELECT value FROM voserver.meta WHERE key = 'data_version'") == "2");
+    // the direct load (ended by the second obs2) built every index again;
+    // the reader role's SELECT (used at the end of this test) was granted again
+    CHECK(value(w, indexes) == layout_indexes);
+    CHECK(value(w, "SELECT count(*) FROM pg_class WHERE relname = 'obscore_direct_load'") == "0");
+    CHECK(value(w, files_key) == "1");
+    CHECK(value(w, "SELECT count(*) FROM voserver.files") == "3");
 
     CHECK(value(w, "SELECT obs_title FROM ivoa.obscore WHERE obs_id = 'obs1'") ==
           "tab\there, line\nthere, back\\slash, \\N");
