@@ -167,7 +167,22 @@ public:
     const adql::Catalog& catalog() const override {
         return uploads_.empty() ? static_cast<const adql::Catalog&>(catalog_) : combined_;
     }
+    /// Reads data_version only when a writer said it changed (NOTIFY
+    /// kPgDataVersionChannel, which every writer of ours sends with its
+    /// commit), when the connection is new, when LISTEN is impossible (a
+    /// hot standby), or when kPgDataVersionPoll has passed since the last
+    /// read (a writer that does not notify); otherwise no round trip.
     bool refresh_if_changed() override {
+        ensure_connected();
+        bool notified = false;
+        if (PQconsumeInput(conn_) == 1)
+            while (PGnotify* n = PQnotifies(conn_)) {
+                notified = true;
+                PQfreemem(n);
+            }
+        const auto now = Clock::now();
+        if (listening_ && !notified && version_ >= 0 && now - version_read_ < kPgDataVersionPoll) return false;
+        version_read_ = now;
         const long long v = data_version();
         if (v == version_) return false;
         load_catalog();
@@ -325,6 +340,9 @@ private:
                         "SET client_encoding = 'UTF8'"));
         if (r.status() != PGRES_COMMAND_OK)
             throw StoreError("PostgreSQL store " + url_without_password(url_) + ": " + r.message());
+        // the writers' commits (refresh_if_changed); refused on a hot standby
+        listening_ = Result(PQexec(conn_, (std::string("LISTEN ") + kPgDataVersionChannel).c_str())).status() ==
+                     PGRES_COMMAND_OK;
         base_url_ = "\x01";  // unknown: set before the next run
         now_.clear();
         timeout_ms_ = -1;
@@ -371,6 +389,8 @@ private:
     PgCatalog catalog_;
     PgCatalog combined_;
     long long version_ = -1;
+    Clock::time_point version_read_{};  // when data_version was last read
+    bool listening_ = false;            // LISTEN kPgDataVersionChannel succeeded
     long long statements_ = 0;
     std::string base_url_;
     std::string now_;  // voserver.now as last set ("": not set on this connection)

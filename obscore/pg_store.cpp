@@ -610,6 +610,7 @@ PgLoadReport load(PgSession& pg, const SourceStore& store, Clock::time_point sta
     const std::string reader = quote_ident(kPgReaderRole);
     swap += "GRANT USAGE ON SCHEMA " + schemas + " TO " + reader + "; GRANT SELECT ON ALL TABLES IN SCHEMA " + schemas +
             " TO " + reader;
+    swap += std::string("; NOTIFY ") + kPgDataVersionChannel;
     pg.exec(swap, "publish the schemas");
     done("schemas " + schemas + " replaced, SELECT granted to " + kPgReaderRole);
 

@@ -53,6 +53,7 @@
 //    role (`voserver_reader`), which runs queries in read-only transactions.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -62,6 +63,12 @@ namespace vo::obscore {
 
 /// The reader role of the layout above (scripts/postgres creates it).
 inline constexpr const char* kPgReaderRole = "voserver_reader";
+/// The channel every writer NOTIFYs in the transaction that increments
+/// voserver.meta's data_version; query backends LISTEN on it and read
+/// data_version only after a notification, or every kPgDataVersionPoll
+/// (PostgreSQL 15 manual, NOTIFY: delivered at commit).
+inline constexpr const char* kPgDataVersionChannel = "voserver_data_version";
+inline constexpr std::chrono::milliseconds kPgDataVersionPoll{1000};
 
 /// The spatial companion columns of ivoa.obscore (the layout above): the
 /// pgSphere position of (s_ra, s_dec) and the circle enclosing s_region.

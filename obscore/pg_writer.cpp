@@ -204,7 +204,9 @@ public:
         if (!in_transaction_) return;
         try {
             flush();
-            pg_->exec("UPDATE voserver.meta SET value = ((value)::bigint + 1)::text WHERE key = 'data_version'; COMMIT",
+            pg_->exec(std::string("UPDATE voserver.meta SET value = ((value)::bigint + 1)::text WHERE key = "
+                                  "'data_version'; NOTIFY ") +
+                          kPgDataVersionChannel + "; COMMIT",
                       "commit");
         } catch (...) {
             abandon();

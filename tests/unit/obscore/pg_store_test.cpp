@@ -506,3 +506,44 @@ TEST_CASE("PostgreSQL: protected rows are invisible to every query form; data_ri
     CHECK(backend->find_did_by_obs_id("s4", vo::test_visibility::caller()) == "ivo://test/vis?s4");
     set_archive_now_for_testing(std::nullopt);
 }
+
+TEST_CASE("PostgreSQL: a query backend sees a commit at once by NOTIFY, a change without one within a second",
+          "[pg_store][pg_backend]") {
+    REQUIRE_TEST_DATABASE(db);
+    auto admin = connect(db->url("voserver_writer"));
+    REQUIRE(PQstatus(admin.get()) == CONNECTION_OK);
+    PQclear(PQexec(admin.get(), "DROP SCHEMA IF EXISTS ivoa, tap_schema, voserver CASCADE"));
+    const std::vector<ExtensionColumn> columns = {vo::test_visibility::data_rights_column(true)};
+    auto writer = open_archive_writer(db->url("voserver_writer"), columns);
+    auto store_row = [&](int i) {
+        writer->begin();
+        auto r = record(i);
+        r.extra.erase("is_public");
+        writer->upsert(r, ProductFile{"/data/obs" + std::to_string(i) + ".fits", 1, 1, {0}});
+        writer->commit();
+    };
+    store_row(0);
+    auto backend = open_query_backend(db->url("voserver_reader"));
+    CHECK_FALSE(backend->refresh_if_changed());
+    // seen within `limit`, polling every 5 ms; how long it took
+    auto seen_within = [&](std::chrono::milliseconds limit) {
+        const auto start = std::chrono::steady_clock::now();
+        while (std::chrono::steady_clock::now() - start < limit) {
+            if (backend->refresh_if_changed())
+                return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+            usleep(5000);
+        }
+        return std::chrono::milliseconds::max();
+    };
+    // the writer's commit notifies: seen well before the polling interval
+    CHECK_FALSE(backend->refresh_if_changed());
+    store_row(1);
+    CHECK(seen_within(std::chrono::milliseconds(400)) < std::chrono::milliseconds(400));
+    CHECK_FALSE(backend->refresh_if_changed());
+    // a writer that does not notify: data_version read again within a second
+    CHECK(value(admin.get(),
+                "UPDATE voserver.meta SET value = ((value)::bigint + 1)::text WHERE key = 'data_version' "
+                "RETURNING 'ok'") == "ok");
+    CHECK(seen_within(std::chrono::milliseconds(3000)) <= kPgDataVersionPoll + std::chrono::milliseconds(200));
+    CHECK_FALSE(backend->refresh_if_changed());
+}
