@@ -291,13 +291,42 @@ void Store::load_catalog() {
 
 const adql::Catalog& Store::catalog() const { return *catalog_; }
 
-void Store::begin() { exec(db_, path_, "BEGIN IMMEDIATE"); }
+void Store::begin() {
+    exec(db_, path_, "BEGIN IMMEDIATE");
+    // into an empty table: a bulk load (finish_bulk_load())
+    {
+        Stmt empty(db_, path_, std::string("SELECT NOT EXISTS (SELECT 1 FROM ") + kObsCoreTable + ")");
+        bulk_load_ = empty.step() && sqlite3_column_int(empty.get(), 0) == 1;
+    }
+    if (!bulk_load_) return;
+    Stmt indexes(db_, path_,
+                 std::string("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = '") +
+                     kObsCoreTable + "' AND sql IS NOT NULL ORDER BY name");
+    std::string drop;
+    while (indexes.step()) {
+        drop += "DROP INDEX " + quote_ident(indexes.text(0)) + "; ";
+        bulk_indexes_.push_back(indexes.text(1));
+    }
+    if (!drop.empty()) exec(db_, path_, drop);
+}
+
+void Store::finish_bulk_load() {
+    if (!bulk_load_) return;
+    bulk_load_ = false;
+    rebuild_spatial_index(db_);
+    for (const auto& sql : bulk_indexes_) exec(db_, path_, sql);
+    bulk_indexes_.clear();
+}
 
 void Store::update_derived_columns(const std::vector<ExtensionColumn>& columns, const std::string& collection,
                                    std::time_t now) {
+    finish_bulk_load();  // the expressions may use the indexes
     evaluate_derived_columns(*this, columns, collection, now);
 }
-void Store::commit() { exec(db_, path_, "COMMIT"); }
+void Store::commit() {
+    finish_bulk_load();
+    exec(db_, path_, "COMMIT");
+}
 
 void Store::upsert(const ObsCoreRecord& r, const ProductFile& file) {
     if (r.obs_publisher_did.empty()) throw StoreError("a row needs an obs_publisher_did");
@@ -350,8 +379,10 @@ void Store::upsert(const ObsCoreRecord& r, const ProductFile& file) {
     for (const auto& [name, value] : r.extra) bind_value(value);
     const std::string region = stcs_region(r);
     s.step();
-    if (!spatial_writer_) spatial_writer_ = std::make_unique<SpatialIndexWriter>(db_);
-    spatial_writer_->index_product(r.obs_publisher_did, r.s_ra, r.s_dec, region);
+    if (!bulk_load_) {  // a bulk load indexes every row at its end
+        if (!spatial_writer_) spatial_writer_ = std::make_unique<SpatialIndexWriter>(db_);
+        spatial_writer_->index_product(r.obs_publisher_did, r.s_ra, r.s_dec, region);
+    }
 
     if (!file_stmt_ &&
         sqlite3_prepare_v3(db_,

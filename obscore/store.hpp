@@ -138,6 +138,15 @@ private:
     sqlite3_stmt* upsert_stmt_ = nullptr;
     sqlite3_stmt* file_stmt_ = nullptr;
     std::unique_ptr<SpatialIndexWriter> spatial_writer_;  // made by the first upsert
+    /// A transaction begun on an empty ivoa_obscore is a bulk load: the
+    /// secondary indexes dropped (their statements kept) and no spatial
+    /// index entry made per row; finish_bulk_load() (at commit, or before
+    /// derived columns are computed) builds the spatial index in bulk
+    /// (rebuild_spatial_index) and the indexes again. Readers (WAL) keep
+    /// seeing the table as it was until the commit.
+    void finish_bulk_load();
+    bool bulk_load_ = false;
+    std::vector<std::string> bulk_indexes_;
     std::unique_ptr<adql::Catalog> catalog_;
     sqlite3_stmt* data_version_stmt_ = nullptr;
     long long data_version_ = -1;

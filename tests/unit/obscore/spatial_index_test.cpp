@@ -813,3 +813,80 @@ TEST_CASE(
     for (const auto& t : store->catalog().tables())
         if (t.spatial_index) CHECK(t.spatial_index->footprint_table == kFootprintTable);
 }
+
+TEST_CASE("SQLite bulk load: the first transaction into an empty store indexes as row-by-row upserts do",
+          "[spatial_index][bulk]") {
+    // the same rows, a DID twice among them: into an empty store in one
+    // transaction (a bulk load: indexes dropped, spatial index built at the
+    // commit), and one row first, then the rest (row by row)
+    auto rows = [] {
+        std::vector<ObsCoreRecord> out;
+        for (int i = 0; i < 300; ++i) {
+            ObsCoreRecord r;
+            r.obs_collection = "test";
+            r.obs_id = "b" + std::to_string(i % 250);  // b0..b49 twice: the last wins
+            r.obs_publisher_did = "ivo://test/t?" + r.obs_id;
+            r.target_name = "t" + std::to_string(i);
+            const double ra = wrap(i * 1.37), dec = -80 + (i % 160);
+            r.s_ra = ra;
+            r.s_dec = dec;
+            r.s_region = {{wrap(ra - 0.2), dec - 0.1}, {wrap(ra + 0.2), dec - 0.1}, {wrap(ra + 0.2), dec + 0.1}};
+            out.push_back(r);
+        }
+        return out;
+    }();
+    auto indexes = [](sqlite3* db) {
+        return run(db, "SELECT name || ': ' || sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL");
+    };
+    const std::string bulk_path = temp_store("bulk.sqlite"), rows_path = temp_store("rows.sqlite");
+    std::vector<std::string> layout;
+    {
+        auto store = Store::open_for_write(bulk_path);
+        layout = indexes(store->db());
+        CHECK(layout.size() >= 13);
+        store->begin();
+        for (const auto& r : rows) store->upsert(r, ProductFile{"/data/" + r.obs_id + ".fits", 1, 1, {0}});
+        // a reader meanwhile sees the table as it was
+        auto reader = Store::open_read_only(bulk_path);
+        CHECK(count_of(reader->db(), "SELECT count(*) FROM ivoa_obscore") == 0);
+        CHECK(indexes(reader->db()) == layout);
+        store->commit();
+        CHECK(indexes(store->db()) == layout);
+    }
+    {
+        auto store = Store::open_for_write(rows_path);
+        store->begin();
+        store->upsert(rows[0], ProductFile{"/data/b0.fits", 1, 1, {0}});
+        store->commit();
+        store->begin();
+        for (std::size_t i = 1; i < rows.size(); ++i)
+            store->upsert(rows[i], ProductFile{"/data/" + rows[i].obs_id + ".fits", 1, 1, {0}});
+        store->commit();
+    }
+    auto bulk = Store::open_read_only(bulk_path), by_row = Store::open_read_only(rows_path);
+    CHECK(count_of(bulk->db(), "SELECT count(*) FROM ivoa_obscore") == 250);
+    CHECK(run(bulk->db(), "SELECT target_name FROM ivoa_obscore WHERE obs_id = 'b7'") ==
+          std::vector<std::string>{"t257"});
+    CHECK(dump_index(bulk->db()) == dump_index(by_row->db()));
+    for (const char* where :
+         {"CONTAINS(POINT(s_ra, s_dec), CIRCLE(100, 0, 20)) = 1", "INTERSECTS(s_region, CIRCLE(137, 20, 2)) = 1"}) {
+        const std::string sql =
+            vo::adql::translate_sqlite(std::string("SELECT obs_id FROM ivoa.obscore WHERE ") + where, bulk->catalog())
+                .sql;
+        CHECK(sql.find("ivoa_obscore_s2") != std::string::npos);  // through the spatial index
+        CHECK(!run(bulk->db(), sql).empty());
+        CHECK(run(bulk->db(), sql) == run(by_row->db(), sql));
+    }
+    // an abandoned bulk load changes nothing
+    {
+        const std::string path = temp_store("abandoned.sqlite");
+        {
+            auto store = Store::open_for_write(path);
+            store->begin();
+            store->upsert(rows[0], ProductFile{});
+        }
+        auto store = Store::open_read_only(path);
+        CHECK(count_of(store->db(), "SELECT count(*) FROM ivoa_obscore") == 0);
+        CHECK(indexes(store->db()) == layout);
+    }
+}
