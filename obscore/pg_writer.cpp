@@ -351,19 +351,24 @@ private:
                       (files_empty ? std::string() : " ON CONFLICT (obs_publisher_did) DO UPDATE SET " + file_updates) +
                       "; TRUNCATE " + kStage,
                   "merge the rows into ivoa.obscore");
-        if (bulk) rebuild_indexes(rebuild);
-        staged_ = 0;
-        seen_.clear();
-        duplicates_ = false;
+        if (bulk) build_indexes(rebuild, "ivoa.obscore");
+        end_merge();
+    }
+
+    /// The indexes of ivoa.obscore (`unique`: the unique one too, first):
+    /// the result's rows are (name, CREATE INDEX statement).
+    PgResult index_definitions(bool unique) {
+        return pg_->exec(
+            std::string("SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index AS i JOIN pg_class AS c ON "
+                        "c.oid = i.indexrelid WHERE i.indrelid = 'ivoa.obscore'::regclass") +
+                (unique ? "" : " AND NOT i.indisunique") + " ORDER BY i.indisunique DESC, c.relname",
+            "read the indexes", PGRES_TUPLES_OK);
     }
 
     /// The statements that make the secondary (not unique) indexes of
     /// ivoa.obscore, after dropping them.
     std::vector<std::string> drop_indexes() {
-        auto r = pg_->exec(
-            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index AS i JOIN pg_class AS c ON c.oid = "
-            "i.indexrelid WHERE i.indrelid = 'ivoa.obscore'::regclass AND NOT i.indisunique ORDER BY c.relname",
-            "read the indexes", PGRES_TUPLES_OK);
+        auto r = index_definitions(false);
         std::string drop;
         std::vector<std::string> rebuild;
         for (int i = 0; i < PQntuples(r.get()); ++i) {
@@ -375,11 +380,19 @@ private:
         return rebuild;
     }
 
-    /// Builds the indexes drop_indexes() dropped, then ANALYZE.
-    void rebuild_indexes(const std::vector<std::string>& statements) {
+    /// Runs the index `statements` (drop_indexes(), decide_mode()), then
+    /// ANALYZE `table`.
+    void build_indexes(const std::vector<std::string>& statements, const std::string& table) {
         pg_->exec("SET LOCAL maintenance_work_mem = '256MB'", "set maintenance_work_mem");
-        for (const auto& sql : statements) pg_->exec(sql, "build an index again after a bulk load");
-        pg_->exec("ANALYZE ivoa.obscore", "analyze ivoa.obscore");
+        for (const auto& sql : statements) pg_->exec(sql, "build an index after a bulk load");
+        pg_->exec("ANALYZE " + table, "analyze " + table);
+    }
+
+    /// The end of a merge: nothing staged.
+    void end_merge() {
+        staged_ = 0;
+        seen_.clear();
+        duplicates_ = false;
     }
 
     /// At the first upsert of a merge: a direct load when ivoa.obscore and
@@ -400,13 +413,10 @@ private:
                       " (LIKE ivoa.obscore INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING STORAGE)",
                   "create the table of a direct load");
         // ivoa.obscore's indexes, made on the new table
-        auto defs = pg_->exec(
-            "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid "
-            "WHERE i.indrelid = 'ivoa.obscore'::regclass ORDER BY i.indisunique DESC, c.relname",
-            "read the indexes", PGRES_TUPLES_OK);
+        auto defs = index_definitions(true);
         const std::string on = " ON ivoa.obscore ";
         for (int i = 0; i < PQntuples(defs.get()); ++i) {
-            std::string sql = PQgetvalue(defs.get(), i, 0);
+            std::string sql = PQgetvalue(defs.get(), i, 1);
             const auto at = sql.find(on);
             if (at == std::string::npos) throw StoreError("store " + pg_->where() + ": unexpected index: " + sql);
             direct_rebuild_.push_back(sql.replace(at, on.size(), std::string(" ON ") + kDirectTable + " "));
@@ -461,10 +471,8 @@ private:
             pg_->exec("INSERT INTO voserver.files (" + files + ") SELECT DISTINCT ON (obs_publisher_did) " + files +
                           " FROM " + files_stage + " ORDER BY obs_publisher_did, ctid DESC; DROP TABLE " + files_stage,
                       "keep the last file row of each DID");
-        pg_->exec("SET LOCAL maintenance_work_mem = '256MB'", "set maintenance_work_mem");
-        for (const auto& sql : direct_rebuild_) pg_->exec(sql, "build an index after a direct load");
+        build_indexes(direct_rebuild_, kDirectTable);
         direct_rebuild_.clear();
-        pg_->exec(std::string("ANALYZE ") + kDirectTable, "analyze the rows of a direct load");
         // the grants of ivoa.obscore (the reader role's SELECT), given again
         auto acl = pg_->exec(
             "SELECT a.privilege_type, a.grantee::regrole::text FROM pg_class AS c, aclexplode(c.relacl) AS a "
@@ -476,9 +484,7 @@ private:
             swap += std::string("; GRANT ") + PQgetvalue(acl.get(), i, 0) + " ON ivoa.obscore TO " +
                     PQgetvalue(acl.get(), i, 1);
         pg_->exec(swap, "publish the rows of a direct load");
-        staged_ = 0;
-        seen_.clear();
-        duplicates_ = false;
+        end_merge();
     }
 
     /// After a failure: the COPY, the transaction and the staged rows are dropped.
@@ -491,9 +497,7 @@ private:
         file_spill_.reset();
         direct_rebuild_.clear();
         mode_ = Mode::undecided;
-        staged_ = 0;
-        seen_.clear();
-        duplicates_ = false;
+        end_merge();
         in_transaction_ = false;
     }
 
