@@ -377,11 +377,10 @@ void Store::upsert(const ObsCoreRecord& r, const ProductFile& file) {
     };
     for (const auto& c : cols) bind_value(c.value(r));
     for (const auto& [name, value] : r.extra) bind_value(value);
-    const std::string region = stcs_region(r);
     s.step();
     if (!bulk_load_) {  // a bulk load indexes every row at its end
         if (!spatial_writer_) spatial_writer_ = std::make_unique<SpatialIndexWriter>(db_);
-        spatial_writer_->index_product(r.obs_publisher_did, r.s_ra, r.s_dec, region);
+        spatial_writer_->index_product(r.obs_publisher_did, r.s_ra, r.s_dec, stcs_region(r));
     }
 
     if (!file_stmt_ &&
