@@ -427,7 +427,8 @@ struct App::Impl {
 
         const std::string base = votable::xml_escape(config.base_url());
         d->tap_page =
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>TAP service</title></head><body>\n"
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" "
+            "href=\"data:,\"><title>TAP service</title></head><body>\n"
             "<h1>TAP 1.1 service: " +
             votable::xml_escape(config.archive.title) +
             "</h1>\n"
