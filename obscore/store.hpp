@@ -147,6 +147,10 @@ private:
     void finish_bulk_load();
     bool bulk_load_ = false;
     std::vector<std::string> bulk_indexes_;
+    /// The page cache of a bulk load, KiB (its unique keys' pages kept in
+    /// memory), and the connection's own setting it replaces until the end.
+    static constexpr long long kBulkLoadCacheKiB = 2LL * 1024 * 1024;
+    long long bulk_cache_size_ = -2000;
     std::unique_ptr<adql::Catalog> catalog_;
     sqlite3_stmt* data_version_stmt_ = nullptr;
     long long data_version_ = -1;

@@ -844,7 +844,11 @@ TEST_CASE("SQLite bulk load: the first transaction into an empty store indexes a
         auto store = Store::open_for_write(bulk_path);
         layout = indexes(store->db());
         CHECK(layout.size() >= 13);
+        const auto cache_size = run(store->db(), "PRAGMA cache_size");
         store->begin();
+        // the load's page cache holds its unique keys (2 GiB, as used), the
+        // connection's own size again after the commit
+        CHECK(run(store->db(), "PRAGMA cache_size") == std::vector<std::string>{"-2097152"});
         for (const auto& r : rows) store->upsert(r, ProductFile{"/data/" + r.obs_id + ".fits", 1, 1, {0}});
         // a reader meanwhile sees the table as it was
         auto reader = Store::open_read_only(bulk_path);
@@ -852,6 +856,7 @@ TEST_CASE("SQLite bulk load: the first transaction into an empty store indexes a
         CHECK(indexes(reader->db()) == layout);
         store->commit();
         CHECK(indexes(store->db()) == layout);
+        CHECK(run(store->db(), "PRAGMA cache_size") == cache_size);
     }
     {
         auto store = Store::open_for_write(rows_path);
