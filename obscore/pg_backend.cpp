@@ -93,7 +93,10 @@ public:
 
 class PgBackend;
 
-/// One run of a prepared query in single-row mode.
+/// One run of a query in single-row mode: of the prepared statement
+/// `statement`, or, when `statement` is empty, of translation.sql as a
+/// one-shot statement (the extended protocol's unnamed statement: parsed,
+/// planned and run in one round trip).
 class PgCursor final : public ResultCursor {
 public:
     PgCursor(PgBackend& backend, const std::string& statement, const adql::Translation& translation,
@@ -127,25 +130,40 @@ private:
     std::string text_;
 };
 
+/// A translation ready to run. It becomes a server-side prepared statement
+/// (PREPARE, with its generic plan made by EXPLAIN EXECUTE in the same round
+/// trip) only when it is worth it: when the express lane asks for its cost,
+/// or when it runs a second time (a repeated query then skips parse and
+/// plan). A first run without a cost estimate is a one-shot statement: one
+/// round trip, one plan, where PREPARE + EXPLAIN EXECUTE + EXECUTE took two
+/// and about 0.4 ms more of the server's time (bench/README.md, issue 11).
 class PgPrepared final : public PreparedQuery {
 public:
-    PgPrepared(PgBackend& backend, adql::Translation translation, std::string name, double cost)
-        : backend_(backend), translation_(std::move(translation)), name_(std::move(name)), cost_(cost) {}
+    PgPrepared(PgBackend& backend, adql::Translation translation, std::string name)
+        : backend_(backend), translation_(std::move(translation)), name_(std::move(name)) {}
     ~PgPrepared() override;
     const adql::Translation& translation() const override { return translation_; }
     double estimate_cost() override;
     std::unique_ptr<ResultCursor> execute(const ExecuteControl& control) override {
-        auto c = std::make_unique<PgCursor>(backend_, name_, translation_, control);
+        if (!prepared_ && runs_ > 0) prepare_on_server();
+        ++runs_;
+        auto c = std::make_unique<PgCursor>(backend_, prepared_ ? name_ : std::string(), translation_, control);
         c->prime();
         return c;
     }
     const std::string& name() const { return name_; }
 
 private:
+    /// PREPARE + EXPLAIN EXECUTE (one round trip); cost_ set. Throws
+    /// DatabaseUnavailable or QueryError (a client error) as
+    /// QueryBackend::prepare documents.
+    void prepare_on_server();
     PgBackend& backend_;
     adql::Translation translation_;
     std::string name_;
-    double cost_;  // the planner's estimate, from the round trip that prepared the statement
+    bool prepared_ = false;  // the statement name_ exists on the connection
+    int runs_ = 0;
+    double cost_ = 1e300;  // the planner's estimate, once prepared_
 };
 
 class PgUpload;
@@ -201,16 +219,11 @@ public:
     adql::Translation translate(std::string_view adql, const adql::TranslateOptions& options) const override {
         return adql::translate(adql, catalog(), adql::postgres_dialect(), options);
     }
+    /// No round trip: the statement is prepared on the server when its cost
+    /// is asked for or it runs again (PgPrepared); the database's errors come
+    /// from those, or from the run.
     std::unique_ptr<PreparedQuery> prepare(adql::Translation translation) override {
-        ensure_connected();
-        const std::string name = "vo" + std::to_string(++statements_);
-        double cost = 1e300;
-        Result r = prepare_and_explain(name, translation.sql, cost);
-        if (r.status() != PGRES_COMMAND_OK) {
-            if (connection_lost()) throw DatabaseUnavailable("the database is unavailable: " + r.message());
-            throw QueryError("cannot run the query: " + r.message(), true);
-        }
-        return std::make_unique<PgPrepared>(*this, std::move(translation), name, cost);
+        return std::make_unique<PgPrepared>(*this, std::move(translation), "vo" + std::to_string(++statements_));
     }
     std::unique_ptr<RequestTable> add_upload_table(const std::string& name,
                                                    std::vector<adql::ColumnInfo> columns) override;
@@ -266,6 +279,16 @@ public:
 
     // For the cursor, prepared queries and uploads.
     PGconn* conn() { return conn_; }
+    /// Reconnects after a lost connection (prepared statements are lost with
+    /// it: the catalogue is reloaded, so the server drops its cached ones).
+    void ensure_connected() {
+        if (!connection_lost()) return;
+        PQreset(conn_);
+        if (PQstatus(conn_) != CONNECTION_OK)
+            throw DatabaseUnavailable("the database is unavailable (" + url_without_password(url_) + ")");
+        connect();
+        version_ = -2;  // refresh_if_changed() reloads
+    }
     const BackendLimits& limits() const { return limits_; }
     bool connection_lost() const { return PQstatus(conn_) != CONNECTION_OK; }
     /// Runs `sql` (no rows expected, or few); throws StoreError on failure.
@@ -316,15 +339,24 @@ public:
     /// Returns the PREPARE's result; `cost` gets the plan's total cost, 1e300
     /// when it cannot tell (the run then reports a planning error).
     Result prepare_and_explain(const std::string& name, const std::string& sql, double& cost);
+    /// Drops prepared statement `name`: with the next ones, in one round
+    /// trip for kDeallocateBatch of them (a query cache that is full evicts
+    /// a statement for every new one).
     void deallocate(const std::string& name) {
         if (connection_lost()) return;
-        PQclear(PQexec(conn_, ("DEALLOCATE " + name).c_str()));
+        unused_statements_ += "DEALLOCATE " + name + ";";
+        if (++unused_count_ < kDeallocateBatch) return;
+        PQclear(PQexec(conn_, unused_statements_.c_str()));
+        unused_statements_.clear();
+        unused_count_ = 0;
     }
     const std::string& url() const { return url_; }
 
 private:
     void connect() {
         if (conn_) PQfinish(conn_);
+        unused_statements_.clear();  // they went with the old connection
+        unused_count_ = 0;
         conn_ = PQconnectdb(url_.c_str());
         if (PQstatus(conn_) != CONNECTION_OK) {
             std::string msg = PQerrorMessage(conn_);
@@ -346,16 +378,6 @@ private:
         base_url_ = "\x01";  // unknown: set before the next run
         now_.clear();
         timeout_ms_ = -1;
-    }
-    /// Reconnects after a lost connection (prepared statements are lost with
-    /// it: the catalogue is reloaded, so the server drops its cached ones).
-    void ensure_connected() {
-        if (!connection_lost()) return;
-        PQreset(conn_);
-        if (PQstatus(conn_) != CONNECTION_OK)
-            throw DatabaseUnavailable("the database is unavailable (" + url_without_password(url_) + ")");
-        connect();
-        version_ = -2;  // refresh_if_changed() reloads
     }
     long long data_version() const {
         Result r = query("SELECT value FROM voserver.meta WHERE key = 'data_version'");
@@ -392,6 +414,9 @@ private:
     Clock::time_point version_read_{};  // when data_version was last read
     bool listening_ = false;            // LISTEN kPgDataVersionChannel succeeded
     long long statements_ = 0;
+    static constexpr int kDeallocateBatch = 16;
+    std::string unused_statements_;  // DEALLOCATE statements not sent yet
+    int unused_count_ = 0;
     std::string base_url_;
     std::string now_;  // voserver.now as last set ("": not set on this connection)
     long long timeout_ms_ = -1;
@@ -658,9 +683,26 @@ Result PgBackend::prepare_and_explain(const std::string& name, const std::string
     return prepared;
 }
 
-double PgPrepared::estimate_cost() { return cost_; }
+void PgPrepared::prepare_on_server() {
+    backend_.ensure_connected();
+    double cost = 1e300;
+    Result r = backend_.prepare_and_explain(name_, translation_.sql, cost);
+    if (r.status() != PGRES_COMMAND_OK) {
+        if (backend_.connection_lost()) throw DatabaseUnavailable("the database is unavailable: " + r.message());
+        throw QueryError("cannot run the query: " + r.message(), true);
+    }
+    prepared_ = true;
+    cost_ = cost;
+}
 
-PgPrepared::~PgPrepared() { backend_.deallocate(name_); }
+double PgPrepared::estimate_cost() {
+    if (!prepared_) prepare_on_server();
+    return cost_;
+}
+
+PgPrepared::~PgPrepared() {
+    if (prepared_) backend_.deallocate(name_);
+}
 
 // ---------------------------------------------------------------- cursor
 
@@ -671,7 +713,10 @@ PgCursor::PgCursor(PgBackend& backend, const std::string& statement, const adql:
     row_.resize(translation.columns.size());
     backend_.before_run(control_);
     PGconn* conn = backend_.conn();
-    if (!PQsendQueryPrepared(conn, statement.c_str(), 0, nullptr, nullptr, nullptr, 0) || !PQsetSingleRowMode(conn)) {
+    const int sent = statement.empty()
+                         ? PQsendQueryParams(conn, translation.sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0)
+                         : PQsendQueryPrepared(conn, statement.c_str(), 0, nullptr, nullptr, nullptr, 0);
+    if (!sent || !PQsetSingleRowMode(conn)) {
         done_ = true;
         if (backend_.connection_lost())
             throw DatabaseUnavailable("the database is unavailable (" + url_without_password(backend_.url()) + ")");

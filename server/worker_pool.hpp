@@ -45,6 +45,19 @@ public:
         return true;
     }
 
+    /// Queues `task` only when a worker is waiting for work that no queued
+    /// task has claimed yet, so that it starts at once; false otherwise
+    /// (nothing queued).
+    bool try_submit_if_idle(Task task) {
+        {
+            std::lock_guard lk(mutex_);
+            if (stopping_ || idle_ <= queue_.size()) return false;
+            queue_.push_back(std::move(task));
+        }
+        cv_.notify_one();
+        return true;
+    }
+
     std::size_t size() const { return threads_.size(); }
 
 private:
@@ -53,7 +66,9 @@ private:
             Task task;
             {
                 std::unique_lock lk(mutex_);
+                ++idle_;
                 cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
+                --idle_;
                 if (queue_.empty()) return;  // stopping
                 task = std::move(queue_.front());
                 queue_.pop_front();
@@ -66,6 +81,7 @@ private:
     std::mutex mutex_;
     std::condition_variable cv_;
     std::deque<Task> queue_;
+    std::size_t idle_ = 0;  // workers waiting in loop()
     bool stopping_ = false;
     std::vector<std::thread> threads_;
 };

@@ -187,14 +187,21 @@ def test_short_queries_are_answered_while_four_heavy_ones_run(server):
 def test_an_express_query_that_turns_out_slow_moves_to_the_general_workers(server):
     # A correlated subquery the planner cannot see the cost of: the express
     # worker gives up before the first row and hands it on; it still answers.
+    # Queries start on a free general worker without an estimate, so the
+    # four general workers are held by heavy queries first.
     q = ("SELECT TOP 1 a.obs_id FROM ivoa.obscore AS a WHERE "
          "(SELECT COUNT(*) FROM ivoa.obscore AS b, ivoa.obscore AS c, ivoa.obscore AS d, ivoa.obscore AS e "
          " WHERE b.s_ra <> a.s_ra + 1000) < 0")
-    with cf.ThreadPoolExecutor(1) as pool:
+    with cf.ThreadPoolExecutor(5) as pool:
+        heavy = [pool.submit(sync, server, HEAVY, 120) for _ in range(4)]
+        time.sleep(1.5)
         slow = pool.submit(sync, server, q, 120)
         time.sleep(3)
+        assert not slow.done()
         alive(server, within=3)  # the express worker is free again
         r = slow.result()
+        for f in heavy:
+            f.result()
     assert r.status_code in (200, 400), r.text[:300]
 
 

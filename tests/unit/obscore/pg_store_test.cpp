@@ -451,6 +451,48 @@ TEST_CASE("ingest writes straight into PostgreSQL: layout made once, upserts by 
     std::vector<std::string> ids;
     while (cursor->next()) ids.emplace_back(cursor->cell(0).text);
     CHECK(ids == std::vector<std::string>{"obs1"});
+    cursor.reset();
+
+    // a query runs one-shot first, prepared from its second run (or once its
+    // cost is asked for): the same rows every time
+    auto all = [&](PreparedQuery& q) {
+        std::vector<std::string> out;
+        auto c = q.execute({});
+        while (c->next()) out.emplace_back(c->cell(0).text);
+        return out;
+    };
+    auto by_id = backend->prepare(backend->translate("SELECT obs_id FROM ivoa.obscore ORDER BY obs_id", {}));
+    const auto first = all(*by_id);
+    CHECK(first == std::vector<std::string>{"obs0", "obs1", "obs2"});
+    CHECK(all(*by_id) == first);
+    CHECK(all(*by_id) == first);
+    auto estimated = backend->prepare(backend->translate("SELECT obs_id FROM ivoa.obscore ORDER BY obs_id", {}));
+    const double cost = estimated->estimate_cost();
+    CHECK(cost >= 1);
+    CHECK(cost < 1e6);
+    CHECK(estimated->estimate_cost() == cost);
+    CHECK(all(*estimated) == first);
+    // a database error of a one-shot first run is still a client error
+    auto bad = backend->prepare(
+        backend->translate("SELECT DISTANCE(POINT('ICRS', 10, 100), POINT('ICRS', 10, 0)) AS d FROM ivoa.obscore", {}));
+    try {
+        all(*bad);
+        FAIL("no error");
+    } catch (const QueryError& e) {
+        CHECK(e.client_error());
+        CHECK(std::string(e.what()).find("latitude") != std::string::npos);
+    }
+    // the connection serves on after it; statements dropped in batches
+    // (40 prepared on the server, then all dropped) leave it usable
+    {
+        std::vector<std::unique_ptr<PreparedQuery>> many;
+        for (int i = 0; i < 40; ++i) {
+            many.push_back(backend->prepare(backend->translate(
+                "SELECT obs_id FROM ivoa.obscore WHERE obs_id <> 'x" + std::to_string(i) + "' ORDER BY obs_id", {})));
+            CHECK(many.back()->estimate_cost() >= 1);
+        }
+    }
+    CHECK(all(*by_id) == first);
 }
 
 TEST_CASE("PostgreSQL: protected rows are invisible to every query form; data_rights follows the clock",
