@@ -93,13 +93,10 @@ public:
 
 class PgBackend;
 
-/// One run of a query: of the prepared statement `statement` in single-row
-/// mode, or, when `statement` is empty, of translation.sql as a one-shot
-/// `COPY (sql) TO STDOUT` (parsed, planned and run in one round trip; the
-/// rows come as lines of COPY's text format, PostgreSQL 15 manual, COPY,
-/// "Text Format"). libpq 15 makes a PGresult, with a copy of every column's
-/// description, for each row of single-row mode: 19 us a row of
-/// ivoa.obscore's 38 columns, against one buffer a row for COPY.
+/// One run of a query in single-row mode: of the prepared statement
+/// `statement`, or, when `statement` is empty, of translation.sql as a
+/// one-shot statement (the extended protocol's unnamed statement: parsed,
+/// planned and run in one round trip).
 class PgCursor final : public ResultCursor {
 public:
     PgCursor(PgBackend& backend, const std::string& statement, const adql::Translation& translation,
@@ -116,22 +113,6 @@ private:
     /// The next result of the connection, waiting with cancellation checks;
     /// nullptr at the end.
     PGresult* wait_result();
-    /// Reads and drops the rest of the run's results (COPY lines included),
-    /// so that the connection is ready for the next query.
-    void drain();
-    /// Waits until the connection has input (or 20 ms passed), cancelling the
-    /// query once when the client went away, the deadline passed or the
-    /// express time ran out (why_); false when the connection failed.
-    bool wait_input();
-    /// COPY: the next line into copy_line_, true; false at the end of the
-    /// rows (the COPY's own result read: an error there fails the run).
-    bool next_copy_line();
-    /// COPY: the fields of copy_line_ into row_ (\N: null; backslash
-    /// escapes undone). Throws QueryError when the line has not one field a
-    /// column.
-    void read_copy_row();
-    /// The cell of column i from its text (n bytes at v).
-    Cell cell_from(std::size_t i, const char* v, std::size_t n) const;
     void fail(const Result& r);
 
     PgBackend& backend_;
@@ -147,10 +128,6 @@ private:
     bool cancelled_for_ = false;  // PQcancel sent
     enum class Why { none, cancel, deadline, express } why_ = Why::none;
     std::string text_;
-    bool copy_ = false;          // the rows come from COPY ... TO STDOUT
-    char* copy_line_ = nullptr;  // the current line (PQgetCopyData's buffer)
-    int copy_length_ = 0;        // its bytes, the newline included
-    std::string unescaped_;      // the current line's fields with escapes undone
 };
 
 /// A translation ready to run. It becomes a server-side prepared statement
@@ -736,11 +713,10 @@ PgCursor::PgCursor(PgBackend& backend, const std::string& statement, const adql:
     row_.resize(translation.columns.size());
     backend_.before_run(control_);
     PGconn* conn = backend_.conn();
-    copy_ = statement.empty();
-    const int sent = copy_ ? PQsendQueryParams(conn, ("COPY (" + translation.sql + ") TO STDOUT").c_str(), 0, nullptr,
-                                               nullptr, nullptr, nullptr, 0)
-                           : PQsendQueryPrepared(conn, statement.c_str(), 0, nullptr, nullptr, nullptr, 0);
-    if (!sent || (!copy_ && !PQsetSingleRowMode(conn))) {
+    const int sent = statement.empty()
+                         ? PQsendQueryParams(conn, translation.sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0)
+                         : PQsendQueryPrepared(conn, statement.c_str(), 0, nullptr, nullptr, nullptr, 0);
+    if (!sent || !PQsetSingleRowMode(conn)) {
         done_ = true;
         if (backend_.connection_lost())
             throw DatabaseUnavailable("the database is unavailable (" + url_without_password(backend_.url()) + ")");
@@ -751,7 +727,6 @@ PgCursor::PgCursor(PgBackend& backend, const std::string& statement, const adql:
 void PgCursor::prime() {
     res_ = Result(wait_result());
     primed_ = true;
-    const auto first_row_by = control_.first_row_by;
     control_.first_row_by.reset();
     if (why_ == Why::express) {
         // The express time ran out and the cancel went out just before this
@@ -759,7 +734,7 @@ void PgCursor::prime() {
         // statement"), after the caller had started its response. Nothing
         // has been read yet, so hand the whole query on now.
         res_ = Result();
-        drain();
+        while (PGresult* more = wait_result()) PQclear(more);
         done_ = true;
         throw FirstRowExpired();
     }
@@ -767,25 +742,9 @@ void PgCursor::prime() {
         done_ = true;
         return;
     }
-    if (copy_ && res_.status() == PGRES_COPY_OUT) {
-        res_ = Result();
-        control_.first_row_by = first_row_by;  // the rows are still to come
-        if (!next_copy_line()) {
-            done_ = true;
-            return;
-        }
-        control_.first_row_by.reset();
-        if (why_ == Why::express) {  // the cancel went out just before this first row (as above)
-            drain();
-            done_ = true;
-            throw FirstRowExpired();
-        }
-        read_copy_row();
-        return;
-    }
     if (res_.status() == PGRES_TUPLES_OK) {  // no rows at all
         res_ = Result();
-        drain();
+        while (PGresult* more = wait_result()) PQclear(more);
         done_ = true;
         return;
     }
@@ -799,14 +758,6 @@ bool PgCursor::next() {
         return !done_;
     }
     if (done_) return false;
-    if (copy_) {
-        if (!next_copy_line()) {
-            done_ = true;
-            return false;
-        }
-        read_copy_row();
-        return true;
-    }
     res_ = Result(wait_result());
     if (!res_.r) {
         done_ = true;
@@ -818,7 +769,7 @@ bool PgCursor::next() {
     }
     if (res_.status() == PGRES_TUPLES_OK) {
         res_ = Result();
-        drain();
+        while (PGresult* more = wait_result()) PQclear(more);
         done_ = true;
         return false;
     }
@@ -831,13 +782,11 @@ void PgCursor::read_row() {
 }
 
 Cell PgCursor::cell_of(std::size_t i) {
-    const int col = static_cast<int>(i);
-    if (!res_.r || PQgetisnull(res_.r, 0, col)) return Cell{};
-    return cell_from(i, PQgetvalue(res_.r, 0, col), static_cast<std::size_t>(PQgetlength(res_.r, 0, col)));
-}
-
-Cell PgCursor::cell_from(std::size_t i, const char* v, std::size_t n) const {
     Cell c;
+    const int col = static_cast<int>(i);
+    if (!res_.r || PQgetisnull(res_.r, 0, col)) return c;
+    const char* v = PQgetvalue(res_.r, 0, col);
+    const std::size_t n = static_cast<std::size_t>(PQgetlength(res_.r, 0, col));
     const Read how = i < reads_.size() ? reads_[i] : Read::text;
     if (how == Read::integer) {
         std::int64_t x = 0;
@@ -878,117 +827,6 @@ PGresult* PgCursor::wait_result() {
     PGconn* conn = backend_.conn();
     for (;;) {
         if (!PQisBusy(conn)) return PQgetResult(conn);
-        if (!wait_input()) return PQgetResult(conn);
-    }
-}
-
-void PgCursor::drain() {
-    PGconn* conn = backend_.conn();
-    while (PGresult* r = wait_result()) {
-        const bool copying = PQresultStatus(r) == PGRES_COPY_OUT;
-        PQclear(r);
-        if (!copying) continue;
-        for (;;) {  // PQgetResult answers COPY_OUT until the lines are read
-            char* line = nullptr;
-            const int n = PQgetCopyData(conn, &line, 1);
-            if (n > 0) {
-                PQfreemem(line);
-                continue;
-            }
-            if (n < 0) break;
-            if (!wait_input()) return;
-        }
-    }
-}
-
-bool PgCursor::next_copy_line() {
-    PGconn* conn = backend_.conn();
-    if (copy_line_) PQfreemem(copy_line_);
-    copy_line_ = nullptr;
-    for (;;) {
-        copy_length_ = PQgetCopyData(conn, &copy_line_, 1);
-        if (copy_length_ > 0) return true;
-        if (copy_length_ < 0) break;  // -1: the end of the rows; -2: a failure
-        if (!wait_input()) break;
-    }
-    copy_line_ = nullptr;
-    // the COPY's own result: its command status, or the error that ended it
-    res_ = Result(wait_result());
-    if (res_.r && res_.status() != PGRES_COMMAND_OK) fail(res_);
-    res_ = Result();
-    drain();
-    if (copy_length_ == -2 || backend_.connection_lost())
-        throw DatabaseUnavailable("the database is unavailable (" + url_without_password(backend_.url()) + ")");
-    return false;
-}
-
-void PgCursor::read_copy_row() {
-    // COPY's text format: fields separated by tabs, the line ended by a
-    // newline, \N alone for NULL, backslash escapes for backslash and the
-    // control characters (b f n r t v); no raw tab or newline inside a field.
-    const char* p = copy_line_;
-    const char* end = copy_line_ + copy_length_;
-    if (end > p && end[-1] == '\n') --end;
-    unescaped_.clear();
-    struct Field {
-        bool null;
-        bool unescaped;
-        std::size_t at, n;
-    };
-    Field fields[256];
-    std::vector<Field> many;
-    Field* out = row_.size() <= 256 ? fields : (many.resize(row_.size()), many.data());
-    std::size_t count = 0;
-    for (const char* f = p;; ++count) {
-        const char* e = static_cast<const char*>(std::memchr(f, '\t', static_cast<std::size_t>(end - f)));
-        if (!e) e = end;
-        if (count >= row_.size()) break;
-        Field& d = out[count];
-        const std::size_t n = static_cast<std::size_t>(e - f);
-        d.null = n == 2 && f[0] == '\\' && f[1] == 'N';
-        d.unescaped = !d.null && std::memchr(f, '\\', n) != nullptr;
-        if (d.unescaped) {
-            d.at = unescaped_.size();
-            for (const char* c = f; c < e; ++c) {
-                if (*c != '\\' || c + 1 == e) {
-                    unescaped_ += *c;
-                    continue;
-                }
-                switch (*++c) {
-                    case 'b': unescaped_ += '\b'; break;
-                    case 'f': unescaped_ += '\f'; break;
-                    case 'n': unescaped_ += '\n'; break;
-                    case 'r': unescaped_ += '\r'; break;
-                    case 't': unescaped_ += '\t'; break;
-                    case 'v': unescaped_ += '\v'; break;
-                    default: unescaped_ += *c;  // \\ and any other escaped character
-                }
-            }
-            d.n = unescaped_.size() - d.at;
-        } else {
-            d.at = static_cast<std::size_t>(f - p);
-            d.n = n;
-        }
-        if (e == end) {
-            ++count;
-            break;
-        }
-        f = e + 1;
-    }
-    if (count != row_.size())
-        throw QueryError("the database sent a row of " + std::to_string(count) + " values for " +
-                             std::to_string(row_.size()) + " columns",
-                         false);
-    // views into unescaped_ only once it no longer grows
-    for (std::size_t i = 0; i < count; ++i) {
-        const Field& d = out[i];
-        row_[i] = d.null ? Cell{} : cell_from(i, (d.unescaped ? unescaped_.data() : p) + d.at, d.n);
-    }
-}
-
-bool PgCursor::wait_input() {
-    PGconn* conn = backend_.conn();
-    {
         const auto now = Clock::now();
         if (why_ == Why::none) {
             if (control_.cancel && control_.cancel->load())
@@ -1008,7 +846,7 @@ bool PgCursor::wait_input() {
         }
         pollfd p{PQsocket(conn), POLLIN, 0};
         ::poll(&p, 1, 20);
-        return PQconsumeInput(conn) == 1;
+        if (!PQconsumeInput(conn)) return PQgetResult(conn);
     }
 }
 
@@ -1016,7 +854,7 @@ void PgCursor::fail(const Result& r) {
     const std::string state = r.sqlstate();
     const std::string msg = r.message();
     // drain the rest, so that the connection is ready for the next query
-    drain();
+    while (PGresult* more = wait_result()) PQclear(more);
     done_ = true;
     if (why_ == Why::express) throw FirstRowExpired();
     if (why_ == Why::cancel) throw QueryError("query interrupted (the client went away)", false);
@@ -1034,7 +872,6 @@ void PgCursor::fail(const Result& r) {
 }
 
 PgCursor::~PgCursor() {
-    if (copy_line_) PQfreemem(copy_line_);
     if (done_) return;
     // an abandoned run: cancel it and drain the connection
     if (PGcancel* c = PQgetCancel(backend_.conn())) {
@@ -1042,7 +879,7 @@ PgCursor::~PgCursor() {
         PQcancel(c, err, sizeof err);
         PQfreeCancel(c);
     }
-    drain();
+    while (PGresult* more = PQgetResult(backend_.conn())) PQclear(more);
 }
 
 }  // namespace
