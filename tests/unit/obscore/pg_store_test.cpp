@@ -495,6 +495,76 @@ TEST_CASE("ingest writes straight into PostgreSQL: layout made once, upserts by 
     CHECK(all(*by_id) == first);
 }
 
+// obscore/pg_backend.cpp: a query's first run is a one-shot statement, a
+// repeated one a prepared statement; both give the same values.
+TEST_CASE("PostgreSQL query backend: text with tabs, newlines and backslashes, NULLs and numbers come back intact",
+          "[pg_store][copy]") {
+    REQUIRE_TEST_DATABASE(db);
+    auto admin = connect(db->url("voserver_writer"));
+    PGconn* w = admin.get();
+    PQclear(PQexec(w, "DROP SCHEMA IF EXISTS ivoa, tap_schema, voserver CASCADE"));
+    const std::vector<std::string> titles = {"tab\there",
+                                             "two\nlines\r\n",
+                                             "back\\slash \\N",
+                                             "\\N",
+                                             "bell\a and \b\f\v",
+                                             "",
+                                             "caf\xc3\xa9 \xe2\x80\x94 ok"};
+    {
+        auto writer = open_archive_writer(db->url("voserver_writer"), {});
+        writer->begin();
+        for (std::size_t i = 0; i < titles.size(); ++i) {
+            ObsCoreRecord r = record(static_cast<int>(i));
+            r.extra.clear();
+            r.obs_title = titles[i];
+            if (i == 5) r.s_ra.reset();  // NULL
+            writer->upsert(r, ProductFile{"/data/obs" + std::to_string(i) + ".fits", 1, 1, {0}});
+        }
+        writer->commit();
+    }
+    auto backend = open_query_backend(db->url("voserver_reader"));
+    auto q = backend->prepare(backend->translate(
+        "SELECT obs_id, obs_title, s_ra, access_estsize, t_min FROM ivoa.obscore ORDER BY obs_id", {}));
+    for (int run = 0; run < 3; ++run) {  // one-shot, then prepared
+        INFO("run " << run);
+        auto c = q->execute({});
+        std::size_t i = 0;
+        for (; c->next(); ++i) {
+            REQUIRE(i < titles.size());
+            CHECK(std::string(c->cell(0).text) == "obs" + std::to_string(i));
+            CHECK(c->cell(1).kind == Cell::Kind::text);
+            CHECK(std::string(c->cell(1).text) == titles[i]);
+            if (i == 5) {
+                CHECK(c->cell(2).kind == Cell::Kind::null);
+            } else {
+                CHECK(c->cell(2).kind == Cell::Kind::real);
+                CHECK(c->cell(2).real == Approx(156.96 + 0.1 * static_cast<double>(i)).epsilon(1e-15));
+            }
+            CHECK(c->cell(3).kind == Cell::Kind::integer);
+            CHECK(c->cell(3).integer == 3350000000LL + static_cast<long long>(i));
+            CHECK(c->cell(4).real == 60000.123456789012);
+        }
+        CHECK(i == titles.size());
+    }
+    // an empty result, and an error while rows are read, on the first run
+    auto none = backend->prepare(backend->translate("SELECT obs_id FROM ivoa.obscore WHERE obs_id = 'none'", {}));
+    CHECK_FALSE(none->execute({})->next());
+    auto failing = backend->prepare(backend->translate(
+        "SELECT obs_id, DISTANCE(POINT('ICRS', s_ra, s_dec), POINT('ICRS', 10, 100 - s_ra * 0)) AS d "
+        "FROM ivoa.obscore ORDER BY obs_id",
+        {}));
+    CHECK_THROWS_AS(
+        [&] {
+            auto c = failing->execute({});
+            while (c->next()) {
+            }
+        }(),
+        QueryError);
+    // the connection serves on
+    auto again = q->execute({});
+    CHECK(again->next());
+}
+
 TEST_CASE("PostgreSQL: protected rows are invisible to every query form; data_rights follows the clock",
           "[pg_store][visibility]") {
     REQUIRE_TEST_DATABASE(db);
