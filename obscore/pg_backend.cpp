@@ -145,8 +145,8 @@ public:
     const adql::Translation& translation() const override { return translation_; }
     double estimate_cost() override;
     std::unique_ptr<ResultCursor> execute(const ExecuteControl& control) override {
-        if (!prepared_ && runs_ > 0) prepare_on_server();
-        ++runs_;
+        if (!prepared_ && ran_) prepare_on_server();
+        ran_ = true;
         auto c = std::make_unique<PgCursor>(backend_, prepared_ ? name_ : std::string(), translation_, control);
         c->prime();
         return c;
@@ -162,8 +162,8 @@ private:
     adql::Translation translation_;
     std::string name_;
     bool prepared_ = false;  // the statement name_ exists on the connection
-    int runs_ = 0;
-    double cost_ = 1e300;  // the planner's estimate, once prepared_
+    bool ran_ = false;       // run once already (one-shot)
+    double cost_ = 1e300;    // the planner's estimate, once prepared_
 };
 
 class PgUpload;

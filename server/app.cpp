@@ -427,8 +427,8 @@ struct App::Impl {
 
         const std::string base = votable::xml_escape(config.base_url());
         d->tap_page =
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" "
-            "href=\"data:,\"><title>TAP service</title></head><body>\n"
+            html_page_start("TAP service") +
+            "</head><body>\n"
             "<h1>TAP 1.1 service: " +
             votable::xml_escape(config.archive.title) +
             "</h1>\n"
@@ -527,8 +527,7 @@ struct App::Impl {
         const bool gzip = votable::accepts_gzip(req->header("Accept-Encoding"));
         auto job =
             std::make_shared<QueryJob>(QueryJob{std::move(q), std::move(content_type), channel, std::move(slot), gzip});
-        if (general.pool->try_submit_if_idle([this, job](std::size_t w) { run_query(general, w, job->request, *job); }))
-            return;
+        if (general.pool->try_submit_if_idle(general_task(job))) return;
         if (!express.pool->try_submit([this, job](std::size_t worker) { classify_and_run(job, worker); }))
             channel->reply(dali_error(503, "too many queries waiting; try again shortly"));
     }
@@ -549,6 +548,11 @@ struct App::Impl {
         return r;
     }
 
+    /// The general lane's task for `job`: run it under its request's limits.
+    WorkerPool::Task general_task(const std::shared_ptr<QueryJob>& job) {
+        return [this, job](std::size_t w) { run_query(general, w, job->request, *job); };
+    }
+
     void classify_and_run(const std::shared_ptr<QueryJob>& job, std::size_t worker) {
         double cost = 0;
         bool estimated = false;
@@ -567,7 +571,7 @@ struct App::Impl {
             r.store_checked = estimated;                      // the estimate just looked for an ingest on this engine
             if (run_query(express, worker, r, *job)) return;  // done (or failed cleanly)
         }
-        if (!general.pool->try_submit([this, job](std::size_t w) { run_query(general, w, job->request, *job); }))
+        if (!general.pool->try_submit(general_task(job)))
             job->channel->reply(dali_error(503, "too many queries waiting; try again shortly"));
     }
 

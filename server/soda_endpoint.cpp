@@ -225,8 +225,8 @@ std::string soda_capabilities_document(const Config& config) {
 
 std::string soda_page(const Config& config) {
     const std::string base = votable::xml_escape(config.base_url());
-    return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" "
-           "href=\"data:,\"><title>SODA service</title></head><body>\n"
+    return html_page_start("SODA service") +
+           "</head><body>\n"
            "<h1>SODA 1.0 cutout service: " +
            votable::xml_escape(config.archive.title) +
            "</h1>\n"

@@ -255,17 +255,18 @@ std::string table_document(const adql::TableInfo& table, const std::vector<Forei
     return out;
 }
 
+std::string html_page_start(const std::string& title) {
+    return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<link rel=\"icon\" "
+           "href=\"data:,\">\n<title>" +
+           title + "</title>\n";
+}
+
 std::string landing_page(const Config& config, const std::vector<CollectionSummary>& collections,
                          long long total_products) {
     const std::string base = config.base_url();
     const std::string title = html_escape(config.archive.title);
     std::string out;
-    // an empty icon: browsers do not probe /favicon.ico (whose 404 Firefox
-    // reports as a corrupt image in the console)
-    out +=
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<link rel=\"icon\" "
-        "href=\"data:,\">\n<title>" +
-        title + "</title>\n";
+    out += html_page_start(title);
     out +=
         "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em;line-height:1.4}"
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}"

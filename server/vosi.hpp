@@ -59,6 +59,11 @@ std::string table_document(const adql::TableInfo& table, const std::vector<Forei
 /// Qualified name of a table: "schema.name" (just "name" without schema).
 std::string qualified_name(const adql::TableInfo& table);
 
+/// The start of a service's HTML page up to <body>: UTF-8, `title` (HTML,
+/// escaped by the caller), and an empty icon so that browsers do not probe
+/// /favicon.ico (whose 404 Firefox reports as a corrupt image).
+std::string html_page_start(const std::string& title);
+
 /// Per-collection figures for the landing page.
 struct CollectionSummary {
     std::string name;
