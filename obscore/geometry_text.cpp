@@ -9,8 +9,6 @@ namespace vo::obscore {
 
 namespace {
 
-bool valid_latitude(double dec) { return std::isfinite(dec) && dec >= -90.0 && dec <= 90.0; }
-
 std::string shortest(double x) {
     char buf[32];
     auto r = std::to_chars(buf, buf + sizeof buf, x);

@@ -8,12 +8,20 @@
 // adapter (obscore/sql_functions.cpp) builds shapes from what it returns.
 #pragma once
 
+#include <cmath>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace vo::obscore {
+
+inline constexpr double kPi = 3.14159265358979323846;
+/// Radians per degree.
+inline constexpr double kDeg = kPi / 180.0;
+
+/// A latitude in degrees within [-90, 90] (and finite).
+inline bool valid_latitude(double dec) { return std::isfinite(dec) && dec >= -90.0 && dec <= 90.0; }
 
 /// A parsed geometry value: its kind and its numbers in degrees, as given.
 struct GeometryText {

@@ -8,7 +8,8 @@
 -- "ra dc r" a circle, "ra1 dec1 ... raN decN" a polygon, "range lo hi lo hi"
 -- a coordinate range, and the STC-S of ObsCore's s_region ("Polygon ICRS ...",
 -- "Circle ICRS ...", "Position ICRS ..."). Predicates, distances and areas are
--- computed on the sphere by pgSphere. Numbers print as PostgreSQL's float8
+-- computed on the sphere by pgSphere; the per-row CONTAINS/INTERSECTS tests by
+-- voserver's native functions instead, when installed (the end of this file). Numbers print as PostgreSQL's float8
 -- output (shortest exact form), as std::to_chars prints them for SQLite.
 -- Installed by the PostgreSQL store with its schema; CREATE OR REPLACE, so it
 -- can be run again to upgrade.
@@ -352,7 +353,7 @@ END $$;
 
 -- 1 when every point of a lies in b (CONTAINS), or a and b share a point
 -- (INTERSECTS); ADQL 2.1 sections 4.2.7 and 4.2.11.
-CREATE OR REPLACE FUNCTION adql_relate(fn text, a text, b text) RETURNS integer
+CREATE OR REPLACE FUNCTION adql_relate_pl(fn text, a text, b text) RETURNS integer
   LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS
 $$ DECLARE pa record; pb record; ga text; gb text; r boolean;
 BEGIN
@@ -363,7 +364,7 @@ BEGIN
     RAISE EXCEPTION '%: %', fn, SQLERRM USING ERRCODE = '22023';
   END;
   IF fn = 'INTERSECTS' AND pb.kind = 'point' AND pa.kind <> 'point' THEN
-    RETURN adql_relate(fn, b, a);
+    RETURN adql_relate_pl(fn, b, a);
   END IF;
   -- nothing but a point lies wholly inside a point (pgSphere has no
   -- "region <@ spoint" operator); the SQLite library answers 0 alike
@@ -393,18 +394,18 @@ BEGIN
                  gb, adql_pg_type(pb.kind)) INTO r;
   RETURN r::integer;
 END $$;
--- adql_relate where argument k (0: a, 1: b) is a row's stored footprint
+-- adql_relate_pl where argument k (0: a, 1: b) is a row's stored footprint
 -- (the PostgreSQL dialect's CONTAINS/INTERSECTS on the indexed s_region): a
 -- stored value that is not a valid geometry gives NULL (the row matches
 -- nothing) instead of failing the query, as the SQLite store's adql_*_fp
 -- do; an invalid other argument still fails with its own message.
-CREATE OR REPLACE FUNCTION adql_relate_row(fn text, a text, b text, k integer) RETURNS integer
+CREATE OR REPLACE FUNCTION adql_relate_row_pl(fn text, a text, b text, k integer) RETURNS integer
   LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS
 $$ DECLARE other text := CASE WHEN k = 0 THEN b ELSE a END;
 BEGIN
-  RETURN adql_relate(fn, a, b);
+  RETURN adql_relate_pl(fn, a, b);
 EXCEPTION WHEN OTHERS THEN
-  PERFORM adql_relate('INTERSECTS', other, other);  -- raises the other argument's error, if it has one
+  PERFORM adql_relate_pl('INTERSECTS', other, other);  -- raises the other argument's error, if it has one
   RETURN NULL;
 END $$;
 -- a <@ b (inside) or a && b (overlap) for a a point, circle or polygon and b
@@ -446,9 +447,9 @@ BEGIN
   IF kb = 'circle' AND vb[3] > 90 THEN
     anti := adql_fmt(vb[1] + 180) || ' ' || adql_fmt(-vb[2]) || ' ' || adql_fmt(greatest(180 - vb[3], 0.0));
     IF fn = 'CONTAINS' THEN
-      RETURN 1 - adql_relate('INTERSECTS', adql_geometry_text(ka, va), anti);
+      RETURN 1 - adql_relate_pl('INTERSECTS', adql_geometry_text(ka, va), anti);
     END IF;
-    RETURN 1 - adql_relate('CONTAINS', adql_geometry_text(ka, va), anti);
+    RETURN 1 - adql_relate_pl('CONTAINS', adql_geometry_text(ka, va), anti);
   END IF;
   -- a (the big circle) inside b: only if b is a big circle too (handled above), or the whole sky
   IF fn = 'CONTAINS' THEN RETURN 0; END IF;
@@ -470,20 +471,16 @@ $$ BEGIN
   IF kind = 'range' THEN RETURN sbox(adql_spoint(v[1], v[3]), adql_spoint(v[2], v[4]))::text; END IF;
   RETURN adql_spoly(v)::text;
 END $$;
-CREATE OR REPLACE FUNCTION adql_contains(a text, b text) RETURNS integer
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL UNSAFE AS $$ SELECT adql_relate('CONTAINS', a, b) $$;
-CREATE OR REPLACE FUNCTION adql_intersects(a text, b text) RETURNS integer
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL UNSAFE AS $$ SELECT adql_relate('INTERSECTS', a, b) $$;
-CREATE OR REPLACE FUNCTION adql_contains_point(ra double precision, dc double precision, g text) RETURNS integer
+CREATE OR REPLACE FUNCTION adql_contains_point_pl(ra double precision, dc double precision, g text) RETURNS integer
   LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS
 $$ BEGIN
   IF adql_finite(ra) IS NULL THEN
     RAISE EXCEPTION 'CONTAINS: right ascension % is not a finite number', ra USING ERRCODE = '22023';
   END IF;
   IF NOT (dc >= -90 AND dc <= 90) THEN RETURN 0; END IF;
-  RETURN adql_relate('CONTAINS', adql_fmt(ra) || ' ' || adql_fmt(dc), g);
+  RETURN adql_relate_pl('CONTAINS', adql_fmt(ra) || ' ' || adql_fmt(dc), g);
 END $$;
-CREATE OR REPLACE FUNCTION adql_contains_point_circle(ra double precision, dc double precision, cra double precision,
+CREATE OR REPLACE FUNCTION adql_contains_point_circle_pl(ra double precision, dc double precision, cra double precision,
                                                       cdec double precision, r double precision) RETURNS integer
   LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS
 $$ BEGIN
@@ -816,3 +813,42 @@ $$ BEGIN
   END IF;
   RETURN random();
 END $$;
+
+-- ---------------------------------------------------------------- the per-row geometry tests
+
+-- adql_relate (CONTAINS / INTERSECTS of two values), adql_relate_row (one of
+-- them a row's stored footprint), adql_contains_point and
+-- adql_contains_point_circle (the cone test), which the dialects call once
+-- per candidate row: voserver's native functions (pgext/voserver_pg.cpp, the
+-- SQLite store's S2 code, about 1 us a call) when a superuser installed
+-- version 1 of them in this database (scripts/postgres does), else the
+-- PL/pgSQL versions above over pgSphere (the *_pl functions, 45 us a
+-- footprint). Both answer alike (a unit test compares them on random shapes).
+-- Single-statement SQL wrappers, which PostgreSQL inlines.
+DO $$
+DECLARE native boolean := false; version integer; d record;
+BEGIN
+  IF to_regprocedure('voserver_native_version()') IS NOT NULL THEN
+    EXECUTE 'SELECT voserver_native_version()' INTO version;
+    native := version = 1;
+  END IF;
+  FOR d IN SELECT * FROM (VALUES
+      ('adql_relate(fn text, a text, b text)', 'relate', 'fn, a, b', 'UNSAFE'),
+      ('adql_relate_row(fn text, a text, b text, k integer)', 'relate_row', 'fn, a, b, k', 'UNSAFE'),
+      ('adql_contains_point(ra double precision, dc double precision, g text)', 'contains_point', 'ra, dc, g',
+       'UNSAFE'),
+      ('adql_contains_point_circle(ra double precision, dc double precision, cra double precision, '
+       'cdec double precision, r double precision)', 'contains_point_circle', 'ra, dc, cra, cdec, r', 'SAFE'))
+      AS f(signature, test, args, pl_parallel)
+  LOOP
+    EXECUTE format('CREATE OR REPLACE FUNCTION %s RETURNS integer LANGUAGE sql IMMUTABLE STRICT PARALLEL %s AS %L',
+                   d.signature, CASE WHEN native THEN 'SAFE' ELSE d.pl_parallel END,
+                   CASE WHEN native THEN format('SELECT voserver_native_%s(%s)', d.test, d.args)
+                        ELSE format('SELECT adql_%s_pl(%s)', d.test, d.args) END);
+  END LOOP;
+END $$;
+-- (after the wrapper they call, which SQL function bodies must find)
+CREATE OR REPLACE FUNCTION adql_contains(a text, b text) RETURNS integer
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL UNSAFE AS $$ SELECT adql_relate('CONTAINS', a, b) $$;
+CREATE OR REPLACE FUNCTION adql_intersects(a text, b text) RETURNS integer
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL UNSAFE AS $$ SELECT adql_relate('INTERSECTS', a, b) $$;

@@ -3,16 +3,13 @@
 // Geometry values are DALI 1.1 text (section 3.3): "ra dec" is a point, "ra dec r"
 // a circle, "ra1 dec1 ... raN decN" (N >= 3) a polygon, all in degrees ICRS;
 // RANGE_S2D values are "range ra_min ra_max dec_min dec_max". They are evaluated
-// exactly on the unit sphere with S2. Polygon interior: DALI 1.1 section 3.3.7
-// asks for counter-clockwise vertices, but real archives and clients send both
-// orders, so the interior is taken as the smaller of the two regions the
-// boundary defines (S2Loop::Normalize), which is the same for every polygon
-// smaller than a hemisphere, whatever its order, including polygons that
-// contain a pole or cross RA=0.
+// exactly on the unit sphere with S2 by obscore/sky_geometry.hpp (which the
+// PostgreSQL native functions share; the polygon interior rule is there).
 //
 // Constant geometry arguments are parsed once per statement (sqlite3_get_auxdata).
 #include "obscore/sql_functions.hpp"
 #include "obscore/geometry_text.hpp"
+#include "obscore/sky_geometry.hpp"
 #include "obscore/spatial_index.hpp"
 #include "obscore/sql_scalar_functions.hpp"
 
@@ -42,54 +39,13 @@ namespace vo::obscore {
 namespace {
 
 using namespace sqlfn;
+using sky::contains;
+using sky::intersects;
+using sky::make_polygon;
+using sky::point_in;
+using sky::Shape;
+using sky::to_point;
 constexpr double kSqDeg = (180.0 / kPi) * (180.0 / kPi);
-
-// ------------------------------------------------------------ geometry
-
-struct Geom {
-    enum class Type { Point, Circle, Polygon, Range };
-    Type type = Type::Point;
-    std::vector<double> values;  // as given (degrees)
-    S2Point point;               // Point, Circle centre
-    S2Cap cap;
-    std::unique_ptr<S2Polygon> polygon;
-    S2LatLngRect rect;
-};
-
-S2Point to_point(double ra, double dec) { return S2LatLng::FromDegrees(dec, ra).Normalized().ToPoint(); }
-
-/// Builds a polygon from vertices in degrees; error text on failure. When
-/// `points` is given, it receives the vertices as the loop was built from
-/// them (unit vectors, consecutive duplicates dropped, before Normalize), the
-/// content of a binary footprint (encode_footprint).
-std::unique_ptr<S2Polygon> make_polygon(const std::vector<double>& v, std::string& error,
-                                        std::vector<S2Point>* points = nullptr) {
-    std::vector<S2Point> pts;
-    for (std::size_t i = 0; i + 1 < v.size(); i += 2) {
-        if (!valid_latitude(v[i + 1]) || !std::isfinite(v[i])) {
-            error = std::isfinite(v[i]) ? "polygon vertex latitude out of [-90, 90]"
-                                        : "polygon vertex right ascension is not a finite number";
-            return nullptr;
-        }
-        S2Point p = to_point(v[i], v[i + 1]);
-        if (!pts.empty() && S1Angle(pts.back(), p).radians() < 1e-15) continue;
-        pts.push_back(p);
-    }
-    if (pts.size() > 3 && S1Angle(pts.front(), pts.back()).radians() < 1e-15) pts.pop_back();
-    if (pts.size() < 3) {
-        error = "a polygon needs at least three distinct vertices";
-        return nullptr;
-    }
-    auto loop = std::make_unique<S2Loop>(pts, S2Debug::DISABLE);
-    S2Error err;
-    if (loop->FindValidationError(&err)) {
-        error = "invalid polygon (" + err.text() + ")";
-        return nullptr;
-    }
-    if (points) *points = std::move(pts);
-    loop->Normalize();  // the smaller of the two regions
-    return std::make_unique<S2Polygon>(std::move(loop), S2Debug::DISABLE);
-}
 
 // ------------------------------------------------------------ binary footprints
 
@@ -126,7 +82,7 @@ std::string encode_footprint(std::string_view text, const std::vector<S2Point>& 
 /// The polygon of a binary footprint made from exactly `text`; nullptr when
 /// the blob is malformed or was made from another text (the caller then
 /// parses the text).
-std::unique_ptr<Geom> decode_footprint(const void* blob, std::size_t size, std::string_view text) {
+std::unique_ptr<Shape> decode_footprint(const void* blob, std::size_t size, std::string_view text) {
     const auto* b = static_cast<const unsigned char*>(blob);
     if (!b || size < kFootprintHeader + 3 * 24 || (size - kFootprintHeader) % 24 != 0 || b[0] != kFootprintFormat)
         return nullptr;
@@ -145,44 +101,10 @@ std::unique_ptr<Geom> decode_footprint(const void* blob, std::size_t size, std::
     // the loop of make_polygon, which validated it when the footprint was made
     auto loop = std::make_unique<S2Loop>(pts, S2Debug::DISABLE);
     loop->Normalize();
-    auto g = std::make_unique<Geom>();
-    g->type = Geom::Type::Polygon;
+    auto g = std::make_unique<Shape>();
+    g->type = Shape::Type::Polygon;
     g->polygon = std::make_unique<S2Polygon>(std::move(loop), S2Debug::DISABLE);
     return g;
-}
-
-/// Parses a geometry value (obscore/geometry_text.hpp) and builds its S2
-/// form; nullptr and `error` set on failure.
-std::unique_ptr<Geom> parse_geom(std::string_view text, std::string& error) {
-    auto parsed = parse_geometry_text(text, error);
-    if (!parsed) return nullptr;
-    auto g = std::make_unique<Geom>();
-    g->values = std::move(parsed->values);
-    const auto& v = g->values;
-    switch (parsed->kind) {
-        case GeometryText::Kind::range: {
-            g->type = Geom::Type::Range;
-            double lo = std::remainder(v[0] * kDeg, 2 * kPi), hi = std::remainder(v[1] * kDeg, 2 * kPi);
-            S1Interval lng = (v[1] - v[0] >= 360.0) ? S1Interval::Full() : S1Interval(lo, hi);
-            g->rect = S2LatLngRect(R1Interval(v[2] * kDeg, v[3] * kDeg), lng);
-            return g;
-        }
-        case GeometryText::Kind::point:
-            g->type = Geom::Type::Point;
-            g->point = to_point(v[0], v[1]);
-            return g;
-        case GeometryText::Kind::circle:
-            g->type = Geom::Type::Circle;
-            g->point = to_point(v[0], v[1]);
-            g->cap = S2Cap(g->point, S1Angle::Degrees(std::min(v[2], 180.0)));
-            return g;
-        case GeometryText::Kind::polygon:
-            g->type = Geom::Type::Polygon;
-            g->polygon = make_polygon(v, error);
-            if (!g->polygon) return nullptr;
-            return g;
-    }
-    return nullptr;
 }
 
 /// The geometry of argument `i`, cached across rows when it is constant.
@@ -194,7 +116,7 @@ public:
     /// was made from exactly this text, else the text is parsed.
     GeomArg(sqlite3_context* ctx, sqlite3_value** argv, int i, sqlite3_value* footprint = nullptr) : ctx_(ctx), i_(i) {
         if (is_null(argv[i])) return;
-        if (auto* cached = static_cast<Geom*>(sqlite3_get_auxdata(ctx, i))) {
+        if (auto* cached = static_cast<Shape*>(sqlite3_get_auxdata(ctx, i))) {
             g_ = cached;
             return;
         }
@@ -208,137 +130,27 @@ public:
                 return;
             }
         }
-        owned_ = parse_geom(text, error_);
+        owned_ = sky::parse(text, error_);
         g_ = owned_.get();
     }
     ~GeomArg() {
         if (owned_)  // hand over to SQLite at the very end (it may free it at once)
-            sqlite3_set_auxdata(ctx_, i_, owned_.release(), [](void* p) { delete static_cast<Geom*>(p); });
+            sqlite3_set_auxdata(ctx_, i_, owned_.release(), [](void* p) { delete static_cast<Shape*>(p); });
     }
     GeomArg(const GeomArg&) = delete;
     GeomArg& operator=(const GeomArg&) = delete;
-    const Geom* get() const { return g_; }
+    const Shape* get() const { return g_; }
     bool failed() const { return !error_.empty(); }
     const std::string& error() const { return error_; }
 
 private:
     sqlite3_context* ctx_;
     int i_;
-    const Geom* g_ = nullptr;
-    std::unique_ptr<Geom> owned_;
-    std::unique_ptr<Geom> from_footprint_;  // a row's value: never cached
+    const Shape* g_ = nullptr;
+    std::unique_ptr<Shape> owned_;
+    std::unique_ptr<Shape> from_footprint_;  // a row's value: never cached
     std::string error_;
 };
-
-// Fallback polygon approximations for rare combinations (range vs polygon
-// containment): a circle as a 256-gon, a range with 0.25 degree steps.
-std::unique_ptr<S2Polygon> approx_polygon(const Geom& g) {
-    std::vector<S2Point> pts;
-    if (g.type == Geom::Type::Circle) {
-        // A regular loop of 256 vertices; a radius of 0 or 180 degrees would
-        // make it degenerate, which the Debian libs2 aborts on (S2 check
-        // IsValid(); found by geometry_fuzz): 180 and more is the whole sky,
-        // and the radius is kept within [1e-5, 179.99] degrees.
-        const double r = g.cap.radius().ToAngle().degrees();
-        if (r >= 180.0) return std::make_unique<S2Polygon>(std::make_unique<S2Loop>(S2Loop::kFull()));
-        auto loop = S2Loop::MakeRegularLoop(g.point, S1Angle::Degrees(std::clamp(r, 1e-5, 179.99)), 256);
-        return std::make_unique<S2Polygon>(std::move(loop));
-    }
-    if (g.type == Geom::Type::Range) {
-        const auto& r = g.rect;
-        double lo = r.lng_lo().degrees(), width = r.lng().GetLength() / kDeg;
-        double la = r.lat_lo().degrees(), lb = r.lat_hi().degrees();
-        int n = std::max(2, static_cast<int>(width / 0.25));
-        for (int k = 0; k <= n; ++k) pts.push_back(to_point(lo + width * k / n, la));
-        for (int k = n; k >= 0; --k) pts.push_back(to_point(lo + width * k / n, lb));
-        auto loop = std::make_unique<S2Loop>(pts, S2Debug::DISABLE);
-        loop->Normalize();
-        return std::make_unique<S2Polygon>(std::move(loop), S2Debug::DISABLE);
-    }
-    return nullptr;
-}
-
-std::unique_ptr<S2Polygon> approx_polygon_or_self(const Geom& g);
-
-bool point_in(const S2Point& p, const Geom& b) {
-    switch (b.type) {
-        case Geom::Type::Point: return S1Angle(p, b.point).radians() < 1e-13;
-        case Geom::Type::Circle: return b.cap.Contains(p);
-        case Geom::Type::Polygon: return b.polygon->Contains(p);
-        case Geom::Type::Range: return b.rect.Contains(S2LatLng(p));
-    }
-    return false;
-}
-
-/// ADQL 2.1 section 4.2.12: a is wholly inside b.
-bool contains(const Geom& a, const Geom& b) {
-    if (a.type == Geom::Type::Point) return point_in(a.point, b);
-    if (b.type == Geom::Type::Point) return false;
-    switch (b.type) {
-        case Geom::Type::Circle:
-            if (a.type == Geom::Type::Circle) return b.cap.Contains(a.cap);
-            if (a.type == Geom::Type::Polygon) {
-                // great-circle edges between points of a cap of radius <= 90 deg stay inside it
-                if (b.cap.radius().ToAngle().degrees() <= 90.0) {
-                    const S2Loop* l = a.polygon->loop(0);
-                    for (int k = 0; k < l->num_vertices(); ++k)
-                        if (!b.cap.Contains(l->vertex(k))) return false;
-                    return true;
-                }
-            }
-            return approx_polygon(b)->Contains(*approx_polygon_or_self(a));
-        case Geom::Type::Polygon:
-            if (a.type == Geom::Type::Circle)
-                return b.polygon->Contains(a.point) &&
-                       b.polygon->GetDistanceToBoundary(a.point) >= a.cap.radius().ToAngle();
-            if (a.type == Geom::Type::Polygon) return b.polygon->Contains(*a.polygon);
-            return b.polygon->Contains(*approx_polygon(a));
-        case Geom::Type::Range:
-            if (a.type == Geom::Type::Circle) return b.rect.Contains(a.cap.GetRectBound());
-            if (a.type == Geom::Type::Polygon) return b.rect.Contains(a.polygon->GetRectBound());
-            return b.rect.Contains(a.rect);
-        default: return false;
-    }
-}
-
-bool range_intersects_polygon(const S2LatLngRect& r, const S2Polygon& p) {
-    const S2Loop* l = p.loop(0);
-    int n = l->num_vertices();
-    for (int k = 0; k < n; ++k)
-        if (r.Contains(S2LatLng(l->vertex(k)))) return true;
-    for (int k = 0; k < 4; ++k)
-        if (p.Contains(r.GetVertex(k).ToPoint())) return true;
-    for (int k = 0; k < n; ++k)
-        if (r.BoundaryIntersects(l->vertex(k), l->vertex((k + 1) % n))) return true;
-    return false;
-}
-
-/// ADQL 2.1 section 4.2.17.
-bool intersects(const Geom& a, const Geom& b) {
-    if (a.type == Geom::Type::Point) return point_in(a.point, b);
-    if (b.type == Geom::Type::Point) return point_in(b.point, a);
-    const Geom* x = &a;
-    const Geom* y = &b;
-    if (static_cast<int>(x->type) > static_cast<int>(y->type)) std::swap(x, y);
-    // now x->type <= y->type in Circle < Polygon < Range
-    if (x->type == Geom::Type::Circle) {
-        S1Angle r = x->cap.radius().ToAngle();
-        if (y->type == Geom::Type::Circle) return S1Angle(x->point, y->point) <= r + y->cap.radius().ToAngle();
-        if (y->type == Geom::Type::Polygon) return y->polygon->GetDistance(x->point) <= r;
-        return y->rect.GetDistance(S2LatLng(x->point)) <= r;
-    }
-    if (x->type == Geom::Type::Polygon) {
-        if (y->type == Geom::Type::Polygon) return x->polygon->Intersects(*y->polygon);
-        return range_intersects_polygon(y->rect, *x->polygon);
-    }
-    return x->rect.Intersects(y->rect);
-}
-
-std::unique_ptr<S2Polygon> approx_polygon_or_self(const Geom& g) {
-    if (g.type == Geom::Type::Polygon)
-        return std::make_unique<S2Polygon>(std::unique_ptr<S2Loop>(g.polygon->loop(0)->Clone()));
-    return approx_polygon(g);
-}
 
 // ------------------------------------------------------------ SQL functions
 
@@ -387,7 +199,7 @@ bool point_of(sqlite3_context* ctx, sqlite3_value** argv, int i, double& ra, dou
         sqlite3_result_null(ctx);
         return false;
     }
-    if (g.get()->type != Geom::Type::Point) {
+    if (g.get()->type != Shape::Type::Point) {
         sqlite3_result_error(ctx, (std::string(fn) + ": argument " + std::to_string(i + 1) + " is not a point").c_str(),
                              -1);
         return false;
@@ -476,10 +288,10 @@ void f_geometry(sqlite3_context* ctx, int, sqlite3_value** argv) {
     if (g.failed()) return sqlite3_result_error(ctx, ("CAST: " + g.error()).c_str(), -1);
     if (!g.get()) return sqlite3_result_null(ctx);
     std::string want(reinterpret_cast<const char*>(sqlite3_value_text(argv[1])));
-    const char* got = g.get()->type == Geom::Type::Point     ? "point"
-                      : g.get()->type == Geom::Type::Circle  ? "circle"
-                      : g.get()->type == Geom::Type::Polygon ? "polygon"
-                                                             : "range";
+    const char* got = g.get()->type == Shape::Type::Point     ? "point"
+                      : g.get()->type == Shape::Type::Circle  ? "circle"
+                      : g.get()->type == Shape::Type::Polygon ? "polygon"
+                                                              : "range";
     if (want != got)
         return sqlite3_result_error(ctx, ("CAST: the value is a " + std::string(got) + ", not a " + want).c_str(), -1);
     sqlite3_result_value(ctx, argv[0]);
@@ -511,11 +323,11 @@ void with_geoms(sqlite3_context* ctx, sqlite3_value** argv, int n, const char* f
 }
 void f_contains(sqlite3_context* ctx, int, sqlite3_value** argv) {
     with_geoms(ctx, argv, 2, "CONTAINS",
-               [&](const Geom& a, const Geom& b) { sqlite3_result_int(ctx, contains(a, b)); });
+               [&](const Shape& a, const Shape& b) { sqlite3_result_int(ctx, contains(a, b)); });
 }
 void f_intersects(sqlite3_context* ctx, int, sqlite3_value** argv) {
     with_geoms(ctx, argv, 2, "INTERSECTS",
-               [&](const Geom& a, const Geom& b) { sqlite3_result_int(ctx, intersects(a, b)); });
+               [&](const Shape& a, const Shape& b) { sqlite3_result_int(ctx, intersects(a, b)); });
 }
 /// adql_contains_fp(fp, a, b, k) / adql_intersects_fp(fp, a, b, k): CONTAINS(a,
 /// b) / INTERSECTS(a, b) where argument k (0: a, 1: b) is the s_region of a
@@ -526,13 +338,13 @@ void f_intersects(sqlite3_context* ctx, int, sqlite3_value** argv) {
 int fp_region(sqlite3_value** argv) { return sqlite3_value_int(argv[3]) == 1 ? 1 : 0; }
 void f_contains_fp(sqlite3_context* ctx, int, sqlite3_value** argv) {
     with_geoms(
-        ctx, argv, 2, "CONTAINS", [&](const Geom& a, const Geom& b) { sqlite3_result_int(ctx, contains(a, b)); }, 1,
+        ctx, argv, 2, "CONTAINS", [&](const Shape& a, const Shape& b) { sqlite3_result_int(ctx, contains(a, b)); }, 1,
         argv[0], fp_region(argv));
 }
 void f_intersects_fp(sqlite3_context* ctx, int, sqlite3_value** argv) {
     with_geoms(
-        ctx, argv, 2, "INTERSECTS", [&](const Geom& a, const Geom& b) { sqlite3_result_int(ctx, intersects(a, b)); }, 1,
-        argv[0], fp_region(argv));
+        ctx, argv, 2, "INTERSECTS", [&](const Shape& a, const Shape& b) { sqlite3_result_int(ctx, intersects(a, b)); },
+        1, argv[0], fp_region(argv));
 }
 /// CONTAINS(POINT(ra, dec), geometry) with numeric coordinates.
 void f_contains_point(sqlite3_context* ctx, int, sqlite3_value** argv) {
@@ -550,10 +362,7 @@ void f_contains_point_circle(sqlite3_context* ctx, int argc, sqlite3_value** arg
     if (any_null(argc, argv)) return sqlite3_result_null(ctx);
     double dec = dbl(argv[1]), cdec = dbl(argv[3]), r = dbl(argv[4]);
     if (!check_ra(ctx, dbl(argv[0]), "CONTAINS") || !check_ra(ctx, dbl(argv[2]), "CIRCLE")) return;
-    if (!valid_latitude(dec) || !valid_latitude(cdec)) return sqlite3_result_int(ctx, 0);
-    S1ChordAngle radius(S1Angle::Degrees(std::min(std::max(r, 0.0), 180.0)));
-    S1ChordAngle d(to_point(dbl(argv[0]), dec), to_point(dbl(argv[2]), cdec));
-    sqlite3_result_int(ctx, d <= radius);
+    sqlite3_result_int(ctx, sky::point_in_circle(dbl(argv[0]), dec, dbl(argv[2]), cdec, r));
 }
 void f_distance(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     if (any_null(argc, argv)) return sqlite3_result_null(ctx);
@@ -564,39 +373,39 @@ void f_distance(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     sqlite3_result_double(ctx, S1Angle(to_point(dbl(argv[0]), d1), to_point(dbl(argv[2]), d2)).degrees());
 }
 void f_distance_p(sqlite3_context* ctx, int, sqlite3_value** argv) {
-    with_geoms(ctx, argv, 2, "DISTANCE", [&](const Geom& a, const Geom& b) {
-        if (a.type != Geom::Type::Point || b.type != Geom::Type::Point)
+    with_geoms(ctx, argv, 2, "DISTANCE", [&](const Shape& a, const Shape& b) {
+        if (a.type != Shape::Type::Point || b.type != Shape::Type::Point)
             return sqlite3_result_error(ctx, "DISTANCE: both arguments must be points", -1);
         sqlite3_result_double(ctx, S1Angle(a.point, b.point).degrees());
     });
 }
 void f_area(sqlite3_context* ctx, int, sqlite3_value** argv) {
-    with_geoms(ctx, argv, 1, "AREA", [&](const Geom& a, const Geom&) {
+    with_geoms(ctx, argv, 1, "AREA", [&](const Shape& a, const Shape&) {
         double sr = 0;
         switch (a.type) {
-            case Geom::Type::Point: sr = 0; break;
-            case Geom::Type::Circle: sr = a.cap.GetArea(); break;
-            case Geom::Type::Polygon: sr = a.polygon->GetArea(); break;
-            case Geom::Type::Range: sr = a.rect.Area(); break;
+            case Shape::Type::Point: sr = 0; break;
+            case Shape::Type::Circle: sr = a.cap.GetArea(); break;
+            case Shape::Type::Polygon: sr = a.polygon->GetArea(); break;
+            case Shape::Type::Range: sr = a.rect.Area(); break;
         }
         sqlite3_result_double(ctx, sr * kSqDeg);
     });
 }
 void f_centroid(sqlite3_context* ctx, int, sqlite3_value** argv) {
-    with_geoms(ctx, argv, 1, "CENTROID", [&](const Geom& a, const Geom&) {
+    with_geoms(ctx, argv, 1, "CENTROID", [&](const Shape& a, const Shape&) {
         S2LatLng c;
         switch (a.type) {
-            case Geom::Type::Point:
-            case Geom::Type::Circle: c = S2LatLng(a.point); break;
-            case Geom::Type::Polygon: c = S2LatLng(a.polygon->GetCentroid().Normalize()); break;
-            case Geom::Type::Range: c = a.rect.GetCenter(); break;
+            case Shape::Type::Point:
+            case Shape::Type::Circle: c = S2LatLng(a.point); break;
+            case Shape::Type::Polygon: c = S2LatLng(a.polygon->GetCentroid().Normalize()); break;
+            case Shape::Type::Range: c = a.rect.GetCenter(); break;
         }
         result_text(ctx, fmt(norm_ra(c.lng().degrees())) + " " + fmt(c.lat().degrees()));
     });
 }
 void coord_impl(sqlite3_context* ctx, sqlite3_value** argv, int which) {
-    with_geoms(ctx, argv, 1, which == 0 ? "COORD1" : "COORD2", [&](const Geom& a, const Geom&) {
-        if (a.type != Geom::Type::Point)
+    with_geoms(ctx, argv, 1, which == 0 ? "COORD1" : "COORD2", [&](const Shape& a, const Shape&) {
+        if (a.type != Shape::Type::Point)
             return sqlite3_result_error(ctx, "COORD1/COORD2: the argument is not a point", -1);
         sqlite3_result_double(ctx, a.values[which]);
     });
@@ -607,13 +416,13 @@ void f_coord2(sqlite3_context* ctx, int, sqlite3_value** argv) { coord_impl(ctx,
 }  // namespace
 
 std::unique_ptr<S2Region> geometry_region(std::string_view dali, std::string& error) {
-    std::unique_ptr<Geom> g = parse_geom(dali, error);
+    std::unique_ptr<Shape> g = sky::parse(dali, error);
     if (!g) return nullptr;
     switch (g->type) {
-        case Geom::Type::Point: return std::make_unique<S2PointRegion>(g->point);
-        case Geom::Type::Circle: return std::unique_ptr<S2Region>(g->cap.Clone());
-        case Geom::Type::Polygon: return std::move(g->polygon);
-        case Geom::Type::Range: return std::unique_ptr<S2Region>(g->rect.Clone());
+        case Shape::Type::Point: return std::make_unique<S2PointRegion>(g->point);
+        case Shape::Type::Circle: return std::unique_ptr<S2Region>(g->cap.Clone());
+        case Shape::Type::Polygon: return std::move(g->polygon);
+        case Shape::Type::Range: return std::unique_ptr<S2Region>(g->rect.Clone());
     }
     return nullptr;
 }

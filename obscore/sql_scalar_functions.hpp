@@ -7,6 +7,8 @@
 // Internal to obscore/: the server calls register_sql_functions.
 #pragma once
 
+#include "obscore/geometry_text.hpp"
+
 #include <sqlite3.h>
 
 #include <charconv>
@@ -15,8 +17,9 @@
 
 namespace vo::obscore::sqlfn {
 
-inline constexpr double kPi = 3.14159265358979323846;
-inline constexpr double kDeg = kPi / 180.0;
+using vo::obscore::kDeg;
+using vo::obscore::kPi;
+using vo::obscore::valid_latitude;
 
 /// True for an SQL NULL argument.
 inline bool is_null(sqlite3_value* v) { return sqlite3_value_type(v) == SQLITE_NULL; }
@@ -39,9 +42,6 @@ inline std::string fmt(double x) {
 inline void result_text(sqlite3_context* ctx, const std::string& s) {
     sqlite3_result_text(ctx, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
 }
-
-/// A latitude in degrees within [-90, 90] (and finite).
-inline bool valid_latitude(double dec) { return std::isfinite(dec) && dec >= -90.0 && dec <= 90.0; }
 
 /// Registers the functions of this unit (adql_log ... adql_healpix_center)
 /// on `db`; returns SQLITE_OK or the first error code.

@@ -19,6 +19,7 @@ ALLOWED = {
     "obscore": {"adql", "fits"},
     "soda": {"fits"},
     "server": {"obscore", "soda", "votable", "uws", "adql", "fits"},
+    "pgext": {"obscore"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([A-Za-z_]+)/')
 

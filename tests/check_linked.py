@@ -4,6 +4,9 @@ a Debian package named in the last column of the notes' table.
 
     /usr/bin/python3 tests/check_linked.py [build/voserver] [third_party_notes.md]
 
+Without arguments it checks build/voserver and, when built, the PostgreSQL
+module build/voserver_pg.so (pgext/voserver_pg.cpp).
+
 Exit status 0 when they agree, 1 otherwise (each disagreement printed)."""
 import re
 import subprocess
@@ -41,10 +44,15 @@ def needed(binary):
 
 def main():
     root = Path(__file__).resolve().parent.parent
-    binary = Path(sys.argv[1]) if len(sys.argv) > 1 else root / "build" / "voserver"
+    if len(sys.argv) > 1:
+        binaries = [Path(sys.argv[1])]
+    else:
+        binaries = [root / "build" / "voserver"]
+        if (root / "build" / "voserver_pg.so").exists():
+            binaries.append(root / "build" / "voserver_pg.so")
     notes = (Path(sys.argv[2]) if len(sys.argv) > 2 else root / "third_party_notes.md").read_text()
     problems = []
-    for lib in needed(binary):
+    for lib in sorted({lib for binary in binaries for lib in needed(binary)}):
         if lib.startswith(SYSTEM):
             continue
         pkg = next((p for prefix, p in PACKAGE.items() if lib.startswith(prefix)), None)

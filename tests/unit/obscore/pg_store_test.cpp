@@ -659,3 +659,74 @@ TEST_CASE("PostgreSQL: a query backend sees a commit at once by NOTIFY, a change
     CHECK(seen_within(std::chrono::milliseconds(3000)) <= kPgDataVersionPoll + std::chrono::milliseconds(200));
     CHECK_FALSE(backend->refresh_if_changed());
 }
+
+TEST_CASE("PostgreSQL: the native geometry tests answer as the PL/pgSQL ones on random shapes, errors alike",
+          "[pg_store][native]") {
+    REQUIRE_TEST_DATABASE(db);
+    TempDir tmp;
+    load_into_postgres(make_store(tmp.path, 1), db->url("voserver_writer"));  // installs the function library
+    auto reader = connect(db->url("voserver_reader"));
+    REQUIRE(PQstatus(reader.get()) == CONNECTION_OK);
+    PGconn* c = reader.get();
+    // scripts/postgres installed build/voserver_pg.so, and the library uses it
+    REQUIRE(value(c, "SELECT voserver_native_version()") == "1");
+    for (const char* fn : {"relate", "relate_row", "contains_point", "contains_point_circle"}) {
+        INFO(fn);
+        CHECK(value(c, std::string("SELECT prosrc FROM pg_proc WHERE proname = 'adql_") + fn + "'")
+                  .rfind(std::string("SELECT voserver_native_") + fn + "(", 0) == 0);
+    }
+
+    // 4,000 random footprints (squares of 0.02-6 degrees) against circles
+    // around them (every tenth larger than a hemisphere), other squares and
+    // points; each test by both implementations
+    const std::string shapes =
+        "WITH p AS (SELECT i, 360 * random() AS ra, 160 * random() - 80 AS dc, 0.01 + 3 * random() AS s, "
+        "  CASE WHEN i % 10 = 0 THEN 90 + 80 * random() ELSE 0.01 + 5 * random() END AS r, "
+        "  8 * random() - 4 AS dx, 8 * random() - 4 AS dy, 0.01 + 3 * random() AS s2 "
+        "  FROM generate_series(1, 4000) i), "
+        "g AS (SELECT i, ra, dc, r, ra + dx AS cra, greatest(-90, least(90, dc + dy)) AS cdc, "
+        "  format('Polygon ICRS %s %s %s %s %s %s %s %s', ra - s, dc - s, ra + s, dc - s, ra + s, dc + s, ra - s, "
+        "         dc + s) AS poly, "
+        "  format('%s %s %s %s %s %s %s %s', ra + dx - s2, greatest(-89, dc + dy - s2), ra + dx + s2, "
+        "         greatest(-89, dc + dy - s2), ra + dx + s2, least(89, dc + dy + s2), ra + dx - s2, "
+        "         least(89, dc + dy + s2)) AS poly2 FROM p), "
+        "h AS (SELECT *, format('%s %s %s', cra, cdc, r) AS circle FROM g) ";
+    const std::pair<const char*, const char*> pairs[] = {
+        {"adql_relate_row('INTERSECTS', poly, circle, 0)", "adql_relate_row_pl('INTERSECTS', poly, circle, 0)"},
+        {"adql_relate_row('CONTAINS', poly, circle, 0)", "adql_relate_row_pl('CONTAINS', poly, circle, 0)"},
+        {"adql_relate_row('CONTAINS', circle, poly, 1)", "adql_relate_row_pl('CONTAINS', circle, poly, 1)"},
+        {"adql_relate('INTERSECTS', poly, poly2)", "adql_relate_pl('INTERSECTS', poly, poly2)"},
+        {"adql_relate('CONTAINS', poly2, poly)", "adql_relate_pl('CONTAINS', poly2, poly)"},
+        {"adql_contains_point_circle(ra, dc, cra, cdc, r)", "adql_contains_point_circle_pl(ra, dc, cra, cdc, r)"},
+        {"adql_contains_point(cra, cdc, poly)", "adql_contains_point_pl(cra, cdc, poly)"},
+    };
+    for (const auto& [native, pl] : pairs) {
+        const std::string sql = "SELECT setseed(0.25); " + shapes + "SELECT count(*) FILTER (WHERE (" + native +
+                                ") IS DISTINCT FROM (" + pl + ")) || ' ' || count(*) FILTER (WHERE (" + native +
+                                ") = 1) FROM h";
+        std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(c, sql.c_str()), PQclear);
+        INFO(native << ": " << PQerrorMessage(c));
+        REQUIRE(PQresultStatus(r.get()) == PGRES_TUPLES_OK);
+        const std::string got = PQgetvalue(r.get(), PQntuples(r.get()) - 1, 0);
+        const auto space = got.find(' ');
+        CHECK(got.substr(0, space) == "0");  // no pair answered differently
+        // and neither answer is constant: some pairs relate, some do not
+        const int positives = std::stoi(got.substr(space + 1));
+        CHECK(positives > 0);
+        CHECK(positives < 4000);
+    }
+
+    // a row's invalid footprint matches nothing; an invalid constant fails the query, naming the function
+    for (const char* fn : {"adql_relate_row", "adql_relate_row_pl"}) {
+        INFO(fn);
+        CHECK(value(c, std::string("SELECT ") + fn + "('INTERSECTS', 'Polygon ICRS 1 2 3 4', '10 10 1', 0)") ==
+              "<null>");
+        CHECK(value(c, std::string("SELECT ") + fn +
+                           "('INTERSECTS', 'Polygon ICRS 10 10 11 10 11 11', '10.5 10.2 1', 0)") == "1");
+        CHECK(error_of(c,
+                       std::string("SELECT ") + fn + "('INTERSECTS', 'Polygon ICRS 10 10 11 10 11 11', '10 10 1 2', 0)")
+                  .find("INTERSECTS") != std::string::npos);
+    }
+    CHECK(error_of(c, "SELECT adql_contains_point_circle('NaN', 0, 10, 10, 1)").find("right ascension") !=
+          std::string::npos);
+}
