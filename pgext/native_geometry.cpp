@@ -27,9 +27,14 @@ Outcome fail(const std::string& message) noexcept {
 }  // namespace
 
 struct Cache {
-    std::string text[3];
-    std::unique_ptr<sky::Shape> shape[3];
-    std::string error[3];
+    /// One argument's last value: its text and what parsing it gave.
+    struct Slot {
+        bool filled = false;
+        std::string text;
+        std::unique_ptr<sky::Shape> shape;  // nullptr: invalid, `error` says why
+        std::string error;
+    };
+    Slot slot[3];
 };
 
 void free_cache(void* p) noexcept { delete static_cast<Cache*>(p); }
@@ -47,13 +52,15 @@ const sky::Shape* shape_of(Cache* cache, int i, std::string_view text, std::uniq
         holder = sky::parse(text, error);
         return holder.get();
     }
-    if (cache->text[i] != text || (!cache->shape[i] && cache->error[i].empty())) {
-        cache->text[i] = std::string(text);
-        cache->error[i].clear();
-        cache->shape[i] = sky::parse(text, cache->error[i]);
+    Cache::Slot& slot = cache->slot[i];
+    if (!slot.filled || slot.text != text) {
+        slot.filled = true;
+        slot.text = std::string(text);
+        slot.error.clear();
+        slot.shape = sky::parse(text, slot.error);
     }
-    error = cache->error[i];
-    return cache->shape[i].get();
+    if (!slot.shape) error = slot.error;
+    return slot.shape.get();
 }
 
 }  // namespace
