@@ -184,6 +184,14 @@ BEGIN
      OR (kind = 'polygon' AND (coalesce(array_length(v, 1), 0) < 6 OR array_length(v, 1) % 2 = 1)) THEN
     RAISE EXCEPTION 'not a geometry value: ''%''', left(g, 80) USING ERRCODE = '22023';
   END IF;
+  -- latitudes beyond the poles (which pgSphere would wrap round) and
+  -- negative radii refused, with the SQLite store's words (geometry_text.cpp)
+  IF kind = 'point' AND NOT (v[2] >= -90 AND v[2] <= 90) THEN
+    RAISE EXCEPTION 'point latitude out of [-90, 90]' USING ERRCODE = '22023';
+  END IF;
+  IF kind = 'circle' AND NOT (v[2] >= -90 AND v[2] <= 90 AND v[3] >= 0) THEN
+    RAISE EXCEPTION 'invalid circle' USING ERRCODE = '22023';
+  END IF;
 END $$;
 
 CREATE OR REPLACE FUNCTION adql_spoint(ra double precision, dc double precision) RETURNS spoint

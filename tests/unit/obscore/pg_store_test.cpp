@@ -729,4 +729,32 @@ TEST_CASE("PostgreSQL: the native geometry tests answer as the PL/pgSQL ones on 
     }
     CHECK(error_of(c, "SELECT adql_contains_point_circle('NaN', 0, 10, 10, 1)").find("right ascension") !=
           std::string::npos);
+
+    // Regression: a constant point or circle beyond latitude 90 (or a
+    // circle of negative radius) is an error in both implementations, as in
+    // the SQLite store (geometry_text.cpp). The PL/pgSQL parser let pgSphere
+    // wrap such a latitude round the pole and answered 0.
+    for (const char* suffix : {"", "_pl"}) {
+        const std::string s = suffix;
+        INFO("implementation " << (s.empty() ? "native" : "PL/pgSQL"));
+        const std::string circle_error = "invalid circle";
+        CHECK(error_of(c, "SELECT adql_relate_row" + s +
+                              "('INTERSECTS', 'Polygon ICRS 10 10 11 10 11 11', "
+                              "'10 95 1', 0)")
+                  .find(circle_error) != std::string::npos);
+        CHECK(error_of(c,
+                       "SELECT adql_relate_row" + s + "('INTERSECTS', '10 -95 1', 'Polygon ICRS 10 10 11 10 11 11', 1)")
+                  .find(circle_error) != std::string::npos);
+        CHECK(error_of(c, "SELECT adql_relate" + s + "('INTERSECTS', 'CIRCLE ICRS 10 -95 1', 'CIRCLE ICRS 10 10 1')")
+                  .find(circle_error) != std::string::npos);
+        CHECK(error_of(c, "SELECT adql_relate" + s + "('INTERSECTS', 'CIRCLE ICRS 10 10 -1', 'CIRCLE ICRS 10 10 1')")
+                  .find(circle_error) != std::string::npos);
+        CHECK(error_of(c, "SELECT adql_relate" + s + "('CONTAINS', 'POSITION ICRS 10 95', 'CIRCLE ICRS 10 10 1')")
+                  .find("latitude") != std::string::npos);
+        CHECK(error_of(c, "SELECT adql_contains_point" + s + "(10, 10, 'CIRCLE ICRS 10 95 1')").find(circle_error) !=
+              std::string::npos);
+        // a row's value beyond the pole still matches nothing
+        CHECK(value(c, "SELECT adql_relate_row" + s +
+                           "('INTERSECTS', '10 95 1', 'Polygon ICRS 10 10 11 10 11 11', 0)") == "<null>");
+    }
 }
