@@ -241,6 +241,25 @@ def test_cone_search_uses_the_gist_index(synthetic):
     assert "voserver_s_point" not in big, big
 
 
+def test_prewarm_reads_the_table_and_its_spatial_indexes(synthetic):
+    """`scripts/postgres prewarm DB` reads every page of ivoa.obscore, its
+    two GiST indexes and its DID index into shared buffers (pg_prewarm
+    counts the blocks it read); a database without ivoa.obscore is a clear
+    error."""
+    script = str(conftest.ROOT / "scripts" / "postgres")
+    done = subprocess.run([script, "prewarm", synthetic["database"]], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    relations = ["obscore", "obscore_obs_publisher_did", "obscore_voserver_s_point", "obscore_voserver_s_region"]
+    blocks = psql(synthetic["database"], "SELECT sum(pg_relation_size(c.oid) / 8192) FROM pg_class AS c WHERE "
+                  "c.relnamespace = 'ivoa'::regnamespace AND c.relname IN ("
+                  + ", ".join(f"'{r}'" for r in relations) + ")").strip()
+    assert int(blocks) > 1000  # 20,000 rows and their indexes
+    assert done.stdout.strip() == f"postgres: {blocks} pages of {', '.join(relations)} in shared buffers", done.stdout
+    missing = subprocess.run([script, "prewarm", "postgres"], capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 1
+    assert "database postgres has no ivoa.obscore" in missing.stderr, missing.stderr
+
+
 @pytest.fixture(scope="module")
 def products(archive):
     """The real products with a position: (obs_id, s_ra, s_dec)."""
