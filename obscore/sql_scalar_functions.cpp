@@ -8,10 +8,14 @@
 
 #include <algorithm>
 #include <cctype>
+#include <clocale>
 #include <cstdint>
+#include <cwctype>
+#include <locale.h>
 #include <memory>
 #include <random>
 #include <string>
+#include <string_view>
 
 namespace vo::obscore::sqlfn {
 namespace {
@@ -141,6 +145,116 @@ void f_rand(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     sqlite3_result_double(ctx, std::uniform_real_distribution<double>(0.0, 1.0)(gen));
 }
 
+// ---- Case folding beyond ASCII (ADQL 2.1 section 4.4.1)
+//
+// ASCII as ADQL specifies; every other character by the Unicode simple case
+// mappings of glibc's C.UTF-8 locale, the towlower/towupper PostgreSQL's libc
+// provider applies on a UTF-8 database, so both stores fold alike. Bytes that
+// are not well-formed UTF-8 are kept as they are.
+
+/// glibc's C.UTF-8 character classes, or nullptr where the C library lacks
+/// them (then only ASCII folds).
+locale_t utf8_ctype() {
+    static const locale_t loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
+    return loc;
+}
+
+/// The code point at s[i] (advancing i past it), or -1 (advancing one byte)
+/// for a byte that does not start a well-formed UTF-8 sequence.
+long next_code_point(std::string_view s, std::size_t& i) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x80) {
+        ++i;
+        return b;
+    }
+    const std::size_t n = (b & 0xE0) == 0xC0 ? 1 : (b & 0xF0) == 0xE0 ? 2 : (b & 0xF8) == 0xF0 ? 3 : 0;
+    if (n == 0 || i + n >= s.size()) {
+        ++i;
+        return -1;
+    }
+    long cp = b & (0x3F >> n);
+    for (std::size_t k = 1; k <= n; ++k) {
+        const auto c = static_cast<unsigned char>(s[i + k]);
+        if ((c & 0xC0) != 0x80) {
+            ++i;
+            return -1;
+        }
+        cp = (cp << 6) | (c & 0x3F);
+    }
+    static constexpr long kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        ++i;
+        return -1;
+    }
+    i += n + 1;
+    return cp;
+}
+
+void append_utf8(std::string& out, long cp) {
+    if (cp < 0x80) {
+        out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        out += static_cast<char>(0xC0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        out += static_cast<char>(0xE0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+        out += static_cast<char>(0xF0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+}
+
+/// `s` in lower case (`upper` false) or upper case.
+std::string fold_case(std::string_view s, bool upper) {
+    std::string out;
+    out.reserve(s.size());
+    const locale_t loc = utf8_ctype();
+    for (std::size_t i = 0; i < s.size();) {
+        const std::size_t at = i;
+        const long cp = next_code_point(s, i);
+        if (cp < 0) {
+            out += s[at];
+        } else if (cp < 0x80) {
+            const int c = static_cast<int>(cp);
+            out += static_cast<char>(upper ? std::toupper(c) : std::tolower(c));
+        } else if (!loc) {
+            out.append(s.substr(at, i - at));
+        } else {
+            const auto w = static_cast<wint_t>(cp);
+            append_utf8(out, static_cast<long>(upper ? towupper_l(w, loc) : towlower_l(w, loc)));
+        }
+    }
+    return out;
+}
+
+/// A letter, digit or underscore (a word character of ivo_hasword), in
+/// C.UTF-8 beyond ASCII as PostgreSQL's [[:alnum:]_].
+bool word_code_point(long cp) {
+    if (cp < 0) return false;
+    if (cp < 0x80) return std::isalnum(static_cast<int>(cp)) || cp == '_';
+    const locale_t loc = utf8_ctype();
+    return loc && iswalnum_l(static_cast<wint_t>(cp), loc);
+}
+
+std::string_view text_of(sqlite3_value* v) {
+    const auto* t = reinterpret_cast<const char*>(sqlite3_value_text(v));
+    return t ? std::string_view(t, static_cast<std::size_t>(sqlite3_value_bytes(v))) : std::string_view();
+}
+
+/// LOWER / UPPER (ADQL 2.1 sections 4.4.2, 4.4.3), in place of SQLite's
+/// built-in ones, which fold ASCII only.
+void fold_impl(sqlite3_context* ctx, sqlite3_value** argv, bool upper) {
+    if (is_null(argv[0])) return sqlite3_result_null(ctx);
+    const std::string r = fold_case(text_of(argv[0]), upper);
+    sqlite3_result_text(ctx, r.data(), static_cast<int>(r.size()), SQLITE_TRANSIENT);
+}
+void f_lower(sqlite3_context* ctx, int, sqlite3_value** argv) { fold_impl(ctx, argv, false); }
+void f_upper(sqlite3_context* ctx, int, sqlite3_value** argv) { fold_impl(ctx, argv, true); }
+
 // LIKE with % and _ (one UTF-8 character), no escape character.
 bool like_match(const unsigned char* s, const unsigned char* p, bool nocase) {
     auto next_char = [](const unsigned char*& q) {
@@ -175,9 +289,15 @@ bool like_match(const unsigned char* s, const unsigned char* p, bool nocase) {
     while (*p == '%') ++p;
     return !*p;
 }
+/// LIKE, or ILIKE (`nocase`: both operands in lower case first, as
+/// PostgreSQL does; ADQL 2.1 section 4.4.4 with 4.4.1's R2).
 void like_impl(sqlite3_context* ctx, sqlite3_value** argv, bool nocase) {
     if (is_null(argv[0]) || is_null(argv[1])) return sqlite3_result_null(ctx);
-    sqlite3_result_int(ctx, like_match(sqlite3_value_text(argv[0]), sqlite3_value_text(argv[1]), nocase));
+    if (!nocase)
+        return sqlite3_result_int(ctx, like_match(sqlite3_value_text(argv[0]), sqlite3_value_text(argv[1]), false));
+    const std::string s = fold_case(text_of(argv[0]), false), p = fold_case(text_of(argv[1]), false);
+    sqlite3_result_int(ctx, like_match(reinterpret_cast<const unsigned char*>(s.c_str()),
+                                       reinterpret_cast<const unsigned char*>(p.c_str()), false));
 }
 void f_like(sqlite3_context* ctx, int, sqlite3_value** argv) { like_impl(ctx, argv, false); }
 void f_ilike(sqlite3_context* ctx, int, sqlite3_value** argv) { like_impl(ctx, argv, true); }
@@ -185,17 +305,21 @@ void f_ilike(sqlite3_context* ctx, int, sqlite3_value** argv) { like_impl(ctx, a
 /// ivo_hasword: `needle` occurs in `haystack` as a whole word, case-insensitively.
 void f_hasword(sqlite3_context* ctx, int, sqlite3_value** argv) {
     if (is_null(argv[0]) || is_null(argv[1])) return sqlite3_result_null(ctx);
-    auto low = [](const unsigned char* t) {
-        std::string s(reinterpret_cast<const char*>(t));
-        for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        return s;
-    };
-    std::string h = low(sqlite3_value_text(argv[0])), n = low(sqlite3_value_text(argv[1]));
+    // both in lower case, words of letters, digits and _ beyond ASCII too
+    // (section 4.4.1's R2, as PostgreSQL's lower() and [[:alnum:]_])
+    const std::string h = fold_case(text_of(argv[0]), false), n = fold_case(text_of(argv[1]), false);
     if (n.empty()) return sqlite3_result_int(ctx, 0);
-    auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+    // the code point that ends just before byte `end` (its first byte found
+    // by stepping back over continuation bytes)
+    const auto before = [&h](std::size_t end) {
+        std::size_t start = end - 1;
+        while (start > 0 && end - start < 4 && (static_cast<unsigned char>(h[start]) & 0xC0) == 0x80) --start;
+        return next_code_point(h, start);
+    };
     for (std::size_t at = h.find(n); at != std::string::npos; at = h.find(n, at + 1)) {
-        bool left = at == 0 || !word(h[at - 1]);
-        bool right = at + n.size() == h.size() || !word(h[at + n.size()]);
+        std::size_t after = at + n.size();
+        const bool left = at == 0 || !word_code_point(before(at));
+        const bool right = after == h.size() || !word_code_point(next_code_point(h, after));
         if (left && right) return sqlite3_result_int(ctx, 1);
     }
     sqlite3_result_int(ctx, 0);
@@ -359,6 +483,9 @@ int register_scalar_functions(sqlite3* db) {
         {"adql_timestamp", 1, f_timestamp, true},
         {"adql_rand", 0, f_rand, false},
         {"adql_rand", 1, f_rand, false},
+        // in place of SQLite's built-in LOWER/UPPER (ASCII only)
+        {"lower", 1, f_lower, true},
+        {"upper", 1, f_upper, true},
         {"adql_like", 2, f_like, true},
         {"adql_ilike", 2, f_ilike, true},
         {"adql_nocasematch", 2, f_ilike, true},

@@ -411,6 +411,39 @@ def test_like_is_case_sensitive_and_ilike_is_not(archive, base):
         == sum(r["obs_id"].lower().startswith("image-") for r in base)
 
 
+# Beyond ASCII (regression: the SQLite store folded ASCII only, PostgreSQL all
+# of Unicode, so the two stores answered differently). Characters whose
+# Unicode simple and full case mappings agree, so str.lower()/upper() are the
+# expected values.
+NON_ASCII = "Éta Carinae, Ångström, ÆØ, Ωμέγα, Дубна"
+
+
+def test_lower_and_upper_fold_beyond_ascii(archive):
+    """ADQL 2.1 section 4.4.1: ASCII as specified, other characters by the
+    Unicode default case algorithms (R1 for UPPER, R2 for LOWER)."""
+    t = records(run(archive, f"SELECT TOP 1 LOWER('{NON_ASCII}') AS l, UPPER('{NON_ASCII}') AS u, "
+                             f"LOWER(obs_id || 'É') AS c, obs_id FROM ivoa.obscore ORDER BY obs_id"))
+    assert t[0]["l"] == NON_ASCII.lower()
+    assert t[0]["u"] == NON_ASCII.upper()
+    assert t[0]["c"] == (t[0]["obs_id"] + "É").lower()
+
+
+def test_ilike_and_hasword_fold_beyond_ascii(archive, base):
+    """ADQL 2.1 section 4.4.4 with 4.4.1 (R2 for ILIKE); RegTAP 1.1 section 8
+    for ivo_hasword (case-insensitive)."""
+    n = len(base)
+    for cond, expected in [(f"'{NON_ASCII}' ILIKE 'éTA cARINAE, åNGSTRÖM%'", n),
+                           (f"'{NON_ASCII}' ILIKE '%ωΜΈΓΑ, дУБНА'", n),
+                           (f"'{NON_ASCII}' ILIKE '_ta%'", n),
+                           (f"'{NON_ASCII}' ILIKE 'eta%'", 0),
+                           (f"'{NON_ASCII}' LIKE 'éta%'", 0),
+                           (f"ivo_hasword('{NON_ASCII}', 'ÅNGSTRÖM') = 1", n),
+                           (f"ivo_hasword('{NON_ASCII}', 'дубн') = 1", 0),
+                           (f"ivo_hasword('{NON_ASCII}', 'ΩΜΈΓΑ') = 1", n)]:
+        got = run(archive, f"SELECT COUNT(*) AS n FROM ivoa.obscore WHERE {cond}")
+        assert pyval(got["n"][0]) == expected, cond
+
+
 # ---------------------------------------------------------------------------
 # Aggregates, GROUP BY, HAVING
 # ---------------------------------------------------------------------------

@@ -288,6 +288,40 @@ TEST_CASE("strings, NULL and conditionals", "[adql][sqlite]") {
                 "BY obs_id) AS s") == "B,a");
 }
 
+// ADQL 2.1 section 4.4.1: beyond ASCII, Unicode's simple case mappings (as
+// PostgreSQL's lower()/upper() on a UTF-8 database); expected values from
+// the Unicode character database (UnicodeData.txt, simple mappings).
+TEST_CASE("LOWER, UPPER, ILIKE and ivo_hasword fold beyond ASCII", "[adql][sqlite]") {
+    Db d;
+    const std::string from = " FROM ivoa.obscore WHERE obs_id = 'a'";
+    CHECK(d.one("SELECT LOWER('ÉTA Ωμέγα ДУБНА ÅÆØ')" + from) == "éta ωμέγα дубна åæø");
+    CHECK(d.one("SELECT UPPER('éta ωμέγα дубна åæø')" + from) == "ÉTA ΩΜΈΓΑ ДУБНА ÅÆØ");
+    // mappings that change the length in bytes: U+212A KELVIN SIGN -> k,
+    // U+0131 dotless i -> I; U+00DF sharp s has no simple upper case
+    CHECK(d.one("SELECT LOWER('\u212A'), UPPER('\u0131'), UPPER('\u00DF')" + from) == "k|I|\u00DF");
+    // bytes that are not UTF-8 pass through (only ASCII letters fold); SQL,
+    // since ADQL has no blob literals
+    {
+        sqlite3_stmt* st = nullptr;
+        REQUIRE(sqlite3_prepare_v2(d.db, "SELECT hex(lower(CAST(x'41C3FF42E282' AS TEXT)))", -1, &st, nullptr) ==
+                SQLITE_OK);
+        REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+        CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))) == "61C3FF62E282");
+        sqlite3_finalize(st);
+    }
+    const auto holds = [&](const std::string& predicate) {
+        return d.one("SELECT CASE WHEN " + predicate + " THEN 1 ELSE 0 END" + from);
+    };
+    CHECK(holds("'Éta Carinae' ILIKE 'éTA%'") == "1");
+    CHECK(holds("'Éta' ILIKE 'eta'") == "0");
+    CHECK(holds("'Éta' LIKE 'éta'") == "0");
+    CHECK(holds("'ДУБНА' ILIKE '_у_на'") == "1");
+    // words end at letters of any script: 'Ω' follows 'ngström' in one word
+    CHECK(d.one("SELECT ivo_hasword('Ångström units', 'ÅNGSTRÖM'), ivo_hasword('ÅngströmΩ', 'ångström'), "
+                "ivo_hasword('x-ÅNGSTRÖM', 'ångström'), ivo_hasword('éÅngström', 'ångström')" +
+                from) == "1|0|1|0");
+}
+
 TEST_CASE("HEALPix UDFs", "[adql][sqlite]") {
     Db d;
     const std::string from = " FROM ivoa.obscore WHERE obs_id = 'a'";
