@@ -8,14 +8,13 @@
 
 #include <algorithm>
 #include <cctype>
-#include <clocale>
 #include <cstdint>
-#include <cwctype>
-#include <locale.h>
+#include <locale.h>  // newlocale (POSIX)
 #include <memory>
 #include <random>
 #include <string>
 #include <string_view>
+#include <wctype.h>  // towlower_l, towupper_l, iswalnum_l (POSIX)
 
 namespace vo::obscore::sqlfn {
 namespace {
@@ -255,14 +254,12 @@ void fold_impl(sqlite3_context* ctx, sqlite3_value** argv, bool upper) {
 void f_lower(sqlite3_context* ctx, int, sqlite3_value** argv) { fold_impl(ctx, argv, false); }
 void f_upper(sqlite3_context* ctx, int, sqlite3_value** argv) { fold_impl(ctx, argv, true); }
 
-// LIKE with % and _ (one UTF-8 character), no escape character.
-bool like_match(const unsigned char* s, const unsigned char* p, bool nocase) {
+// LIKE with % and _ (one UTF-8 character), no escape character, byte for
+// byte (ILIKE folds both operands first).
+bool like_match(const unsigned char* s, const unsigned char* p) {
     auto next_char = [](const unsigned char*& q) {
         ++q;
         while ((*q & 0xC0) == 0x80) ++q;
-    };
-    auto eq = [nocase](unsigned char a, unsigned char b) {
-        return nocase ? std::tolower(a) == std::tolower(b) : a == b;
     };
     const unsigned char* star_p = nullptr;
     const unsigned char* star_s = nullptr;
@@ -275,7 +272,7 @@ bool like_match(const unsigned char* s, const unsigned char* p, bool nocase) {
         } else if (*p == '_') {
             next_char(s);
             ++p;
-        } else if (*p && eq(*p, *s)) {
+        } else if (*p && *p == *s) {
             ++p;
             ++s;
         } else if (star_p) {
@@ -293,11 +290,10 @@ bool like_match(const unsigned char* s, const unsigned char* p, bool nocase) {
 /// PostgreSQL does; ADQL 2.1 section 4.4.4 with 4.4.1's R2).
 void like_impl(sqlite3_context* ctx, sqlite3_value** argv, bool nocase) {
     if (is_null(argv[0]) || is_null(argv[1])) return sqlite3_result_null(ctx);
-    if (!nocase)
-        return sqlite3_result_int(ctx, like_match(sqlite3_value_text(argv[0]), sqlite3_value_text(argv[1]), false));
+    if (!nocase) return sqlite3_result_int(ctx, like_match(sqlite3_value_text(argv[0]), sqlite3_value_text(argv[1])));
     const std::string s = fold_case(text_of(argv[0]), false), p = fold_case(text_of(argv[1]), false);
     sqlite3_result_int(ctx, like_match(reinterpret_cast<const unsigned char*>(s.c_str()),
-                                       reinterpret_cast<const unsigned char*>(p.c_str()), false));
+                                       reinterpret_cast<const unsigned char*>(p.c_str())));
 }
 void f_like(sqlite3_context* ctx, int, sqlite3_value** argv) { like_impl(ctx, argv, false); }
 void f_ilike(sqlite3_context* ctx, int, sqlite3_value** argv) { like_impl(ctx, argv, true); }
