@@ -207,9 +207,10 @@ void append_utf8(std::string& out, long cp) {
     }
 }
 
-/// `s` in lower case (`upper` false) or upper case.
-std::string fold_case(std::string_view s, bool upper) {
-    std::string out;
+/// `s` in lower case (`upper` false) or upper case, into `out` (replacing
+/// what it held, keeping its capacity).
+void fold_case(std::string& out, std::string_view s, bool upper) {
+    out.clear();
     out.reserve(s.size());
     const locale_t loc = utf8_ctype();
     for (std::size_t i = 0; i < s.size();) {
@@ -227,7 +228,6 @@ std::string fold_case(std::string_view s, bool upper) {
             append_utf8(out, static_cast<long>(upper ? towupper_l(w, loc) : towlower_l(w, loc)));
         }
     }
-    return out;
 }
 
 /// A letter, digit or underscore (a word character of ivo_hasword), in
@@ -248,7 +248,8 @@ std::string_view text_of(sqlite3_value* v) {
 /// built-in ones, which fold ASCII only.
 void fold_impl(sqlite3_context* ctx, sqlite3_value** argv, bool upper) {
     if (is_null(argv[0])) return sqlite3_result_null(ctx);
-    const std::string r = fold_case(text_of(argv[0]), upper);
+    std::string r;
+    fold_case(r, text_of(argv[0]), upper);
     sqlite3_result_text(ctx, r.data(), static_cast<int>(r.size()), SQLITE_TRANSIENT);
 }
 void f_lower(sqlite3_context* ctx, int, sqlite3_value** argv) { fold_impl(ctx, argv, false); }
@@ -287,13 +288,26 @@ bool like_match(const unsigned char* s, const unsigned char* p) {
     return !*p;
 }
 /// LIKE, or ILIKE (`nocase`: both operands in lower case first, as
-/// PostgreSQL does; ADQL 2.1 section 4.4.4 with 4.4.1's R2).
+/// PostgreSQL does; ADQL 2.1 section 4.4.4 with 4.4.1's R2). A constant
+/// pattern is folded once per statement (sqlite3_get_auxdata), the value
+/// into a buffer of the thread.
 void like_impl(sqlite3_context* ctx, sqlite3_value** argv, bool nocase) {
     if (is_null(argv[0]) || is_null(argv[1])) return sqlite3_result_null(ctx);
     if (!nocase) return sqlite3_result_int(ctx, like_match(sqlite3_value_text(argv[0]), sqlite3_value_text(argv[1])));
-    const std::string s = fold_case(text_of(argv[0]), false), p = fold_case(text_of(argv[1]), false);
-    sqlite3_result_int(ctx, like_match(reinterpret_cast<const unsigned char*>(s.c_str()),
-                                       reinterpret_cast<const unsigned char*>(p.c_str())));
+    thread_local std::string value;
+    fold_case(value, text_of(argv[0]), false);
+    const auto* pattern = static_cast<const std::string*>(sqlite3_get_auxdata(ctx, 1));
+    std::unique_ptr<std::string> folded;
+    if (!pattern) {
+        folded = std::make_unique<std::string>();
+        fold_case(*folded, text_of(argv[1]), false);
+        pattern = folded.get();
+    }
+    const bool match = like_match(reinterpret_cast<const unsigned char*>(value.c_str()),
+                                  reinterpret_cast<const unsigned char*>(pattern->c_str()));
+    // kept by SQLite while the pattern is a constant of the statement, else freed here
+    if (folded) sqlite3_set_auxdata(ctx, 1, folded.release(), [](void* p) { delete static_cast<std::string*>(p); });
+    sqlite3_result_int(ctx, match);
 }
 void f_like(sqlite3_context* ctx, int, sqlite3_value** argv) { like_impl(ctx, argv, false); }
 void f_ilike(sqlite3_context* ctx, int, sqlite3_value** argv) { like_impl(ctx, argv, true); }
@@ -303,7 +317,9 @@ void f_hasword(sqlite3_context* ctx, int, sqlite3_value** argv) {
     if (is_null(argv[0]) || is_null(argv[1])) return sqlite3_result_null(ctx);
     // both in lower case, words of letters, digits and _ beyond ASCII too
     // (section 4.4.1's R2, as PostgreSQL's lower() and [[:alnum:]_])
-    const std::string h = fold_case(text_of(argv[0]), false), n = fold_case(text_of(argv[1]), false);
+    std::string h, n;
+    fold_case(h, text_of(argv[0]), false);
+    fold_case(n, text_of(argv[1]), false);
     if (n.empty()) return sqlite3_result_int(ctx, 0);
     // the code point that ends just before byte `end` (its first byte found
     // by stepping back over continuation bytes)
